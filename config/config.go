@@ -1,0 +1,245 @@
+// Package config loads Baton's typed configuration: defaults < config file
+// (--config or BATON_CONFIG) < environment < flags. The Temporal connection
+// honours the ecosystem's TEMPORAL_* variables; Baton's own keys use BATON_.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Config is every setting of the worker, the simulator and the starter.
+type Config struct {
+	Temporal  Temporal   `mapstructure:"temporal"`
+	TaskQueue string     `mapstructure:"task_queue"`
+	Log       Log        `mapstructure:"log"`
+	Metrics   Metrics    `mapstructure:"metrics"`
+	Policy    PolicyFile `mapstructure:"policy"`
+	Systems   Systems    `mapstructure:"systems"`
+	Worker    Worker     `mapstructure:"worker"`
+	UI        UI         `mapstructure:"ui"`
+}
+
+// Temporal is the connection to the Temporal service.
+type Temporal struct {
+	Address   string `mapstructure:"address"`
+	Namespace string `mapstructure:"namespace"`
+	APIKey    string `mapstructure:"api_key"`
+	TLS       TLS    `mapstructure:"tls"`
+	Identity  string `mapstructure:"identity"`
+}
+
+// TLS is the client side of mTLS, or server verification with an API key.
+type TLS struct {
+	Cert       string `mapstructure:"cert"`
+	Key        string `mapstructure:"key"`
+	CA         string `mapstructure:"ca"`
+	ServerName string `mapstructure:"server_name"`
+}
+
+// TLSEnabled reports whether the connection uses TLS: any TLS setting or an
+// API key (Temporal Cloud's API keys always travel over TLS).
+func (t Temporal) TLSEnabled() bool {
+	return t.APIKey != "" || t.TLS.Cert != "" || t.TLS.CA != "" || t.TLS.ServerName != ""
+}
+
+// Log selects the logger.
+type Log struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+// Metrics is the worker's /metrics and /healthz listener.
+type Metrics struct {
+	Address string `mapstructure:"address"`
+}
+
+// PolicyFile locates the governance policy.
+type PolicyFile struct {
+	File string `mapstructure:"file"`
+}
+
+// Systems is where the enterprise systems (or their simulator) answer.
+type Systems struct {
+	URL     string        `mapstructure:"url"`
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+// Worker tunes the worker process.
+type Worker struct {
+	StopTimeout time.Duration `mapstructure:"stop_timeout"`
+}
+
+// UI is the Temporal Web UI base URL used for links.
+type UI struct {
+	URL string `mapstructure:"url"`
+}
+
+// setting is one key with its default, environment variables and flag.
+type setting struct {
+	key   string
+	def   any
+	env   []string
+	flag  string
+	usage string
+}
+
+var settings = []setting{
+	{"temporal.address", "localhost:7233", []string{"TEMPORAL_ADDRESS"}, "address", "Temporal frontend host:port"},
+	{"temporal.namespace", "default", []string{"TEMPORAL_NAMESPACE"}, "namespace", "Temporal namespace"},
+	{"temporal.api_key", "", []string{"TEMPORAL_API_KEY"}, "api-key", "API key (implies TLS)"},
+	{"temporal.tls.cert", "", []string{"TEMPORAL_TLS_CERT"}, "tls-cert", "client certificate file for mTLS"},
+	{"temporal.tls.key", "", []string{"TEMPORAL_TLS_KEY"}, "tls-key", "client key file for mTLS"},
+	{"temporal.tls.ca", "", []string{"TEMPORAL_TLS_CA"}, "tls-ca", "CA certificate file to verify the server"},
+	{"temporal.tls.server_name", "", []string{"TEMPORAL_TLS_SERVER_NAME"}, "tls-server-name", "server name to verify"},
+	{"temporal.identity", "", []string{"TEMPORAL_IDENTITY"}, "", ""},
+	{"task_queue", "baton", []string{"BATON_TASK_QUEUE"}, "task-queue", "task queue of Baton's workers"},
+	{"log.level", "info", []string{"BATON_LOG_LEVEL"}, "log-level", "debug, info, warn or error"},
+	{"log.format", "console", []string{"BATON_LOG_FORMAT"}, "log-format", "console or json"},
+	{"metrics.address", "localhost:9464", []string{"BATON_METRICS_ADDRESS"}, "metrics-address", "listen address for /metrics and /healthz (empty disables)"},
+	{"policy.file", "config/policy.yaml", []string{"BATON_POLICY_FILE"}, "policy", "governance policy file"},
+	{"systems.url", "http://localhost:8090", []string{"BATON_SYSTEMS_URL"}, "systems-url", "base URL of the enterprise systems (the simulator locally)"},
+	{"systems.timeout", 10 * time.Second, []string{"BATON_SYSTEMS_TIMEOUT"}, "", ""},
+	{"worker.stop_timeout", 30 * time.Second, []string{"BATON_WORKER_STOP_TIMEOUT"}, "stop-timeout", "time in-flight activities get to finish on shutdown"},
+	{"ui.url", "http://localhost:8233", []string{"BATON_UI_URL"}, "ui-url", "Temporal Web UI base URL, for links"},
+}
+
+// Flag names of the Temporal connection, shared by every command.
+var connectionFlags = map[string]bool{
+	"address": true, "namespace": true, "api-key": true, "tls-cert": true,
+	"tls-key": true, "tls-ca": true, "tls-server-name": true,
+}
+
+// AddFlags declares the flags for the given keys (all keys with a flag when
+// keys is empty) on fs; Load binds those that are present.
+func AddFlags(fs *pflag.FlagSet, keys ...string) {
+	for _, s := range settings {
+		if s.flag == "" || (len(keys) > 0 && !slices.Contains(keys, s.key)) {
+			continue
+		}
+		if fs.Lookup(s.flag) != nil {
+			continue
+		}
+		switch d := s.def.(type) {
+		case time.Duration:
+			fs.Duration(s.flag, d, s.usage)
+		default:
+			fs.String(s.flag, fmt.Sprint(d), s.usage)
+		}
+	}
+}
+
+// ConnectionKeys are the keys of the Temporal connection flags.
+func ConnectionKeys() []string {
+	var keys []string
+	for _, s := range settings {
+		if connectionFlags[s.flag] {
+			keys = append(keys, s.key)
+		}
+	}
+	return keys
+}
+
+// Load builds the configuration. file may be empty (then BATON_CONFIG is
+// consulted); fs may be nil. Load validates the result.
+func Load(file string, fs *pflag.FlagSet) (*Config, error) {
+	v := viper.New()
+	for _, s := range settings {
+		v.SetDefault(s.key, s.def)
+		if err := v.BindEnv(append([]string{s.key}, s.env...)...); err != nil {
+			return nil, err
+		}
+		if fs != nil && s.flag != "" {
+			if f := fs.Lookup(s.flag); f != nil {
+				if err := v.BindPFlag(s.key, f); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if file == "" {
+		file = os.Getenv("BATON_CONFIG")
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", file, err)
+		}
+	}
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks every key and names the first bad one.
+func (c *Config) Validate() error {
+	t := c.Temporal
+	if _, _, err := net.SplitHostPort(t.Address); err != nil || t.Address == "" {
+		return fmt.Errorf("temporal.address: %q is not host:port", t.Address)
+	}
+	if t.Namespace == "" {
+		return errors.New("temporal.namespace: must not be empty")
+	}
+	if t.TLS.Cert != "" && t.TLS.Key == "" {
+		return errors.New("temporal.tls.cert is set but temporal.tls.key is empty")
+	}
+	if t.TLS.Key != "" && t.TLS.Cert == "" {
+		return errors.New("temporal.tls.key is set but temporal.tls.cert is empty")
+	}
+	if t.APIKey != "" && t.TLS.Cert != "" {
+		return errors.New("temporal.api_key: use either an API key or an mTLS certificate, not both")
+	}
+	for key, path := range map[string]string{"temporal.tls.cert": t.TLS.Cert, "temporal.tls.key": t.TLS.Key, "temporal.tls.ca": t.TLS.CA} {
+		if path == "" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s: cannot read %s", key, path)
+		}
+	}
+	if strings.TrimSpace(c.TaskQueue) == "" {
+		return errors.New("task_queue: must not be empty")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "console", "json":
+	default:
+		return fmt.Errorf("log.format: %q is not one of console, json", c.Log.Format)
+	}
+	if a := c.Metrics.Address; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("metrics.address: %q is not host:port", a)
+		}
+	}
+	if c.Policy.File == "" {
+		return errors.New("policy.file: must not be empty")
+	}
+	if u, err := url.Parse(c.Systems.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("systems.url: %q is not an http(s) URL", c.Systems.URL)
+	}
+	if c.Systems.Timeout <= 0 {
+		return fmt.Errorf("systems.timeout: %s must be positive", c.Systems.Timeout)
+	}
+	if c.Worker.StopTimeout < 0 {
+		return fmt.Errorf("worker.stop_timeout: %s must not be negative", c.Worker.StopTimeout)
+	}
+	return nil
+}

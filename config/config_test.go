@@ -1,0 +1,169 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// clearEnv unsets every variable Load reads so the host cannot leak in.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, s := range settings {
+		for _, e := range s.env {
+			t.Setenv(e, "")
+			os.Unsetenv(e)
+		}
+	}
+	t.Setenv("BATON_CONFIG", "")
+	os.Unsetenv("BATON_CONFIG")
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPrecedence(t *testing.T) {
+	file := "temporal:\n  address: file:7233\n  namespace: file-ns\ntask_queue: file-q\nlog:\n  level: warn\n"
+	cases := []struct {
+		name      string
+		useFile   bool
+		env       map[string]string
+		flags     []string
+		address   string
+		namespace string
+		queue     string
+		level     string
+	}{
+		{name: "defaults", address: "localhost:7233", namespace: "default", queue: "baton", level: "info"},
+		{name: "file over defaults", useFile: true, address: "file:7233", namespace: "file-ns", queue: "file-q", level: "warn"},
+		{name: "env over file", useFile: true,
+			env:     map[string]string{"TEMPORAL_ADDRESS": "env:7233", "BATON_TASK_QUEUE": "env-q"},
+			address: "env:7233", namespace: "file-ns", queue: "env-q", level: "warn"},
+		{name: "flags over env", useFile: true,
+			env:     map[string]string{"TEMPORAL_ADDRESS": "env:7233", "BATON_LOG_LEVEL": "error"},
+			flags:   []string{"--address", "flag:7233", "--log-level", "debug"},
+			address: "flag:7233", namespace: "file-ns", queue: "file-q", level: "debug"},
+		{name: "unset flag keeps env", env: map[string]string{"TEMPORAL_NAMESPACE": "env-ns"},
+			flags:   []string{"--task-queue", "flag-q"},
+			address: "localhost:7233", namespace: "env-ns", queue: "flag-q", level: "info"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			AddFlags(fs)
+			if err := fs.Parse(tc.flags); err != nil {
+				t.Fatal(err)
+			}
+			path := ""
+			if tc.useFile {
+				path = writeFile(t, "baton.yaml", file)
+			}
+			c, err := Load(path, fs)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			got := []string{c.Temporal.Address, c.Temporal.Namespace, c.TaskQueue, c.Log.Level}
+			want := []string{tc.address, tc.namespace, tc.queue, tc.level}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestConfigFileFromEnvironment(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("BATON_CONFIG", writeFile(t, "c.yaml", "systems:\n  url: http://sim:9000\n  timeout: 3s\n"))
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Systems.URL != "http://sim:9000" || c.Systems.Timeout != 3*time.Second {
+		t.Errorf("systems = %+v", c.Systems)
+	}
+}
+
+func TestMissingConfigFileNamesIt(t *testing.T) {
+	clearEnv(t)
+	_, err := Load("/nonexistent/baton.yaml", nil)
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/baton.yaml") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	cert := writeFile(t, "cert.pem", "x")
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"TEMPORAL_ADDRESS": "nohostport"}, `temporal.address: "nohostport" is not host:port`},
+		{map[string]string{"TEMPORAL_TLS_CERT": cert}, "temporal.tls.cert is set but temporal.tls.key is empty"},
+		{map[string]string{"TEMPORAL_TLS_KEY": cert}, "temporal.tls.key is set but temporal.tls.cert is empty"},
+		{map[string]string{"TEMPORAL_TLS_CERT": cert, "TEMPORAL_TLS_KEY": cert, "TEMPORAL_API_KEY": "k"}, "temporal.api_key: use either an API key or an mTLS certificate, not both"},
+		{map[string]string{"TEMPORAL_TLS_CA": "/no/ca.pem"}, "temporal.tls.ca: cannot read /no/ca.pem"},
+		{map[string]string{"BATON_TASK_QUEUE": " "}, "task_queue: must not be empty"},
+		{map[string]string{"BATON_LOG_LEVEL": "loud"}, `log.level: "loud" is not one of debug, info, warn, error`},
+		{map[string]string{"BATON_LOG_FORMAT": "xml"}, `log.format: "xml" is not one of console, json`},
+		{map[string]string{"BATON_METRICS_ADDRESS": "9464"}, `metrics.address: "9464" is not host:port`},
+		{map[string]string{"BATON_POLICY_FILE": ""}, ""}, // an empty variable keeps the default
+		{map[string]string{"BATON_SYSTEMS_URL": "ftp://x"}, `systems.url: "ftp://x" is not an http(s) URL`},
+		{map[string]string{"BATON_SYSTEMS_TIMEOUT": "0s"}, "systems.timeout: 0s must be positive"},
+		{map[string]string{"BATON_WORKER_STOP_TIMEOUT": "-1s"}, "worker.stop_timeout: -1s must not be negative"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			_, err := Load("", nil)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || err.Error() != tc.want):
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateEmptyValuesFromFile(t *testing.T) {
+	clearEnv(t)
+	cases := map[string]string{
+		"temporal:\n  namespace: \"\"\n": "temporal.namespace: must not be empty",
+		"policy:\n  file: \"\"\n":        "policy.file: must not be empty",
+	}
+	for content, want := range cases {
+		_, err := Load(writeFile(t, "c.yaml", content), nil)
+		if err == nil || err.Error() != want {
+			t.Errorf("%q: err = %v, want %q", content, err, want)
+		}
+	}
+}
+
+func TestAPIKeyImpliesTLS(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("TEMPORAL_API_KEY", "secret")
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Temporal.TLSEnabled() {
+		t.Error("an API key must turn TLS on")
+	}
+}

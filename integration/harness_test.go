@@ -1,0 +1,261 @@
+// Package integration runs Baton end to end: the pinned Temporal dev server,
+// the simulated systems, and the real worker and starter binaries, all on
+// free ports, started by TestMain and torn down after the last test.
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"baton/workflows"
+)
+
+// env is the running system every test talks to.
+var env struct {
+	root       string // repository root
+	bin        string // folder of the built binaries
+	temporal   string // the pinned Temporal CLI
+	address    string // dev server frontend
+	namespace  string
+	client     client.Client
+	workerLog  *bytes.Buffer
+	worker     *exec.Cmd
+	healthURL  string
+	policyFile string
+}
+
+func TestMain(m *testing.M) {
+	code, err := runMain(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration set-up failed:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runMain(m *testing.M) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	wd, _ := os.Getwd()
+	env.root = filepath.Dir(wd)
+	env.namespace = "default"
+	env.policyFile = filepath.Join(env.root, "config", "policy.yaml")
+
+	var err error
+	env.temporal, err = temporalBinary()
+	if err != nil {
+		return 0, err
+	}
+	tmp, err := os.MkdirTemp("", "baton-it-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	env.bin = filepath.Join(tmp, "bin")
+	for _, name := range []string{"worker", "starter"} {
+		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(env.bin, name), "./"+name)
+		build.Dir = env.root
+		if out, err := build.CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("build %s: %v\n%s", name, err, out)
+		}
+	}
+
+	var serverLog bytes.Buffer
+	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: env.temporal,
+		LogLevel:     "error",
+		ExtraArgs:    searchAttributeArgs(),
+		Stdout:       &serverLog,
+		Stderr:       &serverLog,
+		ClientOptions: &client.Options{
+			Namespace: env.namespace,
+			Logger:    quiet{},
+		},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("start dev server from %s: %w\n%s", env.temporal, err, serverLog.String())
+	}
+	defer func() { _ = server.Stop() }()
+	env.address = server.FrontendHostPort()
+	env.client = server.Client()
+
+	if err := startWorker(ctx, tmp); err != nil {
+		return 0, err
+	}
+	defer stopWorker()
+
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "---- worker log (last 4 KiB) ----\n%s\n", tail(env.workerLog.String(), 4096))
+	}
+	return code, nil
+}
+
+// temporalBinary finds the pinned CLI that the Makefile builds. A missing
+// binary fails the run with the reason: integration tests never skip.
+func temporalBinary() (string, error) {
+	p := os.Getenv("BATON_TEMPORAL_BIN")
+	if p == "" {
+		home, _ := os.UserHomeDir()
+		p = filepath.Join(home, ".cache", "baton", "temporal-v1.5.1", "temporal")
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("pinned Temporal CLI not found at %s (build it with: make temporal): %w", p, err)
+	}
+	return p, nil
+}
+
+func searchAttributeArgs() []string {
+	var args []string
+	for name, typ := range workflows.SearchAttributes() {
+		args = append(args, "--search-attribute", name+"="+typ.String())
+	}
+	return args
+}
+
+func freePort() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// baseEnv is the environment of the binaries under test.
+func baseEnv() []string {
+	return append(os.Environ(),
+		"TEMPORAL_ADDRESS="+env.address,
+		"TEMPORAL_NAMESPACE="+env.namespace,
+		"BATON_POLICY_FILE="+env.policyFile,
+		"BATON_LOG_FORMAT=json",
+	)
+}
+
+func startWorker(ctx context.Context, tmp string) error {
+	metrics := freePort()
+	env.healthURL = "http://" + metrics + "/healthz"
+	env.workerLog = &bytes.Buffer{}
+	cmd := exec.Command(filepath.Join(env.bin, "worker"))
+	cmd.Env = append(baseEnv(), "BATON_METRICS_ADDRESS="+metrics, "BATON_WORKER_STOP_TIMEOUT=5s")
+	cmd.Stdout = env.workerLog
+	cmd.Stderr = env.workerLog
+	cmd.Dir = tmp
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	env.worker = cmd
+	for {
+		resp, err := http.Get(env.healthURL)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("worker not ready: %w\n%s", ctx.Err(), env.workerLog.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func stopWorker() {
+	if env.worker == nil || env.worker.Process == nil {
+		return
+	}
+	_ = env.worker.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- env.worker.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = env.worker.Process.Kill()
+	}
+}
+
+// result is one run of a binary under test.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// runBin runs a built binary with the test environment.
+func runBin(t *testing.T, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(env.bin, name), args...)
+	cmd.Env = baseEnv()
+	cmd.Dir = env.root
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run %s %v: %v", name, args, err)
+	}
+	return r
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+func mustContain(t *testing.T, what, got string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s does not contain %q:\n%s", what, w, got)
+		}
+	}
+}
+
+type quiet struct{}
+
+func (quiet) Debug(string, ...any) {}
+func (quiet) Info(string, ...any)  {}
+func (quiet) Warn(string, ...any)  {}
+func (quiet) Error(string, ...any) {}
+
+// runWorkerOnce runs the worker binary expecting it to exit by itself.
+func runWorkerOnce(t *testing.T, extraEnv ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(env.bin, "worker"))
+	cmd.Env = append(append(baseEnv(), "BATON_METRICS_ADDRESS="+freePort()), extraEnv...)
+	cmd.Dir = env.root
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+	}
+	return r
+}

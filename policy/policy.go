@@ -1,0 +1,282 @@
+// Package policy defines Baton's governance file: the directory of users and
+// roles, and per process the routing rules, approval levels, quorum,
+// deadlines, reminders and escalation. The worker loads and validates it;
+// processes receive it through an activity, so each instance pins the exact
+// policy (and its version) in its history.
+//
+// The package holds plain data and pure functions only, so that workflow code
+// may import it.
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Deadline outcomes of a human task.
+const (
+	OnDeadlineReject   = "reject"   // the task expires and counts as a rejection
+	OnDeadlineEscalate = "escalate" // escalation roles are added and the deadline restarts once
+)
+
+// Policy is the whole governance file plus its content-hash version.
+type Policy struct {
+	// Version is "sha256:" and the first 12 hex digits of the file's hash;
+	// it is set by Parse, never read from the file.
+	Version string `yaml:"-" json:"version"`
+	// RequireSignedDecisions refuses unsigned decisions when true.
+	RequireSignedDecisions bool            `yaml:"requireSignedDecisions" json:"requireSignedDecisions"`
+	Users                  map[string]User `yaml:"users" json:"users"`
+	Processes              Processes       `yaml:"processes" json:"processes"`
+}
+
+// User is one entry of the directory.
+type User struct {
+	Name  string   `yaml:"name" json:"name"`
+	Roles []string `yaml:"roles" json:"roles"`
+	// PublicKey is an Ed25519 public key, base64; used for signed decisions.
+	PublicKey string `yaml:"publicKey,omitempty" json:"publicKey,omitempty"`
+}
+
+// Processes holds each process's governance.
+type Processes struct {
+	Loan       Loan       `yaml:"loan" json:"loan"`
+	Order      Order      `yaml:"order" json:"order"`
+	Onboarding Onboarding `yaml:"onboarding" json:"onboarding"`
+	Expense    Expense    `yaml:"expense" json:"expense"`
+}
+
+// Task is the governance of one kind of human task.
+type Task struct {
+	Roles         []string    `yaml:"roles,omitempty" json:"roles,omitempty"`
+	Quorum        int         `yaml:"quorum,omitempty" json:"quorum,omitempty"`
+	Deadline      Duration    `yaml:"deadline" json:"deadline"`
+	ReminderEvery Duration    `yaml:"reminderEvery,omitempty" json:"reminderEvery,omitempty"`
+	Escalation    *Escalation `yaml:"escalation,omitempty" json:"escalation,omitempty"`
+	OnDeadline    string      `yaml:"onDeadline,omitempty" json:"onDeadline,omitempty"`
+}
+
+// Escalation widens a task's candidates after a delay.
+type Escalation struct {
+	After    Duration `yaml:"after" json:"after"`
+	AddRoles []string `yaml:"addRoles" json:"addRoles"`
+}
+
+// Loan is the loan-origination policy.
+type Loan struct {
+	// AutoApprove: score >= MinScore and amount <= MaxAmount.
+	AutoApprove struct {
+		MinScore  int     `yaml:"minScore" json:"minScore"`
+		MaxAmount float64 `yaml:"maxAmount" json:"maxAmount"`
+	} `yaml:"autoApprove" json:"autoApprove"`
+	// AutoDeclineBelow: score < this is declined without review.
+	AutoDeclineBelow int `yaml:"autoDeclineBelow" json:"autoDeclineBelow"`
+	// FourEyesAbove: amounts above it need two distinct underwriters.
+	FourEyesAbove float64 `yaml:"fourEyesAbove" json:"fourEyesAbove"`
+	Underwriting  Task    `yaml:"underwriting" json:"underwriting"`
+}
+
+// Order is the order-fulfilment policy.
+type Order struct {
+	// FraudReviewAt: a fraud score at or above it opens a manual review.
+	FraudReviewAt int  `yaml:"fraudReviewAt" json:"fraudReviewAt"`
+	FraudReview   Task `yaml:"fraudReview" json:"fraudReview"`
+}
+
+// Onboarding is the employee-onboarding policy.
+type Onboarding struct {
+	// ManagerApproval is addressed to the named manager; Roles is unused there
+	// and Escalation adds roles (hr) after a delay.
+	ManagerApproval Task `yaml:"managerApproval" json:"managerApproval"`
+	ProvisioningFix Task `yaml:"provisioningFix" json:"provisioningFix"`
+}
+
+// Expense is the expense-approval policy.
+type Expense struct {
+	// Levels apply in order; a level is required when amount > Above.
+	Levels []Level `yaml:"levels" json:"levels"`
+}
+
+// Level is one rung of an approval chain.
+type Level struct {
+	Name  string  `yaml:"name" json:"name"`
+	Above float64 `yaml:"above" json:"above"`
+	Task  `yaml:",inline" json:",inline"`
+}
+
+// Duration is a time.Duration written as "48h" or "30m" in the file.
+type Duration time.Duration
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML reads Go duration syntax.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: want a duration such as 48h", n.Line)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (use e.g. 48h, 30m)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Parse decodes and validates a policy file's content and stamps its version.
+func Parse(data []byte) (*Policy, error) {
+	var p Policy
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	p.Version = "sha256:" + hex.EncodeToString(sum[:])[:12]
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// HasRole reports whether user holds role.
+func (p *Policy) HasRole(user, role string) bool {
+	u, ok := p.Users[user]
+	return ok && slices.Contains(u.Roles, role)
+}
+
+// UsersWithRole lists the users holding role, sorted.
+func (p *Policy) UsersWithRole(role string) []string {
+	var out []string
+	for id, u := range p.Users {
+		if slices.Contains(u.Roles, role) {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Validate checks the whole policy and names the first bad entry.
+func (p *Policy) Validate() error {
+	if len(p.Users) == 0 {
+		return fmt.Errorf("policy: users: the directory is empty")
+	}
+	for _, id := range sortedKeys(p.Users) {
+		u := p.Users[id]
+		if strings.TrimSpace(id) == "" || strings.ContainsAny(id, " \t") {
+			return fmt.Errorf("policy: users.%q: user ids are single words", id)
+		}
+		if len(u.Roles) == 0 {
+			return fmt.Errorf("policy: users.%s.roles: a user needs at least one role", id)
+		}
+	}
+	lp := p.Processes.Loan
+	if err := p.validateTask("processes.loan.underwriting", lp.Underwriting, true); err != nil {
+		return err
+	}
+	if lp.AutoDeclineBelow > lp.AutoApprove.MinScore {
+		return fmt.Errorf("policy: processes.loan.autoDeclineBelow: %d is above autoApprove.minScore %d", lp.AutoDeclineBelow, lp.AutoApprove.MinScore)
+	}
+	if err := p.validateTask("processes.order.fraudReview", p.Processes.Order.FraudReview, true); err != nil {
+		return err
+	}
+	if fr := p.Processes.Order.FraudReviewAt; fr < 0 || fr > 100 {
+		return fmt.Errorf("policy: processes.order.fraudReviewAt: %d is outside 0..100", fr)
+	}
+	if err := p.validateTask("processes.onboarding.managerApproval", p.Processes.Onboarding.ManagerApproval, false); err != nil {
+		return err
+	}
+	if err := p.validateTask("processes.onboarding.provisioningFix", p.Processes.Onboarding.ProvisioningFix, true); err != nil {
+		return err
+	}
+	levels := p.Processes.Expense.Levels
+	if len(levels) == 0 {
+		return fmt.Errorf("policy: processes.expense.levels: at least one level is needed")
+	}
+	for i, l := range levels {
+		path := fmt.Sprintf("processes.expense.levels[%d]", i)
+		if l.Name == "" {
+			return fmt.Errorf("policy: %s.name: a level needs a name", path)
+		}
+		if i > 0 && l.Above <= levels[i-1].Above {
+			return fmt.Errorf("policy: %s.above: %.2f must exceed the previous level's %.2f", path, l.Above, levels[i-1].Above)
+		}
+		if err := p.validateTask(path, l.Task, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Policy) validateTask(path string, t Task, needRoles bool) error {
+	if needRoles && len(t.Roles) == 0 {
+		return fmt.Errorf("policy: %s.roles: at least one role is needed", path)
+	}
+	if err := p.rolesHaveUsers(path+".roles", t.Roles); err != nil {
+		return err
+	}
+	if t.Quorum < 0 {
+		return fmt.Errorf("policy: %s.quorum: %d is negative", path, t.Quorum)
+	}
+	if t.Deadline <= 0 {
+		return fmt.Errorf("policy: %s.deadline: a positive deadline is needed (e.g. 48h)", path)
+	}
+	if t.ReminderEvery < 0 {
+		return fmt.Errorf("policy: %s.reminderEvery: negative", path)
+	}
+	if e := t.Escalation; e != nil {
+		if e.After <= 0 || e.After >= t.Deadline {
+			return fmt.Errorf("policy: %s.escalation.after: must be positive and before the deadline (%s)", path, t.Deadline.D())
+		}
+		if len(e.AddRoles) == 0 {
+			return fmt.Errorf("policy: %s.escalation.addRoles: at least one role is needed", path)
+		}
+		if err := p.rolesHaveUsers(path+".escalation.addRoles", e.AddRoles); err != nil {
+			return err
+		}
+	}
+	switch t.OnDeadline {
+	case "", OnDeadlineReject, OnDeadlineEscalate:
+	default:
+		return fmt.Errorf("policy: %s.onDeadline: %q is not one of reject, escalate", path, t.OnDeadline)
+	}
+	if t.OnDeadline == OnDeadlineEscalate && t.Escalation == nil {
+		return fmt.Errorf("policy: %s.onDeadline: escalate needs an escalation entry", path)
+	}
+	return nil
+}
+
+func (p *Policy) rolesHaveUsers(path string, roles []string) error {
+	for _, r := range roles {
+		if len(p.UsersWithRole(r)) == 0 {
+			return fmt.Errorf("policy: %s: role '%s' has no users", path, r)
+		}
+	}
+	return nil
+}
+
+// QuorumOrOne returns the task's quorum, at least 1.
+func (t Task) QuorumOrOne() int {
+	if t.Quorum < 1 {
+		return 1
+	}
+	return t.Quorum
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# make dev: the pinned Temporal dev server (SQLite file under .dev/, UI on
+# :8233, Baton's search attributes registered), the simulated systems and the
+# worker. Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL=${TEMPORAL:?the Makefile passes the pinned Temporal CLI}
+PORT=${BATON_DEV_PORT:-7233}
+UI_PORT=${BATON_DEV_UI_PORT:-8233}
+SIM_ADDR=${BATON_DEV_SIM_ADDR:-localhost:8090}
+mkdir -p .dev
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  if [ ${#pids[@]} -gt 0 ]; then
+    echo; echo "Stopping the worker, the simulated systems and the dev server..."
+    # Reverse order: the worker first, so it finishes in-flight work.
+    for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$PORT" "$UI_PORT" "${SIM_ADDR##*:}"; do
+  if port_busy "$p"; then
+    echo "make dev: port $p is already in use (another 'make dev' running?). Stop it first." >&2
+    exit 1
+  fi
+done
+
+mapfile -t sa_flags < <(bin/worker --print-search-attributes | tr ' ' '\n')
+echo "Starting Temporal dev server on :$PORT (UI :$UI_PORT, database .dev/temporal.db)..."
+"$TEMPORAL" server start-dev --port "$PORT" --ui-port "$UI_PORT" \
+  --db-filename .dev/temporal.db --log-level warn "${sa_flags[@]}" >.dev/temporal.log 2>&1 &
+pids+=($!)
+
+for i in $(seq 1 60); do
+  if "$TEMPORAL" operator cluster health --address "localhost:$PORT" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then
+    echo "make dev: the dev server exited; its log (.dev/temporal.log):" >&2
+    tail -20 .dev/temporal.log >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+
+export TEMPORAL_ADDRESS="localhost:$PORT"
+export BATON_SYSTEMS_URL="http://$SIM_ADDR"
+export BATON_UI_URL="http://localhost:$UI_PORT"
+
+if [ -x bin/simulator ]; then
+  echo "Starting simulated systems on $SIM_ADDR (log .dev/simulator.log)..."
+  bin/simulator --listen "$SIM_ADDR" >.dev/simulator.log 2>&1 &
+  pids+=($!)
+fi
+
+echo "Starting worker..."
+bin/worker &
+pids+=($!)
+
+cat <<MSG
+
+  Baton is running.
+    Temporal Web UI:   http://localhost:$UI_PORT
+    Worker metrics:    http://localhost:9464/healthz
+
+  In another terminal, try:
+    go run ./starter ping
+    go run ./starter --help
+
+  Ctrl-C here stops the worker, the simulator and the dev server.
+
+MSG
+wait -n "${pids[@]}" || true
+echo "make dev: a process exited; stopping the rest." >&2

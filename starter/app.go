@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+
+	"baton/config"
+	"baton/internal/tclient"
+)
+
+// Exit codes, a contract for scripts.
+const (
+	exitFailure  = 1
+	exitUsage    = 2
+	exitRefused  = 3
+	exitNotFound = 4
+)
+
+// codedError carries an exit code with its message.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &codedError{exitUsage, fmt.Errorf(format, args...)}
+}
+
+func exitCode(err error) int {
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	// cobra's own argument and command errors are usage errors.
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "required flag", "invalid argument"} {
+		if strings.HasPrefix(msg, p) {
+			return exitUsage
+		}
+	}
+	return exitFailure
+}
+
+// app holds what every command shares: output, configuration and the client.
+type app struct {
+	out, errOut io.Writer
+	cfgFile     string
+	output      string
+	cmd         *cobra.Command
+	cfg         *config.Config
+	client      client.Client
+}
+
+func newApp(out, errOut io.Writer) *app { return &app{out: out, errOut: errOut} }
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "starter",
+		Short: "Start and steer Baton's governed business processes",
+		Long: `starter starts Baton processes (loan, order, onboarding, expense), lists the
+human tasks waiting for people, records their decisions under the policy, and
+shows status, audit trails and reports.
+
+The Temporal connection honours TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+TEMPORAL_API_KEY and TEMPORAL_TLS_*; Baton's own settings use BATON_*.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.cmd = cmd
+			switch a.output {
+			case "table", "json":
+				return nil
+			default:
+				return usageErr("--output: %q is not one of table, json", a.output)
+			}
+		},
+	}
+	root.SetOut(a.out)
+	root.SetErr(a.errOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &codedError{exitUsage, err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.cfgFile, "config", "", "config file (YAML); also BATON_CONFIG")
+	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
+	config.AddFlags(pf, append(config.ConnectionKeys(), "task_queue", "ui.url", "policy.file")...)
+
+	root.AddCommand(a.versionCommand(), a.pingCommand())
+	return root
+}
+
+// config loads the configuration once, with the command's flags on top.
+func (a *app) config() (*config.Config, error) {
+	if a.cfg != nil {
+		return a.cfg, nil
+	}
+	cfg, err := config.Load(a.cfgFile, a.cmd.Flags())
+	if err != nil {
+		return nil, &codedError{exitUsage, err}
+	}
+	a.cfg = cfg
+	return cfg, nil
+}
+
+// connect dials Temporal once.
+func (a *app) connect() (client.Client, error) {
+	if a.client != nil {
+		return a.client, nil
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := tclient.Dial(a.cmd.Context(), cfg.Temporal, tclient.Options{Logger: quietLogger{}})
+	if err != nil {
+		return nil, err
+	}
+	a.client = cl
+	return cl, nil
+}
+
+// printJSON writes v as one indented JSON document.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (a *app) jsonOutput() bool { return a.output == "json" }
+
+// quietLogger drops the SDK's own chatter: the CLI speaks for itself.
+type quietLogger struct{}
+
+var _ log.Logger = quietLogger{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}

@@ -1,0 +1,35 @@
+// Command starter is the CLI people use to start Baton processes, work their
+// task inbox, decide, and inspect status and audit trails.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI and returns the process exit code:
+// 0 ok, 1 failure, 2 usage error, 3 refused by policy, 4 not found.
+func run(ctx context.Context, args []string) int {
+	a := newApp(os.Stdout, os.Stderr)
+	root := a.rootCommand()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if a.client != nil {
+		a.client.Close()
+	}
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "starter:", err)
+	return exitCode(err)
+}

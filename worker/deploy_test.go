@@ -1,0 +1,84 @@
+package main
+
+import (
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"baton/workflows"
+)
+
+// The production-shaped stack cannot run here (no container engine), so its
+// file is checked against the code it deploys.
+func TestComposeStackMatchesTheCode(t *testing.T) {
+	data, err := os.ReadFile("../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Services map[string]struct {
+			Image       string         `yaml:"image"`
+			Build       any            `yaml:"build"`
+			Healthcheck map[string]any `yaml:"healthcheck"`
+			Deploy      struct {
+				Replicas int `yaml:"replicas"`
+			} `yaml:"deploy"`
+			Command     []string          `yaml:"command"`
+			Environment map[string]string `yaml:"environment"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "simulator", "worker", "temporal-setup"} {
+		if _, ok := doc.Services[name]; !ok {
+			t.Errorf("service %s missing", name)
+		}
+	}
+	w := doc.Services["worker"]
+	if w.Deploy.Replicas != 2 || w.Build == nil || w.Healthcheck == nil {
+		t.Errorf("worker: replicas=%d build=%v healthcheck=%v; want 2 replicas built from the Dockerfile with a health check", w.Deploy.Replicas, w.Build, w.Healthcheck)
+	}
+	if w.Environment["TEMPORAL_ADDRESS"] != "temporal:7233" {
+		t.Errorf("worker TEMPORAL_ADDRESS = %q", w.Environment["TEMPORAL_ADDRESS"])
+	}
+	for _, name := range []string{"postgresql", "temporal", "simulator"} {
+		if doc.Services[name].Healthcheck == nil {
+			t.Errorf("%s has no health check", name)
+		}
+	}
+	// The set-up job creates exactly the search attributes the code uses.
+	setup := strings.Join(doc.Services["temporal-setup"].Command, " ")
+	var got []string
+	for _, f := range strings.Fields(setup) {
+		f = strings.TrimSuffix(f, ";")
+		if i := strings.Index(f, "="); i > 0 && !strings.ContainsAny(f, "$\"") {
+			got = append(got, f)
+		}
+	}
+	var want []string
+	for name, typ := range workflows.SearchAttributes() {
+		want = append(want, name+"="+typ.String())
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("temporal-setup creates %v, the code needs %v", got, want)
+	}
+}
+
+func TestDockerfileIsMultiStageStaticNonRoot(t *testing.T) {
+	data, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	for _, want := range []string{"AS build", "CGO_ENABLED=0", "USER nonroot", "COPY --from=build", "./worker ./starter ./simulator"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+// Command worker hosts Baton's processes: it loads the configuration and the
+// governance policy, dials Temporal, ensures the search attributes, registers
+// every workflow and activity and polls until SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+
+	"baton/activities"
+	"baton/config"
+	"baton/internal/logging"
+	"baton/internal/tclient"
+	"baton/policy"
+	"baton/workflows"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
+	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
+	printSA := fs.Bool("print-search-attributes", false, "print the dev server's --search-attribute flags for Baton and exit")
+	config.AddFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: worker [flags]\n\nHosts Baton's processes on a Temporal task queue.\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *printSA {
+		for _, name := range sortedNames(workflows.SearchAttributes()) {
+			fmt.Printf("--search-attribute %s=%s\n", name, workflows.SearchAttributes()[name])
+		}
+		return nil
+	}
+	cfg, err := config.Load(*cfgFile, fs)
+	if err != nil {
+		return err
+	}
+	zl, err := logging.New(cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = zl.Sync() }()
+
+	pol, err := policy.Load(cfg.Policy.File)
+	if err != nil {
+		return err
+	}
+	zl.Info("policy loaded", zap.String("file", cfg.Policy.File), zap.String("policyVersion", pol.Version), zap.Int("users", len(pol.Users)))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cl, err := tclient.Dial(ctx, cfg.Temporal, tclient.Options{Logger: logging.NewSDKLogger(zl)})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+
+	added, err := tclient.EnsureSearchAttributes(ctx, cl, cfg.Temporal.Namespace, workflows.SearchAttributes())
+	if err != nil {
+		// Temporal Cloud manages search attributes outside the operator API:
+		// the worker still runs, and says what is missing.
+		zl.Warn("search attributes not ensured; create them for the namespace", zap.Error(err))
+	} else if len(added) > 0 {
+		zl.Info("search attributes created", zap.Strings("names", added))
+	}
+
+	w := worker.New(cl, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.Worker.StopTimeout})
+	workflows.Register(w)
+	activities.Register(w, activities.Set{Policy: &activities.Policy{Current: pol}})
+
+	var ready atomic.Bool
+	if cfg.Metrics.Address != "" {
+		srv, err := serveOps(cfg.Metrics.Address, &ready)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+	}
+
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	ready.Store(true)
+	zl.Info("worker polling", zap.String("taskQueue", cfg.TaskQueue), zap.String("namespace", cfg.Temporal.Namespace), zap.String("address", cfg.Temporal.Address))
+	<-ctx.Done()
+	zl.Info("stopping worker: in-flight activities may finish", zap.Duration("stopTimeout", cfg.Worker.StopTimeout))
+	ready.Store(false)
+	w.Stop()
+	zl.Info("worker stopped")
+	return nil
+}
+
+// serveOps serves /healthz (ready once the worker polls).
+func serveOps(addr string, ready *atomic.Bool) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.address %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,81 @@
+// Package workflows holds Baton's deterministic process code and every name
+// that crosses the wire between the worker, the starter and other Temporal
+// clients: task queue, message names, search attribute keys and workflow IDs.
+package workflows
+
+import (
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+)
+
+// DefaultTaskQueue is the task queue the worker polls unless configured otherwise.
+const DefaultTaskQueue = "baton"
+
+// Message names shared by every process.
+const (
+	// UpdateDecide takes a humantask.Decision and answers synchronously;
+	// its validator refuses what the policy forbids before history is written.
+	UpdateDecide = "decide"
+	// SignalDecision takes the same payload; refusals land in the audit trail.
+	SignalDecision = "decision"
+	// SignalWithdraw lets a loan applicant withdraw until disbursement.
+	SignalWithdraw = "withdraw"
+	// SignalCancel lets a customer cancel an order before shipment.
+	SignalCancel = "cancel"
+
+	QueryTasks  = "tasks"
+	QueryAudit  = "audit"
+	QueryStatus = "status"
+)
+
+// Search attribute keys. They never hold personal data: search attributes
+// are not encrypted.
+var (
+	SAProcessType   = temporal.NewSearchAttributeKeyKeyword("ProcessType")
+	SABusinessKey   = temporal.NewSearchAttributeKeyKeyword("BusinessKey")
+	SAProcessStage  = temporal.NewSearchAttributeKeyKeyword("ProcessStage")
+	SAPendingRoles  = temporal.NewSearchAttributeKeyKeywordList("PendingRoles")
+	SATaskDeadline  = temporal.NewSearchAttributeKeyTime("TaskDeadline")
+	SAHandlingPath  = temporal.NewSearchAttributeKeyKeyword("HandlingPath")
+	SAOutcome       = temporal.NewSearchAttributeKeyKeyword("Outcome")
+	SAPolicyVersion = temporal.NewSearchAttributeKeyKeyword("PolicyVersion")
+)
+
+// SearchAttributes lists every custom search attribute Baton needs, with its
+// type, for the worker (which ensures they exist) and the dev server scripts.
+func SearchAttributes() map[string]enums.IndexedValueType {
+	return map[string]enums.IndexedValueType{
+		SAProcessType.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SABusinessKey.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SAProcessStage.GetName():  enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SAPendingRoles.GetName():  enums.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+		SATaskDeadline.GetName():  enums.INDEXED_VALUE_TYPE_DATETIME,
+		SAHandlingPath.GetName():  enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SAOutcome.GetName():       enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SAPolicyVersion.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD,
+	}
+}
+
+// Handling paths recorded in HandlingPath.
+const (
+	PathAutomated = "automated"
+	PathManual    = "manual"
+)
+
+// Process types recorded in ProcessType and used on the command line.
+const (
+	ProcessLoan       = "loan"
+	ProcessOrder      = "order"
+	ProcessOnboarding = "onboarding"
+	ProcessExpense    = "expense"
+	ProcessPing       = "ping"
+)
+
+// Processes lists the business processes people start, in display order.
+func Processes() []string {
+	return []string{ProcessLoan, ProcessOrder, ProcessOnboarding, ProcessExpense}
+}
+
+// WorkflowID builds the business-key workflow ID of a process instance,
+// e.g. WorkflowID("loan", "A-17") = "loan-A-17".
+func WorkflowID(process, key string) string { return process + "-" + key }
