@@ -31,7 +31,7 @@ $(STATICCHECK):
 
 .PHONY: build
 build: ## build worker, starter and simulator into bin/
-	go build -o bin/ ./worker ./starter
+	go build -o bin/ ./worker ./starter ./simulator
 
 .PHONY: dev
 dev: $(TEMPORAL) build ## run dev server + simulated systems + worker (Ctrl-C stops all)

@@ -2,7 +2,13 @@
 // system, each holding its HTTP client, built once by the worker.
 package activities
 
-import "go.temporal.io/sdk/activity"
+import (
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"baton/policy"
+)
 
 // Registry is what the SDK worker offers for activities.
 type Registry interface {
@@ -11,10 +17,47 @@ type Registry interface {
 
 // Set is every activity struct the processes call.
 type Set struct {
-	Policy *Policy
+	Policy     *Policy
+	Credit     *CreditBureau
+	KYC        *KYC
+	Loans      *LoanCore
+	Payments   *Payments
+	Fraud      *Fraud
+	Inventory  *Inventory
+	Shipping   *Shipping
+	HR         *HR
+	IT         *ITProvisioning
+	Equipment  *Equipment
+	Payroll    *Payroll
+	Facilities *Facilities
+	Mail       *Mail
+}
+
+// NewSet builds every activity struct against the systems at baseURL.
+func NewSet(pol *policy.Policy, baseURL string, timeout time.Duration) Set {
+	c := func(system string) *Client { return NewClient(system, baseURL, timeout) }
+	return Set{
+		Policy:     &Policy{Current: pol},
+		Credit:     &CreditBureau{C: c("credit bureau")},
+		KYC:        &KYC{C: c("kyc")},
+		Loans:      &LoanCore{C: c("loan core")},
+		Payments:   &Payments{C: c("payments")},
+		Fraud:      &Fraud{C: c("fraud screening")},
+		Inventory:  &Inventory{C: c("inventory")},
+		Shipping:   &Shipping{C: c("shipping")},
+		HR:         &HR{C: c("hr")},
+		IT:         &ITProvisioning{C: c("it provisioning")},
+		Equipment:  &Equipment{C: c("equipment")},
+		Payroll:    &Payroll{C: c("payroll")},
+		Facilities: &Facilities{C: c("facilities")},
+		Mail:       &Mail{C: c("mail")},
+	}
 }
 
 // Register registers every activity struct's methods.
 func Register(r Registry, s Set) {
-	r.RegisterActivityWithOptions(s.Policy, activity.RegisterOptions{})
+	for _, a := range []any{s.Policy, s.Credit, s.KYC, s.Loans, s.Payments, s.Fraud, s.Inventory,
+		s.Shipping, s.HR, s.IT, s.Equipment, s.Payroll, s.Facilities, s.Mail} {
+		r.RegisterActivityWithOptions(a, activity.RegisterOptions{})
+	}
 }

@@ -91,7 +91,7 @@ func run(args []string) error {
 
 	w := worker.New(cl, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.Worker.StopTimeout})
 	workflows.Register(w)
-	activities.Register(w, activities.Set{Policy: &activities.Policy{Current: pol}})
+	activities.Register(w, activities.NewSet(pol, cfg.Systems.URL, cfg.Systems.Timeout))
 
 	var ready atomic.Bool
 	if cfg.Metrics.Address != "" {

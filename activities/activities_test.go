@@ -1,0 +1,167 @@
+package activities
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"baton/internal/simulator"
+)
+
+// fixture runs the real simulator on an httptest server.
+type fixture struct {
+	sim *simulator.Server
+	srv *httptest.Server
+	set Set
+}
+
+func newFixture(t *testing.T, timeout time.Duration) *fixture {
+	t.Helper()
+	sim := simulator.New(simulator.Config{Seed: 7})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return &fixture{sim: sim, srv: srv, set: NewSet(nil, srv.URL, timeout)}
+}
+
+// run executes one activity in a fresh test environment. Fresh environments
+// give the same workflow and activity IDs, hence the same idempotency key:
+// exactly what a retry of one activity sends.
+func run[R any](t *testing.T, act any, in any) (*R, error) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(act)
+	val, err := env.ExecuteActivity(act, in)
+	if err != nil {
+		return nil, err
+	}
+	var out R
+	if err := val.Get(&out); err != nil {
+		t.Fatal(err)
+	}
+	return &out, nil
+}
+
+func wantAppError(t *testing.T, err error, typ string, nonRetryable bool) {
+	t.Helper()
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v, want an application error", err)
+	}
+	if typ != "" && ae.Type() != typ {
+		t.Errorf("type = %q, want %q (%v)", ae.Type(), typ, err)
+	}
+	if ae.NonRetryable() != nonRetryable {
+		t.Errorf("non-retryable = %v, want %v (%v)", ae.NonRetryable(), nonRetryable, err)
+	}
+}
+
+func TestSuccessfulCalls(t *testing.T) {
+	f := newFixture(t, 2*time.Second)
+	score, err := run[ScoreResult](t, f.set.Credit.PullCreditScore, ScoreInput{ApplicantID: "C-1001"})
+	if err != nil || score.Score != 780 {
+		t.Fatalf("score = %+v, %v", score, err)
+	}
+	kyc, err := run[KYCResult](t, f.set.KYC.VerifyIdentity, KYCInput{ApplicantID: "C-1002"})
+	if err != nil || !kyc.Verified {
+		t.Fatalf("kyc = %+v, %v", kyc, err)
+	}
+	rsv, err := run[ReserveResult](t, f.set.Inventory.ReserveStock, ReserveInput{OrderID: "O-1", Items: []Item{{SKU: "SKU-BOOK", Quantity: 2}}})
+	if err != nil || rsv.ReservationID == "" {
+		t.Fatalf("reserve = %+v, %v", rsv, err)
+	}
+	scr, err := run[ScreenResult](t, f.set.Fraud.ScreenOrder, ScreenInput{OrderID: "O-1", CustomerID: "NEW-1", Amount: 2500, BillingCountry: "DE", ShippingCountry: "US"})
+	if err != nil || scr.Score != 100 {
+		t.Fatalf("screen = %+v, %v", scr, err)
+	}
+	mail, err := run[MailResult](t, f.set.Mail.SendMail, MailInput{To: "ana", Subject: "hello", Ref: "loan-1"})
+	if err != nil || mail.MessageID == "" {
+		t.Fatalf("mail = %+v, %v", mail, err)
+	}
+}
+
+func TestBusinessRefusalsAreNonRetryableWithType(t *testing.T) {
+	f := newFixture(t, 2*time.Second)
+	cases := []struct {
+		name string
+		act  any
+		in   any
+		typ  string
+	}{
+		{"kyc failed", f.set.KYC.VerifyIdentity, KYCInput{ApplicantID: "C-9999"}, ErrKYCFailed},
+		{"declined card", f.set.Payments.ChargeCard, ChargeInput{OrderID: "O-2", Amount: 10, CardNumber: simulator.DeclinedCard}, ErrCardDeclined},
+		{"out of stock", f.set.Inventory.ReserveStock, ReserveInput{OrderID: "O-3", Items: []Item{{SKU: "SKU-GHOST", Quantity: 1}}}, ErrOutOfStock},
+		{"invalid input", f.set.Loans.CreateOffer, OfferInput{ApplicationID: "A-1"}, ErrInvalidInput},
+		{"unknown applicant", f.set.Credit.PullCreditScore, ScoreInput{ApplicantID: "C-0000"}, ErrNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := run[map[string]any](t, tc.act, tc.in)
+			wantAppError(t, err, tc.typ, true)
+		})
+	}
+}
+
+func TestUnavailableSystemIsRetryable(t *testing.T) {
+	f := newFixture(t, 2*time.Second)
+	f.sim.SetFaults(map[string]simulator.Faults{"credit": {ErrorRate: 1}})
+	_, err := run[ScoreResult](t, f.set.Credit.PullCreditScore, ScoreInput{ApplicantID: "C-1001"})
+	wantAppError(t, err, "", false)
+	// Only the credit bureau was faulted.
+	if _, err := run[KYCResult](t, f.set.KYC.VerifyIdentity, KYCInput{ApplicantID: "C-1001"}); err != nil {
+		t.Fatalf("kyc: %v", err)
+	}
+}
+
+func TestTimeoutIsRetryable(t *testing.T) {
+	f := newFixture(t, 50*time.Millisecond)
+	f.sim.SetFaults(map[string]simulator.Faults{"*": {Latency: simulator.Duration(300 * time.Millisecond)}})
+	_, err := run[ScoreResult](t, f.set.Credit.PullCreditScore, ScoreInput{ApplicantID: "C-1001"})
+	wantAppError(t, err, "", false)
+}
+
+// The hard case: the charge happens, the answer is lost (500). The retry
+// sends the same key and gets the first result; the card is charged once.
+func TestRetryAfterFailAfterApplyChargesOnce(t *testing.T) {
+	f := newFixture(t, 2*time.Second)
+	f.sim.SetFaults(map[string]simulator.Faults{"payments": {FailAfterApplyRate: 1}})
+	in := ChargeInput{OrderID: "O-9", Amount: 42, CardNumber: "4111111111111111"}
+	_, err := run[ChargeResult](t, f.set.Payments.ChargeCard, in)
+	wantAppError(t, err, "", false)
+
+	f.sim.SetFaults(nil)
+	first, err := run[ChargeResult](t, f.set.Payments.ChargeCard, in)
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	second, err := run[ChargeResult](t, f.set.Payments.ChargeCard, in)
+	if err != nil || second.ChargeID != first.ChargeID {
+		t.Fatalf("second retry = %+v, %v; want the first result %s", second, err, first.ChargeID)
+	}
+	ledger := f.sim.Ledger()
+	if len(ledger) != 1 || ledger[0].Kind != "charge" || ledger[0].Repeats != 2 {
+		t.Fatalf("ledger = %+v, want one charge repeated twice", ledger)
+	}
+	if d := simulator.Duplicates(ledger); len(d) != 0 {
+		t.Errorf("duplicates = %v", d)
+	}
+}
+
+func TestIdempotencyKeyIsWorkflowAndActivityID(t *testing.T) {
+	f := newFixture(t, 2*time.Second)
+	if _, err := run[PayoutResult](t, f.set.Payments.Payout, PayoutInput{Reference: "expense-1", Payee: "mia", Amount: 12}); err != nil {
+		t.Fatal(err)
+	}
+	key := f.sim.Ledger()[0].Key
+	if key != "default-test-workflow-id/0/Payout" && key != "default-test-workflow-id/1/Payout" {
+		t.Errorf("key = %q, want <workflow id>/<activity id>", key)
+	}
+}
