@@ -6,6 +6,8 @@ package workflows
 import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
+
+	"baton/workflows/humantask"
 )
 
 // DefaultTaskQueue is the task queue the worker polls unless configured otherwise.
@@ -15,17 +17,17 @@ const DefaultTaskQueue = "baton"
 const (
 	// UpdateDecide takes a humantask.Decision and answers synchronously;
 	// its validator refuses what the policy forbids before history is written.
-	UpdateDecide = "decide"
+	UpdateDecide = humantask.UpdateName
 	// SignalDecision takes the same payload; refusals land in the audit trail.
-	SignalDecision = "decision"
+	SignalDecision = humantask.SignalName
 	// SignalWithdraw lets a loan applicant withdraw until disbursement.
 	SignalWithdraw = "withdraw"
 	// SignalCancel lets a customer cancel an order before shipment.
 	SignalCancel = "cancel"
 
-	QueryTasks  = "tasks"
-	QueryAudit  = "audit"
-	QueryStatus = "status"
+	QueryTasks  = humantask.QueryTasks
+	QueryAudit  = humantask.QueryAudit
+	QueryStatus = humantask.QueryState
 )
 
 // Search attribute keys. They never hold personal data: search attributes
@@ -79,3 +81,15 @@ func Processes() []string {
 // WorkflowID builds the business-key workflow ID of a process instance,
 // e.g. WorkflowID("loan", "A-17") = "loan-A-17".
 func WorkflowID(process, key string) string { return process + "-" + key }
+
+// HumanTaskKeys are the search attributes the human-task manager keeps current.
+func HumanTaskKeys() humantask.SearchKeys {
+	return humantask.SearchKeys{
+		ProcessStage:  SAProcessStage,
+		PendingRoles:  SAPendingRoles,
+		TaskDeadline:  SATaskDeadline,
+		HandlingPath:  SAHandlingPath,
+		Outcome:       SAOutcome,
+		PolicyVersion: SAPolicyVersion,
+	}
+}

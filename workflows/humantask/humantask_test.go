@@ -1,0 +1,625 @@
+package humantask_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"baton/activities"
+	"baton/policy"
+	ht "baton/workflows/humantask"
+)
+
+var keys = ht.SearchKeys{
+	ProcessStage:  temporal.NewSearchAttributeKeyKeyword("ProcessStage"),
+	PendingRoles:  temporal.NewSearchAttributeKeyKeywordList("PendingRoles"),
+	TaskDeadline:  temporal.NewSearchAttributeKeyTime("TaskDeadline"),
+	HandlingPath:  temporal.NewSearchAttributeKeyKeyword("HandlingPath"),
+	Outcome:       temporal.NewSearchAttributeKeyKeyword("Outcome"),
+	PolicyVersion: temporal.NewSearchAttributeKeyKeyword("PolicyVersion"),
+}
+
+// plan is what the test process does.
+type plan struct {
+	Specs []ht.Spec
+	// CancelAfter closes open tasks as cancelled after this long (0: never).
+	CancelAfter time.Duration
+	// HoldAfter keeps the instance running this long after the tasks end,
+	// to prove their timers are gone.
+	HoldAfter time.Duration
+}
+
+type outcome struct {
+	Results []ht.Result
+	Audit   []ht.AuditEntry
+	Tasks   []ht.TaskView
+	// What the inbox would find once the tasks ended.
+	PendingRolesAfter []string
+	DeadlineSetAfter  bool
+}
+
+// testProcess opens the plan's tasks and waits for all of them.
+func testProcess(ctx workflow.Context, p plan) (*outcome, error) {
+	m, err := ht.New(ctx, ht.Options{Process: "test", BusinessKey: "test-1", Keys: keys})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.LoadPolicy(ctx); err != nil {
+		return nil, err
+	}
+	m.SetStage(ctx, "review", 1, 1, "awaiting review")
+	var tasks []*ht.Task
+	for _, s := range p.Specs {
+		t, err := m.Open(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, t)
+	}
+	allClosed := func() bool {
+		for _, t := range tasks {
+			if !t.Closed() {
+				return false
+			}
+		}
+		return true
+	}
+	if p.CancelAfter > 0 {
+		if ok, _ := workflow.AwaitWithTimeout(ctx, p.CancelAfter, allClosed); !ok {
+			m.CancelOpen(ctx, "withdrawn")
+		}
+	}
+	_ = workflow.Await(ctx, allClosed)
+	if p.HoldAfter > 0 {
+		_ = workflow.Sleep(ctx, p.HoldAfter)
+	}
+	out := &outcome{}
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	out.PendingRolesAfter, _ = sa.GetKeywordList(keys.PendingRoles)
+	_, out.DeadlineSetAfter = sa.GetTime(keys.TaskDeadline)
+	for _, t := range tasks {
+		out.Results = append(out.Results, t.Result())
+	}
+	m.Finish(ctx, "done", "")
+	out.Audit, out.Tasks = m.AuditTrail(), m.Tasks()
+	return out, nil
+}
+
+func devPolicy(t *testing.T) *policy.Policy {
+	t.Helper()
+	p, err := policy.Load("../../config/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// underwriting is the loan's underwriting task from the development policy:
+// underwriter, 48h, reminders every 8h, escalation to senior-underwriter
+// after 24h, rejected at the deadline.
+func underwriting(t *testing.T, quorum int) ht.Spec {
+	s := ht.FromPolicy("underwriting", "Underwriting decision", devPolicy(t).Processes.Loan.Underwriting)
+	s.Quorum = quorum
+	s.Exclusions = []ht.Exclusion{{User: "C-1002", Reason: "the applicant"}}
+	return s
+}
+
+type harness struct {
+	t       *testing.T
+	env     *testsuite.TestWorkflowEnvironment
+	mails   []activities.MailInput
+	upserts int
+	roles   []string // PendingRoles as upserted, in order
+	pol     *policy.Policy
+	cancels int
+}
+
+func newHarness(t *testing.T) *harness {
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), pol: devPolicy(t)}
+	h.env.RegisterWorkflow(testProcess)
+	h.env.RegisterActivity(&activities.Policy{Current: h.pol})
+	var mail *activities.Mail
+	h.env.OnActivity(mail.SendMail, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.MailInput) (*activities.MailResult, error) {
+			h.mails = append(h.mails, in)
+			return &activities.MailResult{MessageID: "m"}, nil
+		})
+	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		h.upserts++
+		sa := args.Get(0).(temporal.SearchAttributes)
+		if roles, ok := sa.GetKeywordList(keys.PendingRoles); ok {
+			h.roles = append(h.roles, strings.Join(roles, ","))
+		}
+	}).Return(nil)
+	h.env.SetOnTimerCanceledListener(func(string) { h.cancels++ })
+	return h
+}
+
+// sent is what happened to one decision.
+type sent struct {
+	accepted bool
+	refusal  error
+	result   ht.DecisionResult
+	done     bool
+}
+
+func (h *harness) update(at time.Duration, d ht.Decision) *sent {
+	s := &sent{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(ht.UpdateName, fmt.Sprintf("u-%s-%s-%d", d.Actor, d.Verdict, at), &testsuite.TestUpdateCallback{
+			OnAccept: func() { s.accepted = true },
+			OnReject: func(err error) { s.refusal = err; s.done = true },
+			OnComplete: func(v any, err error) {
+				s.done = true
+				if err != nil {
+					s.refusal = err
+					return
+				}
+				s.result = v.(ht.DecisionResult)
+			},
+		}, d)
+	}, at)
+	return s
+}
+
+func (h *harness) signal(at time.Duration, d ht.Decision) {
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(ht.SignalName, d) }, at)
+}
+
+func (h *harness) status(at time.Duration, into *ht.Status) {
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(ht.QueryState)
+		if err != nil {
+			h.t.Errorf("status query: %v", err)
+			return
+		}
+		if err := v.Get(into); err != nil {
+			h.t.Error(err)
+		}
+	}, at)
+}
+
+func (h *harness) run(p plan) *outcome {
+	h.t.Helper()
+	h.env.ExecuteWorkflow(testProcess, p)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatalf("workflow error: %v", err)
+	}
+	var out outcome
+	if err := h.env.GetWorkflowResult(&out); err != nil {
+		h.t.Fatal(err)
+	}
+	return &out
+}
+
+func actions(audit []ht.AuditEntry, action string) []ht.AuditEntry {
+	var out []ht.AuditEntry
+	for _, e := range audit {
+		if e.Action == action {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func approve(actor string) ht.Decision { return ht.Decision{Verdict: ht.Approve, Actor: actor} }
+
+func TestQuorumOneApprovedByUpdate(t *testing.T) {
+	h := newHarness(t)
+	u := h.update(time.Hour, approve("ana"))
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
+	if !u.accepted || u.result.Message != "accepted: approved (1 of 1 approvals)" || u.result.State != ht.StateApproved {
+		t.Fatalf("update = %+v", u)
+	}
+	if r := out.Results[0]; !r.Approved() || strings.Join(r.Approvers, ",") != "ana" {
+		t.Errorf("result = %+v", r)
+	}
+	acc := actions(out.Audit, ht.ActionDecisionAccepted)
+	if len(acc) != 1 || acc[0].Actor != "ana" || acc[0].PolicyVersion != h.pol.Version {
+		t.Errorf("accepted entries = %+v", acc)
+	}
+}
+
+func TestQuorumTwoNeedsTwoDistinctApprovers(t *testing.T) {
+	h := newHarness(t)
+	first := h.update(time.Hour, approve("ana"))
+	again := h.update(2*time.Hour, approve("ana"))
+	var mid ht.Status
+	h.status(3*time.Hour, &mid)
+	second := h.update(4*time.Hour, approve("ben"))
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 2)}})
+	if first.result.Message != "accepted: 1 of 2 approvals" {
+		t.Errorf("first = %+v", first.result)
+	}
+	if again.refusal == nil || !strings.Contains(again.refusal.Error(), `ana already decided task "underwriting"`) {
+		t.Errorf("second approval by ana: %v", again.refusal)
+	}
+	if len(mid.OpenTasks) != 1 || mid.OpenTasks[0].Approvals != 1 {
+		t.Errorf("status between approvals = %+v", mid)
+	}
+	if second.result.Message != "accepted: approved (2 of 2 approvals)" {
+		t.Errorf("second = %+v", second.result)
+	}
+	if got := strings.Join(out.Results[0].Approvers, ","); got != "ana,ben" {
+		t.Errorf("approvers = %s", got)
+	}
+}
+
+func TestEveryRefusalReason(t *testing.T) {
+	second := underwriting(t, 1)
+	second.ID, second.Title, second.Roles = "fraud-review", "Fraud review", []string{"fraud-analyst"}
+	cases := []struct {
+		name  string
+		specs []ht.Spec
+		prior []ht.Decision // accepted before the refused one
+		d     ht.Decision
+		want  string
+	}{
+		{"bad verdict", nil, nil, ht.Decision{Verdict: "maybe", Actor: "ana"}, `verdict: "maybe" is not one of approve, reject, delegate`},
+		{"no actor", nil, nil, ht.Decision{Verdict: ht.Approve}, "actor: required"},
+		{"unknown actor", nil, nil, approve("zed"), `actor: "zed" is not in the directory`},
+		{"unknown task", nil, nil, ht.Decision{TaskID: "nope", Verdict: ht.Approve, Actor: "ana"}, `task "nope": unknown task (open: underwriting)`},
+		{"lacks role", nil, nil, approve("fay"), `fay may not decide task "underwriting": needs role underwriter`},
+		{"excluded requester", []ht.Spec{withExclusion(underwriting(t, 2), "ben", "the requester")}, nil, approve("ben"), `ben may not decide task "underwriting": separation of duties (the requester)`},
+		{"already decided", nil, []ht.Decision{approve("ana")}, approve("ana"), `ana already decided task "underwriting"`},
+		{"reject needs reason", nil, nil, ht.Decision{Verdict: ht.Reject, Actor: "ana"}, "comment: a reason is required to reject"},
+		{"delegate to user without role", nil, nil, ht.Decision{Verdict: ht.Delegate, Actor: "ana", DelegateTo: "fay"}, `delegateTo: fay lacks the role for task "underwriting" (needs one of: underwriter)`},
+		{"delegate to nobody", nil, nil, ht.Decision{Verdict: ht.Delegate, Actor: "ana"}, "delegateTo: required to delegate"},
+		{"delegate to self", nil, nil, ht.Decision{Verdict: ht.Delegate, Actor: "ana", DelegateTo: "ana"}, "delegateTo: ana cannot delegate to themselves"},
+		{"two open tasks, no id", []ht.Spec{underwriting(t, 2), second}, nil, approve("ana"), "taskId: required, 2 tasks are open (underwriting, fraud-review)"},
+		{"signature from user without key", nil, nil, ht.Decision{Verdict: ht.Approve, Actor: "ana", Signature: "AAAA"}, "signature: ana has no public key in the directory"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			specs := tc.specs
+			if specs == nil {
+				specs = []ht.Spec{underwriting(t, 2)}
+			}
+			h := newHarness(t)
+			for i, d := range tc.prior {
+				h.update(time.Duration(i+1)*time.Minute, d)
+			}
+			u := h.update(time.Hour, tc.d)
+			out := h.run(plan{Specs: specs, CancelAfter: 2 * time.Hour})
+			if u.accepted || u.refusal == nil || u.refusal.Error() != tc.want {
+				t.Fatalf("refusal = %v (accepted %v), want %q", u.refusal, u.accepted, tc.want)
+			}
+			// The validator refused it before history: no trace, no change.
+			if n := len(actions(out.Audit, ht.ActionDecisionAccepted)) + len(actions(out.Audit, ht.ActionDelegated)); n != len(tc.prior) {
+				t.Errorf("%d accepted entries, want %d", n, len(tc.prior))
+			}
+			if len(actions(out.Audit, ht.ActionDecisionRefused)) != 0 {
+				t.Error("an update refusal must not reach the audit trail (nothing is written)")
+			}
+			for _, r := range out.Results {
+				if r.State != ht.StateCancelled {
+					t.Errorf("task ended %s, want it untouched until cancelled", r.State)
+				}
+			}
+		})
+	}
+}
+
+func withExclusion(s ht.Spec, user, reason string) ht.Spec {
+	s.Exclusions = append(s.Exclusions, ht.Exclusion{User: user, Reason: reason})
+	return s
+}
+
+func TestClosedTaskRefusesDecisions(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Hour, ht.Decision{Verdict: ht.Reject, Actor: "ana", Comment: "income not verified"})
+	late := h.update(2*time.Hour, approve("ben"))
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 2)}, HoldAfter: 3 * time.Hour})
+	if late.refusal == nil || late.refusal.Error() != `no task is open: task "underwriting" is already rejected` {
+		t.Fatalf("late decision: %v", late.refusal)
+	}
+	r := out.Results[0]
+	if r.State != ht.StateRejected || r.Rejecter != "ana" || r.Comment != "income not verified" {
+		t.Errorf("result = %+v", r)
+	}
+}
+
+func TestRefusedSignalIsAuditedAndChangesNothing(t *testing.T) {
+	h := newHarness(t)
+	h.signal(time.Hour, approve("fay"))
+	h.signal(2*time.Hour, approve("ana"))
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
+	ref := actions(out.Audit, ht.ActionDecisionRefused)
+	if len(ref) != 1 || ref[0].Actor != "fay" || !strings.Contains(ref[0].Details, `needs role underwriter`) {
+		t.Fatalf("refused entries = %+v", ref)
+	}
+	if !out.Results[0].Approved() || strings.Join(out.Results[0].Approvers, ",") != "ana" {
+		t.Errorf("result = %+v", out.Results[0])
+	}
+}
+
+// The same decisions by signal and by update end the same way.
+func TestSignalAndUpdateGiveTheSameResult(t *testing.T) {
+	decisions := []ht.Decision{approve("ana"), approve("fay"), approve("ana"), approve("ben")}
+	run := func(bySignal bool) (*outcome, []string) {
+		h := newHarness(t)
+		var refusals []string
+		var sents []*sent
+		for i, d := range decisions {
+			at := time.Duration(i+1) * time.Hour
+			if bySignal {
+				h.signal(at, d)
+			} else {
+				sents = append(sents, h.update(at, d))
+			}
+		}
+		out := h.run(plan{Specs: []ht.Spec{underwriting(t, 2)}})
+		if bySignal {
+			for _, e := range actions(out.Audit, ht.ActionDecisionRefused) {
+				refusals = append(refusals, e.Actor)
+			}
+		} else {
+			for i, s := range sents {
+				if s.refusal != nil {
+					refusals = append(refusals, decisions[i].Actor)
+				}
+			}
+		}
+		return out, refusals
+	}
+	sig, sigRefused := run(true)
+	upd, updRefused := run(false)
+	if sig.Results[0].State != upd.Results[0].State || strings.Join(sig.Results[0].Approvers, ",") != strings.Join(upd.Results[0].Approvers, ",") {
+		t.Errorf("signal %+v vs update %+v", sig.Results[0], upd.Results[0])
+	}
+	if strings.Join(sigRefused, ",") != "fay,ana" || strings.Join(updRefused, ",") != "fay,ana" {
+		t.Errorf("refused: signal %v, update %v; want fay,ana both", sigRefused, updRefused)
+	}
+	if v := sig.Tasks[0].Votes; v[0].Via != "signal" || upd.Tasks[0].Votes[0].Via != "update" {
+		t.Errorf("votes do not record their channel: %+v", v)
+	}
+}
+
+func TestOmittedTaskIDWithOneOpenTask(t *testing.T) {
+	h := newHarness(t)
+	u := h.update(time.Hour, approve("ana"))
+	h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
+	if u.result.TaskID != "underwriting" {
+		t.Errorf("resolved task = %q", u.result.TaskID)
+	}
+}
+
+func TestDelegation(t *testing.T) {
+	h := newHarness(t)
+	d := h.update(time.Hour, ht.Decision{Verdict: ht.Delegate, Actor: "ana", DelegateTo: "ben", Comment: "on leave"})
+	back := h.update(2*time.Hour, approve("ana"))
+	h.update(3*time.Hour, approve("ben"))
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
+	if d.result.Message != "accepted: delegated to ben" {
+		t.Errorf("delegate = %+v", d.result)
+	}
+	if back.refusal == nil || !strings.Contains(back.refusal.Error(), "ana already decided") {
+		t.Errorf("delegator deciding after delegating: %v", back.refusal)
+	}
+	if !out.Results[0].Approved() || out.Results[0].Approvers[0] != "ben" {
+		t.Errorf("result = %+v", out.Results[0])
+	}
+	if del := actions(out.Audit, ht.ActionDelegated); len(del) != 1 || !strings.Contains(del[0].Details, "delegated to ben") {
+		t.Errorf("delegated entries = %+v", del)
+	}
+}
+
+// A named-user task (the onboarding manager) can be delegated to anyone in
+// the directory who is not excluded; the delegate then decides.
+func TestNamedUserTaskDelegation(t *testing.T) {
+	h := newHarness(t)
+	spec := ht.FromPolicy("manager-approval", "Access package", h.pol.Processes.Onboarding.ManagerApproval)
+	spec.Users = []string{"mia"}
+	refused := h.update(time.Hour, approve("max"))
+	h.update(2*time.Hour, ht.Decision{Verdict: ht.Delegate, Actor: "mia", DelegateTo: "max"})
+	ok := h.update(3*time.Hour, approve("max"))
+	var st ht.Status
+	h.status(90*time.Minute, &st)
+	out := h.run(plan{Specs: []ht.Spec{spec}})
+	if refused.refusal == nil || refused.refusal.Error() != `max may not decide task "manager-approval": needs to be mia` {
+		t.Errorf("max before delegation: %v", refused.refusal)
+	}
+	if !ok.accepted || !out.Results[0].Approved() {
+		t.Errorf("max after delegation: %+v, result %+v", ok, out.Results[0])
+	}
+	if len(st.OpenTasks) != 1 || strings.Join(st.OpenTasks[0].Users, ",") != "mia" {
+		t.Errorf("status before delegation = %+v", st.OpenTasks)
+	}
+}
+
+func TestEscalationWidensCandidates(t *testing.T) {
+	h := newHarness(t)
+	early := h.update(time.Hour, approve("sam"))
+	var before, after ht.Status
+	h.status(23*time.Hour, &before)
+	h.status(25*time.Hour, &after)
+	late := h.update(26*time.Hour, approve("sam"))
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
+	if early.refusal == nil || !strings.Contains(early.refusal.Error(), "needs role underwriter") {
+		t.Errorf("sam before escalation: %v", early.refusal)
+	}
+	if !late.accepted {
+		t.Errorf("sam after escalation refused: %v", late.refusal)
+	}
+	if before.OpenTasks[0].Escalated || strings.Join(after.OpenTasks[0].Roles, ",") != "senior-underwriter,underwriter" || !after.OpenTasks[0].Escalated {
+		t.Errorf("roles before %v after %v", before.OpenTasks[0].Roles, after.OpenTasks[0].Roles)
+	}
+	if got := strings.Join(h.roles, " "); got != "underwriter senior-underwriter,underwriter" {
+		t.Errorf("PendingRoles upserts = %q, want the escalation role added", got)
+	}
+	esc := actions(out.Audit, ht.ActionEscalated)
+	if len(esc) != 1 || !strings.Contains(esc[0].Details, "no decision after 24h0m0s; added role senior-underwriter") {
+		t.Errorf("escalated entries = %+v", esc)
+	}
+}
+
+func TestRemindersAndExpiry(t *testing.T) {
+	h := newHarness(t)
+	spec := underwriting(t, 2)
+	spec.Deadline = 46 * time.Hour // reminders at 8, 16, 24, 32, 40h
+	h.update(time.Hour, approve("ana"))
+	out := h.run(plan{Specs: []ht.Spec{spec}, HoldAfter: 100 * time.Hour})
+	if r := out.Results[0]; r.State != ht.StateExpired {
+		t.Fatalf("state = %s, want expired", r.State)
+	}
+	rem := actions(out.Audit, ht.ActionReminded)
+	if len(rem) != 5 {
+		t.Fatalf("%d reminders, want 5 (every 8h before a 46h deadline, none after it)", len(rem))
+	}
+	// Before escalation only ben (ana has approved) is reminded; after it
+	// (24h, same instant as the third reminder or before) sam too.
+	if !strings.Contains(rem[0].Details, "sent to ben;") || !strings.Contains(rem[4].Details, "sent to ben, sam;") {
+		t.Errorf("reminders = %v / %v", rem[0].Details, rem[4].Details)
+	}
+	if len(h.mails) < 8 || h.mails[0].To != "ben" || !strings.Contains(h.mails[0].Subject, "test-1") {
+		t.Errorf("mails = %+v", h.mails)
+	}
+	closed := actions(out.Audit, ht.ActionTaskClosed)
+	if len(closed) != 1 || !strings.Contains(closed[0].Details, "expired: no decision by the deadline (1 of 2 approvals)") {
+		t.Errorf("closed = %+v", closed)
+	}
+}
+
+func TestDeadlineEscalatesOnceThenExpires(t *testing.T) {
+	h := newHarness(t)
+	spec := ht.Spec{ID: "t", Title: "T", Roles: []string{"manager"}, Quorum: 1, Deadline: 10 * time.Hour,
+		OnDeadline: policy.OnDeadlineEscalate, EscalateTo: []string{"director"}}
+	var mid ht.Status
+	h.status(15*time.Hour, &mid)
+	out := h.run(plan{Specs: []ht.Spec{spec}})
+	if len(mid.OpenTasks) != 1 || !mid.OpenTasks[0].Escalated || strings.Join(mid.OpenTasks[0].Roles, ",") != "director,manager" {
+		t.Fatalf("after first deadline = %+v", mid.OpenTasks)
+	}
+	closed := out.Tasks[0].ClosedAt.Sub(out.Tasks[0].OpenedAt)
+	if out.Results[0].State != ht.StateExpired || closed != 20*time.Hour {
+		t.Errorf("state %s after %s, want expired after 20h", out.Results[0].State, closed)
+	}
+}
+
+func TestTimersAreCancelledWhenTheTaskEnds(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Hour, approve("ana"))
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}, HoldAfter: 200 * time.Hour})
+	if n := len(actions(out.Audit, ht.ActionReminded)) + len(actions(out.Audit, ht.ActionEscalated)); n != 0 {
+		t.Errorf("%d reminders/escalations after the task ended", n)
+	}
+	if len(h.mails) != 0 {
+		t.Errorf("mails sent after the task ended: %+v", h.mails)
+	}
+	if len(out.PendingRolesAfter) != 0 || out.DeadlineSetAfter {
+		t.Errorf("after the task: PendingRoles %v, TaskDeadline set %v; want both unset", out.PendingRolesAfter, out.DeadlineSetAfter)
+	}
+	if h.cancels != 3 {
+		t.Errorf("%d timers cancelled, want 3 (deadline, escalation, reminder)", h.cancels)
+	}
+}
+
+func TestCancellationWhenTheProcessEndsFirst(t *testing.T) {
+	h := newHarness(t)
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}, CancelAfter: 5 * time.Hour})
+	if out.Results[0].State != ht.StateCancelled {
+		t.Fatalf("state = %s", out.Results[0].State)
+	}
+	if c := actions(out.Audit, ht.ActionTaskClosed); len(c) != 1 || c[0].Details != "cancelled: withdrawn" {
+		t.Errorf("closed = %+v", c)
+	}
+}
+
+func TestParallelTasks(t *testing.T) {
+	h := newHarness(t)
+	fraud := ht.FromPolicy("fraud-review", "Fraud review", h.pol.Processes.Order.FraudReview)
+	var st ht.Status
+	h.status(30*time.Minute, &st)
+	h.update(time.Hour, ht.Decision{TaskID: "fraud-review", Verdict: ht.Approve, Actor: "fay"})
+	h.update(2*time.Hour, approve("ana")) // only underwriting is open now
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1), fraud}})
+	if len(st.OpenTasks) != 2 {
+		t.Fatalf("open tasks = %+v", st.OpenTasks)
+	}
+	if !out.Results[0].Approved() || !out.Results[1].Approved() {
+		t.Errorf("results = %+v", out.Results)
+	}
+}
+
+// A decision that arrives in the same instant as the deadline either wins
+// (approved, no expiry) or loses (refused as expired); never both.
+func TestDecisionAtTheDeadlineInstant(t *testing.T) {
+	h := newHarness(t)
+	u := h.update(48*time.Hour, approve("ana"))
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}, HoldAfter: time.Hour})
+	closed := actions(out.Audit, ht.ActionTaskClosed)
+	if len(closed) != 1 {
+		t.Fatalf("task closed %d times", len(closed))
+	}
+	switch out.Results[0].State {
+	case ht.StateApproved:
+		if !u.accepted || u.refusal != nil {
+			t.Errorf("approved, but the update was %+v", u)
+		}
+	case ht.StateExpired:
+		if u.refusal == nil || !strings.HasSuffix(u.refusal.Error(), `task "underwriting" is already expired`) {
+			t.Errorf("expired, but the update was %+v: %v", u, u.refusal)
+		}
+	default:
+		t.Errorf("state = %s", out.Results[0].State)
+	}
+}
+
+func TestSignedDecisions(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	h := newHarness(t)
+	u := h.pol.Users["ana"]
+	u.PublicKey = base64.StdEncoding.EncodeToString(pub)
+	h.pol.Users["ana"] = u
+	h.pol.RequireSignedDecisions = true
+	unsigned := h.update(time.Hour, ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ben"})
+	forged := ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ana", Comment: "ok"}
+	forged.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(priv, ht.SigningBytes("another-workflow", forged)))
+	bad := h.update(2*time.Hour, forged)
+	good := ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ana", Comment: "ok"}
+	good.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(priv, ht.SigningBytes("default-test-workflow-id", good)))
+	ok := h.update(3*time.Hour, good)
+	h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
+	if unsigned.refusal == nil || unsigned.refusal.Error() != "signature: the policy requires signed decisions" {
+		t.Errorf("unsigned: %v", unsigned.refusal)
+	}
+	if bad.refusal == nil || bad.refusal.Error() != "signature: does not verify for ana" {
+		t.Errorf("signed for another instance: %v", bad.refusal)
+	}
+	if !ok.accepted {
+		t.Errorf("valid signature refused: %v", ok.refusal)
+	}
+}
+
+func TestSearchAttributesUpsertedOnlyOnChange(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Hour, approve("ana")) // 1 of 2: no attribute changes
+	h.update(2*time.Hour, approve("ana"))
+	h.update(3*time.Hour, approve("ben"))
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 2)}, HoldAfter: time.Hour})
+	// policy version; stage; task opened (roles + deadline); approval that
+	// closes it (roles + deadline unset); outcome at the end.
+	if h.upserts != 5 {
+		t.Errorf("%d upserts, want 5 (one per change)", h.upserts)
+	}
+	if got := strings.Join(h.roles, " "); got != "underwriter" || len(out.PendingRolesAfter) != 0 {
+		t.Errorf("PendingRoles set to %q, %v at the end; want underwriter, then unset", got, out.PendingRolesAfter)
+	}
+}

@@ -1,0 +1,134 @@
+package humantask
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// pendingRoles is what the inbox searches: the roles that may act on any
+// open task, plus "user:<id>" for named candidates. Empty when none.
+func (m *Manager) pendingRoles() []string {
+	var out []string
+	for _, t := range m.tasks {
+		if t.state != StateOpen {
+			continue
+		}
+		out = append(out, t.roles...)
+		for _, u := range t.users {
+			out = append(out, "user:"+u)
+		}
+	}
+	return sortedUnique(out)
+}
+
+func (m *Manager) earliestDeadline() (time.Time, bool) {
+	var best time.Time
+	for _, t := range m.tasks {
+		if t.state == StateOpen && (best.IsZero() || t.deadline.Before(best)) {
+			best = t.deadline
+		}
+	}
+	return best, !best.IsZero()
+}
+
+// sync writes the search attributes and current details that changed since
+// the last write. Each upsert is a billable action, so nothing unchanged is
+// written.
+func (m *Manager) sync(ctx workflow.Context) {
+	k := m.opts.Keys
+	var updates []temporal.SearchAttributeUpdate
+	keyword := func(key temporal.SearchAttributeKeyKeyword, v string) {
+		if key.GetName() == "" || v == "" || m.lastSA[key.GetName()] == v {
+			return
+		}
+		m.lastSA[key.GetName()] = v
+		updates = append(updates, key.ValueSet(v))
+	}
+	keyword(k.ProcessStage, m.stage)
+	keyword(k.HandlingPath, m.path)
+	keyword(k.Outcome, m.outcome)
+	if m.policy != nil {
+		keyword(k.PolicyVersion, m.policy.Version)
+	}
+	if k.PendingRoles.GetName() != "" {
+		roles := m.pendingRoles()
+		v := strings.Join(roles, ",")
+		if last, seen := m.lastSA[k.PendingRoles.GetName()]; (seen || v != "") && last != v {
+			m.lastSA[k.PendingRoles.GetName()] = v
+			if len(roles) == 0 {
+				updates = append(updates, k.PendingRoles.ValueUnset())
+			} else {
+				updates = append(updates, k.PendingRoles.ValueSet(roles))
+			}
+		}
+	}
+	if k.TaskDeadline.GetName() != "" {
+		dl, ok := m.earliestDeadline()
+		v := ""
+		if ok {
+			v = dl.Format(time.RFC3339Nano)
+		}
+		if last, seen := m.lastSA[k.TaskDeadline.GetName()]; (seen || v != "") && last != v {
+			m.lastSA[k.TaskDeadline.GetName()] = v
+			if ok {
+				updates = append(updates, k.TaskDeadline.ValueSet(dl))
+			} else {
+				updates = append(updates, k.TaskDeadline.ValueUnset())
+			}
+		}
+	}
+	if len(updates) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+			m.log.Warn("search attributes not updated", "Error", err)
+		}
+	}
+	if d := m.details(); d != m.lastDetails {
+		m.lastDetails = d
+		workflow.SetCurrentDetails(ctx, d)
+	}
+}
+
+// details is the markdown the Web UI shows as current details: the stage,
+// then each open task with approvals so far, who may act and the deadline.
+func (m *Manager) details() string {
+	var b strings.Builder
+	stage := m.stageText
+	if stage == "" {
+		stage = m.stage
+	}
+	if m.stageTot > 0 {
+		fmt.Fprintf(&b, "**Stage %d/%d: %s**", m.stageIdx, m.stageTot, stage)
+	} else {
+		fmt.Fprintf(&b, "**%s**", firstNonEmpty(stage, "starting"))
+	}
+	if m.path != "" {
+		fmt.Fprintf(&b, " · handling: %s", m.path)
+	}
+	if m.outcome != "" {
+		fmt.Fprintf(&b, " · outcome: **%s**", m.outcome)
+	}
+	b.WriteString("\n")
+	open := 0
+	for _, t := range m.tasks {
+		if t.state != StateOpen {
+			continue
+		}
+		if open == 0 {
+			b.WriteString("\n| Task | Approvals | Who may act | Due |\n|---|---|---|---|\n")
+		}
+		open++
+		who := m.candidatesText(t)
+		if t.escalated {
+			who += " (escalated)"
+		}
+		fmt.Fprintf(&b, "| %s (`%s`) | %d of %d | %s | %s |\n", t.spec.Title, t.spec.ID, t.approvals(), t.spec.Quorum, who, t.deadline.Format("2006-01-02 15:04 MST"))
+	}
+	if m.policy != nil {
+		fmt.Fprintf(&b, "\nPolicy %s\n", m.policy.Version)
+	}
+	return b.String()
+}

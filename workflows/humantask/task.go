@@ -1,0 +1,191 @@
+package humantask
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"baton/activities"
+	"baton/policy"
+)
+
+// Task is the handle a process holds on an opened task.
+type Task struct {
+	m *Manager
+	t *task
+}
+
+// ID is the task's id.
+func (h *Task) ID() string { return h.t.spec.ID }
+
+// Closed reports whether the task has ended.
+func (h *Task) Closed() bool { return h.t.state != StateOpen }
+
+// Result is how the task ended (State is open while it runs).
+func (h *Task) Result() Result {
+	r := Result{State: h.t.state, Approvers: h.t.approvers(), Rejecter: h.t.rejecter, Comment: h.t.lastReason}
+	return r
+}
+
+// Wait blocks until the task ends, or ctx is cancelled.
+func (h *Task) Wait(ctx workflow.Context) (Result, error) {
+	if err := workflow.Await(ctx, h.Closed); err != nil {
+		return h.Result(), err
+	}
+	return h.Result(), nil
+}
+
+// Open opens a task: audited, search attributes and details updated,
+// reminders, escalation and deadline timers started on a context that is
+// cancelled when the task ends.
+func (m *Manager) Open(ctx workflow.Context, s Spec) (*Task, error) {
+	if err := m.validateSpec(s); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidTask", nil)
+	}
+	now := workflow.Now(ctx).UTC()
+	t := &task{
+		spec: s, state: StateOpen,
+		roles: sortedUnique(s.Roles), users: slices.Clone(s.Users),
+		openedAt: now, deadline: now.Add(s.Deadline),
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	t.cancel = cancel
+	m.tasks = append(m.tasks, t)
+	m.Audit(ctx, SystemActor, ActionTaskOpened, s.ID, fmt.Sprintf("%s: %s, quorum %d, due %s", s.Title, m.candidatesText(t), s.Quorum, t.deadline.Format(time.RFC3339)))
+	m.sync(ctx)
+
+	workflow.Go(tctx, func(ctx workflow.Context) { m.runDeadline(ctx, t) })
+	if s.EscalateAfter > 0 && len(s.EscalateTo) > 0 {
+		workflow.Go(tctx, func(ctx workflow.Context) {
+			if err := m.timer(ctx, s.EscalateAfter, "escalation: "+s.ID); err != nil || t.state != StateOpen {
+				return
+			}
+			m.escalate(ctx, t, fmt.Sprintf("no decision after %s", s.EscalateAfter))
+		})
+	}
+	if s.ReminderEvery > 0 {
+		workflow.Go(tctx, func(ctx workflow.Context) { m.runReminders(ctx, t) })
+	}
+	return &Task{m: m, t: t}, nil
+}
+
+func (m *Manager) validateSpec(s Spec) error {
+	switch {
+	case s.ID == "":
+		return errors.New("task: id is required")
+	case m.find(s.ID) != nil:
+		return fmt.Errorf("task %q: already opened in this instance", s.ID)
+	case len(s.Roles) == 0 && len(s.Users) == 0:
+		return fmt.Errorf("task %q: needs candidate roles or users", s.ID)
+	case s.Quorum < 1:
+		return fmt.Errorf("task %q: quorum must be at least 1", s.ID)
+	case s.Deadline <= 0:
+		return fmt.Errorf("task %q: a deadline is required", s.ID)
+	case s.OnDeadline != policy.OnDeadlineReject && s.OnDeadline != policy.OnDeadlineEscalate:
+		return fmt.Errorf("task %q: onDeadline %q is not reject or escalate", s.ID, s.OnDeadline)
+	case m.policy == nil:
+		return fmt.Errorf("task %q: the policy is not loaded", s.ID)
+	}
+	for _, u := range s.Users {
+		if _, ok := m.policy.Users[u]; !ok {
+			return fmt.Errorf("task %q: user %q is not in the directory", s.ID, u)
+		}
+	}
+	return nil
+}
+
+// timer waits d on a cancellable context; it names itself in the UI.
+func (m *Manager) timer(ctx workflow.Context, d time.Duration, summary string) error {
+	return workflow.NewTimerWithOptions(ctx, d, workflow.TimerOptions{Summary: summary}).Get(ctx, nil)
+}
+
+func (m *Manager) runDeadline(ctx workflow.Context, t *task) {
+	for {
+		wait := t.deadline.Sub(workflow.Now(ctx))
+		if err := m.timer(ctx, wait, "deadline: "+t.spec.ID); err != nil || t.state != StateOpen {
+			return
+		}
+		if t.spec.OnDeadline == policy.OnDeadlineEscalate && !t.extended {
+			t.extended = true
+			t.deadline = workflow.Now(ctx).UTC().Add(t.spec.Deadline)
+			m.escalate(ctx, t, "deadline passed; deadline extended to "+t.deadline.Format(time.RFC3339))
+			continue
+		}
+		m.close(ctx, t, StateExpired, fmt.Sprintf("no decision by the deadline (%d of %d approvals)", t.approvals(), t.spec.Quorum))
+		return
+	}
+}
+
+func (m *Manager) escalate(ctx workflow.Context, t *task, why string) {
+	added := []string{}
+	for _, r := range t.spec.EscalateTo {
+		if !slices.Contains(t.roles, r) {
+			added = append(added, r)
+		}
+	}
+	t.escalated = true
+	t.roles = sortedUnique(append(t.roles, added...))
+	details := why
+	if len(added) > 0 {
+		details += "; added role " + strings.Join(added, ", ")
+	}
+	m.Audit(ctx, SystemActor, ActionEscalated, t.spec.ID, details)
+	m.log.Info("task escalated", "TaskID", t.spec.ID, "Roles", t.roles)
+	m.sync(ctx)
+}
+
+// recipients are the users who may act now and have not yet.
+func (m *Manager) recipients(t *task) []string {
+	var out []string
+	candidates := slices.Clone(t.users)
+	for _, r := range t.roles {
+		candidates = append(candidates, m.policy.UsersWithRole(r)...)
+	}
+	for _, u := range sortedUnique(candidates) {
+		if _, excluded := t.exclusion(u); !excluded && !t.decided(u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func (m *Manager) runReminders(ctx workflow.Context, t *task) {
+	mailCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		// A missed reminder must not hold the task up: a few tries only.
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	var mail *activities.Mail
+	for {
+		if err := m.timer(ctx, t.spec.ReminderEvery, "reminder: "+t.spec.ID); err != nil || t.state != StateOpen {
+			return
+		}
+		to := m.recipients(t)
+		t.reminders++
+		m.Audit(ctx, SystemActor, ActionReminded, t.spec.ID, fmt.Sprintf("reminder %d sent to %s; due %s", t.reminders, orNone(to), t.deadline.Format(time.RFC3339)))
+		for _, u := range to {
+			in := activities.MailInput{
+				To:      u,
+				Subject: fmt.Sprintf("Reminder: %s (%s) awaits your decision", t.spec.Title, m.opts.BusinessKey),
+				Body:    fmt.Sprintf("Task %s of %s is due %s. %d of %d approvals so far.", t.spec.ID, m.opts.BusinessKey, t.deadline.Format(time.RFC1123), t.approvals(), t.spec.Quorum),
+				Ref:     m.opts.BusinessKey,
+			}
+			actx := workflow.WithActivityOptions(mailCtx, workflow.ActivityOptions{
+				StartToCloseTimeout: 10 * time.Second,
+				RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+				Summary:             fmt.Sprintf("mail: reminder to %s for %s", u, m.opts.BusinessKey),
+			})
+			if err := workflow.ExecuteActivity(actx, mail.SendMail, in).Get(ctx, nil); err != nil {
+				if temporal.IsCanceledError(err) {
+					return
+				}
+				m.log.Warn("reminder not sent", "To", u, "Error", err)
+			}
+		}
+	}
+}
