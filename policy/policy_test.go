@@ -1,0 +1,90 @@
+package policy
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func devFile(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../config/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestDevelopmentPolicy(t *testing.T) {
+	p, err := Parse([]byte(devFile(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"ana": "underwriter", "ben": "underwriter", "sam": "senior-underwriter", "fay": "fraud-analyst",
+		"mia": "manager", "max": "manager", "fin": "finance", "dan": "director", "hal": "hr", "ivy": "it-admin"}
+	for user, role := range want {
+		if !p.HasRole(user, role) {
+			t.Errorf("%s lacks %s", user, role)
+		}
+	}
+	if len(p.Users) != len(want) {
+		t.Errorf("%d users, want %d", len(p.Users), len(want))
+	}
+	l := p.Processes.Loan
+	if l.AutoApprove.MinScore != 720 || l.AutoApprove.MaxAmount != 25000 || l.AutoDeclineBelow != 550 || l.FourEyesAbove != 100000 {
+		t.Errorf("loan routing = %+v", l)
+	}
+	if l.Underwriting.Deadline.D().Hours() != 48 || l.Underwriting.Escalation.After.D().Hours() != 24 || l.Underwriting.Escalation.AddRoles[0] != "senior-underwriter" {
+		t.Errorf("underwriting = %+v", l.Underwriting)
+	}
+}
+
+func TestVersionIsTheContentHash(t *testing.T) {
+	a, _ := Parse([]byte(devFile(t)))
+	b, _ := Parse([]byte(devFile(t) + "\n# a comment changes the file\n"))
+	if a.Version == b.Version || !strings.HasPrefix(a.Version, "sha256:") || len(a.Version) != 19 {
+		t.Errorf("versions %s %s", a.Version, b.Version)
+	}
+	c, _ := Parse([]byte(devFile(t)))
+	if a.Version != c.Version {
+		t.Error("same content, different version")
+	}
+}
+
+func TestValidationNamesTheEntry(t *testing.T) {
+	cases := []struct {
+		old, new, want string
+	}{
+		{"roles: [underwriter]\n      quorum: 1", "roles: [undrwriter]\n      quorum: 1", "processes.loan.underwriting.roles: role 'undrwriter' has no users"},
+		{"{name: finance,  above: 500,  roles: [finance]", "{name: finance,  above: 500,  roles: [financ]", "processes.expense.levels[1].roles: role 'financ' has no users"},
+		{"{name: director, above: 5000", "{name: director, above: 400", "processes.expense.levels[2].above: 400.00 must exceed the previous level's 500.00"},
+		{"deadline: 48h", "deadline: 2 days", `"2 days" is not a duration`},
+		{"deadline: 48h", "deadline: 0s", "processes.loan.underwriting.deadline: a positive deadline is needed"},
+		{"escalation: {after: 24h, addRoles: [senior-underwriter]}", "escalation: {after: 72h, addRoles: [senior-underwriter]}", "processes.loan.underwriting.escalation.after: must be positive and before the deadline"},
+		{"escalation: {after: 48h, addRoles: [hr]}", "escalation: {after: 48h, addRoles: [people]}", "processes.onboarding.managerApproval.escalation.addRoles: role 'people' has no users"},
+		{"onDeadline: reject\n\n  order", "onDeadline: approve\n\n  order", `processes.loan.underwriting.onDeadline: "approve" is not one of reject, escalate`},
+		{"fraudReviewAt: 70", "fraudReviewAt: 170", "processes.order.fraudReviewAt: 170 is outside 0..100"},
+		{"ivy: {name: Ivy Ito,       roles: [it-admin]}", "ivy: {name: Ivy Ito,       roles: []}", "users.ivy.roles: a user needs at least one role"},
+		{"autoDeclineBelow: 550", "autoDeclineBelow: 750", "processes.loan.autoDeclineBelow: 750 is above autoApprove.minScore 720"},
+		{"fraudReviewAt: 70", "fraudReviewAt: 70\n    fraudReviewAfter: 3", "field fraudReviewAfter not found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			src := devFile(t)
+			if !strings.Contains(src, tc.old) {
+				t.Fatalf("fixture drifted: %q not in config/policy.yaml", tc.old)
+			}
+			_, err := Parse([]byte(strings.Replace(src, tc.old, tc.new, 1)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	_, err := Load("/nonexistent/policy.yaml")
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/policy.yaml") {
+		t.Fatalf("err = %v", err)
+	}
+}
