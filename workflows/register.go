@@ -11,4 +11,8 @@ type Registry interface {
 // the replay tests call it, so both know the same workflows.
 func Register(r Registry) {
 	r.RegisterWorkflowWithOptions(Ping, workflow.RegisterOptions{Name: ProcessPing})
+	r.RegisterWorkflowWithOptions(Loan, workflow.RegisterOptions{Name: ProcessLoan})
+	r.RegisterWorkflowWithOptions(Order, workflow.RegisterOptions{Name: ProcessOrder})
+	r.RegisterWorkflowWithOptions(Onboarding, workflow.RegisterOptions{Name: ProcessOnboarding})
+	r.RegisterWorkflowWithOptions(Expense, workflow.RegisterOptions{Name: ProcessExpense})
 }

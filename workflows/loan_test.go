@@ -1,0 +1,185 @@
+package workflows
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+
+	"baton/activities"
+	"baton/workflows/humantask"
+)
+
+func loanIn(applicant string, amount float64) LoanInput {
+	return LoanInput{ApplicationID: "A-1", ApplicantID: applicant, Amount: amount, TermMonths: 36, Purpose: "car"}
+}
+
+// mockLoanSystems answers KYC and credit for the applicant, and the loan
+// core's offer and disbursement with exact inputs.
+func mockLoanSystems(h *harness, in LoanInput, score int, apr float64) {
+	h.env.OnActivity(aKYC.VerifyIdentity, mock.Anything, activities.KYCInput{ApplicantID: in.ApplicantID}).Return(&activities.KYCResult{Verified: true}, nil)
+	h.env.OnActivity(aCredit.PullCreditScore, mock.Anything, activities.ScoreInput{ApplicantID: in.ApplicantID}).Return(&activities.ScoreResult{Score: score}, nil)
+	h.env.OnActivity(aLoans.CreateOffer, mock.Anything, activities.OfferInput{ApplicationID: in.ApplicationID, Amount: in.Amount, TermMonths: in.TermMonths, APR: apr}).Return(&activities.OfferResult{OfferID: "OFF-1"}, nil).Maybe()
+	h.env.OnActivity(aLoans.Disburse, mock.Anything, activities.DisburseInput{ApplicationID: in.ApplicationID, OfferID: "OFF-1", Amount: in.Amount}).Return(&activities.DisburseResult{DisbursementID: "DSB-1"}, nil).Maybe()
+}
+
+func TestLoanAutoApprove(t *testing.T) {
+	h := newHarness(t)
+	in := loanIn("C-1001", 10000)
+	mockLoanSystems(h, in, 780, 5.9)
+	var res LoanResult
+	h.run(Loan, in, &res)
+	if res.Outcome != OutcomeApproved || res.HandlingPath != PathAutomated || res.DisbursementID != "DSB-1" || res.RiskScore != 780 {
+		t.Fatalf("result = %+v", res)
+	}
+	if h.ran() != "VerifyIdentity PullCreditScore CreateOffer Disburse" {
+		t.Errorf("steps = %s", h.ran())
+	}
+	if len(h.mails) != 1 || h.mails[0].To != "C-1001" || !strings.Contains(h.mails[0].Subject, "approved") {
+		t.Errorf("mails = %+v", h.mails)
+	}
+	h.env.AssertExpectations(t)
+}
+
+func TestLoanAutoDeclineAndKYCFailure(t *testing.T) {
+	h := newHarness(t)
+	in := loanIn("C-1003", 10000)
+	mockLoanSystems(h, in, 510, 0)
+	var res LoanResult
+	h.run(Loan, in, &res)
+	if res.Outcome != OutcomeDeclined || res.HandlingPath != PathAutomated || res.Reason != "risk score 510 below 550" {
+		t.Fatalf("low score: %+v", res)
+	}
+	if h.ran() != "VerifyIdentity PullCreditScore" {
+		t.Errorf("steps = %s", h.ran())
+	}
+
+	h = newHarness(t)
+	in = loanIn("C-9999", 10000)
+	h.env.OnActivity(aKYC.VerifyIdentity, mock.Anything, mock.Anything).Return(nil, refuse(activities.ErrKYCFailed, "document mismatch"))
+	h.run(Loan, in, &res)
+	if res.Outcome != OutcomeDeclined || res.Reason != "identity check failed" || h.ran() != "VerifyIdentity" {
+		t.Fatalf("KYC failure: %+v after %s", res, h.ran())
+	}
+}
+
+func TestLoanManualUnderwritingQuorumByAmount(t *testing.T) {
+	cases := []struct {
+		amount    float64
+		approvers []string
+	}{
+		{40000, []string{"ana"}},
+		{150000, []string{"ana", "ben"}}, // four-eyes above 100,000
+	}
+	for _, tc := range cases {
+		h := newHarness(t)
+		in := loanIn("C-1002", tc.amount)
+		mockLoanSystems(h, in, 660, 8.9)
+		for i, a := range tc.approvers {
+			h.update(time.Duration(i+1)*time.Hour, humantask.Decision{Verdict: humantask.Approve, Actor: a})
+		}
+		var res LoanResult
+		h.run(Loan, in, &res)
+		if res.Outcome != OutcomeApproved || res.HandlingPath != PathManual {
+			t.Fatalf("%v: %+v", tc.amount, res)
+		}
+		if !h.auditHas(humantask.ActionRouted, "quorum "+string(rune('0'+len(tc.approvers)))) {
+			t.Errorf("%v: routing does not record quorum %d", tc.amount, len(tc.approvers))
+		}
+		h.env.AssertExpectations(t)
+	}
+}
+
+func TestLoanUnderwritingDeadlineDeclinesAfterEscalation(t *testing.T) {
+	h := newHarness(t)
+	in := loanIn("C-1002", 40000)
+	mockLoanSystems(h, in, 660, 8.9)
+	var res LoanResult
+	h.run(Loan, in, &res)
+	if res.Outcome != OutcomeDeclined || res.Reason != "no underwriting decision by the deadline" {
+		t.Fatalf("result = %+v", res)
+	}
+	if !h.auditHas(humantask.ActionEscalated, "added role senior-underwriter") {
+		t.Error("no escalation to senior-underwriter before the deadline")
+	}
+	if strings.Contains(h.ran(), "CreateOffer") {
+		t.Error("an offer was made for a declined loan")
+	}
+}
+
+func TestLoanUnderwriterRejects(t *testing.T) {
+	h := newHarness(t)
+	in := loanIn("C-1002", 40000)
+	mockLoanSystems(h, in, 660, 8.9)
+	h.update(time.Hour, humantask.Decision{Verdict: humantask.Reject, Actor: "ben", Comment: "debt ratio too high"})
+	var res LoanResult
+	h.run(Loan, in, &res)
+	if res.Outcome != OutcomeDeclined || res.Reason != "rejected by ben: debt ratio too high" {
+		t.Fatalf("result = %+v", res)
+	}
+}
+
+func TestLoanWithdrawDuringUnderwriting(t *testing.T) {
+	h := newHarness(t)
+	in := loanIn("C-1002", 40000)
+	mockLoanSystems(h, in, 660, 8.9)
+	h.signal(2*time.Hour, SignalWithdraw, Request{Reason: "found a better rate"})
+	late := h.update(3*time.Hour, humantask.Decision{Verdict: humantask.Approve, Actor: "ana"})
+	var res LoanResult
+	h.run(Loan, in, &res)
+	if res.Outcome != OutcomeWithdrawn {
+		t.Fatalf("result = %+v", res)
+	}
+	if late.done {
+		t.Error("an approval after withdrawal was accepted")
+	}
+	if strings.Contains(h.ran(), "CreateOffer") || !h.auditHas(humantask.ActionTaskClosed, "cancelled: withdrawn by the applicant") {
+		t.Errorf("steps %s; audit %+v", h.ran(), h.audit())
+	}
+	if !h.auditHas(humantask.ActionRequested, "withdraw: found a better rate") {
+		t.Error("withdrawal not audited")
+	}
+}
+
+func TestLoanWithdrawAfterDisbursementIsRefused(t *testing.T) {
+	h := newHarness(t)
+	in := loanIn("C-1001", 10000)
+	// Disbursement takes a minute; the withdrawal arrives during it.
+	h.env.OnActivity(aLoans.Disburse, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.DisburseResult{DisbursementID: "DSB-1"}, nil)
+	mockLoanSystems(h, in, 780, 5.9)
+	h.signal(30*time.Second, SignalWithdraw, Request{})
+	var res LoanResult
+	h.run(Loan, in, &res)
+	if res.Outcome != OutcomeApproved || !h.auditHas(humantask.ActionDecisionRefused, "withdraw refused: too late") {
+		t.Fatalf("result %+v, audit %+v", res, h.audit())
+	}
+}
+
+func TestLoanInvalidInputNamesTheField(t *testing.T) {
+	cases := map[string]LoanInput{
+		"applicationId": {ApplicantID: "C-1", Amount: 1, TermMonths: 12},
+		"applicantId":   {ApplicationID: "A", Amount: 1, TermMonths: 12},
+		"amount":        {ApplicationID: "A", ApplicantID: "C", Amount: -5, TermMonths: 12},
+		"termMonths":    {ApplicationID: "A", ApplicantID: "C", Amount: 5, TermMonths: 1},
+	}
+	for field, in := range cases {
+		h := newHarness(t)
+		h.env.ExecuteWorkflow(Loan, in)
+		wantInvalidInput(t, h.env, field)
+		if len(h.calls) != 0 {
+			t.Errorf("%s: activities ran for invalid input: %v", field, h.calls)
+		}
+	}
+}
+
+func TestLoanRiskScore(t *testing.T) {
+	cases := []struct{ credit, term, want int }{
+		{780, 36, 780}, {780, 60, 780}, {780, 72, 770}, {780, 360, 530}, {320, 360, 300}, {900, 12, 850},
+	}
+	for _, c := range cases {
+		if got := LoanRiskScore(c.credit, c.term); got != c.want {
+			t.Errorf("LoanRiskScore(%d, %d) = %d, want %d", c.credit, c.term, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"baton/workflows/humantask"
+)
+
+// ErrInvalidInput is the application error type of a rejected start input.
+const ErrInvalidInput = "InvalidInput"
+
+// Outcomes shared by the processes (each process adds its own).
+const (
+	OutcomeApproved = "approved"
+	OutcomeDeclined = "declined"
+	OutcomeRejected = "rejected"
+)
+
+var keyPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// temporalRetry is the SDK's retry policy.
+type temporalRetry = temporal.RetryPolicy
+
+// fieldError names the field that failed validation.
+type fieldError struct{ field, why string }
+
+func (e *fieldError) Error() string { return e.field + ": " + e.why }
+
+func invalid(field, format string, args ...any) error {
+	return &fieldError{field, fmt.Sprintf(format, args...)}
+}
+
+func requireKey(field, v string) error {
+	if v == "" {
+		return invalid(field, "required")
+	}
+	if !keyPattern.MatchString(v) {
+		return invalid(field, "%q must be letters, digits, '-', '_' or '.' (at most 64)", v)
+	}
+	return nil
+}
+
+// nonRetryableInput wraps a validation error so the instance fails at once.
+func nonRetryableInput(err error) error {
+	return temporal.NewNonRetryableApplicationError("invalid input: "+err.Error(), ErrInvalidInput, nil)
+}
+
+// proc is what every process workflow holds: its manager and its step
+// helper. It is built first thing, before anything blocks.
+type proc struct {
+	m        *humantask.Manager
+	process  string
+	key      string
+	retry    *temporal.RetryPolicy
+	stageTot int
+}
+
+func newProc(ctx workflow.Context, process, key string, stages int) (*proc, error) {
+	m, err := humantask.New(ctx, humantask.Options{Process: process, BusinessKey: key, Keys: HumanTaskKeys()})
+	if err != nil {
+		return nil, err
+	}
+	return &proc{
+		m: m, process: process, key: key, stageTot: stages,
+		retry: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	}, nil
+}
+
+// start pins the policy and audits the start.
+func (p *proc) start(ctx workflow.Context, details string) error {
+	if _, err := p.m.LoadPolicy(ctx); err != nil {
+		return err
+	}
+	p.m.Audit(ctx, humantask.SystemActor, humantask.ActionStarted, "", details)
+	return nil
+}
+
+func (p *proc) stage(ctx workflow.Context, index int, name, description string) {
+	p.m.SetStage(ctx, name, index, p.stageTot, description)
+}
+
+// stepOptions are the options of one activity call.
+type stepOptions struct {
+	timeout time.Duration
+	retry   *temporal.RetryPolicy
+}
+
+// step runs one activity, audits its completion or failure, and names
+// itself in the UI with summary.
+func (p *proc) step(ctx workflow.Context, name, summary string, fn, in, out any, opts ...stepOptions) error {
+	o := stepOptions{timeout: 30 * time.Second, retry: p.retry}
+	for _, x := range opts {
+		if x.timeout > 0 {
+			o.timeout = x.timeout
+		}
+		if x.retry != nil {
+			o.retry = x.retry
+		}
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: o.timeout,
+		RetryPolicy:         o.retry,
+		Summary:             summary,
+	})
+	if err := workflow.ExecuteActivity(actx, fn, in).Get(ctx, out); err != nil {
+		p.m.Audit(ctx, humantask.SystemActor, humantask.ActionStepFailed, "", name+": "+cause(err))
+		return err
+	}
+	p.m.Audit(ctx, humantask.SystemActor, humantask.ActionStepCompleted, "", name)
+	return nil
+}
+
+// cause is the innermost message of an activity error, for people.
+func cause(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Error()
+	}
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return "timed out"
+	}
+	var ce *temporal.CanceledError
+	if errors.As(err, &ce) {
+		return "cancelled"
+	}
+	return err.Error()
+}
+
+// errorType is the application error type of err ("" if none).
+func errorType(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Type()
+	}
+	return ""
+}
+
+// finish records the outcome and waits for handlers.
+func (p *proc) finish(ctx workflow.Context, outcome, details string) {
+	p.m.Finish(ctx, outcome, details)
+}
+
+// watch records a customer or applicant signal (withdraw, cancel) and sets
+// *flag while allowed() holds; later ones are audited as refused.
+func (p *proc) watch(ctx workflow.Context, signal, actor string, allowed func() bool, flag *bool) {
+	ch := workflow.GetSignalChannel(ctx, signal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var req Request
+			if !ch.Receive(ctx, &req) {
+				return
+			}
+			who := firstNonEmpty(req.By, actor)
+			if !allowed() || *flag {
+				p.m.Audit(ctx, who, humantask.ActionDecisionRefused, "", signal+" refused: too late"+suffix(req.Reason))
+				continue
+			}
+			*flag = true
+			p.m.Audit(ctx, who, humantask.ActionRequested, "", signal+suffix(req.Reason))
+		}
+	})
+}
+
+// Request is the payload of the withdraw and cancel signals (may be empty).
+type Request struct {
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func suffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func money(v float64) string {
+	s := fmt.Sprintf("%.2f", v)
+	intPart, frac := s[:len(s)-3], s[len(s)-3:]
+	neg := strings.HasPrefix(intPart, "-")
+	intPart = strings.TrimPrefix(intPart, "-")
+	var b strings.Builder
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String() + frac
+	}
+	return b.String() + frac
+}
