@@ -36,6 +36,8 @@ var env struct {
 	worker     *exec.Cmd
 	healthURL  string
 	policyFile string
+	simURL     string
+	sim        *exec.Cmd
 }
 
 func TestMain(m *testing.M) {
@@ -67,7 +69,7 @@ func runMain(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(tmp)
 	env.bin = filepath.Join(tmp, "bin")
-	for _, name := range []string{"worker", "starter"} {
+	for _, name := range []string{"worker", "starter", "simulator"} {
 		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(env.bin, name), "./"+name)
 		build.Dir = env.root
 		if out, err := build.CombinedOutput(); err != nil {
@@ -94,6 +96,10 @@ func runMain(m *testing.M) (int, error) {
 	env.address = server.FrontendHostPort()
 	env.client = server.Client()
 
+	if err := startSimulator(ctx); err != nil {
+		return 0, err
+	}
+	defer func() { _ = env.sim.Process.Signal(syscall.SIGTERM); _ = env.sim.Wait() }()
 	if err := startWorker(ctx, tmp); err != nil {
 		return 0, err
 	}
@@ -144,7 +150,38 @@ func baseEnv() []string {
 		"TEMPORAL_NAMESPACE="+env.namespace,
 		"BATON_POLICY_FILE="+env.policyFile,
 		"BATON_LOG_FORMAT=json",
+		"BATON_SYSTEMS_URL="+env.simURL,
 	)
+}
+
+func startSimulator(ctx context.Context) error {
+	addr := freePort()
+	env.simURL = "http://" + addr
+	cmd := exec.Command(filepath.Join(env.bin, "simulator"), "--listen", addr, "--seed", "11")
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start simulator: %w", err)
+	}
+	env.sim = cmd
+	return waitHealthy(ctx, env.simURL+"/healthz", &log)
+}
+
+func waitHealthy(ctx context.Context, url string, log *bytes.Buffer) error {
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready: %w\n%s", url, ctx.Err(), log.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func startWorker(ctx context.Context, tmp string) error {
@@ -160,20 +197,7 @@ func startWorker(ctx context.Context, tmp string) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	env.worker = cmd
-	for {
-		resp, err := http.Get(env.healthURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("worker not ready: %w\n%s", ctx.Err(), env.workerLog.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return waitHealthy(ctx, env.healthURL, env.workerLog)
 }
 
 func stopWorker() {

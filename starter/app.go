@@ -93,7 +93,11 @@ TEMPORAL_API_KEY and TEMPORAL_TLS_*; Baton's own settings use BATON_*.`,
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	config.AddFlags(pf, append(config.ConnectionKeys(), "task_queue", "ui.url", "policy.file")...)
 
-	root.AddCommand(a.versionCommand(), a.pingCommand())
+	root.AddCommand(a.startCommand(), a.tasksCommand())
+	root.AddCommand(a.decisionCommands()...)
+	root.AddCommand(a.statusCommand(), a.auditCommand(), a.listCommand())
+	root.AddCommand(a.signalCommands()...)
+	root.AddCommand(a.demoCommand(), a.pingCommand(), a.versionCommand())
 	return root
 }
 
@@ -145,3 +149,8 @@ func (quietLogger) Debug(string, ...any) {}
 func (quietLogger) Info(string, ...any)  {}
 func (quietLogger) Warn(string, ...any)  {}
 func (quietLogger) Error(string, ...any) {}
+
+// workflowURL links an instance in the Temporal Web UI.
+func (a *app) workflowURL(id string) string {
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(a.cfg.UI.URL, "/"), a.cfg.Temporal.Namespace, id)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -30,6 +31,16 @@ func run(ctx context.Context, args []string) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "starter:", err)
+	fmt.Fprintln(os.Stderr, "starter:", oneLine(err.Error()))
 	return exitCode(err)
+}
+
+// oneLine folds cobra's multi-line suggestions into one line:
+// unknown command "approvee" for "starter" (did you mean: approve?)
+func oneLine(msg string) string {
+	head, suggestions, ok := strings.Cut(msg, "\n\nDid you mean this?\n")
+	if !ok {
+		return strings.TrimSpace(msg)
+	}
+	return fmt.Sprintf("%s (did you mean: %s?)", head, strings.Join(strings.Fields(suggestions), ", "))
 }

@@ -93,3 +93,51 @@ func HumanTaskKeys() humantask.SearchKeys {
 		PolicyVersion: SAPolicyVersion,
 	}
 }
+
+// Input is what every process input offers its starters: validation naming
+// the field, the business key, and what the Web UI shows.
+type Input interface {
+	Validate() error
+	Key() string
+	Summary() string
+	Details() string
+}
+
+// NewInput returns an empty input for process (a pointer, for decoding).
+func NewInput(process string) (Input, bool) {
+	switch process {
+	case ProcessLoan:
+		return &LoanInput{}, true
+	case ProcessOrder:
+		return &OrderInput{}, true
+	case ProcessOnboarding:
+		return &OnboardingInput{}, true
+	case ProcessExpense:
+		return &ExpenseInput{}, true
+	}
+	return nil, false
+}
+
+// SetID sets the input's business id field (applicationId, orderId, ...).
+func SetID(in Input, id string) {
+	switch v := in.(type) {
+	case *LoanInput:
+		v.ApplicationID = id
+	case *OrderInput:
+		v.OrderID = id
+	case *OnboardingInput:
+		v.EmployeeID = id
+	case *ExpenseInput:
+		v.ExpenseID = id
+	}
+}
+
+// ProcessOf returns the process of a business-key workflow ID ("" if none).
+func ProcessOf(workflowID string) string {
+	for _, p := range Processes() {
+		if len(workflowID) > len(p)+1 && workflowID[:len(p)+1] == p+"-" {
+			return p
+		}
+	}
+	return ""
+}

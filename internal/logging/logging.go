@@ -25,12 +25,14 @@ func New(level, format string) (*zap.Logger, error) {
 	case "console":
 		cfg = zap.NewDevelopmentConfig()
 		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
-		cfg.DisableStacktrace = true
 	default:
 		return nil, fmt.Errorf("log format %q is not one of console, json", format)
 	}
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
 	cfg.Sampling = nil
+	// Activity failures are logged at error level by the SDK and are often
+	// expected (a declined card); a Go stack trace adds nothing for them.
+	cfg.DisableStacktrace = true
 	return cfg.Build()
 }
 

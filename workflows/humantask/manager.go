@@ -241,7 +241,7 @@ func (m *Manager) Finish(ctx workflow.Context, outcome, details string) {
 	m.closedAt = &now
 	m.outcome = outcome
 	m.Audit(ctx, SystemActor, ActionCompleted, "", firstNonEmpty(details, outcome))
-	m.stageText = "ended: " + outcome
+	m.stage, m.stageIdx, m.stageText = StageCompleted, m.stageTot, "ended: "+outcome
 	m.sync(ctx)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	for {
@@ -261,7 +261,7 @@ func (m *Manager) Fail(ctx workflow.Context, outcome string, err error) {
 	m.closedAt = &now
 	m.outcome = outcome
 	m.Audit(ctx, SystemActor, ActionFailed, "", err.Error())
-	m.stageText = "failed: " + err.Error()
+	m.stage, m.stageText = StageFailed, "failed: "+err.Error()
 	m.sync(ctx)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }

@@ -51,6 +51,12 @@ const (
 	ActionFailed           = "failed"
 )
 
+// Stages every process ends in.
+const (
+	StageCompleted = "completed"
+	StageFailed    = "failed"
+)
+
 // SystemActor is the actor of automated entries.
 const SystemActor = "system"
 

@@ -1,0 +1,165 @@
+package integration
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func wantExit(t *testing.T, r result, code int, stderrPart string) {
+	t.Helper()
+	if r.code != code || !strings.Contains(r.stderr, stderrPart) {
+		t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", r.code, r.stderr, code, stderrPart)
+	}
+	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "rpc error") {
+		t.Errorf("stderr leaks internals: %s", r.stderr)
+	}
+	if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n > 0 {
+		t.Errorf("stderr is %d lines, want one: %s", n+1, r.stderr)
+	}
+}
+
+func TestStartInputErrors(t *testing.T) {
+	malformed := writeTemp(t, "{\n  \"applicationId\": \"A-1\",\n  \"amount\": 12,,\n}")
+	wrongType := writeTemp(t, `{"applicationId": "A-1", "amount": "lots"}`)
+	unknownField := writeTemp(t, `{"applicationId": "A-1", "amont": 10}`)
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"malformed JSON names line and column", []string{"start", "loan", "--file", malformed}, 2, malformed + ":3:16: malformed JSON"},
+		{"wrong type names the field", []string{"start", "loan", "--file", wrongType}, 2, "field amount: want float64, got string"},
+		{"unknown field", []string{"start", "loan", "--file", unknownField}, 2, `unknown field "amont"`},
+		{"unknown process", []string{"start", "mortgage"}, 2, `unknown process "mortgage": one of loan, order, onboarding, expense`},
+		{"invalid field", []string{"start", "loan", "--applicant", "C-1", "--amount", "-3", "--term-months", "12"}, 2, "invalid loan input: amount: -3 must be above 0"},
+		{"flag of another process", []string{"start", "loan", "--card", "4111"}, 2, "--card does not apply to loan"},
+		{"manager not in the directory", []string{"start", "onboarding", "--file", "examples/onboarding.json", "--manager", "zed"}, 2, `manager: "zed" is not in the directory`},
+		{"missing file", []string{"start", "expense", "--file", "nope.json"}, 2, "--file: open nope.json"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wantExit(t, runBin(t, "starter", tc.args...), tc.code, tc.want)
+		})
+	}
+}
+
+func TestStartTwiceIsRefused(t *testing.T) {
+	id := uniq("D")
+	out := starter(t, "start", "loan", "--file", "examples/loan-manual.json", "--id", id)
+	if !strings.Contains(out, "started loan-"+id) || !strings.Contains(out, "/namespaces/default/workflows/loan-"+id) {
+		t.Errorf("start output = %s", out)
+	}
+	wantExit(t, runBin(t, "starter", "start", "loan", "--file", "examples/loan-manual.json", "--id", id), 1, "loan-"+id+" already exists")
+	starter(t, "withdraw", "loan-"+id, "--reason", "test cleanup")
+	if res := outcomeOf(t, "loan-"+id); res["outcome"] != "withdrawn" {
+		t.Fatalf("withdraw: %v", res)
+	}
+}
+
+func TestCommandErrorClasses(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"approve without --as", []string{"approve", "loan-x"}, 2, "--as: who decides is required"},
+		{"reject without --reason", []string{"reject", "loan-x", "--as", "ana"}, 2, "--reason: required to reject"},
+		{"delegate without --to", []string{"delegate", "loan-x", "--as", "ana"}, 2, "--to: required to delegate"},
+		{"approve unknown workflow", []string{"approve", "loan-nope", "--as", "ana"}, 4, "loan-nope: no such workflow"},
+		{"status unknown workflow", []string{"status", "loan-nope"}, 4, "loan-nope: no such workflow"},
+		{"audit unknown workflow", []string{"audit", "loan-nope"}, 4, "loan-nope: no such workflow"},
+		{"withdraw an order", []string{"withdraw", "order-O-1"}, 2, "withdraw applies to loan instances"},
+		{"cancel unknown order", []string{"cancel", "order-nope"}, 4, "order-nope: no such workflow"},
+		{"bad output", []string{"list", "-o", "yaml"}, 2, `--output: "yaml" is not one of table, json`},
+		{"unknown command", []string{"approvee"}, 2, `unknown command "approvee" for "starter" (did you mean: approve?)`},
+		{"unknown user in the inbox", []string{"tasks", "--user", "zed"}, 2, `--user: "zed" is not in the directory`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wantExit(t, runBin(t, "starter", tc.args...), tc.code, tc.want)
+		})
+	}
+}
+
+func TestDelegationThroughTheInbox(t *testing.T) {
+	id := uniq("DL")
+	wf := startOpen(t, "loan", "loan-manual.json", id)
+	waitTask(t, wf)
+	if got := starter(t, "delegate", wf, "--as", "ana", "--to", "ben"); !strings.Contains(got, "accepted: delegated to ben") {
+		t.Fatalf("delegate: %s", got)
+	}
+	var ana, ben []map[string]any
+	_ = json.Unmarshal([]byte(starter(t, "tasks", "--user", "ana", "-o", "json")), &ana)
+	_ = json.Unmarshal([]byte(starter(t, "tasks", "--user", "ben", "-o", "json")), &ben)
+	if containsWorkflow(ana, wf) || !containsWorkflow(ben, wf) {
+		t.Errorf("after delegation: ana sees it %v, ben sees it %v", containsWorkflow(ana, wf), containsWorkflow(ben, wf))
+	}
+	starter(t, "approve", wf, "--as", "ben")
+	if res := outcomeOf(t, wf); res["outcome"] != "approved" {
+		t.Fatalf("result = %v", res)
+	}
+	if !hasEntry(auditTrail(t, wf), "ana", "delegated", "delegated to ben via update") {
+		t.Error("delegation not audited")
+	}
+}
+
+func TestStatusAuditAndListOutput(t *testing.T) {
+	id := uniq("ST")
+	wf := startOpen(t, "loan", "loan-four-eyes.json", id)
+	waitTask(t, wf)
+	status := starter(t, "status", wf)
+	mustContain(t, "status", status, "Process:         loan", "Stage:           underwriting (3/5)", "Handling path:   manual", "underwriting  0 of 2", "Policy version:  sha256:")
+	var st map[string]any
+	if err := json.Unmarshal([]byte(starter(t, "status", wf, "-o", "json")), &st); err != nil || st["execution"] != "running" {
+		t.Fatalf("status json: %v %v", err, st)
+	}
+	tasks := starter(t, "tasks", "--role", "underwriter")
+	mustContain(t, "tasks", tasks, "WORKFLOW", wf, "0 of 2", "underwriter", "in 4")
+	for _, line := range strings.Split(tasks, "\n") {
+		if len(line) > 100 {
+			t.Errorf("tasks line wider than 100 columns: %q", line)
+		}
+	}
+	starter(t, "approve", wf, "--as", "ana")
+	starter(t, "approve", wf, "--as", "ben")
+	outcomeOf(t, wf)
+	audit := starter(t, "audit", wf)
+	mustContain(t, "audit", audit, "TIME", "ACTOR", "decision-accepted", "ana", "ben", "approve (2 of 2) via update", "policy sha256:")
+
+	eventually(t, wf+" listed as closed", func() bool {
+		return strings.Contains(starter(t, "list", "--process", "loan", "--closed"), wf)
+	})
+	if strings.Contains(starter(t, "list", "--process", "loan", "--open"), wf) {
+		t.Error("a closed instance is listed as open")
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(starter(t, "list", "--process", "loan", "-o", "json", "--limit", "500")), &rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r["workflowId"] == wf && (r["outcome"] != "approved" || r["handlingPath"] != "manual" || r["stage"] != "completed") {
+			t.Errorf("list row = %v", r)
+		}
+	}
+}
+
+func TestDemoPopulatesTheInbox(t *testing.T) {
+	var started []map[string]any
+	if err := json.Unmarshal([]byte(starter(t, "demo", "-o", "json")), &started); err != nil {
+		t.Fatal(err)
+	}
+	if len(started) != 14 {
+		t.Fatalf("demo started %d instances", len(started))
+	}
+	first := started[0]["workflowId"].(string) // loan-A-<tag>-1
+	tag := strings.TrimSuffix(strings.TrimPrefix(first, "loan-A-"), "-1")
+	eventually(t, "the demo's underwriting tasks in ana's inbox", func() bool {
+		out := starter(t, "tasks", "--user", "ana")
+		return strings.Contains(out, "loan-A-"+tag+"-2") && strings.Contains(out, "loan-A-"+tag+"-3")
+	})
+	table := starter(t, "demo")
+	mustContain(t, "demo output", table, "started 14 instances", "starter tasks --user ana", "http://localhost:8233")
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+)
+
+// rootMessage is the innermost human message of a Temporal error.
+func rootMessage(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Message()
+	}
+	return err.Error()
+}
+
+// instanceErr classifies an error about one workflow: unknown (exit 4), a
+// worker that does not answer, or anything else.
+func instanceErr(id string, err error) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return &codedError{exitNotFound, fmt.Errorf("%s: no such workflow", id)}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: no worker answered in time (is the worker running?)", id)
+	}
+	var qf *serviceerror.QueryFailed
+	if errors.As(err, &qf) {
+		return fmt.Errorf("%s: %s", id, qf.Message)
+	}
+	return fmt.Errorf("%s: %v", id, rootMessage(err))
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
+
+	"baton/workflows"
+	"baton/workflows/humantask"
+)
+
+// query runs a query on one instance with a bounded wait.
+func (a *app) query(cmd *cobra.Command, id, name string, out any) error {
+	cl, err := a.connect()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := contextWithTimeout(cmd, 15*time.Second)
+	defer cancel()
+	v, err := cl.QueryWorkflow(ctx, id, "", name)
+	if err != nil {
+		return instanceErr(id, err)
+	}
+	return v.Get(out)
+}
+
+// statusView joins the status query with what the server knows.
+type statusView struct {
+	humantask.Status
+	WorkflowID string `json:"workflowId"`
+	Execution  string `json:"execution"`
+	URL        string `json:"url"`
+}
+
+func (a *app) statusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "status <workflow-id>",
+		Short:   "Show an instance: stage, handling path, open tasks, outcome, policy version",
+		Example: "  starter status loan-A-17\n  starter status order-O-4 -o json",
+		Args:    exactlyOneID,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			var st statusView
+			if err := a.query(cmd, id, workflows.QueryStatus, &st.Status); err != nil {
+				return err
+			}
+			desc, err := a.client.DescribeWorkflowExecution(cmd.Context(), id, "")
+			if err != nil {
+				return instanceErr(id, err)
+			}
+			st.WorkflowID, st.URL = id, a.workflowURL(id)
+			st.Execution = strings.ToLower(strings.TrimPrefix(desc.GetWorkflowExecutionInfo().GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"))
+			if a.jsonOutput() {
+				return a.printJSON(st)
+			}
+			return a.printStatus(st)
+		},
+	}
+}
+
+func (a *app) printStatus(st statusView) error {
+	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	stage := st.Stage
+	if st.StageTotal > 0 {
+		stage = fmt.Sprintf("%s (%d/%d)", st.Stage, st.StageIndex, st.StageTotal)
+	}
+	closed := "-"
+	if st.ClosedAt != nil {
+		closed = st.ClosedAt.Format(time.RFC3339)
+	}
+	rows := [][2]string{
+		{"Workflow", st.WorkflowID}, {"Process", st.Process}, {"Business key", st.BusinessKey},
+		{"Execution", st.Execution}, {"Stage", stage}, {"Handling path", dash(st.HandlingPath)},
+		{"Outcome", dash(st.Outcome)}, {"Started", st.StartedAt.Format(time.RFC3339)}, {"Closed", closed},
+		{"Policy version", st.PolicyVersion}, {"UI", st.URL},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s:\t%s\n", r[0], r[1])
+	}
+	if len(st.OpenTasks) == 0 {
+		fmt.Fprintf(w, "Open tasks:\tnone\n")
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(st.OpenTasks) > 0 {
+		fmt.Fprintln(a.out, "Open tasks:")
+		return a.printTasks(taskRows(st.WorkflowID, st.OpenTasks), time.Now())
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (a *app) auditCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "audit <workflow-id>",
+		Short:   "Show an instance's audit trail: who did what, when, under which policy",
+		Example: "  starter audit loan-A-17\n  starter audit loan-A-17 -o json > loan-A-17-audit.json",
+		Args:    exactlyOneID,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var trail []humantask.AuditEntry
+			if err := a.query(cmd, args[0], workflows.QueryAudit, &trail); err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(map[string]any{"workflowId": args[0], "entries": trail})
+			}
+			w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "TIME\tACTOR\tACTION\tTASK\tDETAILS")
+			for _, e := range trail {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Time.Format("01-02 15:04:05"), e.Actor, e.Action, dash(e.TaskID), e.Details)
+			}
+			if len(trail) > 0 {
+				defer fmt.Fprintf(a.out, "\npolicy %s\n", trail[len(trail)-1].PolicyVersion)
+			}
+			return w.Flush()
+		},
+	}
+}
+
+// listRow is one instance from visibility.
+type listRow struct {
+	WorkflowID   string    `json:"workflowId"`
+	Process      string    `json:"process"`
+	Status       string    `json:"status"`
+	Stage        string    `json:"stage"`
+	HandlingPath string    `json:"handlingPath"`
+	Outcome      string    `json:"outcome"`
+	StartedAt    time.Time `json:"startedAt"`
+	ClosedAt     time.Time `json:"closedAt,omitzero"`
+	Summary      string    `json:"summary,omitempty"`
+}
+
+func (a *app) listCommand() *cobra.Command {
+	var process string
+	var open, closed bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:     "list [--process P] [--open|--closed] [--limit N]",
+		Short:   "List instances with stage and outcome",
+		Example: "  starter list\n  starter list --process loan --open",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if open && closed {
+				return usageErr("--open and --closed exclude each other")
+			}
+			if limit < 1 {
+				return usageErr("--limit: %d must be at least 1", limit)
+			}
+			q := []string{"ProcessType IS NOT NULL"}
+			if process != "" {
+				if _, ok := workflows.NewInput(process); !ok {
+					return usageErr("--process: unknown process %q: one of %s", process, strings.Join(workflows.Processes(), ", "))
+				}
+				q = append(q, fmt.Sprintf("ProcessType = '%s'", process))
+			}
+			if open {
+				q = append(q, "ExecutionStatus = 'Running'")
+			}
+			if closed {
+				q = append(q, "ExecutionStatus != 'Running'")
+			}
+			rows, err := a.visibility(cmd, strings.Join(q, " AND "), limit)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(rows)
+			}
+			w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "WORKFLOW\tPROCESS\tSTATUS\tSTAGE\tPATH\tOUTCOME\tSTARTED")
+			for _, r := range rows {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.WorkflowID, r.Process, r.Status, dash(r.Stage), dash(r.HandlingPath), dash(r.Outcome), r.StartedAt.Local().Format("01-02 15:04"))
+			}
+			return w.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&process, "process", "", "only this process")
+	f.BoolVar(&open, "open", false, "only running instances")
+	f.BoolVar(&closed, "closed", false, "only closed instances")
+	f.IntVar(&limit, "limit", 50, "at most this many")
+	return cmd
+}
+
+// visibility lists instances matching query, newest first.
+func (a *app) visibility(cmd *cobra.Command, query string, limit int) ([]listRow, error) {
+	cl, err := a.connect()
+	if err != nil {
+		return nil, err
+	}
+	dc := converter.GetDefaultDataConverter()
+	var rows []listRow
+	var token []byte
+	for len(rows) < limit {
+		resp, err := cl.ListWorkflow(cmd.Context(), &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: a.cfg.Temporal.Namespace, Query: query, PageSize: int32(min(limit, 1000)), NextPageToken: token,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list instances: %v", rootMessage(err))
+		}
+		for _, e := range resp.GetExecutions() {
+			r := listRow{
+				WorkflowID: e.GetExecution().GetWorkflowId(),
+				Status:     strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")),
+				StartedAt:  e.GetStartTime().AsTime(),
+			}
+			if e.GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING && e.GetCloseTime() != nil {
+				r.ClosedAt = e.GetCloseTime().AsTime()
+			}
+			fields := e.GetSearchAttributes().GetIndexedFields()
+			for name, dst := range map[string]*string{"ProcessType": &r.Process, "ProcessStage": &r.Stage, "HandlingPath": &r.HandlingPath, "Outcome": &r.Outcome} {
+				if p, ok := fields[name]; ok {
+					_ = dc.FromPayload(p, dst)
+				}
+			}
+			rows = append(rows, r)
+			if len(rows) == limit {
+				break
+			}
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			break
+		}
+	}
+	return rows, nil
+}
