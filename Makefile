@@ -58,6 +58,12 @@ test-integration: $(TEMPORAL) ## integration tests against a real dev server the
 test: lint test-unit test-integration ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
 
+.PHONY: histories
+histories: $(TEMPORAL) ## re-record the replay histories in workflows/testdata from real runs
+	rm -f workflows/testdata/*.json
+	BATON_RECORD_HISTORIES=$(CURDIR)/workflows/testdata go test -count=1 -timeout 10m ./integration/...
+	go test -count=1 -run TestReplay ./workflows/
+
 .PHONY: clean
 clean: ## remove build output and the dev database
 	rm -rf bin .dev

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -165,4 +166,22 @@ func httpGetJSON(url string) (map[string]any, error) {
 	defer resp.Body.Close()
 	var out map[string]any
 	return out, json.NewDecoder(resp.Body).Decode(&out)
+}
+
+// record exports a finished instance's history into $BATON_RECORD_HISTORIES
+// (make histories) with the official CLI, for the replay tests. Normal runs
+// leave the committed histories alone.
+func record(t *testing.T, name, workflowID string) {
+	t.Helper()
+	dir := os.Getenv("BATON_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	out, err := temporalCLI(t, "workflow", "show", "--workflow-id", workflowID, "--output", "json")
+	if err != nil {
+		t.Fatalf("export %s: %v\n%s", workflowID, err, out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -63,12 +63,15 @@ func TestLoanEndToEnd(t *testing.T) {
 		if k := noDuplicates(t, id).kinds(); k != "offer disbursement" {
 			t.Errorf("ledger = %s", k)
 		}
+		record(t, "loan-auto-approve", "loan-"+id)
 	})
 	t.Run("automated decline: KYC", func(t *testing.T) {
-		res := startWait(t, "loan", "loan-kyc-fail.json", uniq("LK"))
+		id := uniq("LK")
+		res := startWait(t, "loan", "loan-kyc-fail.json", id)
 		if res["outcome"] != "declined" || res["reason"] != "identity check failed" {
 			t.Fatalf("result = %v", res)
 		}
+		record(t, "loan-kyc-declined", "loan-"+id)
 	})
 	t.Run("manual: rejected by an underwriter", func(t *testing.T) {
 		id := uniq("LM")
@@ -83,6 +86,7 @@ func TestLoanEndToEnd(t *testing.T) {
 		if k := ledger(t, id).kinds(); k != "" {
 			t.Errorf("a declined loan left side effects: %s", k)
 		}
+		record(t, "loan-underwriter-rejects", wf)
 		msgs := mail(t, wf)
 		if len(msgs) != 1 || !strings.Contains(msgs[0], "declined") {
 			t.Errorf("applicant mail = %v", msgs)
@@ -100,6 +104,7 @@ func TestOrderEndToEnd(t *testing.T) {
 		if k := noDuplicates(t, id).kinds(); k != "reservation charge shipment" {
 			t.Errorf("ledger = %s", k)
 		}
+		record(t, "order-straight-through", "order-"+id)
 	})
 	t.Run("declined card compensates", func(t *testing.T) {
 		id := uniq("OD")
@@ -110,6 +115,7 @@ func TestOrderEndToEnd(t *testing.T) {
 		if k := noDuplicates(t, id).kinds(); k != "reservation release" {
 			t.Errorf("ledger = %s, want the reservation released", k)
 		}
+		record(t, "order-declined-card", "order-"+id)
 	})
 	t.Run("fraud review, then cancelled before shipment", func(t *testing.T) {
 		id := uniq("OF")
@@ -127,6 +133,7 @@ func TestOrderEndToEnd(t *testing.T) {
 		if !hasEntry(auditTrail(t, wf), "NEW-7", humantask.ActionRequested, "cancel: changed my mind") {
 			t.Error("cancellation not audited")
 		}
+		record(t, "order-cancelled-in-review", wf)
 	})
 	t.Run("fraud review approved", func(t *testing.T) {
 		id := uniq("OA")
@@ -136,6 +143,7 @@ func TestOrderEndToEnd(t *testing.T) {
 		if res := outcomeOf(t, wf); res["outcome"] != "fulfilled" {
 			t.Fatalf("result = %v", res)
 		}
+		record(t, "order-fraud-review-approved", wf)
 	})
 }
 
@@ -155,6 +163,7 @@ func TestOnboardingEndToEnd(t *testing.T) {
 	if res["outcome"] != "onboarded" {
 		t.Fatalf("result = %v", res)
 	}
+	record(t, "onboarding-approved", wf)
 	l := noDuplicates(t, id)
 	for _, k := range []string{"employee-record", "accounts", "equipment", "payroll", "badge"} {
 		if !strings.Contains(l.kinds(), k) {
@@ -182,6 +191,7 @@ func TestOnboardingProvisioningFixTask(t *testing.T) {
 	if res := outcomeOf(t, wf); res["outcome"] != "onboarded" {
 		t.Fatalf("result = %v", res)
 	}
+	record(t, "onboarding-provisioning-fix", wf)
 }
 
 func TestExpenseEndToEnd(t *testing.T) {
@@ -202,6 +212,7 @@ func TestExpenseEndToEnd(t *testing.T) {
 	if k := noDuplicates(t, "expense-"+id).kinds(); !strings.HasPrefix(k, "payout") {
 		t.Errorf("ledger = %s", k)
 	}
+	record(t, "expense-three-levels", wf)
 }
 
 // With systems failing a share of calls, and applying then failing others,
