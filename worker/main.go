@@ -23,6 +23,7 @@ import (
 	"baton/activities"
 	"baton/config"
 	"baton/internal/logging"
+	"baton/internal/metrics"
 	"baton/internal/tclient"
 	"baton/policy"
 	"baton/workflows"
@@ -74,7 +75,11 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cl, err := tclient.Dial(ctx, cfg.Temporal, tclient.Options{Logger: logging.NewSDKLogger(zl)})
+	met, err := metrics.New()
+	if err != nil {
+		return err
+	}
+	cl, err := tclient.Dial(ctx, cfg.Temporal, tclient.Options{Logger: logging.NewSDKLogger(zl), MetricsHandler: met.Handler})
 	if err != nil {
 		return err
 	}
@@ -95,7 +100,7 @@ func run(args []string) error {
 
 	var ready atomic.Bool
 	if cfg.Metrics.Address != "" {
-		srv, err := serveOps(cfg.Metrics.Address, &ready)
+		srv, err := serveOps(cfg.Metrics.Address, &ready, met.HTTP)
 		if err != nil {
 			return err
 		}
@@ -119,9 +124,10 @@ func run(args []string) error {
 	return nil
 }
 
-// serveOps serves /healthz (ready once the worker polls).
-func serveOps(addr string, ready *atomic.Bool) (*http.Server, error) {
+// serveOps serves /metrics and /healthz (ready once the worker polls).
+func serveOps(addr string, ready *atomic.Bool, metricsHandler http.Handler) (*http.Server, error) {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if !ready.Load() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)

@@ -136,6 +136,7 @@ func (p *proc) compensate(ctx workflow.Context, s *saga, why string) []string {
 			continue
 		}
 		done = append(done, c.name)
+		p.m.Count(ctx, humantask.MetricCompensations, map[string]string{"step": c.name})
 		p.m.Audit(ctx, humantask.SystemActor, humantask.ActionCompensated, "", c.name+" ("+why+")")
 	}
 	s.steps = nil

@@ -75,11 +75,8 @@ func newProc(ctx workflow.Context, process, key string, stages int) (*proc, erro
 
 // start pins the policy and audits the start.
 func (p *proc) start(ctx workflow.Context, details string) error {
-	if _, err := p.m.LoadPolicy(ctx); err != nil {
-		return err
-	}
-	p.m.Audit(ctx, humantask.SystemActor, humantask.ActionStarted, "", details)
-	return nil
+	_, err := p.m.Start(ctx, details)
+	return err
 }
 
 func (p *proc) stage(ctx workflow.Context, index int, name, description string) {

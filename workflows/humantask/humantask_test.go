@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -157,6 +158,18 @@ type sent struct {
 	done     bool
 }
 
+// reason is the refusal's message as the caller sees it, and its code.
+func (s *sent) reason() (string, string) {
+	var ae *temporal.ApplicationError
+	if errors.As(s.refusal, &ae) {
+		return ae.Message(), ae.Type()
+	}
+	if s.refusal != nil {
+		return s.refusal.Error(), ""
+	}
+	return "", ""
+}
+
 func (h *harness) update(at time.Duration, d ht.Decision) *sent {
 	s := &sent{}
 	h.env.RegisterDelayedCallback(func() {
@@ -248,7 +261,7 @@ func TestQuorumTwoNeedsTwoDistinctApprovers(t *testing.T) {
 	if first.result.Message != "accepted: 1 of 2 approvals" {
 		t.Errorf("first = %+v", first.result)
 	}
-	if again.refusal == nil || !strings.Contains(again.refusal.Error(), `ana already decided task "underwriting"`) {
+	if msg, _ := again.reason(); !strings.Contains(msg, `ana already decided task "underwriting"`) {
 		t.Errorf("second approval by ana: %v", again.refusal)
 	}
 	if len(mid.OpenTasks) != 1 || mid.OpenTasks[0].Approvals != 1 {
@@ -271,20 +284,21 @@ func TestEveryRefusalReason(t *testing.T) {
 		prior []ht.Decision // accepted before the refused one
 		d     ht.Decision
 		want  string
+		code  string
 	}{
-		{"bad verdict", nil, nil, ht.Decision{Verdict: "maybe", Actor: "ana"}, `verdict: "maybe" is not one of approve, reject, delegate`},
-		{"no actor", nil, nil, ht.Decision{Verdict: ht.Approve}, "actor: required"},
-		{"unknown actor", nil, nil, approve("zed"), `actor: "zed" is not in the directory`},
-		{"unknown task", nil, nil, ht.Decision{TaskID: "nope", Verdict: ht.Approve, Actor: "ana"}, `task "nope": unknown task (open: underwriting)`},
-		{"lacks role", nil, nil, approve("fay"), `fay may not decide task "underwriting": needs role underwriter`},
-		{"excluded requester", []ht.Spec{withExclusion(underwriting(t, 2), "ben", "the requester")}, nil, approve("ben"), `ben may not decide task "underwriting": separation of duties (the requester)`},
-		{"already decided", nil, []ht.Decision{approve("ana")}, approve("ana"), `ana already decided task "underwriting"`},
-		{"reject needs reason", nil, nil, ht.Decision{Verdict: ht.Reject, Actor: "ana"}, "comment: a reason is required to reject"},
-		{"delegate to user without role", nil, nil, ht.Decision{Verdict: ht.Delegate, Actor: "ana", DelegateTo: "fay"}, `delegateTo: fay lacks the role for task "underwriting" (needs one of: underwriter)`},
-		{"delegate to nobody", nil, nil, ht.Decision{Verdict: ht.Delegate, Actor: "ana"}, "delegateTo: required to delegate"},
-		{"delegate to self", nil, nil, ht.Decision{Verdict: ht.Delegate, Actor: "ana", DelegateTo: "ana"}, "delegateTo: ana cannot delegate to themselves"},
-		{"two open tasks, no id", []ht.Spec{underwriting(t, 2), second}, nil, approve("ana"), "taskId: required, 2 tasks are open (underwriting, fraud-review)"},
-		{"signature from user without key", nil, nil, ht.Decision{Verdict: ht.Approve, Actor: "ana", Signature: "AAAA"}, "signature: ana has no public key in the directory"},
+		{"bad verdict", nil, nil, ht.Decision{Verdict: "maybe", Actor: "ana"}, `verdict: "maybe" is not one of approve, reject, delegate`, ht.RefusedInvalid},
+		{"no actor", nil, nil, ht.Decision{Verdict: ht.Approve}, "actor: required", ht.RefusedInvalid},
+		{"unknown actor", nil, nil, approve("zed"), `actor: "zed" is not in the directory`, ht.RefusedInvalid},
+		{"unknown task", nil, nil, ht.Decision{TaskID: "nope", Verdict: ht.Approve, Actor: "ana"}, `task "nope": unknown task (open: underwriting)`, ht.RefusedUnknownTask},
+		{"lacks role", nil, nil, approve("fay"), `fay may not decide task "underwriting": needs role underwriter`, ht.RefusedNoRole},
+		{"excluded requester", []ht.Spec{withExclusion(underwriting(t, 2), "ben", "the requester")}, nil, approve("ben"), `ben may not decide task "underwriting": separation of duties (the requester)`, ht.RefusedExcluded},
+		{"already decided", nil, []ht.Decision{approve("ana")}, approve("ana"), `ana already decided task "underwriting"`, ht.RefusedAlreadyDecided},
+		{"reject needs reason", nil, nil, ht.Decision{Verdict: ht.Reject, Actor: "ana"}, "comment: a reason is required to reject", ht.RefusedInvalid},
+		{"delegate to user without role", nil, nil, ht.Decision{Verdict: ht.Delegate, Actor: "ana", DelegateTo: "fay"}, `delegateTo: fay lacks the role for task "underwriting" (needs one of: underwriter)`, ht.RefusedDelegation},
+		{"delegate to nobody", nil, nil, ht.Decision{Verdict: ht.Delegate, Actor: "ana"}, "delegateTo: required to delegate", ht.RefusedDelegation},
+		{"delegate to self", nil, nil, ht.Decision{Verdict: ht.Delegate, Actor: "ana", DelegateTo: "ana"}, "delegateTo: ana cannot delegate to themselves", ht.RefusedDelegation},
+		{"two open tasks, no id", []ht.Spec{underwriting(t, 2), second}, nil, approve("ana"), "taskId: required, 2 tasks are open (underwriting, fraud-review)", ht.RefusedNoOpenTask},
+		{"signature from user without key", nil, nil, ht.Decision{Verdict: ht.Approve, Actor: "ana", Signature: "AAAA"}, "signature: ana has no public key in the directory", ht.RefusedSignature},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -298,8 +312,9 @@ func TestEveryRefusalReason(t *testing.T) {
 			}
 			u := h.update(time.Hour, tc.d)
 			out := h.run(plan{Specs: specs, CancelAfter: 2 * time.Hour})
-			if u.accepted || u.refusal == nil || u.refusal.Error() != tc.want {
-				t.Fatalf("refusal = %v (accepted %v), want %q", u.refusal, u.accepted, tc.want)
+			msg, code := u.reason()
+			if u.accepted || msg != tc.want || code != tc.code {
+				t.Fatalf("refusal = %q [%s] (accepted %v), want %q [%s]", msg, code, u.accepted, tc.want, tc.code)
 			}
 			// The validator refused it before history: no trace, no change.
 			if n := len(actions(out.Audit, ht.ActionDecisionAccepted)) + len(actions(out.Audit, ht.ActionDelegated)); n != len(tc.prior) {
@@ -327,7 +342,7 @@ func TestClosedTaskRefusesDecisions(t *testing.T) {
 	h.update(time.Hour, ht.Decision{Verdict: ht.Reject, Actor: "ana", Comment: "income not verified"})
 	late := h.update(2*time.Hour, approve("ben"))
 	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 2)}, HoldAfter: 3 * time.Hour})
-	if late.refusal == nil || late.refusal.Error() != `no task is open: task "underwriting" is already rejected` {
+	if msg, _ := late.reason(); msg != `no task is open: task "underwriting" is already rejected` {
 		t.Fatalf("late decision: %v", late.refusal)
 	}
 	r := out.Results[0]
@@ -433,7 +448,7 @@ func TestNamedUserTaskDelegation(t *testing.T) {
 	var st ht.Status
 	h.status(90*time.Minute, &st)
 	out := h.run(plan{Specs: []ht.Spec{spec}})
-	if refused.refusal == nil || refused.refusal.Error() != `max may not decide task "manager-approval": needs to be mia` {
+	if msg, _ := refused.reason(); msg != `max may not decide task "manager-approval": needs to be mia` {
 		t.Errorf("max before delegation: %v", refused.refusal)
 	}
 	if !ok.accepted || !out.Results[0].Approved() {
@@ -574,7 +589,7 @@ func TestDecisionAtTheDeadlineInstant(t *testing.T) {
 			t.Errorf("approved, but the update was %+v", u)
 		}
 	case ht.StateExpired:
-		if u.refusal == nil || !strings.HasSuffix(u.refusal.Error(), `task "underwriting" is already expired`) {
+		if msg, _ := u.reason(); !strings.HasSuffix(msg, `task "underwriting" is already expired`) {
 			t.Errorf("expired, but the update was %+v: %v", u, u.refusal)
 		}
 	default:
@@ -597,10 +612,10 @@ func TestSignedDecisions(t *testing.T) {
 	good.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(priv, ht.SigningBytes("default-test-workflow-id", good)))
 	ok := h.update(3*time.Hour, good)
 	h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
-	if unsigned.refusal == nil || unsigned.refusal.Error() != "signature: the policy requires signed decisions" {
+	if msg, _ := unsigned.reason(); msg != "signature: the policy requires signed decisions" {
 		t.Errorf("unsigned: %v", unsigned.refusal)
 	}
-	if bad.refusal == nil || bad.refusal.Error() != "signature: does not verify for ana" {
+	if msg, _ := bad.reason(); msg != "signature: does not verify for ana" {
 		t.Errorf("signed for another instance: %v", bad.refusal)
 	}
 	if !ok.accepted {

@@ -118,6 +118,10 @@ func New(ctx workflow.Context, opts Options) (*Manager, error) {
 		workflow.UpdateHandlerOptions{
 			Validator: func(ctx workflow.Context, d Decision) error {
 				_, err := m.check(ctx, &d)
+				if r, ok := err.(*Refusal); ok {
+					m.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "update"})
+					return temporal.NewApplicationError(r.msg, r.Code)
+				}
 				return err
 			},
 			Description: "Decide a human task: approve, reject or delegate",
@@ -156,6 +160,9 @@ func (m *Manager) readStartAttributes(ctx workflow.Context) {
 func (m *Manager) onSignal(ctx workflow.Context, d Decision) {
 	t, err := m.check(ctx, &d)
 	if err != nil {
+		if r, ok := err.(*Refusal); ok {
+			m.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "signal"})
+		}
 		m.Audit(ctx, actorOrUnknown(d.Actor), ActionDecisionRefused, d.TaskID, fmt.Sprintf("%s refused (signal): %v", d.Verdict, err))
 		m.log.Warn("decision refused", "Actor", d.Actor, "TaskID", d.TaskID, "Reason", err.Error())
 		return
@@ -191,6 +198,17 @@ func (m *Manager) LoadPolicy(ctx workflow.Context) (*policy.Policy, error) {
 	}
 	m.SetPolicy(ctx, &res.Policy)
 	return &res.Policy, nil
+}
+
+// Start pins the policy, audits the start and counts it.
+func (m *Manager) Start(ctx workflow.Context, details string) (*policy.Policy, error) {
+	p, err := m.LoadPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.Audit(ctx, SystemActor, ActionStarted, "", details)
+	m.Count(ctx, MetricProcessStarted, nil)
+	return p, nil
 }
 
 // Policy returns the pinned policy (nil before LoadPolicy).
@@ -243,6 +261,7 @@ func (m *Manager) Finish(ctx workflow.Context, outcome, details string) {
 	m.Audit(ctx, SystemActor, ActionCompleted, "", firstNonEmpty(details, outcome))
 	m.stage, m.stageIdx, m.stageText = StageCompleted, m.stageTot, "ended: "+outcome
 	m.sync(ctx)
+	m.ended(ctx, now)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	for {
 		var d Decision
@@ -263,7 +282,40 @@ func (m *Manager) Fail(ctx workflow.Context, outcome string, err error) {
 	m.Audit(ctx, SystemActor, ActionFailed, "", err.Error())
 	m.stage, m.stageText = StageFailed, "failed: "+err.Error()
 	m.sync(ctx)
+	m.ended(ctx, now)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// TaskStats summarise an instance's human tasks; written to the memo at the
+// end for reports (counts only: memos are not encrypted).
+type TaskStats struct {
+	Tasks     int `json:"tasks"`
+	Escalated int `json:"escalated"`
+	Expired   int `json:"expired"`
+}
+
+// MemoTaskStats is the memo key of TaskStats.
+const MemoTaskStats = "taskStats"
+
+func (m *Manager) ended(ctx workflow.Context, now time.Time) {
+	path := firstNonEmpty(m.path, "none")
+	m.Count(ctx, MetricProcessCompleted, map[string]string{"outcome": m.outcome, "handling_path": path})
+	m.observe(ctx, MetricProcessDuration, now.Sub(m.startedAt), map[string]string{"handling_path": path})
+	var st TaskStats
+	for _, t := range m.tasks {
+		st.Tasks++
+		if t.escalated {
+			st.Escalated++
+		}
+		if t.state == StateExpired {
+			st.Expired++
+		}
+	}
+	if st.Tasks > 0 {
+		if err := workflow.UpsertMemo(ctx, map[string]any{MemoTaskStats: st}); err != nil {
+			m.log.Warn("memo not updated", "Error", err)
+		}
+	}
 }
 
 // Outcome returns the recorded outcome.
@@ -373,23 +425,49 @@ func (m *Manager) openIDs() []string {
 	return ids
 }
 
+// Refusal is a decision the policy forbids: Code classifies it (a metric
+// label and the update's error type), the message says why to a person.
+type Refusal struct {
+	Code string
+	msg  string
+}
+
+func (r *Refusal) Error() string { return r.msg }
+
+// Refusal codes.
+const (
+	RefusedInvalid        = "invalid"
+	RefusedNoOpenTask     = "no-open-task"
+	RefusedUnknownTask    = "unknown-task"
+	RefusedClosed         = "closed"
+	RefusedSignature      = "signature"
+	RefusedExcluded       = "separation-of-duties"
+	RefusedNoRole         = "not-a-candidate"
+	RefusedAlreadyDecided = "already-decided"
+	RefusedDelegation     = "bad-delegation"
+)
+
+func refuse(code, format string, args ...any) *Refusal {
+	return &Refusal{Code: code, msg: fmt.Sprintf(format, args...)}
+}
+
 // check is the one place that decides whether a decision is allowed. It
 // resolves an omitted task id and changes nothing else.
 func (m *Manager) check(ctx workflow.Context, d *Decision) (*task, error) {
 	switch d.Verdict {
 	case Approve, Reject, Delegate:
 	default:
-		return nil, fmt.Errorf("verdict: %q is not one of approve, reject, delegate", d.Verdict)
+		return nil, refuse(RefusedInvalid, "verdict: %q is not one of approve, reject, delegate", d.Verdict)
 	}
 	if d.Actor == "" {
-		return nil, fmt.Errorf("actor: required")
+		return nil, refuse(RefusedInvalid, "actor: required")
 	}
 	if m.policy == nil {
-		return nil, fmt.Errorf("the process is starting: no task is open yet")
+		return nil, refuse(RefusedNoOpenTask, "the process is starting: no task is open yet")
 	}
 	user, known := m.policy.Users[d.Actor]
 	if !known {
-		return nil, fmt.Errorf("actor: %q is not in the directory", d.Actor)
+		return nil, refuse(RefusedInvalid, "actor: %q is not in the directory", d.Actor)
 	}
 	if d.TaskID == "" {
 		open := m.openIDs()
@@ -397,57 +475,57 @@ func (m *Manager) check(ctx workflow.Context, d *Decision) (*task, error) {
 		case 0:
 			if n := len(m.tasks); n > 0 {
 				last := m.tasks[n-1]
-				return nil, fmt.Errorf("no task is open: task %q is already %s", last.spec.ID, last.state)
+				return nil, refuse(RefusedNoOpenTask, "no task is open: task %q is already %s", last.spec.ID, last.state)
 			}
-			return nil, fmt.Errorf("no task is open")
+			return nil, refuse(RefusedNoOpenTask, "no task is open")
 		case 1:
 			d.TaskID = open[0]
 		default:
-			return nil, fmt.Errorf("taskId: required, %d tasks are open (%s)", len(open), strings.Join(open, ", "))
+			return nil, refuse(RefusedNoOpenTask, "taskId: required, %d tasks are open (%s)", len(open), strings.Join(open, ", "))
 		}
 	}
 	t := m.find(d.TaskID)
 	if t == nil {
-		return nil, fmt.Errorf("task %q: unknown task (open: %s)", d.TaskID, orNone(m.openIDs()))
+		return nil, refuse(RefusedUnknownTask, "task %q: unknown task (open: %s)", d.TaskID, orNone(m.openIDs()))
 	}
 	if t.state != StateOpen {
-		return nil, fmt.Errorf("task %q is already %s", d.TaskID, t.state)
+		return nil, refuse(RefusedClosed, "task %q is already %s", d.TaskID, t.state)
 	}
 	if err := m.checkSignature(ctx, d, user); err != nil {
-		return nil, err
+		return nil, refuse(RefusedSignature, "%s", err.Error())
 	}
 	if reason, excluded := t.exclusion(d.Actor); excluded {
-		return nil, fmt.Errorf("%s may not decide task %q: separation of duties (%s)", d.Actor, d.TaskID, reason)
+		return nil, refuse(RefusedExcluded, "%s may not decide task %q: separation of duties (%s)", d.Actor, d.TaskID, reason)
 	}
 	if !m.eligible(t, d.Actor) {
-		return nil, fmt.Errorf("%s may not decide task %q: needs %s", d.Actor, d.TaskID, m.candidatesText(t))
+		return nil, refuse(RefusedNoRole, "%s may not decide task %q: needs %s", d.Actor, d.TaskID, m.candidatesText(t))
 	}
 	if t.decided(d.Actor) {
-		return nil, fmt.Errorf("%s already decided task %q", d.Actor, d.TaskID)
+		return nil, refuse(RefusedAlreadyDecided, "%s already decided task %q", d.Actor, d.TaskID)
 	}
 	switch d.Verdict {
 	case Reject:
 		if strings.TrimSpace(d.Comment) == "" {
-			return nil, fmt.Errorf("comment: a reason is required to reject")
+			return nil, refuse(RefusedInvalid, "comment: a reason is required to reject")
 		}
 	case Delegate:
 		if d.DelegateTo == "" {
-			return nil, fmt.Errorf("delegateTo: required to delegate")
+			return nil, refuse(RefusedDelegation, "delegateTo: required to delegate")
 		}
 		if d.DelegateTo == d.Actor {
-			return nil, fmt.Errorf("delegateTo: %s cannot delegate to themselves", d.Actor)
+			return nil, refuse(RefusedDelegation, "delegateTo: %s cannot delegate to themselves", d.Actor)
 		}
 		if _, ok := m.policy.Users[d.DelegateTo]; !ok {
-			return nil, fmt.Errorf("delegateTo: %q is not in the directory", d.DelegateTo)
+			return nil, refuse(RefusedDelegation, "delegateTo: %q is not in the directory", d.DelegateTo)
 		}
 		if reason, excluded := t.exclusion(d.DelegateTo); excluded {
-			return nil, fmt.Errorf("delegateTo: %s may not decide task %q: separation of duties (%s)", d.DelegateTo, d.TaskID, reason)
+			return nil, refuse(RefusedDelegation, "delegateTo: %s may not decide task %q: separation of duties (%s)", d.DelegateTo, d.TaskID, reason)
 		}
 		if t.decided(d.DelegateTo) {
-			return nil, fmt.Errorf("delegateTo: %s already decided task %q", d.DelegateTo, d.TaskID)
+			return nil, refuse(RefusedDelegation, "delegateTo: %s already decided task %q", d.DelegateTo, d.TaskID)
 		}
 		if len(t.roles) > 0 && !m.holdsCandidateRole(t, d.DelegateTo) {
-			return nil, fmt.Errorf("delegateTo: %s lacks the role for task %q (needs one of: %s)", d.DelegateTo, d.TaskID, strings.Join(t.roles, ", "))
+			return nil, refuse(RefusedDelegation, "delegateTo: %s lacks the role for task %q (needs one of: %s)", d.DelegateTo, d.TaskID, strings.Join(t.roles, ", "))
 		}
 	}
 	return t, nil
@@ -505,6 +583,7 @@ func (m *Manager) apply(ctx workflow.Context, t *task, d Decision, via string) D
 	now := workflow.Now(ctx).UTC()
 	t.votes = append(t.votes, Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via})
 	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
+	m.Count(ctx, MetricDecisions, map[string]string{"verdict": d.Verdict, "via": via})
 	switch d.Verdict {
 	case Approve:
 		res.Approvals = t.approvals()
@@ -548,6 +627,8 @@ func (m *Manager) close(ctx workflow.Context, t *task, state, details string) {
 	if t.cancel != nil {
 		t.cancel()
 	}
+	m.Count(ctx, MetricTasksClosed, map[string]string{"task": t.spec.ID, "state": state, "escalated": fmt.Sprint(t.escalated)})
+	m.observe(ctx, MetricTaskWait, now.Sub(t.openedAt), map[string]string{"task": t.spec.ID})
 	m.Audit(ctx, SystemActor, ActionTaskClosed, t.spec.ID, state+": "+details)
 	m.sync(ctx)
 }

@@ -135,6 +135,7 @@ func (m *Manager) escalate(ctx workflow.Context, t *task, why string) {
 		details += "; added role " + strings.Join(added, ", ")
 	}
 	m.Audit(ctx, SystemActor, ActionEscalated, t.spec.ID, details)
+	m.Count(ctx, MetricEscalations, map[string]string{"task": t.spec.ID})
 	m.log.Info("task escalated", "TaskID", t.spec.ID, "Roles", t.roles)
 	m.sync(ctx)
 }
