@@ -197,10 +197,18 @@ func (a *app) listCommand() *cobra.Command {
 
 // visibility lists instances matching query, newest first.
 func (a *app) visibility(cmd *cobra.Command, query string, limit int) ([]listRow, error) {
+	rows, _, err := a.visibilityWithMemo(cmd, query, limit)
+	return rows, err
+}
+
+// visibilityWithMemo also returns each instance's task-stats memo (raw JSON,
+// nil when absent).
+func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([]listRow, [][]byte, error) {
 	cl, err := a.connect()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var memos [][]byte
 	dc := converter.GetDefaultDataConverter()
 	var rows []listRow
 	var token []byte
@@ -209,7 +217,7 @@ func (a *app) visibility(cmd *cobra.Command, query string, limit int) ([]listRow
 			Namespace: a.cfg.Temporal.Namespace, Query: query, PageSize: int32(min(limit, 1000)), NextPageToken: token,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list instances: %v", rootMessage(err))
+			return nil, nil, fmt.Errorf("list instances: %v", rootMessage(err))
 		}
 		for _, e := range resp.GetExecutions() {
 			r := listRow{
@@ -227,6 +235,11 @@ func (a *app) visibility(cmd *cobra.Command, query string, limit int) ([]listRow
 				}
 			}
 			rows = append(rows, r)
+			var memo []byte
+			if p, ok := e.GetMemo().GetFields()[humantask.MemoTaskStats]; ok {
+				memo = p.GetData()
+			}
+			memos = append(memos, memo)
 			if len(rows) == limit {
 				break
 			}
@@ -236,5 +249,5 @@ func (a *app) visibility(cmd *cobra.Command, query string, limit int) ([]listRow
 			break
 		}
 	}
-	return rows, nil
+	return rows, memos, nil
 }

@@ -1,0 +1,184 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"baton/config"
+	"baton/internal/tclient"
+)
+
+// reportEnv is a namespace with its own worker, so the report sees exactly
+// the mix this test starts.
+type reportEnv struct {
+	ns     string
+	log    bytes.Buffer
+	client client.Client
+}
+
+func newReportNamespace(t *testing.T) *reportEnv {
+	t.Helper()
+	r := &reportEnv{ns: "report-" + uniq("ns")}
+	if _, err := env.client.WorkflowService().RegisterNamespace(context.Background(), &workflowservice.RegisterNamespaceRequest{
+		Namespace: r.ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	metrics := freePort()
+	cmd := exec.Command(filepath.Join(env.bin, "worker"))
+	cmd.Env = append(baseEnv(), "TEMPORAL_NAMESPACE="+r.ns, "BATON_METRICS_ADDRESS="+metrics)
+	cmd.Dir = env.root
+	cmd.Stdout, cmd.Stderr = &r.log, &r.log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := waitHealthy(ctx, "http://"+metrics+"/healthz", &r.log); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := tclient.Dial(ctx, config.Temporal{Address: env.address, Namespace: r.ns}, tclient.Options{Logger: quiet{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.client = cl
+	t.Cleanup(cl.Close)
+	if !strings.Contains(r.log.String(), "search attributes created") {
+		t.Errorf("the worker did not create the search attributes in a fresh namespace:\n%s", r.log.String())
+	}
+	return r
+}
+
+func (r *reportEnv) starter(t *testing.T, args ...string) string {
+	t.Helper()
+	return starter(t, append(args, "--namespace", r.ns)...)
+}
+
+func TestReportMatchesAKnownMix(t *testing.T) {
+	r := newReportNamespace(t)
+	start := func(process, file string) string {
+		id := uniq("R")
+		r.starter(t, "start", process, "--file", "examples/"+file, "--id", id)
+		return process + "-" + id
+	}
+	done := []string{
+		start("loan", "loan-auto-approve.json"),
+		start("loan", "loan-auto-approve.json"),
+		start("loan", "loan-auto-decline.json"),
+		start("order", "order-straight-through.json"),
+		start("order", "order-declined-card.json"),
+	}
+	manual := start("loan", "loan-manual.json")
+	openLoan := start("loan", "loan-four-eyes.json")
+	openExpense := start("expense", "expense-small.json")
+	for _, id := range []string{manual, openLoan, openExpense} {
+		eventually(t, "a task in "+id, func() bool {
+			var st struct{ OpenTasks []any }
+			_ = json.Unmarshal([]byte(runBin(t, "starter", "status", id, "-o", "json", "--namespace", r.ns).stdout), &st)
+			return len(st.OpenTasks) > 0
+		})
+	}
+	r.starter(t, "approve", manual, "--as", "ana")
+	done = append(done, manual)
+	for _, id := range done {
+		r.wait(t, id)
+	}
+
+	var rep struct {
+		Processes []struct {
+			Process         string                        `json:"process"`
+			Started         int                           `json:"started"`
+			Completed       int                           `json:"completed"`
+			Failed          int                           `json:"failed"`
+			Open            int                           `json:"open"`
+			AutomationRate  float64                       `json:"automationRate"`
+			ManualTasks     int                           `json:"manualTasks"`
+			Outcomes        map[string]int                `json:"outcomes"`
+			CycleTime       map[string]float64            `json:"cycleTime"`
+			CycleTimeByPath map[string]map[string]float64 `json:"cycleTimeByPath"`
+		} `json:"processes"`
+		Backlog []struct {
+			Role      string `json:"role"`
+			OpenTasks int    `json:"openTasks"`
+		} `json:"backlog"`
+	}
+	eventually(t, "visibility to show every close", func() bool {
+		return strings.Count(r.starter(t, "list", "--closed", "-o", "json"), `"workflowId"`) == len(done)
+	})
+	if err := json.Unmarshal([]byte(r.starter(t, "report", "--since", "1h", "-o", "json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	byProcess := map[string]int{}
+	for i, p := range rep.Processes {
+		byProcess[p.Process] = i
+	}
+	loan, order, expense := rep.Processes[byProcess["loan"]], rep.Processes[byProcess["order"]], rep.Processes[byProcess["expense"]]
+	if loan.Started != 5 || loan.Completed != 4 || loan.Failed != 0 || loan.Open != 1 || loan.AutomationRate != 0.75 || loan.ManualTasks != 1 ||
+		loan.Outcomes["approved"] != 3 || loan.Outcomes["declined"] != 1 {
+		t.Errorf("loan = %+v", loan)
+	}
+	if order.Started != 2 || order.Completed != 2 || order.Open != 0 || order.AutomationRate != 1 || order.Outcomes["fulfilled"] != 1 || order.Outcomes["card-declined"] != 1 {
+		t.Errorf("order = %+v", order)
+	}
+	if expense.Started != 1 || expense.Open != 1 || expense.Completed != 0 {
+		t.Errorf("expense = %+v", expense)
+	}
+	// Cycle times equal those computed directly from each instance.
+	want := r.cycleTimes(t, "loan")
+	if loan.CycleTime["p50Seconds"] != want[0] || loan.CycleTime["p90Seconds"] != want[1] || loan.CycleTime["p99Seconds"] != want[2] {
+		t.Errorf("loan cycle time %v, computed directly %v", loan.CycleTime, want)
+	}
+	if loan.CycleTimeByPath["manual"]["count"] != 1 || loan.CycleTimeByPath["automated"]["count"] != 3 {
+		t.Errorf("by path = %v", loan.CycleTimeByPath)
+	}
+	backlog := map[string]int{}
+	for _, b := range rep.Backlog {
+		backlog[b.Role] = b.OpenTasks
+	}
+	if len(backlog) != 2 || backlog["underwriter"] != 1 || backlog["manager"] != 1 {
+		t.Errorf("backlog = %v, want underwriter 1 and manager 1", rep.Backlog)
+	}
+	table := r.starter(t, "report", "--since", "1h")
+	mustContain(t, "report table", table, "PROCESS", "loan", "75%", "Open tasks by role:", "underwriter", "manager")
+}
+
+func (r *reportEnv) wait(t *testing.T, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.client.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+}
+
+// cycleTimes computes p50/p90/p99 (nearest rank) of completed instances.
+func (r *reportEnv) cycleTimes(t *testing.T, process string) [3]float64 {
+	t.Helper()
+	resp, err := env.client.WorkflowService().ListWorkflowExecutions(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: r.ns, Query: "ProcessType = '" + process + "' AND ExecutionStatus = 'Completed'",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v []float64
+	for _, e := range resp.GetExecutions() {
+		v = append(v, e.GetCloseTime().AsTime().Sub(e.GetStartTime().AsTime()).Seconds())
+	}
+	sort.Float64s(v)
+	rank := func(p float64) float64 { return v[int(math.Ceil(p/100*float64(len(v))))-1] }
+	return [3]float64{rank(50), rank(90), rank(99)}
+}
