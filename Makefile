@@ -29,6 +29,17 @@ $(STATICCHECK):
 	@mkdir -p $(CACHE)/bin
 	GOBIN=$(CACHE)/bin go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+# The browser test drives Debian's chromium; install it when missing (CI and
+# developer machines run as root here; elsewhere sudo is used if present).
+.PHONY: chromium
+chromium: ## install Debian's chromium for the Web UI browser test, if missing
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the browser test..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@command -v chromium >/dev/null || { echo "chromium could not be installed"; exit 1; }
+
 .PHONY: build
 build: ## build worker, starter and simulator into bin/
 	go build -o bin/ ./worker ./starter ./simulator
@@ -51,7 +62,7 @@ test-unit: ## unit and replay tests, with the race detector
 	go test -race -count=1 $(UNIT_PACKAGES)
 
 .PHONY: test-integration
-test-integration: $(TEMPORAL) ## integration tests against a real dev server they start
+test-integration: $(TEMPORAL) chromium ## integration tests against a real dev server they start
 	go test -count=1 -timeout 10m ./integration/...
 
 .PHONY: test
@@ -59,7 +70,7 @@ test: lint test-unit test-integration ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
 
 .PHONY: histories
-histories: $(TEMPORAL) ## re-record the replay histories in workflows/testdata from real runs
+histories: $(TEMPORAL) chromium ## re-record the replay histories in workflows/testdata from real runs
 	rm -f workflows/testdata/*.json
 	BATON_RECORD_HISTORIES=$(CURDIR)/workflows/testdata go test -count=1 -timeout 10m ./integration/...
 	go test -count=1 -run TestReplay ./workflows/

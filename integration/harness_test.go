@@ -38,6 +38,7 @@ var env struct {
 	policyFile string
 	simURL     string
 	sim        *exec.Cmd
+	uiURL      string
 }
 
 func TestMain(m *testing.M) {
@@ -78,9 +79,14 @@ func runMain(m *testing.M) (int, error) {
 	}
 
 	var serverLog bytes.Buffer
+	uiPort := freePort()
+	_, port, _ := net.SplitHostPort(uiPort)
+	env.uiURL = "http://" + uiPort
 	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: env.temporal,
 		LogLevel:     "error",
+		EnableUI:     true,
+		UIPort:       port,
 		ExtraArgs:    searchAttributeArgs(),
 		Stdout:       &serverLog,
 		Stderr:       &serverLog,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,7 +50,8 @@ func (a *app) demoCommand() *cobra.Command {
 				return err
 			}
 			now := time.Now().UTC()
-			tag := now.Format("150405")
+			// Short and unique per run, even for runs a moment apart.
+			tag := strconv.FormatInt(now.UnixMilli()%1_000_000_000, 36)
 			var started []startResult
 			for _, in := range demoInputs(tag, now) {
 				p := processOf(in)

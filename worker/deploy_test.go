@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"sort"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"baton/workflows"
+	"baton/workflows/humantask"
 )
 
 // The production-shaped stack cannot run here (no container engine), so its
@@ -33,7 +35,7 @@ func TestComposeStackMatchesTheCode(t *testing.T) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
-	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "simulator", "worker", "temporal-setup"} {
+	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "simulator", "worker", "temporal-setup", "prometheus", "grafana"} {
 		if _, ok := doc.Services[name]; !ok {
 			t.Errorf("service %s missing", name)
 		}
@@ -80,5 +82,44 @@ func TestDockerfileIsMultiStageStaticNonRoot(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
+	}
+}
+
+// The dashboard charts every business metric the code emits, and
+// Prometheus scrapes the workers' metrics port.
+func TestMonitoringMatchesTheCode(t *testing.T) {
+	dash, err := os.ReadFile("../deploy/grafana/dashboards/baton.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Panels []struct {
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(dash, &doc); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	var exprs strings.Builder
+	for _, p := range doc.Panels {
+		for _, tg := range p.Targets {
+			exprs.WriteString(tg.Expr + "\n")
+		}
+	}
+	for _, m := range []string{humantask.MetricProcessStarted, humantask.MetricProcessCompleted, humantask.MetricProcessDuration,
+		humantask.MetricTaskWait, humantask.MetricDecisions, humantask.MetricRefusals, humantask.MetricEscalations,
+		humantask.MetricTasksClosed, humantask.MetricCompensations} {
+		if !strings.Contains(exprs.String(), m+"_") {
+			t.Errorf("the dashboard charts no %s", m)
+		}
+	}
+	prom, err := os.ReadFile("../deploy/prometheus/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(prom), "names: [worker]") || !strings.Contains(string(prom), "port: 9464") {
+		t.Errorf("prometheus does not scrape the workers on 9464:\n%s", prom)
 	}
 }

@@ -82,6 +82,7 @@ type Manager struct {
 	// last upserted search attribute values and details, to write only changes
 	lastSA      map[string]string
 	lastDetails string
+	dirty       bool
 	signals     workflow.ReceiveChannel
 }
 
@@ -129,6 +130,7 @@ func New(ctx workflow.Context, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	workflow.Go(ctx, m.runFlusher)
 	m.signals = workflow.GetSignalChannel(ctx, SignalName)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
@@ -260,7 +262,7 @@ func (m *Manager) Finish(ctx workflow.Context, outcome, details string) {
 	m.outcome = outcome
 	m.Audit(ctx, SystemActor, ActionCompleted, "", firstNonEmpty(details, outcome))
 	m.stage, m.stageIdx, m.stageText = StageCompleted, m.stageTot, "ended: "+outcome
-	m.sync(ctx)
+	m.flush(ctx)
 	m.ended(ctx, now)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	for {
@@ -281,7 +283,7 @@ func (m *Manager) Fail(ctx workflow.Context, outcome string, err error) {
 	m.outcome = outcome
 	m.Audit(ctx, SystemActor, ActionFailed, "", err.Error())
 	m.stage, m.stageText = StageFailed, "failed: "+err.Error()
-	m.sync(ctx)
+	m.flush(ctx)
 	m.ended(ctx, now)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
@@ -607,9 +609,9 @@ func (m *Manager) apply(ctx workflow.Context, t *task, d Decision, via string) D
 		}
 		m.Audit(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, via, commentSuffix(d.Comment)))
 		res.Message = "accepted: delegated to " + d.DelegateTo
-		m.sync(ctx)
 	}
 	res.State = t.state
+	m.sync(ctx) // approvals so far show in the current details
 	m.log.Info("decision accepted", "TaskID", t.spec.ID, "Actor", d.Actor, "Verdict", d.Verdict, "Via", via)
 	return res
 }

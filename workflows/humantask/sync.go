@@ -35,10 +35,27 @@ func (m *Manager) earliestDeadline() (time.Time, bool) {
 	return best, !best.IsZero()
 }
 
-// sync writes the search attributes and current details that changed since
-// the last write. Each upsert is a billable action, so nothing unchanged is
-// written.
-func (m *Manager) sync(ctx workflow.Context) {
+// sync marks the search attributes and details for writing. The flusher
+// coroutine (started by New) writes them once the workflow code yields, so
+// all changes of one turn (stage, handling path, a task opened) become one
+// upsert: each upsert is a billable action.
+func (m *Manager) sync(workflow.Context) { m.dirty = true }
+
+// runFlusher writes pending changes whenever workflow code has made some and
+// yielded. Coroutine scheduling is deterministic, so replay sees the same.
+func (m *Manager) runFlusher(ctx workflow.Context) {
+	for {
+		if err := workflow.Await(ctx, func() bool { return m.dirty }); err != nil {
+			return
+		}
+		m.flush(ctx)
+	}
+}
+
+// flush writes the search attributes and current details that changed since
+// the last write; nothing unchanged is written.
+func (m *Manager) flush(ctx workflow.Context) {
+	m.dirty = false
 	k := m.opts.Keys
 	var updates []temporal.SearchAttributeUpdate
 	keyword := func(key temporal.SearchAttributeKeyKeyword, v string) {
@@ -101,7 +118,7 @@ func (m *Manager) details() string {
 		stage = m.stage
 	}
 	if m.stageTot > 0 {
-		fmt.Fprintf(&b, "**Stage %d/%d: %s**", m.stageIdx, m.stageTot, stage)
+		fmt.Fprintf(&b, "**Stage %d of %d: %s**", m.stageIdx, m.stageTot, stage)
 	} else {
 		fmt.Fprintf(&b, "**%s**", firstNonEmpty(stage, "starting"))
 	}
