@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"baton/internal/simulator"
 )
@@ -163,5 +166,29 @@ func TestIdempotencyKeyIsWorkflowAndActivityID(t *testing.T) {
 	key := f.sim.Ledger()[0].Key
 	if key != "default-test-workflow-id/0/Payout" && key != "default-test-workflow-id/1/Payout" {
 		t.Errorf("key = %q, want <workflow id>/<activity id>", key)
+	}
+}
+
+// A slow system call heartbeats while it is in flight, so a dead worker is
+// noticed at the heartbeat timeout rather than the start-to-close timeout.
+func TestSlowCallsHeartbeat(t *testing.T) {
+	f := newFixture(t, 5*time.Second)
+	f.sim.SetFaults(map[string]simulator.Faults{"hr": {Latency: simulator.Duration(1500 * time.Millisecond)}})
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(f.set.HR)
+	beats := 0
+	env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { beats++ })
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
+		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second, HeartbeatTimeout: time.Second})
+		return workflow.ExecuteActivity(ctx, f.set.HR.CreateEmployeeRecord, EmployeeInput{EmployeeID: "E-1"}).Get(ctx, nil)
+	}, workflow.RegisterOptions{Name: "slow"})
+	env.ExecuteWorkflow("slow")
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if beats < 2 {
+		t.Errorf("%d heartbeats during a 1.5s call with a 1s heartbeat timeout, want at least 2", beats)
 	}
 }

@@ -109,7 +109,7 @@ func TestWebUIShowsTheProcess(t *testing.T) {
 
 	b.click("User Metadata")
 	text := b.waitText("ui-"+wf+"-metadata.png",
-		"Loan "+id+": 150,000.00 over 120 months",             // static summary
+		"Loan "+id+": 150,000.00 over 120 months",                // static summary
 		"Stage 3 of 5: awaiting underwriter approval (2 needed)", // current details
 	)
 	for _, want := range []string{

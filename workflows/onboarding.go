@@ -142,6 +142,7 @@ func Onboarding(ctx workflow.Context, in OnboardingInput) (*OnboardingResult, er
 		for _, pv := range pending {
 			actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 				StartToCloseTimeout: 30 * time.Second,
+				HeartbeatTimeout:    heartbeatTimeout,
 				RetryPolicy:         p.limitedRetry(3),
 				Summary:             pv.name + ": provision " + in.EmployeeID,
 			})

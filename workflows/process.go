@@ -25,6 +25,10 @@ const (
 
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
+// heartbeatTimeout bounds silence from a running activity; the HTTP client
+// heartbeats at half of it while a call is in flight.
+const heartbeatTimeout = 10 * time.Second
+
 // temporalRetry is the SDK's retry policy.
 type temporalRetry = temporal.RetryPolicy
 
@@ -103,8 +107,11 @@ func (p *proc) step(ctx workflow.Context, name, summary string, fn, in, out any,
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: o.timeout,
-		RetryPolicy:         o.retry,
-		Summary:             summary,
+		// A slow system keeps heartbeating; a worker that died is noticed
+		// in seconds, not at the end of the start-to-close timeout.
+		HeartbeatTimeout: heartbeatTimeout,
+		RetryPolicy:      o.retry,
+		Summary:          summary,
 	})
 	if err := workflow.ExecuteActivity(actx, fn, in).Get(ctx, out); err != nil {
 		p.m.Audit(ctx, humantask.SystemActor, humantask.ActionStepFailed, "", name+": "+cause(err))
