@@ -69,8 +69,9 @@ cat <<MSG
     Worker metrics:    http://localhost:9464/healthz
 
   In another terminal, try:
-    go run ./starter ping
-    go run ./starter --help
+    bin/starter demo                # every process, some waiting for people
+    bin/starter tasks --user ana    # ana's inbox
+    bin/starter --help
 
   Ctrl-C here stops the worker, the simulator and the dev server.
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,17 +74,23 @@ func (a *app) demoCommand() *cobra.Command {
 			for _, s := range started {
 				fmt.Fprintf(a.out, "  %s\n", s.WorkflowID)
 			}
-			fmt.Fprintf(a.out, `
-Next:
-  starter tasks --user ana                     # ana's inbox (underwriting)
-  starter approve loan-A-%[1]s-2 --as ana         # one approval closes it
-  starter approve loan-A-%[1]s-3 --as ana         # four-eyes: 1 of 2 ...
-  starter approve loan-A-%[1]s-3 --as ben         # ... and 2 of 2
-  starter reject order-O-%[1]s-2 --as fay --reason 'address mismatch'
-  starter audit loan-A-%[1]s-3                    # who decided what, when, under which policy
-  starter list                                  # everything, with stage and outcome
-  open %[2]s
-`, tag, a.cfg.UI.URL)
+			hints := [][2]string{
+				{"starter tasks --user ana", "ana's inbox (underwriting)"},
+				{"starter approve loan-A-" + tag + "-2 --as ana", "one approval closes it"},
+				{"starter approve loan-A-" + tag + "-3 --as ana", "four-eyes: 1 of 2 ..."},
+				{"starter approve loan-A-" + tag + "-3 --as ben", "... and 2 of 2"},
+				{"starter reject order-O-" + tag + "-2 --as fay --reason 'address mismatch'", "fraud review"},
+				{"starter audit loan-A-" + tag + "-3", "who decided what, when, under which policy"},
+				{"starter list", "everything, with stage and outcome"},
+				{"starter report", "cycle times, automation rate, backlog"},
+			}
+			fmt.Fprintln(a.out, "\nNext:")
+			w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+			for _, h := range hints {
+				fmt.Fprintf(w, "  %s\t# %s\n", h[0], h[1])
+			}
+			_ = w.Flush()
+			fmt.Fprintf(a.out, "  open %s\n", a.cfg.UI.URL)
 			return nil
 		},
 	}

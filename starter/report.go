@@ -262,9 +262,13 @@ func (a *app) printReport(r Report) error {
 	fmt.Fprintf(w, "Instances started %s .. %s\n\n", r.Since.Local().Format("01-02 15:04"), r.Until.Local().Format("01-02 15:04"))
 	fmt.Fprintln(w, "PROCESS\tSTARTED\tDONE\tFAILED\tOPEN\tPER HOUR\tCYCLE P50/P90/P99\tAUTOMATED\tESCALATED\tEXPIRED")
 	for _, p := range r.Processes {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%.2f\t%s/%s/%s\t%.0f%%\t%.0f%%\t%.0f%%\n", p.Process, p.Started, p.Completed, p.Failed, p.Open,
-			p.ThroughputPerHour, human(p.CycleTime.P50), human(p.CycleTime.P90), human(p.CycleTime.P99),
-			p.AutomationRate*100, p.EscalatedShare*100, p.ExpiredShare*100)
+		cycleTime, automated := "-", "-"
+		if p.CycleTime.Count > 0 {
+			cycleTime = human(p.CycleTime.P50) + "/" + human(p.CycleTime.P90) + "/" + human(p.CycleTime.P99)
+			automated = fmt.Sprintf("%.0f%%", p.AutomationRate*100)
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t%.0f%%\t%.0f%%\n", p.Process, p.Started, p.Completed, p.Failed, p.Open,
+			p.ThroughputPerHour, cycleTime, automated, p.EscalatedShare*100, p.ExpiredShare*100)
 	}
 	if err := w.Flush(); err != nil {
 		return err
