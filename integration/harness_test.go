@@ -229,10 +229,17 @@ type result struct {
 // runBin runs a built binary with the test environment.
 func runBin(t *testing.T, name string, args ...string) result {
 	t.Helper()
+	return runBinEnv(t, name, nil, args...)
+}
+
+// runBinEnv runs a built binary with extra environment variables and waits
+// for it to exit.
+func runBinEnv(t *testing.T, name string, extraEnv []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(env.bin, name), args...)
-	cmd.Env = baseEnv()
+	cmd.Env = append(baseEnv(), extraEnv...)
 	cmd.Dir = env.root
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -274,18 +281,5 @@ func (quiet) Error(string, ...any) {}
 // runWorkerOnce runs the worker binary expecting it to exit by itself.
 func runWorkerOnce(t *testing.T, extraEnv ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(env.bin, "worker"))
-	cmd.Env = append(append(baseEnv(), "BATON_METRICS_ADDRESS="+freePort()), extraEnv...)
-	cmd.Dir = env.root
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.code = ee.ExitCode()
-	}
-	return r
+	return runBinEnv(t, "worker", append([]string{"BATON_METRICS_ADDRESS=" + freePort()}, extraEnv...))
 }

@@ -55,8 +55,11 @@ type Processes struct {
 
 // Task is the governance of one kind of human task.
 type Task struct {
-	Roles         []string    `yaml:"roles,omitempty" json:"roles,omitempty"`
-	Quorum        int         `yaml:"quorum,omitempty" json:"quorum,omitempty"`
+	Roles  []string `yaml:"roles,omitempty" json:"roles,omitempty"`
+	Quorum int      `yaml:"quorum,omitempty" json:"quorum,omitempty"`
+	// Rejections is how many distinct rejections end the task rejected;
+	// 0 or 1 means any rejection does.
+	Rejections    int         `yaml:"rejections,omitempty" json:"rejections,omitempty"`
 	Deadline      Duration    `yaml:"deadline" json:"deadline"`
 	ReminderEvery Duration    `yaml:"reminderEvery,omitempty" json:"reminderEvery,omitempty"`
 	Escalation    *Escalation `yaml:"escalation,omitempty" json:"escalation,omitempty"`
@@ -226,6 +229,9 @@ func (p *Policy) validateTask(path string, t Task, needRoles bool) error {
 	}
 	if t.Quorum < 0 {
 		return fmt.Errorf("policy: %s.quorum: %d is negative", path, t.Quorum)
+	}
+	if t.Rejections < 0 {
+		return fmt.Errorf("policy: %s.rejections: %d is negative", path, t.Rejections)
 	}
 	if t.Deadline <= 0 {
 		return fmt.Errorf("policy: %s.deadline: a positive deadline is needed (e.g. 48h)", path)

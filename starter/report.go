@@ -160,10 +160,7 @@ func backlog(tasks []humantask.TaskView, now time.Time) []Backlog {
 		if t.State != humantask.StateOpen {
 			continue
 		}
-		who := append([]string(nil), t.Roles...)
-		for _, u := range t.Users {
-			who = append(who, "user:"+u)
-		}
+		who := t.WhoMayAct()
 		for _, w := range who {
 			b := by[w]
 			if b == nil {

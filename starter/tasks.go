@@ -35,10 +35,7 @@ func taskRows(id string, tasks []humantask.TaskView) []taskRow {
 		if t.State != humantask.StateOpen {
 			continue
 		}
-		who := append([]string(nil), t.Roles...)
-		for _, u := range t.Users {
-			who = append(who, "user:"+u)
-		}
+		who := t.WhoMayAct()
 		rows = append(rows, taskRow{
 			WorkflowID: id, TaskID: t.ID, Title: t.Title, Approvals: t.Approvals, Quorum: t.Quorum,
 			WhoMayAct: who, Deadline: t.Deadline, Overdue: now.After(t.Deadline), Escalated: t.Escalated,

@@ -640,3 +640,27 @@ func TestSearchAttributesUpsertedOnlyOnChange(t *testing.T) {
 		t.Errorf("PendingRoles set to %q, %v at the end; want underwriter, then unset", got, out.PendingRolesAfter)
 	}
 }
+
+// The policy may ask for more than one rejection: one dissent alone does
+// not end the task.
+func TestRejectionsNeededFromPolicy(t *testing.T) {
+	h := newHarness(t)
+	task := h.pol.Processes.Loan.Underwriting
+	task.Rejections = 2
+	spec := ht.FromPolicy("underwriting", "Underwriting", task)
+	spec.Quorum = 2
+	first := h.update(time.Hour, ht.Decision{Verdict: ht.Reject, Actor: "ana", Comment: "thin file"})
+	var mid ht.Status
+	h.status(90*time.Minute, &mid)
+	h.update(2*time.Hour, ht.Decision{Verdict: ht.Reject, Actor: "ben", Comment: "agree"})
+	out := h.run(plan{Specs: []ht.Spec{spec}})
+	if first.result.Message != "accepted: 1 of 2 rejections" {
+		t.Errorf("first rejection = %+v", first.result)
+	}
+	if len(mid.OpenTasks) != 1 || mid.OpenTasks[0].Rejections != 1 {
+		t.Errorf("after one rejection = %+v", mid.OpenTasks)
+	}
+	if r := out.Results[0]; r.State != ht.StateRejected || r.Rejecter != "ben" {
+		t.Errorf("result = %+v", r)
+	}
+}

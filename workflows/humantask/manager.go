@@ -354,22 +354,27 @@ func (m *Manager) Status() Status {
 func (t *task) view() TaskView {
 	return TaskView{
 		ID: t.spec.ID, Title: t.spec.Title, State: t.state,
-		Roles: t.roles, Users: t.users, Quorum: t.spec.Quorum, Approvals: t.approvals(),
+		Roles: t.roles, Users: t.users, Quorum: t.spec.Quorum, Approvals: t.approvals(), Rejections: t.count(Reject),
 		Votes: t.votes, Exclusions: t.spec.Exclusions,
 		OpenedAt: t.openedAt, Deadline: t.deadline, ClosedAt: t.closedAt,
 		Escalated: t.escalated, Reminders: t.reminders,
 	}
 }
 
-func (t *task) approvals() int {
+func (t *task) approvals() int { return t.count(Approve) }
+
+func (t *task) count(verdict string) int {
 	n := 0
 	for _, v := range t.votes {
-		if v.Verdict == Approve {
+		if v.Verdict == verdict {
 			n++
 		}
 	}
 	return n
 }
+
+// rejectionsNeeded is how many rejections end the task (at least 1).
+func (t *task) rejectionsNeeded() int { return max(1, t.spec.Rejections) }
 
 func (t *task) approvers() []string {
 	var out []string
@@ -599,9 +604,18 @@ func (m *Manager) apply(ctx workflow.Context, t *task, d Decision, via string) D
 	case Reject:
 		res.Approvals = t.approvals()
 		t.rejecter, t.lastReason = d.Actor, d.Comment
-		m.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+via+commentSuffix(d.Comment))
-		m.close(ctx, t, StateRejected, "rejected by "+d.Actor)
-		res.Message = "accepted: rejected"
+		n, need := t.count(Reject), t.rejectionsNeeded()
+		if need == 1 {
+			m.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+via+commentSuffix(d.Comment))
+		} else {
+			m.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, via, commentSuffix(d.Comment)))
+		}
+		if n >= need {
+			m.close(ctx, t, StateRejected, "rejected by "+d.Actor)
+			res.Message = "accepted: rejected"
+		} else {
+			res.Message = fmt.Sprintf("accepted: %d of %d rejections", n, need)
+		}
 	case Delegate:
 		res.Approvals = t.approvals()
 		if !slices.Contains(t.users, d.DelegateTo) {

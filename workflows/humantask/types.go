@@ -94,9 +94,11 @@ type Spec struct {
 	Title string `json:"title"`
 	// Roles and Users are the candidates: holders of any role, or the
 	// named users. At least one is needed.
-	Roles      []string    `json:"roles,omitempty"`
-	Users      []string    `json:"users,omitempty"`
-	Quorum     int         `json:"quorum"`
+	Roles  []string `json:"roles,omitempty"`
+	Users  []string `json:"users,omitempty"`
+	Quorum int      `json:"quorum"`
+	// Rejections is how many distinct rejections end the task (at least 1).
+	Rejections int         `json:"rejections,omitempty"`
 	Exclusions []Exclusion `json:"exclusions,omitempty"`
 	// Deadline counts from opening; OnDeadline says what happens then.
 	Deadline      time.Duration `json:"deadline"`
@@ -112,6 +114,7 @@ func FromPolicy(id, title string, t policy.Task) Spec {
 		ID: id, Title: title,
 		Roles:         append([]string(nil), t.Roles...),
 		Quorum:        t.QuorumOrOne(),
+		Rejections:    max(1, t.Rejections),
 		Deadline:      t.Deadline.D(),
 		OnDeadline:    t.OnDeadline,
 		ReminderEvery: t.ReminderEvery.D(),
@@ -145,6 +148,7 @@ type TaskView struct {
 	Users      []string    `json:"users,omitempty"`
 	Quorum     int         `json:"quorum"`
 	Approvals  int         `json:"approvals"`
+	Rejections int         `json:"rejections"`
 	Votes      []Vote      `json:"votes,omitempty"`
 	Exclusions []Exclusion `json:"exclusions,omitempty"`
 	OpenedAt   time.Time   `json:"openedAt"`
@@ -152,6 +156,16 @@ type TaskView struct {
 	ClosedAt   *time.Time  `json:"closedAt,omitempty"`
 	Escalated  bool        `json:"escalated"`
 	Reminders  int         `json:"reminders"`
+}
+
+// WhoMayAct lists the task's candidate roles and, as "user:<id>", its named
+// users: the values PendingRoles holds for it.
+func (t TaskView) WhoMayAct() []string {
+	who := append([]string(nil), t.Roles...)
+	for _, u := range t.Users {
+		who = append(who, "user:"+u)
+	}
+	return who
 }
 
 // AuditEntry is one line of the append-only trail.
