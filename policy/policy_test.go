@@ -64,7 +64,7 @@ func TestValidationNamesTheEntry(t *testing.T) {
 		{"escalation: {after: 48h, addRoles: [hr]}", "escalation: {after: 48h, addRoles: [people]}", "processes.onboarding.managerApproval.escalation.addRoles: role 'people' has no users"},
 		{"onDeadline: reject\n\n  order", "onDeadline: approve\n\n  order", `processes.loan.underwriting.onDeadline: "approve" is not one of reject, escalate`},
 		{"fraudReviewAt: 70", "fraudReviewAt: 170", "processes.order.fraudReviewAt: 170 is outside 0..100"},
-		{"roles: [fraud-analyst]", "roles: [fraud-analyst]\n      rejections: -1", "processes.order.fraudReview.rejections: -1 is negative"},
+		{"      roles: [fraud-analyst]\n      deadline: 24h", "      roles: [fraud-analyst]\n      rejections: -1\n      deadline: 24h", "processes.order.fraudReview.rejections: -1 is negative"},
 		{"ivy: {name: Ivy Ito,       roles: [it-admin]}", "ivy: {name: Ivy Ito,       roles: []}", "users.ivy.roles: a user needs at least one role"},
 		{"autoDeclineBelow: 550", "autoDeclineBelow: 750", "processes.loan.autoDeclineBelow: 750 is above autoApprove.minScore 720"},
 		{"fraudReviewAt: 70", "fraudReviewAt: 70\n    fraudReviewAfter: 3", "field fraudReviewAfter not found"},
