@@ -69,6 +69,10 @@ test-integration: $(TEMPORAL) chromium ## integration tests against a real dev s
 test: lint test-unit test-integration ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
 
+.PHONY: bench
+bench: $(TEMPORAL) chromium ## benchmarks on the real stack: end-to-end throughput and latency, decision latency
+	go test -count=1 -run '^$$' -bench . -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level'
+
 .PHONY: histories
 histories: $(TEMPORAL) chromium ## re-record the replay histories in workflows/testdata from real runs
 	rm -f workflows/testdata/*.json
