@@ -163,3 +163,15 @@ func TestDemoPopulatesTheInbox(t *testing.T) {
 	table := starter(t, "demo")
 	mustContain(t, "demo output", table, "started 14 instances", "starter tasks --user ana", "http://localhost:8233")
 }
+
+func TestVersionAndHelp(t *testing.T) {
+	if out := starter(t, "version"); !strings.Contains(out, "Temporal Go SDK v1.50.0") {
+		t.Errorf("version = %q", out)
+	}
+	help := starter(t, "--help")
+	for _, cmd := range []string{"start", "tasks", "approve", "reject", "delegate", "status", "audit", "list", "report", "withdraw", "cancel", "demo", "ping"} {
+		if !strings.Contains(help, "\n  "+cmd+" ") {
+			t.Errorf("--help does not list %s", cmd)
+		}
+	}
+}
