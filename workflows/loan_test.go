@@ -151,7 +151,7 @@ func TestLoanWithdrawAfterDisbursementIsRefused(t *testing.T) {
 	h.signal(30*time.Second, SignalWithdraw, Request{})
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeApproved || !h.auditHas(humantask.ActionDecisionRefused, "withdraw refused: too late") {
+	if res.Outcome != OutcomeApproved || !h.auditHas(humantask.ActionRequestRefused, "withdraw refused: too late") {
 		t.Fatalf("result %+v, audit %+v", res, h.audit())
 	}
 }

@@ -158,7 +158,7 @@ func TestOrderCancel(t *testing.T) {
 		h.signal(30*time.Second, SignalCancel, Request{})
 		var res OrderResult
 		h.run(Order, in, &res)
-		if res.Outcome != OutcomeFulfilled || !h.auditHas(humantask.ActionDecisionRefused, "cancel refused: too late") {
+		if res.Outcome != OutcomeFulfilled || !h.auditHas(humantask.ActionRequestRefused, "cancel refused: too late") {
 			t.Fatalf("result = %+v", res)
 		}
 	})

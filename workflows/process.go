@@ -164,7 +164,7 @@ func (p *proc) watch(ctx workflow.Context, signal, actor string, allowed func() 
 			}
 			who := firstNonEmpty(req.By, actor)
 			if !allowed() || *flag {
-				p.m.Audit(ctx, who, humantask.ActionDecisionRefused, "", signal+" refused: too late"+suffix(req.Reason))
+				p.m.Audit(ctx, who, humantask.ActionRequestRefused, "", signal+" refused: too late"+suffix(req.Reason))
 				continue
 			}
 			*flag = true

@@ -45,7 +45,8 @@ const (
 	ActionEscalated        = "escalated"
 	ActionDelegated        = "delegated"
 	ActionTaskClosed       = "task-closed"
-	ActionRequested        = "requested" // a customer or applicant message (withdraw, cancel)
+	ActionRequested        = "requested"       // a customer or applicant message (withdraw, cancel)
+	ActionRequestRefused   = "request-refused" // such a message that came too late
 	ActionCompensated      = "compensated"
 	ActionCompleted        = "completed"
 	ActionFailed           = "failed"
