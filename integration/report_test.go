@@ -31,7 +31,14 @@ type reportEnv struct {
 
 func newReportNamespace(t *testing.T) *reportEnv {
 	t.Helper()
-	r := &reportEnv{ns: "report-" + uniq("ns")}
+	return newNamespaceWorker(t, "report")
+}
+
+// newNamespaceWorker registers a fresh namespace and runs a worker of its
+// own there, with extra environment (e.g. another policy file).
+func newNamespaceWorker(t *testing.T, prefix string, extraEnv ...string) *reportEnv {
+	t.Helper()
+	r := &reportEnv{ns: prefix + "-" + uniq("ns")}
 	if _, err := env.client.WorkflowService().RegisterNamespace(context.Background(), &workflowservice.RegisterNamespaceRequest{
 		Namespace: r.ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
 	}); err != nil {
@@ -39,7 +46,7 @@ func newReportNamespace(t *testing.T) *reportEnv {
 	}
 	metrics := freePort()
 	cmd := exec.Command(filepath.Join(env.bin, "worker"))
-	cmd.Env = append(baseEnv(), "TEMPORAL_NAMESPACE="+r.ns, "BATON_METRICS_ADDRESS="+metrics)
+	cmd.Env = append(append(baseEnv(), "TEMPORAL_NAMESPACE="+r.ns, "BATON_METRICS_ADDRESS="+metrics), extraEnv...)
 	cmd.Dir = env.root
 	cmd.Stdout, cmd.Stderr = &r.log, &r.log
 	if err := cmd.Start(); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,7 +29,7 @@ func (a *app) decisionCommands() []*cobra.Command {
 	}
 	var cmds []*cobra.Command
 	for _, s := range specs {
-		var as, task, comment, to string
+		var as, task, comment, to, keyFile string
 		cmd := &cobra.Command{
 			Use:     s.use,
 			Short:   s.short,
@@ -45,12 +46,20 @@ func (a *app) decisionCommands() []*cobra.Command {
 				if s.verdict == humantask.Delegate && to == "" {
 					return usageErr("--to: required to delegate")
 				}
+				if keyFile != "" {
+					key, err := loadSigningKey(keyFile)
+					if err != nil {
+						return err
+					}
+					sign(key, args[0], &d)
+				}
 				return a.decide(cmd, args[0], d)
 			},
 		}
 		f := cmd.Flags()
 		f.StringVar(&as, "as", "", "the user deciding (required)")
 		f.StringVar(&task, "task", "", "task id (may be omitted when one task is open)")
+		f.StringVar(&keyFile, "key", os.Getenv("BATON_SIGNING_KEY"), "sign the decision with this key (starter keygen; also BATON_SIGNING_KEY)")
 		switch s.verdict {
 		case humantask.Reject:
 			f.StringVar(&comment, "reason", "", "why (required)")

@@ -461,6 +461,7 @@ func refuse(code, format string, args ...any) *Refusal {
 // check is the one place that decides whether a decision is allowed. It
 // resolves an omitted task id and changes nothing else.
 func (m *Manager) check(ctx workflow.Context, d *Decision) (*task, error) {
+	sent := *d // the signature covers the decision as sent, before the task id is resolved
 	switch d.Verdict {
 	case Approve, Reject, Delegate:
 	default:
@@ -498,7 +499,7 @@ func (m *Manager) check(ctx workflow.Context, d *Decision) (*task, error) {
 	if t.state != StateOpen {
 		return nil, refuse(RefusedClosed, "task %q is already %s", d.TaskID, t.state)
 	}
-	if err := m.checkSignature(ctx, d, user); err != nil {
+	if err := m.checkSignature(ctx, &sent, user); err != nil {
 		return nil, refuse(RefusedSignature, "%s", err.Error())
 	}
 	if reason, excluded := t.exclusion(d.Actor); excluded {

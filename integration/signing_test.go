@@ -1,0 +1,62 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// With requireSignedDecisions, an unsigned or wrongly signed decision is
+// refused and one signed with the user's key (starter keygen) is accepted.
+func TestSignedDecisionsEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	var ana, ben struct {
+		KeyFile   string `json:"keyFile"`
+		PublicKey string `json:"publicKey"`
+	}
+	if err := json.Unmarshal([]byte(starter(t, "keygen", "--user", "ana", "--out", filepath.Join(dir, "ana.key"), "-o", "json")), &ana); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(starter(t, "keygen", "--user", "ben", "--out", filepath.Join(dir, "ben.key"), "-o", "json")), &ben); err != nil {
+		t.Fatal(err)
+	}
+	if r := runBin(t, "starter", "keygen", "--user", "ana", "--out", ana.KeyFile); r.code != 2 || !strings.Contains(r.stderr, "refusing to overwrite") {
+		t.Errorf("keygen over an existing key: exit %d %s", r.code, r.stderr)
+	}
+	if st, err := os.Stat(ana.KeyFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode: %v %v", st, err)
+	}
+	src, err := os.ReadFile(env.policyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := strings.Replace(string(src), "requireSignedDecisions: false", "requireSignedDecisions: true", 1)
+	pol = strings.Replace(pol, "ana: {name: Ana Alves,     roles: [underwriter]}", "ana: {name: Ana Alves,     roles: [underwriter], publicKey: \""+ana.PublicKey+"\"}", 1)
+	if !strings.Contains(pol, ana.PublicKey) || !strings.Contains(pol, "requireSignedDecisions: true") {
+		t.Fatal("policy fixture drifted from config/policy.yaml")
+	}
+	polFile := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(polFile, []byte(pol), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newNamespaceWorker(t, "signed", "BATON_POLICY_FILE="+polFile)
+
+	app := uniq("S")
+	wf := "loan-" + app
+	r.starter(t, "start", "loan", "--file", "examples/loan-manual.json", "--id", app)
+	eventually(t, "underwriting in "+wf, func() bool {
+		var st struct{ OpenTasks []any }
+		_ = json.Unmarshal([]byte(runBin(t, "starter", "status", wf, "-o", "json", "--namespace", r.ns).stdout), &st)
+		return len(st.OpenTasks) > 0
+	})
+	ns := []string{"--namespace", r.ns}
+	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ana"}, ns...)...), 3, "signature: the policy requires signed decisions")
+	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ana", "--key", ben.KeyFile}, ns...)...), 3, "signature: does not verify for ana")
+	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ben", "--key", ben.KeyFile}, ns...)...), 3, "signature: ben has no public key in the directory")
+	if out := r.starter(t, "approve", wf, "--as", "ana", "--key", ana.KeyFile); !strings.Contains(out, "accepted: approved (1 of 1 approvals)") {
+		t.Fatalf("signed approval: %s", out)
+	}
+	r.wait(t, wf)
+}
