@@ -113,10 +113,11 @@ func TestWebUIShowsTheProcess(t *testing.T) {
 		"Stage 3 of 5: awaiting underwriter approval (2 needed)", // current details
 	)
 	for _, want := range []string{
-		"Underwriting decision for " + wf, // the open task
-		"1 of 2",                          // approvals so far / quorum
-		"role underwriter",                // who may act
-		"Loan origination",                // static details
+		"underwriting: 1 of 2 approvals", // the open task, approvals so far / quorum
+		"may act: underwriter",           // who may act
+		"handling: manual",               // the handling path
+		"policy sha256:",                 // the pinned policy version
+		"Loan origination",               // static details
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("user metadata lacks %q", want)

@@ -52,8 +52,8 @@ func (in ExpenseInput) Summary() string {
 
 // Details are the business facts.
 func (in ExpenseInput) Details() string {
-	return fmt.Sprintf("**Expense approval** `%s`\n\n| | |\n|---|---|\n| Requester | %s |\n| Amount | %s |\n| Category | %s |\n| Description | %s |\n",
-		in.Key(), in.Requester, money(in.Amount), in.Category, firstNonEmpty(in.Description, "-"))
+	return facts("Expense approval", in.Key(), "requester", in.Requester, "amount", money(in.Amount),
+		"category", in.Category, "description", firstNonEmpty(in.Description, "-"))
 }
 
 // ExpenseResult is how a claim ended.
@@ -109,7 +109,7 @@ func Expense(ctx workflow.Context, in ExpenseInput) (*ExpenseResult, error) {
 		}
 		i++
 		p.stage(ctx, i, l.Name+"-approval", fmt.Sprintf("awaiting %s approval", l.Name))
-		spec := humantask.FromPolicy(l.Name+"-approval", fmt.Sprintf("%s approval of %s", l.Name, in.Key()), l.Task)
+		spec := humantask.FromPolicy(l.Name+"-approval", fmt.Sprintf("%s approval of %s", capitalize(l.Name), in.Key()), l.Task)
 		spec.Exclusions = append([]humantask.Exclusion(nil), exclusions...)
 		task, err := p.m.Open(ctx, spec)
 		if err != nil {
@@ -145,4 +145,12 @@ func Expense(ctx workflow.Context, in ExpenseInput) (*ExpenseResult, error) {
 		To: in.Requester, Subject: "Expense " + in.ExpenseID + " reimbursed", Body: "Approved by " + strings.Join(res.Approvers, ", "), Ref: in.Key(),
 	}, nil)
 	return end(OutcomeReimbursed, fmt.Sprintf("approved by %s; paid %s", strings.Join(res.Approvers, ", "), money(in.Amount)))
+}
+
+// capitalize upper-cases the first letter of an ASCII level name.
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }

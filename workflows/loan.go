@@ -52,8 +52,8 @@ func (in LoanInput) Summary() string {
 
 // Details are the business facts (ids, no personal data).
 func (in LoanInput) Details() string {
-	return fmt.Sprintf("**Loan origination** `%s`\n\n| | |\n|---|---|\n| Applicant | %s |\n| Amount | %s |\n| Term | %d months |\n| Purpose | %s |\n",
-		in.Key(), in.ApplicantID, money(in.Amount), in.TermMonths, firstNonEmpty(in.Purpose, "-"))
+	return facts("Loan origination", in.Key(), "applicant", in.ApplicantID, "amount", money(in.Amount),
+		"term", fmt.Sprintf("%d months", in.TermMonths), "purpose", firstNonEmpty(in.Purpose, "-"))
 }
 
 // LoanResult is how an application ended.

@@ -54,8 +54,8 @@ func (in OnboardingInput) Summary() string {
 
 // Details are the business facts.
 func (in OnboardingInput) Details() string {
-	return fmt.Sprintf("**Employee onboarding** `%s`\n\n| | |\n|---|---|\n| Role | %s |\n| Department | %s |\n| Manager | %s |\n| Start date | %s |\n| Equipment | %s |\n",
-		in.Key(), in.Role, in.Department, in.Manager, in.StartDate, firstNonEmpty(strings.Join(in.Equipment, ", "), "-"))
+	return facts("Employee onboarding", in.Key(), "role", in.Role, "department", in.Department, "manager", in.Manager,
+		"start date", in.StartDate, "equipment", firstNonEmpty(strings.Join(in.Equipment, ", "), "-"))
 }
 
 // OnboardingResult is how onboarding ended.

@@ -86,8 +86,8 @@ func (in OrderInput) Details() string {
 	for _, it := range in.Items {
 		lines = append(lines, fmt.Sprintf("%d × %s", it.Quantity, it.SKU))
 	}
-	return fmt.Sprintf("**Order fulfilment** `%s`\n\n| | |\n|---|---|\n| Customer | %s |\n| Items | %s |\n| Amount | %s |\n| Card | •••• %s |\n| Billing / shipping | %s / %s |\n",
-		in.Key(), in.CustomerID, strings.Join(lines, ", "), money(in.Amount), last4(in.CardNumber), in.BillingCountry, in.ShippingCountry)
+	return facts("Order fulfilment", in.Key(), "customer", in.CustomerID, "items", strings.Join(lines, ", "),
+		"amount", money(in.Amount), "card", "•••• "+last4(in.CardNumber), "billing / shipping", in.BillingCountry+" / "+in.ShippingCountry)
 }
 
 func last4(card string) string {

@@ -212,3 +212,13 @@ func money(v float64) string {
 	}
 	return b.String() + frac
 }
+
+// facts renders static details compactly (the Web UI shows them in a small
+// frame): a heading with the business key, then "name: value" pairs.
+func facts(process, key string, pairs ...string) string {
+	var parts []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		parts = append(parts, "**"+pairs[i]+"**: "+pairs[i+1])
+	}
+	return fmt.Sprintf("**%s** `%s`\n\n%s\n", process, key, strings.Join(parts, " · "))
+}

@@ -2,6 +2,7 @@ package humantask
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,42 +111,44 @@ func (m *Manager) flush(ctx workflow.Context) {
 }
 
 // details is the markdown the Web UI shows as current details: the stage,
-// then each open task with approvals so far, who may act and the deadline.
+// then one short line per open task (approvals so far, who may act, due),
+// then handling path, outcome and policy. The UI shows it in a small frame,
+// so the most important lines come first.
 func (m *Manager) details() string {
 	var b strings.Builder
-	stage := m.stageText
-	if stage == "" {
-		stage = m.stage
-	}
+	stage := firstNonEmpty(m.stageText, m.stage, "starting")
 	if m.stageTot > 0 {
-		fmt.Fprintf(&b, "**Stage %d of %d: %s**", m.stageIdx, m.stageTot, stage)
+		fmt.Fprintf(&b, "**Stage %d of %d: %s**\n", m.stageIdx, m.stageTot, stage)
 	} else {
-		fmt.Fprintf(&b, "**%s**", firstNonEmpty(stage, "starting"))
+		fmt.Fprintf(&b, "**%s**\n", stage)
 	}
-	if m.path != "" {
-		fmt.Fprintf(&b, " · handling: %s", m.path)
-	}
-	if m.outcome != "" {
-		fmt.Fprintf(&b, " · outcome: **%s**", m.outcome)
-	}
-	b.WriteString("\n")
-	open := 0
+	first := true
 	for _, t := range m.tasks {
 		if t.state != StateOpen {
 			continue
 		}
-		if open == 0 {
-			b.WriteString("\n| Task | Approvals | Who may act | Due |\n|---|---|---|---|\n")
+		if first {
+			b.WriteString("\n")
+			first = false
 		}
-		open++
-		who := m.candidatesText(t)
+		who := strings.Join(append(slices.Clone(t.roles), t.users...), ", ")
 		if t.escalated {
 			who += " (escalated)"
 		}
-		fmt.Fprintf(&b, "| %s (`%s`) | %d of %d | %s | %s |\n", t.spec.Title, t.spec.ID, t.approvals(), t.spec.Quorum, who, t.deadline.Format("2006-01-02 15:04 MST"))
+		fmt.Fprintf(&b, "- **%s**: %d of %d approvals · may act: %s · due %s\n", t.spec.ID, t.approvals(), t.spec.Quorum, who, t.deadline.Format("2006-01-02 15:04 MST"))
+	}
+	var tail []string
+	if m.path != "" {
+		tail = append(tail, "handling: "+m.path)
+	}
+	if m.outcome != "" {
+		tail = append(tail, "outcome: **"+m.outcome+"**")
 	}
 	if m.policy != nil {
-		fmt.Fprintf(&b, "\nPolicy %s\n", m.policy.Version)
+		tail = append(tail, "policy "+m.policy.Version)
+	}
+	if len(tail) > 0 {
+		b.WriteString("\n" + strings.Join(tail, " · ") + "\n")
 	}
 	return b.String()
 }
