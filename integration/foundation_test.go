@@ -1,9 +1,14 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,4 +120,46 @@ func TestStarterUnreachableServerIsOneClearLine(t *testing.T) {
 	if len(r.stderr) > 200 {
 		t.Errorf("stderr is not one short line: %q", r.stderr)
 	}
+}
+
+// SIGTERM stops a worker cleanly: exit 0, after saying so.
+func TestWorkerStopsGracefullyOnSIGTERM(t *testing.T) {
+	metrics := freePort()
+	var log bytes.Buffer
+	cmd := exec.Command(filepath.Join(env.bin, "worker"))
+	cmd.Env = append(baseEnv(), "BATON_METRICS_ADDRESS="+metrics)
+	cmd.Dir = env.root
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := waitHealthy(ctx, "http://"+metrics+"/healthz", &log); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, log.String())
+		}
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("the worker did not stop within 20s of SIGTERM")
+	}
+	mustContain(t, "worker log", log.String(), "stopping worker", "worker stopped")
+}
+
+// --wait for a process that waits for people can be given up; the
+// instance goes on.
+func TestStartWaitTimeoutLeavesTheInstanceRunning(t *testing.T) {
+	id := uniq("W")
+	r := runBin(t, "starter", "start", "loan", "--file", "examples/loan-manual.json", "--id", id, "--wait", "--wait-timeout", "2s")
+	if r.code != 1 || !strings.Contains(r.stderr, "stopped waiting; loan-"+id+" goes on") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	starter(t, "withdraw", "loan-"+id)
 }

@@ -15,7 +15,8 @@ import (
 	"baton/workflows/humantask"
 )
 
-// query runs a query on one instance with a bounded wait.
+// query runs a query on one instance with a bounded wait. It is safe for
+// concurrent use once the client is connected.
 func (a *app) query(cmd *cobra.Command, id, name string, out any) error {
 	cl, err := a.connect()
 	if err != nil {

@@ -298,6 +298,9 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 			defer cancel()
 		}
 		if err := run.Get(ctx, &res.Result); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("stopped waiting; %s goes on: starter status %s", run.GetID(), run.GetID())
+			}
 			return fmt.Errorf("%s ended without a result: %v", run.GetID(), rootMessage(err))
 		}
 		res.Outcome, _ = res.Result["outcome"].(string)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -120,15 +121,11 @@ roles, tasks named to them, minus tasks they are excluded from or already decide
 			if err != nil {
 				return err
 			}
+			perInstance := a.queryTasks(cmd, instances)
 			var rows []taskRow
-			for _, inst := range instances {
-				var tasks []humantask.TaskView
-				if err := a.query(cmd, inst.WorkflowID, workflows.QueryTasks, &tasks); err != nil {
-					fmt.Fprintf(a.errOut, "starter: skipping %v\n", err)
-					continue
-				}
+			for i, inst := range instances {
 				var keep []humantask.TaskView
-				for _, t := range tasks {
+				for _, t := range perInstance[i] {
 					switch {
 					case t.State != humantask.StateOpen:
 					case user != "" && !mayAct(pol, user, t):
@@ -199,4 +196,29 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
+}
+
+// queryTasks asks each instance for its tasks, eight at a time; an instance
+// that does not answer is reported on stderr and skipped.
+func (a *app) queryTasks(cmd *cobra.Command, instances []listRow) [][]humantask.TaskView {
+	out := make([][]humantask.TaskView, len(instances))
+	errs := make([]error, len(instances))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, inst := range instances {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = a.query(cmd, inst.WorkflowID, workflows.QueryTasks, &out[i])
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			fmt.Fprintf(a.errOut, "starter: skipping %v\n", err)
+		}
+	}
+	return out
 }
