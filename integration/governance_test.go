@@ -165,3 +165,27 @@ func replaceActor(args []string, actor string) []string {
 	}
 	return out
 }
+
+// An instance started with the official temporal CLI, without Baton's
+// search attributes, still shows in the starter's list and inbox: the
+// workflow writes ProcessType and BusinessKey itself.
+func TestStartedWithTheTemporalCLI(t *testing.T) {
+	app := uniq("T")
+	id := "loan-" + app
+	out, err := temporalCLI(t, "workflow", "start", "--type", "loan", "--task-queue", "baton", "--workflow-id", id,
+		"--input", `{"applicationId":"`+app+`","applicantId":"C-1002","amount":40000,"termMonths":36}`)
+	if err != nil {
+		t.Fatalf("temporal workflow start: %v\n%s", err, out)
+	}
+	eventually(t, id+" in the starter's list", func() bool {
+		return strings.Contains(starter(t, "list", "--process", "loan", "--open"), id)
+	})
+	// PendingRoles follows once KYC and credit are done.
+	eventually(t, id+" in ana's inbox", func() bool {
+		return strings.Contains(starter(t, "tasks", "--user", "ana"), id)
+	})
+	starter(t, "approve", id, "--as", "ana")
+	if res := outcomeOf(t, id); res["outcome"] != "approved" {
+		t.Fatalf("result = %v", res)
+	}
+}

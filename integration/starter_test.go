@@ -116,7 +116,11 @@ func TestStatusAuditAndListOutput(t *testing.T) {
 	if err := json.Unmarshal([]byte(starter(t, "status", wf, "-o", "json")), &st); err != nil || st["execution"] != "running" {
 		t.Fatalf("status json: %v %v", err, st)
 	}
-	tasks := starter(t, "tasks", "--role", "underwriter")
+	var tasks string
+	eventually(t, wf+" in the underwriters' inbox", func() bool {
+		tasks = starter(t, "tasks", "--role", "underwriter")
+		return strings.Contains(tasks, wf)
+	})
 	mustContain(t, "tasks", tasks, "WORKFLOW", wf, "0 of 2", "underwriter", "in 4")
 	for _, line := range strings.Split(tasks, "\n") {
 		if len(line) > 100 {

@@ -85,6 +85,8 @@ func WorkflowID(process, key string) string { return process + "-" + key }
 // HumanTaskKeys are the search attributes the human-task manager keeps current.
 func HumanTaskKeys() humantask.SearchKeys {
 	return humantask.SearchKeys{
+		ProcessType:   SAProcessType,
+		BusinessKey:   SABusinessKey,
 		ProcessStage:  SAProcessStage,
 		PendingRoles:  SAPendingRoles,
 		TaskDeadline:  SATaskDeadline,

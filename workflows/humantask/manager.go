@@ -29,6 +29,10 @@ const (
 
 // SearchKeys are the search attributes the manager keeps current.
 type SearchKeys struct {
+	// ProcessType and BusinessKey are written when the starter did not set
+	// them (e.g. an instance started with the official temporal CLI).
+	ProcessType   temporal.SearchAttributeKeyKeyword
+	BusinessKey   temporal.SearchAttributeKeyKeyword
 	ProcessStage  temporal.SearchAttributeKeyKeyword
 	PendingRoles  temporal.SearchAttributeKeyKeywordList
 	TaskDeadline  temporal.SearchAttributeKeyTime
@@ -149,7 +153,7 @@ func New(ctx workflow.Context, opts Options) (*Manager, error) {
 func (m *Manager) readStartAttributes(ctx workflow.Context) {
 	sa := workflow.GetTypedSearchAttributes(ctx)
 	k := m.opts.Keys
-	for _, key := range []temporal.SearchAttributeKeyKeyword{k.ProcessStage, k.HandlingPath, k.Outcome, k.PolicyVersion} {
+	for _, key := range []temporal.SearchAttributeKeyKeyword{k.ProcessType, k.BusinessKey, k.ProcessStage, k.HandlingPath, k.Outcome, k.PolicyVersion} {
 		if key.GetName() == "" {
 			continue
 		}

@@ -66,6 +66,8 @@ func (m *Manager) flush(ctx workflow.Context) {
 		m.lastSA[key.GetName()] = v
 		updates = append(updates, key.ValueSet(v))
 	}
+	keyword(k.ProcessType, m.opts.Process)
+	keyword(k.BusinessKey, m.opts.BusinessKey)
 	keyword(k.ProcessStage, m.stage)
 	keyword(k.HandlingPath, m.path)
 	keyword(k.Outcome, m.outcome)
