@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -298,7 +299,7 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 			defer cancel()
 		}
 		if err := run.Get(ctx, &res.Result); err != nil {
-			if ctx.Err() != nil {
+			if gaveUp(ctx, err) {
 				return fmt.Errorf("stopped waiting; %s goes on: starter status %s", run.GetID(), run.GetID())
 			}
 			return fmt.Errorf("%s ended without a result: %v", run.GetID(), rootMessage(err))
@@ -362,4 +363,14 @@ func sortedUsers(p *policy.Policy) []string {
 func generatedID(process string) string {
 	prefix := map[string]string{workflows.ProcessLoan: "A", workflows.ProcessOrder: "O", workflows.ProcessOnboarding: "E", workflows.ProcessExpense: "X"}[process]
 	return fmt.Sprintf("%s-%s", prefix, time.Now().UTC().Format("0102-150405.000"))
+}
+
+// gaveUp reports whether err is the wait being cut short (timeout or
+// Ctrl-C). gRPC's own deadline timer may fire a moment before the context's,
+// so the error is checked as well as the context.
+func gaveUp(ctx context.Context, err error) bool {
+	var de *serviceerror.DeadlineExceeded
+	var ce *serviceerror.Canceled
+	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.As(err, &de) || errors.As(err, &ce)
 }
