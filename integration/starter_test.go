@@ -132,6 +132,11 @@ func TestStatusAuditAndListOutput(t *testing.T) {
 	outcomeOf(t, wf)
 	audit := starter(t, "audit", wf)
 	mustContain(t, "audit", audit, "TIME", "ACTOR", "decision-accepted", "ana", "ben", "approve (2 of 2) via update", "policy sha256:")
+	for _, line := range strings.Split(audit, "\n") {
+		if len([]rune(line)) > 100 {
+			t.Errorf("audit line wider than 100 columns: %q", line)
+		}
+	}
 
 	eventually(t, wf+" listed as closed", func() bool {
 		return strings.Contains(starter(t, "list", "--process", "loan", "--closed"), wf)

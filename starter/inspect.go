@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
@@ -118,15 +120,15 @@ func (a *app) auditCommand() *cobra.Command {
 			if a.jsonOutput() {
 				return a.printJSON(map[string]any{"workflowId": args[0], "entries": trail})
 			}
-			w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(w, "TIME\tACTOR\tACTION\tTASK\tDETAILS")
+			rows := [][]string{{"TIME", "ACTOR", "ACTION", "TASK", "DETAILS"}}
 			for _, e := range trail {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Time.Format("01-02 15:04:05"), e.Actor, e.Action, dash(e.TaskID), e.Details)
+				rows = append(rows, []string{e.Time.Format("01-02 15:04:05"), e.Actor, e.Action, dash(e.TaskID), e.Details})
 			}
+			writeWrapped(a.out, rows, 100)
 			if len(trail) > 0 {
-				defer fmt.Fprintf(a.out, "\npolicy %s\n", trail[len(trail)-1].PolicyVersion)
+				fmt.Fprintf(a.out, "\npolicy %s\n", trail[len(trail)-1].PolicyVersion)
 			}
-			return w.Flush()
+			return nil
 		},
 	}
 }
@@ -251,4 +253,66 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 		}
 	}
 	return rows, memos, nil
+}
+
+// writeWrapped prints an aligned table whose last column wraps at word
+// boundaries so that lines stay within width (the full text is in -o json).
+func writeWrapped(out io.Writer, rows [][]string, width int) {
+	if len(rows) == 0 {
+		return
+	}
+	cols := len(rows[0])
+	widths := make([]int, cols-1)
+	for _, r := range rows {
+		for i := 0; i < cols-1; i++ {
+			widths[i] = max(widths[i], utf8.RuneCountInString(r[i]))
+		}
+	}
+	indent := 0
+	for _, w := range widths {
+		indent += w + 2
+	}
+	room := max(width-indent, 24)
+	for _, r := range rows {
+		var prefix strings.Builder
+		for i := 0; i < cols-1; i++ {
+			prefix.WriteString(r[i] + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(r[i])+2))
+		}
+		lines := wrapWords(r[cols-1], room)
+		fmt.Fprintln(out, strings.TrimRight(prefix.String()+lines[0], " "))
+		for _, l := range lines[1:] {
+			fmt.Fprintln(out, strings.Repeat(" ", indent)+l)
+		}
+	}
+}
+
+// wrapWords splits s into lines of at most n runes, breaking at spaces
+// (a longer word is cut).
+func wrapWords(s string, n int) []string {
+	var lines []string
+	var cur []rune
+	for _, word := range strings.Fields(s) {
+		w := []rune(word)
+		for len(w) > n {
+			if len(cur) > 0 {
+				lines = append(lines, string(cur))
+				cur = nil
+			}
+			lines = append(lines, string(w[:n]))
+			w = w[n:]
+		}
+		switch {
+		case len(cur) == 0:
+			cur = w
+		case len(cur)+1+len(w) <= n:
+			cur = append(append(cur, ' '), w...)
+		default:
+			lines = append(lines, string(cur))
+			cur = w
+		}
+	}
+	if len(cur) > 0 || len(lines) == 0 {
+		lines = append(lines, string(cur))
+	}
+	return lines
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"baton/workflows/humantask"
 )
@@ -95,5 +97,23 @@ func TestOneLine(t *testing.T) {
 	got := oneLine("unknown command \"approvee\" for \"starter\"\n\nDid you mean this?\n\tapprove\n\treject\n")
 	if got != `unknown command "approvee" for "starter" (did you mean: approve, reject?)` {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestWriteWrappedKeepsLinesWithinWidth(t *testing.T) {
+	var b strings.Builder
+	long := "Underwriting decision for loan-A-90nb6m-3: role underwriter, quorum 2, due 2026-11-26T18:34:43Z and a very-long-token-" + strings.Repeat("x", 90)
+	writeWrapped(&b, [][]string{{"TIME", "ACTOR", "DETAILS"}, {"11-24 18:34:43", "system", long}, {"11-24 18:34:44", "ana", "approve (1 of 2)"}}, 100)
+	out := b.String()
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if utf8.RuneCountInString(line) > 100 {
+			t.Errorf("line of %d runes: %q", utf8.RuneCountInString(line), line)
+		}
+	}
+	if got := strings.Join(strings.Fields(out), " "); !strings.Contains(got, strings.Join(strings.Fields(long[:60]), " ")) || !strings.Contains(out, "approve (1 of 2)") {
+		t.Errorf("text lost:\n%s", out)
+	}
+	if !strings.HasPrefix(strings.Split(out, "\n")[2], strings.Repeat(" ", len("11-24 18:34:43  system  "))) {
+		t.Errorf("continuation not aligned under DETAILS:\n%s", out)
 	}
 }
