@@ -30,17 +30,16 @@ func startOpen(t *testing.T, process, file, id string) string {
 	return process + "-" + id
 }
 
-func waitTask(t *testing.T, wfID string) {
+// waitTask waits until an instance has an open task; extra are starter
+// flags such as --namespace.
+func waitTask(t *testing.T, wfID string, extra ...string) {
 	t.Helper()
 	eventually(t, "a task in "+wfID, func() bool {
-		var tasks []map[string]any
-		r := runBin(t, "starter", "status", wfID, "-o", "json")
 		var st struct {
 			OpenTasks []map[string]any `json:"openTasks"`
 		}
-		_ = json.Unmarshal([]byte(r.stdout), &st)
-		tasks = st.OpenTasks
-		return len(tasks) > 0
+		_ = json.Unmarshal([]byte(runBin(t, "starter", append([]string{"status", wfID, "-o", "json"}, extra...)...).stdout), &st)
+		return len(st.OpenTasks) > 0
 	})
 }
 

@@ -93,11 +93,7 @@ func TestReportMatchesAKnownMix(t *testing.T) {
 	openLoan := start("loan", "loan-four-eyes.json")
 	openExpense := start("expense", "expense-small.json")
 	for _, id := range []string{manual, openLoan, openExpense} {
-		eventually(t, "a task in "+id, func() bool {
-			var st struct{ OpenTasks []any }
-			_ = json.Unmarshal([]byte(runBin(t, "starter", "status", id, "-o", "json", "--namespace", r.ns).stdout), &st)
-			return len(st.OpenTasks) > 0
-		})
+		waitTask(t, id, "--namespace", r.ns)
 	}
 	r.starter(t, "approve", manual, "--as", "ana")
 	done = append(done, manual)

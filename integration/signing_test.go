@@ -46,11 +46,7 @@ func TestSignedDecisionsEndToEnd(t *testing.T) {
 	app := uniq("S")
 	wf := "loan-" + app
 	r.starter(t, "start", "loan", "--file", "examples/loan-manual.json", "--id", app)
-	eventually(t, "underwriting in "+wf, func() bool {
-		var st struct{ OpenTasks []any }
-		_ = json.Unmarshal([]byte(runBin(t, "starter", "status", wf, "-o", "json", "--namespace", r.ns).stdout), &st)
-		return len(st.OpenTasks) > 0
-	})
+	waitTask(t, wf, "--namespace", r.ns)
 	ns := []string{"--namespace", r.ns}
 	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ana"}, ns...)...), 3, "signature: the policy requires signed decisions")
 	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ana", "--key", ben.KeyFile}, ns...)...), 3, "signature: does not verify for ana")
