@@ -167,3 +167,15 @@ func TestAPIKeyImpliesTLS(t *testing.T) {
 		t.Error("an API key must turn TLS on")
 	}
 }
+
+func TestExampleConfigLoads(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("TEMPORAL_API_KEY", "secret-from-the-environment")
+	c, err := Load("baton.example.yaml", nil)
+	if err != nil {
+		t.Fatalf("config/baton.example.yaml: %v", err)
+	}
+	if c.Temporal.Address != "my-namespace.a1b2c.tmprl.cloud:7233" || c.Log.Format != "json" || !c.Temporal.TLSEnabled() || c.Worker.StopTimeout != 30*time.Second {
+		t.Errorf("loaded %+v", c)
+	}
+}
