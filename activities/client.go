@@ -2,6 +2,7 @@ package activities
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,7 +80,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode >= 300 {
 		var ae apiError
 		_ = json.Unmarshal(data, &ae)
-		msg := fmt.Sprintf("%s: %s (HTTP %d)", c.system, firstNonEmpty(ae.Message, strings.TrimSpace(string(data))), resp.StatusCode)
+		msg := fmt.Sprintf("%s: %s (HTTP %d)", c.system, cmp.Or(ae.Message, strings.TrimSpace(string(data))), resp.StatusCode)
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusRequestTimeout {
 			typ, ok := codeTypes[ae.Code]
 			if !ok {
@@ -121,13 +122,4 @@ func heartbeatWhile(ctx context.Context) func() {
 		}
 	}()
 	return func() { close(done) }
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }

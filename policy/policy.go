@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -173,7 +174,7 @@ func (p *Policy) Validate() error {
 	if len(p.Users) == 0 {
 		return fmt.Errorf("policy: users: the directory is empty")
 	}
-	for _, id := range sortedKeys(p.Users) {
+	for _, id := range slices.Sorted(maps.Keys(p.Users)) {
 		u := p.Users[id]
 		if strings.TrimSpace(id) == "" || strings.ContainsAny(id, " \t") {
 			return fmt.Errorf("policy: users.%q: user ids are single words", id)
@@ -276,13 +277,4 @@ func (t Task) QuorumOrOne() int {
 		return 1
 	}
 	return t.Quorum
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

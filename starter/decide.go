@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -87,7 +88,7 @@ func (a *app) decide(cmd *cobra.Command, id string, d humantask.Decision) error 
 	if err != nil {
 		return err
 	}
-	ctx, cancel := contextWithTimeout(cmd, 30*time.Second)
+	ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 	defer cancel()
 	h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,

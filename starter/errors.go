@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
@@ -35,5 +34,3 @@ func instanceErr(id string, err error) error {
 	}
 	return fmt.Errorf("%s: %v", id, rootMessage(err))
 }
-
-func sortStrings(s []string) { sort.Strings(s) }

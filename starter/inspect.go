@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -24,7 +25,7 @@ func (a *app) query(cmd *cobra.Command, id, name string, out any) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := contextWithTimeout(cmd, 15*time.Second)
+	ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 	defer cancel()
 	v, err := cl.QueryWorkflow(ctx, id, "", name)
 	if err != nil {

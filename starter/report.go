@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -123,7 +124,7 @@ func aggregate(instances []instance, hours float64) []ProcessReport {
 			}
 			d := in.Close.Sub(in.Start).Seconds()
 			all = append(all, d)
-			path := firstNonEmptyStr(in.HandlingPath, "unknown")
+			path := cmp.Or(in.HandlingPath, "unknown")
 			byPath[path] = append(byPath[path], d)
 			if in.HandlingPath == workflows.PathAutomated {
 				automated++
@@ -142,15 +143,6 @@ func aggregate(instances []instance, hours float64) []ProcessReport {
 		out = append(out, r)
 	}
 	return out
-}
-
-func firstNonEmptyStr(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // backlog counts open tasks per role (and named user) with the oldest age.

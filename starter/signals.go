@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -32,7 +33,7 @@ func (a *app) signalCommands() []*cobra.Command {
 				if err != nil {
 					return err
 				}
-				ctx, cancel := contextWithTimeout(cmd, 15*time.Second)
+				ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 				defer cancel()
 				if err := cl.SignalWorkflow(ctx, id, "", s.signal, workflows.Request{By: by, Reason: reason}); err != nil {
 					return instanceErr(id, err)

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -295,7 +297,7 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 		ctx := cmd.Context()
 		if d, _ := fs.GetDuration("wait-timeout"); d > 0 {
 			var cancel func()
-			ctx, cancel = contextWithTimeout(cmd, d)
+			ctx, cancel = context.WithTimeout(cmd.Context(), d)
 			defer cancel()
 		}
 		if err := run.Get(ctx, &res.Result); err != nil {
@@ -345,18 +347,9 @@ func checkDirectory(policyFile string, in workflows.Input) error {
 		return nil // no local policy: the worker decides
 	}
 	if _, ok := pol.Users[user]; !ok {
-		return usageErr("invalid input: %s: %q is not in the directory (%s)", field, user, strings.Join(sortedUsers(pol), ", "))
+		return usageErr("invalid input: %s: %q is not in the directory (%s)", field, user, strings.Join(slices.Sorted(maps.Keys(pol.Users)), ", "))
 	}
 	return nil
-}
-
-func sortedUsers(p *policy.Policy) []string {
-	var ids []string
-	for id := range p.Users {
-		ids = append(ids, id)
-	}
-	sortStrings(ids)
-	return ids
 }
 
 // generatedID is a short, sortable id for starts without one.

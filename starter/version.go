@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -48,7 +49,7 @@ func (a *app) pingCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := contextWithTimeout(cmd, timeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 			run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 				TaskQueue:     a.cfg.TaskQueue,

@@ -7,11 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -51,7 +52,7 @@ func run(args []string) error {
 		return err
 	}
 	if *printSA {
-		for _, name := range sortedNames(workflows.SearchAttributes()) {
+		for _, name := range slices.Sorted(maps.Keys(workflows.SearchAttributes())) {
 			fmt.Printf("--search-attribute %s=%s\n", name, workflows.SearchAttributes()[name])
 		}
 		return nil
@@ -142,13 +143,4 @@ func serveOps(addr string, ready *atomic.Bool, metricsHandler http.Handler) (*ht
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
 }

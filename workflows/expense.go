@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -53,7 +54,7 @@ func (in ExpenseInput) Summary() string {
 // Details are the business facts.
 func (in ExpenseInput) Details() string {
 	return facts("Expense approval", in.Key(), "requester", in.Requester, "amount", money(in.Amount),
-		"category", in.Category, "description", firstNonEmpty(in.Description, "-"))
+		"category", in.Category, "description", cmp.Or(in.Description, "-"))
 }
 
 // ExpenseResult is how a claim ended.

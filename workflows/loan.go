@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -53,7 +54,7 @@ func (in LoanInput) Summary() string {
 // Details are the business facts (ids, no personal data).
 func (in LoanInput) Details() string {
 	return facts("Loan origination", in.Key(), "applicant", in.ApplicantID, "amount", money(in.Amount),
-		"term", fmt.Sprintf("%d months", in.TermMonths), "purpose", firstNonEmpty(in.Purpose, "-"))
+		"term", fmt.Sprintf("%d months", in.TermMonths), "purpose", cmp.Or(in.Purpose, "-"))
 }
 
 // LoanResult is how an application ended.

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ func (in OnboardingInput) Summary() string {
 // Details are the business facts.
 func (in OnboardingInput) Details() string {
 	return facts("Employee onboarding", in.Key(), "role", in.Role, "department", in.Department, "manager", in.Manager,
-		"start date", in.StartDate, "equipment", firstNonEmpty(strings.Join(in.Equipment, ", "), "-"))
+		"start date", in.StartDate, "equipment", cmp.Or(strings.Join(in.Equipment, ", "), "-"))
 }
 
 // OnboardingResult is how onboarding ended.
@@ -176,7 +177,7 @@ func Onboarding(ctx workflow.Context, in OnboardingInput) (*OnboardingResult, er
 			return nil, err
 		}
 		if !r.Approved() {
-			return end(OutcomeAborted, "provisioning of "+names(failed)+" abandoned: "+firstNonEmpty(r.Comment, "no decision by the deadline"))
+			return end(OutcomeAborted, "provisioning of "+names(failed)+" abandoned: "+cmp.Or(r.Comment, "no decision by the deadline"))
 		}
 	}
 
@@ -195,7 +196,7 @@ func Onboarding(ctx workflow.Context, in OnboardingInput) (*OnboardingResult, er
 	}, nil); err != nil {
 		return nil, err
 	}
-	return end(OutcomeOnboarded, "provisioned "+strings.Join(sortedKeys(res.Provisioned), ", "))
+	return end(OutcomeOnboarded, "provisioned "+strings.Join(workflow.DeterministicKeys(res.Provisioned), ", "))
 }
 
 func names(ps []provisioning) string {
@@ -204,8 +205,4 @@ func names(ps []provisioning) string {
 		n = append(n, p.name)
 	}
 	return strings.Join(n, ", ")
-}
-
-func sortedKeys(m map[string]string) []string {
-	return workflow.DeterministicKeys(m)
 }

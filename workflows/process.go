@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -162,7 +163,7 @@ func (p *proc) watch(ctx workflow.Context, signal, actor string, allowed func() 
 			if !ch.Receive(ctx, &req) {
 				return
 			}
-			who := firstNonEmpty(req.By, actor)
+			who := cmp.Or(req.By, actor)
 			if !allowed() || *flag {
 				p.m.Audit(ctx, who, humantask.ActionRequestRefused, "", signal+" refused: too late"+suffix(req.Reason))
 				continue
@@ -184,15 +185,6 @@ func suffix(s string) string {
 		return ""
 	}
 	return ": " + s
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 func money(v float64) string {

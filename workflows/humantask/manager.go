@@ -1,6 +1,7 @@
 package humantask
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
@@ -264,7 +265,7 @@ func (m *Manager) Finish(ctx workflow.Context, outcome, details string) {
 	now := workflow.Now(ctx).UTC()
 	m.closedAt = &now
 	m.outcome = outcome
-	m.Audit(ctx, SystemActor, ActionCompleted, "", firstNonEmpty(details, outcome))
+	m.Audit(ctx, SystemActor, ActionCompleted, "", cmp.Or(details, outcome))
 	m.stage, m.stageIdx, m.stageText = StageCompleted, m.stageTot, "ended: "+outcome
 	m.flush(ctx)
 	m.ended(ctx, now)
@@ -304,7 +305,7 @@ type TaskStats struct {
 const MemoTaskStats = "taskStats"
 
 func (m *Manager) ended(ctx workflow.Context, now time.Time) {
-	path := firstNonEmpty(m.path, "none")
+	path := cmp.Or(m.path, "none")
 	m.Count(ctx, MetricProcessCompleted, map[string]string{"outcome": m.outcome, "handling_path": path})
 	m.observe(ctx, MetricProcessDuration, now.Sub(m.startedAt), map[string]string{"handling_path": path})
 	var st TaskStats
@@ -668,15 +669,6 @@ func orNone(ids []string) string {
 		return "none"
 	}
 	return strings.Join(ids, ", ")
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // sortedUnique returns the sorted set of s.

@@ -1,6 +1,7 @@
 package humantask
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -118,7 +119,7 @@ func (m *Manager) flush(ctx workflow.Context) {
 // so the most important lines come first.
 func (m *Manager) details() string {
 	var b strings.Builder
-	stage := firstNonEmpty(m.stageText, m.stage, "starting")
+	stage := cmp.Or(m.stageText, m.stage, "starting")
 	if m.stageTot > 0 {
 		fmt.Fprintf(&b, "**Stage %d of %d: %s**\n", m.stageIdx, m.stageTot, stage)
 	} else {
