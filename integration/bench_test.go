@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"baton/workflows"
 	"baton/workflows/humantask"
@@ -25,7 +24,7 @@ func benchLoan(b *testing.B, applicant string, amount float64) string {
 	in := workflows.LoanInput{ApplicationID: fmt.Sprintf("B%d-%d", time.Now().UnixNano()%1e9, benchSeq.Add(1)), ApplicantID: applicant, Amount: amount, TermMonths: 36}
 	_, err := env.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: in.Key(), TaskQueue: workflows.DefaultTaskQueue, StaticSummary: in.Summary(),
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAProcessType.ValueSet(workflows.ProcessLoan), workflows.SABusinessKey.ValueSet(in.Key())),
+		TypedSearchAttributes: workflows.StartAttributes(workflows.ProcessLoan, in.Key()),
 	}, workflows.ProcessLoan, in)
 	if err != nil {
 		b.Fatal(err)

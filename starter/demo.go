@@ -7,9 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"baton/activities"
 	"baton/workflows"
@@ -38,8 +35,6 @@ func demoInputs(tag string, today time.Time) []workflows.Input {
 	}
 }
 
-func processOf(in workflows.Input) string { return workflows.ProcessOf(in.Key()) }
-
 func (a *app) demoCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "demo",
@@ -55,15 +50,9 @@ func (a *app) demoCommand() *cobra.Command {
 			tag := strconv.FormatInt(now.UnixMilli()%1_000_000_000, 36)
 			var started []startResult
 			for _, in := range demoInputs(tag, now) {
-				p := processOf(in)
-				run, err := cl.ExecuteWorkflow(cmd.Context(), client.StartWorkflowOptions{
-					ID: in.Key(), TaskQueue: a.cfg.TaskQueue, StaticSummary: in.Summary(), StaticDetails: in.Details(),
-					WorkflowExecutionErrorWhenAlreadyStarted: true,
-					WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-					TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SAProcessType.ValueSet(p), workflows.SABusinessKey.ValueSet(in.Key()), workflows.SAProcessStage.ValueSet("starting")),
-				}, p, in)
+				run, err := a.startInstance(cmd.Context(), cl, workflows.ProcessOf(in.Key()), in)
 				if err != nil {
-					return fmt.Errorf("start %s: %v", in.Key(), rootMessage(err))
+					return err
 				}
 				started = append(started, startResult{WorkflowID: run.GetID(), RunID: run.GetRunID(), URL: a.workflowURL(run.GetID())})
 			}

@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"baton/activities"
 	"baton/policy"
@@ -270,27 +269,9 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 	if err != nil {
 		return err
 	}
-	run, err := cl.ExecuteWorkflow(cmd.Context(), client.StartWorkflowOptions{
-		ID:        in.Key(),
-		TaskQueue: cfg.TaskQueue,
-		// Without this the SDK hands back the running instance as if it
-		// had just been started.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		StaticSummary:                            in.Summary(),
-		StaticDetails:                            in.Details(),
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.SAProcessType.ValueSet(process),
-			workflows.SABusinessKey.ValueSet(in.Key()),
-			workflows.SAProcessStage.ValueSet("starting"),
-		),
-	}, process, in)
+	run, err := a.startInstance(cmd.Context(), cl, process, in)
 	if err != nil {
-		var started *serviceerror.WorkflowExecutionAlreadyStarted
-		if errors.As(err, &started) {
-			return fmt.Errorf("%s already exists (running, or completed: business keys are not reused); see: starter status %s", in.Key(), in.Key())
-		}
-		return fmt.Errorf("start %s: %w", in.Key(), err)
+		return err
 	}
 	res := startResult{WorkflowID: run.GetID(), RunID: run.GetRunID(), URL: a.workflowURL(run.GetID())}
 	if wait, _ := fs.GetBool("wait"); wait {
@@ -366,4 +347,29 @@ func gaveUp(ctx context.Context, err error) bool {
 	var ce *serviceerror.Canceled
 	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		errors.As(err, &de) || errors.As(err, &ce)
+}
+
+// startInstance starts one process instance: business-key ID, the UI's
+// summary and details, the start-time search attributes, and a clear
+// refusal for a key that exists.
+func (a *app) startInstance(ctx context.Context, cl client.Client, process string, in workflows.Input) (client.WorkflowRun, error) {
+	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:        in.Key(),
+		TaskQueue: a.cfg.TaskQueue,
+		// Without this the SDK hands back the running instance as if it
+		// had just been started.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		StaticSummary:                            in.Summary(),
+		StaticDetails:                            in.Details(),
+		TypedSearchAttributes:                    workflows.StartAttributes(process, in.Key()),
+	}, process, in)
+	if err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return nil, fmt.Errorf("%s already exists (running, or completed: business keys are not reused); see: starter status %s", in.Key(), in.Key())
+		}
+		return nil, fmt.Errorf("start %s: %v", in.Key(), rootMessage(err))
+	}
+	return run, nil
 }

@@ -58,6 +58,16 @@ func SearchAttributes() map[string]enums.IndexedValueType {
 	}
 }
 
+// StartAttributes are the search attributes known when an instance starts
+// (free to set then): its process, business key and first stage.
+func StartAttributes(process, key string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		SAProcessType.ValueSet(process),
+		SABusinessKey.ValueSet(key),
+		SAProcessStage.ValueSet("starting"),
+	)
+}
+
 // Handling paths recorded in HandlingPath.
 const (
 	PathAutomated = "automated"
