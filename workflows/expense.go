@@ -71,10 +71,7 @@ type ExpenseResult struct {
 // finance, then director), each a human task with distinct approvers; the
 // requester is excluded everywhere; reimbursement on approval.
 func Expense(ctx workflow.Context, in ExpenseInput) (*ExpenseResult, error) {
-	if err := in.Validate(); err != nil {
-		return nil, nonRetryableInput(err)
-	}
-	p, err := newProc(ctx, ProcessExpense, in.Key(), 0)
+	p, err := begin(ctx, ProcessExpense, in, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -141,10 +138,7 @@ func Expense(ctx workflow.Context, in ExpenseInput) (*ExpenseResult, error) {
 		return nil, err
 	}
 	res.PayoutID = out.PayoutID
-	var mail *activities.Mail
-	_ = p.step(ctx, "notify-requester", "mail: reimbursed notice to "+in.Requester, mail.SendMail, activities.MailInput{
-		To: in.Requester, Subject: "Expense " + in.ExpenseID + " reimbursed", Body: "Approved by " + strings.Join(res.Approvers, ", "), Ref: in.Key(),
-	}, nil)
+	_ = p.notify(ctx, "notify-requester", in.Requester, "Expense "+in.ExpenseID+" reimbursed", "Approved by "+strings.Join(res.Approvers, ", "))
 	return end(OutcomeReimbursed, fmt.Sprintf("approved by %s; paid %s", strings.Join(res.Approvers, ", "), money(in.Amount)))
 }
 

@@ -3,7 +3,6 @@ package workflows
 import (
 	"cmp"
 	"fmt"
-	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -96,10 +95,7 @@ func loanAPR(risk int) float64 {
 // threshold, escalation on SLA breach), then offer, disbursement and the
 // applicant's notification. The applicant may withdraw until disbursement.
 func Loan(ctx workflow.Context, in LoanInput) (*LoanResult, error) {
-	if err := in.Validate(); err != nil {
-		return nil, nonRetryableInput(err)
-	}
-	p, err := newProc(ctx, ProcessLoan, in.Key(), 5)
+	p, err := begin(ctx, ProcessLoan, in, 5)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +109,7 @@ func Loan(ctx workflow.Context, in LoanInput) (*LoanResult, error) {
 	end := func(outcome, reason string) (*LoanResult, error) {
 		res.Outcome, res.Reason, res.HandlingPath = outcome, reason, p.m.HandlingPath()
 		if outcome != OutcomeWithdrawn {
-			p.notifyApplicant(ctx, in, outcome, reason)
+			_ = p.notify(ctx, "notify-applicant", in.ApplicantID, fmt.Sprintf("Your loan application %s: %s", in.ApplicationID, outcome), reason)
 		}
 		p.finish(ctx, outcome, reason)
 		return res, nil
@@ -204,17 +200,4 @@ func Loan(ctx workflow.Context, in LoanInput) (*LoanResult, error) {
 	res.DisbursementID = dis.DisbursementID
 	p.stage(ctx, 5, "notification", "notifying the applicant")
 	return end(OutcomeApproved, fmt.Sprintf("disbursed %s at %.1f%% APR", money(in.Amount), loanAPR(res.RiskScore)))
-}
-
-// notifyApplicant mails the applicant the decision.
-func (p *proc) notifyApplicant(ctx workflow.Context, in LoanInput, outcome, reason string) {
-	var mail *activities.Mail
-	msg := activities.MailInput{
-		To:      in.ApplicantID,
-		Subject: fmt.Sprintf("Your loan application %s: %s", in.ApplicationID, outcome),
-		Body:    reason,
-		Ref:     in.Key(),
-	}
-	_ = p.step(ctx, "notify-applicant", "mail: "+outcome+" notice to "+in.ApplicantID, mail.SendMail, msg, nil,
-		stepOptions{timeout: 10 * time.Second})
 }

@@ -78,10 +78,7 @@ type provisioning struct {
 // in parallel and joined (a failure opens an it-admin task to retry or
 // abort), a durable wait until the start date, and a welcome mail.
 func Onboarding(ctx workflow.Context, in OnboardingInput) (*OnboardingResult, error) {
-	if err := in.Validate(); err != nil {
-		return nil, nonRetryableInput(err)
-	}
-	p, err := newProc(ctx, ProcessOnboarding, in.Key(), 5)
+	p, err := begin(ctx, ProcessOnboarding, in, 5)
 	if err != nil {
 		return nil, err
 	}
@@ -189,11 +186,8 @@ func Onboarding(ctx workflow.Context, in OnboardingInput) (*OnboardingResult, er
 		}
 	}
 
-	var mail *activities.Mail
 	p.stage(ctx, 5, "welcome", "sending the welcome mail")
-	if err := p.step(ctx, "welcome-mail", "mail: welcome "+in.EmployeeID, mail.SendMail, activities.MailInput{
-		To: in.EmployeeID, Subject: "Welcome aboard", Body: fmt.Sprintf("Your accounts, equipment, payroll and badge are ready for %s.", in.StartDate), Ref: in.Key(),
-	}, nil); err != nil {
+	if err := p.notify(ctx, "welcome-mail", in.EmployeeID, "Welcome aboard", fmt.Sprintf("Your accounts, equipment, payroll and badge are ready for %s.", in.StartDate)); err != nil {
 		return nil, err
 	}
 	return end(OutcomeOnboarded, "provisioned "+strings.Join(workflow.DeterministicKeys(res.Provisioned), ", "))

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -147,10 +146,7 @@ func (p *proc) compensate(ctx workflow.Context, s *saga, why string) []string {
 // inventory reservation, payment, shipment, notification; a saga releases
 // and refunds on failure or on the customer's cancel before shipment.
 func Order(ctx workflow.Context, in OrderInput) (*OrderResult, error) {
-	if err := in.Validate(); err != nil {
-		return nil, nonRetryableInput(err)
-	}
-	p, err := newProc(ctx, ProcessOrder, in.Key(), 6)
+	p, err := begin(ctx, ProcessOrder, in, 6)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +163,7 @@ func Order(ctx workflow.Context, in OrderInput) (*OrderResult, error) {
 			res.Compensations = p.compensate(ctx, &undo, outcome)
 		}
 		res.Outcome, res.Reason, res.HandlingPath = outcome, reason, p.m.HandlingPath()
-		p.notifyCustomer(ctx, in, outcome, reason)
+		_ = p.notify(ctx, "notify-customer", in.CustomerID, fmt.Sprintf("Your order %s: %s", in.OrderID, outcome), reason)
 		p.finish(ctx, outcome, reason)
 		return res, nil
 	}
@@ -260,20 +256,4 @@ func Order(ctx workflow.Context, in OrderInput) (*OrderResult, error) {
 	undo.steps = nil // shipped: nothing left to undo
 	p.stage(ctx, 6, "notification", "notifying the customer")
 	return end(OutcomeFulfilled, "shipped as "+shp.Tracking)
-}
-
-// limitedRetry gives up after attempts, for steps whose failure the process
-// handles (compensation, a fix-up task) rather than waits out.
-func (p *proc) limitedRetry(attempts int32) *temporalRetry {
-	r := *p.retry
-	r.MaximumAttempts = attempts
-	r.MaximumInterval = 10 * time.Second
-	return &r
-}
-
-func (p *proc) notifyCustomer(ctx workflow.Context, in OrderInput, outcome, reason string) {
-	var mail *activities.Mail
-	_ = p.step(ctx, "notify-customer", "mail: "+outcome+" notice to "+in.CustomerID, mail.SendMail, activities.MailInput{
-		To: in.CustomerID, Subject: fmt.Sprintf("Your order %s: %s", in.OrderID, outcome), Body: reason, Ref: in.Key(),
-	}, nil, stepOptions{timeout: 10 * time.Second})
 }

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"baton/activities"
 	"baton/workflows/humantask"
 )
 
@@ -29,9 +30,6 @@ var keyPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 // heartbeatTimeout bounds silence from a running activity; the HTTP client
 // heartbeats at half of it while a call is in flight.
 const heartbeatTimeout = 10 * time.Second
-
-// temporalRetry is the SDK's retry policy.
-type temporalRetry = temporal.RetryPolicy
 
 // fieldError names the field that failed validation.
 type fieldError struct{ field, why string }
@@ -78,6 +76,15 @@ func newProc(ctx workflow.Context, process, key string, stages int) (*proc, erro
 	}, nil
 }
 
+// begin validates the input (failing at once, naming the field, before
+// anything happens) and builds the process's manager before anything blocks.
+func begin(ctx workflow.Context, process string, in Input, stages int) (*proc, error) {
+	if err := in.Validate(); err != nil {
+		return nil, nonRetryableInput(err)
+	}
+	return newProc(ctx, process, in.Key(), stages)
+}
+
 // start pins the policy and audits the start.
 func (p *proc) start(ctx workflow.Context, details string) error {
 	_, err := p.m.Start(ctx, details)
@@ -120,6 +127,22 @@ func (p *proc) step(ctx workflow.Context, name, summary string, fn, in, out any,
 	}
 	p.m.Audit(ctx, humantask.SystemActor, humantask.ActionStepCompleted, "", name)
 	return nil
+}
+
+// limitedRetry gives up after attempts, for steps whose failure the process
+// handles (compensation, a fix-up task) rather than waits out.
+func (p *proc) limitedRetry(attempts int32) *temporal.RetryPolicy {
+	r := *p.retry
+	r.MaximumAttempts = attempts
+	r.MaximumInterval = 10 * time.Second
+	return &r
+}
+
+// notify mails a person about this instance as an audited step.
+func (p *proc) notify(ctx workflow.Context, step, to, subject, body string) error {
+	var mail *activities.Mail
+	return p.step(ctx, step, "mail: "+step+" to "+to+" for "+p.key, mail.SendMail,
+		activities.MailInput{To: to, Subject: subject, Body: body, Ref: p.key}, nil, stepOptions{timeout: 10 * time.Second})
 }
 
 // cause is the innermost message of an activity error, for people.

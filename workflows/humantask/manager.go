@@ -188,7 +188,7 @@ func actorOrUnknown(a string) string {
 // version in the audit trail and search attributes.
 func (m *Manager) SetPolicy(ctx workflow.Context, p *policy.Policy) {
 	m.policy = p
-	m.sync(ctx)
+	m.changed()
 }
 
 // LoadPolicy reads the policy through the activity (recorded in history,
@@ -245,13 +245,13 @@ func (m *Manager) SetFact(key, value string) { m.facts[key] = value }
 func (m *Manager) SetStage(ctx workflow.Context, name string, index, total int, description string) {
 	m.stage, m.stageIdx, m.stageTot, m.stageText = name, index, total, description
 	m.log.Info("stage", "Stage", name, "Index", index, "Total", total)
-	m.sync(ctx)
+	m.changed()
 }
 
 // SetHandlingPath records automated or manual handling.
 func (m *Manager) SetHandlingPath(ctx workflow.Context, path string) {
 	m.path = path
-	m.sync(ctx)
+	m.changed()
 }
 
 // HandlingPath returns the recorded handling path.
@@ -631,7 +631,7 @@ func (m *Manager) apply(ctx workflow.Context, t *task, d Decision, via string) D
 		res.Message = "accepted: delegated to " + d.DelegateTo
 	}
 	res.State = t.state
-	m.sync(ctx) // approvals so far show in the current details
+	m.changed() // approvals so far show in the current details
 	m.log.Info("decision accepted", "TaskID", t.spec.ID, "Actor", d.Actor, "Verdict", d.Verdict, "Via", via)
 	return res
 }
@@ -652,7 +652,7 @@ func (m *Manager) close(ctx workflow.Context, t *task, state, details string) {
 	m.Count(ctx, MetricTasksClosed, map[string]string{"task": t.spec.ID, "state": state, "escalated": fmt.Sprint(t.escalated)})
 	m.observe(ctx, MetricTaskWait, now.Sub(t.openedAt), map[string]string{"task": t.spec.ID})
 	m.Audit(ctx, SystemActor, ActionTaskClosed, t.spec.ID, state+": "+details)
-	m.sync(ctx)
+	m.changed()
 }
 
 // CancelOpen closes every open task as cancelled (the process ended first).

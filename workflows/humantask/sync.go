@@ -37,11 +37,11 @@ func (m *Manager) earliestDeadline() (time.Time, bool) {
 	return best, !best.IsZero()
 }
 
-// sync marks the search attributes and details for writing. The flusher
+// changed marks the search attributes and details for writing. The flusher
 // coroutine (started by New) writes them once the workflow code yields, so
 // all changes of one turn (stage, handling path, a task opened) become one
 // upsert: each upsert is a billable action.
-func (m *Manager) sync(workflow.Context) { m.dirty = true }
+func (m *Manager) changed() { m.dirty = true }
 
 // runFlusher writes pending changes whenever workflow code has made some and
 // yielded. Coroutine scheduling is deterministic, so replay sees the same.

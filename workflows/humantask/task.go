@@ -57,7 +57,7 @@ func (m *Manager) Open(ctx workflow.Context, s Spec) (*Task, error) {
 	t.cancel = cancel
 	m.tasks = append(m.tasks, t)
 	m.Audit(ctx, SystemActor, ActionTaskOpened, s.ID, fmt.Sprintf("%s: %s, quorum %d, due %s", s.Title, m.candidatesText(t), s.Quorum, t.deadline.Format(time.RFC3339)))
-	m.sync(ctx)
+	m.changed()
 
 	workflow.Go(tctx, func(ctx workflow.Context) { m.runDeadline(ctx, t) })
 	if s.EscalateAfter > 0 && len(s.EscalateTo) > 0 {
@@ -137,7 +137,7 @@ func (m *Manager) escalate(ctx workflow.Context, t *task, why string) {
 	m.Audit(ctx, SystemActor, ActionEscalated, t.spec.ID, details)
 	m.Count(ctx, MetricEscalations, map[string]string{"task": t.spec.ID})
 	m.log.Info("task escalated", "TaskID", t.spec.ID, "Roles", t.roles)
-	m.sync(ctx)
+	m.changed()
 }
 
 // recipients are the users who may act now and have not yet.
