@@ -220,18 +220,16 @@ the backlog of open tasks by role with the oldest age.`,
 				return err
 			}
 			var instances []instance
-			var open []humantask.TaskView
+			var running []listRow
 			for i, r := range rows {
-				in := instance{Process: r.Process, Status: r.Status, HandlingPath: r.HandlingPath, Outcome: r.Outcome, Start: r.StartedAt, Close: r.ClosedAt, Tasks: memos[i]}
-				instances = append(instances, in)
+				instances = append(instances, instance{Process: r.Process, Status: r.Status, HandlingPath: r.HandlingPath, Outcome: r.Outcome, Start: r.StartedAt, Close: r.ClosedAt, Tasks: memos[i]})
 				if r.Status == "running" {
-					var tasks []humantask.TaskView
-					if err := a.query(cmd, r.WorkflowID, workflows.QueryTasks, &tasks); err != nil {
-						fmt.Fprintf(a.errOut, "starter: backlog skips %v\n", err)
-						continue
-					}
-					open = append(open, tasks...)
+					running = append(running, r)
 				}
+			}
+			var open []humantask.TaskView
+			for _, tasks := range a.queryTasks(cmd, running) {
+				open = append(open, tasks...)
 			}
 			rep.Processes = aggregate(instances, window.Hours())
 			rep.Backlog = backlog(open, now)

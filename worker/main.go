@@ -52,8 +52,9 @@ func run(args []string) error {
 		return err
 	}
 	if *printSA {
-		for _, name := range slices.Sorted(maps.Keys(workflows.SearchAttributes())) {
-			fmt.Printf("--search-attribute %s=%s\n", name, workflows.SearchAttributes()[name])
+		sa := workflows.SearchAttributes()
+		for _, name := range slices.Sorted(maps.Keys(sa)) {
+			fmt.Printf("--search-attribute %s=%s\n", name, sa[name])
 		}
 		return nil
 	}
