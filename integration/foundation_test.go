@@ -20,6 +20,7 @@ import (
 	"baton/config"
 	"baton/internal/tclient"
 	"baton/workflows"
+	"baton/workflows/record"
 )
 
 func TestWorkerIsHealthyAndAnswersPing(t *testing.T) {
@@ -52,7 +53,7 @@ func TestSearchAttributesRegistered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, typ := range workflows.SearchAttributes() {
+	for name, typ := range record.SearchAttributes() {
 		if got, ok := resp.GetCustomAttributes()[name]; !ok || got != typ {
 			t.Errorf("%s: got %v (present %v), want %v", name, got, ok, typ)
 		}
