@@ -24,10 +24,13 @@ import (
 )
 
 // declareFlags declares a process's input flags on fs (a flag another
-// process declared already is shared).
+// process declared already is shared, and its usage lists both).
 func declareFlags(fs *pflag.FlagSet, p *workflows.Process) {
 	for _, f := range p.Flags {
-		if fs.Lookup(f.Name) != nil {
+		if had := fs.Lookup(f.Name); had != nil {
+			if !strings.Contains(had.Usage, f.Usage) {
+				had.Usage += "; " + f.Usage
+			}
 			continue
 		}
 		switch f.Kind {

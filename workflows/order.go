@@ -274,7 +274,7 @@ func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) e
 		return endOnError(err, "ship", nil, OutcomeFailed)
 	}
 	res.ShipmentID = shp.ShipmentID
-	p.shipped() // nothing left to undo
+	p.commit() // shipped: nothing left to undo
 	p.SetStage(ctx, 6, "notification", "notifying the customer")
 	return record.End(OutcomeFulfilled, "shipped as "+shp.Tracking)
 }

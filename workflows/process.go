@@ -231,8 +231,8 @@ func (p *proc) limitedRetry(attempts int32) *temporal.RetryPolicy {
 	return &r
 }
 
-// shipped forgets the compensations: past this point nothing is undone.
-func (p *proc) shipped() { p.undo = nil }
+// commit forgets the compensations: past this point what was done stays done.
+func (p *proc) commit() { p.undo = nil }
 
 // compensate runs the registered compensations in reverse order on a
 // disconnected context, so a cancelled instance still undoes its side
