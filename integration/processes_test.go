@@ -218,6 +218,59 @@ func TestExpenseEndToEnd(t *testing.T) {
 	saveHistory(t, "expense-three-levels", wf)
 }
 
+func TestClaimEndToEnd(t *testing.T) {
+	t.Run("paid straight through", func(t *testing.T) {
+		id := uniq("CA")
+		res := startWait(t, "claim", "claim-auto-pay.json", id)
+		if res["outcome"] != "paid" || res["handlingPath"] != "automated" || res["payable"] != 950.0 {
+			t.Fatalf("result = %v", res)
+		}
+		if k := noDuplicates(t, id).kinds(); k != "claim-reserve settlement" {
+			t.Errorf("claims ledger = %s", k)
+		}
+		if k := noDuplicates(t, "claim-"+id).kinds(); !strings.HasPrefix(k, "payout") {
+			t.Errorf("payments ledger = %s", k)
+		}
+		saveHistory(t, "claim-auto-pay", "claim-"+id)
+	})
+	t.Run("four-eyes adjuster review", func(t *testing.T) {
+		id := uniq("CF")
+		wf := startOpen(t, "claim", "claim-four-eyes.json", id)
+		waitTask(t, wf)
+		if r := runBin(t, "starter", "approve", wf, "--as", "ana"); r.code != 3 {
+			t.Errorf("an underwriter on an adjuster review: exit %d", r.code)
+		}
+		starter(t, "approve", wf, "--as", "ada")
+		if r := runBin(t, "starter", "approve", wf, "--as", "ada"); r.code != 3 || !strings.Contains(r.stderr, "already decided") {
+			t.Errorf("ada twice: exit %d %s", r.code, r.stderr)
+		}
+		starter(t, "approve", wf, "--as", "abe")
+		res := outcomeOf(t, wf)
+		if res["outcome"] != "paid" || res["handlingPath"] != "manual" {
+			t.Fatalf("result = %v", res)
+		}
+		saveHistory(t, "claim-four-eyes", wf)
+	})
+	t.Run("not covered", func(t *testing.T) {
+		res := startWait(t, "claim", "claim-not-covered.json", uniq("CN"))
+		if res["outcome"] != "not-covered" || !strings.Contains(res["reason"].(string), "lapsed") {
+			t.Fatalf("result = %v", res)
+		}
+	})
+	t.Run("payments down: the reserve is released", func(t *testing.T) {
+		setFaults(t, `{"payments":{"errorRate":1}}`)
+		defer setFaults(t, `{}`)
+		id := uniq("CP")
+		res := startWait(t, "claim", "claim-auto-pay.json", id)
+		if res["outcome"] != "payout-failed" {
+			t.Fatalf("result = %v", res)
+		}
+		if k := noDuplicates(t, id).kinds(); k != "claim-reserve reserve-release" {
+			t.Errorf("claims ledger = %s, want the reserve released", k)
+		}
+	})
+}
+
 // With systems failing a share of calls, and applying then failing others,
 // every instance completes and nothing happens twice.
 func TestFaultsDoNotDuplicateSideEffects(t *testing.T) {
