@@ -45,11 +45,7 @@ var claim = &Process{
 			&ClaimInput{ClaimID: id(4), PolicyNumber: "P-300", Claimant: "C-2003", Kind: "fire", Amount: 900, IncidentDate: day, Description: "kitchen fire"},
 		}
 	},
-	CheckPolicy: func(p *policy.Policy) error {
-		cp, err := policy.Section[ClaimPolicy](p, ProcessClaim)
-		if err != nil {
-			return err
-		}
+	CheckPolicy: checkSection(ProcessClaim, func(p *policy.Policy, cp ClaimPolicy) error {
 		if cp.ReviewAt < 0 || cp.ReviewAt > 100 {
 			return fmt.Errorf("policy: processes.claim.reviewAt: %d is outside 0..100", cp.ReviewAt)
 		}
@@ -57,18 +53,10 @@ var claim = &Process{
 			return fmt.Errorf("policy: processes.claim.fourEyesAbove: %.2f must be at least autoPayMax %.2f", cp.FourEyesAbove, cp.AutoPayMax)
 		}
 		return p.ValidateTask("processes.claim.adjusterReview", cp.AdjusterReview, true)
-	},
-	Route: func(facts map[string]string, p *policy.Policy) (Route, error) {
-		var f ClaimFacts
-		if err := parseFacts(facts, intFact("triageScore", &f.TriageScore), floatFact("amount", &f.Amount)); err != nil {
-			return Route{}, err
-		}
-		cp, err := policy.Section[ClaimPolicy](p, ProcessClaim)
-		if err != nil {
-			return Route{}, err
-		}
-		return ClaimRoute(f, nil, cp), nil
-	},
+	}),
+	Route: routeSection(ProcessClaim, func(f *ClaimFacts) []factParser {
+		return []factParser{intFact("triageScore", &f.TriageScore), floatFact("amount", &f.Amount)}
+	}, func(f ClaimFacts, cp ClaimPolicy) Route { return ClaimRoute(f, nil, cp) }),
 }
 
 func init() { describe(claim, Claim) }
@@ -150,16 +138,13 @@ func (in ClaimInput) Validate() error {
 	if strings.TrimSpace(in.Kind) == "" {
 		return invalid("kind", "required (e.g. water-damage, fire, theft, auto)")
 	}
-	if in.Amount <= 0 || in.Amount > 1_000_000 {
-		return invalid("amount", "%v must be above 0 and at most 1,000,000", in.Amount)
+	if err := amountUpTo("amount", in.Amount, 1_000_000); err != nil {
+		return err
 	}
 	if _, err := time.Parse(time.DateOnly, in.IncidentDate); err != nil {
 		return invalid("incidentDate", "%q is not a date such as 2026-11-20", in.IncidentDate)
 	}
-	if len(in.Description) > 500 {
-		return invalid("description", "at most 500 characters")
-	}
-	return nil
+	return atMost("description", in.Description, 500)
 }
 
 // Key is the business key.
@@ -194,8 +179,7 @@ type ClaimResult struct {
 // threshold, escalation to a senior adjuster), then a reserve, the payout
 // and the settlement; a payout that fails releases the reserve.
 func Claim(ctx workflow.Context, in ClaimInput) (*ClaimResult, error) {
-	res := &ClaimResult{}
-	return run(ctx, claim, &in, res, func(ctx workflow.Context, p *proc) error { return claimBody(ctx, p, in, res) })
+	return run(ctx, claim, in, &ClaimResult{}, claimBody)
 }
 
 func claimBody(ctx workflow.Context, p *proc, in ClaimInput, res *ClaimResult) error {

@@ -38,11 +38,7 @@ var expense = &Process{
 			&ExpenseInput{ExpenseID: id(3), Requester: "ben", Amount: 7800, Category: "equipment", Description: "workstation"},
 		}
 	},
-	CheckPolicy: func(p *policy.Policy) error {
-		ep, err := policy.Section[ExpensePolicy](p, ProcessExpense)
-		if err != nil {
-			return err
-		}
+	CheckPolicy: checkSection(ProcessExpense, func(p *policy.Policy, ep ExpensePolicy) error {
 		if len(ep.Levels) == 0 {
 			return fmt.Errorf("policy: processes.expense.levels: at least one level is needed")
 		}
@@ -59,19 +55,9 @@ var expense = &Process{
 			}
 		}
 		return nil
-	},
-	Route: func(facts map[string]string, p *policy.Policy) (Route, error) {
-		var amount float64
-		if err := parseFacts(facts, floatFact("amount", &amount)); err != nil {
-			return Route{}, err
-		}
-		ep, err := policy.Section[ExpensePolicy](p, ProcessExpense)
-		if err != nil {
-			return Route{}, err
-		}
-		route, _ := ExpenseRoute(amount, ep)
-		return route, nil
-	},
+	}),
+	Route: routeSection(ProcessExpense, func(amount *float64) []factParser { return []factParser{floatFact("amount", amount)} },
+		func(amount float64, ep ExpensePolicy) Route { route, _ := ExpenseRoute(amount, ep); return route }),
 }
 
 func init() { describe(expense, Expense) }
@@ -121,16 +107,13 @@ func (in ExpenseInput) Validate() error {
 	if err := requireKey("requester", in.Requester); err != nil {
 		return err
 	}
-	if in.Amount <= 0 || in.Amount > 1_000_000 {
-		return invalid("amount", "%v must be above 0 and at most 1,000,000", in.Amount)
+	if err := amountUpTo("amount", in.Amount, 1_000_000); err != nil {
+		return err
 	}
 	if strings.TrimSpace(in.Category) == "" {
 		return invalid("category", "required (e.g. travel, equipment, training)")
 	}
-	if len(in.Description) > 500 {
-		return invalid("description", "at most 500 characters")
-	}
-	return nil
+	return atMost("description", in.Description, 500)
 }
 
 // Key is the business key.
@@ -162,8 +145,7 @@ type ExpenseResult struct {
 // finance, then director), each a human task with distinct approvers; the
 // requester is excluded everywhere; reimbursement on approval.
 func Expense(ctx workflow.Context, in ExpenseInput) (*ExpenseResult, error) {
-	res := &ExpenseResult{}
-	return run(ctx, expense, &in, res, func(ctx workflow.Context, p *proc) error { return expenseBody(ctx, p, in, res) })
+	return run(ctx, expense, in, &ExpenseResult{}, expenseBody)
 }
 
 func expenseBody(ctx workflow.Context, p *proc, in ExpenseInput, res *ExpenseResult) error {

@@ -37,11 +37,7 @@ var loan = &Process{
 			&LoanInput{ApplicationID: id(5), ApplicantID: "C-9999", Amount: 5000, TermMonths: 12, Purpose: "tuition"},
 		}
 	},
-	CheckPolicy: func(p *policy.Policy) error {
-		lp, err := policy.Section[LoanPolicy](p, ProcessLoan)
-		if err != nil {
-			return err
-		}
+	CheckPolicy: checkSection(ProcessLoan, func(p *policy.Policy, lp LoanPolicy) error {
 		if err := p.ValidateTask("processes.loan.underwriting", lp.Underwriting, true); err != nil {
 			return err
 		}
@@ -49,18 +45,10 @@ var loan = &Process{
 			return fmt.Errorf("policy: processes.loan.autoDeclineBelow: %d is above autoApprove.minScore %d", lp.AutoDeclineBelow, lp.AutoApprove.MinScore)
 		}
 		return nil
-	},
-	Route: func(facts map[string]string, p *policy.Policy) (Route, error) {
-		var f LoanFacts
-		if err := parseFacts(facts, intFact("riskScore", &f.RiskScore), floatFact("amount", &f.Amount)); err != nil {
-			return Route{}, err
-		}
-		lp, err := policy.Section[LoanPolicy](p, ProcessLoan)
-		if err != nil {
-			return Route{}, err
-		}
-		return LoanRoute(f, lp), nil
-	},
+	}),
+	Route: routeSection(ProcessLoan, func(f *LoanFacts) []factParser {
+		return []factParser{intFact("riskScore", &f.RiskScore), floatFact("amount", &f.Amount)}
+	}, LoanRoute),
 }
 
 func init() { describe(loan, Loan) }
@@ -137,16 +125,13 @@ func (in LoanInput) Validate() error {
 	if err := requireKey("applicantId", in.ApplicantID); err != nil {
 		return err
 	}
-	if in.Amount <= 0 || in.Amount > 5_000_000 {
-		return invalid("amount", "%v must be above 0 and at most 5,000,000", in.Amount)
+	if err := amountUpTo("amount", in.Amount, 5_000_000); err != nil {
+		return err
 	}
 	if in.TermMonths < 6 || in.TermMonths > 360 {
 		return invalid("termMonths", "%d must be between 6 and 360", in.TermMonths)
 	}
-	if len(in.Purpose) > 200 {
-		return invalid("purpose", "at most 200 characters")
-	}
-	return nil
+	return atMost("purpose", in.Purpose, 200)
 }
 
 // Key is the business key.
@@ -203,8 +188,7 @@ func loanAPR(risk int) float64 {
 // threshold, escalation on SLA breach), then offer, disbursement and the
 // applicant's notification. The applicant may withdraw until disbursement.
 func Loan(ctx workflow.Context, in LoanInput) (*LoanResult, error) {
-	res := &LoanResult{}
-	return run(ctx, loan, &in, res, func(ctx workflow.Context, p *proc) error { return loanBody(ctx, p, in, res) })
+	return run(ctx, loan, in, &LoanResult{}, loanBody)
 }
 
 func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) error {

@@ -44,16 +44,12 @@ var onboarding = &Process{
 			&OnboardingInput{EmployeeID: id(2), Name: "Omar Ortiz", Role: "analyst", Department: "finance", Manager: "max", StartDate: today.Format(time.DateOnly), Equipment: []string{"laptop"}},
 		}
 	},
-	CheckPolicy: func(p *policy.Policy) error {
-		op, err := policy.Section[OnboardingPolicy](p, ProcessOnboarding)
-		if err != nil {
-			return err
-		}
+	CheckPolicy: checkSection(ProcessOnboarding, func(p *policy.Policy, op OnboardingPolicy) error {
 		if err := p.ValidateTask("processes.onboarding.managerApproval", op.ManagerApproval, false); err != nil {
 			return err
 		}
 		return p.ValidateTask("processes.onboarding.provisioningFix", op.ProvisioningFix, true)
-	},
+	}),
 	Route: func(map[string]string, *policy.Policy) (Route, error) { return OnboardingRoute(), nil },
 }
 
@@ -141,8 +137,7 @@ func names(ps []provisioning) string {
 // in parallel and joined (a failure opens an it-admin task to retry or
 // abort), a durable wait until the start date, and a welcome mail.
 func Onboarding(ctx workflow.Context, in OnboardingInput) (*OnboardingResult, error) {
-	res := &OnboardingResult{Provisioned: map[string]string{}}
-	return run(ctx, onboarding, &in, res, func(ctx workflow.Context, p *proc) error { return onboardingBody(ctx, p, in, res) })
+	return run(ctx, onboarding, in, &OnboardingResult{Provisioned: map[string]string{}}, onboardingBody)
 }
 
 func onboardingBody(ctx workflow.Context, p *proc, in OnboardingInput, res *OnboardingResult) error {

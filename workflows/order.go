@@ -59,11 +59,7 @@ var order = &Process{
 			&OrderInput{OrderID: id(4), CustomerID: "K-300", Items: book, Amount: 80, CardNumber: "4000000000000002", BillingCountry: "NL", ShippingCountry: "NL"},
 		}
 	},
-	CheckPolicy: func(p *policy.Policy) error {
-		op, err := policy.Section[OrderPolicy](p, ProcessOrder)
-		if err != nil {
-			return err
-		}
+	CheckPolicy: checkSection(ProcessOrder, func(p *policy.Policy, op OrderPolicy) error {
 		if err := p.ValidateTask("processes.order.fraudReview", op.FraudReview, true); err != nil {
 			return err
 		}
@@ -71,18 +67,9 @@ var order = &Process{
 			return fmt.Errorf("policy: processes.order.fraudReviewAt: %d is outside 0..100", op.FraudReviewAt)
 		}
 		return nil
-	},
-	Route: func(facts map[string]string, p *policy.Policy) (Route, error) {
-		var score int
-		if err := parseFacts(facts, intFact("fraudScore", &score)); err != nil {
-			return Route{}, err
-		}
-		op, err := policy.Section[OrderPolicy](p, ProcessOrder)
-		if err != nil {
-			return Route{}, err
-		}
-		return OrderRoute(score, nil, op), nil
-	},
+	}),
+	Route: routeSection(ProcessOrder, func(score *int) []factParser { return []factParser{intFact("fraudScore", score)} },
+		func(score int, op OrderPolicy) Route { return OrderRoute(score, nil, op) }),
 }
 
 func init() { describe(order, Order) }
@@ -204,8 +191,7 @@ type OrderResult struct {
 // inventory reservation, payment, shipment, notification; a saga releases
 // and refunds on failure or on the customer's cancel before shipment.
 func Order(ctx workflow.Context, in OrderInput) (*OrderResult, error) {
-	res := &OrderResult{}
-	return run(ctx, order, &in, res, func(ctx workflow.Context, p *proc) error { return orderBody(ctx, p, in, res) })
+	return run(ctx, order, in, &OrderResult{}, orderBody)
 }
 
 func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) error {

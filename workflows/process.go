@@ -93,21 +93,25 @@ type proc struct {
 // and finishes the instance once body returns an ending (record.End, or a
 // message that stopped it): compensation, onEnd, then the record's Finish.
 // Any other error fails the workflow as it is.
-func run[R result](ctx workflow.Context, d *Process, in Input, res R, body func(ctx workflow.Context, p *proc) error) (R, error) {
+func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body func(ctx workflow.Context, p *proc, in I, res R) error) (R, error) {
 	var none R
-	if err := in.Validate(); err != nil {
+	input, ok := any(&in).(Input)
+	if !ok {
+		return none, fmt.Errorf("%s: %T is not an Input", d.Name, in)
+	}
+	if err := input.Validate(); err != nil {
 		return none, nonRetryableInput(err)
 	}
-	rec, err := record.New(ctx, record.Options{Process: d.Name, BusinessKey: in.Key(), Stages: d.Stages})
+	rec, err := record.New(ctx, record.Options{Process: d.Name, BusinessKey: input.Key(), Stages: d.Stages})
 	if err != nil {
 		return none, err
 	}
 	p := &proc{
-		Record: rec, key: in.Key(),
+		Record: rec, key: input.Key(),
 		retry: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	}
 	var end *record.Ending
-	if err := body(ctx, p); !errors.As(err, &end) {
+	if err := body(ctx, p, in, res); !errors.As(err, &end) {
 		return none, err
 	}
 	p.ending = true
@@ -138,6 +142,51 @@ func (p *proc) start(ctx workflow.Context, d *Process, in Input, details string)
 		}
 	}
 	return pol, nil
+}
+
+// checkSection builds a description's CheckPolicy: it decodes the
+// process's section into a T and hands it to check.
+func checkSection[T any](process string, check func(p *policy.Policy, sec T) error) func(*policy.Policy) error {
+	return func(p *policy.Policy) error {
+		sec, err := policy.Section[T](p, process)
+		if err != nil {
+			return err
+		}
+		return check(p, sec)
+	}
+}
+
+// routeSection builds a description's Route from the process's pure
+// routing function: the recorded facts are read with parsers into facts,
+// the section decoded into a T.
+func routeSection[T, F any](process string, parsers func(f *F) []factParser, route func(f F, sec T) Route) func(map[string]string, *policy.Policy) (Route, error) {
+	return func(facts map[string]string, p *policy.Policy) (Route, error) {
+		var f F
+		if err := parseFacts(facts, parsers(&f)...); err != nil {
+			return Route{}, err
+		}
+		sec, err := policy.Section[T](p, process)
+		if err != nil {
+			return Route{}, err
+		}
+		return route(f, sec), nil
+	}
+}
+
+// amountUpTo requires 0 < v <= limit.
+func amountUpTo(field string, v, limit float64) error {
+	if v <= 0 || v > limit {
+		return invalid(field, "%v must be above 0 and at most %s", v, strings.TrimSuffix(money(limit), ".00"))
+	}
+	return nil
+}
+
+// atMost limits a free-text field's length.
+func atMost(field, v string, n int) error {
+	if len(v) > n {
+		return invalid(field, "at most %d characters", n)
+	}
+	return nil
 }
 
 // section decodes the process's own section of the pinned policy.
