@@ -187,10 +187,7 @@ func claimBody(ctx workflow.Context, p *proc, in ClaimInput, res *ClaimResult) e
 		res.Compensations = p.compensated
 		_ = p.notify(ctx, "notify-claimant", in.Claimant, fmt.Sprintf("Your claim %s: %s", in.ClaimID, outcome), reason)
 	}
-	if _, err := p.start(ctx, claim, &in, fmt.Sprintf("claim %s on policy %s by %s for %s", in.ClaimID, in.PolicyNumber, in.Claimant, money(in.Amount))); err != nil {
-		return err
-	}
-	pol, err := section[ClaimPolicy](p, claim)
+	pol, err := start[ClaimPolicy](ctx, p, claim, &in, fmt.Sprintf("claim %s on policy %s by %s for %s", in.ClaimID, in.PolicyNumber, in.Claimant, money(in.Amount)))
 	if err != nil {
 		return err
 	}

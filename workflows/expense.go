@@ -149,10 +149,7 @@ func Expense(ctx workflow.Context, in ExpenseInput) (*ExpenseResult, error) {
 }
 
 func expenseBody(ctx workflow.Context, p *proc, in ExpenseInput, res *ExpenseResult) error {
-	if _, err := p.start(ctx, expense, &in, fmt.Sprintf("claim %s by %s for %s", in.ExpenseID, in.Requester, money(in.Amount))); err != nil {
-		return err
-	}
-	pol, err := section[ExpensePolicy](p, expense)
+	pol, err := start[ExpensePolicy](ctx, p, expense, &in, fmt.Sprintf("claim %s by %s for %s", in.ExpenseID, in.Requester, money(in.Amount)))
 	if err != nil {
 		return err
 	}

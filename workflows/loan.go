@@ -199,10 +199,7 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 			_ = p.notify(ctx, "notify-applicant", in.ApplicantID, fmt.Sprintf("Your loan application %s: %s", in.ApplicationID, outcome), reason)
 		}
 	}
-	if _, err := p.start(ctx, loan, &in, fmt.Sprintf("application %s by %s for %s", in.ApplicationID, in.ApplicantID, money(in.Amount))); err != nil {
-		return err
-	}
-	pol, err := section[LoanPolicy](p, loan)
+	pol, err := start[LoanPolicy](ctx, p, loan, &in, fmt.Sprintf("application %s by %s for %s", in.ApplicationID, in.ApplicantID, money(in.Amount)))
 	if err != nil {
 		return err
 	}

@@ -141,10 +141,7 @@ func Onboarding(ctx workflow.Context, in OnboardingInput) (*OnboardingResult, er
 }
 
 func onboardingBody(ctx workflow.Context, p *proc, in OnboardingInput, res *OnboardingResult) error {
-	if _, err := p.start(ctx, onboarding, &in, fmt.Sprintf("new hire %s, %s in %s, manager %s", in.EmployeeID, in.Role, in.Department, in.Manager)); err != nil {
-		return err
-	}
-	pol, err := section[OnboardingPolicy](p, onboarding)
+	pol, err := start[OnboardingPolicy](ctx, p, onboarding, &in, fmt.Sprintf("new hire %s, %s in %s, manager %s", in.EmployeeID, in.Role, in.Department, in.Manager))
 	if err != nil {
 		return err
 	}

@@ -201,10 +201,7 @@ func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) e
 		res.Compensations = p.compensated
 		_ = p.notify(ctx, "notify-customer", in.CustomerID, fmt.Sprintf("Your order %s: %s", in.OrderID, outcome), reason)
 	}
-	if _, err := p.start(ctx, order, &in, fmt.Sprintf("order %s by %s for %s", in.OrderID, in.CustomerID, money(in.Amount))); err != nil {
-		return err
-	}
-	pol, err := section[OrderPolicy](p, order)
+	pol, err := start[OrderPolicy](ctx, p, order, &in, fmt.Sprintf("order %s by %s for %s", in.OrderID, in.CustomerID, money(in.Amount)))
 	if err != nil {
 		return err
 	}

@@ -125,23 +125,25 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 	return res, nil
 }
 
-// start pins the policy, audits the start, and refuses users the directory
-// does not know (the process description's Directory fields).
-func (p *proc) start(ctx workflow.Context, d *Process, in Input, details string) (*policy.Policy, error) {
+// start pins the policy, audits the start, refuses users the directory
+// does not know (the description's Directory fields) and returns the
+// process's own section of the pinned policy, decoded into a T.
+func start[T any](ctx workflow.Context, p *proc, d *Process, in Input, details string) (T, error) {
+	var sec T
 	pol, err := p.Start(ctx, details)
 	if err != nil {
-		return nil, err
+		return sec, err
 	}
 	if d.Directory != nil {
 		for _, f := range d.Directory(in) {
 			if _, ok := pol.Users[f.User]; !ok {
 				err := nonRetryableInput(invalid(f.Field, "%q is not in the directory", f.User))
 				p.Fail(ctx, OutcomeFailed, err)
-				return nil, err
+				return sec, err
 			}
 		}
 	}
-	return pol, nil
+	return policy.Section[T](pol, d.Name)
 }
 
 // checkSection builds a description's CheckPolicy: it decodes the
@@ -187,11 +189,6 @@ func atMost(field, v string, n int) error {
 		return invalid(field, "at most %d characters", n)
 	}
 	return nil
-}
-
-// section decodes the process's own section of the pinned policy.
-func section[T any](p *proc, d *Process) (T, error) {
-	return policy.Section[T](p.Policy(), d.Name)
 }
 
 // stepOptions are the options of one activity call.
