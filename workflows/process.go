@@ -110,8 +110,12 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 		Record: rec, key: input.Key(),
 		retry: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	}
+	err = body(ctx, p, in, res)
+	if err == nil {
+		err = fmt.Errorf("%s: the process ended without an outcome", d.Name)
+	}
 	var end *record.Ending
-	if err := body(ctx, p, in, res); !errors.As(err, &end) {
+	if !errors.As(err, &end) {
 		return none, err
 	}
 	p.ending = true
