@@ -65,6 +65,8 @@ type LoanPolicy struct {
 	// FourEyesAbove: amounts above it need two distinct underwriters.
 	FourEyesAbove float64     `json:"fourEyesAbove"`
 	Underwriting  policy.Task `json:"underwriting"`
+	// WithdrawRoles may withdraw an application besides its applicant.
+	WithdrawRoles []string `json:"withdrawRoles,omitempty"`
 }
 
 // LoanFacts are what loan routing decides on.
@@ -193,7 +195,9 @@ func Loan(ctx workflow.Context, in LoanInput) (*LoanResult, error) {
 
 func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) error {
 	disbursing := false
-	p.EndOn(ctx, SignalWithdraw, in.ApplicantID, func() bool { return !disbursing }, OutcomeWithdrawn, "withdrawn by the applicant")
+	var pol LoanPolicy
+	p.EndOn(ctx, SignalWithdraw, record.Requesters{Owner: in.ApplicantID, Roles: func() []string { return pol.WithdrawRoles }},
+		func() bool { return !disbursing }, OutcomeWithdrawn, "withdrawn")
 	p.onEnd = func(ctx workflow.Context, outcome, reason string) {
 		if outcome != OutcomeWithdrawn {
 			_ = p.notify(ctx, "notify-applicant", in.ApplicantID, fmt.Sprintf("Your loan application %s: %s", in.ApplicationID, outcome), reason)

@@ -125,7 +125,7 @@ func TestLoanWithdrawDuringUnderwriting(t *testing.T) {
 	h := newHarness(t)
 	in := loanIn("C-1002", 40000)
 	mockLoanSystems(h, in, 660, 8.9)
-	h.signal(2*time.Hour, SignalWithdraw, record.Request{Reason: "found a better rate"})
+	h.signal(2*time.Hour, SignalWithdraw, record.Request{By: "C-1002", Reason: "found a better rate"})
 	late := h.update(3*time.Hour, humantask.Decision{Verdict: humantask.Approve, Actor: "ana"})
 	var res LoanResult
 	h.run(Loan, in, &res)
@@ -135,7 +135,7 @@ func TestLoanWithdrawDuringUnderwriting(t *testing.T) {
 	if late.done {
 		t.Error("an approval after withdrawal was accepted")
 	}
-	if strings.Contains(h.ran(), "CreateOffer") || !h.auditHas(humantask.ActionTaskClosed, "cancelled: withdrawn by the applicant") {
+	if strings.Contains(h.ran(), "CreateOffer") || !h.auditHas(humantask.ActionTaskClosed, "cancelled: withdrawn by C-1002: found a better rate") {
 		t.Errorf("steps %s; audit %+v", h.ran(), h.audit())
 	}
 	if !h.auditHas(record.ActionRequested, "withdraw: found a better rate") {
@@ -149,7 +149,7 @@ func TestLoanWithdrawAfterDisbursementIsRefused(t *testing.T) {
 	// Disbursement takes a minute; the withdrawal arrives during it.
 	h.env.OnActivity(aLoans.Disburse, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.DisburseResult{DisbursementID: "DSB-1"}, nil)
 	mockLoanSystems(h, in, 780, 5.9)
-	h.signal(30*time.Second, SignalWithdraw, record.Request{})
+	h.signal(30*time.Second, SignalWithdraw, record.Request{By: "C-1001"})
 	var res LoanResult
 	h.run(Loan, in, &res)
 	if res.Outcome != OutcomeApproved || !h.auditHas(record.ActionRequestRefused, "withdraw refused: too late") {
@@ -166,7 +166,7 @@ func TestLoanInvalidInputNamesTheField(t *testing.T) {
 	}
 	for field, in := range cases {
 		h := newHarness(t)
-		h.env.ExecuteWorkflow(Loan, in)
+		h.execute(Loan, in)
 		wantInvalidInput(t, h.env, field)
 		if len(h.calls) != 0 {
 			t.Errorf("%s: activities ran for invalid input: %v", field, h.calls)

@@ -79,6 +79,8 @@ type OrderPolicy struct {
 	// FraudReviewAt: a fraud score at or above it opens a manual review.
 	FraudReviewAt int         `json:"fraudReviewAt"`
 	FraudReview   policy.Task `json:"fraudReview"`
+	// CancelRoles may cancel an order besides its customer.
+	CancelRoles []string `json:"cancelRoles,omitempty"`
 }
 
 // Order routing decisions.
@@ -196,7 +198,9 @@ func Order(ctx workflow.Context, in OrderInput) (*OrderResult, error) {
 
 func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) error {
 	shipping := false
-	p.EndOn(ctx, SignalCancel, in.CustomerID, func() bool { return !shipping }, OutcomeCancelled, "cancelled by the customer")
+	var pol OrderPolicy
+	p.EndOn(ctx, SignalCancel, record.Requesters{Owner: in.CustomerID, Roles: func() []string { return pol.CancelRoles }},
+		func() bool { return !shipping }, OutcomeCancelled, "cancelled")
 	p.onEnd = func(ctx workflow.Context, outcome, reason string) {
 		res.Compensations = p.compensated
 		_ = p.notify(ctx, "notify-customer", in.CustomerID, fmt.Sprintf("Your order %s: %s", in.OrderID, outcome), reason)

@@ -86,6 +86,24 @@ type proc struct {
 	ending bool
 	// compensated names the compensations that ran, in order.
 	compensated []string
+	// steps counts each business step's occurrences (see stepID).
+	steps map[string]int
+}
+
+// stepID is the activity ID of a business step: its name, and "#n" from
+// its second occurrence on (onboarding's retried provisioning). A system's
+// idempotency key is the workflow ID (the business key) and this ID, so a
+// reset or a re-run of the instance repeats a step under the same key and
+// the system answers with the first result instead of a second effect.
+func (p *proc) stepID(name string) string {
+	if p.steps == nil {
+		p.steps = map[string]int{}
+	}
+	p.steps[name]++
+	if n := p.steps[name]; n > 1 {
+		return fmt.Sprintf("%s#%d", name, n)
+	}
+	return name
 }
 
 // run is every process's frame: it validates the input (failing at once,
@@ -101,6 +119,12 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 	}
 	if err := input.Validate(); err != nil {
 		return none, nonRetryableInput(err)
+	}
+	// The workflow ID is the business key, so that Temporal's one-open-
+	// instance-per-ID rule and the systems' idempotency keys hold for the
+	// business: two instances for one application cannot both pay out.
+	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; id != input.Key() {
+		return none, nonRetryableInput(invalid(d.IDField, "the workflow ID %q is not the business key %q; start it under %s", id, input.Key(), input.Key()))
 	}
 	rec, err := record.New(ctx, record.Options{Process: d.Name, BusinessKey: input.Key(), Stages: d.Stages})
 	if err != nil {
@@ -220,7 +244,7 @@ func undoneBy(name string, fn func(ctx workflow.Context) error) stepOptions {
 // the instance (withdraw, cancel) ends it: step returns that ending.
 func (p *proc) step(ctx workflow.Context, name, summary string, fn, in, out any, opts ...stepOptions) error {
 	o := p.options(opts...)
-	if err := workflow.ExecuteActivity(p.activityCtx(ctx, summary, o), fn, in).Get(ctx, out); err != nil {
+	if err := workflow.ExecuteActivity(p.activityCtx(ctx, p.stepID(name), summary, o), fn, in).Get(ctx, out); err != nil {
 		p.Audit(ctx, humantask.SystemActor, record.ActionStepFailed, "", name+": "+cause(err))
 		return err
 	}
@@ -251,8 +275,9 @@ func (p *proc) options(opts ...stepOptions) stepOptions {
 
 // activityCtx carries one activity's options: a slow system keeps
 // heartbeating, a worker that died is noticed in seconds.
-func (p *proc) activityCtx(ctx workflow.Context, summary string, o stepOptions) workflow.Context {
+func (p *proc) activityCtx(ctx workflow.Context, id, summary string, o stepOptions) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		ActivityID:          id,
 		StartToCloseTimeout: o.timeout,
 		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy:         o.retry,
