@@ -51,11 +51,11 @@ var testStart = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
 type harness struct {
 	activityIDs []string // in start order
-	t     *testing.T
-	env   *testsuite.TestWorkflowEnvironment
-	pol   *policy.Policy
-	calls []string // activity types in the order they ran
-	mails []activities.MailInput
+	t           *testing.T
+	env         *testsuite.TestWorkflowEnvironment
+	pol         *policy.Policy
+	calls       []string // activity types in the order they ran
+	mails       []activities.MailInput
 }
 
 func loadDevPolicy(t *testing.T) *policy.Policy {
