@@ -59,7 +59,7 @@ func TestServerRestartMidProcess(t *testing.T) {
 	start := func() *testsuite.DevServer {
 		s, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 			ExistingPath: env.temporal, DBFilename: db, LogLevel: "error",
-			ExtraArgs: searchAttributeArgs(), Stdout: &serverLog, Stderr: &serverLog,
+			ExtraArgs: record.DevServerArgs(), Stdout: &serverLog, Stderr: &serverLog,
 			ClientOptions: &client.Options{HostPort: addr, Namespace: "default", Logger: quiet{}},
 		})
 		if err != nil {

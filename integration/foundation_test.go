@@ -167,5 +167,5 @@ func TestStartWaitTimeoutLeavesTheInstanceRunning(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "stopped waiting; loan-"+id+" goes on") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	starter(t, "withdraw", "loan-"+id)
+	starter(t, "withdraw", "loan-"+id, "--by", "C-1002")
 }

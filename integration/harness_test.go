@@ -87,7 +87,7 @@ func runMain(m *testing.M) (int, error) {
 		LogLevel:     "error",
 		EnableUI:     true,
 		UIPort:       port,
-		ExtraArgs:    searchAttributeArgs(),
+		ExtraArgs:    record.DevServerArgs(),
 		Stdout:       &serverLog,
 		Stderr:       &serverLog,
 		ClientOptions: &client.Options{
@@ -130,14 +130,6 @@ func temporalBinary() (string, error) {
 		return "", fmt.Errorf("pinned Temporal CLI not found at %s (build it with: make temporal): %w", p, err)
 	}
 	return p, nil
-}
-
-func searchAttributeArgs() []string {
-	var args []string
-	for name, typ := range record.SearchAttributes() {
-		args = append(args, "--search-attribute", name+"="+typ.String())
-	}
-	return args
 }
 
 func freePort() string {

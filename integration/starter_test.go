@@ -56,7 +56,7 @@ func TestStartTwiceIsRefused(t *testing.T) {
 		t.Errorf("start output = %s", out)
 	}
 	wantExit(t, runBin(t, "starter", "start", "loan", "--file", "examples/loan-manual.json", "--id", id), 1, "loan-"+id+" already exists")
-	starter(t, "withdraw", "loan-"+id, "--reason", "test cleanup")
+	starter(t, "withdraw", "loan-"+id, "--by", "C-1002", "--reason", "test cleanup")
 	if res := outcomeOf(t, "loan-"+id); res["outcome"] != "withdrawn" {
 		t.Fatalf("withdraw: %v", res)
 	}
@@ -76,7 +76,7 @@ func TestCommandErrorClasses(t *testing.T) {
 		{"status unknown workflow", []string{"status", "loan-nope"}, 4, "loan-nope: no such workflow"},
 		{"audit unknown workflow", []string{"audit", "loan-nope"}, 4, "loan-nope: no such workflow"},
 		{"withdraw an order", []string{"withdraw", "order-O-1"}, 2, "withdraw applies to loan instances"},
-		{"cancel unknown order", []string{"cancel", "order-nope"}, 4, "order-nope: no such workflow"},
+		{"cancel unknown order", []string{"cancel", "order-nope", "--by", "K-1"}, 4, "order-nope: no such workflow"},
 		{"bad output", []string{"list", "-o", "yaml"}, 2, `--output: "yaml" is not one of table, json`},
 		{"unknown command", []string{"approvee"}, 2, `unknown command "approvee" for "starter" (did you mean: approve?)`},
 		{"unknown user in the inbox", []string{"tasks", "--user", "zed"}, 2, `--user: "zed" is not in the directory`},

@@ -73,7 +73,10 @@ func (a *app) signalCommands() []*cobra.Command {
 					var nf *serviceerror.NotFound
 					switch {
 					case errors.As(err, &nf):
-						return &codedError{exitRefused, fmt.Errorf("refused: %s: too late, the instance has ended (or does not exist)", id)}
+						if _, derr := cl.DescribeWorkflowExecution(ctx, id, ""); derr != nil {
+							return instanceErr(id, derr)
+						}
+						return &codedError{exitRefused, fmt.Errorf("refused: too late, %s has ended", id)}
 					case errors.As(err, &ae):
 						return &codedError{exitRefused, fmt.Errorf("refused: %s", ae.Message())}
 					}

@@ -7,12 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -40,7 +38,7 @@ func main() {
 func run(args []string) error {
 	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
-	printSA := fs.Bool("print-search-attributes", false, "print the dev server's --search-attribute flags for Baton and exit")
+	printSA := fs.Bool("print-search-attributes", false, "print the dev server's flags for Baton (--search-attribute, and --dynamic-config-value for its limits) and exit")
 	config.AddFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: worker [flags]\n\nHosts Baton's processes on a Temporal task queue.\n\nFlags:\n%s", fs.FlagUsages())
@@ -52,9 +50,9 @@ func run(args []string) error {
 		return err
 	}
 	if *printSA {
-		sa := record.SearchAttributes()
-		for _, name := range slices.Sorted(maps.Keys(sa)) {
-			fmt.Printf("--search-attribute %s=%s\n", name, sa[name])
+		args := record.DevServerArgs()
+		for i := 0; i+1 < len(args); i += 2 {
+			fmt.Printf("%s %s\n", args[i], args[i+1])
 		}
 		return nil
 	}
