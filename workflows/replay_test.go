@@ -3,8 +3,8 @@ package workflows
 import (
 	"encoding/json"
 	"io"
-	"os"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"

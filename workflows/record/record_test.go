@@ -130,7 +130,7 @@ func TestRefusedFloodIsCappedAndClipped(t *testing.T) {
 	}
 	env.RegisterActivity(&activities.Policy{Current: pol})
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
-	huge := strings.Repeat("\x1b[2J", 200_000) // 1.2 MB of screen-erasing escapes
+	huge := strings.Repeat("\x1b[2J", 25_000) // 100 KB of screen-erasing escapes
 	const n = 3 * record.MaxRefusedAudited
 	env.RegisterDelayedCallback(func() {
 		for i := range n {
