@@ -32,6 +32,8 @@ for p in "$PORT" "$UI_PORT" "${SIM_ADDR##*:}"; do
   fi
 done
 
+# Baton's search attributes and server limits (blob size, signals per
+# instance: record.DevServerArgs) as dev server flags.
 mapfile -t sa_flags < <(bin/worker --print-search-attributes | tr ' ' '\n')
 echo "Starting Temporal dev server on :$PORT (UI :$UI_PORT, database .dev/temporal.db)..."
 "$TEMPORAL" server start-dev --port "$PORT" --ui-port "$UI_PORT" \
