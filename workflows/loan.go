@@ -87,10 +87,10 @@ func LoanRoute(f LoanFacts, pol LoanPolicy) Route {
 	facts := map[string]string{"riskScore": fmt.Sprint(f.RiskScore), "amount": formatAmount(f.Amount)}
 	switch {
 	case f.RiskScore < pol.AutoDeclineBelow:
-		return Route{Path: record.PathAutomated, Decision: LoanAutoDecline, Facts: facts,
+		return Route{Path: record.PathAutomated, Decision: LoanAutoDecline, Verdict: humantask.Reject, Facts: facts,
 			Reason: fmt.Sprintf("auto-decline: risk score %d < %d", f.RiskScore, pol.AutoDeclineBelow)}
 	case f.RiskScore >= pol.AutoApprove.MinScore && f.Amount <= pol.AutoApprove.MaxAmount:
-		return Route{Path: record.PathAutomated, Decision: LoanAutoApprove, Facts: facts,
+		return Route{Path: record.PathAutomated, Decision: LoanAutoApprove, Verdict: humantask.Approve, Facts: facts,
 			Reason: fmt.Sprintf("auto-approve: risk score %d >= %d and amount %s <= %s", f.RiskScore, pol.AutoApprove.MinScore, money(f.Amount), money(pol.AutoApprove.MaxAmount))}
 	default:
 		return Route{Path: record.PathManual, Decision: LoanUnderwriting, Facts: facts,

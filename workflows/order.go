@@ -95,7 +95,7 @@ func OrderRoute(fraudScore int, reasons []string, pol OrderPolicy) Route {
 		return Route{Path: record.PathManual, Decision: OrderFraudReview, Facts: facts,
 			Reason: fmt.Sprintf("fraud review: score %d >= %d (%s)", fraudScore, pol.FraudReviewAt, strings.Join(reasons, "; "))}
 	}
-	return Route{Path: record.PathAutomated, Decision: OrderStraightThrough, Facts: facts,
+	return Route{Path: record.PathAutomated, Decision: OrderStraightThrough, Verdict: humantask.Approve, Facts: facts,
 		Reason: fmt.Sprintf("straight through: fraud score %d < %d", fraudScore, pol.FraudReviewAt)}
 }
 

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strconv"
 	"strings"
@@ -60,11 +61,40 @@ func nonRetryableInput(err error) error {
 	return temporal.NewNonRetryableApplicationError("invalid input: "+err.Error(), ErrInvalidStart, nil)
 }
 
-// Ending is how an instance ended; every process result embeds it.
+// Ending is how an instance ended; every process result embeds it. Facts
+// and Tasks are what a what-if (starter whatif) re-decides and measures:
+// the result is in history (and encrypted by the payload codec), so they
+// are read without a worker. Facts is {} when the instance ended before
+// routing; absent in results recorded before it existed.
 type Ending struct {
-	Outcome      string `json:"outcome"`
-	HandlingPath string `json:"handlingPath"`
-	Reason       string `json:"reason"`
+	Outcome      string            `json:"outcome"`
+	HandlingPath string            `json:"handlingPath"`
+	Reason       string            `json:"reason"`
+	Facts        map[string]string `json:"facts"`
+	Tasks        []TaskOutcome     `json:"tasks,omitempty"`
+}
+
+// TaskOutcome is a human task as the result records it: when it opened and
+// closed, how it ended, and each decision (who, which verdict, when).
+type TaskOutcome struct {
+	ID        string           `json:"id"`
+	State     string           `json:"state"`
+	OpenedAt  time.Time        `json:"openedAt"`
+	ClosedAt  time.Time        `json:"closedAt"`
+	Decisions []humantask.Vote `json:"decisions,omitempty"`
+}
+
+// taskOutcomes lists the instance's tasks, closed by now.
+func taskOutcomes(views []humantask.TaskView) []TaskOutcome {
+	var out []TaskOutcome
+	for _, v := range views {
+		t := TaskOutcome{ID: v.ID, State: v.State, OpenedAt: v.OpenedAt, Decisions: v.Votes}
+		if v.ClosedAt != nil {
+			t.ClosedAt = *v.ClosedAt
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 func (e *Ending) ending() *Ending { return e }
@@ -126,6 +156,7 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 		p.onEnd(ctx, end.Outcome, end.Reason)
 	}
 	p.Finish(ctx, end.Outcome, end.Reason)
+	e.Facts, e.Tasks = maps.Clone(p.Facts()), taskOutcomes(p.Tasks())
 	return res, nil
 }
 
