@@ -137,6 +137,7 @@ func (a *app) auditCommand() *cobra.Command {
 // listRow is one instance from visibility.
 type listRow struct {
 	WorkflowID   string    `json:"workflowId"`
+	RunID        string    `json:"runId,omitempty"`
 	Process      string    `json:"process"`
 	Status       string    `json:"status"`
 	Stage        string    `json:"stage"`
@@ -231,6 +232,7 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 		for _, e := range resp.GetExecutions() {
 			r := listRow{
 				WorkflowID: e.GetExecution().GetWorkflowId(),
+				RunID:      e.GetExecution().GetRunId(),
 				Status:     strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")),
 				StartedAt:  e.GetStartTime().AsTime(),
 			}
