@@ -173,6 +173,7 @@ func TestWhatifOverAKnownMix(t *testing.T) {
 	mustContain(t, "whatif table", table, "loan: 7 finished, 6 evaluated", "automated", "3 (50%)", "6 (100%)",
 		"would auto-approve, people rejected: 1: "+rejectedByPeople, "would auto-decline, people approved: 1: "+lowApproved,
 		terminated+": no result: the instance terminated")
+	t.Logf("starter whatif --process loan:\n%s", table)
 	if strings.Contains(table, "order") {
 		t.Errorf("--process loan shows orders:\n%s", table)
 	}

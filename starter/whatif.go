@@ -155,8 +155,8 @@ func printWhatif(out io.Writer, r whatif.Report) error {
 		fmt.Fprintf(w, "  automated\t%d (%.0f%%)\t%d (%.0f%%)\t%+d\n", c.Automated, c.AutomationRate*100, n.Automated, n.AutomationRate*100, n.Automated-c.Automated)
 		fmt.Fprintf(w, "  manual\t%d\t%d\t%+d\n", c.Manual, n.Manual, n.Manual-c.Manual)
 		fmt.Fprintf(w, "  human tasks\t%s\t%s\t%s\n", num(c.Tasks), num(n.Tasks), signed(n.Tasks-c.Tasks, num))
-		fmt.Fprintf(w, "  person-hours\t%.2f\t%.2f\t%+.2f\n", c.PersonHours, n.PersonHours, n.PersonHours-c.PersonHours)
-		fmt.Fprintf(w, "  mean cycle time\t%s\t%s\t%s\n", human(c.MeanCycleSeconds), human(n.MeanCycleSeconds), signed(p.CycleTimeChangeSeconds, human))
+		fmt.Fprintf(w, "  person time\t%s\t%s\t%s\n", dur(c.PersonHours*3600), dur(n.PersonHours*3600), signed((n.PersonHours-c.PersonHours)*3600, dur))
+		fmt.Fprintf(w, "  mean cycle time\t%s\t%s\t%s\n", dur(c.MeanCycleSeconds), dur(n.MeanCycleSeconds), signed(p.CycleTimeChangeSeconds, dur))
 		if err := w.Flush(); err != nil {
 			return err
 		}
@@ -183,6 +183,14 @@ func keys(k []string) string {
 		return "none"
 	}
 	return fmt.Sprintf("%d: %s", len(k), strings.Join(k, ", "))
+}
+
+// dur renders seconds as human does, and nothing as 0.
+func dur(sec float64) string {
+	if sec == 0 {
+		return "0"
+	}
+	return human(sec)
 }
 
 func num(v float64) string {
