@@ -38,11 +38,14 @@ type whatifProcess struct {
 	ToAutomated            []string   `json:"toAutomated"`
 	AutoApprovedRejected   []string   `json:"autoApprovedButRejected"`
 	AutoDeclinedApproved   []string   `json:"autoDeclinedButApproved"`
+	DecisionChanged        []string   `json:"decisionChanged"`
 	CycleTimeChangeSeconds float64    `json:"cycleTimeChangeSeconds"`
 	Instances              []struct {
 		BusinessKey  string  `json:"businessKey"`
 		CurrentPath  string  `json:"currentPath"`
 		ProposedPath string  `json:"proposedPath"`
+		Current      string  `json:"currentDecision"`
+		Proposed     string  `json:"decision"`
 		CycleSeconds float64 `json:"cycleSeconds"`
 	} `json:"instances"`
 }
@@ -132,7 +135,14 @@ func TestWhatifOverAKnownMix(t *testing.T) {
 		loan.NotEvaluated[0].BusinessKey != terminated || loan.NotEvaluated[0].Reason != "no result: the instance terminated" {
 		t.Errorf("loan: finished %d, evaluated %d, not evaluated %+v", loan.Finished, loan.Evaluated, loan.NotEvaluated)
 	}
+	decisions := map[string][2]string{
+		approve: {"auto-approve", "auto-approve"}, approvedByPeople: {"underwriting", "auto-approve"}, rejectedByPeople: {"underwriting", "auto-approve"},
+		decline: {"auto-decline", "auto-decline"}, lowApproved: {"underwriting", "auto-decline"}, kyc: {"", ""},
+	}
 	for _, e := range loan.Instances {
+		if d := decisions[e.BusinessKey]; e.Current != d[0] || e.Proposed != d[1] {
+			t.Errorf("%s: decided %q, proposed %q; want %q", e.BusinessKey, e.Current, e.Proposed, d)
+		}
 		if e.CycleSeconds != cycles[e.BusinessKey] {
 			t.Errorf("%s: cycle %v, visibility says %v", e.BusinessKey, e.CycleSeconds, cycles[e.BusinessKey])
 		}
@@ -153,6 +163,7 @@ func TestWhatifOverAKnownMix(t *testing.T) {
 	sameKeys(t, "loan to manual", loan.ToManual)
 	sameKeys(t, "loan auto-approved but rejected", loan.AutoApprovedRejected, rejectedByPeople)
 	sameKeys(t, "loan auto-declined but approved", loan.AutoDeclinedApproved, lowApproved)
+	sameKeys(t, "loan decision changed on the same path", loan.DecisionChanged)
 
 	order := rep.Processes[1]
 	h := hours(reviewed)
@@ -167,7 +178,7 @@ func TestWhatifOverAKnownMix(t *testing.T) {
 	}
 	sameKeys(t, "order to manual", order.ToManual, straight)
 	sameKeys(t, "order to automated", order.ToAutomated)
-	sameKeys(t, "order risk", append(order.AutoApprovedRejected, order.AutoDeclinedApproved...))
+	sameKeys(t, "order risk and decision changes", slices.Concat(order.AutoApprovedRejected, order.AutoDeclinedApproved, order.DecisionChanged))
 
 	table := r.starter(t, "whatif", "--policy", writeTemp(t, proposed), "--since", "1h", "--process", "loan")
 	mustContain(t, "whatif table", table, "loan: 7 finished, 6 evaluated", "automated", "3 (50%)", "6 (100%)",

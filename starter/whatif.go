@@ -135,7 +135,7 @@ func readResult(ctx context.Context, cl client.Client, id, runID string, in *wha
 		return fmt.Errorf("read the result of %s: %v", id, rootMessage(err))
 	}
 	in.Recorded = res.Facts != nil
-	in.Path, in.Outcome, in.Facts, in.Tasks = res.HandlingPath, res.Outcome, res.Facts, res.Tasks
+	in.Path, in.Outcome, in.Decision, in.Facts, in.Tasks = res.HandlingPath, res.Outcome, res.Decision, res.Facts, res.Tasks
 	return nil
 }
 
@@ -164,6 +164,9 @@ func printWhatif(out io.Writer, r whatif.Report) error {
 		fmt.Fprintf(out, "  manual -> automated: %s\n", keys(p.ToAutomated))
 		fmt.Fprintf(out, "  risk: would auto-approve, people rejected: %s\n", keys(p.AutoApprovedRejected))
 		fmt.Fprintf(out, "  risk: would auto-decline, people approved: %s\n", keys(p.AutoDeclinedApproved))
+		if len(p.DecisionChanged) > 0 {
+			fmt.Fprintf(out, "  same path, another decision: %s\n", keys(p.DecisionChanged))
+		}
 		if p.Measured.Unmeasured > 0 {
 			fmt.Fprintf(out, "  %d instance(s) move to a path no instance took: own cycle time kept, no tasks added\n", p.Measured.Unmeasured)
 		}

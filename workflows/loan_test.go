@@ -125,6 +125,9 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 	}
 	// The result records what a what-if needs: the routing facts and the
 	// task with its decision, an hour after it opened.
+	if res.Decision != LoanUnderwriting {
+		t.Errorf("decision = %q", res.Decision)
+	}
 	if res.Facts["riskScore"] != "660" || res.Facts["amount"] != "40000" || len(res.Facts) != 2 {
 		t.Errorf("facts = %v", res.Facts)
 	}

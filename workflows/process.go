@@ -64,12 +64,14 @@ func nonRetryableInput(err error) error {
 // Ending is how an instance ended; every process result embeds it. Facts
 // and Tasks are what a what-if (starter whatif) re-decides and measures:
 // the result is in history (and encrypted by the payload codec), so they
-// are read without a worker. Facts is {} when the instance ended before
-// routing; absent in results recorded before it existed.
+// are read without a worker. Decision is the routing decision taken and
+// Facts those it was taken on: {} when the instance ended before routing,
+// absent in results recorded before they existed.
 type Ending struct {
 	Outcome      string            `json:"outcome"`
 	HandlingPath string            `json:"handlingPath"`
 	Reason       string            `json:"reason"`
+	Decision     string            `json:"decision,omitempty"`
 	Facts        map[string]string `json:"facts"`
 	Tasks        []TaskOutcome     `json:"tasks,omitempty"`
 }
@@ -116,6 +118,8 @@ type proc struct {
 	ending bool
 	// compensated names the compensations that ran, in order.
 	compensated []string
+	// decision is the routing decision taken ("" before routing).
+	decision string
 }
 
 // run is every process's frame: it validates the input (failing at once,
@@ -156,7 +160,7 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 		p.onEnd(ctx, end.Outcome, end.Reason)
 	}
 	p.Finish(ctx, end.Outcome, end.Reason)
-	e.Facts, e.Tasks = maps.Clone(p.Facts()), taskOutcomes(p.Tasks())
+	e.Decision, e.Facts, e.Tasks = p.decision, maps.Clone(p.Facts()), taskOutcomes(p.Tasks())
 	return res, nil
 }
 
@@ -388,6 +392,7 @@ func (p *proc) decide(ctx workflow.Context, spec humantask.Spec, rv review) (hum
 // route records a routing decision: its handling path, the facts it used,
 // and why, in the audit trail.
 func (p *proc) route(ctx workflow.Context, r Route) {
+	p.decision = r.Decision
 	for _, k := range sortedKeys(r.Facts) {
 		p.SetFact(k, r.Facts[k])
 	}

@@ -39,6 +39,7 @@ type Instance struct {
 	Recorded bool
 	Path     string
 	Outcome  string
+	Decision string
 	Facts    map[string]string
 	Tasks    []workflows.TaskOutcome
 }
@@ -83,6 +84,10 @@ type Process struct {
 	// people rejected them. AutoDeclinedApproved: the reverse.
 	AutoApprovedRejected []string `json:"autoApprovedButRejected"`
 	AutoDeclinedApproved []string `json:"autoDeclinedButApproved"`
+	// DecisionChanged lists instances that keep their path under another
+	// decision (an approval chain of other levels, an automated approval
+	// turned decline).
+	DecisionChanged []string `json:"decisionChanged"`
 	// CycleTimeChangeSeconds is Proposed less Current mean cycle time.
 	CycleTimeChangeSeconds float64  `json:"cycleTimeChangeSeconds"`
 	Measured               Measured `json:"measured"`
@@ -132,12 +137,13 @@ type Evaluated struct {
 	BusinessKey  string `json:"businessKey"`
 	CurrentPath  string `json:"currentPath"`
 	ProposedPath string `json:"proposedPath"`
-	// Decision and Verdict are the proposed routing's (Verdict empty when
-	// people would decide); People is what people decided (approve,
-	// reject, or empty).
-	Decision string `json:"decision,omitempty"`
-	Verdict  string `json:"verdict,omitempty"`
-	People   string `json:"people,omitempty"`
+	// CurrentDecision is the routing decision taken; Decision and Verdict
+	// are the proposed routing's (Verdict empty when people would decide);
+	// People is what people decided (approve, reject, or empty).
+	CurrentDecision string `json:"currentDecision,omitempty"`
+	Decision        string `json:"decision,omitempty"`
+	Verdict         string `json:"verdict,omitempty"`
+	People          string `json:"people,omitempty"`
 	// BeforeRouting: the instance ended before its routing decision, so no
 	// policy changes it.
 	BeforeRouting bool    `json:"beforeRouting,omitempty"`
@@ -186,7 +192,7 @@ func evaluate(name string, list []Instance, proposed *policy.Policy) Process {
 	p := Process{
 		Process: name, Finished: len(list), NotEvaluated: []Skipped{},
 		ToManual: []string{}, ToAutomated: []string{}, AutoApprovedRejected: []string{}, AutoDeclinedApproved: []string{},
-		Instances: []Evaluated{}, Measured: Measured{MeanCycleSecondsByPath: map[string]float64{}},
+		DecisionChanged: []string{}, Instances: []Evaluated{}, Measured: Measured{MeanCycleSecondsByPath: map[string]float64{}},
 	}
 	d, known := workflows.Lookup(name)
 	for _, in := range list {
@@ -202,7 +208,7 @@ func evaluate(name string, list []Instance, proposed *policy.Policy) Process {
 			skip(ReasonNotRecorded)
 			continue
 		}
-		e := Evaluated{BusinessKey: in.BusinessKey, CurrentPath: in.Path, People: people(in.Tasks),
+		e := Evaluated{BusinessKey: in.BusinessKey, CurrentPath: in.Path, CurrentDecision: in.Decision, People: people(in.Tasks),
 			CycleSeconds: seconds(in.Close.Sub(in.Start)), Tasks: len(in.Tasks), PersonHours: taskHours(in.Tasks), tasks: in.Tasks}
 		route, err := d.Route(in.Facts, proposed)
 		switch {
@@ -289,6 +295,9 @@ func (p *Process) compare() {
 				p.Measured.Unmeasured++
 				prop = append(prop, e.CycleSeconds)
 			}
+		}
+		if e.ProposedPath == e.CurrentPath && e.CurrentDecision != "" && e.Decision != "" && e.Decision != e.CurrentDecision {
+			p.DecisionChanged = append(p.DecisionChanged, e.BusinessKey)
 		}
 		if e.ProposedPath == record.PathAutomated && !e.BeforeRouting {
 			switch {

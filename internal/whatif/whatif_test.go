@@ -16,7 +16,8 @@ import (
 
 // proposedPolicy is the development policy with the loan's thresholds
 // moved: approval from a score of 730 (was 720) up to 50,000 (was 25,000),
-// decline below 600 (was 550).
+// decline below 600 (was 550); and expenses need finance above 1,000 (was
+// 500).
 func proposedPolicy(t *testing.T) *policy.Policy {
 	t.Helper()
 	b, err := os.ReadFile("../../config/policy.yaml")
@@ -27,6 +28,7 @@ func proposedPolicy(t *testing.T) *policy.Policy {
 	for old, repl := range map[string]string{
 		"autoApprove: {minScore: 720, maxAmount: 25000}": "autoApprove: {minScore: 730, maxAmount: 50000}",
 		"autoDeclineBelow: 550":                          "autoDeclineBelow: 600",
+		"{name: finance,  above: 500,":                   "{name: finance,  above: 1000,",
 	} {
 		if !strings.Contains(s, old) {
 			t.Fatalf("config/policy.yaml no longer has %q", old)
@@ -175,5 +177,27 @@ func TestEvaluateSamePolicyChangesNothing(t *testing.T) {
 	p := rep.Processes[0]
 	if p.Current != p.Proposed || len(p.ToAutomated)+len(p.ToManual)+len(p.AutoApprovedRejected)+len(p.AutoDeclinedApproved) != 0 || p.CycleTimeChangeSeconds != 0 {
 		t.Errorf("same policy: %+v", p)
+	}
+}
+
+// An expense keeps its manual path under a shorter approval chain: listed
+// as a decision change, not a path change.
+func TestEvaluateDecisionChangeOnTheSamePath(t *testing.T) {
+	expense := func(key, amount, chain string) Instance {
+		in := decided(loanAt(key, 0, 100, record.PathManual, "", ""), humantask.Approve, humantask.StateApproved, 60)
+		in.Process, in.Decision, in.Facts = workflows.ProcessExpense, chain, map[string]string{"amount": amount}
+		return in
+	}
+	rep := Evaluate([]Instance{
+		expense("expense-1", "800", "manager → finance"),
+		expense("expense-2", "300", "manager"),
+		expense("expense-3", "6000", "manager → finance → director"),
+	}, proposedPolicy(t), t0, t0.Add(time.Hour))
+	p := rep.Processes[0]
+	if !reflect.DeepEqual(p.DecisionChanged, []string{"expense-1"}) || len(p.ToAutomated)+len(p.ToManual) != 0 || p.Current != p.Proposed {
+		t.Errorf("expense: %+v", p)
+	}
+	if p.Instances[0].CurrentDecision != "manager → finance" || p.Instances[0].Decision != "manager" {
+		t.Errorf("expense-1: %+v", p.Instances[0])
 	}
 }
