@@ -152,6 +152,15 @@ func TestEnsureReportsOnlyWhatItCreated(t *testing.T) {
 	if err != nil || len(added) != 0 {
 		t.Fatalf("added %v, err %v; want nothing reported", added, err)
 	}
+	f = &fakeServer{
+		have:       map[string]enums.IndexedValueType{},
+		otherAdder: wantSA,
+		addErrs:    []error{serviceerror.NewInvalidArgument("Custom search attribute field name already allocated.")},
+	}
+	added, err = EnsureSearchAttributes(context.Background(), f, "ns", wantSA)
+	if err != nil || len(added) != 0 {
+		t.Fatalf("field already allocated: added %v, err %v; want a retry that finds them", added, err)
+	}
 	f = &fakeServer{have: map[string]enums.IndexedValueType{}}
 	for k, v := range wantSA {
 		f.have[k] = v

@@ -146,7 +146,9 @@ var ensureRetryEvery = 250 * time.Millisecond
 // reads as not found, and new attributes are refused by starts until its
 // cache refreshes (up to a few seconds). Both are retried until ctx ends
 // (EnsureTimeout when ctx has no deadline). It reports the attributes this
-// call added; ones another client added meanwhile are not reported. An
+// call added; ones another client had added are not reported, except that
+// the server does not say when two clients' adds of the same attribute
+// cross (then both report it). An
 // operator API that refuses the request (permission denied, unimplemented)
 // is an *OperatorRefusedError.
 func EnsureSearchAttributes(ctx context.Context, cl client.Client, namespace string, want map[string]enums.IndexedValueType) ([]string, error) {
@@ -213,8 +215,9 @@ func ensureOnce(ctx context.Context, cl client.Client, namespace string, want ma
 	}
 	_, err = op.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
 	var exists *serviceerror.AlreadyExists
-	if errors.As(err, &exists) {
-		// Another client added them first: list again.
+	if errors.As(err, &exists) || (err != nil && strings.Contains(err.Error(), "already allocated")) {
+		// Another client added them first (a real server that still caches
+		// the old mapping says its field is "already allocated"): list again.
 		return false, nil, nil
 	}
 	if err != nil {
