@@ -136,9 +136,21 @@ test-cluster: cluster-bins ## the cluster tier: integration tests and the cluste
 test: lint test-unit test-integration test-cluster ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
 
+BENCH_CLUSTER_DIR := $(CURDIR)/.cluster/bench
 .PHONY: bench
-bench: $(TEMPORAL) chromium ## benchmarks on the real stack: end-to-end throughput and latency, decision latency
-	go test -count=1 -run '^$$' -bench . -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level'
+bench: $(TEMPORAL) cluster-bins ## benchmarks on the real stack (dev server), then automated-loan throughput on the dev server and the PostgreSQL cluster side by side
+	go test -count=1 -run '^$$' -bench . -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee .cluster-bench-dev.txt
+	@rm -rf $(BENCH_CLUSTER_DIR); export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BATON_CLUSTER_PORTS=auto; \
+	  scripts/cluster.sh up-server >/dev/null || { scripts/cluster.sh down; exit 1; }; \
+	  . $(BENCH_CLUSTER_DIR)/cluster.env; \
+	  BATON_TEST_TEMPORAL_ADDRESS=$$TEMPORAL_ADDRESS go test -count=1 -run '^$$' -bench AutomatedLoan -benchtime 60x -timeout 20m ./integration/ \
+	    | grep -v '^{"level' >.cluster-bench-cluster.txt; rc=$$?; \
+	  scripts/cluster.sh down >/dev/null; rm -rf $(BENCH_CLUSTER_DIR) $$PG_BASE; \
+	  echo; echo "Automated loans end to end, 8 at a time, 60 instances:"; \
+	  for f in dev:.cluster-bench-dev.txt cluster:.cluster-bench-cluster.txt; do \
+	    awk -v who=$${f%%:*} '/^BenchmarkAutomatedLoan/ { for (i = 1; i < NF; i++) m[$$(i+1)] = $$i; \
+	      printf "  %-34s %6.1f instances/s   p50 %6.0f ms   p99 %6.0f ms\n", (who == "dev" ? "dev server (in memory)" : "cluster (server on PostgreSQL)"), m["instances/s"], m["end-to-end-p50-ms"], m["end-to-end-p99-ms"] }' $${f#*:}; \
+	  done; rm -f .cluster-bench-*.txt; exit $$rc
 
 .PHONY: histories
 histories: $(TEMPORAL) chromium ## re-record the replay histories in workflows/testdata from real runs

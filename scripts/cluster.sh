@@ -46,7 +46,7 @@ else
   UI_PORT=${BATON_CLUSTER_UI_PORT:-8233}
   SIM_ADDR=${BATON_CLUSTER_SIM_ADDR:-localhost:8090}
   METRICS_PORT=${BATON_CLUSTER_METRICS_PORT:-9464}
-  if [ "${BATON_CLUSTER_PORTS:-}" = auto ]; then
+  if [ "${BATON_CLUSTER_PORTS:-}" = auto ] && [[ ${1:-} == up* ]]; then
     # A block of 16 free ports at a random place: frontend, 9 internal,
     # PostgreSQL, UI, simulator, two workers' metrics.
     for _ in $(seq 1 50); do
@@ -273,7 +273,8 @@ case "${1:-}" in
   down)
     for n in worker-2 worker-1 simulator ui server; do stop "$n"; done
     pg_stop
-    echo "cluster: stopped (state kept in $DIR; rm -rf it, and $PG_BASE, to start afresh)" ;;
+    case $PG_BASE in "$DIR"/*) extra="" ;; *) extra=", and $PG_BASE," ;; esac
+    echo "cluster: stopped (state kept in $DIR; rm -rf it$extra to start afresh)" ;;
   restart-server)
     stop server; server_start ;;
   restart-postgres)
