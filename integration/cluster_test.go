@@ -56,6 +56,8 @@ func TestClusterSurvivesRestartsAndAKilledReplica(t *testing.T) {
 	// The first replica is killed below: the tests after this one get a
 	// fresh one.
 	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
 		tmp, _ := os.MkdirTemp("", "baton-worker-")
 		if err := startWorker(ctx, tmp); err != nil {
 			t.Errorf("restart the first replica: %v", err)
