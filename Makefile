@@ -122,7 +122,7 @@ test-cluster: cluster-bins ## the cluster tier: integration tests and the cluste
 	@$(CLUSTER_ENV) BATON_CLUSTER_DIR=$(TEST_CLUSTER_DIR) scripts/cluster.sh down >/dev/null 2>&1 || true
 	@rm -rf $(TEST_CLUSTER_DIR)
 	@start=$$(date +%s); \
-	  export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(TEST_CLUSTER_DIR); \
+	  export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(TEST_CLUSTER_DIR) BATON_CLUSTER_PORTS=auto; \
 	  scripts/cluster.sh up-server || { scripts/cluster.sh down; exit 1; }; \
 	  echo "cluster up in $$(( $$(date +%s) - start ))s"; \
 	  . $(TEST_CLUSTER_DIR)/cluster.env; \

@@ -16,7 +16,8 @@
 # TEMPORAL_UI) and the schema folder (TEMPORAL_SCHEMA). Ports, each
 # overridable; BATON_CLUSTER_PORTS=auto picks free ones (tests):
 #   BATON_CLUSTER_PORT          Temporal frontend gRPC        7233
-#   BATON_CLUSTER_INTERNAL_PORT first of 9 internal ports     7234 (..7242)
+#   BATON_CLUSTER_INTERNAL_PORT first of 9 internal ports     7234 (..7242; below
+#                               32760: the server stores membership ports as smallint)
 #   BATON_CLUSTER_PG_PORT       PostgreSQL                    5433
 #   BATON_CLUSTER_UI_PORT       Web UI                        8233
 #   BATON_CLUSTER_SIM_ADDR      simulated systems             localhost:8090
@@ -32,7 +33,15 @@ mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 ENVFILE=$DIR/cluster.env
 
-die() { echo "cluster: $*" >&2; exit 1; }
+die() {
+  echo "cluster: $*" >&2
+  if [ "${STARTING:-}" = 1 ]; then
+    STARTING=0
+    echo "cluster: stopping what this start began" >&2
+    stop_all >/dev/null 2>&1 || true
+  fi
+  exit 1
+}
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ---- settings: from cluster.env once chosen, else the environment --------
@@ -50,7 +59,7 @@ else
     # A block of 16 free ports at a random place: frontend, 9 internal,
     # PostgreSQL, UI, simulator, two workers' metrics.
     for _ in $(seq 1 50); do
-      base=$((20000 + (RANDOM * 32768 + RANDOM) % 30000))
+      base=$((20000 + RANDOM % 12000))
       free=1
       for ((p = base; p < base + 16; p++)); do
         if port_busy "$p"; then free=0; break; fi
@@ -198,6 +207,7 @@ wait_for() { # what seconds process-name check...
 server_start() {
   need TEMPORAL_SERVER; need TEMPORAL
   running server && return 0
+  [ $((INTERNAL + 8)) -lt 32768 ] || die "BATON_CLUSTER_INTERNAL_PORT=$INTERNAL: the internal ports must stay below 32768 (the server stores membership ports as smallint)"
   local p
   for p in "$PORT" $(seq "$INTERNAL" $((INTERNAL + 8))); do
     port_busy "$p" && die "port $p is in use: set BATON_CLUSTER_PORT / BATON_CLUSTER_INTERNAL_PORT"
@@ -229,14 +239,14 @@ apps_start() {
   spawn ui "$TEMPORAL_UI" --root "$DIR/ui" --config config --env cluster start
   spawn simulator bin/simulator --listen "$SIM_ADDR"
   wait_for "the simulated systems" 20 simulator http_ok "http://$SIM_ADDR/healthz"
+  # One replica after the other: the first creates the search attributes
+  # in the new namespace, the second finds them.
   local i
   for i in 1 2; do
     TEMPORAL_ADDRESS=127.0.0.1:$PORT BATON_SYSTEMS_URL=http://$SIM_ADDR BATON_UI_URL=http://localhost:$UI_PORT \
       BATON_METRICS_ADDRESS=127.0.0.1:$((METRICS_PORT + i - 1)) TEMPORAL_IDENTITY=baton-worker-$i@$(hostname) \
       spawn "worker-$i" bin/worker
-  done
-  for i in 1 2; do
-    wait_for "worker $i" 60 "worker-$i" http_ok "http://127.0.0.1:$((METRICS_PORT + i - 1))/healthz"
+    wait_for "worker $i" 90 "worker-$i" http_ok "http://127.0.0.1:$((METRICS_PORT + i - 1))/healthz"
   done
   wait_for "the Web UI" 30 ui http_ok "http://127.0.0.1:$UI_PORT/"
 }
@@ -262,17 +272,21 @@ MSG
 
 PG_BASE=${PG_BASE:-$(pg_base)}
 
+stop_all() {
+  for n in worker-2 worker-1 simulator ui server; do stop "$n"; done
+  pg_stop
+}
+
 case "${1:-}" in
   up)
-    save_env
-    pg_start; schema; server_start; namespace; apps_start; banner ;;
+    save_env; STARTING=1
+    pg_start; schema; server_start; namespace; apps_start; STARTING=0; banner ;;
   up-server)
-    save_env
-    pg_start; schema; server_start
+    save_env; STARTING=1
+    pg_start; schema; server_start; STARTING=0
     echo "Temporal server (PostgreSQL on :$PG_PORT) serving at 127.0.0.1:$PORT; state in $DIR" ;;
   down)
-    for n in worker-2 worker-1 simulator ui server; do stop "$n"; done
-    pg_stop
+    stop_all
     case $PG_BASE in "$DIR"/*) extra="" ;; *) extra=", and $PG_BASE," ;; esac
     echo "cluster: stopped (state kept in $DIR; rm -rf it$extra to start afresh)" ;;
   restart-server)
