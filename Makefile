@@ -65,9 +65,20 @@ $(TEMPORAL_UI):
 	cd $(UI_DIR) && GOBIN=$(UI_DIR) GOFLAGS=-mod=mod go install github.com/temporalio/ui-server/v2/cmd/server@$(UI_VERSION)
 
 .PHONY: cluster-bins
-cluster-bins: $(TEMPORAL) $(TEMPORAL_SERVER) $(TEMPORAL_SQL) $(TEMPORAL_UI) ## build the cluster's pinned binaries into ~/.cache/baton (cached)
+cluster-bins: $(TEMPORAL) $(TEMPORAL_SERVER) $(TEMPORAL_SQL) $(TEMPORAL_UI) postgresql ## build the cluster's pinned binaries into ~/.cache/baton (cached)
 	@test -d $(TEMPORAL_SCHEMA) || (cd $(SERVER_DIR) && GOFLAGS=-mod=mod go mod download go.temporal.io/server@$(SERVER_VERSION))
 	@test -d $(TEMPORAL_SCHEMA) || { echo "the Temporal schema is missing: $(TEMPORAL_SCHEMA)"; exit 1; }
+
+# The cluster runs Debian's PostgreSQL server; install it only when no
+# initdb/pg_ctl is on the PATH or in /usr/lib/postgresql/*/bin.
+.PHONY: postgresql
+postgresql: ## install Debian's PostgreSQL server for the cluster, if missing
+	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "Installing Debian's PostgreSQL server for the cluster..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-upgrade postgresql >/dev/null; \
+	  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "PostgreSQL could not be installed"; exit 1; }; \
+	fi
 
 # The browser test drives Debian's chromium (or BATON_CHROMIUM); install it
 # only when neither is there (as root, or through sudo). It never upgrades
@@ -139,18 +150,19 @@ test: lint test-unit test-integration test-cluster ## every test tier (what CI r
 BENCH_CLUSTER_DIR := $(CURDIR)/.cluster/bench
 .PHONY: bench
 bench: $(TEMPORAL) cluster-bins ## benchmarks on the real stack (dev server), then automated-loan throughput on the dev server and the PostgreSQL cluster side by side
-	go test -count=1 -run '^$$' -bench . -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee .cluster-bench-dev.txt
+	@mkdir -p .cluster
+	go test -count=1 -run '^$$' -bench . -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee $(CURDIR)/.cluster/bench-dev.txt
 	@rm -rf $(BENCH_CLUSTER_DIR); export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BATON_CLUSTER_PORTS=auto; \
 	  scripts/cluster.sh up-server >/dev/null || { scripts/cluster.sh down; exit 1; }; \
 	  . $(BENCH_CLUSTER_DIR)/cluster.env; \
 	  BATON_TEST_TEMPORAL_ADDRESS=$$TEMPORAL_ADDRESS go test -count=1 -run '^$$' -bench AutomatedLoan -benchtime 60x -timeout 20m ./integration/ \
-	    | grep -v '^{"level' >.cluster-bench-cluster.txt; rc=$$?; \
+	    | grep -v '^{"level' >$(CURDIR)/.cluster/bench-cluster.txt; rc=$$?; \
 	  scripts/cluster.sh down >/dev/null; rm -rf $(BENCH_CLUSTER_DIR) $$PG_BASE; \
 	  echo; echo "Automated loans end to end, 8 at a time, 60 instances:"; \
-	  for f in dev:.cluster-bench-dev.txt cluster:.cluster-bench-cluster.txt; do \
+	  for f in dev:$(CURDIR)/.cluster/bench-dev.txt cluster:$(CURDIR)/.cluster/bench-cluster.txt; do \
 	    awk -v who=$${f%%:*} '/^BenchmarkAutomatedLoan/ { for (i = 1; i < NF; i++) m[$$(i+1)] = $$i; \
 	      printf "  %-34s %6.1f instances/s   p50 %6.0f ms   p99 %6.0f ms\n", (who == "dev" ? "dev server (in memory)" : "cluster (server on PostgreSQL)"), m["instances/s"], m["end-to-end-p50-ms"], m["end-to-end-p99-ms"] }' $${f#*:}; \
-	  done; rm -f .cluster-bench-*.txt; exit $$rc
+	  done; rm -f $(CURDIR)/.cluster/bench-*.txt; exit $$rc
 
 .PHONY: histories
 histories: $(TEMPORAL) chromium ## re-record the replay histories in workflows/testdata from real runs
