@@ -279,6 +279,9 @@ stop_all() {
 
 case "${1:-}" in
   up)
+    if running server; then
+      echo "cluster: already running (make cluster-down stops it)"; banner; exit 0
+    fi
     save_env; STARTING=1
     pg_start; schema; server_start; namespace; apps_start; STARTING=0; banner ;;
   up-server)
@@ -299,5 +302,5 @@ case "${1:-}" in
     done
     if as_pg "$(pg_bin)/pg_ctl" -D "$PG_BASE/data" status >/dev/null 2>&1; then echo "postgres: running on :$PG_PORT"; else echo "postgres: stopped"; fi ;;
   *)
-    sed -n '2,27p' "$0" >&2; exit 2 ;;
+    sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac
