@@ -52,7 +52,7 @@ func TestStartInputErrors(t *testing.T) {
 func TestStartTwiceIsRefused(t *testing.T) {
 	id := uniq("D")
 	out := starter(t, "start", "loan", "--file", "examples/loan-manual.json", "--id", id)
-	if !strings.Contains(out, "started loan-"+id) || !strings.Contains(out, "/namespaces/default/workflows/loan-"+id) {
+	if !strings.Contains(out, "started loan-"+id) || !strings.Contains(out, "/namespaces/"+env.namespace+"/workflows/loan-"+id) {
 		t.Errorf("start output = %s", out)
 	}
 	wantExit(t, runBin(t, "starter", "start", "loan", "--file", "examples/loan-manual.json", "--id", id), 1, "loan-"+id+" already exists")
