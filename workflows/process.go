@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -179,10 +180,29 @@ func routeSection[T, F any](process string, parsers func(f *F) []factParser, rou
 	}
 }
 
-// amountUpTo requires 0 < v <= limit.
+// minAmount is the smallest amount of money a process accepts: one cent.
+const minAmount = 0.01
+
+// amount requires a finite amount of money of at least one cent. JSON cannot
+// carry NaN or infinities, but a flag (--amount NaN) or another client's
+// data converter can.
+func amount(field string, v float64) error {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return invalid(field, "%v is not an amount of money", v)
+	case v < minAmount:
+		return invalid(field, "%v is below one cent (at least 0.01)", v)
+	}
+	return nil
+}
+
+// amountUpTo requires an amount (see amount) of at most limit.
 func amountUpTo(field string, v, limit float64) error {
-	if v <= 0 || v > limit {
-		return invalid(field, "%v must be above 0 and at most %s", v, strings.TrimSuffix(money(limit), ".00"))
+	if err := amount(field, v); err != nil {
+		return err
+	}
+	if v > limit {
+		return invalid(field, "%v is above the limit of %s", v, strings.TrimSuffix(money(limit), ".00"))
 	}
 	return nil
 }

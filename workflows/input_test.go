@@ -1,0 +1,75 @@
+package workflows
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// withAmount returns a process's first demo input with its amount set
+// through the starter's --amount flag (nil if the process has none).
+func withAmount(t *testing.T, p *Process, v float64) Input {
+	t.Helper()
+	for _, f := range p.Flags {
+		if f.Name == "amount" {
+			in := p.Demo(func(n int) string { return fmt.Sprint("V-", n) }, testStart)[0]
+			if err := f.Set(in, v); err != nil {
+				t.Fatal(err)
+			}
+			return in
+		}
+	}
+	return nil
+}
+
+// Every amount is a finite sum of at least one cent, whoever starts the
+// process: the starter's flags accept NaN and Inf, other clients' data
+// converters may carry them.
+func TestInputsRefuseNonFiniteAndSubCentAmounts(t *testing.T) {
+	bad := map[string]float64{"NaN": math.NaN(), "+Inf": math.Inf(1), "-Inf": math.Inf(-1), "zero": 0, "tenth of a cent": 0.001, "negative": -5}
+	checked := 0
+	for _, p := range Processes() {
+		if withAmount(t, p, 1) == nil {
+			continue
+		}
+		checked++
+		if err := withAmount(t, p, 0.01).Validate(); err != nil {
+			t.Errorf("%s: one cent refused: %v", p.Name, err)
+		}
+		for name, v := range bad {
+			err := withAmount(t, p, v).Validate()
+			if err == nil || !strings.HasPrefix(err.Error(), "amount: ") {
+				t.Errorf("%s: amount %s: err = %v, want one naming amount", p.Name, name, err)
+			}
+		}
+	}
+	if checked < 4 {
+		t.Errorf("only %d processes have an amount flag", checked)
+	}
+}
+
+// The workflow refuses what the starter refuses, for clients that skip the
+// starter (the temporal CLI, another SDK): it fails at validation, naming
+// the field, before anything runs. (JSON cannot carry NaN: a sub-cent
+// amount is what such a client can send.)
+func TestWorkflowsRefuseSubCentAmountsFromOtherClients(t *testing.T) {
+	for _, p := range Processes() {
+		in := withAmount(t, p, 0.004)
+		if in == nil {
+			continue
+		}
+		h := newHarness(t)
+		h.env.ExecuteWorkflow(p.Name, in)
+		if !h.env.IsWorkflowCompleted() {
+			t.Fatalf("%s did not complete", p.Name)
+		}
+		wantInvalidInput(t, h.env, "amount")
+		if !strings.Contains(h.env.GetWorkflowError().Error(), "invalid input: amount: 0.004 is below one cent") {
+			t.Errorf("%s: %v", p.Name, h.env.GetWorkflowError())
+		}
+		if len(h.calls) != 0 {
+			t.Errorf("%s ran %v before refusing its input", p.Name, h.calls)
+		}
+	}
+}
