@@ -74,8 +74,8 @@ func TestStartInputErrors(t *testing.T) {
 
 // Standard input is decoded as strictly as a file.
 func TestStartFromStandardInput(t *testing.T) {
-	r := runBinStdin(t, `{"applicationId": "IN-7", "applicantId": "C-1001", "amount": 100, "termMonths": 12} {"amount": 1}`, "start", "loan", "--file", "-")
-	wantExit(t, r, 2, "stdin:1:87: input: unexpected data after the JSON object")
+	r := runBinStdin(t, `{"applicationId": "IN-7", "applicantId": "C-1001", "amount": 100, "termMonths": 12} {"amount": 1}`, "starter", "start", "loan", "--file", "-")
+	wantExit(t, r, 2, "stdin:1:85: input: unexpected data after the JSON object")
 }
 
 func TestStartTwiceIsRefused(t *testing.T) {
