@@ -123,3 +123,18 @@ func TestConfigUnknownKeyIsNamed(t *testing.T) {
 	wantExit(t, runBin(t, "starter", "--config", file, "list"), 2, want)
 	wantExit(t, runBin(t, "starter", "--config", file, "start", "expense", "--file", "examples/expense-small.json"), 2, want)
 }
+
+// Terminating an instance cannot be vetoed by Baton (only the server's
+// authorisation can), but status names who did it and why, from the
+// history, escaped.
+func TestStatusNamesWhoTerminated(t *testing.T) {
+	wf := startOpen(t, "loan", "loan-manual.json", uniq("TERM"))
+	waitTask(t, wf)
+	if err := env.client.TerminateWorkflow(context.Background(), wf, "", "approved offline\x1b[1A"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wf+" terminated", func() bool {
+		return strings.Contains(starter(t, "status", wf), "Execution:       terminated")
+	})
+	mustContain(t, "status", starter(t, "status", wf), "Failure:         terminated by ", `: approved offline\x1b[1A`)
+}

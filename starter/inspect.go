@@ -41,8 +41,9 @@ type statusView struct {
 	WorkflowID string `json:"workflowId"`
 	Execution  string `json:"execution"`
 	URL        string `json:"url"`
-	// Failure is how an instance without a record ended (it failed at
-	// input validation, before its record started), from its history.
+	// Failure is how an execution that did not complete ended, from its
+	// history: the failure (an instance without a record failed at input
+	// validation), or who terminated it and why.
 	Failure string `json:"failure,omitempty"`
 }
 
@@ -124,7 +125,19 @@ func (a *app) statusCommand() *cobra.Command {
 				}
 			}
 			st.WorkflowID, st.URL = id, a.workflowURL(id)
-			st.Execution = executionStatus(desc.GetWorkflowExecutionInfo().GetStatus())
+			state := desc.GetWorkflowExecutionInfo().GetStatus()
+			st.Execution = executionStatus(state)
+			switch state {
+			case enums.WORKFLOW_EXECUTION_STATUS_FAILED, enums.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+				enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, enums.WORKFLOW_EXECUTION_STATUS_CANCELED:
+				// Also for an instance with a record: who terminated it,
+				// and why, is only in the history.
+				if st.Failure == "" {
+					if st.Failure, err = a.closing(cmd.Context(), id); err != nil {
+						return err
+					}
+				}
+			}
 			if a.jsonOutput() {
 				return a.printJSON(st)
 			}

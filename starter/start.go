@@ -84,8 +84,12 @@ func (a *app) startCommand() *cobra.Command {
 		Use:   "start <" + strings.Join(workflows.Names(), "|") + ">",
 		Short: "Start a process from an input file or flags",
 		Long: `Start a process instance. The workflow ID is the business key, e.g. loan-A-17.
-Input comes from --file (JSON, see examples/) and/or the process's flags, which
-override the file. Without an id one is generated.`,
+Input comes from --file (JSON, see examples/; - reads standard input) and/or the
+process's flags, which override the file. The file must hold exactly one JSON
+object: duplicate or unknown keys, invalid UTF-8 and trailing data are refused,
+naming the field. People the input names are checked against the directory of
+the policy file (policy.file) before anything starts. Without an id one is
+generated.`,
 		Example: `  starter start loan --file examples/loan-manual.json
   starter start loan --applicant C-1002 --amount 40000 --term-months 36
   starter start order --customer K-100 --item SKU-BOOK:2 --amount 120 --card 4111111111111111 --billing DE --shipping DE
