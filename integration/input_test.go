@@ -45,8 +45,10 @@ func failureOf(t *testing.T, id string) string {
 func TestOtherClientsInputFailsAtValidation(t *testing.T) {
 	subCent := &workflows.LoanInput{ApplicationID: uniq("SC"), ApplicantID: "C-1001", Amount: 0.004, TermMonths: 12}
 	stranger := &workflows.ExpenseInput{ExpenseID: uniq("ZED"), Requester: "zed", Amount: 300, Category: "travel"}
+	unknownApplicant := &workflows.LoanInput{ApplicationID: uniq("UA"), ApplicantID: "C-0000", Amount: 100, TermMonths: 12}
 	startDirect(t, workflows.ProcessLoan, subCent)
 	startDirect(t, workflows.ProcessExpense, stranger)
+	startDirect(t, workflows.ProcessLoan, unknownApplicant)
 
 	if got := failureOf(t, subCent.Key()); !strings.Contains(got, "invalid input: amount: 0.004 is below one cent") {
 		t.Errorf("sub-cent loan: %s", got)
@@ -54,6 +56,13 @@ func TestOtherClientsInputFailsAtValidation(t *testing.T) {
 	if got := failureOf(t, stranger.Key()); !strings.Contains(got, `invalid input: requester: "zed" is not in the directory`) {
 		t.Errorf("unknown requester: %s", got)
 	}
+
+	// Applicants are the KYC system's: the loan fails at the identity
+	// check, naming the field, recorded in its trail and status.
+	if got := failureOf(t, unknownApplicant.Key()); !strings.Contains(got, `invalid input: applicantId: "C-0000" is unknown to the identity check`) {
+		t.Errorf("unknown applicant: %s", got)
+	}
+	mustContain(t, "status", starter(t, "status", unknownApplicant.Key()), "Outcome:         failed", `Failure:         invalid input: applicantId: "C-0000" is unknown`)
 
 	// No record: status and audit read the history.
 	status := runBin(t, "starter", "status", subCent.Key())

@@ -5,6 +5,11 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/mock"
+
+	"baton/activities"
+	"baton/workflows/record"
 )
 
 // withAmount returns a process's first demo input with its amount set
@@ -71,5 +76,27 @@ func TestWorkflowsRefuseSubCentAmountsFromOtherClients(t *testing.T) {
 		if len(h.calls) != 0 {
 			t.Errorf("%s ran %v before refusing its input", p.Name, h.calls)
 		}
+	}
+}
+
+// An applicant is not in the directory but in the KYC system: one it does
+// not know fails the loan as an unknown user fails any process, naming the
+// field, recorded in the trail, before anything else runs.
+func TestLoanUnknownApplicantFailsNamingTheField(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnActivity(aKYC.VerifyIdentity, mock.Anything, mock.Anything).Return(nil, refuse(activities.ErrNotFound, "unknown applicant C-0000"))
+	h.env.ExecuteWorkflow(Loan, LoanInput{ApplicationID: "A-1", ApplicantID: "C-0000", Amount: 100, TermMonths: 12})
+	if !h.env.IsWorkflowCompleted() {
+		t.Fatal("did not complete")
+	}
+	wantInvalidInput(t, h.env, "applicantId")
+	if !strings.Contains(h.env.GetWorkflowError().Error(), `invalid input: applicantId: "C-0000" is unknown to the identity check`) {
+		t.Errorf("err = %v", h.env.GetWorkflowError())
+	}
+	if h.ran() != "VerifyIdentity" {
+		t.Errorf("ran %s", h.ran())
+	}
+	if !h.auditHas(record.ActionFailed, `applicantId: "C-0000" is unknown`) {
+		t.Errorf("audit %+v", h.audit())
 	}
 }
