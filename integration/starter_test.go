@@ -34,6 +34,7 @@ func TestStartInputErrors(t *testing.T) {
 	trailing := writeTemp(t, fmt.Sprintf(loan, 1)+`{"amount": 9000000}`)
 	duplicate := writeTemp(t, `{"applicationId": "IN-2", "applicantId": "C-1001", "amount": 100, "amount": 9000000, "termMonths": 12}`)
 	badUTF8 := writeTemp(t, "{\"applicationId\": \"IN-3\", \"applicantId\": \"C-1001\", \"amount\": 100, \"termMonths\": 12, \"purpose\": \"car\xff\"}")
+	escape := writeTemp(t, `{"applicationId": "IN-8", "applicantId": "C-1001", "amount": 100, "termMonths": 12, "purpose": "car\u001b[2K\rforged"}`)
 	flags := []string{"start", "loan", "--applicant", "C-1001", "--term-months", "12", "--id", "IN-4", "--amount"}
 	cases := []struct {
 		name string
@@ -48,6 +49,7 @@ func TestStartInputErrors(t *testing.T) {
 		{"trailing data after the object", []string{"start", "loan", "--file", trailing}, nil, 2, "input: unexpected data after the JSON object"},
 		{"duplicate key", []string{"start", "loan", "--file", duplicate}, nil, 2, ": amount: duplicate key"},
 		{"invalid UTF-8", []string{"start", "loan", "--file", badUTF8}, nil, 2, ": purpose: invalid UTF-8"},
+		{"control characters in text", []string{"start", "loan", "--file", escape}, nil, 2, "invalid loan input: purpose: control characters and invalid UTF-8 are not allowed"},
 		{"amount NaN", append(flags, "NaN"), nil, 2, "invalid loan input: amount: NaN is not an amount of money"},
 		{"amount Inf", append(flags, "Inf"), nil, 2, "invalid loan input: amount: +Inf is not an amount of money"},
 		{"amount below one cent", append(flags, "0.001"), nil, 2, "invalid loan input: amount: 0.001 is below one cent"},
@@ -65,7 +67,7 @@ func TestStartInputErrors(t *testing.T) {
 		})
 	}
 	// Nothing started: the ids the refused inputs carried are unknown.
-	for _, id := range []string{"loan-IN-1", "loan-IN-2", "loan-IN-3", "loan-IN-4", "expense-IN-5", "expense-IN-6"} {
+	for _, id := range []string{"loan-IN-1", "loan-IN-2", "loan-IN-3", "loan-IN-4", "expense-IN-5", "expense-IN-6", "loan-IN-8"} {
 		if _, err := env.client.DescribeWorkflowExecution(context.Background(), id, ""); err == nil {
 			t.Errorf("%s was started from refused input", id)
 		}

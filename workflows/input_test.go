@@ -100,3 +100,61 @@ func TestLoanUnknownApplicantFailsNamingTheField(t *testing.T) {
 		t.Errorf("audit %+v", h.audit())
 	}
 }
+
+// Free text that would not show as it is (an ANSI sequence, a carriage
+// return forging a line, what a decoder made of invalid UTF-8) is refused
+// in every process's input, naming the field.
+func TestInputsRefuseControlCharactersInText(t *testing.T) {
+	demo := func(name string) Input {
+		p, _ := Lookup(name)
+		return p.Demo(func(n int) string { return fmt.Sprint("T-", n) }, testStart)[0]
+	}
+	cases := map[string]func(bad string) (Input, string){
+		"loan purpose": func(bad string) (Input, string) {
+			in := demo(ProcessLoan).(*LoanInput)
+			in.Purpose = bad
+			return in, "purpose"
+		},
+		"expense category": func(bad string) (Input, string) {
+			in := demo(ProcessExpense).(*ExpenseInput)
+			in.Category = bad
+			return in, "category"
+		},
+		"expense description": func(bad string) (Input, string) {
+			in := demo(ProcessExpense).(*ExpenseInput)
+			in.Description = bad
+			return in, "description"
+		},
+		"claim kind": func(bad string) (Input, string) {
+			in := demo(ProcessClaim).(*ClaimInput)
+			in.Kind = bad
+			return in, "kind"
+		},
+		"onboarding name": func(bad string) (Input, string) {
+			in := demo(ProcessOnboarding).(*OnboardingInput)
+			in.Name = bad
+			return in, "name"
+		},
+		"onboarding equipment": func(bad string) (Input, string) {
+			in := demo(ProcessOnboarding).(*OnboardingInput)
+			in.Equipment = []string{"laptop", bad}
+			return in, "equipment[1]"
+		},
+		"order sku": func(bad string) (Input, string) {
+			in := demo(ProcessOrder).(*OrderInput)
+			in.Items = []activities.Item{{SKU: bad, Quantity: 1}}
+			return in, "items[0].sku"
+		},
+	}
+	for name, set := range cases {
+		if in, _ := set("plain text, ünïcode"); in.Validate() != nil {
+			t.Errorf("%s: plain text refused: %v", name, in.Validate())
+		}
+		for _, bad := range []string{"ok\x1b[2K\rforged", "ok\nforged", "ok\u202eforged", "ok\ufffd"} {
+			in, field := set(bad)
+			if err := in.Validate(); err == nil || !strings.HasPrefix(err.Error(), field+": control characters") {
+				t.Errorf("%s %q: err = %v", name, bad, err)
+			}
+		}
+	}
+}

@@ -130,6 +130,9 @@ func (in OrderInput) Validate() error {
 		if it.SKU == "" {
 			return invalid(fmt.Sprintf("items[%d].sku", i), "required")
 		}
+		if err := atMost(fmt.Sprintf("items[%d].sku", i), it.SKU, 64); err != nil {
+			return err
+		}
 		if it.Quantity < 1 {
 			return invalid(fmt.Sprintf("items[%d].quantity", i), "%d must be at least 1", it.Quantity)
 		}

@@ -8,11 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
+	"baton/internal/termsafe"
 	"baton/policy"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
@@ -207,10 +209,16 @@ func amountUpTo(field string, v, limit float64) error {
 	return nil
 }
 
-// atMost limits a free-text field's length.
+// atMost limits a free-text field's length and refuses text that would not
+// show as it is: control characters (an ANSI escape or a newline forging a
+// line of a table), bidi overrides, and U+FFFD (invalid UTF-8 that another
+// client's JSON decoder replaced).
 func atMost(field, v string, n int) error {
 	if len(v) > n {
 		return invalid(field, "at most %d characters", n)
+	}
+	if termsafe.Clean(v) != v || strings.ContainsRune(v, utf8.RuneError) {
+		return invalid(field, "control characters and invalid UTF-8 are not allowed")
 	}
 	return nil
 }
