@@ -324,11 +324,23 @@ func runBin(t *testing.T, name string, args ...string) result {
 // for it to exit.
 func runBinEnv(t *testing.T, name string, extraEnv []string, args ...string) result {
 	t.Helper()
+	return runBinInput(t, name, extraEnv, "", args...)
+}
+
+// runBinStdin runs a built binary with stdin as its standard input.
+func runBinStdin(t *testing.T, stdin string, name string, args ...string) result {
+	t.Helper()
+	return runBinInput(t, name, nil, stdin, args...)
+}
+
+func runBinInput(t *testing.T, name string, extraEnv []string, stdin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(env.bin, name), args...)
 	cmd.Env = append(baseEnv(), extraEnv...)
 	cmd.Dir = env.root
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

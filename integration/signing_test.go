@@ -1,9 +1,12 @@
 package integration
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -34,6 +37,12 @@ func TestSignedDecisionsEndToEnd(t *testing.T) {
 	}
 	pol := strings.Replace(string(src), "requireSignedDecisions: false", "requireSignedDecisions: true", 1)
 	pol = strings.Replace(pol, "ana: {name: Ana Alves,     roles: [underwriter]}", "ana: {name: Ana Alves,     roles: [underwriter], publicKey: \""+ana.PublicKey+"\"}", 1)
+	// The policy refuses requireSignedDecisions while any user lacks a key:
+	// everyone else gets a key nobody holds, ben included.
+	pol = keylessUser.ReplaceAllStringFunc(pol, func(line string) string {
+		pub, _, _ := ed25519.GenerateKey(nil)
+		return strings.TrimSuffix(line, "}") + ", publicKey: \"" + base64.StdEncoding.EncodeToString(pub) + "\"}"
+	})
 	if !strings.Contains(pol, ana.PublicKey) || !strings.Contains(pol, "requireSignedDecisions: true") {
 		t.Fatal("policy fixture drifted from config/policy.yaml")
 	}
@@ -50,9 +59,12 @@ func TestSignedDecisionsEndToEnd(t *testing.T) {
 	ns := []string{"--namespace", r.ns}
 	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ana"}, ns...)...), 3, "signature: the policy requires signed decisions")
 	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ana", "--key", ben.KeyFile}, ns...)...), 3, "signature: does not verify for ana")
-	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ben", "--key", ben.KeyFile}, ns...)...), 3, "signature: ben has no public key in the directory")
+	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ben", "--key", ben.KeyFile}, ns...)...), 3, "signature: does not verify for ben")
 	if out := r.starter(t, "approve", wf, "--as", "ana", "--key", ana.KeyFile); !strings.Contains(out, "accepted: approved (1 of 1 approvals)") {
 		t.Fatalf("signed approval: %s", out)
 	}
 	r.wait(t, wf)
 }
+
+// keylessUser matches a directory line without a publicKey.
+var keylessUser = regexp.MustCompile(`(?m)^  [a-z]+: \{name: [^}]*roles: \[[^\]]*\]\}`)

@@ -138,6 +138,9 @@ func (in ClaimInput) Validate() error {
 	if strings.TrimSpace(in.Kind) == "" {
 		return invalid("kind", "required (e.g. water-damage, fire, theft, auto)")
 	}
+	if err := atMost("kind", in.Kind, 100); err != nil {
+		return err
+	}
 	if err := amountUpTo("amount", in.Amount, 1_000_000); err != nil {
 		return err
 	}

@@ -208,9 +208,17 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 	p.SetStage(ctx, 1, "identity-check", "verifying the applicant's identity")
 	var kyc activities.KYCResult
 	if err := p.step(ctx, "kyc", "kyc: verify identity of "+in.ApplicantID+" for "+in.Key(), a.VerifyIdentity, activities.KYCInput{ApplicantID: in.ApplicantID}, &kyc); err != nil {
-		if errorType(err) == activities.ErrKYCFailed {
+		switch errorType(err) {
+		case activities.ErrKYCFailed:
 			p.Route(ctx, record.PathAutomated, "")
 			return record.End(OutcomeDeclined, "identity check failed")
+		case activities.ErrNotFound:
+			// Applicants are the KYC system's, not the directory's: an
+			// unknown one fails the instance as an unknown user does,
+			// naming the field.
+			err := nonRetryableInput(invalid("applicantId", "%q is unknown to the identity check (%s)", in.ApplicantID, cause(err)))
+			p.Fail(ctx, OutcomeFailed, err)
+			return err
 		}
 		return err
 	}

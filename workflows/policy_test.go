@@ -31,6 +31,7 @@ func TestPolicySectionsNameTheEntry(t *testing.T) {
 		{"autoDeclineBelow: 550", "autoDeclineBelow: 750", "processes.loan.autoDeclineBelow: 750 is above autoApprove.minScore 720"},
 		{"fraudReviewAt: 70", "fraudReviewAt: 70\n    fraudReviewAfter: 3", `processes.order: field "fraudReviewAfter" not found`},
 		{"\n  order:\n", "\n  orders:\n", "processes.orders: no such process"},
+		{"roles: [underwriter]\n      quorum: 1", "roles: [underwriter]\n      quorum: 3", "processes.loan.underwriting.quorum: 3 approvals needed but only 2 users hold [underwriter]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {

@@ -4,15 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
+	"baton/internal/termsafe"
 	"baton/policy"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
@@ -214,18 +217,43 @@ func routeSection[T, F any](process string, parsers func(f *F) []factParser, rou
 	}
 }
 
-// amountUpTo requires 0 < v <= limit.
-func amountUpTo(field string, v, limit float64) error {
-	if v <= 0 || v > limit {
-		return invalid(field, "%v must be above 0 and at most %s", v, strings.TrimSuffix(money(limit), ".00"))
+// minAmount is the smallest amount of money a process accepts: one cent.
+const minAmount = 0.01
+
+// amount requires a finite amount of money of at least one cent. JSON cannot
+// carry NaN or infinities, but a flag (--amount NaN) or another client's
+// data converter can.
+func amount(field string, v float64) error {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return invalid(field, "%v is not an amount of money", v)
+	case v < minAmount:
+		return invalid(field, "%v is below one cent (at least 0.01)", v)
 	}
 	return nil
 }
 
-// atMost limits a free-text field's length.
+// amountUpTo requires an amount (see amount) of at most limit.
+func amountUpTo(field string, v, limit float64) error {
+	if err := amount(field, v); err != nil {
+		return err
+	}
+	if v > limit {
+		return invalid(field, "%v is above the limit of %s", v, strings.TrimSuffix(money(limit), ".00"))
+	}
+	return nil
+}
+
+// atMost limits a free-text field's length and refuses text that would not
+// show as it is: control characters (an ANSI escape or a newline forging a
+// line of a table), bidi overrides, and U+FFFD (invalid UTF-8 that another
+// client's JSON decoder replaced).
 func atMost(field, v string, n int) error {
 	if len(v) > n {
 		return invalid(field, "at most %d characters", n)
+	}
+	if termsafe.Clean(v) != v || strings.ContainsRune(v, utf8.RuneError) {
+		return invalid(field, "control characters and invalid UTF-8 are not allowed")
 	}
 	return nil
 }
