@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -13,39 +14,38 @@ import (
 
 // With requireSignedDecisions, an unsigned or wrongly signed decision is
 // refused and one signed with the user's key (starter keygen) is accepted.
-// A signature binds the decision to the run, the task occurrence and the
-// facts: captured from history and sent again to an instance re-started
-// under the same ID with a bigger amount, it is refused.
 func TestSignedDecisionsEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	type key struct {
+	var ana, ben struct {
 		KeyFile   string `json:"keyFile"`
 		PublicKey string `json:"publicKey"`
 	}
-	src, err := os.ReadFile(env.policyFile)
-	if err != nil {
+	if err := json.Unmarshal([]byte(starter(t, "keygen", "--user", "ana", "--out", filepath.Join(dir, "ana.key"), "-o", "json")), &ana); err != nil {
 		t.Fatal(err)
 	}
-	pol := strings.Replace(string(src), "requireSignedDecisions: false", "requireSignedDecisions: true", 1)
-	// Every user needs a key under a policy that requires signatures.
-	keys := map[string]key{}
-	for _, m := range regexp.MustCompile(`(?m)^  ([a-z]+): \{(name: [^}]*)\}`).FindAllStringSubmatch(string(src), -1) {
-		var k key
-		if err := json.Unmarshal([]byte(starter(t, "keygen", "--user", m[1], "--out", filepath.Join(dir, m[1]+".key"), "-o", "json")), &k); err != nil {
-			t.Fatal(err)
-		}
-		keys[m[1]] = k
-		pol = strings.Replace(pol, m[0], "  "+m[1]+": {"+m[2]+", publicKey: \""+k.PublicKey+"\"}", 1)
-	}
-	ana, ben := keys["ana"], keys["ben"]
-	if ana.KeyFile == "" || ben.KeyFile == "" || !strings.Contains(pol, "requireSignedDecisions: true") {
-		t.Fatal("policy fixture drifted from config/policy.yaml")
+	if err := json.Unmarshal([]byte(starter(t, "keygen", "--user", "ben", "--out", filepath.Join(dir, "ben.key"), "-o", "json")), &ben); err != nil {
+		t.Fatal(err)
 	}
 	if r := runBin(t, "starter", "keygen", "--user", "ana", "--out", ana.KeyFile); r.code != 2 || !strings.Contains(r.stderr, "refusing to overwrite") {
 		t.Errorf("keygen over an existing key: exit %d %s", r.code, r.stderr)
 	}
 	if st, err := os.Stat(ana.KeyFile); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("key file mode: %v %v", st, err)
+	}
+	src, err := os.ReadFile(env.policyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := strings.Replace(string(src), "requireSignedDecisions: false", "requireSignedDecisions: true", 1)
+	pol = strings.Replace(pol, "ana: {name: Ana Alves,     roles: [underwriter]}", "ana: {name: Ana Alves,     roles: [underwriter], publicKey: \""+ana.PublicKey+"\"}", 1)
+	// The policy refuses requireSignedDecisions while any user lacks a key:
+	// everyone else gets a key nobody holds, ben included.
+	pol = keylessUser.ReplaceAllStringFunc(pol, func(line string) string {
+		pub, _, _ := ed25519.GenerateKey(nil)
+		return strings.TrimSuffix(line, "}") + ", publicKey: \"" + base64.StdEncoding.EncodeToString(pub) + "\"}"
+	})
+	if !strings.Contains(pol, ana.PublicKey) || !strings.Contains(pol, "requireSignedDecisions: true") {
+		t.Fatal("policy fixture drifted from config/policy.yaml")
 	}
 	polFile := filepath.Join(dir, "policy.yaml")
 	if err := os.WriteFile(polFile, []byte(pol), 0o644); err != nil {
@@ -60,6 +60,7 @@ func TestSignedDecisionsEndToEnd(t *testing.T) {
 	ns := []string{"--namespace", r.ns}
 	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ana"}, ns...)...), 3, "signature: the policy requires signed decisions")
 	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ana", "--key", ben.KeyFile}, ns...)...), 3, "signature: does not verify for ana")
+	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ben", "--key", ben.KeyFile}, ns...)...), 3, "signature: does not verify for ben")
 	if out := r.starter(t, "approve", wf, "--as", "ana", "--key", ana.KeyFile); !strings.Contains(out, "accepted: approved (1 of 1 approvals)") {
 		t.Fatalf("signed approval: %s", out)
 	}
@@ -93,6 +94,9 @@ func TestSignedDecisionsEndToEnd(t *testing.T) {
 		t.Fatalf("captured signature on the re-started instance: %v\n%s", err, out)
 	}
 }
+
+// keylessUser matches a directory line without a publicKey.
+var keylessUser = regexp.MustCompile(`(?m)^  [a-z]+: \{name: [^}]*roles: \[[^\]]*\]\}`)
 
 // findAcceptedUpdateInput returns the first accepted update's payload data
 // (base64) in a history printed as JSON.

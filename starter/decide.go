@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"baton/internal/termsafe"
 	"baton/workflows/humantask"
 )
 
@@ -118,6 +119,6 @@ func (a *app) decide(cmd *cobra.Command, id, runID string, d humantask.Decision)
 	if a.jsonOutput() {
 		return a.printJSON(res)
 	}
-	_, err = fmt.Fprintf(a.out, "%s (%s, task %s)\n", res.Message, id, res.TaskID)
+	_, err = fmt.Fprintf(a.out, "%s (%s, task %s)\n", termsafe.Clean(res.Message), termsafe.Clean(id), termsafe.Clean(res.TaskID))
 	return err
 }

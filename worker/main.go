@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -85,12 +87,20 @@ func run(args []string) error {
 	}
 	defer cl.Close()
 
+	// Before polling: a start that sets an attribute the server cannot map
+	// yet is refused, so the worker waits until they are usable.
 	added, err := tclient.EnsureSearchAttributes(ctx, cl, cfg.Temporal.Namespace, record.SearchAttributes())
-	if err != nil {
+	var refused *tclient.OperatorRefusedError
+	switch {
+	case errors.As(err, &refused):
 		// Temporal Cloud manages search attributes outside the operator API:
-		// the worker still runs, and says what is missing.
-		zl.Warn("search attributes not ensured; create them for the namespace", zap.Error(err))
-	} else if len(added) > 0 {
+		// the worker still runs, and says what to create.
+		zl.Warn("search attributes not ensured; create them for the namespace", zap.Error(err),
+			zap.Strings("names", slices.Sorted(maps.Keys(record.SearchAttributes()))))
+	case err != nil:
+		return err
+	}
+	if len(added) > 0 {
 		zl.Info("search attributes created", zap.Strings("names", added))
 	}
 

@@ -89,6 +89,14 @@ func (in OnboardingInput) Validate() error {
 		if strings.TrimSpace(f.v) == "" {
 			return invalid(f.name, "required")
 		}
+		if err := atMost(f.name, f.v, 200); err != nil {
+			return err
+		}
+	}
+	for i, e := range in.Equipment {
+		if err := atMost(fmt.Sprintf("equipment[%d]", i), e, 100); err != nil {
+			return err
+		}
 	}
 	if _, err := time.Parse(time.DateOnly, in.StartDate); err != nil {
 		return invalid("startDate", "%q is not a date such as 2026-12-01", in.StartDate)

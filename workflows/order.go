@@ -97,7 +97,7 @@ func OrderRoute(fraudScore int, reasons []string, pol OrderPolicy) Route {
 		return Route{Path: record.PathManual, Decision: OrderFraudReview, Facts: facts,
 			Reason: fmt.Sprintf("fraud review: score %d >= %d (%s)", fraudScore, pol.FraudReviewAt, strings.Join(reasons, "; "))}
 	}
-	return Route{Path: record.PathAutomated, Decision: OrderStraightThrough, Facts: facts,
+	return Route{Path: record.PathAutomated, Decision: OrderStraightThrough, Verdict: humantask.Approve, Facts: facts,
 		Reason: fmt.Sprintf("straight through: fraud score %d < %d", fraudScore, pol.FraudReviewAt)}
 }
 
@@ -132,12 +132,15 @@ func (in OrderInput) Validate() error {
 		if it.SKU == "" {
 			return invalid(fmt.Sprintf("items[%d].sku", i), "required")
 		}
+		if err := atMost(fmt.Sprintf("items[%d].sku", i), it.SKU, 64); err != nil {
+			return err
+		}
 		if it.Quantity < 1 {
 			return invalid(fmt.Sprintf("items[%d].quantity", i), "%d must be at least 1", it.Quantity)
 		}
 	}
-	if in.Amount <= 0 {
-		return invalid("amount", "%v must be above 0", in.Amount)
+	if err := amount("amount", in.Amount); err != nil {
+		return err
 	}
 	if !cardPattern.MatchString(in.CardNumber) {
 		return invalid("cardNumber", "12 to 19 digits required")

@@ -18,6 +18,9 @@ import (
 type Error struct {
 	Field  string
 	Reason string
+	// Offset is the byte offset of a syntactic error in the input (for a
+	// line and column); -1 when the error is about a value.
+	Offset int64
 }
 
 func (e *Error) Error() string { return e.Field + ": " + e.Reason }
@@ -32,29 +35,29 @@ func Decode(data []byte, v any) error {
 	var sem *json.SemanticError
 	switch {
 	case errors.As(err, &syn):
-		field := fieldOf(syn.JSONPointer)
+		field, at := fieldOf(syn.JSONPointer), syn.ByteOffset
 		switch {
 		case errors.Is(syn.Err, jsontext.ErrDuplicateName):
-			return &Error{field, "duplicate key"}
+			return &Error{field, "duplicate key", at}
 		case strings.Contains(syn.Error(), "invalid UTF-8"):
-			return &Error{field, "invalid UTF-8"}
+			return &Error{field, "invalid UTF-8", at}
 		case strings.Contains(syn.Error(), "after top-level value"):
-			return &Error{"input", fmt.Sprintf("unexpected data after the JSON object (byte %d)", syn.ByteOffset)}
+			return &Error{"input", fmt.Sprintf("unexpected data after the JSON object (byte %d)", at), at}
 		}
-		return &Error{field, fmt.Sprintf("malformed JSON at byte %d", syn.ByteOffset)}
+		return &Error{field, fmt.Sprintf("malformed JSON at byte %d", at), at}
 	case errors.As(err, &sem):
 		field := fieldOf(sem.JSONPointer)
 		switch {
 		case errors.Is(sem.Err, json.ErrUnknownName):
-			return &Error{field, "unknown key"}
+			return &Error{field, "unknown key", -1}
 		case sem.JSONKind != 0 && sem.GoType != nil && sem.Err == nil:
-			return &Error{field, fmt.Sprintf("want %s, got JSON %s", goKind(sem.GoType.Kind().String()), sem.JSONKind)}
+			return &Error{field, fmt.Sprintf("want %s, got JSON %s", goKind(sem.GoType.Kind().String()), sem.JSONKind), -1}
 		case sem.Err != nil:
-			return &Error{field, sem.Err.Error()}
+			return &Error{field, sem.Err.Error(), -1}
 		}
-		return &Error{field, "invalid value"}
+		return &Error{field, "invalid value", -1}
 	}
-	return &Error{"input", err.Error()}
+	return &Error{"input", err.Error(), -1}
 }
 
 func fieldOf(p jsontext.Pointer) string {
