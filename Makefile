@@ -40,12 +40,24 @@ chromium: ## install Debian's chromium for the Web UI browser test, if missing
 	fi
 	@command -v chromium >/dev/null || { echo "chromium could not be installed"; exit 1; }
 
+# The audit store is PostgreSQL: make dev and the tests start their own from
+# Debian's binaries (initdb, pg_ctl); install them when missing.
+PG_FOUND = command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
+.PHONY: postgres
+postgres: ## install Debian's postgresql for the audit store (make dev, tests), if missing
+	@if ! { $(PG_FOUND); }; then \
+	  echo "Installing Debian's postgresql for the audit store..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@{ $(PG_FOUND); } || { echo "postgresql could not be installed"; exit 1; }
+
 .PHONY: build
 build: ## build worker, starter and simulator into bin/
 	go build -o bin/ ./worker ./starter ./simulator
 
 .PHONY: dev
-dev: $(TEMPORAL) build ## run dev server + simulated systems + worker (Ctrl-C stops all)
+dev: $(TEMPORAL) postgres build ## run dev server + simulated systems + worker (Ctrl-C stops all)
 	@TEMPORAL=$(TEMPORAL) scripts/dev.sh
 
 .PHONY: lint
@@ -58,11 +70,11 @@ lint: $(STATICCHECK) ## gofmt, go vet, staticcheck
 	  else echo "docker compose not installed: docker-compose.yml checked by worker/deploy_test.go only"; fi
 
 .PHONY: test-unit
-test-unit: ## unit and replay tests, with the race detector
+test-unit: postgres ## unit and replay tests, with the race detector
 	go test -race -count=1 $(UNIT_PACKAGES)
 
 .PHONY: test-integration
-test-integration: $(TEMPORAL) chromium ## integration tests against a real dev server they start
+test-integration: $(TEMPORAL) chromium postgres ## integration tests against a real dev server they start
 	go test -count=1 -timeout 10m ./integration/...
 
 .PHONY: test
@@ -70,11 +82,11 @@ test: lint test-unit test-integration ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
 
 .PHONY: bench
-bench: $(TEMPORAL) chromium ## benchmarks on the real stack: end-to-end throughput and latency, decision latency
+bench: $(TEMPORAL) chromium postgres ## benchmarks on the real stack: end-to-end throughput and latency, decision latency
 	go test -count=1 -run '^$$' -bench . -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level'
 
 .PHONY: histories
-histories: $(TEMPORAL) chromium ## re-record the replay histories in workflows/testdata from real runs
+histories: $(TEMPORAL) chromium postgres ## re-record the replay histories in workflows/testdata from real runs
 	rm -f workflows/testdata/*.json
 	BATON_RECORD_HISTORIES=$(CURDIR)/workflows/testdata go test -count=1 -timeout 10m ./integration/...
 	go test -count=1 -run TestReplay ./workflows/
