@@ -65,24 +65,34 @@ func (e Entry) normalize() Entry {
 	return e
 }
 
+// ErrInvalid wraps an entry that cannot be stored (a missing field).
+var ErrInvalid = errors.New("invalid audit entry")
+
 // validate names the first missing field.
 func (e Entry) validate() error {
+	if err := e.check(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+func (e Entry) check() error {
 	for _, f := range []struct{ name, v string }{
 		{"workflowId", e.WorkflowID}, {"runId", e.RunID}, {"process", e.Process},
 		{"actor", e.Actor}, {"action", e.Action}, {"source", e.Source},
 	} {
 		if f.v == "" {
-			return fmt.Errorf("audit entry: %s is empty", f.name)
+			return fmt.Errorf("%s is empty", f.name)
 		}
 	}
 	if e.Seq < 0 {
-		return fmt.Errorf("audit entry %s: seq %d is negative", e.WorkflowID, e.Seq)
+		return fmt.Errorf("%s: seq %d is negative", e.WorkflowID, e.Seq)
 	}
 	if e.Seq == 0 && e.UpdateID == "" {
-		return fmt.Errorf("audit entry %s: needs a seq or an updateId to be stored exactly once", e.WorkflowID)
+		return fmt.Errorf("%s: needs a seq or an updateId to be stored exactly once", e.WorkflowID)
 	}
 	if e.Time.IsZero() {
-		return fmt.Errorf("audit entry %s: time is empty", e.WorkflowID)
+		return fmt.Errorf("%s: time is empty", e.WorkflowID)
 	}
 	return nil
 }

@@ -73,18 +73,24 @@ func (s *Store) connErr(err error) error {
 	return fmt.Errorf("cannot reach the audit store (PostgreSQL) at %s: %s: is it running? try: make dev, or set audit.dsn / BATON_AUDIT_DSN", s.host, msg)
 }
 
-// Unavailable reports whether err means the database could not be reached
-// or dropped the connection (as opposed to refusing the write): worth
-// retrying later.
-func Unavailable(err error) bool {
-	if err == nil || errors.Is(err, ErrConflict) {
+// Transient reports whether err is worth retrying later: the database could
+// not be reached, dropped the connection, was shutting down or starting,
+// or rolled the transaction back (serialization, deadlock). A conflict, an
+// invalid entry or any other refusal by the database is not.
+func Transient(err error) bool {
+	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) {
 		return false
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		// Class 08: connection exception; 57P01..03: admin shutdown, crash
-		// shutdown, cannot connect now (starting up or shutting down).
-		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+		// 08: connection exception; 57P: shutdown, crash, cannot connect
+		// now; 40: transaction rollback; 53: insufficient resources.
+		for _, class := range []string{"08", "57P", "40", "53"} {
+			if strings.HasPrefix(pe.Code, class) {
+				return true
+			}
+		}
+		return false
 	}
 	return true
 }
@@ -315,7 +321,7 @@ func (s *Store) queryErr(err error) error {
 	if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table
 		return fmt.Errorf("audit store at %s has no schema yet: start a worker (it applies the migrations)", s.host)
 	}
-	if Unavailable(err) {
+	if Transient(err) {
 		return s.connErr(err)
 	}
 	return fmt.Errorf("audit store: %w", err)

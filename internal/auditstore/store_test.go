@@ -425,7 +425,7 @@ func TestPostgresRestartMidWriteLosesAndDuplicatesNothing(t *testing.T) {
 				if err == nil {
 					break
 				}
-				if !auditstore.Unavailable(err) || time.Now().After(deadline) {
+				if !auditstore.Transient(err) || time.Now().After(deadline) {
 					done <- fmt.Errorf("batch at %d: %w", i, err)
 					return
 				}
