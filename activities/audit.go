@@ -15,6 +15,10 @@ import (
 // deterministic, or the store was changed.
 const ErrAuditConflict = "AuditConflict"
 
+// AppendAuditName is the audit activity's type name: starter audit --verify
+// finds the entries an instance wrote in its history by it.
+const AppendAuditName = "AppendAudit"
+
 // AuditAppender is the durable audit store (auditstore.Store).
 type AuditAppender interface {
 	Append(ctx context.Context, entries []auditstore.Entry) (auditstore.AppendResult, error)

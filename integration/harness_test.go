@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
+	"baton/internal/pgtest"
 	"baton/workflows"
 )
 
@@ -39,6 +40,8 @@ var env struct {
 	simURL     string
 	sim        *exec.Cmd
 	uiURL      string
+	pg         *pgtest.Server
+	auditDSN   string // the audit store the worker and the starter use
 }
 
 func TestMain(m *testing.M) {
@@ -102,6 +105,15 @@ func runMain(m *testing.M) (int, error) {
 	env.address = server.FrontendHostPort()
 	env.client = server.Client()
 
+	// The audit store: a throwaway PostgreSQL, as make dev starts one.
+	if env.pg, err = pgtest.New(ctx); err != nil {
+		return 0, err
+	}
+	defer env.pg.Close()
+	if env.auditDSN, err = env.pg.CreateDB(ctx, "baton"); err != nil {
+		return 0, err
+	}
+
 	if err := startSimulator(ctx); err != nil {
 		return 0, err
 	}
@@ -157,6 +169,7 @@ func baseEnv() []string {
 		"BATON_POLICY_FILE="+env.policyFile,
 		"BATON_LOG_FORMAT=json",
 		"BATON_SYSTEMS_URL="+env.simURL,
+		"BATON_AUDIT_DSN="+env.auditDSN,
 	)
 }
 

@@ -107,33 +107,6 @@ func dash(s string) string {
 	return s
 }
 
-func (a *app) auditCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "audit <workflow-id>",
-		Short:   "Show an instance's audit trail: who did what, when, under which policy",
-		Example: "  starter audit loan-A-17\n  starter audit loan-A-17 -o json > loan-A-17-audit.json",
-		Args:    exactlyOneID,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var trail []humantask.AuditEntry
-			if err := a.query(cmd, args[0], workflows.QueryAudit, &trail); err != nil {
-				return err
-			}
-			if a.jsonOutput() {
-				return a.printJSON(map[string]any{"workflowId": args[0], "entries": trail})
-			}
-			rows := [][]string{{"TIME", "ACTOR", "ACTION", "TASK", "DETAILS"}}
-			for _, e := range trail {
-				rows = append(rows, []string{e.Time.Format("01-02 15:04:05"), e.Actor, e.Action, dash(e.TaskID), e.Details})
-			}
-			writeWrapped(a.out, rows, 100)
-			if len(trail) > 0 {
-				fmt.Fprintf(a.out, "\npolicy %s\n", trail[len(trail)-1].PolicyVersion)
-			}
-			return nil
-		},
-	}
-}
-
 // listRow is one instance from visibility.
 type listRow struct {
 	WorkflowID   string    `json:"workflowId"`

@@ -48,13 +48,17 @@ type Entry struct {
 	Source        string    `json:"source"`
 }
 
+// Key identifies an entry within its instance: its run and its sequence
+// (or update ID for a validator refusal).
+func (e Entry) Key() string { return e.RunID + "/" + e.dedupKey() }
+
 // Record is an entry as stored: its place in the instance's chain.
 type Record struct {
 	Entry
-	Pos        int64     `json:"pos"`
-	PrevHash   string    `json:"prevHash"`
-	Hash       string    `json:"hash"`
-	RecordedAt time.Time `json:"recordedAt"`
+	Pos        int64     `json:"pos,omitempty"`
+	PrevHash   string    `json:"prevHash,omitempty"`
+	Hash       string    `json:"hash,omitempty"`
+	RecordedAt time.Time `json:"recordedAt,omitzero"`
 }
 
 // normalize brings an entry to the form the store keeps (UTC,
