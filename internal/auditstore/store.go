@@ -107,7 +107,9 @@ type AppendResult struct {
 
 // Append stores entries, each exactly once: an entry whose key is already
 // stored with the same content counts as a duplicate (a retried write);
-// with different content it is ErrConflict. The whole batch commits or
+// with different content it is ErrConflict, except for a validator refusal,
+// where a retried update is validated again later (another time, another
+// history length) and the first refusal stays the record. The whole batch commits or
 // nothing does.
 func (s *Store) Append(ctx context.Context, entries []Entry) (AppendResult, error) {
 	res := AppendResult{Heads: map[string]string{}}
@@ -188,7 +190,9 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (st
 	for _, e := range entries {
 		k := [2]string{e.RunID, e.dedupKey()}
 		if old, ok := existing[k]; ok {
-			if !bytes.Equal(old.Canonical(), e.Canonical()) {
+			// A refused update that the caller sends again is validated
+			// again, at a later time: the first refusal is the record.
+			if e.Source != SourceValidator && !bytes.Equal(old.Canonical(), e.Canonical()) {
 				return 0, 0, "", fmt.Errorf("%w: %s run %s %s", ErrConflict, id, e.RunID, e.dedupKey())
 			}
 			dup++

@@ -154,7 +154,9 @@ func TestRetriedAppendIsStoredOnce(t *testing.T) {
 		Time: t0, Actor: "eve", Action: "decision-refused", TaskID: "underwriting", Reason: "not-a-candidate",
 		Via: "update", Details: "approve refused: eve holds none of underwriter", Source: auditstore.SourceValidator}
 	mustAppend(t, s, []auditstore.Entry{ref})
-	if res := mustAppend(t, s, []auditstore.Entry{ref}); res.Duplicates != 1 {
+	again := ref
+	again.Time, again.EventID = ref.Time.Add(3*time.Second), 42 // validated again, later
+	if res := mustAppend(t, s, []auditstore.Entry{again}); res.Duplicates != 1 || res.Stored != 0 {
 		t.Errorf("refusal retried: %+v", res)
 	}
 	recs, _ := s.Trail(ctx, "loan-A-3")
