@@ -502,3 +502,34 @@ func TestCyclesFromTheStore(t *testing.T) {
 		t.Errorf("open instance: %+v", got[0])
 	}
 }
+
+// The store's share of the audit's cost: one batch of three entries (what a
+// workflow task of an automated loan writes), appended to its own instance,
+// eight writers at a time.
+func BenchmarkAppendBatchOfThree(b *testing.B) {
+	ctx := context.Background()
+	dsn, err := server.CreateDB(ctx, fmt.Sprintf("bench_%d", time.Now().UnixNano()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := auditstore.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprintf("loan-B-%d", n.Add(1))
+			if _, err := s.Append(ctx, trail(id, "r1", 3)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
