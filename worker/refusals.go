@@ -180,7 +180,7 @@ func (r *refusalRecorder) record(e auditstore.Entry) error {
 	}
 	r.unrecorded.Inc(1)
 	fields := []zap.Field{zap.Error(err), zap.Any("entry", e)}
-	if !auditstore.Transient(err) && !errors.Is(err, context.DeadlineExceeded) {
+	if !auditstore.Transient(err) {
 		r.log.Error("refused decision not recorded in the audit store", fields...)
 		return err
 	}
