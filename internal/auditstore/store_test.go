@@ -323,7 +323,7 @@ func mustHex(s string) []byte {
 }
 
 func TestMigrateIsVersionedIdempotentAndConcurrent(t *testing.T) {
-	dsn := server.DB(t, "audit_migrate")
+	dsn := server.DB(t, fmt.Sprintf("audit_migrate_%d", dbs.Add(1)))
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	applied := make([][]int, 3)
