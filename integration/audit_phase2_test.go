@@ -20,6 +20,7 @@ import (
 
 	"baton/internal/auditstore"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // storeMatchesQuery checks that the store holds the instance's trail exactly
@@ -27,7 +28,7 @@ import (
 // intact chain.
 func storeMatchesQuery(t *testing.T, st *auditstore.Store, id string) {
 	t.Helper()
-	var query []humantask.AuditEntry
+	var query []record.AuditEntry
 	v, err := env.client.QueryWorkflow(context.Background(), id, "", "audit")
 	if err != nil || v.Get(&query) != nil {
 		t.Fatalf("%s: audit query: %v", id, err)

@@ -14,6 +14,7 @@ import (
 	"baton/internal/auditstore"
 	"baton/workflows"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 func auditStore(t *testing.T) *auditstore.Store {
@@ -52,7 +53,7 @@ func TestValidatorRefusalIsRecordedOnceInTheStore(t *testing.T) {
 	starter(t, "start", "loan", "--id", app, "--applicant", "C-1002", "--amount", "40000", "--term-months", "36")
 	eventually(t, id+" to open its task", func() bool {
 		var tasks []humantask.TaskView
-		v, err := env.client.QueryWorkflow(context.Background(), id, "", workflows.QueryTasks)
+		v, err := env.client.QueryWorkflow(context.Background(), id, "", humantask.QueryTasks)
 		return err == nil && v.Get(&tasks) == nil && len(tasks) > 0
 	})
 	st := auditStore(t)
@@ -64,7 +65,7 @@ func TestValidatorRefusalIsRecordedOnceInTheStore(t *testing.T) {
 	for range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		h, err := env.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: id, UpdateID: "retried-" + app, UpdateName: workflows.UpdateDecide, Args: []any{d},
+			WorkflowID: id, UpdateID: "retried-" + app, UpdateName: humantask.UpdateDecide, Args: []any{d},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
 		if err == nil {
@@ -99,7 +100,7 @@ func TestValidatorRefusalIsRecordedOnceInTheStore(t *testing.T) {
 
 	// starter audit shows them among the workflow's own entries.
 	trail := auditTrail(t, id)
-	if !hasEntry(trail, "fay", humantask.ActionDecisionRefused, "fay has no public key") || !hasEntry(trail, "sam", humantask.ActionDecisionRefused, "needs role underwriter") || !hasEntry(trail, "system", humantask.ActionStarted, "") {
+	if !hasEntry(trail, "fay", humantask.ActionDecisionRefused, "fay has no public key") || !hasEntry(trail, "sam", humantask.ActionDecisionRefused, "needs role underwriter") || !hasEntry(trail, "system", record.ActionStarted, "") {
 		t.Errorf("starter audit: %+v", trail)
 	}
 	// The chain verifies; the export finds them.
@@ -158,10 +159,10 @@ func TestStarterAuditReadsTheStoreWithoutTemporal(t *testing.T) {
 	t0 := time.Now().Add(-72 * time.Hour).UTC()
 	var entries []auditstore.Entry
 	for i, a := range []struct{ actor, action, details string }{
-		{"system", humantask.ActionStarted, "application for 40,000.00"},
+		{"system", record.ActionStarted, "application for 40,000.00"},
 		{"system", humantask.ActionTaskOpened, "Underwriting decision"},
 		{"ana", humantask.ActionDecisionAccepted, "approve (1 of 1) via update: income verified"},
-		{"system", humantask.ActionCompleted, "approved"},
+		{"system", record.ActionCompleted, "approved"},
 	} {
 		entries = append(entries, auditstore.Entry{WorkflowID: id, RunID: "r-gone", Seq: int64(i + 1), Process: "loan",
 			BusinessKey: strings.TrimPrefix(id, "loan-"), Time: t0.Add(time.Duration(i) * time.Minute), Actor: a.actor,

@@ -14,7 +14,7 @@ import (
 	"baton/config"
 	"baton/internal/auditstore"
 	"baton/workflows"
-	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // exitVerifyFailed: --verify found a broken chain or a divergence.
@@ -151,8 +151,8 @@ func (a *app) readTrail(cmd *cobra.Command, id string) (auditDoc, error) {
 		doc.Entries = stored
 		return doc, nil
 	}
-	var trail []humantask.AuditEntry
-	if err := a.query(cmd, id, workflows.QueryAudit, &trail); err != nil {
+	var trail []record.AuditEntry
+	if err := a.query(cmd, id, record.QueryAudit, &trail); err != nil {
 		if len(stored) > 0 {
 			doc.Entries = stored
 			return doc, nil
@@ -169,7 +169,7 @@ func (a *app) readTrail(cmd *cobra.Command, id string) (auditDoc, error) {
 
 // mergeTrail places the store's entries (the validator's refusals) among
 // the query's trail by time.
-func mergeTrail(trail []humantask.AuditEntry, stored []auditstore.Record) []auditstore.Record {
+func mergeTrail(trail []record.AuditEntry, stored []auditstore.Record) []auditstore.Record {
 	out := make([]auditstore.Record, 0, len(trail)+len(stored))
 	for _, e := range trail {
 		out = append(out, auditstore.Record{Entry: auditstore.Entry{
@@ -187,8 +187,8 @@ func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
 	if err != nil {
 		return err
 	}
-	if process != "" && !slices.Contains(workflows.Processes(), process) {
-		return usageErr("--process: unknown process %q: one of %s", process, strings.Join(workflows.Processes(), ", "))
+	if process != "" && !slices.Contains(workflows.Names(), process) {
+		return usageErr("--process: unknown process %q: one of %s", process, strings.Join(workflows.Names(), ", "))
 	}
 	st, err := a.auditStore(cmd)
 	if err != nil {

@@ -16,8 +16,8 @@ import (
 	"go.uber.org/zap"
 
 	"baton/internal/auditstore"
-	"baton/workflows"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // Decisions refused by the update validator never reach workflow history,
@@ -99,7 +99,7 @@ type refusalInbound struct {
 // ValidateUpdate records a refused decision before answering.
 func (i *refusalInbound) ValidateUpdate(ctx workflow.Context, in *interceptor.UpdateInput) error {
 	err := i.Next.ValidateUpdate(ctx, in)
-	if err == nil || in.Name != workflows.UpdateDecide {
+	if err == nil || in.Name != humantask.UpdateDecide {
 		return err
 	}
 	e := refusalEntry(ctx, in, err)
@@ -132,8 +132,8 @@ func refusalEntry(ctx workflow.Context, in *interceptor.UpdateInput, refusal err
 		reason, msg = ae.Type(), ae.Message()
 	}
 	sa := workflow.GetTypedSearchAttributes(ctx)
-	key, _ := sa.GetKeyword(workflows.SABusinessKey)
-	version, _ := sa.GetKeyword(workflows.SAPolicyVersion)
+	key, _ := sa.GetKeyword(record.SABusinessKey)
+	version, _ := sa.GetKeyword(record.SAPolicyVersion)
 	actor := clip(d.Actor, maxFieldRunes)
 	if actor == "" {
 		actor = "(unknown)"
