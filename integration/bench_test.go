@@ -92,6 +92,49 @@ func BenchmarkAutomatedLoanEndToEnd(b *testing.B) {
 	report(b, "end-to-end", lat)
 }
 
+// Automated loans with and without the audit store writes, side by side in
+// one run: the same instances, the same concurrency, the worker restarted
+// with BATON_AUDIT_WRITES=off for the second half and back on after. The
+// cost is the relative loss of throughput (issue 11's goal: under 10%).
+func BenchmarkAutomatedLoanAuditCost(b *testing.B) {
+	run := func() float64 {
+		var wg sync.WaitGroup
+		next := atomic.Int64{}
+		start := time.Now()
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= int64(b.N) {
+					benchWait(b, benchLoan(b, "C-1001", 10000))
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(b.N) / time.Since(start).Seconds()
+	}
+	restart := func(extra ...string) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		stopWorker()
+		workerExtraEnv = extra
+		tmp := b.TempDir()
+		if err := startWorker(ctx, tmp); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	with := run()
+	restart("BATON_AUDIT_WRITES=off")
+	without := run()
+	restart()
+	cost := 100 * (without - with) / without
+	b.ReportMetric(with, "with-audit-instances/s")
+	b.ReportMetric(without, "without-audit-instances/s")
+	b.ReportMetric(cost, "audit-cost-%")
+	fmt.Printf("automated loans, %d each, 8 at a time: %.2f/s with audit writes, %.2f/s without: audit costs %.1f%% of throughput\n", b.N, with, without, cost)
+}
+
 // A decision the policy refuses: answered by the update validator, nothing
 // written to history.
 func BenchmarkDecideRefused(b *testing.B) {

@@ -203,12 +203,17 @@ func waitHealthy(ctx context.Context, url string, log *bytes.Buffer) error {
 	}
 }
 
+// workerExtraEnv is added to the worker's environment (the benchmark's
+// "without audit writes" worker).
+var workerExtraEnv []string
+
 func startWorker(ctx context.Context, tmp string) error {
 	metrics := freePort()
 	env.healthURL = "http://" + metrics + "/healthz"
 	env.workerLog = &bytes.Buffer{}
 	cmd := exec.Command(filepath.Join(env.bin, "worker"))
 	cmd.Env = append(baseEnv(), "BATON_METRICS_ADDRESS="+metrics, "BATON_WORKER_STOP_TIMEOUT=5s")
+	cmd.Env = append(cmd.Env, workerExtraEnv...)
 	cmd.Stdout = env.workerLog
 	cmd.Stderr = env.workerLog
 	cmd.Dir = tmp

@@ -103,6 +103,12 @@ func run(args []string) error {
 		zl.Info("search attributes created", zap.Strings("names", added))
 	}
 
+	if os.Getenv("BATON_AUDIT_WRITES") == "off" {
+		// make bench's "without audit writes" half only: instances started
+		// by this worker write no trail to the store.
+		record.AuditWrites = false
+		zl.Warn("BATON_AUDIT_WRITES=off: instances do not write their audit trail to the store (benchmark only)")
+	}
 	refusals := newRefusalRecorder(audit, zl, met.Handler)
 	w := worker.New(cl, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.Worker.StopTimeout,
 		Interceptors: []interceptor.WorkerInterceptor{refusals}})

@@ -37,6 +37,8 @@ type Record interface {
 	Logger() log.Logger
 	// Audit appends an entry to the instance's trail.
 	Audit(ctx workflow.Context, actor, action, taskID, details string)
+	// AuditDecision is Audit for a decision, with how it came.
+	AuditDecision(ctx workflow.Context, actor, action, taskID, details string, how How)
 	// Count and Observe record business metrics.
 	Count(ctx workflow.Context, name string, tags map[string]string)
 	Observe(ctx workflow.Context, name string, d time.Duration, tags map[string]string)
@@ -124,7 +126,7 @@ func (m *Tasks) onSignal(ctx workflow.Context, d Decision) {
 		if r, ok := err.(*Refusal); ok {
 			m.rec.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "signal"})
 		}
-		m.rec.Audit(ctx, actorOrUnknown(d.Actor), ActionDecisionRefused, d.TaskID, fmt.Sprintf("%s refused (signal): %v", d.Verdict, err))
+		m.rec.AuditDecision(ctx, actorOrUnknown(d.Actor), ActionDecisionRefused, d.TaskID, fmt.Sprintf("%s refused (signal): %v", d.Verdict, err), refusedHow(d, err))
 		m.rec.Logger().Warn("decision refused", "Actor", d.Actor, "TaskID", d.TaskID, "Reason", err.Error())
 		return
 	}
@@ -399,11 +401,12 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 	now := workflow.Now(ctx).UTC()
 	t.votes = append(t.votes, Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via})
 	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
+	how := How{Via: via, Signature: d.Signature, Reason: d.Comment}
 	m.rec.Count(ctx, MetricDecisions, map[string]string{"verdict": d.Verdict, "via": via})
 	switch d.Verdict {
 	case Approve:
 		res.Approvals = t.approvals()
-		m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, via, commentSuffix(d.Comment)))
+		m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, via, commentSuffix(d.Comment)), how)
 		if res.Approvals >= t.spec.Quorum {
 			m.close(ctx, t, StateApproved, fmt.Sprintf("approved by %s", strings.Join(t.approvers(), ", ")))
 			res.Message = fmt.Sprintf("accepted: approved (%d of %d approvals)", res.Approvals, t.spec.Quorum)
@@ -415,9 +418,9 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 		t.rejecter, t.lastReason = d.Actor, d.Comment
 		n, need := t.count(Reject), t.rejectionsNeeded()
 		if need == 1 {
-			m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+via+commentSuffix(d.Comment))
+			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+via+commentSuffix(d.Comment), how)
 		} else {
-			m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, via, commentSuffix(d.Comment)))
+			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, via, commentSuffix(d.Comment)), how)
 		}
 		if n >= need {
 			m.close(ctx, t, StateRejected, "rejected by "+d.Actor)
@@ -430,7 +433,7 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 		if !slices.Contains(t.users, d.DelegateTo) {
 			t.users = append(t.users, d.DelegateTo)
 		}
-		m.rec.Audit(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, via, commentSuffix(d.Comment)))
+		m.rec.AuditDecision(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, via, commentSuffix(d.Comment)), how)
 		res.Message = "accepted: delegated to " + d.DelegateTo
 	}
 	res.State = t.state

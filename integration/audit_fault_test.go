@@ -1,9 +1,6 @@
-//go:build auditphase2
-
-// Phase 2 of the audit store (issue 11): these tests need the instance
-// record (issue 15) to write every entry through the audit activity. They
-// are written against behaviour only (starter, client, store), and run with
-// -tags auditphase2 until the record's wiring lands; then the build tag goes.
+// The audit store under faults: every entry of every instance reaches the
+// store exactly once through the record's writer, whatever is killed, and a
+// reset that rewrites an instance's history is reported, not accepted.
 package integration
 
 import (
