@@ -9,6 +9,7 @@ TEMPORAL=${TEMPORAL:?the Makefile passes the pinned Temporal CLI}
 PORT=${BATON_DEV_PORT:-7233}
 UI_PORT=${BATON_DEV_UI_PORT:-8233}
 SIM_ADDR=${BATON_DEV_SIM_ADDR:-localhost:8090}
+PG_PORT=${BATON_DEV_PG_PORT:-5433}
 mkdir -p .dev
 
 pids=()
@@ -20,17 +21,23 @@ cleanup() {
     for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
     wait 2>/dev/null || true
   fi
+  if [ -n "${pg_started:-}" ]; then scripts/pg.sh stop .dev/pg || true; fi
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$PORT" "$UI_PORT" "${SIM_ADDR##*:}"; do
+for p in "$PORT" "$UI_PORT" "${SIM_ADDR##*:}" "$PG_PORT"; do
   if port_busy "$p"; then
     echo "make dev: port $p is already in use (another 'make dev' running?). Stop it first." >&2
     exit 1
   fi
 done
+
+echo "Starting PostgreSQL for the audit store on :$PG_PORT (data .dev/pg)..."
+scripts/pg.sh start .dev/pg "$PG_PORT"
+pg_started=1
+export BATON_AUDIT_DSN="postgres://postgres@localhost:$PG_PORT/baton?sslmode=disable"
 
 mapfile -t sa_flags < <(bin/worker --print-search-attributes | tr ' ' '\n')
 echo "Starting Temporal dev server on :$PORT (UI :$UI_PORT, database .dev/temporal.db)..."
@@ -67,13 +74,14 @@ cat <<MSG
   Baton is running.
     Temporal Web UI:   http://localhost:$UI_PORT
     Worker metrics:    http://localhost:9464/healthz
+    Audit store:       $BATON_AUDIT_DSN
 
   In another terminal, try:
     bin/starter demo                # every process, some waiting for people
     bin/starter tasks --user ana    # ana's inbox
     bin/starter --help
 
-  Ctrl-C here stops the worker, the simulator and the dev server.
+  Ctrl-C here stops the worker, the simulator, the dev server and PostgreSQL.
 
 MSG
 wait -n "${pids[@]}" || true
