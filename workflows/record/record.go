@@ -315,7 +315,7 @@ func (r *Record) Finish(ctx workflow.Context, outcome, details string) {
 	r.stage, r.stageIdx, r.stageText = StageCompleted, r.opts.Stages, "ended: "+outcome
 	r.ended(ctx)
 	r.tasks.Drain(ctx)
-	r.drainAudit(ctx)
+	r.DrainAudit(ctx)
 	r.log.Info("process finished", "Outcome", outcome)
 }
 
@@ -326,7 +326,7 @@ func (r *Record) Fail(ctx workflow.Context, outcome string, err error) {
 	r.Audit(ctx, humantask.SystemActor, ActionFailed, "", err.Error())
 	r.stage, r.stageText = StageFailed, "failed: "+err.Error()
 	r.ended(ctx)
-	r.drainAudit(ctx)
+	r.DrainAudit(ctx)
 }
 
 func (r *Record) close(ctx workflow.Context, outcome string) {

@@ -87,10 +87,11 @@ func (r *Record) storeEntries(ctx workflow.Context, batch []AuditEntry) []audits
 	return out
 }
 
-// drainAudit waits until every entry is in the audit store (or the store
+// DrainAudit waits until every entry is in the audit store (or the store
 // refused them for good), so an instance never completes with entries
-// only in its history.
-func (r *Record) drainAudit(ctx workflow.Context) {
+// only in its history. Finish and Fail call it; a workflow that returns an
+// error without them calls it first.
+func (r *Record) DrainAudit(ctx workflow.Context) {
 	if !AuditWrites {
 		return
 	}
