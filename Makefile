@@ -75,7 +75,7 @@ test-unit: postgres ## unit and replay tests, with the race detector
 
 .PHONY: test-integration
 test-integration: $(TEMPORAL) chromium postgres ## integration tests against a real dev server they start
-	go test -count=1 -timeout 10m ./integration/...
+	go test -count=1 -timeout 20m ./integration/...
 
 .PHONY: test
 test: lint test-unit test-integration ## every test tier (what CI runs)
@@ -88,7 +88,7 @@ bench: $(TEMPORAL) chromium postgres ## benchmarks on the real stack: end-to-end
 .PHONY: histories
 histories: $(TEMPORAL) chromium postgres ## re-record the replay histories in workflows/testdata from real runs
 	rm -f workflows/testdata/*.json
-	BATON_RECORD_HISTORIES=$(CURDIR)/workflows/testdata go test -count=1 -timeout 10m ./integration/...
+	BATON_RECORD_HISTORIES=$(CURDIR)/workflows/testdata go test -count=1 -timeout 20m ./integration/...
 	go test -count=1 -run TestReplay ./workflows/
 
 .PHONY: clean
