@@ -34,6 +34,15 @@ type AppendAuditInput struct {
 	Entries []auditstore.Entry `json:"entries"`
 }
 
+// AppendAuditResult is what the store did, and, for a local activity (the
+// record's writer), the entries written: a local activity's marker in
+// history holds its result, not its input, and --verify compares the store
+// with the history's entries.
+type AppendAuditResult struct {
+	auditstore.AppendResult
+	Entries []auditstore.Entry `json:"entries,omitempty"`
+}
+
 // AppendAudit stores the entries exactly once: each is keyed by instance,
 // run and sequence, so a retry after a lost answer, a worker killed after
 // the commit or a replayed schedule stores nothing twice. While the
@@ -41,12 +50,18 @@ type AppendAuditInput struct {
 // process goes on; its entries wait in the activity's input, which is in
 // history). The result carries the chain head after the batch, so the
 // history anchors the chain.
-func (a *Audit) AppendAudit(ctx context.Context, in AppendAuditInput) (auditstore.AppendResult, error) {
-	res, err := a.Store.Append(ctx, in.Entries)
+func (a *Audit) AppendAudit(ctx context.Context, in AppendAuditInput) (AppendAuditResult, error) {
+	stored, err := a.Store.Append(ctx, in.Entries)
+	res := AppendAuditResult{AppendResult: stored}
 	switch {
 	case err == nil:
 		if res.Duplicates > 0 {
 			activity.GetLogger(ctx).Info("audit entries already stored (a retried write)", "Duplicates", res.Duplicates, "Stored", res.Stored)
+		}
+		if activity.IsActivity(ctx) && activity.GetInfo(ctx).IsLocalActivity {
+			// A local activity's input is not in history, its result is
+			// (the marker): it carries the entries for --verify.
+			res.Entries = in.Entries
 		}
 		return res, nil
 	case errors.Is(err, auditstore.ErrConflict):

@@ -29,6 +29,10 @@ type historyAudit struct {
 	Heads []string
 }
 
+// localActivityMarker is the Go SDK's marker name for a local activity's
+// result in history.
+const localActivityMarker = "LocalActivity"
+
 // Divergence is a difference between the store and the history.
 type Divergence struct {
 	Kind   string `json:"kind"`
@@ -155,6 +159,27 @@ func readEvent(ev *history.HistoryEvent, dc converter.DataConverter, h *historyA
 			for _, e := range in.Entries {
 				h.Entries[e.Key()] = e
 				scheduled[ev.GetEventId()] = append(scheduled[ev.GetEventId()], e.Key())
+			}
+		}
+	case enums.EVENT_TYPE_MARKER_RECORDED:
+		// The record's writer is a local activity: its marker holds the
+		// result, which carries the entries it wrote.
+		at := ev.GetMarkerRecordedEventAttributes()
+		if at.GetMarkerName() != localActivityMarker || at.GetFailure() != nil {
+			return
+		}
+		var data struct{ ActivityType string }
+		if p := at.GetDetails()["data"].GetPayloads(); len(p) == 0 || dc.FromPayload(p[0], &data) != nil || data.ActivityType != activities.AppendAuditName {
+			return
+		}
+		var res activities.AppendAuditResult
+		if p := at.GetDetails()["result"].GetPayloads(); len(p) > 0 && dc.FromPayload(p[0], &res) == nil {
+			for _, e := range res.Entries {
+				h.Entries[e.Key()] = e
+				h.Committed[e.Key()] = true
+			}
+			for _, hh := range res.Heads {
+				h.Heads = append(h.Heads, hh)
 			}
 		}
 	case enums.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:

@@ -103,6 +103,10 @@ func run(args []string) error {
 		zl.Info("search attributes created", zap.Strings("names", added))
 	}
 
+	if os.Getenv("BATON_AUDIT_WRITES") == "activity" {
+		record.AuditLocal = false
+		zl.Warn("BATON_AUDIT_WRITES=activity: audit writes through a regular activity (benchmark only)")
+	}
 	if os.Getenv("BATON_AUDIT_WRITES") == "off" {
 		// make bench's "without audit writes" half only: instances started
 		// by this worker write no trail to the store.

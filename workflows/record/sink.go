@@ -17,6 +17,11 @@ import (
 // written with one value does not replay with the other.
 var AuditWrites = true
 
+// AuditLocal: the writer uses a local activity (the default, chosen by
+// make bench); false uses a regular one (BATON_AUDIT_WRITES=activity, for
+// the benchmark's comparison). Same rule: fixed for a worker's life.
+var AuditLocal = true
+
 // sink is the audit store writer's state: entries with Seq <= sent are
 // stored; inFlight while a batch is being written.
 type sink struct {
@@ -57,7 +62,13 @@ func (r *Record) runSink(ctx workflow.Context) {
 		batch := r.audit[r.sink.sent:]
 		in := activities.AppendAuditInput{Entries: r.storeEntries(ctx, batch)}
 		r.sink.inFlight = true
-		err := workflow.ExecuteActivity(ctx, activities.AppendAuditName, in).Get(ctx, nil)
+		var err error
+		if AuditLocal {
+			lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, RetryPolicy: sinkRetry})
+			err = workflow.ExecuteLocalActivity(lctx, activities.AppendAuditName, in).Get(ctx, nil)
+		} else {
+			err = workflow.ExecuteActivity(ctx, activities.AppendAuditName, in).Get(ctx, nil)
+		}
 		r.sink.inFlight = false
 		if err != nil {
 			// Only a refusal for good ends up here: the activity retries
