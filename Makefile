@@ -72,7 +72,7 @@ cluster-bins: $(TEMPORAL) $(TEMPORAL_SERVER) $(TEMPORAL_SQL) $(TEMPORAL_UI) post
 # The cluster runs Debian's PostgreSQL server; install it only when no
 # initdb/pg_ctl is on the PATH or in /usr/lib/postgresql/*/bin.
 .PHONY: postgresql
-postgresql: ## install Debian's PostgreSQL server for the cluster, if missing
+postgresql: ## install Debian's PostgreSQL server for the cluster and the audit store, if missing
 	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 	  echo "Installing Debian's PostgreSQL server for the cluster..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -99,7 +99,7 @@ build: ## build worker, starter and simulator into bin/
 	go build -o bin/ ./worker ./starter ./simulator
 
 .PHONY: dev
-dev: $(TEMPORAL) build ## run dev server + simulated systems + worker (Ctrl-C stops all)
+dev: $(TEMPORAL) postgresql build ## run dev server + simulated systems + worker (Ctrl-C stops all)
 	@TEMPORAL=$(TEMPORAL) scripts/dev.sh
 
 .PHONY: cluster
@@ -119,12 +119,12 @@ lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, docker-compose.yml validated
 	cd deploy/composecheck && go vet . && go test -count=1 .   # docker-compose.yml, as docker compose config reads it
 
 .PHONY: test-unit
-test-unit: ## unit and replay tests, with the race detector
+test-unit: postgresql ## unit and replay tests, with the race detector
 	go test -race -count=1 $(UNIT_PACKAGES)
 
 .PHONY: test-integration
-test-integration: $(TEMPORAL) chromium ## integration tests against a real dev server they start, with the race detector
-	go test -race -count=1 -timeout 15m ./integration/...
+test-integration: $(TEMPORAL) chromium postgresql ## integration tests against a real dev server they start, with the race detector
+	go test -race -count=1 -timeout 20m ./integration/...
 
 # One cluster for the tier, on free ports, in a fresh state folder; the
 # tests run in a namespace of their own and restart its server and database.
@@ -149,7 +149,7 @@ test: lint test-unit test-integration test-cluster ## every test tier (what CI r
 
 BENCH_CLUSTER_DIR := $(CURDIR)/.cluster/bench
 .PHONY: bench
-bench: $(TEMPORAL) cluster-bins ## benchmarks on the real stack (dev server), then automated-loan throughput on the dev server and the PostgreSQL cluster side by side
+bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack (dev server), then automated-loan throughput on the dev server and the PostgreSQL cluster side by side
 	@mkdir -p .cluster
 	go test -count=1 -run '^$$' -bench . -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee $(CURDIR)/.cluster/bench-dev.txt
 	@rm -rf $(BENCH_CLUSTER_DIR); export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BATON_CLUSTER_PORTS=auto; \
@@ -165,9 +165,9 @@ bench: $(TEMPORAL) cluster-bins ## benchmarks on the real stack (dev server), th
 	  done; rm -f $(CURDIR)/.cluster/bench-*.txt; exit $$rc
 
 .PHONY: histories
-histories: $(TEMPORAL) chromium ## re-record the replay histories in workflows/testdata from real runs
+histories: $(TEMPORAL) chromium postgresql ## re-record the replay histories in workflows/testdata from real runs
 	rm -f workflows/testdata/*.json
-	BATON_RECORD_HISTORIES=$(CURDIR)/workflows/testdata go test -count=1 -timeout 10m ./integration/...
+	BATON_RECORD_HISTORIES=$(CURDIR)/workflows/testdata go test -count=1 -timeout 20m ./integration/...
 	go test -count=1 -run TestReplay ./workflows/
 
 .PHONY: clean

@@ -27,6 +27,7 @@ type Config struct {
 	Systems   Systems    `mapstructure:"systems"`
 	Worker    Worker     `mapstructure:"worker"`
 	UI        UI         `mapstructure:"ui"`
+	Audit     Audit      `mapstructure:"audit"`
 }
 
 // Temporal is the connection to the Temporal service.
@@ -84,6 +85,15 @@ type UI struct {
 	URL string `mapstructure:"url"`
 }
 
+// Audit is the durable audit store (PostgreSQL).
+type Audit struct {
+	// DSN is a PostgreSQL connection string (URL or key=value form).
+	DSN string `mapstructure:"dsn"`
+}
+
+// DefaultAuditDSN is the database make dev starts.
+const DefaultAuditDSN = "postgres://postgres@localhost:5433/baton?sslmode=disable"
+
 // setting is one key with its default, environment variables and flag.
 type setting struct {
 	key   string
@@ -111,6 +121,7 @@ var settings = []setting{
 	{"systems.timeout", 10 * time.Second, []string{"BATON_SYSTEMS_TIMEOUT"}, "", ""},
 	{"worker.stop_timeout", 30 * time.Second, []string{"BATON_WORKER_STOP_TIMEOUT"}, "stop-timeout", "time in-flight activities get to finish on shutdown"},
 	{"ui.url", "http://localhost:8233", []string{"BATON_UI_URL"}, "ui-url", "Temporal Web UI base URL, for links"},
+	{"audit.dsn", DefaultAuditDSN, []string{"BATON_AUDIT_DSN"}, "audit-dsn", "PostgreSQL connection string of the audit store"},
 }
 
 // Flag names of the Temporal connection, shared by every command.
@@ -241,6 +252,12 @@ func (c *Config) Validate() error {
 	if c.Systems.Timeout <= 0 {
 		return fmt.Errorf("systems.timeout: %s must be positive", c.Systems.Timeout)
 	}
+	if strings.TrimSpace(c.Audit.DSN) == "" {
+		return errors.New("audit.dsn: must be set (BATON_AUDIT_DSN): the audit store is a PostgreSQL database")
+	}
+	if d := c.Audit.DSN; strings.Contains(d, "://") && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
+		return fmt.Errorf("audit.dsn: %q is not a postgres:// URL", redactDSN(d))
+	}
 	if c.Worker.StopTimeout < 0 {
 		return fmt.Errorf("worker.stop_timeout: %s must not be negative", c.Worker.StopTimeout)
 	}
@@ -297,4 +314,13 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// redactDSN hides a password in a connection URL for messages.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparseable)"
+	}
+	return u.Redacted()
 }

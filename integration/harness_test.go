@@ -31,6 +31,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"baton/internal/pgtest"
 	"baton/workflows/record"
 )
 
@@ -51,6 +52,8 @@ var env struct {
 	simURL     string
 	sim        *exec.Cmd
 	uiURL      string
+	pg         *pgtest.Server
+	auditDSN   string // the audit store the worker and the starter use
 }
 
 func TestMain(m *testing.M) {
@@ -119,6 +122,15 @@ func runMain(m *testing.M) (int, error) {
 		defer func() { _ = server.Stop() }()
 		env.address = server.FrontendHostPort()
 		env.client = server.Client()
+	}
+
+	// The audit store: a throwaway PostgreSQL, as make dev starts one.
+	if env.pg, err = pgtest.New(ctx); err != nil {
+		return 0, err
+	}
+	defer env.pg.Close()
+	if env.auditDSN, err = env.pg.CreateDB(ctx, "baton"); err != nil {
+		return 0, err
 	}
 
 	if err := startSimulator(ctx); err != nil {
@@ -212,6 +224,7 @@ func baseEnv() []string {
 		"BATON_POLICY_FILE="+env.policyFile,
 		"BATON_LOG_FORMAT=json",
 		"BATON_SYSTEMS_URL="+env.simURL,
+		"BATON_AUDIT_DSN="+env.auditDSN,
 	)
 }
 
@@ -245,12 +258,17 @@ func waitHealthy(ctx context.Context, url string, log fmt.Stringer) error {
 	}
 }
 
+// workerExtraEnv is added to the worker's environment (the benchmark's
+// "without audit writes" worker).
+var workerExtraEnv []string
+
 func startWorker(ctx context.Context, tmp string) error {
 	metrics := freePort()
 	env.healthURL = "http://" + metrics + "/healthz"
 	env.workerLog = &lockedBuffer{}
 	cmd := exec.Command(filepath.Join(env.bin, "worker"))
 	cmd.Env = append(baseEnv(), "BATON_METRICS_ADDRESS="+metrics, "BATON_WORKER_STOP_TIMEOUT=5s")
+	cmd.Env = append(cmd.Env, workerExtraEnv...)
 	cmd.Stdout = env.workerLog
 	cmd.Stderr = env.workerLog
 	cmd.Dir = tmp

@@ -17,8 +17,9 @@ PORT=${BATON_DEV_PORT:-7233}
 UI_PORT=${BATON_DEV_UI_PORT:-8233}
 HTTP_PORT=${BATON_DEV_HTTP_PORT:-7243}
 SIM_ADDR=${BATON_DEV_SIM_ADDR:-localhost:8090}
+PG_PORT=${BATON_DEV_PG_PORT:-5433}
 METRICS_PORT=${BATON_DEV_METRICS_PORT:-9464}
-for v in PORT UI_PORT HTTP_PORT METRICS_PORT; do
+for v in PORT UI_PORT HTTP_PORT METRICS_PORT PG_PORT; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "make dev: BATON_DEV_$v=${!v} is not a port number" >&2; exit 2; }
 done
 mkdir -p .dev
@@ -32,6 +33,7 @@ cleanup() {
     for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
     wait 2>/dev/null || true
   fi
+  if [ -n "${pg_started:-}" ]; then scripts/pg.sh stop .dev/pg || true; fi
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
@@ -39,13 +41,18 @@ trap 'exit 0' INT TERM
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 busy=0
 for pair in "BATON_DEV_PORT=$PORT" "BATON_DEV_UI_PORT=$UI_PORT" "BATON_DEV_HTTP_PORT=$HTTP_PORT" \
-            "BATON_DEV_SIM_ADDR=${SIM_ADDR##*:}" "BATON_DEV_METRICS_PORT=$METRICS_PORT"; do
+            "BATON_DEV_SIM_ADDR=${SIM_ADDR##*:}" "BATON_DEV_METRICS_PORT=$METRICS_PORT" "BATON_DEV_PG_PORT=$PG_PORT"; do
   if port_busy "${pair#*=}"; then
     echo "make dev: port ${pair#*=} is already in use (another 'make dev' or 'make cluster' running?): stop it, or set ${pair%%=*}" >&2
     busy=1
   fi
 done
 [ $busy = 0 ] || exit 1
+
+echo "Starting PostgreSQL for the audit store on :$PG_PORT (data .dev/pg)..."
+scripts/pg.sh start .dev/pg "$PG_PORT"
+pg_started=1
+export BATON_AUDIT_DSN="postgres://postgres@localhost:$PG_PORT/baton?sslmode=disable"
 
 # Baton's search attributes and server limits (blob size, signals per
 # instance: record.DevServerArgs) as dev server flags.
@@ -86,13 +93,14 @@ cat <<MSG
   Baton is running.
     Temporal Web UI:   http://localhost:$UI_PORT
     Worker metrics:    http://localhost:$METRICS_PORT/healthz
+    Audit store:       $BATON_AUDIT_DSN
 
   In another terminal, try:
     bin/starter demo$ADDR_FLAG                # every process, some waiting for people
     bin/starter tasks --user ana$ADDR_FLAG    # ana's inbox
     bin/starter --help
 
-  Ctrl-C here stops the worker, the simulator and the dev server.
+  Ctrl-C here stops the worker, the simulator, the dev server and PostgreSQL.
 
 MSG
 wait -n "${pids[@]}" || true

@@ -188,39 +188,6 @@ func dash(s string) string {
 	return s
 }
 
-func (a *app) auditCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "audit <workflow-id>",
-		Short:   "Show an instance's audit trail: who did what, when, under which policy",
-		Example: "  starter audit loan-A-17\n  starter audit loan-A-17 -o json > loan-A-17-audit.json",
-		Args:    exactlyOneID,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id := args[0]
-			trail := []record.AuditEntry{}
-			if err := a.query(cmd, id, record.QueryAudit, &trail); err != nil {
-				if !noRecord(err) {
-					return err
-				}
-				// No record, so no trail: say how the instance ended.
-				failure, err := a.closing(cmd.Context(), id)
-				if err != nil {
-					return err
-				}
-				if a.jsonOutput() {
-					return a.printJSON(map[string]any{"workflowId": id, "entries": trail, "failure": failure})
-				}
-				_, err = fmt.Fprintf(a.out, "no audit trail: %s ended before its record started: %s\n", id, termsafe.Clean(failure))
-				return err
-			}
-			if a.jsonOutput() {
-				return a.printJSON(map[string]any{"workflowId": id, "entries": trail})
-			}
-			a.printAudit(trail)
-			return nil
-		},
-	}
-}
-
 // printAudit prints a trail as a table 100 columns wide. Every field is
 // free text someone sent (a comment, a reason, an actor): control
 // characters are shown escaped, so an ANSI sequence or a carriage return in

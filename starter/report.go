@@ -66,7 +66,11 @@ type Report struct {
 	Since     time.Time       `json:"since"`
 	Until     time.Time       `json:"until"`
 	Processes []ProcessReport `json:"processes"`
-	Backlog   []Backlog       `json:"backlog"`
+	// CycleTimeSource says where the overall cycle times come from:
+	// audit-store (exact for every instance started in the window) or
+	// visibility (only instances it still lists).
+	CycleTimeSource string    `json:"cycleTimeSource"`
+	Backlog         []Backlog `json:"backlog"`
 }
 
 // percentile is the nearest-rank percentile of sorted values.
@@ -234,6 +238,7 @@ the backlog of open tasks by role with the oldest age.`,
 				open = append(open, tasks...)
 			}
 			rep.Processes = aggregate(instances, window.Hours())
+			rep.Processes, rep.CycleTimeSource = a.storeCycles(cmd, rep.Processes, process, rep.Since)
 			rep.Backlog = backlog(open, now)
 			if a.jsonOutput() {
 				return a.printJSON(rep)
@@ -262,7 +267,8 @@ func (a *app) printReport(r Report) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(a.out, "\nCycle time by handling path (p50 / p90):")
+	fmt.Fprintf(a.out, "\nCycle times from the %s.\n", strings.ReplaceAll(r.CycleTimeSource, "-", " "))
+	fmt.Fprintln(a.out, "\nCycle time by handling path (p50 / p90, from visibility):")
 	for _, p := range r.Processes {
 		for _, path := range []string{record.PathAutomated, record.PathManual} {
 			if c, ok := p.CycleTimeByPath[path]; ok {

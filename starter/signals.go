@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"baton/workflows"
+	"baton/workflows/humantask"
 	"baton/workflows/record"
 )
 
@@ -47,6 +48,7 @@ func (a *app) signalCommands() []*cobra.Command {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 				defer cancel()
 				req := record.Request{By: by, Reason: reason}
+				var h client.WorkflowUpdateHandle
 				runID := ""
 				if keyFile != "" {
 					key, err := loadSigningKey(keyFile)
@@ -60,13 +62,27 @@ func (a *app) signalCommands() []*cobra.Command {
 					runID = desc.WorkflowExecutionInfo.Execution.RunId
 					req.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, record.RequestSigningBytes(id, runID, s.message, req)))
 				}
-				h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-					WorkflowID: id, RunID: runID, UpdateName: s.message, Args: []any{req},
-					WaitForStage: client.WorkflowUpdateStageCompleted,
-				})
 				var msg string
-				if err == nil {
-					err = h.Get(ctx, &msg)
+				// An instance that has not pinned its policy yet refuses as
+				// "starting": a request sent right after the start is retried.
+				for {
+					h, err = cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+						WorkflowID: id, RunID: runID, UpdateName: s.message, Args: []any{req},
+						WaitForStage: client.WorkflowUpdateStageCompleted,
+					})
+					if err == nil {
+						err = h.Get(ctx, &msg)
+					}
+					var ae *temporal.ApplicationError
+					if !errors.As(err, &ae) || ae.Type() != humantask.RefusedStarting {
+						break
+					}
+					select {
+					case <-ctx.Done():
+					case <-time.After(250 * time.Millisecond):
+						continue
+					}
+					break
 				}
 				if err != nil {
 					var ae *temporal.ApplicationError

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -46,6 +47,21 @@ func TestComposeStackMatchesTheCode(t *testing.T) {
 	}
 	if w.Environment["TEMPORAL_ADDRESS"] != "temporal:7233" {
 		t.Errorf("worker TEMPORAL_ADDRESS = %q", w.Environment["TEMPORAL_ADDRESS"])
+	}
+	// The worker's audit store is a database on the same PostgreSQL,
+	// created by the init script the postgresql service mounts.
+	dsn, err := url.Parse(w.Environment["BATON_AUDIT_DSN"])
+	if err != nil || dsn.Host != "postgresql:5432" {
+		t.Errorf("worker BATON_AUDIT_DSN = %q, want the postgresql service", w.Environment["BATON_AUDIT_DSN"])
+	} else {
+		init, err := os.ReadFile("../deploy/postgres/init-audit.sql")
+		if err != nil || !strings.Contains(string(init), "CREATE DATABASE "+strings.TrimPrefix(dsn.Path, "/")) ||
+			!strings.Contains(string(init), "CREATE ROLE "+dsn.User.Username()) {
+			t.Errorf("deploy/postgres/init-audit.sql does not create the database and role of %s: %v", dsn.Redacted(), err)
+		}
+		if !strings.Contains(string(data), "init-audit.sql:/docker-entrypoint-initdb.d/") {
+			t.Error("the postgresql service does not mount deploy/postgres/init-audit.sql")
+		}
 	}
 	for _, name := range []string{"postgresql", "temporal", "simulator"} {
 		if doc.Services[name].Healthcheck == nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -77,6 +78,12 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	audit, err := openAudit(ctx, cfg.Audit, zl)
+	if err != nil {
+		return err
+	}
+	defer audit.Close()
+
 	met, err := metrics.New()
 	if err != nil {
 		return err
@@ -104,9 +111,26 @@ func run(args []string) error {
 		zl.Info("search attributes created", zap.Strings("names", added))
 	}
 
-	w := worker.New(cl, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.Worker.StopTimeout})
+	if os.Getenv("BATON_AUDIT_WRITES") == "activity" {
+		record.AuditLocal = false
+		zl.Warn("BATON_AUDIT_WRITES=activity: audit writes through a regular activity (benchmark only)")
+	}
+	if os.Getenv("BATON_AUDIT_WRITES") == "off" {
+		// make bench's "without audit writes" half only: instances started
+		// by this worker write no trail to the store.
+		record.AuditWrites = false
+		zl.Warn("BATON_AUDIT_WRITES=off: instances do not write their audit trail to the store (benchmark only)")
+	}
+	refusals := newRefusalRecorder(audit, zl, met.Handler)
+	w := worker.New(cl, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.Worker.StopTimeout,
+		Interceptors: []interceptor.WorkerInterceptor{refusals}})
 	workflows.Register(w)
 	activities.Register(w, activities.NewSet(pol, cfg.Systems.URL, cfg.Systems.Timeout))
+	activities.RegisterAudit(w, &activities.Audit{Store: audit})
+	rctx, rcancel := context.WithCancel(ctx)
+	refusalsDone := make(chan struct{})
+	go func() { refusals.run(rctx); close(refusalsDone) }()
+	defer func() { rcancel(); <-refusalsDone }()
 
 	var ready atomic.Bool
 	if cfg.Metrics.Address != "" {

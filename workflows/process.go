@@ -177,6 +177,7 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 	}
 	var end *record.Ending
 	if !errors.As(err, &end) {
+		p.DrainAudit(ctx) // the trail so far reaches the audit store
 		return none, err
 	}
 	p.ending = true

@@ -37,7 +37,7 @@ type Record interface {
 	Audit(ctx workflow.Context, actor, action, taskID, details string)
 	// AuditRefused audits a refused message, up to a cap per instance;
 	// beyond it refusals are only counted (a flood must not grow the trail).
-	AuditRefused(ctx workflow.Context, actor, action, taskID, details string)
+	AuditRefused(ctx workflow.Context, actor, action, taskID, details string, how How)
 	// LiveDirectory reads the worker's current directory entries of users
 	// (a local activity): keys and roles removed since the policy was
 	// pinned stop working at once.
@@ -45,6 +45,8 @@ type Record interface {
 	// FactsDigest digests the instance's business facts as they stand: a
 	// signature binds the decision to what the approver saw.
 	FactsDigest() string
+	// AuditDecision is Audit for a decision, with how it came.
+	AuditDecision(ctx workflow.Context, actor, action, taskID, details string, how How)
 	// Count and Observe record business metrics.
 	Count(ctx workflow.Context, name string, tags map[string]string)
 	Observe(ctx workflow.Context, name string, d time.Duration, tags map[string]string)
@@ -146,7 +148,7 @@ func (m *Tasks) onSignal(ctx workflow.Context, d Decision) {
 		// Only clipped values are recorded: an oversize message is
 		// refused by its size before anything else reads it.
 		actor, task := ActorOrUnknown(Clip(d.Actor, MaxNameBytes)), Clip(d.TaskID, MaxNameBytes)
-		m.rec.AuditRefused(ctx, actor, ActionDecisionRefused, task, fmt.Sprintf("%s refused (signal): %v", Clip(d.Verdict, MaxNameBytes), err))
+		m.rec.AuditRefused(ctx, actor, ActionDecisionRefused, task, fmt.Sprintf("%s refused (signal): %v", Clip(d.Verdict, MaxNameBytes), err), refusedHow(d, err))
 		m.rec.Logger().Warn("decision refused", "Actor", actor, "TaskID", task, "Reason", err.Error())
 		return
 	}
@@ -318,6 +320,9 @@ const (
 	RefusedDelegation     = "bad-delegation"
 	RefusedTooLarge       = "too-large"
 	RefusedUnavailable    = "directory-unavailable"
+	// RefusedStarting: the instance has not pinned its policy yet; the same
+	// request a moment later is decided (the starter retries it).
+	RefusedStarting = "starting"
 )
 
 func refuse(code, format string, args ...any) *Refusal {
@@ -437,11 +442,12 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 	now := workflow.Now(ctx).UTC()
 	t.votes = append(t.votes, Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via})
 	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
+	how := How{Via: via, Signature: d.Signature, Reason: d.Comment}
 	m.rec.Count(ctx, MetricDecisions, map[string]string{"verdict": d.Verdict, "via": via})
 	switch d.Verdict {
 	case Approve:
 		res.Approvals = t.approvals()
-		m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, via, commentSuffix(d.Comment)))
+		m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, via, commentSuffix(d.Comment)), how)
 		if res.Approvals >= t.spec.Quorum {
 			m.close(ctx, t, StateApproved, fmt.Sprintf("approved by %s", strings.Join(t.approvers(), ", ")))
 			res.Message = fmt.Sprintf("accepted: approved (%d of %d approvals)", res.Approvals, t.spec.Quorum)
@@ -453,9 +459,9 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 		t.rejecter, t.lastReason = d.Actor, d.Comment
 		n, need := t.count(Reject), t.rejectionsNeeded()
 		if need == 1 {
-			m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+via+commentSuffix(d.Comment))
+			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+via+commentSuffix(d.Comment), how)
 		} else {
-			m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, via, commentSuffix(d.Comment)))
+			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, via, commentSuffix(d.Comment)), how)
 		}
 		if n >= need {
 			m.close(ctx, t, StateRejected, "rejected by "+d.Actor)
@@ -468,7 +474,7 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 		if !slices.Contains(t.users, d.DelegateTo) {
 			t.users = append(t.users, d.DelegateTo)
 		}
-		m.rec.Audit(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, via, commentSuffix(d.Comment)))
+		m.rec.AuditDecision(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, via, commentSuffix(d.Comment)), how)
 		res.Message = "accepted: delegated to " + d.DelegateTo
 	}
 	res.State = t.state

@@ -99,7 +99,7 @@ func (r *Record) EndOn(ctx workflow.Context, name string, who Requesters, allowe
 				if errors.As(err, &ae) {
 					msg = ae.Message()
 				}
-				r.AuditRefused(ctx, by, ActionRequestRefused, "", name+" refused: "+msg)
+				r.AuditRefused(ctx, by, ActionRequestRefused, "", name+" refused: "+msg, humantask.How{})
 				continue
 			}
 			accept(ctx, req)
@@ -121,7 +121,7 @@ func (r *Record) checkRequest(name string, who Requesters, allowed func() bool, 
 		return requestRefusal(humantask.RefusedTooLarge, "%v", err)
 	}
 	if pol == nil {
-		return requestRefusal(humantask.RefusedNoOpenTask, "the instance is starting; try again")
+		return requestRefusal(humantask.RefusedStarting, "the instance is starting; try again")
 	}
 	var roles []string
 	if who.Roles != nil {

@@ -83,6 +83,14 @@ type AuditEntry struct {
 	TaskID        string    `json:"taskId,omitempty"`
 	Details       string    `json:"details,omitempty"`
 	PolicyVersion string    `json:"policyVersion,omitempty"`
+	// Decisions (accepted or refused) say how they came, with what
+	// signature, and the refusal code or the decider's comment.
+	Via       string `json:"via,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	// EventID is the history length when the entry was made (the workflow
+	// task it was made in).
+	EventID int64 `json:"eventId,omitempty"`
 }
 
 // Status is the status query's answer.
@@ -144,6 +152,7 @@ type Record struct {
 	// refused counts refused messages; beyond MaxRefusedAudited they are
 	// counted, not audited one by one.
 	refused int
+	sink    sink // the audit store writer (sink.go)
 }
 
 // MaxRefusedAudited is how many refused messages (decisions, withdraw,
@@ -173,6 +182,7 @@ func New(ctx workflow.Context, opts Options) (*Record, error) {
 	// The flusher starts before the tasks' signal handler: coroutine order
 	// is part of what replay checks.
 	workflow.Go(ctx, r.runFlusher)
+	workflow.Go(ctx, r.runSink)
 	tasks, err := humantask.New(ctx, r)
 	if err != nil {
 		return nil, err
@@ -234,23 +244,29 @@ func (r *Record) LoadPolicy(ctx workflow.Context) (*policy.Policy, error) {
 // Audit appends an entry to the trail: the one entry point, which numbers
 // the entries (Seq) and stamps the pinned policy version.
 func (r *Record) Audit(ctx workflow.Context, actor, action, taskID, details string) {
+	r.AuditDecision(ctx, actor, action, taskID, details, humantask.How{})
+}
+
+// AuditDecision implements humantask.Record: Audit with how a decision came.
+func (r *Record) AuditDecision(ctx workflow.Context, actor, action, taskID, details string, how humantask.How) {
 	version := ""
 	if r.policy != nil {
 		version = r.policy.Version
 	}
 	r.audit = append(r.audit, AuditEntry{
 		Seq: len(r.audit) + 1, Time: workflow.Now(ctx).UTC(), Actor: actor, Action: action, TaskID: taskID,
-		Details: details, PolicyVersion: version,
+		Details: details, PolicyVersion: version, Via: how.Via, Signature: how.Signature, Reason: how.Reason,
+		EventID: int64(workflow.GetInfo(ctx).GetCurrentHistoryLength()),
 	})
 }
 
 // AuditRefused audits a refused message, the first MaxRefusedAudited of an
 // instance one by one; later ones are counted (Status.RefusedMessages) and
 // summarised in one entry when the instance ends.
-func (r *Record) AuditRefused(ctx workflow.Context, actor, action, taskID, details string) {
+func (r *Record) AuditRefused(ctx workflow.Context, actor, action, taskID, details string, how humantask.How) {
 	r.refused++
 	if r.refused <= MaxRefusedAudited {
-		r.Audit(ctx, actor, action, taskID, details)
+		r.AuditDecision(ctx, actor, action, taskID, details, how)
 	}
 }
 
@@ -373,6 +389,7 @@ func (r *Record) Finish(ctx workflow.Context, outcome, details string) {
 	r.ended(ctx)
 	r.tasks.Drain(ctx)
 	r.auditRefusedSummary(ctx)
+	r.DrainAudit(ctx)
 	r.log.Info("process finished", "Outcome", outcome)
 }
 
@@ -384,6 +401,7 @@ func (r *Record) Fail(ctx workflow.Context, outcome string, err error) {
 	r.stage, r.stageText = StageFailed, "failed: "+err.Error()
 	r.ended(ctx)
 	r.auditRefusedSummary(ctx)
+	r.DrainAudit(ctx)
 }
 
 func (r *Record) close(ctx workflow.Context, outcome string) {

@@ -1,6 +1,8 @@
 package record_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
+	"baton/internal/auditstore"
 	"baton/policy"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
@@ -58,6 +61,8 @@ func TestAuditSequenceAndStopMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.RegisterActivity(&activities.Policy{Current: pol})
+	store := &memStore{failFirst: true}
+	env.RegisterActivity(&activities.Audit{Store: store})
 	upserts := 0
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(mock.Arguments) { upserts++ }).Return(nil)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow("stop", record.Request{By: "mallory", Reason: "spite"}) }, 20*time.Minute)
@@ -114,6 +119,45 @@ func TestAuditSequenceAndStopMessages(t *testing.T) {
 	if upserts != 2 {
 		t.Errorf("%d upserts, want 2 (one per turn that changed something)", upserts)
 	}
+	// The audit store got every entry exactly once, in order, although
+	// its first write failed; a turn's entries went in one batch.
+	if len(store.entries) != len(out.Audit) {
+		t.Fatalf("store holds %d entries, the trail %d", len(store.entries), len(out.Audit))
+	}
+	for i, e := range store.entries {
+		if e.Seq != int64(i+1) || e.Action != out.Audit[i].Action || e.BusinessKey != "test-1" || e.Process != "test" ||
+			e.WorkflowID == "" || e.RunID == "" || e.PolicyVersion != pol.Version || e.Source != auditstore.SourceWorkflow {
+			t.Errorf("stored entry %d = %+v", i, e)
+		}
+	}
+	if store.batches >= len(out.Audit) {
+		t.Errorf("%d batches for %d entries: the start and the routing of one turn should share one", store.batches, len(out.Audit))
+	}
+}
+
+// memStore is an audit store in memory that fails its first write (as an
+// unreachable database does) and refuses a key written twice.
+type memStore struct {
+	failFirst bool
+	batches   int
+	entries   []auditstore.Entry
+}
+
+func (m *memStore) Append(_ context.Context, entries []auditstore.Entry) (auditstore.AppendResult, error) {
+	if m.failFirst {
+		m.failFirst = false
+		return auditstore.AppendResult{}, errors.New("connection refused")
+	}
+	m.batches++
+	for _, e := range entries {
+		for _, old := range m.entries {
+			if old.Key() == e.Key() {
+				return auditstore.AppendResult{}, fmt.Errorf("%s written twice", e.Key())
+			}
+		}
+		m.entries = append(m.entries, e)
+	}
+	return auditstore.AppendResult{Stored: len(entries)}, nil
 }
 
 // A flood of refused messages, some with megabyte fields, leaves a bounded
