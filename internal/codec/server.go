@@ -1,0 +1,90 @@
+package codec
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/converter"
+)
+
+// ServerOptions guard the codec server.
+type ServerOptions struct {
+	// Tokens are the accepted credentials. A request carries one as
+	// "Authorization: Bearer <token>" (the temporal CLI's --codec-auth, the
+	// Web UI's passed access token), or as the first path segment after
+	// /t/ (an endpoint such as http://host:8234/t/<token> for a Web UI that
+	// has no sign-in to pass a token from, like the dev server's).
+	Tokens []string
+	// Origins are the Web UI origins allowed to call from a browser (CORS),
+	// e.g. http://localhost:8233. Other origins get no CORS headers.
+	Origins []string
+}
+
+// Handler serves the Temporal codec server protocol (POST /encode and
+// /decode with proto-JSON payloads) for the keyring, behind authentication.
+// An unauthenticated request gets 401 and a plain-text line, never payloads.
+func Handler(ring *Keyring, o ServerOptions) http.Handler {
+	inner := converter.NewPayloadCodecHTTPHandler(New(ring))
+	sums := make([][32]byte, len(o.Tokens))
+	for i, t := range o.Tokens {
+		sums[i] = sha256.Sum256([]byte(t))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" && slices.Contains(o.Origins, origin) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Content-Type, X-Namespace, Authorization")
+			h.Set("Access-Control-Max-Age", "600")
+		}
+		w.Header().Add("Vary", "Origin")
+		w.Header().Set("Cache-Control", "no-store")
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if r.Method == http.MethodGet && r.URL.Path == "/healthz" {
+			_, _ = w.Write([]byte("ok\n"))
+			return
+		}
+		token, path := credential(r)
+		if !accepted(sums, token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="baton-codec"`)
+			http.Error(w, "unauthorized: send Authorization: Bearer <codec token>", http.StatusUnauthorized)
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = path
+		inner.ServeHTTP(w, r2)
+	})
+}
+
+// credential returns the token a request carries and its path without a
+// /t/<token> prefix.
+func credential(r *http.Request) (token, path string) {
+	path = r.URL.Path
+	if rest, ok := strings.CutPrefix(path, "/t/"); ok {
+		tok, tail, _ := strings.Cut(rest, "/")
+		return tok, "/" + tail
+	}
+	if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(h), path
+	}
+	return "", path
+}
+
+func accepted(sums [][32]byte, token string) bool {
+	if token == "" {
+		return false
+	}
+	got := sha256.Sum256([]byte(token))
+	ok := 0
+	for _, s := range sums {
+		ok |= subtle.ConstantTimeCompare(got[:], s[:])
+	}
+	return ok == 1
+}
