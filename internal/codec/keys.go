@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"baton/config"
 )
 
 // KeyFileHeader opens a key file written by AppendNewKey.
@@ -147,4 +149,27 @@ func AppendNewKey(path, prefix string) (string, error) {
 		return "", fmt.Errorf("key file %s: %w", path, err)
 	}
 	return id, nil
+}
+
+// FromConfig loads the keyring the configuration names: temporal.codec.keys
+// (BATON_CODEC_KEYS) when set, else the key file. It returns nil when
+// temporal.codec.plaintext turns encryption off.
+func FromConfig(c config.Codec) (*Keyring, error) {
+	switch {
+	case c.Plaintext:
+		return nil, nil
+	case strings.TrimSpace(c.Keys) != "":
+		r, err := ParseKeys(c.Keys, "temporal.codec.keys (BATON_CODEC_KEYS)")
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	case c.KeyFile != "":
+		r, err := LoadKeyFile(c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("temporal.codec.key_file: %w", err)
+		}
+		return r, nil
+	}
+	return nil, errors.New("temporal.codec: no key: set BATON_CODEC_KEY_FILE or BATON_CODEC_KEYS (make codec-key writes a development key)")
 }

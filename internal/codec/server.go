@@ -1,13 +1,20 @@
 package codec
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/converter"
+
+	"baton/config"
 )
 
 // ServerOptions guard the codec server.
@@ -87,4 +94,53 @@ func accepted(sums [][32]byte, token string) bool {
 		ok |= subtle.ConstantTimeCompare(got[:], s[:])
 	}
 	return ok == 1
+}
+
+// MinTokenLength is the shortest token the codec server accepts.
+const MinTokenLength = 16
+
+// TokensFromConfig reads the codec server's tokens: codec_server.tokens
+// (comma-separated) and the lines of codec_server.token_file (# comments).
+func TokensFromConfig(c config.CodecServer) ([]string, error) {
+	var tokens []string
+	add := func(source, t string) error {
+		t = strings.TrimSpace(t)
+		if t == "" || strings.HasPrefix(t, "#") {
+			return nil
+		}
+		if len(t) < MinTokenLength {
+			return fmt.Errorf("%s: a token is shorter than %d characters", source, MinTokenLength)
+		}
+		tokens = append(tokens, t)
+		return nil
+	}
+	for _, t := range strings.Split(c.Tokens, ",") {
+		if err := add("codec_server.tokens (BATON_CODEC_SERVER_TOKENS)", t); err != nil {
+			return nil, err
+		}
+	}
+	if c.TokenFile != "" {
+		data, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("codec_server.token_file: cannot read %s", c.TokenFile)
+		}
+		for _, t := range strings.Split(string(data), "\n") {
+			if err := add("codec_server.token_file "+c.TokenFile, t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(tokens) == 0 {
+		return nil, errors.New("codec_server: no token: set BATON_CODEC_SERVER_TOKENS or BATON_CODEC_SERVER_TOKEN_FILE (the codec server never runs open)")
+	}
+	return tokens, nil
+}
+
+// NewToken returns a random token (32 bytes, URL-safe base64).
+func NewToken() (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(raw), nil
 }

@@ -21,12 +21,13 @@ import (
 	"google.golang.org/grpc/status"
 
 	"baton/config"
+	"baton/internal/codec"
 )
 
 // Options are what differs between callers of Dial.
 type Options struct {
 	Logger log.Logger
-	// DataConverter replaces the default one (a codec plugs in here).
+	// DataConverter replaces the one temporal.codec configures (tests only).
 	DataConverter converter.DataConverter
 	// ConnectTimeout bounds the first connection; default 5s.
 	ConnectTimeout time.Duration
@@ -41,15 +42,31 @@ func (e *UnreachableError) Error() string {
 	return fmt.Sprintf("cannot reach Temporal at %s: is the dev server running? try: make dev", e.Address)
 }
 
-// ClientOptions turns the connection settings into SDK client options.
+// ClientOptions turns the connection settings into SDK client options. The
+// payload codec of temporal.codec encrypts every payload and failure the
+// client sends and decrypts what it reads.
 func ClientOptions(c config.Temporal, o Options) (client.Options, error) {
+	if o.DataConverter == nil {
+		ring, err := codec.FromConfig(c.Codec)
+		if err != nil {
+			return client.Options{}, err
+		}
+		if ring != nil {
+			o.DataConverter = codec.DataConverter(ring)
+		}
+	}
+	var fc converter.FailureConverter
+	if o.DataConverter != nil {
+		fc = codec.FailureConverter(o.DataConverter)
+	}
 	opts := client.Options{
-		HostPort:       c.Address,
-		Namespace:      c.Namespace,
-		Identity:       c.Identity,
-		Logger:         o.Logger,
-		DataConverter:  o.DataConverter,
-		MetricsHandler: o.MetricsHandler,
+		FailureConverter: fc,
+		HostPort:         c.Address,
+		Namespace:        c.Namespace,
+		Identity:         c.Identity,
+		Logger:           o.Logger,
+		DataConverter:    o.DataConverter,
+		MetricsHandler:   o.MetricsHandler,
 	}
 	if c.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(c.APIKey)
