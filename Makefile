@@ -41,11 +41,19 @@ chromium: ## install Debian's chromium for the Web UI browser test, if missing
 	@command -v chromium >/dev/null || { echo "chromium could not be installed"; exit 1; }
 
 .PHONY: build
-build: ## build worker, starter and simulator into bin/
-	go build -o bin/ ./worker ./starter ./simulator
+build: ## build worker, starter, simulator and codecserver into bin/
+	go build -o bin/ ./worker ./starter ./simulator ./codecserver
+
+# Development payload key and codec server token, in git-ignored .dev/;
+# never in the repository. Rotate with: bin/codecserver --new-key .dev/codec.keys
+.PHONY: codec-key
+codec-key: ## write a development encryption key and codec token into .dev/ (if missing)
+	@mkdir -p .dev
+	@test -s .dev/codec.keys || go run ./codecserver --new-key .dev/codec.keys
+	@go run ./codecserver --new-token .dev/codec.token >/dev/null
 
 .PHONY: dev
-dev: $(TEMPORAL) build ## run dev server + simulated systems + worker (Ctrl-C stops all)
+dev: $(TEMPORAL) build codec-key ## run dev server + simulated systems + codec server + worker (Ctrl-C stops all)
 	@TEMPORAL=$(TEMPORAL) scripts/dev.sh
 
 .PHONY: lint

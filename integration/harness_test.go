@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
+	"baton/internal/codec"
 	"baton/workflows"
 )
 
@@ -39,6 +40,15 @@ var env struct {
 	simURL     string
 	sim        *exec.Cmd
 	uiURL      string
+	// The payload codec: the key file every binary reads, the codec server
+	// the Web UI and the temporal CLI decode through, and its token.
+	keyFile    string
+	keyring    *codec.Keyring
+	codecURL   string
+	codecToken string
+	tokenFile  string
+	codecLog   *bytes.Buffer
+	codecCmd   *exec.Cmd
 }
 
 func TestMain(m *testing.M) {
@@ -70,7 +80,7 @@ func runMain(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(tmp)
 	env.bin = filepath.Join(tmp, "bin")
-	for _, name := range []string{"worker", "starter", "simulator"} {
+	for _, name := range []string{"worker", "starter", "simulator", "codecserver"} {
 		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(env.bin, name), "./"+name)
 		build.Dir = env.root
 		if out, err := build.CombinedOutput(); err != nil {
@@ -82,18 +92,21 @@ func runMain(m *testing.M) (int, error) {
 	uiPort := freePort()
 	_, port, _ := net.SplitHostPort(uiPort)
 	env.uiURL = "http://" + uiPort
+	if err := startCodecServer(ctx, tmp); err != nil {
+		return 0, err
+	}
+	defer func() { _ = env.codecCmd.Process.Signal(syscall.SIGTERM); _ = env.codecCmd.Wait() }()
 	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: env.temporal,
 		LogLevel:     "error",
 		EnableUI:     true,
 		UIPort:       port,
-		ExtraArgs:    searchAttributeArgs(),
-		Stdout:       &serverLog,
-		Stderr:       &serverLog,
-		ClientOptions: &client.Options{
-			Namespace: env.namespace,
-			Logger:    quiet{},
-		},
+		// The UI decodes through the codec server; the dev server's UI has
+		// no sign-in to pass a token from, so the token is in the endpoint.
+		ExtraArgs: append(searchAttributeArgs(), "--ui-codec-endpoint", env.codecURL+"/t/"+env.codecToken),
+		Stdout:    &serverLog,
+		Stderr:    &serverLog,
+		ClientOptions: withCodec(&client.Options{Namespace: env.namespace, Logger: quiet{}}),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("start dev server from %s: %w\n%s", env.temporal, err, serverLog.String())
@@ -157,7 +170,48 @@ func baseEnv() []string {
 		"BATON_POLICY_FILE="+env.policyFile,
 		"BATON_LOG_FORMAT=json",
 		"BATON_SYSTEMS_URL="+env.simURL,
+		"BATON_CODEC_KEY_FILE="+env.keyFile,
 	)
+}
+
+// withCodec sets the payload codec on client options, as every Baton
+// binary does.
+func withCodec(o *client.Options) *client.Options {
+	o.DataConverter = codec.DataConverter(env.keyring)
+	o.FailureConverter = codec.FailureConverter(o.DataConverter)
+	return o
+}
+
+// startCodecServer writes a fresh key file and token and starts the codec
+// server binary, allowing the Web UI's origin.
+func startCodecServer(ctx context.Context, tmp string) error {
+	env.keyFile = filepath.Join(tmp, "codec.keys")
+	if _, err := codec.AppendNewKey(env.keyFile, "it-"); err != nil {
+		return err
+	}
+	var err error
+	if env.keyring, err = codec.LoadKeyFile(env.keyFile); err != nil {
+		return err
+	}
+	if env.codecToken, err = codec.NewToken(); err != nil {
+		return err
+	}
+	env.tokenFile = filepath.Join(tmp, "codec.token")
+	if err := os.WriteFile(env.tokenFile, []byte(env.codecToken+"\n"), 0o600); err != nil {
+		return err
+	}
+	addr := freePort()
+	env.codecURL = "http://" + addr
+	env.codecLog = &bytes.Buffer{}
+	cmd := exec.Command(filepath.Join(env.bin, "codecserver"))
+	cmd.Env = append(os.Environ(), "BATON_CODEC_KEY_FILE="+env.keyFile, "BATON_CODEC_SERVER_LISTEN="+addr,
+		"BATON_CODEC_SERVER_TOKEN_FILE="+env.tokenFile, "BATON_UI_URL="+env.uiURL, "BATON_LOG_FORMAT=json")
+	cmd.Stdout, cmd.Stderr = env.codecLog, env.codecLog
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start codec server: %w", err)
+	}
+	env.codecCmd = cmd
+	return waitHealthy(ctx, env.codecURL+"/healthz", env.codecLog)
 }
 
 func startSimulator(ctx context.Context) error {

@@ -135,8 +135,16 @@ func setFaults(t *testing.T, faults string) {
 	}
 }
 
-// temporalCLI runs the official temporal CLI against the test server.
+// temporalCLI runs the official temporal CLI against the test server,
+// decoding and encoding payloads through Baton's codec server.
 func temporalCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	return temporalCLIRaw(t, append(args, "--codec-endpoint", env.codecURL, "--codec-auth", "Bearer "+env.codecToken)...)
+}
+
+// temporalCLIRaw runs the official temporal CLI without the codec: what
+// anyone who can read the namespace sees.
+func temporalCLIRaw(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

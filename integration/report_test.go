@@ -58,7 +58,7 @@ func newNamespaceWorker(t *testing.T, prefix string, extraEnv ...string) *report
 	if err := waitHealthy(ctx, "http://"+metrics+"/healthz", &r.log); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := tclient.Dial(ctx, config.Temporal{Address: env.address, Namespace: r.ns}, tclient.Options{Logger: quiet{}})
+	cl, err := tclient.Dial(ctx, config.Temporal{Address: env.address, Namespace: r.ns, Codec: config.Codec{KeyFile: env.keyFile}}, tclient.Options{Logger: quiet{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"baton/internal/tclient"
 	"baton/workflows"
 	"baton/workflows/humantask"
 )
@@ -214,6 +216,11 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 	}
 	var memos [][]byte
 	dc := converter.GetDefaultDataConverter()
+	// Memos are encrypted by the payload codec; search attributes never are.
+	memoDC, err := tclient.DataConverter(a.cfg.Temporal)
+	if err != nil {
+		return nil, nil, err
+	}
 	var rows []listRow
 	var token []byte
 	for len(rows) < limit {
@@ -241,7 +248,10 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 			rows = append(rows, r)
 			var memo []byte
 			if p, ok := e.GetMemo().GetFields()[humantask.MemoTaskStats]; ok {
-				memo = p.GetData()
+				var raw json.RawMessage
+				if err := memoDC.FromPayload(p, &raw); err == nil {
+					memo = raw
+				}
 			}
 			memos = append(memos, memo)
 			if len(rows) == limit {

@@ -96,6 +96,20 @@ func ClientOptions(c config.Temporal, o Options) (client.Options, error) {
 	return opts, nil
 }
 
+// DataConverter is the data converter a client of c uses: the codec's, or
+// the SDK's default when temporal.codec.plaintext is set. Callers that decode
+// payloads by hand (memos from visibility) use it.
+func DataConverter(c config.Temporal) (converter.DataConverter, error) {
+	ring, err := codec.FromConfig(c.Codec)
+	if err != nil {
+		return nil, err
+	}
+	if ring == nil {
+		return converter.GetDefaultDataConverter(), nil
+	}
+	return codec.DataConverter(ring), nil
+}
+
 // Dial connects and checks the server answers. An unreachable server gives
 // one line that says what to do (an *UnreachableError).
 func Dial(ctx context.Context, c config.Temporal, o Options) (client.Client, error) {
