@@ -103,9 +103,9 @@ func runMain(m *testing.M) (int, error) {
 		UIPort:       port,
 		// The UI decodes through the codec server; the dev server's UI has
 		// no sign-in to pass a token from, so the token is in the endpoint.
-		ExtraArgs: append(searchAttributeArgs(), "--ui-codec-endpoint", env.codecURL+"/t/"+env.codecToken),
-		Stdout:    &serverLog,
-		Stderr:    &serverLog,
+		ExtraArgs:     append(searchAttributeArgs(), "--ui-codec-endpoint", env.codecURL+"/t/"+env.codecToken),
+		Stdout:        &serverLog,
+		Stderr:        &serverLog,
 		ClientOptions: withCodec(&client.Options{Namespace: env.namespace, Logger: quiet{}}),
 	})
 	if err != nil {
