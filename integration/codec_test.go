@@ -3,12 +3,15 @@ package integration
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // Sentinels: personal and payment data that must never be readable without
@@ -153,4 +156,41 @@ func withPayloadData(cliJSON string) string {
 		walk(v)
 	}
 	return b.String()
+}
+
+// The Web UI decodes through the codec server with the token (make dev
+// configures the dev server's UI so), and shows ciphertext to a browser
+// whose codec endpoint lacks it: the codec server refuses with 401.
+func TestWebUIDecodesOnlyWithTheToken(t *testing.T) {
+	oid := uniq("OW")
+	id := "order-" + oid
+	starter(t, "start", "order", "--id", oid, "--file", writeTemp(t, `{"orderId":"`+oid+`","customerId":"K-100",
+		"items":[{"sku":"SKU-BOOK","quantity":1}],"amount":30,"cardNumber":"`+sentinelCard+`","billingCountry":"DE","shippingCountry":"DE"}`))
+	outcomeOf(t, id)
+	page := fmt.Sprintf("%s/namespaces/%s/workflows/%s", env.uiURL, env.namespace, id)
+
+	b := newBrowser(t)
+	b.open(page)
+	b.waitText("ui-codec-"+id+"-decoded.png", id, `"cardNumber": "`+sentinelCard+`"`)
+
+	// The same page in a browser whose codec endpoint (the UI's own
+	// per-browser override) carries no token.
+	refusedBefore := strings.Count(env.codecLog.String(), `"status":401`)
+	nb := newBrowser(t)
+	nb.open(env.uiURL)
+	if _, err := chromedp.Run(nb.ctx, chromedp.Evaluate[any](fmt.Sprintf(
+		`localStorage.setItem('endpoint', JSON.stringify(%q)); localStorage.setItem('overrideRemoteCodecConfiguration', 'true')`, env.codecURL))); err != nil {
+		t.Fatal(err)
+	}
+	nb.open(page)
+	// The UI says the codec server refused, and shows the payloads as
+	// stored: encrypted, with their key id.
+	text := nb.waitText("ui-codec-"+id+"-no-token.png", id, "Codec Server could not connect", `"encryption-key-id"`,
+		base64.StdEncoding.EncodeToString([]byte("binary/encrypted")))
+	if strings.Contains(text, sentinelCard) {
+		t.Errorf("without the token the UI shows the card number")
+	}
+	if strings.Count(env.codecLog.String(), `"status":401`) <= refusedBefore {
+		t.Error("the codec server logged no refusal for the tokenless browser")
+	}
 }
