@@ -78,8 +78,9 @@ test: lint test-unit test-integration ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
 
 .PHONY: bench
-bench: $(TEMPORAL) chromium ## benchmarks on the real stack: end-to-end throughput and latency, decision latency
+bench: $(TEMPORAL) chromium ## benchmarks on the real stack: automated-loan throughput with and without the codec, decision latency
 	go test -count=1 -run '^$$' -bench . -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level'
+	go test -count=1 -run '^$$' -bench . ./internal/codec/
 
 .PHONY: histories
 histories: $(TEMPORAL) chromium ## re-record the replay histories in workflows/testdata from real runs

@@ -125,11 +125,17 @@ func runMain(m *testing.M) (int, error) {
 	defer stopWorker()
 
 	code := m.Run()
+	for _, f := range benchCleanup {
+		f()
+	}
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "---- worker log (last 4 KiB) ----\n%s\n", tail(env.workerLog.String(), 4096))
 	}
 	return code, nil
 }
+
+// benchCleanup stops what benchmarks started once per run.
+var benchCleanup []func()
 
 // temporalBinary finds the pinned CLI that the Makefile builds. A missing
 // binary fails the run with the reason: integration tests never skip.
