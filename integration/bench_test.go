@@ -41,11 +41,6 @@ func benchLoanOn(b *testing.B, cl client.Client, queue, applicant string, amount
 	return in.Key()
 }
 
-func benchWait(b *testing.B, id string) {
-	b.Helper()
-	benchWaitOn(b, env.client, id)
-}
-
 func benchWaitOn(b *testing.B, cl client.Client, id string) {
 	b.Helper()
 	if err := cl.GetWorkflow(context.Background(), id, "").Get(context.Background(), nil); err != nil {
@@ -102,7 +97,7 @@ func BenchmarkAutomatedLoanEndToEnd(b *testing.B) {
 	}
 	codec := &mode{cl: env.client, queue: workflows.DefaultTaskQueue}
 	plainMode := &mode{cl: plain, queue: plaintextQueue}
-	const rounds = 3
+	const rounds = 6
 	run := func(m *mode, n int) {
 		var mu sync.Mutex
 		var next atomic.Int64
