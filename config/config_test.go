@@ -179,7 +179,8 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config/baton.example.yaml: %v", err)
 	}
-	if c.Temporal.Address != "my-namespace.a1b2c.tmprl.cloud:7233" || c.Log.Format != "json" || !c.Temporal.TLSEnabled() || c.Worker.StopTimeout != 30*time.Second {
+	if c.Temporal.Address != "my-namespace.a1b2c.tmprl.cloud:7233" || c.Log.Format != "json" || !c.Temporal.TLSEnabled() || c.Worker.StopTimeout != 30*time.Second ||
+		c.Temporal.Codec.KeyFile != "/run/secrets/baton-codec.keys" || c.CodecServer.TokenFile != "/run/secrets/baton-codec.tokens" {
 		t.Errorf("loaded %+v", c)
 	}
 }
