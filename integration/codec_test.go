@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"baton/internal/codec"
 )
 
 // Sentinels: personal and payment data that must never be readable without
@@ -192,5 +194,31 @@ func TestWebUIDecodesOnlyWithTheToken(t *testing.T) {
 	}
 	if strings.Count(env.codecLog.String(), `"status":401`) <= refusedBefore {
 		t.Error("the codec server logged no refusal for the tokenless browser")
+	}
+}
+
+// A missing key file stops the worker with one line that says what to do;
+// a starter holding another key cannot read an instance and says which key
+// it lacks, in one line.
+func TestMissingOrWrongKeyIsOneLine(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none.keys")
+	r := runWorkerOnce(t, "BATON_CODEC_KEY_FILE="+missing)
+	want := "worker: temporal.codec.key_file: key file " + missing + " does not exist: generate a development key with `make codec-key`, or point BATON_CODEC_KEY_FILE at yours\n"
+	lines := strings.SplitAfter(strings.TrimSuffix(r.stderr, "\n"), "\n")
+	if r.code != 1 || lines[len(lines)-1]+"\n" != want {
+		t.Errorf("worker without a key file: exit %d, stderr %q\nwant %q", r.code, r.stderr, want)
+	}
+
+	oid := uniq("OK")
+	starter(t, "start", "order", "--id", oid, "--file", "examples/order-straight-through.json")
+	outcomeOf(t, "order-"+oid)
+	other := filepath.Join(t.TempDir(), "other.keys")
+	if _, err := codec.AppendNewKey(other, "other-"); err != nil {
+		t.Fatal(err)
+	}
+	r = runBinEnv(t, "starter", []string{"BATON_CODEC_KEY_FILE=" + other}, "status", "order-"+oid)
+	if r.code == 0 || !strings.Contains(r.stderr, `payload encrypted with key "`+env.keyring.NewestID()+`", which is not in the configured keys [other-`) ||
+		strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Errorf("starter with another key: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
