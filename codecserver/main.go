@@ -37,7 +37,8 @@ func run(args []string) error {
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
 	newKey := fs.String("new-key", "", "append a fresh key to this key file (created mode 0600; the new key then encrypts) and exit")
 	newToken := fs.String("new-token", "", "write a fresh access token to this file (mode 0600) unless it holds one, and exit")
-	config.AddFlags(fs, "temporal.codec.key_file", "codec_server.listen", "codec_server.token_file", "codec_server.ui_origins", "ui.url", "log.level", "log.format")
+	config.AddFlags(fs, "temporal.codec.key_file", "codec_server.listen", "codec_server.token_file", "codec_server.ui_origins",
+		"codec_server.oidc_issuer", "codec_server.oidc_audience", "ui.url", "log.level", "log.format")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: codecserver [flags]\n\nServes /encode and /decode for the Temporal Web UI (--ui-codec-endpoint) and the\ntemporal CLI (--codec-endpoint, --codec-auth 'Bearer <token>').\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -81,7 +82,16 @@ func run(args []string) error {
 	defer func() { _ = zl.Sync() }()
 
 	origins := cfg.CodecOrigins()
-	h := codec.Handler(ring, codec.ServerOptions{Tokens: tokens, Origins: origins})
+	opts := codec.ServerOptions{Tokens: tokens, Origins: origins}
+	if iss := cfg.CodecServer.OIDCIssuer; iss != "" {
+		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		opts.Verify, err = codec.OIDCVerifier(dctx, iss, cfg.CodecServer.OIDCAudience)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	h := codec.Handler(ring, opts)
 	ln, err := net.Listen("tcp", cfg.CodecServer.Listen)
 	if err != nil {
 		return fmt.Errorf("codec_server.listen %s: %w", cfg.CodecServer.Listen, err)
@@ -97,7 +107,7 @@ func run(args []string) error {
 	}()
 	zl.Info("codec server listening", zap.String("address", "http://"+ln.Addr().String()),
 		zap.Strings("keyIds", ring.IDs()), zap.String("encryptsWith", ring.NewestID()),
-		zap.Strings("uiOrigins", origins), zap.Int("tokens", len(tokens)))
+		zap.Strings("uiOrigins", origins), zap.Int("tokens", len(tokens)), zap.String("oidcIssuer", cfg.CodecServer.OIDCIssuer))
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -65,6 +65,10 @@ type CodecServer struct {
 	// UIOrigins (comma-separated) may call from a browser; empty means the
 	// origin of ui.url.
 	UIOrigins string `mapstructure:"ui_origins"`
+	// OIDCIssuer and OIDCAudience accept the Web UI's OpenID Connect access
+	// tokens (signed by the issuer, for the audience) as bearer tokens.
+	OIDCIssuer   string `mapstructure:"oidc_issuer"`
+	OIDCAudience string `mapstructure:"oidc_audience"`
 }
 
 // TLS is the client side of mTLS, or server verification with an API key.
@@ -147,6 +151,8 @@ var settings = []setting{
 	{"codec_server.tokens", "", []string{"BATON_CODEC_SERVER_TOKENS"}, "", ""},
 	{"codec_server.token_file", "", []string{"BATON_CODEC_SERVER_TOKEN_FILE"}, "token-file", "file of accepted codec server tokens, one a line"},
 	{"codec_server.ui_origins", "", []string{"BATON_CODEC_SERVER_UI_ORIGINS"}, "ui-origins", "Web UI origins allowed by CORS (default: the origin of ui.url)"},
+	{"codec_server.oidc_issuer", "", []string{"BATON_CODEC_SERVER_OIDC_ISSUER"}, "oidc-issuer", "accept the Web UI's access tokens from this OpenID Connect issuer"},
+	{"codec_server.oidc_audience", "", []string{"BATON_CODEC_SERVER_OIDC_AUDIENCE"}, "oidc-audience", "the audience those access tokens must carry"},
 }
 
 // Flag names of the Temporal connection, shared by every command.
@@ -293,6 +299,14 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.CodecServer.Listen); err != nil {
 		return fmt.Errorf("codec_server.listen: %q is not host:port", c.CodecServer.Listen)
+	}
+	if iss := c.CodecServer.OIDCIssuer; iss != "" {
+		if u, err := url.Parse(iss); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("codec_server.oidc_issuer: %q is not an http(s) URL", iss)
+		}
+		if c.CodecServer.OIDCAudience == "" {
+			return errors.New("codec_server.oidc_audience: required with codec_server.oidc_issuer (the client id or API the UI's tokens are for)")
+		}
 	}
 	for _, o := range c.CodecServer.Origins() {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {

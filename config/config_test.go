@@ -126,6 +126,8 @@ func TestValidate(t *testing.T) {
 		{map[string]string{"BATON_WORKER_STOP_TIMEOUT": "-1s"}, "worker.stop_timeout: -1s must not be negative"},
 		{map[string]string{"BATON_CODEC_SERVER_LISTEN": "8234"}, `codec_server.listen: "8234" is not host:port`},
 		{map[string]string{"BATON_CODEC_SERVER_UI_ORIGINS": "http://localhost:8233, http://ui/path"}, `codec_server.ui_origins: "http://ui/path" is not an origin (scheme://host[:port])`},
+		{map[string]string{"BATON_CODEC_SERVER_OIDC_ISSUER": "accounts.example.com"}, `codec_server.oidc_issuer: "accounts.example.com" is not an http(s) URL`},
+		{map[string]string{"BATON_CODEC_SERVER_OIDC_ISSUER": "https://accounts.example.com"}, "codec_server.oidc_audience: required with codec_server.oidc_issuer (the client id or API the UI's tokens are for)"},
 		{map[string]string{"BATON_CODEC_PLAINTEXT": "maybe"}, `temporal.codec.plaintext: "maybe" is not true or false`},
 	}
 	for _, tc := range cases {

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"go.temporal.io/sdk/converter"
 
 	"baton/config"
@@ -28,6 +30,9 @@ type ServerOptions struct {
 	// Origins are the Web UI origins allowed to call from a browser (CORS),
 	// e.g. http://localhost:8233. Other origins get no CORS headers.
 	Origins []string
+	// Verify, when set, also accepts a bearer token it verifies: the Web UI's
+	// OpenID Connect access token, passed with the UI's passAccessToken.
+	Verify func(ctx context.Context, token string) error
 }
 
 // Handler serves the Temporal codec server protocol (POST /encode and
@@ -59,7 +64,11 @@ func Handler(ring *Keyring, o ServerOptions) http.Handler {
 			return
 		}
 		token, path := credential(r)
-		if !accepted(sums, token) {
+		ok := accepted(sums, token)
+		if !ok && o.Verify != nil && token != "" && !strings.HasPrefix(r.URL.Path, "/t/") {
+			ok = o.Verify(r.Context(), token) == nil
+		}
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="baton-codec"`)
 			http.Error(w, "unauthorized: send Authorization: Bearer <codec token>", http.StatusUnauthorized)
 			return
@@ -101,6 +110,7 @@ const MinTokenLength = 16
 
 // TokensFromConfig reads the codec server's tokens: codec_server.tokens
 // (comma-separated) and the lines of codec_server.token_file (# comments).
+// None is an error unless OpenID Connect access tokens are accepted.
 func TokensFromConfig(c config.CodecServer) ([]string, error) {
 	var tokens []string
 	add := func(source, t string) error {
@@ -130,8 +140,8 @@ func TokensFromConfig(c config.CodecServer) ([]string, error) {
 			}
 		}
 	}
-	if len(tokens) == 0 {
-		return nil, errors.New("codec_server: no token: set BATON_CODEC_SERVER_TOKENS or BATON_CODEC_SERVER_TOKEN_FILE (the codec server never runs open)")
+	if len(tokens) == 0 && c.OIDCIssuer == "" {
+		return nil, errors.New("codec_server: no token: set BATON_CODEC_SERVER_TOKENS, BATON_CODEC_SERVER_TOKEN_FILE or BATON_CODEC_SERVER_OIDC_ISSUER (the codec server never runs open)")
 	}
 	return tokens, nil
 }
@@ -143,4 +153,19 @@ func NewToken() (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// OIDCVerifier verifies the Web UI's access tokens: JWTs signed by the
+// issuer's published keys, for audience, not expired. It discovers the
+// issuer's keys once, at start.
+func OIDCVerifier(ctx context.Context, issuer, audience string) (func(context.Context, string) error, error) {
+	provider, err := oidc.NewProvider(ctx, issuer)
+	if err != nil {
+		return nil, fmt.Errorf("codec_server.oidc_issuer %s: %v", issuer, err)
+	}
+	v := provider.Verifier(&oidc.Config{ClientID: audience})
+	return func(ctx context.Context, token string) error {
+		_, err := v.Verify(ctx, token)
+		return err
+	}, nil
 }
