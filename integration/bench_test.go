@@ -17,6 +17,7 @@ import (
 
 	"baton/workflows"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // Benchmarks print figures (make bench); they assert no speed.
@@ -33,7 +34,7 @@ func benchLoanOn(b *testing.B, cl client.Client, queue, applicant string, amount
 	in := workflows.LoanInput{ApplicationID: fmt.Sprintf("B%d-%d", time.Now().UnixNano()%1e9, benchSeq.Add(1)), ApplicantID: applicant, Amount: amount, TermMonths: 36}
 	_, err := cl.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: in.Key(), TaskQueue: queue, StaticSummary: in.Summary(),
-		TypedSearchAttributes: workflows.StartAttributes(workflows.ProcessLoan, in.Key()),
+		TypedSearchAttributes: record.StartAttributes(workflows.ProcessLoan, in.Key()),
 	}, workflows.ProcessLoan, in)
 	if err != nil {
 		b.Fatal(err)
@@ -51,7 +52,7 @@ func benchWaitOn(b *testing.B, cl client.Client, id string) {
 func benchOpenTask(b *testing.B, id string) {
 	b.Helper()
 	for {
-		v, err := env.client.QueryWorkflow(context.Background(), id, "", workflows.QueryTasks)
+		v, err := env.client.QueryWorkflow(context.Background(), id, "", humantask.QueryTasks)
 		var tasks []humantask.TaskView
 		if err == nil && v.Get(&tasks) == nil && len(tasks) > 0 {
 			return
@@ -62,7 +63,7 @@ func benchOpenTask(b *testing.B, id string) {
 
 func decide(id string, d humantask.Decision) error {
 	h, err := env.client.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{
-		WorkflowID: id, UpdateName: workflows.UpdateDecide, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		WorkflowID: id, UpdateName: humantask.UpdateDecide, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
 		return err
