@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,6 +39,22 @@ func IdempotencyKey(ctx context.Context) string {
 type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// SystemError is a system's refusal as the error's details: its message
+// may name the applicant or a card's last digits, so it travels only in
+// the details (a payload, encrypted by the codec). The error's message,
+// which worker logs print, holds the system, its code and the HTTP status.
+type SystemError struct {
+	System  string `json:"system"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	Status  int    `json:"status"`
+}
+
+// Reason is the refusal for people: "<system>: <message> (HTTP <status>)".
+func (e SystemError) Reason() string {
+	return fmt.Sprintf("%s: %s (HTTP %d)", e.System, cmp.Or(e.Message, e.Code), e.Status)
 }
 
 // get reads; post mutates with an idempotency key.
@@ -80,15 +95,17 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode >= 300 {
 		var ae apiError
 		_ = json.Unmarshal(data, &ae)
-		msg := fmt.Sprintf("%s: %s (HTTP %d)", c.system, cmp.Or(ae.Message, strings.TrimSpace(string(data))), resp.StatusCode)
+		se := SystemError{System: c.system, Code: ae.Code, Message: cmp.Or(ae.Message, strings.TrimSpace(string(data))), Status: resp.StatusCode}
+		msg := fmt.Sprintf("%s: %s (HTTP %d)", c.system, cmp.Or(ae.Code, http.StatusText(resp.StatusCode)), resp.StatusCode)
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusRequestTimeout {
 			typ, ok := codeTypes[ae.Code]
 			if !ok {
 				typ = ErrRefused
 			}
-			return temporal.NewNonRetryableApplicationError(msg, typ, nil, ae)
+			return temporal.NewNonRetryableApplicationError(msg, typ, nil, se)
 		}
-		return errors.New(msg)
+		// Transient: Temporal retries it. Only the status is in the message.
+		return temporal.NewApplicationError(msg, ErrUnavailable, se)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {

@@ -9,6 +9,7 @@ package record
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"time"
 
@@ -282,7 +283,7 @@ func (r *Record) Remind(ctx workflow.Context, to, subject, body string) error {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-		Summary:             fmt.Sprintf("mail: reminder to %s for %s", to, r.opts.BusinessKey),
+		Summary:             "mail: reminder for " + r.opts.BusinessKey,
 	})
 	var mail *activities.Mail
 	in := activities.MailInput{To: to, Subject: subject, Body: body, Ref: r.opts.BusinessKey}
@@ -307,8 +308,19 @@ func (r *Record) Fail(ctx workflow.Context, outcome string, err error) {
 	r.CancelOpen(ctx, "the process failed")
 	r.close(ctx, outcome)
 	r.Audit(ctx, humantask.SystemActor, ActionFailed, "", err.Error())
-	r.stage, r.stageText = StageFailed, "failed: "+err.Error()
+	r.stage, r.stageText = StageFailed, "failed: "+FailureCode(err)
 	r.ended(ctx)
+}
+
+// FailureCode is what the current details say about a failure: the
+// application error type ("InvalidStart"), never its message, which may
+// carry input values and is encrypted only in the failure itself.
+func FailureCode(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() != "" {
+		return ae.Type()
+	}
+	return "error"
 }
 
 func (r *Record) close(ctx workflow.Context, outcome string) {
