@@ -82,11 +82,11 @@ bench: $(TEMPORAL) chromium ## benchmarks on the real stack: automated-loan thro
 	go test -count=1 -run '^$$' -bench . -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level'
 	go test -count=1 -run '^$$' -bench . ./internal/codec/
 
+# Histories are recorded on the committed test-only key and stay encrypted
+# (README: "Replay histories"); RUN='TestX|TestY' limits the tests that run.
 .PHONY: histories
-histories: $(TEMPORAL) chromium ## re-record the replay histories in workflows/testdata from real runs
-	rm -f workflows/testdata/*.json
-	BATON_RECORD_HISTORIES=$(CURDIR)/workflows/testdata go test -count=1 -timeout 10m ./integration/...
-	go test -count=1 -run TestReplay ./workflows/
+histories: $(TEMPORAL) chromium ## re-record the replay histories in workflows/testdata (encrypted, test key) from real runs
+	@RUN='$(RUN)' scripts/histories.sh
 
 .PHONY: clean
 clean: ## remove build output and the dev database

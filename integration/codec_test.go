@@ -14,13 +14,16 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"baton/internal/codec"
+	"baton/internal/simulator"
 )
 
 // Sentinels: personal and payment data that must never be readable without
 // the codec. Both are unusual enough not to occur by chance.
 const (
-	sentinelCard = "4000056655665556"
-	sentinelName = "Quokka Zwirbelbart"
+	sentinelCard      = "4000056655665556"
+	sentinelName      = "Quokka Zwirbelbart"
+	sentinelStartDate = "2026-01-07"
+	sentinelPurpose   = "quokka habitat renovation"
 )
 
 // startSentinels starts an order paying with the sentinel card (it runs to
@@ -36,7 +39,7 @@ func startSentinels(t *testing.T) (order, onboarding string) {
 	eid := uniq("ES")
 	onboarding = "onboarding-" + eid
 	starter(t, "start", "onboarding", "--id", eid, "--file", writeTemp(t, `{"employeeId":"`+eid+`","name":"`+sentinelName+`",
-		"role":"engineer","department":"platform","manager":"mia","startDate":"2026-01-05"}`))
+		"role":"engineer","department":"platform","manager":"mia","startDate":"`+sentinelStartDate+`"}`))
 	if res := outcomeOf(t, order); res["outcome"] != "fulfilled" {
 		t.Fatalf("%s: %v", order, res)
 	}
@@ -51,8 +54,27 @@ func startSentinels(t *testing.T) (order, onboarding string) {
 // both, so the sentinels really are in the data.
 func TestNoPersonalDataInClearInHistories(t *testing.T) {
 	order, onboarding := startSentinels(t)
+	// A loan with a free-text purpose, and an order whose card the payment
+	// system declines with a message naming the card's last four digits.
+	lid := uniq("LS")
+	loan := "loan-" + lid
+	starter(t, "start", "loan", "--id", lid, "--file", writeTemp(t, `{"applicationId":"`+lid+`","applicantId":"C-1001",
+		"amount":12000,"termMonths":36,"purpose":"`+sentinelPurpose+`"}`))
+	did := uniq("OD")
+	declined := "order-" + did
+	starter(t, "start", "order", "--id", did, "--file", writeTemp(t, `{"orderId":"`+did+`","customerId":"K-100",
+		"items":[{"sku":"SKU-BOOK","quantity":1}],"amount":30,"cardNumber":"`+simulator.DeclinedCard+`","billingCountry":"DE","shippingCountry":"DE"}`))
+	declinedLast4 := "ending " + simulator.DeclinedCard[len(simulator.DeclinedCard)-4:]
+	if res := outcomeOf(t, loan); res["outcome"] != "approved" {
+		t.Fatalf("%s: %v", loan, res)
+	}
+	if res := outcomeOf(t, declined); !strings.Contains(fmt.Sprint(res["reason"]), declinedLast4) {
+		t.Fatalf("%s: %v, want the payment system's message in the (decrypted) reason", declined, res)
+	}
 	encrypted := base64.StdEncoding.EncodeToString([]byte("binary/encrypted"))
-	for id, sentinel := range map[string]string{order: sentinelCard, onboarding: sentinelName} {
+	for id, sentinels := range map[string][]string{order: {sentinelCard, "•••• 5556"}, onboarding: {sentinelName, sentinelStartDate},
+		loan: {sentinelPurpose}, declined: {simulator.DeclinedCard, declinedLast4}} {
+		sentinel := sentinels[0]
 		for _, args := range [][]string{
 			{"workflow", "show", "--workflow-id", id, "-o", "json"},
 			{"workflow", "describe", "--workflow-id", id, "-o", "json"},
@@ -62,8 +84,10 @@ func TestNoPersonalDataInClearInHistories(t *testing.T) {
 			if err != nil {
 				t.Fatalf("temporal %s: %v\n%s", strings.Join(args, " "), err, raw)
 			}
-			if strings.Contains(raw+withPayloadData(raw), sentinel) {
-				t.Errorf("temporal %s without the codec shows %q in clear", strings.Join(args[:2], " "), sentinel)
+			for _, s := range sentinels {
+				if strings.Contains(raw+withPayloadData(raw), s) {
+					t.Errorf("temporal %s %s without the codec shows %q in clear", strings.Join(args[:2], " "), id, s)
+				}
 			}
 			if args[1] == "show" && !strings.Contains(raw, encrypted) {
 				t.Errorf("%s: the raw history holds no encrypted payload", id)
@@ -77,7 +101,7 @@ func TestNoPersonalDataInClearInHistories(t *testing.T) {
 	// The name travels in the HR activity's input, the card in the charge's:
 	// both encrypted above. Logs and metrics never held them either.
 	for what, text := range map[string]string{"worker log": env.workerLog.String(), "codec server log": env.codecLog.String(), "/metrics": scrape(t)} {
-		for _, s := range []string{sentinelCard, sentinelName} {
+		for _, s := range []string{sentinelCard, sentinelName, sentinelPurpose, simulator.DeclinedCard, declinedLast4} {
 			if strings.Contains(text, s) {
 				t.Errorf("%s holds %q", what, s)
 			}

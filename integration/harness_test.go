@@ -192,7 +192,7 @@ func withCodec(o *client.Options) *client.Options {
 // server binary, allowing the Web UI's origin.
 func startCodecServer(ctx context.Context, tmp string) error {
 	env.keyFile = filepath.Join(tmp, "codec.keys")
-	if _, err := codec.AppendNewKey(env.keyFile, "it-"); err != nil {
+	if err := writeKeyFile(env.keyFile); err != nil {
 		return err
 	}
 	var err error
@@ -218,6 +218,26 @@ func startCodecServer(ctx context.Context, tmp string) error {
 	}
 	env.codecCmd = cmd
 	return waitHealthy(ctx, env.codecURL+"/healthz", env.codecLog)
+}
+
+// testKeyFile is the committed test-only key that encrypts the committed
+// replay histories (workflows/replay_test.go decodes them with it).
+const testKeyFile = "workflows/testdata/test.keys"
+
+// writeKeyFile writes the run's key file: a fresh key, or, when recording
+// the replay histories (BATON_RECORD_HISTORIES, make histories), the
+// committed test-only key, so the histories are exported encrypted with a
+// key the replay test holds.
+func writeKeyFile(path string) error {
+	if os.Getenv("BATON_RECORD_HISTORIES") == "" {
+		_, err := codec.AppendNewKey(path, "it-")
+		return err
+	}
+	data, err := os.ReadFile(filepath.Join(env.root, testKeyFile))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o600)
 }
 
 func startSimulator(ctx context.Context) error {
