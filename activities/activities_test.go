@@ -226,3 +226,16 @@ func TestSlowCallsHeartbeat(t *testing.T) {
 		t.Errorf("%d heartbeats during a 1.5s call with a 1s heartbeat timeout, want at least 2", beats)
 	}
 }
+
+func TestRouteDropsIdentifiers(t *testing.T) {
+	for in, want := range map[string]string{
+		"/credit/scores/C-1001":               "/credit/scores",
+		"/claims/coverage/P-100?kind=fire":    "/claims/coverage",
+		"/payments/charges":                   "/payments/charges",
+		"/inventory/reservations/R-1/release": "/inventory/reservations",
+	} {
+		if got := route(in); got != want {
+			t.Errorf("route(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -88,7 +90,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	stop()
 	if err != nil {
 		// Network errors and timeouts are transient: let Temporal retry.
-		return fmt.Errorf("%s %s %s: %w", c.system, method, path, err)
+		// Not the URL: its path may hold an applicant id or a policy number,
+		// and worker logs print this message.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("%s %s %s: %w", c.system, method, route(path), err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -113,6 +121,14 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 	}
 	return nil
+}
+
+// route is a request path without its identifiers: the first two segments
+// ("/credit/scores/C-1001" -> "/credit/scores").
+func route(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	parts := strings.SplitN(path, "/", 4)
+	return strings.Join(parts[:min(len(parts), 3)], "/")
 }
 
 // heartbeatWhile heartbeats during a long call when the activity has a
