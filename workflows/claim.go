@@ -157,7 +157,7 @@ func (in ClaimInput) Summary() string {
 	return fmt.Sprintf("Claim %s: %s %s", in.ClaimID, money(in.Amount), in.Kind)
 }
 
-// Details are the business facts. Temporal does not encrypt them: the
+// Details are the business facts, shown to every operator: the
 // policy number, the claimant, the incident date and the description stay
 // in the (encrypted) input.
 func (in ClaimInput) Details() string {

@@ -7,9 +7,10 @@ import (
 	"baton/activities"
 )
 
-// Summary and details are user metadata, which Temporal stores and shows
-// unencrypted: they name the business key and business facts, never a
-// person, a card, a policy number, a date of the person or free text.
+// Summary and details are user metadata, which the Web UI shows to every
+// operator in lists and timelines: they name the business key and business
+// facts, never a person, a card, a policy number, a date of the person or
+// free text (README: "What stays in clear").
 func TestSummaryAndDetailsHoldNoPersonalData(t *testing.T) {
 	for _, c := range []struct {
 		in       Input

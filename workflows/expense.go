@@ -126,7 +126,7 @@ func (in ExpenseInput) Summary() string {
 	return fmt.Sprintf("Expense %s: %s %s", in.ExpenseID, money(in.Amount), in.Category)
 }
 
-// Details are the business facts. Temporal does not encrypt them: the
+// Details are the business facts, shown to every operator: the
 // requester and the description stay in the (encrypted) input.
 func (in ExpenseInput) Details() string {
 	return facts("Expense approval", in.Key(), "amount", money(in.Amount), "category", in.Category)

@@ -144,7 +144,7 @@ func (in LoanInput) Summary() string {
 	return fmt.Sprintf("Loan %s: %s over %d months", in.ApplicationID, money(in.Amount), in.TermMonths)
 }
 
-// Details are the business facts. Temporal does not encrypt them: the
+// Details are the business facts, shown to every operator: the
 // applicant and the purpose stay in the (encrypted) input.
 func (in LoanInput) Details() string {
 	return facts("Loan origination", in.Key(), "amount", money(in.Amount), "term", fmt.Sprintf("%d months", in.TermMonths))

@@ -106,7 +106,7 @@ func (in OnboardingInput) Summary() string {
 	return fmt.Sprintf("Onboarding %s: %s in %s", in.EmployeeID, in.Role, in.Department)
 }
 
-// Details are the business facts. Temporal does not encrypt them: the
+// Details are the business facts, shown to every operator: the
 // name, the manager and the start date stay in the (encrypted) input.
 func (in OnboardingInput) Details() string {
 	return facts("Employee onboarding", in.Key(), "role", in.Role, "department", in.Department,

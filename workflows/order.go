@@ -160,7 +160,7 @@ func (in OrderInput) Summary() string {
 	return fmt.Sprintf("Order %s: %d line(s), %s", in.OrderID, len(in.Items), money(in.Amount))
 }
 
-// Details are the business facts. Temporal does not encrypt them: the
+// Details are the business facts, shown to every operator: the
 // customer, the card and the addresses stay in the (encrypted) input.
 func (in OrderInput) Details() string {
 	var lines []string

@@ -115,8 +115,8 @@ func (r *Record) flush(ctx workflow.Context) {
 	}
 }
 
-// namedUsers stands for the users a task names: details are not
-// encrypted, so they show roles and "a named user", never a user's id.
+// namedUsers stands for the users a task names: the Web UI shows details
+// to every operator, so they show roles and "a named user", never an id.
 func namedUsers(n int) []string {
 	switch n {
 	case 0:

@@ -223,7 +223,7 @@ func (r *Record) AuditTrail() []AuditEntry { return r.audit }
 
 // SetFact records a business fact shown in status: routing records the
 // facts it decided on, so a what-if can replay the decision. No personal
-// data: status and details are not encrypted.
+// data: operators see facts in status and in the Web UI.
 func (r *Record) SetFact(key, value string) { r.facts[key] = value }
 
 // Facts returns the recorded facts.

@@ -126,8 +126,9 @@ func detailsProcess(ctx workflow.Context) ([]string, error) {
 	return []string{open, workflow.GetCurrentDetails(ctx)}, nil
 }
 
-// Current details are not encrypted: a task names the role or "a named
-// user", never the user's id, and a failure shows its code, not its message.
+// Current details, which the Web UI shows to every operator, name a task's
+// role or "a named user", never the user's id, and a failure's code, not its
+// message.
 func TestCurrentDetailsNameNoUserAndNoErrorText(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
