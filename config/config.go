@@ -220,6 +220,9 @@ func Load(file string, fs *pflag.FlagSet) (*Config, error) {
 		if err := v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", file, err)
 		}
+		if err := unknownKeys(file, v.AllKeys()); err != nil {
+			return nil, err
+		}
 	}
 	for _, s := range settings {
 		if _, ok := s.def.(bool); ok {
@@ -337,4 +340,56 @@ func (c *Config) CodecOrigins() []string {
 		return []string{u.Scheme + "://" + u.Host}
 	}
 	return nil
+}
+
+// unknownKeys names the first key of the config file that Baton does not
+// know, with the closest known key when one is near: a misspelt key would
+// otherwise be ignored and its default used in silence.
+func unknownKeys(file string, keys []string) error {
+	known := make(map[string]bool, len(settings))
+	for _, s := range settings {
+		known[s.key] = true
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if known[k] {
+			continue
+		}
+		if near := closest(k); near != "" {
+			return fmt.Errorf("config file %s: unknown key %q (did you mean %q?)", file, k, near)
+		}
+		return fmt.Errorf("config file %s: unknown key %q", file, k)
+	}
+	return nil
+}
+
+// closest returns the known key within edit distance 3 of k, if any.
+func closest(k string) string {
+	best, bestD := "", 4
+	for _, s := range settings {
+		if d := editDistance(k, s.key); d < bestD {
+			best, bestD = s.key, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

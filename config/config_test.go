@@ -237,3 +237,19 @@ func TestCodecServerFlagsOnlyWhenAsked(t *testing.T) {
 		t.Error("the worker lacks --codec-key-file")
 	}
 }
+
+func TestUnknownKeysInFileAreNamed(t *testing.T) {
+	clearEnv(t)
+	cases := []struct{ content, want string }{
+		{"temporal:\n  adress: prod:7233\n", `unknown key "temporal.adress" (did you mean "temporal.address"?)`},
+		{"task_queu: q\n", `unknown key "task_queu" (did you mean "task_queue"?)`},
+		{"frobnicate: true\n", `unknown key "frobnicate"`},
+	}
+	for _, tc := range cases {
+		path := writeFile(t, "c.yaml", tc.content)
+		_, err := Load(path, nil)
+		if err == nil || !strings.HasSuffix(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%q: err = %v, want the file and %s", tc.content, err, tc.want)
+		}
+	}
+}

@@ -1,15 +1,11 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"math"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,7 +21,7 @@ import (
 // the mix this test starts.
 type reportEnv struct {
 	ns     string
-	log    bytes.Buffer
+	log    lockedBuffer
 	client client.Client
 }
 
@@ -39,25 +35,16 @@ func newReportNamespace(t *testing.T) *reportEnv {
 func newNamespaceWorker(t *testing.T, prefix string, extraEnv ...string) *reportEnv {
 	t.Helper()
 	r := &reportEnv{ns: prefix + "-" + uniq("ns")}
+	// Registered without waiting: the worker started right after must
+	// itself wait for the namespace a real server does not know yet.
 	if _, err := env.client.WorkflowService().RegisterNamespace(context.Background(), &workflowservice.RegisterNamespaceRequest{
 		Namespace: r.ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	metrics := freePort()
-	cmd := exec.Command(filepath.Join(env.bin, "worker"))
-	cmd.Env = append(append(baseEnv(), "TEMPORAL_NAMESPACE="+r.ns, "BATON_METRICS_ADDRESS="+metrics), extraEnv...)
-	cmd.Dir = env.root
-	cmd.Stdout, cmd.Stderr = &r.log, &r.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := waitHealthy(ctx, "http://"+metrics+"/healthz", &r.log); err != nil {
-		t.Fatal(err)
-	}
+	spawnWorker(t, ctx, r.ns, &r.log, extraEnv...)
 	cl, err := tclient.Dial(ctx, config.Temporal{Address: env.address, Namespace: r.ns, Codec: config.Codec{KeyFile: env.keyFile}}, tclient.Options{Logger: quiet{}})
 	if err != nil {
 		t.Fatal(err)

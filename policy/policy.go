@@ -173,6 +173,9 @@ func (p *Policy) Validate() error {
 			return fmt.Errorf("policy: users.%s.roles: a user needs at least one role", id)
 		}
 	}
+	if err := p.validateKeys(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -209,6 +212,9 @@ func (p *Policy) ValidateTask(path string, t Task, needRoles bool) error {
 	}
 	if t.Quorum < 0 {
 		return fmt.Errorf("policy: %s.quorum: %d is negative", path, t.Quorum)
+	}
+	if err := p.validateQuorum(path, t); err != nil {
+		return err
 	}
 	if t.Rejections < 0 {
 		return fmt.Errorf("policy: %s.rejections: %d is negative", path, t.Rejections)

@@ -18,7 +18,7 @@ trap 'rm -rf "$out"' EXIT
 
 echo "Recording histories (integration tests matching '$RUN', test-only key)..."
 if ! BATON_RECORD_HISTORIES="$out" go test -count=1 -timeout 20m -run "$RUN" ./integration/... \
-     | grep -v '^{"level'; then
+     | grep -av '^{"level'; then
   echo "make histories: the integration run failed; workflows/testdata is unchanged" >&2
   exit 1
 fi

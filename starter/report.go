@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"baton/internal/termsafe"
 	"baton/workflows"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
@@ -255,7 +256,7 @@ func (a *app) printReport(r Report) error {
 			cycleTime = human(p.CycleTime.P50) + "/" + human(p.CycleTime.P90) + "/" + human(p.CycleTime.P99)
 			automated = fmt.Sprintf("%.0f%%", p.AutomationRate*100)
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t%.0f%%\t%.0f%%\n", p.Process, p.Started, p.Completed, p.Failed, p.Open,
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t%.0f%%\t%.0f%%\n", termsafe.Clean(p.Process), p.Started, p.Completed, p.Failed, p.Open,
 			p.ThroughputPerHour, cycleTime, automated, p.EscalatedShare*100, p.ExpiredShare*100)
 	}
 	if err := w.Flush(); err != nil {
@@ -265,7 +266,7 @@ func (a *app) printReport(r Report) error {
 	for _, p := range r.Processes {
 		for _, path := range []string{record.PathAutomated, record.PathManual} {
 			if c, ok := p.CycleTimeByPath[path]; ok {
-				fmt.Fprintf(a.out, "  %-11s %-10s %d done, %s / %s\n", p.Process, path, c.Count, human(c.P50), human(c.P90))
+				fmt.Fprintf(a.out, "  %-11s %-10s %d done, %s / %s\n", termsafe.Clean(p.Process), path, c.Count, human(c.P50), human(c.P90))
 			}
 		}
 	}
@@ -274,7 +275,7 @@ func (a *app) printReport(r Report) error {
 		fmt.Fprintln(a.out, "  none")
 	}
 	for _, b := range r.Backlog {
-		fmt.Fprintf(a.out, "  %-20s %3d open, oldest %s\n", b.Role, b.OpenTasks, human(b.OldestSeconds))
+		fmt.Fprintf(a.out, "  %-20s %3d open, oldest %s\n", termsafe.Clean(b.Role), b.OpenTasks, human(b.OldestSeconds))
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"baton/internal/termsafe"
 	"baton/policy"
 	"baton/workflows"
 	"baton/workflows/humantask"
@@ -151,8 +152,8 @@ func (a *app) printTasks(rows []taskRow, now time.Time) error {
 		} else if r.Escalated {
 			mark = "escalated"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d of %d\t%s\t%s\t%s\n", r.WorkflowID, r.TaskID, r.Approvals, r.Quorum,
-			truncate(strings.Join(r.WhoMayAct, ","), 32), due(r.Deadline, now), mark)
+		fmt.Fprint(w, tabRow(r.WorkflowID, r.TaskID, fmt.Sprintf("%d of %d", r.Approvals, r.Quorum),
+			truncate(termsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), due(r.Deadline, now), mark))
 	}
 	return w.Flush()
 }
@@ -196,7 +197,7 @@ func (a *app) queryTasks(cmd *cobra.Command, instances []listRow) [][]humantask.
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			fmt.Fprintf(a.errOut, "starter: skipping %v\n", err)
+			fmt.Fprintf(a.errOut, "starter: skipping %s\n", termsafe.Clean(err.Error()))
 		}
 	}
 	return out

@@ -137,3 +137,25 @@ func TestMonitoringMatchesTheCode(t *testing.T) {
 		t.Errorf("prometheus does not scrape the workers on 9464:\n%s", prom)
 	}
 }
+
+// The cluster's dynamic config carries the server limits every Baton server
+// runs with (record.ServerLimits), so a hostile signal flood cannot reach the
+// history size limit there either.
+func TestClusterDynamicConfigHasTheServerLimits(t *testing.T) {
+	data, err := os.ReadFile("../deploy/cluster/dynamicconfig.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dc map[string][]struct {
+		Value any `yaml:"value"`
+	}
+	if err := yaml.Unmarshal(data, &dc); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range record.ServerLimits() {
+		v := dc[key]
+		if len(v) != 1 || v[0].Value != want {
+			t.Errorf("%s = %v, want %d", key, v, want)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func main() {
 func run(args []string) error {
 	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
-	printSA := fs.Bool("print-search-attributes", false, "print the dev server's --search-attribute flags for Baton and exit")
+	printSA := fs.Bool("print-search-attributes", false, "print the dev server's flags for Baton (--search-attribute, and --dynamic-config-value for its limits) and exit")
 	config.AddFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: worker [flags]\n\nHosts Baton's processes on a Temporal task queue.\n\nFlags:\n%s", fs.FlagUsages())
@@ -52,9 +52,9 @@ func run(args []string) error {
 		return err
 	}
 	if *printSA {
-		sa := record.SearchAttributes()
-		for _, name := range slices.Sorted(maps.Keys(sa)) {
-			fmt.Printf("--search-attribute %s=%s\n", name, sa[name])
+		args := record.DevServerArgs()
+		for i := 0; i+1 < len(args); i += 2 {
+			fmt.Printf("%s %s\n", args[i], args[i+1])
 		}
 		return nil
 	}
@@ -87,12 +87,20 @@ func run(args []string) error {
 	}
 	defer cl.Close()
 
+	// Before polling: a start that sets an attribute the server cannot map
+	// yet is refused, so the worker waits until they are usable.
 	added, err := tclient.EnsureSearchAttributes(ctx, cl, cfg.Temporal.Namespace, record.SearchAttributes())
-	if err != nil {
+	var refused *tclient.OperatorRefusedError
+	switch {
+	case errors.As(err, &refused):
 		// Temporal Cloud manages search attributes outside the operator API:
-		// the worker still runs, and says what is missing.
-		zl.Warn("search attributes not ensured; create them for the namespace", zap.Error(err))
-	} else if len(added) > 0 {
+		// the worker still runs, and says what to create.
+		zl.Warn("search attributes not ensured; create them for the namespace", zap.Error(err),
+			zap.Strings("names", slices.Sorted(maps.Keys(record.SearchAttributes()))))
+	case err != nil:
+		return err
+	}
+	if len(added) > 0 {
 		zl.Info("search attributes created", zap.Strings("names", added))
 	}
 

@@ -12,8 +12,12 @@ import (
 	"testing"
 
 	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"baton/internal/codec"
 	"baton/policy"
@@ -51,11 +55,40 @@ func TestReplayRecordedHistories(t *testing.T) {
 				t.Fatal(err)
 			}
 			Register(r)
-			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
+			hist, key := recordedHistory(t, f, dc)
+			// Replayed under its business key: a process refuses any other
+			// workflow ID.
+			opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: key}}
+			if err := r.ReplayWorkflowHistoryWithOptions(logger, hist, opts); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})
 	}
+}
+
+// recordedHistory reads a history file and the business key of its input
+// (decoded with dc: the input is encrypted).
+func recordedHistory(t *testing.T, file string, dc converter.DataConverter) (*historypb.History, string) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+	p, ok := Lookup(started.GetWorkflowType().GetName())
+	if !ok {
+		t.Fatalf("%s: unknown process %s", file, started.GetWorkflowType().GetName())
+	}
+	in := p.NewInput()
+	if err := dc.FromPayload(started.GetInput().GetPayloads()[0], in); err != nil {
+		t.Fatalf("%s: input: %v", file, err)
+	}
+	return hist, in.Key()
 }
 
 func historyFiles(t *testing.T) []string {

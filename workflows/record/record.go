@@ -9,8 +9,12 @@ package record
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -52,6 +56,8 @@ const (
 	ActionCompensated    = "compensated"
 	ActionCompleted      = "completed"
 	ActionFailed         = "failed"
+	// ActionRefusedSummary counts the refused messages beyond the cap.
+	ActionRefusedSummary = "refused-summary"
 )
 
 // Process metric names (Prometheus adds _total and _seconds). Dashboards
@@ -94,6 +100,9 @@ type Status struct {
 	ClosedAt      *time.Time           `json:"closedAt,omitempty"`
 	OpenTasks     []humantask.TaskView `json:"openTasks"`
 	Facts         map[string]string    `json:"facts,omitempty"`
+	// RefusedMessages counts every refused message (decision, withdraw,
+	// cancel), audited one by one or not.
+	RefusedMessages int `json:"refusedMessages,omitempty"`
 }
 
 // Options name the instance.
@@ -127,7 +136,22 @@ type Record struct {
 	lastSA      map[string]string
 	lastDetails string
 	dirty       bool
+	// startDetails is the start entry's text, part of the facts digest.
+	startDetails string
+	// execution is the instance's workflow and run ID (request signatures).
+	execution workflow.Execution
+	// reminders numbers reminder mails, for their activity IDs.
+	reminders int
+	// refused counts refused messages; beyond MaxRefusedAudited they are
+	// counted, not audited one by one.
+	refused int
 }
+
+// MaxRefusedAudited is how many refused messages (decisions, withdraw,
+// cancel) an instance audits one by one; beyond it they are counted, and
+// the count is audited when the instance ends and shown in status. A
+// flood of hostile signals cannot grow the trail without limit.
+const MaxRefusedAudited = 50
 
 // New registers the queries, the human tasks' update and signal, and the
 // flusher, so they exist before the workflow first blocks.
@@ -138,6 +162,7 @@ func New(ctx workflow.Context, opts Options) (*Record, error) {
 		facts:     map[string]string{},
 		startedAt: workflow.GetInfo(ctx).WorkflowStartTime,
 		lastSA:    map[string]string{},
+		execution: workflow.GetInfo(ctx).WorkflowExecution,
 	}
 	r.readStartAttributes(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryAudit, func() ([]AuditEntry, error) { return r.audit, nil }); err != nil {
@@ -182,6 +207,7 @@ func (r *Record) Start(ctx workflow.Context, details string) (*policy.Policy, er
 	if _, err := r.LoadPolicy(ctx); err != nil {
 		return nil, err
 	}
+	r.startDetails = details
 	r.Audit(ctx, humantask.SystemActor, ActionStarted, "", details)
 	r.Count(ctx, MetricProcessStarted, nil)
 	return r.policy, nil
@@ -192,6 +218,7 @@ func (r *Record) Start(ctx workflow.Context, details string) (*policy.Policy, er
 // audit entry and the PolicyVersion search attribute.
 func (r *Record) LoadPolicy(ctx workflow.Context) (*policy.Policy, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		ActivityID:          "policy",
 		StartToCloseTimeout: 10 * time.Second,
 		Summary:             "policy: load and pin for " + r.opts.BusinessKey,
 	})
@@ -216,6 +243,49 @@ func (r *Record) Audit(ctx workflow.Context, actor, action, taskID, details stri
 		Seq: len(r.audit) + 1, Time: workflow.Now(ctx).UTC(), Actor: actor, Action: action, TaskID: taskID,
 		Details: details, PolicyVersion: version,
 	})
+}
+
+// AuditRefused audits a refused message, the first MaxRefusedAudited of an
+// instance one by one; later ones are counted (Status.RefusedMessages) and
+// summarised in one entry when the instance ends.
+func (r *Record) AuditRefused(ctx workflow.Context, actor, action, taskID, details string) {
+	r.refused++
+	if r.refused <= MaxRefusedAudited {
+		r.Audit(ctx, actor, action, taskID, details)
+	}
+}
+
+// auditRefusedSummary audits how many refusals were only counted.
+func (r *Record) auditRefusedSummary(ctx workflow.Context) {
+	if n := r.refused - MaxRefusedAudited; n > 0 {
+		r.Audit(ctx, humantask.SystemActor, ActionRefusedSummary, "", fmt.Sprintf("%d more refused messages were counted, not recorded one by one (%d refused in all)", n, r.refused))
+	}
+}
+
+// FactsDigest digests the instance's business facts as they stand: the
+// start entry and the recorded facts (see humantask.Subject).
+func (r *Record) FactsDigest() string {
+	h := sha256.New()
+	h.Write([]byte(r.startDetails))
+	for _, k := range slices.Sorted(maps.Keys(r.facts)) {
+		fmt.Fprintf(h, "\n%s=%s", k, r.facts[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// LiveDirectory reads the worker's current entries of users through a
+// local activity (recorded, so replay sees the same answer).
+func (r *Record) LiveDirectory(ctx workflow.Context, users ...string) (*policy.Policy, error) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 5 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	var pa *activities.Policy
+	var live policy.Policy
+	if err := workflow.ExecuteLocalActivity(lctx, pa.Directory, users).Get(ctx, &live); err != nil {
+		return nil, err
+	}
+	return &live, nil
 }
 
 // AuditTrail returns the trail so far.
@@ -280,7 +350,10 @@ func (r *Record) TasksChanged() { r.changed() }
 // Remind implements humantask.Record: a reminder mail, a few tries only (a
 // missed reminder must not hold the task up).
 func (r *Record) Remind(ctx workflow.Context, to, subject, body string) error {
+	r.reminders++
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// The activity ID names the business step: a reset does not mail twice.
+		ActivityID:          fmt.Sprintf("reminder-%d-%s", r.reminders, to),
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
 		Summary:             "mail: reminder for " + r.opts.BusinessKey,
@@ -300,6 +373,7 @@ func (r *Record) Finish(ctx workflow.Context, outcome, details string) {
 	r.stage, r.stageIdx, r.stageText = StageCompleted, r.opts.Stages, "ended: "+outcome
 	r.ended(ctx)
 	r.tasks.Drain(ctx)
+	r.auditRefusedSummary(ctx)
 	r.log.Info("process finished", "Outcome", outcome)
 }
 
@@ -310,6 +384,7 @@ func (r *Record) Fail(ctx workflow.Context, outcome string, err error) {
 	r.Audit(ctx, humantask.SystemActor, ActionFailed, "", err.Error())
 	r.stage, r.stageText = StageFailed, "failed: "+FailureCode(err)
 	r.ended(ctx)
+	r.auditRefusedSummary(ctx)
 }
 
 // FailureCode is what the current details say about a failure: the
@@ -349,7 +424,7 @@ func (r *Record) Status() Status {
 		Process: r.opts.Process, BusinessKey: r.opts.BusinessKey,
 		Stage: r.stage, StageIndex: r.stageIdx, StageTotal: r.opts.Stages,
 		HandlingPath: r.path, Outcome: r.outcome, StartedAt: r.startedAt, ClosedAt: r.closedAt,
-		OpenTasks: r.tasks.OpenViews(), Facts: r.facts,
+		OpenTasks: r.tasks.OpenViews(), Facts: r.facts, RefusedMessages: r.refused,
 	}
 	if r.policy != nil {
 		s.PolicyVersion = r.policy.Version
