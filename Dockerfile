@@ -1,15 +1,16 @@
-# Baton worker, simulator and starter: a static binary on a non-root image.
+# Baton worker, simulator, starter and codec server: a static binary on a non-root image.
 # Build: docker build -t baton .
 # Run:   docker run baton                       (the worker)
 #        docker run --entrypoint /app/starter baton --help
 #        docker run --entrypoint /app/simulator baton
+#        docker run --entrypoint /app/codecserver baton
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/ ./worker ./starter ./simulator
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/ ./worker ./starter ./simulator ./codecserver
 
 FROM gcr.io/distroless/static-debian12:nonroot
 WORKDIR /app

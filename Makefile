@@ -95,15 +95,23 @@ chromium: ## install Debian's chromium for the Web UI browser test, if missing
 	fi
 
 .PHONY: build
-build: ## build worker, starter and simulator into bin/
-	go build -o bin/ ./worker ./starter ./simulator
+build: ## build worker, starter, simulator and codecserver into bin/
+	go build -o bin/ ./worker ./starter ./simulator ./codecserver
+
+# Development payload key and codec server token, in git-ignored .dev/;
+# never in the repository. Rotate with: bin/codecserver --new-key .dev/codec.keys
+.PHONY: codec-key
+codec-key: ## write a development encryption key and codec token into .dev/ (if missing)
+	@mkdir -p .dev
+	@test -s .dev/codec.keys || go run ./codecserver --new-key .dev/codec.keys
+	@go run ./codecserver --new-token .dev/codec.token >/dev/null
 
 .PHONY: dev
-dev: $(TEMPORAL) postgresql build ## run dev server + simulated systems + worker (Ctrl-C stops all)
+dev: $(TEMPORAL) postgresql build codec-key ## run dev server + simulated systems + codec server + worker (Ctrl-C stops all)
 	@TEMPORAL=$(TEMPORAL) scripts/dev.sh
 
 .PHONY: cluster
-cluster: cluster-bins build ## PostgreSQL + Temporal server + Web UI + simulator + two workers, in the background (state in .cluster/)
+cluster: cluster-bins build codec-key ## PostgreSQL + Temporal server + Web UI + simulator + two workers, in the background (state in .cluster/)
 	@$(CLUSTER_ENV) scripts/cluster.sh up
 
 .PHONY: cluster-down
@@ -116,7 +124,7 @@ lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, docker-compose.yml validated
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet $(GO_PACKAGES)
 	$(STATICCHECK) $(GO_PACKAGES)
-	cd deploy/composecheck && go vet . && go test -count=1 .   # docker-compose.yml, as docker compose config reads it
+	cd deploy/composecheck && go vet . && BATON_CODEC_KEYS=lint BATON_CODEC_TOKEN=lint go test -count=1 .   # docker-compose.yml, as docker compose config reads it (the codec key and token must be set)
 
 .PHONY: test-unit
 test-unit: postgresql ## unit and replay tests, with the race detector
@@ -152,6 +160,7 @@ BENCH_CLUSTER_DIR := $(CURDIR)/.cluster/bench
 bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack (dev server), then automated-loan throughput on the dev server and the PostgreSQL cluster side by side
 	@mkdir -p .cluster
 	go test -count=1 -run '^$$' -bench . -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee $(CURDIR)/.cluster/bench-dev.txt
+	go test -count=1 -run '^$$' -bench . ./internal/codec/
 	@rm -rf $(BENCH_CLUSTER_DIR); export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BATON_CLUSTER_PORTS=auto; \
 	  scripts/cluster.sh up-server >/dev/null || { scripts/cluster.sh down; exit 1; }; \
 	  . $(BENCH_CLUSTER_DIR)/cluster.env; \
@@ -164,11 +173,11 @@ bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack (dev se
 	      printf "  %-34s %6.1f instances/s   p50 %6.0f ms   p99 %6.0f ms\n", (who == "dev" ? "dev server (in memory)" : "cluster (server on PostgreSQL)"), m["instances/s"], m["end-to-end-p50-ms"], m["end-to-end-p99-ms"] }' $${f#*:}; \
 	  done; rm -f $(CURDIR)/.cluster/bench-*.txt; exit $$rc
 
+# Histories are recorded on the committed test-only key and stay encrypted
+# (README: "Replay histories"); RUN='TestX|TestY' limits the tests that run.
 .PHONY: histories
-histories: $(TEMPORAL) chromium postgresql ## re-record the replay histories in workflows/testdata from real runs
-	rm -f workflows/testdata/*.json
-	BATON_RECORD_HISTORIES=$(CURDIR)/workflows/testdata go test -count=1 -timeout 20m ./integration/...
-	go test -count=1 -run TestReplay ./workflows/
+histories: $(TEMPORAL) chromium postgresql ## re-record the replay histories in workflows/testdata (encrypted, test key) from real runs
+	@RUN='$(RUN)' scripts/histories.sh
 
 .PHONY: clean
 clean: ## remove build output, the dev database and the cluster's state (stop it first: make cluster-down)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,11 +119,39 @@ func TestBusinessRefusalsAreNonRetryableWithType(t *testing.T) {
 	}
 }
 
+// A refusal's message (what worker logs print) names the system, its code
+// and the status; the system's own message, which may name the applicant
+// or a card's last digits, is only in the (encrypted) details.
+func TestRefusalMessagesHoldNoInputValues(t *testing.T) {
+	f := newFixture(t, 2*time.Second)
+	for _, tc := range []struct {
+		act      any
+		in       any
+		personal string
+	}{
+		{f.set.KYC.VerifyIdentity, KYCInput{ApplicantID: "C-9999"}, "C-9999"},
+		{f.set.Payments.ChargeCard, ChargeInput{OrderID: "O-2", Amount: 10, CardNumber: simulator.DeclinedCard}, simulator.DeclinedCard[len(simulator.DeclinedCard)-4:]},
+	} {
+		_, err := run[map[string]any](t, tc.act, tc.in)
+		var ae *temporal.ApplicationError
+		if !errors.As(err, &ae) {
+			t.Fatalf("err = %v, want an application error", err)
+		}
+		if strings.Contains(ae.Error(), tc.personal) {
+			t.Errorf("message %q shows %q", ae.Error(), tc.personal)
+		}
+		var se SystemError
+		if err := ae.Details(&se); err != nil || !strings.Contains(se.Reason(), tc.personal) {
+			t.Errorf("details = %+v (%v), want the system's message naming %q", se, err, tc.personal)
+		}
+	}
+}
+
 func TestUnavailableSystemIsRetryable(t *testing.T) {
 	f := newFixture(t, 2*time.Second)
 	f.sim.SetFaults(map[string]simulator.Faults{"credit": {ErrorRate: 1}})
 	_, err := run[ScoreResult](t, f.set.Credit.PullCreditScore, ScoreInput{ApplicantID: "C-1001"})
-	wantAppError(t, err, "", false)
+	wantAppError(t, err, ErrUnavailable, false)
 	// Only the credit bureau was faulted.
 	if _, err := run[KYCResult](t, f.set.KYC.VerifyIdentity, KYCInput{ApplicantID: "C-1001"}); err != nil {
 		t.Fatalf("kyc: %v", err)
@@ -195,5 +224,18 @@ func TestSlowCallsHeartbeat(t *testing.T) {
 	}
 	if beats < 2 {
 		t.Errorf("%d heartbeats during a 1.5s call with a 1s heartbeat timeout, want at least 2", beats)
+	}
+}
+
+func TestRouteDropsIdentifiers(t *testing.T) {
+	for in, want := range map[string]string{
+		"/credit/scores/C-1001":               "/credit/scores",
+		"/claims/coverage/P-100?kind=fire":    "/claims/coverage",
+		"/payments/charges":                   "/payments/charges",
+		"/inventory/reservations/R-1/release": "/inventory/reservations",
+	} {
+		if got := route(in); got != want {
+			t.Errorf("route(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

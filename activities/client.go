@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -44,6 +45,22 @@ type apiError struct {
 	Message string `json:"message"`
 }
 
+// SystemError is a system's refusal as the error's details: its message
+// may name the applicant or a card's last digits, so it travels only in
+// the details (a payload, encrypted by the codec). The error's message,
+// which worker logs print, holds the system, its code and the HTTP status.
+type SystemError struct {
+	System  string `json:"system"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	Status  int    `json:"status"`
+}
+
+// Reason is the refusal for people: "<system>: <message> (HTTP <status>)".
+func (e SystemError) Reason() string {
+	return fmt.Sprintf("%s: %s (HTTP %d)", e.System, cmp.Or(e.Message, e.Code), e.Status)
+}
+
 // get reads; post mutates with an idempotency key.
 func (c *Client) get(ctx context.Context, path string, out any) error {
 	return c.do(ctx, http.MethodGet, path, nil, out)
@@ -75,22 +92,30 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	stop()
 	if err != nil {
 		// Network errors and timeouts are transient: let Temporal retry.
-		return fmt.Errorf("%s %s %s: %w", c.system, method, path, err)
+		// Not the URL: its path may hold an applicant id or a policy number,
+		// and worker logs print this message.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("%s %s %s: %w", c.system, method, route(path), err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode >= 300 {
 		var ae apiError
 		_ = json.Unmarshal(data, &ae)
-		msg := fmt.Sprintf("%s: %s (HTTP %d)", c.system, cmp.Or(ae.Message, strings.TrimSpace(string(data))), resp.StatusCode)
+		se := SystemError{System: c.system, Code: ae.Code, Message: cmp.Or(ae.Message, strings.TrimSpace(string(data))), Status: resp.StatusCode}
+		msg := fmt.Sprintf("%s: %s (HTTP %d)", c.system, cmp.Or(ae.Code, http.StatusText(resp.StatusCode)), resp.StatusCode)
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusRequestTimeout {
 			typ, ok := codeTypes[ae.Code]
 			if !ok {
 				typ = ErrRefused
 			}
-			return temporal.NewNonRetryableApplicationError(msg, typ, nil, ae)
+			return temporal.NewNonRetryableApplicationError(msg, typ, nil, se)
 		}
-		return errors.New(msg)
+		// Transient: Temporal retries it. Only the status is in the message.
+		return temporal.NewApplicationError(msg, ErrUnavailable, se)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -98,6 +123,14 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 	}
 	return nil
+}
+
+// route is a request path without its identifiers: the first two segments
+// ("/credit/scores/C-1001" -> "/credit/scores").
+func route(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	parts := strings.SplitN(path, "/", 4)
+	return strings.Join(parts[:min(len(parts), 3)], "/")
 }
 
 // heartbeatWhile heartbeats during a long call when the activity has a

@@ -10,6 +10,8 @@ const (
 	ErrOutOfStock   = "OutOfStock"
 	ErrNotCovered   = "NotCovered"
 	ErrRefused      = "Refused" // any other 4xx
+	// ErrUnavailable is a 5xx, 408 or 429: Temporal retries it.
+	ErrUnavailable = "Unavailable"
 )
 
 // codeTypes maps the systems' error codes to application error types.

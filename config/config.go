@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,9 @@ type Config struct {
 	Worker    Worker     `mapstructure:"worker"`
 	UI        UI         `mapstructure:"ui"`
 	Audit     Audit      `mapstructure:"audit"`
+	// CodecServer is the codec server's own settings (its keys are
+	// Temporal.Codec's).
+	CodecServer CodecServer `mapstructure:"codec_server"`
 }
 
 // Temporal is the connection to the Temporal service.
@@ -37,6 +41,35 @@ type Temporal struct {
 	APIKey    string `mapstructure:"api_key"`
 	TLS       TLS    `mapstructure:"tls"`
 	Identity  string `mapstructure:"identity"`
+	Codec     Codec  `mapstructure:"codec"`
+}
+
+// Codec is the payload encryption every client of Temporal applies. Keys
+// come from the environment (Keys) or a key file outside the repository
+// (KeyFile); Keys wins when both are set. The format is described in
+// internal/codec (KeyFileHeader).
+type Codec struct {
+	KeyFile string `mapstructure:"key_file"`
+	Keys    string `mapstructure:"keys"`
+	// Plaintext turns encryption off: payloads travel as JSON. Only for
+	// benchmarks and namespaces that never hold personal data.
+	Plaintext bool `mapstructure:"plaintext"`
+}
+
+// CodecServer serves /encode and /decode for the Web UI and the temporal CLI.
+type CodecServer struct {
+	Listen string `mapstructure:"listen"`
+	// Tokens (comma-separated) and TokenFile (one a line) are the accepted
+	// credentials; at least one token is required.
+	Tokens    string `mapstructure:"tokens"`
+	TokenFile string `mapstructure:"token_file"`
+	// UIOrigins (comma-separated) may call from a browser; empty means the
+	// origin of ui.url.
+	UIOrigins string `mapstructure:"ui_origins"`
+	// OIDCIssuer and OIDCAudience accept the Web UI's OpenID Connect access
+	// tokens (signed by the issuer, for the audience) as bearer tokens.
+	OIDCIssuer   string `mapstructure:"oidc_issuer"`
+	OIDCAudience string `mapstructure:"oidc_audience"`
 }
 
 // TLS is the client side of mTLS, or server verification with an API key.
@@ -112,6 +145,9 @@ var settings = []setting{
 	{"temporal.tls.ca", "", []string{"TEMPORAL_TLS_CA"}, "tls-ca", "CA certificate file to verify the server"},
 	{"temporal.tls.server_name", "", []string{"TEMPORAL_TLS_SERVER_NAME"}, "tls-server-name", "server name to verify"},
 	{"temporal.identity", "", []string{"TEMPORAL_IDENTITY"}, "", ""},
+	{"temporal.codec.key_file", ".dev/codec.keys", []string{"BATON_CODEC_KEY_FILE"}, "codec-key-file", "payload encryption key file (make codec-key writes a development one)"},
+	{"temporal.codec.keys", "", []string{"BATON_CODEC_KEYS"}, "", ""},
+	{"temporal.codec.plaintext", false, []string{"BATON_CODEC_PLAINTEXT"}, "", ""},
 	{"task_queue", "baton", []string{"BATON_TASK_QUEUE"}, "task-queue", "task queue of Baton's workers"},
 	{"log.level", "info", []string{"BATON_LOG_LEVEL"}, "log-level", "debug, info, warn or error"},
 	{"log.format", "console", []string{"BATON_LOG_FORMAT"}, "log-format", "console or json"},
@@ -122,19 +158,27 @@ var settings = []setting{
 	{"worker.stop_timeout", 30 * time.Second, []string{"BATON_WORKER_STOP_TIMEOUT"}, "stop-timeout", "time in-flight activities get to finish on shutdown"},
 	{"ui.url", "http://localhost:8233", []string{"BATON_UI_URL"}, "ui-url", "Temporal Web UI base URL, for links"},
 	{"audit.dsn", DefaultAuditDSN, []string{"BATON_AUDIT_DSN"}, "audit-dsn", "PostgreSQL connection string of the audit store"},
+	{"codec_server.listen", "localhost:8234", []string{"BATON_CODEC_SERVER_LISTEN"}, "listen", "codec server listen address"},
+	{"codec_server.tokens", "", []string{"BATON_CODEC_SERVER_TOKENS"}, "", ""},
+	{"codec_server.token_file", "", []string{"BATON_CODEC_SERVER_TOKEN_FILE"}, "token-file", "file of accepted codec server tokens, one a line"},
+	{"codec_server.ui_origins", "", []string{"BATON_CODEC_SERVER_UI_ORIGINS"}, "ui-origins", "Web UI origins allowed by CORS (default: the origin of ui.url)"},
+	{"codec_server.oidc_issuer", "", []string{"BATON_CODEC_SERVER_OIDC_ISSUER"}, "oidc-issuer", "accept the Web UI's access tokens from this OpenID Connect issuer"},
+	{"codec_server.oidc_audience", "", []string{"BATON_CODEC_SERVER_OIDC_AUDIENCE"}, "oidc-audience", "the audience those access tokens must carry"},
 }
 
 // Flag names of the Temporal connection, shared by every command.
 var connectionFlags = map[string]bool{
 	"address": true, "namespace": true, "api-key": true, "tls-cert": true,
-	"tls-key": true, "tls-ca": true, "tls-server-name": true,
+	"tls-key": true, "tls-ca": true, "tls-server-name": true, "codec-key-file": true,
 }
 
-// AddFlags declares the flags for the given keys (all keys with a flag when
-// keys is empty) on fs; Load binds those that are present.
+// AddFlags declares the flags for the given keys (when keys is empty: all
+// keys with a flag except the codec server's, which only its own main
+// declares) on fs; Load binds those that are present.
 func AddFlags(fs *pflag.FlagSet, keys ...string) {
 	for _, s := range settings {
-		if s.flag == "" || (len(keys) > 0 && !slices.Contains(keys, s.key)) {
+		if s.flag == "" || (len(keys) > 0 && !slices.Contains(keys, s.key)) ||
+			(len(keys) == 0 && strings.HasPrefix(s.key, "codec_server.")) {
 			continue
 		}
 		if fs.Lookup(s.flag) != nil {
@@ -143,6 +187,8 @@ func AddFlags(fs *pflag.FlagSet, keys ...string) {
 		switch d := s.def.(type) {
 		case time.Duration:
 			fs.Duration(s.flag, d, s.usage)
+		case bool:
+			fs.Bool(s.flag, d, s.usage)
 		default:
 			fs.String(s.flag, fmt.Sprint(d), s.usage)
 		}
@@ -187,6 +233,13 @@ func Load(file string, fs *pflag.FlagSet) (*Config, error) {
 		}
 		if err := unknownKeys(file, v.AllKeys()); err != nil {
 			return nil, err
+		}
+	}
+	for _, s := range settings {
+		if _, ok := s.def.(bool); ok {
+			if _, err := strconv.ParseBool(v.GetString(s.key)); err != nil {
+				return nil, fmt.Errorf("%s: %q is not true or false", s.key, v.GetString(s.key))
+			}
 		}
 	}
 	var c Config
@@ -260,6 +313,48 @@ func (c *Config) Validate() error {
 	}
 	if c.Worker.StopTimeout < 0 {
 		return fmt.Errorf("worker.stop_timeout: %s must not be negative", c.Worker.StopTimeout)
+	}
+	if !t.Codec.Plaintext && strings.TrimSpace(t.Codec.Keys) == "" && strings.TrimSpace(t.Codec.KeyFile) == "" {
+		return errors.New("temporal.codec: no key: set BATON_CODEC_KEY_FILE or BATON_CODEC_KEYS (make codec-key writes a development key)")
+	}
+	if _, _, err := net.SplitHostPort(c.CodecServer.Listen); err != nil {
+		return fmt.Errorf("codec_server.listen: %q is not host:port", c.CodecServer.Listen)
+	}
+	if iss := c.CodecServer.OIDCIssuer; iss != "" {
+		if u, err := url.Parse(iss); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("codec_server.oidc_issuer: %q is not an http(s) URL", iss)
+		}
+		if c.CodecServer.OIDCAudience == "" {
+			return errors.New("codec_server.oidc_audience: required with codec_server.oidc_issuer (the client id or API the UI's tokens are for)")
+		}
+	}
+	for _, o := range c.CodecServer.Origins() {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return fmt.Errorf("codec_server.ui_origins: %q is not an origin (scheme://host[:port])", o)
+		}
+	}
+	return nil
+}
+
+// Origins lists the configured UI origins (without a trailing slash).
+func (s CodecServer) Origins() []string {
+	var out []string
+	for _, o := range strings.Split(s.UIOrigins, ",") {
+		if o = strings.TrimSuffix(strings.TrimSpace(o), "/"); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// CodecOrigins are the origins the codec server allows: codec_server.ui_origins,
+// or the origin of ui.url.
+func (c *Config) CodecOrigins() []string {
+	if o := c.CodecServer.Origins(); len(o) > 0 {
+		return o
+	}
+	if u, err := url.Parse(c.UI.URL); err == nil && u.Host != "" {
+		return []string{u.Scheme + "://" + u.Host}
 	}
 	return nil
 }

@@ -125,6 +125,11 @@ func TestValidate(t *testing.T) {
 		{map[string]string{"BATON_SYSTEMS_TIMEOUT": "0s"}, "systems.timeout: 0s must be positive"},
 		{map[string]string{"BATON_WORKER_STOP_TIMEOUT": "-1s"}, "worker.stop_timeout: -1s must not be negative"},
 		{map[string]string{"BATON_AUDIT_DSN": "mysql://u:secret@db/baton"}, `audit.dsn: "mysql://u:xxxxx@db/baton" is not a postgres:// URL`},
+		{map[string]string{"BATON_CODEC_SERVER_LISTEN": "8234"}, `codec_server.listen: "8234" is not host:port`},
+		{map[string]string{"BATON_CODEC_SERVER_UI_ORIGINS": "http://localhost:8233, http://ui/path"}, `codec_server.ui_origins: "http://ui/path" is not an origin (scheme://host[:port])`},
+		{map[string]string{"BATON_CODEC_SERVER_OIDC_ISSUER": "accounts.example.com"}, `codec_server.oidc_issuer: "accounts.example.com" is not an http(s) URL`},
+		{map[string]string{"BATON_CODEC_SERVER_OIDC_ISSUER": "https://accounts.example.com"}, "codec_server.oidc_audience: required with codec_server.oidc_issuer (the client id or API the UI's tokens are for)"},
+		{map[string]string{"BATON_CODEC_PLAINTEXT": "maybe"}, `temporal.codec.plaintext: "maybe" is not true or false`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -146,9 +151,10 @@ func TestValidate(t *testing.T) {
 func TestValidateEmptyValuesFromFile(t *testing.T) {
 	clearEnv(t)
 	cases := map[string]string{
-		"temporal:\n  namespace: \"\"\n": "temporal.namespace: must not be empty",
-		"policy:\n  file: \"\"\n":        "policy.file: must not be empty",
-		"audit:\n  dsn: \" \"\n":         "audit.dsn: must be set (BATON_AUDIT_DSN): the audit store is a PostgreSQL database",
+		"temporal:\n  namespace: \"\"\n":            "temporal.namespace: must not be empty",
+		"policy:\n  file: \"\"\n":                   "policy.file: must not be empty",
+		"audit:\n  dsn: \" \"\n":                    "audit.dsn: must be set (BATON_AUDIT_DSN): the audit store is a PostgreSQL database",
+		"temporal:\n  codec:\n    key_file: \"\"\n": "temporal.codec: no key: set BATON_CODEC_KEY_FILE or BATON_CODEC_KEYS (make codec-key writes a development key)",
 	}
 	for content, want := range cases {
 		_, err := Load(writeFile(t, "c.yaml", content), nil)
@@ -177,8 +183,60 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config/baton.example.yaml: %v", err)
 	}
-	if c.Temporal.Address != "my-namespace.a1b2c.tmprl.cloud:7233" || c.Log.Format != "json" || !c.Temporal.TLSEnabled() || c.Worker.StopTimeout != 30*time.Second {
+	if c.Temporal.Address != "my-namespace.a1b2c.tmprl.cloud:7233" || c.Log.Format != "json" || !c.Temporal.TLSEnabled() || c.Worker.StopTimeout != 30*time.Second ||
+		c.Temporal.Codec.KeyFile != "/run/secrets/baton-codec.keys" || c.CodecServer.TokenFile != "/run/secrets/baton-codec.tokens" {
 		t.Errorf("loaded %+v", c)
+	}
+}
+
+func TestCodecSettings(t *testing.T) {
+	clearEnv(t)
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Temporal.Codec.KeyFile != ".dev/codec.keys" || c.Temporal.Codec.Plaintext || c.CodecServer.Listen != "localhost:8234" {
+		t.Errorf("defaults: %+v %+v", c.Temporal.Codec, c.CodecServer)
+	}
+	if got := c.CodecOrigins(); len(got) != 1 || got[0] != "http://localhost:8233" {
+		t.Errorf("default CORS origins %v, want the origin of ui.url", got)
+	}
+
+	t.Setenv("BATON_CODEC_KEY_FILE", "/run/secrets/baton.keys")
+	t.Setenv("BATON_CODEC_KEYS", "k1:AAAA")
+	t.Setenv("BATON_CODEC_SERVER_UI_ORIGINS", "https://ui.example.com/, http://localhost:8080")
+	t.Setenv("BATON_UI_URL", "https://elsewhere.example.com/namespaces")
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	AddFlags(fs, ConnectionKeys()...)
+	if err := fs.Parse([]string{"--codec-key-file", "/flag/keys"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load("", fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Temporal.Codec.KeyFile != "/flag/keys" || c.Temporal.Codec.Keys != "k1:AAAA" {
+		t.Errorf("codec: %+v", c.Temporal.Codec)
+	}
+	if got := strings.Join(c.CodecOrigins(), " "); got != "https://ui.example.com http://localhost:8080" {
+		t.Errorf("origins %q", got)
+	}
+
+	clearEnv(t)
+	t.Setenv("BATON_CODEC_PLAINTEXT", "true")
+	if c, err := Load(writeFile(t, "c.yaml", "temporal:\n  codec:\n    key_file: \"\"\n"), nil); err != nil || !c.Temporal.Codec.Plaintext {
+		t.Errorf("plaintext without keys: %v", err)
+	}
+}
+
+func TestCodecServerFlagsOnlyWhenAsked(t *testing.T) {
+	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
+	AddFlags(fs)
+	if fs.Lookup("listen") != nil || fs.Lookup("token-file") != nil {
+		t.Error("the worker declares the codec server's flags")
+	}
+	if fs.Lookup("codec-key-file") == nil {
+		t.Error("the worker lacks --codec-key-file")
 	}
 }
 

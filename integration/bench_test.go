@@ -1,11 +1,15 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,9 +26,14 @@ var benchSeq atomic.Int64
 
 func benchLoan(b *testing.B, applicant string, amount float64) string {
 	b.Helper()
+	return benchLoanOn(b, env.client, workflows.DefaultTaskQueue, applicant, amount)
+}
+
+func benchLoanOn(b *testing.B, cl client.Client, queue, applicant string, amount float64) string {
+	b.Helper()
 	in := workflows.LoanInput{ApplicationID: fmt.Sprintf("B%d-%d", time.Now().UnixNano()%1e9, benchSeq.Add(1)), ApplicantID: applicant, Amount: amount, TermMonths: 36}
-	_, err := env.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: in.Key(), TaskQueue: workflows.DefaultTaskQueue, StaticSummary: in.Summary(),
+	_, err := cl.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: in.Key(), TaskQueue: queue, StaticSummary: in.Summary(),
 		TypedSearchAttributes: record.StartAttributes(workflows.ProcessLoan, in.Key()),
 	}, workflows.ProcessLoan, in)
 	if err != nil {
@@ -33,9 +42,9 @@ func benchLoan(b *testing.B, applicant string, amount float64) string {
 	return in.Key()
 }
 
-func benchWait(b *testing.B, id string) {
+func benchWaitOn(b *testing.B, cl client.Client, id string) {
 	b.Helper()
-	if err := env.client.GetWorkflow(context.Background(), id, "").Get(context.Background(), nil); err != nil {
+	if err := cl.GetWorkflow(context.Background(), id, "").Get(context.Background(), nil); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -73,23 +82,105 @@ func report(b *testing.B, name string, d []time.Duration) {
 }
 
 // An automated loan end to end: KYC, credit, routing, offer, disbursement
-// and the mail, over real HTTP to the simulator, eight at a time.
+// and the mail, over real HTTP to the simulator, eight at a time; with the
+// payload codec (the worker and client every test uses) and without it (a
+// second worker with BATON_CODEC_PLAINTEXT=true on its own task queue, and
+// a plaintext client), in alternating rounds on the same server so that
+// both see the same machine. Each mode runs b.N instances.
 func BenchmarkAutomatedLoanEndToEnd(b *testing.B) {
-	var mu sync.Mutex
-	var lat []time.Duration
-	start := time.Now()
-	b.SetParallelism(8)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			t0 := time.Now()
-			benchWait(b, benchLoan(b, "C-1001", 10000))
-			mu.Lock()
-			lat = append(lat, time.Since(t0))
-			mu.Unlock()
+	plain := plaintextWorker(b)
+	type mode struct {
+		cl      client.Client
+		queue   string
+		lat     []time.Duration
+		elapsed time.Duration
+		n       int
+	}
+	codec := &mode{cl: env.client, queue: workflows.DefaultTaskQueue}
+	plainMode := &mode{cl: plain, queue: plaintextQueue}
+	const rounds = 6
+	run := func(m *mode, n int) {
+		var mu sync.Mutex
+		var next atomic.Int64
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= int64(n) {
+					t0 := time.Now()
+					benchWaitOn(b, m.cl, benchLoanOn(b, m.cl, m.queue, "C-1001", 10000))
+					mu.Lock()
+					m.lat = append(m.lat, time.Since(t0))
+					mu.Unlock()
+				}
+			}()
 		}
+		wg.Wait()
+		m.elapsed += time.Since(start)
+		m.n += n
+	}
+	b.ResetTimer()
+	for r := 0; r < rounds; r++ {
+		n := b.N / rounds
+		if r == rounds-1 {
+			n = b.N - (rounds-1)*(b.N/rounds)
+		}
+		if n == 0 {
+			continue
+		}
+		// Alternate which mode goes first.
+		if r%2 == 0 {
+			run(codec, n)
+			run(plainMode, n)
+		} else {
+			run(plainMode, n)
+			run(codec, n)
+		}
+	}
+	rate := func(m *mode) float64 { return float64(m.n) / m.elapsed.Seconds() }
+	b.ReportMetric(rate(codec), "codec-instances/s")
+	b.ReportMetric(rate(plainMode), "plaintext-instances/s")
+	b.ReportMetric(100*(rate(plainMode)-rate(codec))/rate(plainMode), "codec-cost-%")
+	report(b, "codec", codec.lat)
+	report(b, "plaintext", plainMode.lat)
+}
+
+const plaintextQueue = "baton-plaintext"
+
+var plainOnce struct {
+	sync.Once
+	cl  client.Client
+	err error
+}
+
+// plaintextWorker starts, once per run, a worker without the codec on its
+// own task queue, and returns a client without the codec.
+func plaintextWorker(b *testing.B) client.Client {
+	b.Helper()
+	plainOnce.Do(func() {
+		metrics := freePort()
+		var log bytes.Buffer
+		cmd := exec.Command(filepath.Join(env.bin, "worker"))
+		cmd.Env = append(baseEnv(), "BATON_CODEC_PLAINTEXT=true", "BATON_TASK_QUEUE="+plaintextQueue, "BATON_METRICS_ADDRESS="+metrics)
+		cmd.Dir = env.root
+		cmd.Stdout, cmd.Stderr = &log, &log
+		if plainOnce.err = cmd.Start(); plainOnce.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if plainOnce.err = waitHealthy(ctx, "http://"+metrics+"/healthz", &log); plainOnce.err != nil {
+			return
+		}
+		benchCleanup = append(benchCleanup, func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+		plainOnce.cl, plainOnce.err = client.Dial(client.Options{HostPort: env.address, Namespace: env.namespace, Logger: quiet{}})
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "instances/s")
-	report(b, "end-to-end", lat)
+	if plainOnce.err != nil {
+		b.Fatal(plainOnce.err)
+	}
+	return plainOnce.cl
 }
 
 // Automated loans with and without the audit store writes, side by side in
@@ -109,7 +200,7 @@ func BenchmarkAutomatedLoanAuditCost(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				for next.Add(1) <= int64(n) {
-					benchWait(b, benchLoan(b, "C-1001", 10000))
+					benchWaitOn(b, env.client, benchLoan(b, "C-1001", 10000))
 				}
 			}()
 		}

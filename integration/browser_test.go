@@ -108,7 +108,7 @@ func TestWebUIShowsTheProcess(t *testing.T) {
 	starter(t, "approve", wf, "--as", "ana")
 	b := newBrowser(t)
 	b.open(fmt.Sprintf("%s/namespaces/%s/workflows/%s", env.uiURL, env.namespace, wf))
-	b.waitText("ui-"+wf+"-history.png", wf, "credit bureau: score C-1002 for "+wf, "deadline: underwriting")
+	b.waitText("ui-"+wf+"-history.png", wf, "credit bureau: score the applicant for "+wf, "deadline: underwriting")
 
 	b.click("User Metadata")
 	text := b.waitText("ui-"+wf+"-metadata.png",

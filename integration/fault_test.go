@@ -61,7 +61,7 @@ func TestServerRestartMidProcess(t *testing.T) {
 		s, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 			ExistingPath: env.temporal, DBFilename: db, LogLevel: "error",
 			ExtraArgs: record.DevServerArgs(), Stdout: serverLog, Stderr: serverLog,
-			ClientOptions: &client.Options{HostPort: addr, Namespace: "default", Logger: quiet{}},
+			ClientOptions: withCodec(&client.Options{HostPort: addr, Namespace: "default", Logger: quiet{}}),
 		})
 		if err != nil {
 			t.Fatalf("start dev server: %v\n%s", err, serverLog.String())

@@ -75,7 +75,7 @@ func TestEnsureSearchAttributesCreatesMissingOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := tclient.Dial(ctx, config.Temporal{Address: env.address, Namespace: ns}, tclient.Options{Logger: quiet{}})
+	cl, err := tclient.Dial(ctx, config.Temporal{Address: env.address, Namespace: ns, Codec: config.Codec{KeyFile: env.keyFile}}, tclient.Options{Logger: quiet{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"baton/internal/codec"
 	"baton/internal/pgtest"
 	"baton/workflows/record"
 )
@@ -54,6 +55,15 @@ var env struct {
 	uiURL      string
 	pg         *pgtest.Server
 	auditDSN   string // the audit store the worker and the starter use
+	// The payload codec: the key file every binary reads, the codec server
+	// the Web UI and the temporal CLI decode through, and its token.
+	keyFile    string
+	keyring    *codec.Keyring
+	codecURL   string
+	codecToken string
+	tokenFile  string
+	codecLog   *bytes.Buffer
+	codecCmd   *exec.Cmd
 }
 
 func TestMain(m *testing.M) {
@@ -85,7 +95,7 @@ func runMain(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(tmp)
 	env.bin = filepath.Join(tmp, "bin")
-	for _, name := range []string{"worker", "starter", "simulator"} {
+	for _, name := range []string{"worker", "starter", "simulator", "codecserver"} {
 		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(env.bin, name), "./"+name)
 		build.Dir = env.root
 		if out, err := build.CombinedOutput(); err != nil {
@@ -94,6 +104,12 @@ func runMain(m *testing.M) (int, error) {
 	}
 
 	if addr := os.Getenv("BATON_TEST_TEMPORAL_ADDRESS"); addr != "" {
+		// The codec server (and its key, which every client needs) first.
+		env.uiURL = os.Getenv("BATON_TEST_TEMPORAL_UI")
+		if err := startCodecServer(ctx, tmp); err != nil {
+			return 0, err
+		}
+		defer func() { _ = env.codecCmd.Process.Signal(syscall.SIGTERM); _ = env.codecCmd.Wait() }()
 		if err := useExternalServer(ctx, addr); err != nil {
 			return 0, err
 		}
@@ -103,18 +119,21 @@ func runMain(m *testing.M) (int, error) {
 		uiPort := freePort()
 		_, port, _ := net.SplitHostPort(uiPort)
 		env.uiURL = "http://" + uiPort
+		if err := startCodecServer(ctx, tmp); err != nil {
+			return 0, err
+		}
+		defer func() { _ = env.codecCmd.Process.Signal(syscall.SIGTERM); _ = env.codecCmd.Wait() }()
 		server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 			ExistingPath: env.temporal,
 			LogLevel:     "error",
 			EnableUI:     true,
 			UIPort:       port,
-			ExtraArgs:    record.DevServerArgs(),
-			Stdout:       serverLog,
-			Stderr:       serverLog,
-			ClientOptions: &client.Options{
-				Namespace: env.namespace,
-				Logger:    quiet{},
-			},
+			// The UI decodes through the codec server; the dev server's UI has
+			// no sign-in to pass a token from, so the token is in the endpoint.
+			ExtraArgs:     append(record.DevServerArgs(), "--ui-codec-endpoint", env.codecURL+"/t/"+env.codecToken),
+			Stdout:        serverLog,
+			Stderr:        serverLog,
+			ClientOptions: withCodec(&client.Options{Namespace: env.namespace, Logger: quiet{}}),
 		})
 		if err != nil {
 			return 0, fmt.Errorf("start dev server from %s: %w\n%s", env.temporal, err, serverLog.String())
@@ -143,11 +162,17 @@ func runMain(m *testing.M) (int, error) {
 	defer stopWorker()
 
 	code := m.Run()
+	for _, f := range benchCleanup {
+		f()
+	}
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "---- worker log (last 4 KiB) ----\n%s\n", tail(env.workerLog.String(), 4096))
 	}
 	return code, nil
 }
+
+// benchCleanup stops what benchmarks started once per run.
+var benchCleanup []func()
 
 // useExternalServer points the run at a running server, in a namespace of
 // its own that it registers and waits for: a real server caches namespaces,
@@ -161,7 +186,7 @@ func useExternalServer(ctx context.Context, addr string) error {
 	env.clusterDir = os.Getenv("BATON_TEST_CLUSTER_DIR")
 	env.namespace = fmt.Sprintf("baton-it-%d", time.Now().UnixNano())
 	var err error
-	env.client, err = client.DialContext(ctx, client.Options{HostPort: addr, Namespace: env.namespace, Logger: quiet{}})
+	env.client, err = client.DialContext(ctx, *withCodec(&client.Options{HostPort: addr, Namespace: env.namespace, Logger: quiet{}}))
 	if err != nil {
 		return fmt.Errorf("dial the external server %s (BATON_TEST_TEMPORAL_ADDRESS): %w", addr, err)
 	}
@@ -225,7 +250,68 @@ func baseEnv() []string {
 		"BATON_LOG_FORMAT=json",
 		"BATON_SYSTEMS_URL="+env.simURL,
 		"BATON_AUDIT_DSN="+env.auditDSN,
+		"BATON_CODEC_KEY_FILE="+env.keyFile,
 	)
+}
+
+// withCodec sets the payload codec on client options, as every Baton
+// binary does.
+func withCodec(o *client.Options) *client.Options {
+	o.DataConverter = codec.DataConverter(env.keyring)
+	o.FailureConverter = codec.FailureConverter(o.DataConverter)
+	return o
+}
+
+// startCodecServer writes a fresh key file and token and starts the codec
+// server binary, allowing the Web UI's origin.
+func startCodecServer(ctx context.Context, tmp string) error {
+	env.keyFile = filepath.Join(tmp, "codec.keys")
+	if err := writeKeyFile(env.keyFile); err != nil {
+		return err
+	}
+	var err error
+	if env.keyring, err = codec.LoadKeyFile(env.keyFile); err != nil {
+		return err
+	}
+	if env.codecToken, err = codec.NewToken(); err != nil {
+		return err
+	}
+	env.tokenFile = filepath.Join(tmp, "codec.token")
+	if err := os.WriteFile(env.tokenFile, []byte(env.codecToken+"\n"), 0o600); err != nil {
+		return err
+	}
+	addr := freePort()
+	env.codecURL = "http://" + addr
+	env.codecLog = &bytes.Buffer{}
+	cmd := exec.Command(filepath.Join(env.bin, "codecserver"))
+	cmd.Env = append(os.Environ(), "BATON_CODEC_KEY_FILE="+env.keyFile, "BATON_CODEC_SERVER_LISTEN="+addr,
+		"BATON_CODEC_SERVER_TOKEN_FILE="+env.tokenFile, "BATON_UI_URL="+env.uiURL, "BATON_LOG_FORMAT=json")
+	cmd.Stdout, cmd.Stderr = env.codecLog, env.codecLog
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start codec server: %w", err)
+	}
+	env.codecCmd = cmd
+	return waitHealthy(ctx, env.codecURL+"/healthz", env.codecLog)
+}
+
+// testKeyFile is the committed test-only key that encrypts the committed
+// replay histories (workflows/replay_test.go decodes them with it).
+const testKeyFile = "workflows/testdata/test.keys"
+
+// writeKeyFile writes the run's key file: a fresh key, or, when recording
+// the replay histories (BATON_RECORD_HISTORIES, make histories), the
+// committed test-only key, so the histories are exported encrypted with a
+// key the replay test holds.
+func writeKeyFile(path string) error {
+	if os.Getenv("BATON_RECORD_HISTORIES") == "" {
+		_, err := codec.AppendNewKey(path, "it-")
+		return err
+	}
+	data, err := os.ReadFile(filepath.Join(env.root, testKeyFile))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o600)
 }
 
 func startSimulator(ctx context.Context) error {

@@ -135,8 +135,16 @@ func setFaults(t *testing.T, faults string) {
 	}
 }
 
-// temporalCLI runs the official temporal CLI against the test server.
+// temporalCLI runs the official temporal CLI against the test server,
+// decoding and encoding payloads through Baton's codec server.
 func temporalCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	return temporalCLIRaw(t, append(args, "--codec-endpoint", env.codecURL, "--codec-auth", "Bearer "+env.codecToken)...)
+}
+
+// temporalCLIRaw runs the official temporal CLI without the codec: what
+// anyone who can read the namespace sees.
+func temporalCLIRaw(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -170,14 +178,17 @@ func httpGetJSON(url string) (map[string]any, error) {
 
 // saveHistory exports a finished instance's history into $BATON_RECORD_HISTORIES
 // (make histories) with the official CLI, for the replay tests. Normal runs
-// leave the committed histories alone.
+// leave the committed histories alone. The export does not go through the
+// codec server: the history is stored as the server holds it, encrypted
+// with the committed test-only key the harness runs on while recording
+// (workflows/testdata/test.keys), and the replay test decodes it with that key.
 func saveHistory(t *testing.T, name, workflowID string) {
 	t.Helper()
 	dir := os.Getenv("BATON_RECORD_HISTORIES")
 	if dir == "" {
 		return
 	}
-	out, err := temporalCLI(t, "workflow", "show", "--workflow-id", workflowID, "--output", "json")
+	out, err := temporalCLIRaw(t, "workflow", "show", "--workflow-id", workflowID, "--output", "json")
 	if err != nil {
 		t.Fatalf("export %s: %v\n%s", workflowID, err, out)
 	}

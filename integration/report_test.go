@@ -53,7 +53,7 @@ func newNamespaceWorker(t *testing.T, prefix string, extraEnv ...string) *report
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	spawnWorker(t, ctx, r.ns, &r.log, append([]string{"BATON_AUDIT_DSN=" + r.dsn}, extraEnv...)...)
-	cl, err := tclient.Dial(ctx, config.Temporal{Address: env.address, Namespace: r.ns}, tclient.Options{Logger: quiet{}})
+	cl, err := tclient.Dial(ctx, config.Temporal{Address: env.address, Namespace: r.ns, Codec: config.Codec{KeyFile: env.keyFile}}, tclient.Options{Logger: quiet{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,13 +66,14 @@ func TestSignedDecisionsEndToEnd(t *testing.T) {
 	}
 	r.wait(t, wf)
 
-	// The attack: the signed approval, as history shows it, replayed on
-	// the same ID re-started for a much larger amount.
+	// The attack: the signed approval, as history shows it to someone who
+	// may decode it (the codec server's token), replayed on the same ID
+	// re-started for a much larger amount.
 	cli := func(args ...string) (string, error) {
 		out, err := exec.Command(env.temporal, append(args, "--address", env.address, "--namespace", r.ns)...).CombinedOutput()
 		return string(out), err
 	}
-	hist, err := cli("workflow", "show", "--workflow-id", wf, "-o", "json")
+	hist, err := cli("workflow", "show", "--workflow-id", wf, "-o", "json", "--codec-endpoint", env.codecURL, "--codec-auth", "Bearer "+env.codecToken)
 	if err != nil {
 		t.Fatalf("workflow show: %v\n%s", err, hist)
 	}
@@ -89,7 +90,8 @@ func TestSignedDecisionsEndToEnd(t *testing.T) {
 		t.Fatalf("re-start with the temporal CLI: %v\n%s", err, out)
 	}
 	waitTask(t, wf, "--namespace", r.ns)
-	out, err := cli("workflow", "update", "execute", "--workflow-id", wf, "--name", "decide", "--input", string(captured))
+	out, err := cli("workflow", "update", "execute", "--workflow-id", wf, "--name", "decide", "--input", string(captured),
+		"--codec-endpoint", env.codecURL, "--codec-auth", "Bearer "+env.codecToken)
 	if err == nil || !strings.Contains(out, "signature: does not verify for ana") {
 		t.Fatalf("captured signature on the re-started instance: %v\n%s", err, out)
 	}

@@ -28,7 +28,7 @@ pids=()
 cleanup() {
   trap - INT TERM EXIT
   if [ ${#pids[@]} -gt 0 ]; then
-    echo; echo "Stopping the worker, the simulated systems and the dev server..."
+    echo; echo "Stopping the worker, the simulated systems, the dev server and the codec server..."
     # Reverse order: the worker first, so it finishes in-flight work.
     for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
     wait 2>/dev/null || true
@@ -54,12 +54,20 @@ scripts/pg.sh start .dev/pg "$PG_PORT"
 pg_started=1
 export BATON_AUDIT_DSN="postgres://postgres@localhost:$PG_PORT/baton?sslmode=disable"
 
+# Payload codec (issue 12): key and token in .dev/ (make codec-key). The
+# codec server decodes for the Web UI (the token rides in the endpoint path:
+# the dev UI has no sign-in to pass one) and the temporal CLI (--codec-auth).
+CODEC_ADDR=${BATON_DEV_CODEC_ADDR:-localhost:8234}
+export BATON_CODEC_KEY_FILE=${BATON_CODEC_KEY_FILE:-$PWD/.dev/codec.keys}
+CODEC_TOKEN=$(head -n1 .dev/codec.token)
+codec_flags=(--ui-codec-endpoint "http://$CODEC_ADDR/t/$CODEC_TOKEN")
+
 # Baton's search attributes and server limits (blob size, signals per
 # instance: record.DevServerArgs) as dev server flags.
 mapfile -t sa_flags < <(bin/worker --print-search-attributes | tr ' ' '\n')
 echo "Starting Temporal dev server on :$PORT (UI :$UI_PORT, database .dev/temporal.db)..."
 "$TEMPORAL" server start-dev --port "$PORT" --ui-port "$UI_PORT" --http-port "$HTTP_PORT" \
-  --db-filename .dev/temporal.db --log-level warn "${sa_flags[@]}" >.dev/temporal.log 2>&1 &
+  --db-filename .dev/temporal.db --log-level warn "${sa_flags[@]}" "${codec_flags[@]}" >.dev/temporal.log 2>&1 &
 pids+=($!)
 
 for i in $(seq 1 60); do
@@ -70,6 +78,21 @@ for i in $(seq 1 60); do
     exit 1
   fi
   sleep 0.5
+done
+
+echo "Starting codec server on $CODEC_ADDR (log .dev/codec.log)..."
+BATON_CODEC_SERVER_LISTEN="$CODEC_ADDR" BATON_CODEC_SERVER_TOKEN_FILE=.dev/codec.token \
+  BATON_CODEC_SERVER_UI_ORIGINS="http://localhost:$UI_PORT,http://127.0.0.1:$UI_PORT" \
+  bin/codecserver >.dev/codec.log 2>&1 &
+pids+=($!)
+for i in $(seq 1 40); do
+  if bin/simulator --probe "http://$CODEC_ADDR/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+    echo "make dev: the codec server exited; its log (.dev/codec.log):" >&2
+    tail -5 .dev/codec.log >&2
+    exit 1
+  fi
+  sleep 0.25
 done
 
 export TEMPORAL_ADDRESS="localhost:$PORT"
@@ -94,11 +117,14 @@ cat <<MSG
     Temporal Web UI:   http://localhost:$UI_PORT
     Worker metrics:    http://localhost:$METRICS_PORT/healthz
     Audit store:       $BATON_AUDIT_DSN
+    Codec server:      http://$CODEC_ADDR (token in .dev/codec.token)
 
   In another terminal, try:
     bin/starter demo$ADDR_FLAG                # every process, some waiting for people
     bin/starter tasks --user ana$ADDR_FLAG    # ana's inbox
     bin/starter --help
+    temporal workflow show --workflow-id <id> --detailed \\
+      --codec-endpoint http://$CODEC_ADDR --codec-auth "Bearer \$(cat .dev/codec.token)"
 
   Ctrl-C here stops the worker, the simulator, the dev server and PostgreSQL.
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"baton/internal/codec"
+	"baton/internal/tclient"
 	"baton/internal/termsafe"
 	"baton/workflows"
 	"baton/workflows/record"
@@ -66,7 +69,14 @@ func (a *app) closing(ctx context.Context, id string) (string, error) {
 		}
 		switch {
 		case ev.GetWorkflowExecutionFailedEventAttributes() != nil:
-			return ev.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetMessage(), nil
+			// The message is encrypted ("Encoded failure"): decode it with
+			// the client's failure converter.
+			f := ev.GetWorkflowExecutionFailedEventAttributes().GetFailure()
+			dc, err := tclient.DataConverter(a.cfg.Temporal)
+			if err != nil {
+				return f.GetMessage(), nil
+			}
+			return codec.FailureConverter(dc).FailureToError(f).Error(), nil
 		case ev.GetWorkflowExecutionTerminatedEventAttributes() != nil:
 			at := ev.GetWorkflowExecutionTerminatedEventAttributes()
 			return fmt.Sprintf("terminated by %s: %s", dash(at.GetIdentity()), dash(at.GetReason())), nil
@@ -300,6 +310,11 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 	}
 	var memos [][]byte
 	dc := converter.GetDefaultDataConverter()
+	// Memos are encrypted by the payload codec; search attributes never are.
+	memoDC, err := tclient.DataConverter(a.cfg.Temporal)
+	if err != nil {
+		return nil, nil, err
+	}
 	var rows []listRow
 	var token []byte
 	for len(rows) < limit {
@@ -328,7 +343,10 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 			rows = append(rows, r)
 			var memo []byte
 			if p, ok := e.GetMemo().GetFields()[record.MemoTaskStats]; ok {
-				memo = p.GetData()
+				var raw json.RawMessage
+				if err := memoDC.FromPayload(p, &raw); err == nil {
+					memo = raw
+				}
 			}
 			memos = append(memos, memo)
 			if len(rows) == limit {

@@ -36,7 +36,7 @@ func TestComposeStackMatchesTheCode(t *testing.T) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
-	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "simulator", "worker", "temporal-setup", "prometheus", "grafana"} {
+	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "simulator", "worker", "temporal-setup", "prometheus", "grafana", "codecserver"} {
 		if _, ok := doc.Services[name]; !ok {
 			t.Errorf("service %s missing", name)
 		}
@@ -63,7 +63,21 @@ func TestComposeStackMatchesTheCode(t *testing.T) {
 			t.Error("the postgresql service does not mount deploy/postgres/init-audit.sql")
 		}
 	}
-	for _, name := range []string{"postgresql", "temporal", "simulator"} {
+	// Payload encryption: the workers get the keys from the environment of
+	// compose (never a value in the file), the codec server the same keys
+	// and a token, and the UI decodes through the codec server.
+	if k := w.Environment["BATON_CODEC_KEYS"]; !strings.HasPrefix(k, "${BATON_CODEC_KEYS:?") {
+		t.Errorf("worker BATON_CODEC_KEYS = %q, want it required from the environment", k)
+	}
+	cs := doc.Services["codecserver"]
+	if cs.Environment["BATON_CODEC_KEYS"] != w.Environment["BATON_CODEC_KEYS"] || !strings.HasPrefix(cs.Environment["BATON_CODEC_SERVER_TOKENS"], "${BATON_CODEC_TOKEN:?") ||
+		cs.Environment["BATON_CODEC_SERVER_UI_ORIGINS"] != "http://localhost:8080" || cs.Environment["BATON_CODEC_SERVER_LISTEN"] != "0.0.0.0:8234" {
+		t.Errorf("codecserver environment = %v", cs.Environment)
+	}
+	if ep := doc.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"]; !strings.HasPrefix(ep, "http://localhost:8234/t/${BATON_CODEC_TOKEN:?") {
+		t.Errorf("temporal-ui TEMPORAL_CODEC_ENDPOINT = %q, want the codec server with the token", ep)
+	}
+	for _, name := range []string{"postgresql", "temporal", "simulator", "codecserver"} {
 		if doc.Services[name].Healthcheck == nil {
 			t.Errorf("%s has no health check", name)
 		}
@@ -94,7 +108,7 @@ func TestDockerfileIsMultiStageStaticNonRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(data)
-	for _, want := range []string{"AS build", "CGO_ENABLED=0", "USER nonroot", "COPY --from=build", "./worker ./starter ./simulator"} {
+	for _, want := range []string{"AS build", "CGO_ENABLED=0", "USER nonroot", "COPY --from=build", "./worker ./starter ./simulator ./codecserver"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -158,13 +157,14 @@ func (in *ClaimInput) SetID(id string) { in.ClaimID = id }
 
 // Summary is the one line the Web UI shows.
 func (in ClaimInput) Summary() string {
-	return fmt.Sprintf("Claim %s: %s %s on policy %s", in.ClaimID, money(in.Amount), in.Kind, in.PolicyNumber)
+	return fmt.Sprintf("Claim %s: %s %s", in.ClaimID, money(in.Amount), in.Kind)
 }
 
-// Details are the business facts (ids, no personal data).
+// Details are the business facts, shown to every operator: the
+// policy number, the claimant, the incident date and the description stay
+// in the (encrypted) input.
 func (in ClaimInput) Details() string {
-	return facts("Insurance claim", in.Key(), "policy", in.PolicyNumber, "claimant", in.Claimant, "kind", in.Kind,
-		"amount", money(in.Amount), "incident", in.IncidentDate, "description", cmp.Or(in.Description, "-"))
+	return facts("Insurance claim", in.Key(), "kind", in.Kind, "amount", money(in.Amount))
 }
 
 // ClaimResult is how a claim ended.
@@ -198,7 +198,7 @@ func claimBody(ctx workflow.Context, p *proc, in ClaimInput, res *ClaimResult) e
 	var claims *activities.Claims
 	p.SetStage(ctx, 1, "coverage", "checking the policy's coverage")
 	var cov activities.CoverageResult
-	if err := p.step(ctx, "coverage", "claims: coverage of "+in.PolicyNumber+" for "+in.Key(), claims.CheckCoverage,
+	if err := p.step(ctx, "coverage", "claims: coverage for "+in.Key(), claims.CheckCoverage,
 		activities.CoverageInput{PolicyNumber: in.PolicyNumber, Kind: in.Kind}, &cov); err != nil {
 		if errorType(err) == activities.ErrNotCovered {
 			p.Route(ctx, record.PathAutomated, "")
@@ -243,7 +243,7 @@ func claimBody(ctx workflow.Context, p *proc, in ClaimInput, res *ClaimResult) e
 	}
 	var pay *activities.Payments
 	var out activities.PayoutResult
-	if err := p.step(ctx, "payout", "payments: pay "+money(res.Payable)+" to "+in.Claimant+" for "+in.Key(), pay.Payout,
+	if err := p.step(ctx, "payout", "payments: pay "+money(res.Payable)+" for "+in.Key(), pay.Payout,
 		activities.PayoutInput{Reference: in.Key(), Payee: in.Claimant, Amount: res.Payable}, &out,
 		stepOptions{retry: p.limitedRetry(3)}); err != nil {
 		return endOnError(err, "payout", nil, OutcomePayoutFailed)

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -127,13 +126,13 @@ func (in *ExpenseInput) SetID(id string) { in.ExpenseID = id }
 
 // Summary is the one line the Web UI shows.
 func (in ExpenseInput) Summary() string {
-	return fmt.Sprintf("Expense %s: %s %s by %s", in.ExpenseID, money(in.Amount), in.Category, in.Requester)
+	return fmt.Sprintf("Expense %s: %s %s", in.ExpenseID, money(in.Amount), in.Category)
 }
 
-// Details are the business facts.
+// Details are the business facts, shown to every operator: the
+// requester and the description stay in the (encrypted) input.
 func (in ExpenseInput) Details() string {
-	return facts("Expense approval", in.Key(), "requester", in.Requester, "amount", money(in.Amount),
-		"category", in.Category, "description", cmp.Or(in.Description, "-"))
+	return facts("Expense approval", in.Key(), "amount", money(in.Amount), "category", in.Category)
 }
 
 // ExpenseResult is how a claim ended.
@@ -179,9 +178,9 @@ func expenseBody(ctx workflow.Context, p *proc, in ExpenseInput, res *ExpenseRes
 	}
 
 	var pay *activities.Payments
-	p.SetStage(ctx, p.Stages(), "reimbursement", "reimbursing "+in.Requester)
+	p.SetStage(ctx, p.Stages(), "reimbursement", "reimbursing the requester")
 	var out activities.PayoutResult
-	if err := p.step(ctx, "reimburse", "payments: reimburse "+money(in.Amount)+" to "+in.Requester+" for "+in.Key(), pay.Payout,
+	if err := p.step(ctx, "reimburse", "payments: reimburse "+money(in.Amount)+" for "+in.Key(), pay.Payout,
 		activities.PayoutInput{Reference: in.Key(), Payee: in.Requester, Amount: in.Amount}, &out); err != nil {
 		return err
 	}

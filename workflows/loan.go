@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"cmp"
 	"fmt"
 	"time"
 
@@ -147,10 +146,10 @@ func (in LoanInput) Summary() string {
 	return fmt.Sprintf("Loan %s: %s over %d months", in.ApplicationID, money(in.Amount), in.TermMonths)
 }
 
-// Details are the business facts (ids, no personal data).
+// Details are the business facts, shown to every operator: the
+// applicant and the purpose stay in the (encrypted) input.
 func (in LoanInput) Details() string {
-	return facts("Loan origination", in.Key(), "applicant", in.ApplicantID, "amount", money(in.Amount),
-		"term", fmt.Sprintf("%d months", in.TermMonths), "purpose", cmp.Or(in.Purpose, "-"))
+	return facts("Loan origination", in.Key(), "amount", money(in.Amount), "term", fmt.Sprintf("%d months", in.TermMonths))
 }
 
 // LoanResult is how an application ended.
@@ -211,7 +210,7 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 	var a *activities.KYC
 	p.SetStage(ctx, 1, "identity-check", "verifying the applicant's identity")
 	var kyc activities.KYCResult
-	if err := p.step(ctx, "kyc", "kyc: verify identity of "+in.ApplicantID+" for "+in.Key(), a.VerifyIdentity, activities.KYCInput{ApplicantID: in.ApplicantID}, &kyc); err != nil {
+	if err := p.step(ctx, "kyc", "kyc: verify the applicant's identity for "+in.Key(), a.VerifyIdentity, activities.KYCInput{ApplicantID: in.ApplicantID}, &kyc); err != nil {
 		switch errorType(err) {
 		case activities.ErrKYCFailed:
 			p.Route(ctx, record.PathAutomated, "")
@@ -230,7 +229,7 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 	var cb *activities.CreditBureau
 	p.SetStage(ctx, 2, "credit-check", "pulling the credit report")
 	var score activities.ScoreResult
-	if err := p.step(ctx, "credit-score", "credit bureau: score "+in.ApplicantID+" for "+in.Key(), cb.PullCreditScore, activities.ScoreInput{ApplicantID: in.ApplicantID}, &score); err != nil {
+	if err := p.step(ctx, "credit-score", "credit bureau: score the applicant for "+in.Key(), cb.PullCreditScore, activities.ScoreInput{ApplicantID: in.ApplicantID}, &score); err != nil {
 		return err
 	}
 	res.CreditScore = score.Score

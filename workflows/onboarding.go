@@ -110,15 +110,16 @@ func (in OnboardingInput) Key() string { return WorkflowID(ProcessOnboarding, in
 // SetID sets the employee id.
 func (in *OnboardingInput) SetID(id string) { in.EmployeeID = id }
 
-// Summary is the one line the Web UI shows (no name: personal data).
+// Summary is the one line the Web UI shows: no name, no start date.
 func (in OnboardingInput) Summary() string {
-	return fmt.Sprintf("Onboarding %s: %s in %s, starts %s", in.EmployeeID, in.Role, in.Department, in.StartDate)
+	return fmt.Sprintf("Onboarding %s: %s in %s", in.EmployeeID, in.Role, in.Department)
 }
 
-// Details are the business facts.
+// Details are the business facts, shown to every operator: the
+// name, the manager and the start date stay in the (encrypted) input.
 func (in OnboardingInput) Details() string {
-	return facts("Employee onboarding", in.Key(), "role", in.Role, "department", in.Department, "manager", in.Manager,
-		"start date", in.StartDate, "equipment", cmp.Or(strings.Join(in.Equipment, ", "), "-"))
+	return facts("Employee onboarding", in.Key(), "role", in.Role, "department", in.Department,
+		"equipment", cmp.Or(strings.Join(in.Equipment, ", "), "-"))
 }
 
 // OnboardingResult is how onboarding ended.
@@ -162,13 +163,13 @@ func onboardingBody(ctx workflow.Context, p *proc, in OnboardingInput, res *Onbo
 
 	var hr *activities.HR
 	p.SetStage(ctx, 1, "hr-record", "creating the HR record")
-	if err := p.step(ctx, "hr-record", "hr: record for "+in.EmployeeID, hr.CreateEmployeeRecord, activities.EmployeeInput{
+	if err := p.step(ctx, "hr-record", "hr: record for "+in.Key(), hr.CreateEmployeeRecord, activities.EmployeeInput{
 		EmployeeID: in.EmployeeID, Name: in.Name, Role: in.Role, Department: in.Department, StartDate: in.StartDate,
 	}, nil); err != nil {
 		return err
 	}
 
-	p.SetStage(ctx, 2, "manager-approval", "awaiting "+in.Manager+"'s approval of the access package")
+	p.SetStage(ctx, 2, "manager-approval", "awaiting the manager's approval of the access package")
 	spec := humantask.FromPolicy("manager-approval", "Access package for "+in.Key(), pol.ManagerApproval)
 	spec.DelegateRoles, spec.Roles, spec.Users = spec.Roles, nil, []string{in.Manager}
 	// Separation of duties as everywhere: the new hire never approves their
@@ -184,8 +185,8 @@ func onboardingBody(ctx workflow.Context, p *proc, in OnboardingInput, res *Onbo
 
 	start, _ := time.Parse(time.DateOnly, in.StartDate)
 	if wait := start.Sub(workflow.Now(ctx)); wait > 0 {
-		p.SetStage(ctx, 4, "waiting-for-start", "waiting until the start date "+in.StartDate)
-		if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "until start date " + in.StartDate}).Get(ctx, nil); err != nil {
+		p.SetStage(ctx, 4, "waiting-for-start", "waiting until the start date")
+		if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "until the start date"}).Get(ctx, nil); err != nil {
 			return err
 		}
 	}

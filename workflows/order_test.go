@@ -181,10 +181,3 @@ func TestOrderInvalidInputNamesTheField(t *testing.T) {
 		wantInvalidInput(t, h.env, field)
 	}
 }
-
-func TestOrderDetailsHideTheCardNumber(t *testing.T) {
-	d := orderIn().Details()
-	if strings.Contains(d, "4111111111111111") || !strings.Contains(d, "•••• 1111") {
-		t.Errorf("details = %s", d)
-	}
-}

@@ -398,7 +398,7 @@ func (p *proc) compensate(ctx workflow.Context, why string) {
 // notify mails a person about this instance as an audited step.
 func (p *proc) notify(ctx workflow.Context, step, to, subject, body string) error {
 	var mail *activities.Mail
-	return p.step(ctx, step, "mail: "+step+" to "+to+" for "+p.key, mail.SendMail,
+	return p.step(ctx, step, "mail: "+step+" for "+p.key, mail.SendMail,
 		activities.MailInput{To: to, Subject: subject, Body: body, Ref: p.key}, nil, stepOptions{timeout: 10 * time.Second})
 }
 
@@ -453,10 +453,17 @@ func (p *proc) route(ctx workflow.Context, r Route) {
 	p.Route(ctx, r.Path, r.Reason)
 }
 
-// cause is the innermost message of an activity error, for people.
+// cause is the innermost message of an activity error, for people: a
+// system's refusal with its own message, which travels only in the
+// error's (encrypted) details. It goes to the audit trail and the result,
+// both encrypted; never to search attributes or details.
 func cause(err error) string {
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
+		var se activities.SystemError
+		if ae.HasDetails() && ae.Details(&se) == nil && se.System != "" {
+			return se.Reason()
+		}
 		return ae.Error()
 	}
 	var te *temporal.TimeoutError

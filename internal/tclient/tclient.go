@@ -25,12 +25,13 @@ import (
 	"google.golang.org/grpc/status"
 
 	"baton/config"
+	"baton/internal/codec"
 )
 
 // Options are what differs between callers of Dial.
 type Options struct {
 	Logger log.Logger
-	// DataConverter replaces the default one (a codec plugs in here).
+	// DataConverter replaces the one temporal.codec configures (tests only).
 	DataConverter converter.DataConverter
 	// ConnectTimeout bounds the first connection; default 5s.
 	ConnectTimeout time.Duration
@@ -45,15 +46,31 @@ func (e *UnreachableError) Error() string {
 	return fmt.Sprintf("cannot reach Temporal at %s: is the dev server running? try: make dev", e.Address)
 }
 
-// ClientOptions turns the connection settings into SDK client options.
+// ClientOptions turns the connection settings into SDK client options. The
+// payload codec of temporal.codec encrypts every payload and failure the
+// client sends and decrypts what it reads.
 func ClientOptions(c config.Temporal, o Options) (client.Options, error) {
+	if o.DataConverter == nil {
+		ring, err := codec.FromConfig(c.Codec)
+		if err != nil {
+			return client.Options{}, err
+		}
+		if ring != nil {
+			o.DataConverter = codec.DataConverter(ring)
+		}
+	}
+	var fc converter.FailureConverter
+	if o.DataConverter != nil {
+		fc = codec.FailureConverter(o.DataConverter)
+	}
 	opts := client.Options{
-		HostPort:       c.Address,
-		Namespace:      c.Namespace,
-		Identity:       c.Identity,
-		Logger:         o.Logger,
-		DataConverter:  o.DataConverter,
-		MetricsHandler: o.MetricsHandler,
+		FailureConverter: fc,
+		HostPort:         c.Address,
+		Namespace:        c.Namespace,
+		Identity:         c.Identity,
+		Logger:           o.Logger,
+		DataConverter:    o.DataConverter,
+		MetricsHandler:   o.MetricsHandler,
 	}
 	if c.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(c.APIKey)
@@ -81,6 +98,20 @@ func ClientOptions(c config.Temporal, o Options) (client.Options, error) {
 		opts.ConnectionOptions.TLS = tc
 	}
 	return opts, nil
+}
+
+// DataConverter is the data converter a client of c uses: the codec's, or
+// the SDK's default when temporal.codec.plaintext is set. Callers that decode
+// payloads by hand (memos from visibility) use it.
+func DataConverter(c config.Temporal) (converter.DataConverter, error) {
+	ring, err := codec.FromConfig(c.Codec)
+	if err != nil {
+		return nil, err
+	}
+	if ring == nil {
+		return converter.GetDefaultDataConverter(), nil
+	}
+	return codec.DataConverter(ring), nil
 }
 
 // Dial connects and checks the server answers. An unreachable server gives

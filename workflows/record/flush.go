@@ -115,6 +115,19 @@ func (r *Record) flush(ctx workflow.Context) {
 	}
 }
 
+// namedUsers stands for the users a task names: the Web UI shows details
+// to every operator, so they show roles and "a named user", never an id.
+func namedUsers(n int) []string {
+	switch n {
+	case 0:
+		return nil
+	case 1:
+		return []string{"a named user"}
+	default:
+		return []string{fmt.Sprintf("%d named users", n)}
+	}
+}
+
 // details is the markdown the Web UI shows as current details: the stage,
 // then one short line per open task (approvals so far, who may act, due),
 // then handling path, outcome and policy. The UI shows it in a small frame,
@@ -131,7 +144,7 @@ func (r *Record) details(open []humantask.TaskView) string {
 		b.WriteString("\n")
 	}
 	for _, t := range open {
-		who := strings.Join(append(slices.Clone(t.Roles), t.Users...), ", ")
+		who := strings.Join(append(slices.Clone(t.Roles), namedUsers(len(t.Users))...), ", ")
 		if t.Escalated {
 			who += " (escalated)"
 		}

@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -308,7 +309,7 @@ func (r *Record) AuditTrail() []AuditEntry { return r.audit }
 
 // SetFact records a business fact shown in status: routing records the
 // facts it decided on, so a what-if can replay the decision. No personal
-// data: status and details are not encrypted.
+// data: operators see facts in status and in the Web UI.
 func (r *Record) SetFact(key, value string) { r.facts[key] = value }
 
 // Facts returns the recorded facts.
@@ -371,7 +372,7 @@ func (r *Record) Remind(ctx workflow.Context, to, subject, body string) error {
 		ActivityID:          fmt.Sprintf("reminder-%d-%s", r.reminders, to),
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-		Summary:             fmt.Sprintf("mail: reminder to %s for %s", to, r.opts.BusinessKey),
+		Summary:             "mail: reminder for " + r.opts.BusinessKey,
 	})
 	var mail *activities.Mail
 	in := activities.MailInput{To: to, Subject: subject, Body: body, Ref: r.opts.BusinessKey}
@@ -398,10 +399,21 @@ func (r *Record) Fail(ctx workflow.Context, outcome string, err error) {
 	r.CancelOpen(ctx, "the process failed")
 	r.close(ctx, outcome)
 	r.Audit(ctx, humantask.SystemActor, ActionFailed, "", err.Error())
-	r.stage, r.stageText = StageFailed, "failed: "+err.Error()
+	r.stage, r.stageText = StageFailed, "failed: "+FailureCode(err)
 	r.ended(ctx)
 	r.auditRefusedSummary(ctx)
 	r.DrainAudit(ctx)
+}
+
+// FailureCode is what the current details say about a failure: the
+// application error type ("InvalidStart"), never its message, which may
+// carry input values and is encrypted only in the failure itself.
+func FailureCode(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() != "" {
+		return ae.Type()
+	}
+	return "error"
 }
 
 func (r *Record) close(ctx workflow.Context, outcome string) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -227,5 +228,55 @@ func TestRefusedFloodIsCappedAndClipped(t *testing.T) {
 	}
 	if st.RefusedMessages != n {
 		t.Errorf("status counts %d refused messages, want %d", st.RefusedMessages, n)
+	}
+}
+
+// detailsProcess opens a task for a named user, reads the current details,
+// then fails with an error whose message carries an input value.
+func detailsProcess(ctx workflow.Context) ([]string, error) {
+	r, err := record.New(ctx, record.Options{Process: "test", BusinessKey: "test-2", Stages: 2})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Start(ctx, "started for a test"); err != nil {
+		return nil, err
+	}
+	if _, err := r.Open(ctx, humantask.Spec{ID: "approval", Title: "approve", Users: []string{"mia"}, Quorum: 1, Rejections: 1,
+		Deadline: 24 * time.Hour, OnDeadline: policy.OnDeadlineReject}); err != nil {
+		return nil, err
+	}
+	_ = workflow.Sleep(ctx, time.Minute)
+	open := workflow.GetCurrentDetails(ctx)
+	r.Fail(ctx, "failed", temporal.NewNonRetryableApplicationError(`name: "Quokka Zwirbelbart" is not valid`, "InvalidStart", nil))
+	return []string{open, workflow.GetCurrentDetails(ctx)}, nil
+}
+
+// Current details, which the Web UI shows to every operator, name a task's
+// role or "a named user", never the user's id, and a failure's code, not its
+// message.
+func TestCurrentDetailsNameNoUserAndNoErrorText(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(detailsProcess)
+	pol, err := policy.Load("../../config/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.RegisterActivity(&activities.Policy{Current: pol})
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	env.ExecuteWorkflow(detailsProcess)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := env.GetWorkflowResult(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got[0], "may act: a named user") || strings.Contains(got[0], "mia") {
+		t.Errorf("details with a task for a named user = %q", got[0])
+	}
+	if !strings.Contains(got[1], "failed: InvalidStart") || strings.Contains(got[1], "Quokka") {
+		t.Errorf("details after a failure = %q", got[1])
 	}
 }
