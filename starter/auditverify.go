@@ -13,6 +13,7 @@ import (
 
 	"baton/activities"
 	"baton/internal/auditstore"
+	"baton/internal/tclient"
 )
 
 // historyAudit is what an instance's current history says about its audit:
@@ -125,7 +126,11 @@ func (a *app) readHistoryAudit(cmd *cobra.Command, id string) (h historyAudit, o
 		return h, false, instanceErr(id, err)
 	}
 	h.RunID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-	dc := converter.GetDefaultDataConverter()
+	// Inputs, results and markers are encrypted by the payload codec.
+	dc, err := tclient.DataConverter(a.cfg.Temporal)
+	if err != nil {
+		return h, false, err
+	}
 	scheduled := map[int64][]string{}
 	it := cl.GetWorkflowHistory(cmd.Context(), id, h.RunID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
