@@ -9,7 +9,9 @@
 package policy
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -35,7 +37,18 @@ type Policy struct {
 	// RequireSignedDecisions refuses unsigned decisions when true.
 	RequireSignedDecisions bool            `yaml:"requireSignedDecisions" json:"requireSignedDecisions"`
 	Users                  map[string]User `yaml:"users" json:"users"`
-	Processes              Processes       `yaml:"processes" json:"processes"`
+	// Signers are services trusted to sign decisions on behalf of the users
+	// they authenticated (the web inbox): a decision naming a signer is
+	// verified against the signer's key instead of the actor's.
+	Signers   map[string]Signer `yaml:"signers,omitempty" json:"signers,omitempty"`
+	Processes Processes         `yaml:"processes" json:"processes"`
+}
+
+// Signer is a service trusted to sign decisions for any user it has
+// authenticated.
+type Signer struct {
+	// PublicKey is an Ed25519 public key, base64.
+	PublicKey string `yaml:"publicKey" json:"publicKey"`
 }
 
 // User is one entry of the directory.
@@ -44,6 +57,10 @@ type User struct {
 	Roles []string `yaml:"roles" json:"roles"`
 	// PublicKey is an Ed25519 public key, base64; used for signed decisions.
 	PublicKey string `yaml:"publicKey,omitempty" json:"publicKey,omitempty"`
+	// Subject and Email map an OpenID Connect identity to this user: the
+	// provider's subject ("sub"), or a verified email address.
+	Subject string `yaml:"subject,omitempty" json:"subject,omitempty"`
+	Email   string `yaml:"email,omitempty" json:"email,omitempty"`
 }
 
 // Processes holds each process's governance.
@@ -183,6 +200,9 @@ func (p *Policy) Validate() error {
 			return fmt.Errorf("policy: users.%s.roles: a user needs at least one role", id)
 		}
 	}
+	if err := p.validateIdentities(); err != nil {
+		return err
+	}
 	lp := p.Processes.Loan
 	if err := p.validateTask("processes.loan.underwriting", lp.Underwriting, true); err != nil {
 		return err
@@ -219,6 +239,58 @@ func (p *Policy) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateIdentities checks the signers' keys and that no OpenID Connect
+// subject or email maps to two users.
+func (p *Policy) validateIdentities() error {
+	for _, name := range slices.Sorted(maps.Keys(p.Signers)) {
+		if !isEd25519Key(p.Signers[name].PublicKey) {
+			return fmt.Errorf("policy: signers.%s.publicKey: not a base64 Ed25519 public key", name)
+		}
+	}
+	subjects, emails := map[string]string{}, map[string]string{}
+	for _, id := range slices.Sorted(maps.Keys(p.Users)) {
+		u := p.Users[id]
+		if u.Subject != "" {
+			if other, dup := subjects[u.Subject]; dup {
+				return fmt.Errorf("policy: users.%s.subject: already the subject of %s", id, other)
+			}
+			subjects[u.Subject] = id
+		}
+		if u.Email != "" {
+			e := strings.ToLower(u.Email)
+			if other, dup := emails[e]; dup {
+				return fmt.Errorf("policy: users.%s.email: already the email of %s", id, other)
+			}
+			emails[e] = id
+		}
+	}
+	return nil
+}
+
+func isEd25519Key(b64 string) bool {
+	k, err := base64.StdEncoding.DecodeString(b64)
+	return err == nil && len(k) == ed25519.PublicKeySize
+}
+
+// UserByIdentity finds the user an OpenID Connect identity maps to: by
+// subject, else by email when the provider verified it.
+func (p *Policy) UserByIdentity(subject, email string, emailVerified bool) (string, bool) {
+	for _, id := range slices.Sorted(maps.Keys(p.Users)) {
+		if s := p.Users[id].Subject; s != "" && s == subject {
+			return id, true
+		}
+	}
+	if email == "" || !emailVerified {
+		return "", false
+	}
+	for _, id := range slices.Sorted(maps.Keys(p.Users)) {
+		if e := p.Users[id].Email; e != "" && strings.EqualFold(e, email) {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 func (p *Policy) validateTask(path string, t Task, needRoles bool) error {

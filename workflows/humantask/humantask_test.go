@@ -666,3 +666,61 @@ func TestRejectionsNeededFromPolicy(t *testing.T) {
 		t.Errorf("result = %+v", r)
 	}
 }
+
+// A decision signed by a signer the policy trusts (the web inbox) is
+// accepted for the actor it names, and the trail records the signer and how
+// it authenticated the actor; a signer the policy does not list, a signature
+// over another actor, and a signer's decision without a signature are refused.
+func TestTrustedSignerSignsForTheActor(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	_, rogue, _ := ed25519.GenerateKey(nil)
+	h := newHarness(t)
+	h.pol.Signers = map[string]policy.Signer{"inbox": {PublicKey: base64.StdEncoding.EncodeToString(pub)}}
+	h.pol.RequireSignedDecisions = true
+	const wf = "default-test-workflow-id"
+	signed := func(key ed25519.PrivateKey, d ht.Decision) ht.Decision {
+		d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, ht.SigningBytes(wf, d)))
+		return d
+	}
+	base := ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Comment: "ok", Signer: "inbox", Authenticated: "oidc https://idp.example"}
+	untrusted := base
+	untrusted.Actor, untrusted.Signer = "ana", "laptop"
+	r1 := h.update(time.Hour, signed(priv, untrusted))
+	forgedActor := signed(priv, ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ana", Signer: "inbox", Authenticated: "oidc https://idp.example"})
+	forgedActor.Actor = "ben" // the signature was for ana
+	r2 := h.update(2*time.Hour, forgedActor)
+	notSigned := base
+	notSigned.Actor = "ana"
+	r3 := h.update(3*time.Hour, notSigned)
+	wrongKey := base
+	wrongKey.Actor = "ana"
+	r4 := h.update(4*time.Hour, signed(rogue, wrongKey))
+	good := base
+	good.Actor = "ana"
+	ok := h.update(5*time.Hour, signed(priv, good))
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
+	for _, c := range []struct {
+		s    *sent
+		want string
+	}{
+		{r1, "signature: signer laptop is not trusted by policy " + h.pol.Version},
+		{r2, "signature: does not verify for ben by signer inbox"},
+		{r3, "signature: signer inbox sent no signature"},
+		{r4, "signature: does not verify for ana by signer inbox"},
+	} {
+		if msg, code := c.s.reason(); msg != c.want || code != ht.RefusedSignature {
+			t.Errorf("refusal = %q (%s), want %q", msg, code, c.want)
+		}
+	}
+	if !ok.accepted || ok.result.State != ht.StateApproved {
+		t.Fatalf("signed by the trusted inbox: %+v %v", ok.result, ok.refusal)
+	}
+	acc := actions(out.Audit, ht.ActionDecisionAccepted)
+	if len(acc) != 1 || acc[0].Actor != "ana" ||
+		acc[0].Details != "approve (1 of 1) via update, signed by inbox (authenticated: oidc https://idp.example): ok" {
+		t.Errorf("audit = %+v", acc)
+	}
+	if v := out.Tasks[0].Votes[0]; v.Signer != "inbox" || v.Authenticated != "oidc https://idp.example" {
+		t.Errorf("vote = %+v", v)
+	}
+}

@@ -566,26 +566,48 @@ func (m *Manager) candidatesText(t *task) string {
 
 // SigningBytes is what a decision's signature covers: the instance, the
 // task and every field of the decision, so it cannot be replayed elsewhere.
+// A decision from a trusted signer also covers the signer and how it
+// authenticated the actor.
 func SigningBytes(workflowID string, d Decision) []byte {
-	return []byte(strings.Join([]string{"baton-decision/v1", workflowID, d.TaskID, d.Verdict, d.Actor, d.DelegateTo, d.Comment}, "\n"))
+	fields := []string{"baton-decision/v1", workflowID, d.TaskID, d.Verdict, d.Actor, d.DelegateTo, d.Comment}
+	if d.Signer != "" {
+		fields = append(fields, "signer:"+d.Signer, "authenticated:"+d.Authenticated)
+	}
+	return []byte(strings.Join(fields, "\n"))
 }
 
+// checkSignature verifies a signed decision: against the actor's key, or,
+// when it names a signer, against that signer's key if the policy lists it
+// (a trusted signer may sign for any actor, only then).
 func (m *Manager) checkSignature(ctx workflow.Context, d *Decision, u policy.User) error {
 	if d.Signature == "" {
+		if d.Signer != "" {
+			return fmt.Errorf("signature: signer %s sent no signature", d.Signer)
+		}
 		if m.policy.RequireSignedDecisions {
 			return fmt.Errorf("signature: the policy requires signed decisions")
 		}
 		return nil
 	}
-	if u.PublicKey == "" {
+	key, owner := u.PublicKey, d.Actor
+	if d.Signer != "" {
+		s, trusted := m.policy.Signers[d.Signer]
+		if !trusted {
+			return fmt.Errorf("signature: signer %s is not trusted by policy %s", d.Signer, m.policy.Version)
+		}
+		key, owner = s.PublicKey, "signer "+d.Signer
+	} else if key == "" {
 		return fmt.Errorf("signature: %s has no public key in the directory", d.Actor)
 	}
-	pub, err := base64.StdEncoding.DecodeString(u.PublicKey)
+	pub, err := base64.StdEncoding.DecodeString(key)
 	if err != nil || len(pub) != ed25519.PublicKeySize {
-		return fmt.Errorf("signature: %s's public key is not an Ed25519 key", d.Actor)
+		return fmt.Errorf("signature: %s's public key is not an Ed25519 key", owner)
 	}
 	sig, err := base64.StdEncoding.DecodeString(d.Signature)
 	if err != nil || !ed25519.Verify(pub, SigningBytes(workflow.GetInfo(ctx).WorkflowExecution.ID, *d), sig) {
+		if d.Signer != "" {
+			return fmt.Errorf("signature: does not verify for %s by signer %s", d.Actor, d.Signer)
+		}
 		return fmt.Errorf("signature: does not verify for %s", d.Actor)
 	}
 	return nil
@@ -594,13 +616,15 @@ func (m *Manager) checkSignature(ctx workflow.Context, d *Decision, u policy.Use
 // apply records an accepted decision; check has passed.
 func (m *Manager) apply(ctx workflow.Context, t *task, d Decision, via string) DecisionResult {
 	now := workflow.Now(ctx).UTC()
-	t.votes = append(t.votes, Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via})
+	t.votes = append(t.votes, Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via,
+		Signer: d.Signer, Authenticated: d.Authenticated})
+	how := via + signedBy(d) // for the trail; metrics keep the bare via
 	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
 	m.Count(ctx, MetricDecisions, map[string]string{"verdict": d.Verdict, "via": via})
 	switch d.Verdict {
 	case Approve:
 		res.Approvals = t.approvals()
-		m.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, via, commentSuffix(d.Comment)))
+		m.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, how, commentSuffix(d.Comment)))
 		if res.Approvals >= t.spec.Quorum {
 			m.close(ctx, t, StateApproved, fmt.Sprintf("approved by %s", strings.Join(t.approvers(), ", ")))
 			res.Message = fmt.Sprintf("accepted: approved (%d of %d approvals)", res.Approvals, t.spec.Quorum)
@@ -612,9 +636,9 @@ func (m *Manager) apply(ctx workflow.Context, t *task, d Decision, via string) D
 		t.rejecter, t.lastReason = d.Actor, d.Comment
 		n, need := t.count(Reject), t.rejectionsNeeded()
 		if need == 1 {
-			m.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+via+commentSuffix(d.Comment))
+			m.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+how+commentSuffix(d.Comment))
 		} else {
-			m.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, via, commentSuffix(d.Comment)))
+			m.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, how, commentSuffix(d.Comment)))
 		}
 		if n >= need {
 			m.close(ctx, t, StateRejected, "rejected by "+d.Actor)
@@ -627,13 +651,22 @@ func (m *Manager) apply(ctx workflow.Context, t *task, d Decision, via string) D
 		if !slices.Contains(t.users, d.DelegateTo) {
 			t.users = append(t.users, d.DelegateTo)
 		}
-		m.Audit(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, via, commentSuffix(d.Comment)))
+		m.Audit(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, how, commentSuffix(d.Comment)))
 		res.Message = "accepted: delegated to " + d.DelegateTo
 	}
 	res.State = t.state
 	m.changed() // approvals so far show in the current details
 	m.log.Info("decision accepted", "TaskID", t.spec.ID, "Actor", d.Actor, "Verdict", d.Verdict, "Via", via)
 	return res
+}
+
+// signedBy names the trusted signer that vouched for the actor, and how it
+// authenticated them, for the audit trail.
+func signedBy(d Decision) string {
+	if d.Signer == "" {
+		return ""
+	}
+	return fmt.Sprintf(", signed by %s (authenticated: %s)", d.Signer, cmp.Or(d.Authenticated, "unstated"))
 }
 
 func commentSuffix(c string) string {

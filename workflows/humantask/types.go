@@ -71,6 +71,12 @@ type Decision struct {
 	DelegateTo string `json:"delegateTo,omitempty"`
 	// Signature is an Ed25519 signature (base64) over SigningBytes.
 	Signature string `json:"signature,omitempty"`
+	// Signer names a service the policy trusts to sign for the users it
+	// authenticated (policy signers, e.g. the web inbox); the signature is
+	// then the signer's, and Authenticated says how it knew the actor
+	// (e.g. "oidc https://login.example.com"). Both are covered by it.
+	Signer        string `json:"signer,omitempty"`
+	Authenticated string `json:"authenticated,omitempty"`
 }
 
 // DecisionResult answers an accepted decision.
@@ -138,6 +144,10 @@ type Vote struct {
 	DelegateTo string    `json:"delegateTo,omitempty"`
 	At         time.Time `json:"at"`
 	Via        string    `json:"via"` // update or signal
+	// Signer and Authenticated are set when a trusted signer vouched for
+	// the actor (see Decision).
+	Signer        string `json:"signer,omitempty"`
+	Authenticated string `json:"authenticated,omitempty"`
 }
 
 // TaskView is a task as queries show it.
