@@ -1,0 +1,118 @@
+package webinbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"baton/internal/taskinbox"
+	"baton/workflows"
+	"baton/workflows/humantask"
+)
+
+// Backend is what the inbox needs from Temporal: the user's open tasks, one
+// instance's detail, and the decide update.
+type Backend interface {
+	taskinbox.Lister
+	Instance(ctx context.Context, workflowID string) (*Instance, error)
+	Decide(ctx context.Context, workflowID string, d humantask.Decision) (humantask.DecisionResult, error)
+}
+
+// Instance is one process instance as the task page shows it.
+type Instance struct {
+	WorkflowID string
+	Status     humantask.Status
+	Tasks      []humantask.TaskView
+	Audit      []humantask.AuditEntry
+}
+
+// Task returns the instance's task id, if it has it.
+func (in *Instance) Task(id string) (humantask.TaskView, bool) {
+	for _, t := range in.Tasks {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return humantask.TaskView{}, false
+}
+
+// ErrNotFound is an instance that does not exist or has ended.
+var ErrNotFound = errors.New("no such instance, or it has ended")
+
+// RefusedError is a decision the policy refused; Reason is the policy's.
+type RefusedError struct {
+	Code, Reason string
+}
+
+func (e *RefusedError) Error() string { return "refused: " + e.Reason }
+
+// TemporalBackend serves the inbox from a Temporal client: the lister for
+// the inbox, the instance's queries for its detail (one instance, so
+// per-instance queries are fine), and the decide update, as the starter
+// sends it.
+type TemporalBackend struct {
+	Client client.Client
+	Lister taskinbox.Lister
+}
+
+// OpenTasksFor implements taskinbox.Lister.
+func (b *TemporalBackend) OpenTasksFor(ctx context.Context, user string) ([]taskinbox.Task, error) {
+	return b.Lister.OpenTasksFor(ctx, user)
+}
+
+// Instance queries the instance's status, tasks and audit trail.
+func (b *TemporalBackend) Instance(ctx context.Context, workflowID string) (*Instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	in := &Instance{WorkflowID: workflowID}
+	for _, q := range []struct {
+		name string
+		into any
+	}{{workflows.QueryStatus, &in.Status}, {workflows.QueryTasks, &in.Tasks}, {workflows.QueryAudit, &in.Audit}} {
+		v, err := b.Client.QueryWorkflow(ctx, workflowID, "", q.name)
+		if err == nil {
+			err = v.Get(q.into)
+		}
+		if err != nil {
+			var nf *serviceerror.NotFound
+			if errors.As(err, &nf) {
+				return nil, ErrNotFound
+			}
+			return nil, fmt.Errorf("%s query: %w", q.name, err)
+		}
+	}
+	return in, nil
+}
+
+// Decide sends d as the decide update and waits for its answer. A policy
+// refusal comes back as *RefusedError.
+func (b *TemporalBackend) Decide(ctx context.Context, workflowID string, d humantask.Decision) (humantask.DecisionResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var res humantask.DecisionResult
+	h, err := b.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflowID,
+		UpdateName:   workflows.UpdateDecide,
+		Args:         []any{d},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	var ae *temporal.ApplicationError
+	var nf *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, &nf):
+		return res, ErrNotFound
+	case errors.As(err, &ae):
+		return res, &RefusedError{Code: ae.Type(), Reason: ae.Message()}
+	}
+	return res, fmt.Errorf("decide: %w", err)
+}
