@@ -242,3 +242,19 @@ func TestValidateInbox(t *testing.T) {
 		})
 	}
 }
+
+// The development sign-in is off unless a setting turns it on.
+func TestInboxDevSignInOffByDefault(t *testing.T) {
+	clearEnv(t)
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Inbox.DevSignIn {
+		t.Fatal("inbox.dev_sign_in defaults to true")
+	}
+	t.Setenv("BATON_INBOX_DEV_SIGN_IN", "true")
+	if c, err = Load("", nil); err != nil || !c.Inbox.DevSignIn {
+		t.Fatalf("BATON_INBOX_DEV_SIGN_IN=true: %v %v", c.Inbox.DevSignIn, err)
+	}
+}
