@@ -26,8 +26,8 @@ var files embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 var funcs = template.FuncMap{
-	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"due":  due,
+	"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"due":     due,
 	"taskURL": taskURL,
 	"join":    strings.Join,
 }

@@ -262,7 +262,7 @@ func TestSessionExpiry(t *testing.T) {
 		}
 	})
 	t.Run("lifetime", func(t *testing.T) {
-		in := newInbox(t, func(o *Options) { o.SessionIdle, o.SessionLifetime = time.Second, 2 * time.Second })
+		in := newInbox(t, func(o *Options) { o.SessionIdle, o.SessionLifetime = time.Second, 2*time.Second })
 		in.devSignIn("ana")
 		for range 4 { // active every 400ms: never idle
 			time.Sleep(400 * time.Millisecond)
@@ -449,7 +449,9 @@ var idRE = regexp.MustCompile(`name="id" value="([^"]+)"`)
 func (in *inbox) oidcSignIn(p *provider, user, password string) (int, string) {
 	in.t.Helper()
 	in.client.CheckRedirect = nil
-	defer func() { in.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse } }()
+	defer func() {
+		in.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}()
 	resp, err := in.client.Get(in.srv.URL + "/login/oidc")
 	if err != nil {
 		in.t.Fatal(err)
@@ -509,4 +511,3 @@ func TestOIDCSignIn(t *testing.T) {
 		t.Fatalf("eve got a session: %d %s", c, loc)
 	}
 }
-
