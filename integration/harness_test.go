@@ -70,7 +70,7 @@ func runMain(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(tmp)
 	env.bin = filepath.Join(tmp, "bin")
-	for _, name := range []string{"worker", "starter", "simulator"} {
+	for _, name := range []string{"worker", "starter", "simulator", "inbox"} {
 		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(env.bin, name), "./"+name)
 		build.Dir = env.root
 		if out, err := build.CombinedOutput(); err != nil {
