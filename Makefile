@@ -41,11 +41,11 @@ chromium: ## install Debian's chromium for the Web UI browser test, if missing
 	@command -v chromium >/dev/null || { echo "chromium could not be installed"; exit 1; }
 
 .PHONY: build
-build: ## build worker, starter and simulator into bin/
-	go build -o bin/ ./worker ./starter ./simulator
+build: ## build worker, starter, simulator and inbox into bin/
+	go build -o bin/ ./worker ./starter ./simulator ./inbox
 
 .PHONY: dev
-dev: $(TEMPORAL) build ## run dev server + simulated systems + worker (Ctrl-C stops all)
+dev: $(TEMPORAL) build ## run dev server + simulated systems + worker + web inbox (Ctrl-C stops all)
 	@TEMPORAL=$(TEMPORAL) scripts/dev.sh
 
 .PHONY: lint

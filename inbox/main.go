@@ -6,6 +6,7 @@
 //	inbox [--config FILE]                          serve (inbox.* keys, BATON_INBOX_*)
 //	inbox keygen --out FILE                        create the inbox's signing key
 //	inbox trust --key FILE --policy IN --out OUT   copy a policy that trusts the key
+//	                 [--create-key]                (creating the key if missing)
 package main
 
 import (
@@ -173,11 +174,17 @@ func trust(args []string) error {
 	in := fs.String("policy", "config/policy.yaml", "policy file to copy")
 	out := fs.String("out", "", "where to write the policy that trusts the key")
 	signer := fs.String("signer", "inbox", "the signer's name in the policy")
+	create := fs.Bool("create-key", false, "create --key first when it does not exist")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *keyFile == "" || *out == "" {
 		return errors.New("trust: --key and --out are required")
+	}
+	if _, err := os.Stat(*keyFile); *create && errors.Is(err, os.ErrNotExist) {
+		if _, err := signing.WriteNewKey(*keyFile); err != nil {
+			return fmt.Errorf("trust: --key: %w", err)
+		}
 	}
 	key, err := signing.LoadKey(*keyFile)
 	if err != nil {

@@ -29,13 +29,14 @@ func TestComposeStackMatchesTheCode(t *testing.T) {
 				Replicas int `yaml:"replicas"`
 			} `yaml:"deploy"`
 			Command     []string          `yaml:"command"`
+			Entrypoint  []string          `yaml:"entrypoint"`
 			Environment map[string]string `yaml:"environment"`
 		} `yaml:"services"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
-	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "simulator", "worker", "temporal-setup", "prometheus", "grafana"} {
+	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "simulator", "worker", "temporal-setup", "prometheus", "grafana", "inbox", "inbox-keys"} {
 		if _, ok := doc.Services[name]; !ok {
 			t.Errorf("service %s missing", name)
 		}
@@ -47,7 +48,18 @@ func TestComposeStackMatchesTheCode(t *testing.T) {
 	if w.Environment["TEMPORAL_ADDRESS"] != "temporal:7233" {
 		t.Errorf("worker TEMPORAL_ADDRESS = %q", w.Environment["TEMPORAL_ADDRESS"])
 	}
-	for _, name := range []string{"postgresql", "temporal", "simulator"} {
+	// The inbox signs with the key inbox-keys creates, under the policy copy
+	// that trusts it, which the workers load too.
+	in := doc.Services["inbox"]
+	if in.Environment["BATON_POLICY_FILE"] != "/keys/policy.yaml" || w.Environment["BATON_POLICY_FILE"] != "/keys/policy.yaml" ||
+		in.Environment["BATON_INBOX_SIGNING_KEY"] != "/keys/inbox.key" || in.Environment["BATON_INBOX_DEV_SIGN_IN"] != "true" {
+		t.Errorf("inbox %v / worker %v: both need the policy that trusts the inbox's key; the dev sign-in must be explicit", in.Environment, w.Environment)
+	}
+	if keys := strings.Join(doc.Services["inbox-keys"].Entrypoint, " "); !strings.Contains(keys, "trust --create-key --key /keys/inbox.key") ||
+		!strings.Contains(keys, "--out /keys/policy.yaml") {
+		t.Errorf("inbox-keys entrypoint = %q", keys)
+	}
+	for _, name := range []string{"postgresql", "temporal", "simulator", "inbox"} {
 		if doc.Services[name].Healthcheck == nil {
 			t.Errorf("%s has no health check", name)
 		}
@@ -78,7 +90,7 @@ func TestDockerfileIsMultiStageStaticNonRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(data)
-	for _, want := range []string{"AS build", "CGO_ENABLED=0", "USER nonroot", "COPY --from=build", "./worker ./starter ./simulator"} {
+	for _, want := range []string{"AS build", "CGO_ENABLED=0", "USER nonroot", "COPY --from=build", "./worker ./starter ./simulator ./inbox"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
