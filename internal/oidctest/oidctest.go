@@ -4,6 +4,8 @@
 package oidctest
 
 import (
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -45,6 +47,9 @@ func Start(clientID, secret, redirectURL string, users ...User) (*Provider, erro
 		}
 	}
 	clients := map[string]*storage.Client{clientID: storage.WebClient(clientID, secret, redirectURL)}
+	// The example server logs every request through slog's default logger;
+	// tests have no use for those lines.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	router := exampleop.SetupServer(issuer, storage.NewStorageWithClients(st, clients), nil, false)
 	p := &Provider{Issuer: issuer, srv: &http.Server{Handler: router}}
 	go func() { _ = p.srv.Serve(ln) }()

@@ -96,7 +96,11 @@ func New(o Options) (http.Handler, error) {
 	s.sessions.Cookie.SameSite = http.SameSiteLaxMode // the provider's redirect back is a top-level GET
 	s.sessions.Cookie.Secure = s.secure
 	s.sessions.Cookie.Persist = false
-	s.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) }
+	s.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		// No session in the context here: a plain answer.
+		s.log.Errorw("session store", "path", r.URL.Path, "error", err)
+		http.Error(w, "The inbox could not answer. Try again in a moment.", http.StatusInternalServerError)
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -123,7 +127,7 @@ func New(o Options) (http.Handler, error) {
 		csrf.SameSite(csrf.SameSiteLaxMode), csrf.CookieName("baton_csrf"), csrf.FieldName("csrf_token"),
 		csrf.TrustedOrigins([]string{o.PublicURL.Host}),
 		csrf.ErrorHandler(http.HandlerFunc(s.csrfFailed)))
-	var h http.Handler = protect(mux)
+	var h http.Handler = limitBody(protect(mux)) // csrf reads the form too: limit first
 	if !s.secure { // http on loopback (validated): tell csrf not to demand an https Referer
 		inner := h
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { inner.ServeHTTP(w, csrf.PlaintextHTTPRequest(r)) })
@@ -192,6 +196,14 @@ func (s *server) signInFailed(w http.ResponseWriter, r *http.Request, why string
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Errorw("request failed", "path", r.URL.Path, "error", err)
 	s.render(w, r, http.StatusInternalServerError, "error", errorData{Title: "Something went wrong", Message: "The inbox could not answer. Try again in a moment."})
+}
+
+// limitBody caps what a form may send (a comment, a choice): 64 KiB.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // securityHeaders: no framing, no inline script or style, no caching of
