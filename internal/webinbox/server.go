@@ -128,7 +128,7 @@ func New(o Options) (http.Handler, error) {
 		csrf.TrustedOrigins([]string{o.PublicURL.Host}),
 		csrf.ErrorHandler(http.HandlerFunc(s.csrfFailed)))
 	var h http.Handler = limitBody(protect(mux)) // csrf reads the form too: limit first
-	if !s.secure { // http on loopback (validated): tell csrf not to demand an https Referer
+	if !s.secure {                               // http on loopback (validated): tell csrf not to demand an https Referer
 		inner := h
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { inner.ServeHTTP(w, csrf.PlaintextHTTPRequest(r)) })
 	}
