@@ -127,8 +127,10 @@ func New(o Options) (http.Handler, error) {
 		csrf.SameSite(csrf.SameSiteLaxMode), csrf.CookieName("baton_csrf"), csrf.FieldName("csrf_token"),
 		csrf.TrustedOrigins([]string{o.PublicURL.Host}),
 		csrf.ErrorHandler(http.HandlerFunc(s.csrfFailed)))
-	var h http.Handler = limitBody(protect(mux)) // csrf reads the form too: limit first
-	if !s.secure {                               // http on loopback (validated): tell csrf not to demand an https Referer
+	// csrf reads the form too: limit the body first.
+	var h http.Handler = limitBody(protect(mux))
+	// http on loopback (validated): tell csrf not to demand an https Referer.
+	if !s.secure {
 		inner := h
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { inner.ServeHTTP(w, csrf.PlaintextHTTPRequest(r)) })
 	}
