@@ -511,3 +511,19 @@ func TestOIDCSignIn(t *testing.T) {
 		t.Fatalf("eve got a session: %d %s", c, loc)
 	}
 }
+
+// Delegation names the colleague in the form; the actor stays the user.
+func TestDelegate(t *testing.T) {
+	in := newInbox(t, nil)
+	in.devSignIn("ana")
+	page := "/tasks/" + wf + "/underwriting"
+	in.post(page+"/decide", url.Values{"verdict": {"delegate"}, "csrf_token": {in.token(page)}}, in.srv.URL)
+	if _, _, body := in.get(page); !strings.Contains(body, "Pick the person to delegate to.") || len(in.backend.sent()) != 0 {
+		t.Fatalf("delegate without a colleague was sent, or not explained:\n%s", body)
+	}
+	in.post(page+"/decide", url.Values{"verdict": {"delegate"}, "delegateTo": {"sam"}, "comment": {"on leave"}, "csrf_token": {in.token(page)}}, in.srv.URL)
+	s := in.backend.sent()
+	if len(s) != 1 || s[0].Actor != "ana" || s[0].Verdict != humantask.Delegate || s[0].DelegateTo != "sam" || s[0].Comment != "on leave" {
+		t.Fatalf("sent %+v", s)
+	}
+}
