@@ -178,6 +178,15 @@ func TestExampleConfigLoads(t *testing.T) {
 	if c.Temporal.Address != "my-namespace.a1b2c.tmprl.cloud:7233" || c.Log.Format != "json" || !c.Temporal.TLSEnabled() || c.Worker.StopTimeout != 30*time.Second {
 		t.Errorf("loaded %+v", c)
 	}
+	// The inbox part validates once its secret and key file are provided.
+	t.Setenv("BATON_INBOX_OIDC_CLIENT_SECRET", "secret-from-the-environment")
+	t.Setenv("BATON_INBOX_SIGNING_KEY", writeFile(t, "inbox.key", "x"))
+	if c, err = Load("baton.example.yaml", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ValidateInbox(); err != nil || c.Inbox.DevSignIn || c.Inbox.OIDC.Issuer != "https://login.example.com" {
+		t.Errorf("inbox: %v %+v", err, c.Inbox)
+	}
 }
 
 // The inbox's keys are checked only by the inbox, and each message names
