@@ -251,3 +251,35 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(fmt.Errorf("screenshot: %w", err))
 	}
 }
+
+// The inbox will not start with a key its policy does not trust (every
+// decision would be refused), nor with the development sign-in under a
+// policy that requires signed decisions, nor without a way to sign in.
+func TestInboxRefusesToStart(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "inbox.key")
+	if r := runBin(t, "inbox", "keygen", "--out", key); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	trusted := filepath.Join(dir, "trusted.yaml")
+	if r := runBin(t, "inbox", "trust", "--key", key, "--policy", env.policyFile, "--out", trusted); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	src, _ := os.ReadFile(trusted)
+	strict := filepath.Join(dir, "strict.yaml")
+	_ = os.WriteFile(strict, []byte(strings.Replace(string(src), "requireSignedDecisions: false", "requireSignedDecisions: true", 1)), 0o644)
+	base := []string{"BATON_INBOX_SIGNING_KEY=" + key, "BATON_INBOX_LISTEN=" + freePort()}
+	for _, c := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"BATON_POLICY_FILE=" + env.policyFile, "BATON_INBOX_DEV_SIGN_IN=true"}, "does not list this key as signers.inbox.publicKey"},
+		{[]string{"BATON_POLICY_FILE=" + strict, "BATON_INBOX_DEV_SIGN_IN=true"}, "inbox.dev_sign_in: refused: the policy requires signed decisions"},
+		{[]string{"BATON_POLICY_FILE=" + trusted}, "inbox.oidc.issuer: required (or enable inbox.dev_sign_in for development)"},
+	} {
+		r := runBinEnv(t, "inbox", append(append([]string{}, base...), c.env...))
+		if r.code != 1 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want one line with %q", c.env, r.code, r.stderr, c.want)
+		}
+	}
+}
