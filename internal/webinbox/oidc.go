@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -38,6 +39,10 @@ func NewOIDC(ctx context.Context, c OIDCConfig) (*OIDC, error) {
 	ru, err := url.Parse(c.RedirectURL)
 	if err != nil {
 		return nil, fmt.Errorf("inbox.oidc.redirect_url: %w", err)
+	}
+	if p := ru.EscapedPath(); p == "" || p == "/" || p == "/login" || p == "/login/oidc" || p == "/logout" ||
+		p == "/healthz" || strings.HasPrefix(p, "/tasks/") || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/dev/") {
+		return nil, fmt.Errorf("inbox.oidc.redirect_url: %s needs a path of its own, e.g. /auth/callback", c.RedirectURL)
 	}
 	return &OIDC{
 		issuer:   c.Issuer,
