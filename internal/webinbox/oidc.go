@@ -32,10 +32,6 @@ type OIDC struct {
 
 // NewOIDC discovers the provider (its /.well-known/openid-configuration).
 func NewOIDC(ctx context.Context, c OIDCConfig) (*OIDC, error) {
-	p, err := oidc.NewProvider(ctx, c.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("inbox.oidc.issuer: discovery at %s: %w", c.Issuer, err)
-	}
 	ru, err := url.Parse(c.RedirectURL)
 	if err != nil {
 		return nil, fmt.Errorf("inbox.oidc.redirect_url: %w", err)
@@ -43,6 +39,10 @@ func NewOIDC(ctx context.Context, c OIDCConfig) (*OIDC, error) {
 	if p := ru.EscapedPath(); p == "" || p == "/" || p == "/login" || p == "/login/oidc" || p == "/logout" ||
 		p == "/healthz" || strings.HasPrefix(p, "/tasks/") || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/dev/") {
 		return nil, fmt.Errorf("inbox.oidc.redirect_url: %s needs a path of its own, e.g. /auth/callback", c.RedirectURL)
+	}
+	p, err := oidc.NewProvider(ctx, c.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("inbox.oidc.issuer: discovery at %s: %w", c.Issuer, err)
 	}
 	return &OIDC{
 		issuer:   c.Issuer,
