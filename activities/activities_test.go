@@ -85,6 +85,10 @@ func TestSuccessfulCalls(t *testing.T) {
 	if err != nil || scr.Score != 100 {
 		t.Fatalf("screen = %+v, %v", scr, err)
 	}
+	cov, err := run[CoverageResult](t, f.set.Claims.CheckCoverage, CoverageInput{PolicyNumber: "P-100", Kind: "theft"})
+	if err != nil || cov.Deductible != 250 || cov.Holder != "C-2001" {
+		t.Fatalf("coverage = %+v, %v", cov, err)
+	}
 	mail, err := run[MailResult](t, f.set.Mail.SendMail, MailInput{To: "ana", Subject: "hello", Ref: "loan-1"})
 	if err != nil || mail.MessageID == "" {
 		t.Fatalf("mail = %+v, %v", mail, err)
@@ -104,6 +108,7 @@ func TestBusinessRefusalsAreNonRetryableWithType(t *testing.T) {
 		{"out of stock", f.set.Inventory.ReserveStock, ReserveInput{OrderID: "O-3", Items: []Item{{SKU: "SKU-GHOST", Quantity: 1}}}, ErrOutOfStock},
 		{"invalid input", f.set.Loans.CreateOffer, OfferInput{ApplicationID: "A-1"}, ErrInvalidInput},
 		{"unknown applicant", f.set.Credit.PullCreditScore, ScoreInput{ApplicantID: "C-0000"}, ErrNotFound},
+		{"lapsed policy", f.set.Claims.CheckCoverage, CoverageInput{PolicyNumber: "P-300", Kind: "fire"}, ErrNotCovered},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

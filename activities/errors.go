@@ -8,6 +8,7 @@ const (
 	ErrKYCFailed    = "KYCFailed"
 	ErrCardDeclined = "CardDeclined"
 	ErrOutOfStock   = "OutOfStock"
+	ErrNotCovered   = "NotCovered"
 	ErrRefused      = "Refused" // any other 4xx
 )
 
@@ -19,4 +20,5 @@ var codeTypes = map[string]string{
 	"kyc_failed":              ErrKYCFailed,
 	"card_declined":           ErrCardDeclined,
 	"out_of_stock":            ErrOutOfStock,
+	"not_covered":             ErrNotCovered,
 }

@@ -31,6 +31,7 @@ type Set struct {
 	Payroll    *Payroll
 	Facilities *Facilities
 	Mail       *Mail
+	Claims     *Claims
 }
 
 // NewSet builds every activity struct against the systems at baseURL.
@@ -51,13 +52,14 @@ func NewSet(pol *policy.Policy, baseURL string, timeout time.Duration) Set {
 		Payroll:    &Payroll{C: c("payroll")},
 		Facilities: &Facilities{C: c("facilities")},
 		Mail:       &Mail{C: c("mail")},
+		Claims:     &Claims{C: c("claims")},
 	}
 }
 
 // Register registers every activity struct's methods.
 func Register(r Registry, s Set) {
 	for _, a := range []any{s.Policy, s.Credit, s.KYC, s.Loans, s.Payments, s.Fraud, s.Inventory,
-		s.Shipping, s.HR, s.IT, s.Equipment, s.Payroll, s.Facilities, s.Mail} {
+		s.Shipping, s.HR, s.IT, s.Equipment, s.Payroll, s.Facilities, s.Mail, s.Claims} {
 		r.RegisterActivityWithOptions(a, activity.RegisterOptions{})
 	}
 }

@@ -30,7 +30,7 @@ import (
 	"baton/internal/taskinbox"
 	"baton/internal/tclient"
 	"baton/internal/webinbox"
-	"baton/policy"
+	"baton/workflows"
 )
 
 func main() {
@@ -75,7 +75,7 @@ func run(args []string) error {
 	}
 	defer func() { _ = zl.Sync() }()
 
-	pol, err := policy.Load(cfg.Policy.File)
+	pol, err := workflows.LoadPolicy(cfg.Policy.File)
 	if err != nil {
 		return err
 	}

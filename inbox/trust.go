@@ -7,6 +7,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"baton/policy"
+	"baton/workflows"
 )
 
 // withSigner returns the policy file src with signers.<name>.publicKey set
@@ -30,7 +31,11 @@ func withSigner(src []byte, name, pub string) ([]byte, error) {
 	if err := enc.Encode(&doc); err != nil {
 		return nil, err
 	}
-	if _, err := policy.Parse(out.Bytes()); err != nil {
+	p, err := policy.Parse(out.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if err := workflows.CheckPolicy(p); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil

@@ -21,7 +21,7 @@ func TestWithSigner(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := policy.Parse(out)
-	if err != nil || p.Signers["inbox"].PublicKey != k1 || p.Users["ana"].Name != "Ana Alves" || len(p.Processes.Expense.Levels) != 3 {
+	if err != nil || p.Signers["inbox"].PublicKey != k1 || p.Users["ana"].Name != "Ana Alves" || p.Processes["expense"] == nil {
 		t.Fatalf("policy with signer: %v %+v", err, p)
 	}
 	if !strings.Contains(string(out), "# Baton development policy") {

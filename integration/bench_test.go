@@ -13,6 +13,7 @@ import (
 
 	"baton/workflows"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // Benchmarks print figures (make bench); they assert no speed.
@@ -24,7 +25,7 @@ func benchLoan(b *testing.B, applicant string, amount float64) string {
 	in := workflows.LoanInput{ApplicationID: fmt.Sprintf("B%d-%d", time.Now().UnixNano()%1e9, benchSeq.Add(1)), ApplicantID: applicant, Amount: amount, TermMonths: 36}
 	_, err := env.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: in.Key(), TaskQueue: workflows.DefaultTaskQueue, StaticSummary: in.Summary(),
-		TypedSearchAttributes: workflows.StartAttributes(workflows.ProcessLoan, in.Key()),
+		TypedSearchAttributes: record.StartAttributes(workflows.ProcessLoan, in.Key()),
 	}, workflows.ProcessLoan, in)
 	if err != nil {
 		b.Fatal(err)
@@ -42,7 +43,7 @@ func benchWait(b *testing.B, id string) {
 func benchOpenTask(b *testing.B, id string) {
 	b.Helper()
 	for {
-		v, err := env.client.QueryWorkflow(context.Background(), id, "", workflows.QueryTasks)
+		v, err := env.client.QueryWorkflow(context.Background(), id, "", humantask.QueryTasks)
 		var tasks []humantask.TaskView
 		if err == nil && v.Get(&tasks) == nil && len(tasks) > 0 {
 			return
@@ -53,7 +54,7 @@ func benchOpenTask(b *testing.B, id string) {
 
 func decide(id string, d humantask.Decision) error {
 	h, err := env.client.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{
-		WorkflowID: id, UpdateName: workflows.UpdateDecide, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		WorkflowID: id, UpdateName: humantask.UpdateDecide, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
 		return err

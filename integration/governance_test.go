@@ -107,7 +107,7 @@ func TestGovernedDecisionsEndToEnd(t *testing.T) {
 		t.Fatalf("result = %v", res)
 	}
 	eventually(t, id+" to leave the inbox", func() bool { return len(listIDs(t, inbox)) == 0 })
-	record(t, "loan-four-eyes-update-and-signal", id)
+	saveHistory(t, "loan-four-eyes-update-and-signal", id)
 
 	trail := auditTrail(t, id)
 	for _, want := range []struct{ actor, action, detail string }{

@@ -21,7 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
-	"baton/workflows"
+	"baton/workflows/record"
 )
 
 // env is the running system every test talks to.
@@ -134,7 +134,7 @@ func temporalBinary() (string, error) {
 
 func searchAttributeArgs() []string {
 	var args []string
-	for name, typ := range workflows.SearchAttributes() {
+	for name, typ := range record.SearchAttributes() {
 		args = append(args, "--search-attribute", name+"="+typ.String())
 	}
 	return args

@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"baton/internal/simulator"
-	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // uniq makes a business id unique within this test run.
@@ -46,10 +46,10 @@ func outcomeOf(t *testing.T, id string) map[string]any {
 }
 
 // auditTrail exports the trail through the starter, as a user would.
-func auditTrail(t *testing.T, id string) []humantask.AuditEntry {
+func auditTrail(t *testing.T, id string) []record.AuditEntry {
 	t.Helper()
 	var doc struct {
-		Entries []humantask.AuditEntry `json:"entries"`
+		Entries []record.AuditEntry `json:"entries"`
 	}
 	if err := json.Unmarshal([]byte(starter(t, "audit", id, "-o", "json")), &doc); err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func auditTrail(t *testing.T, id string) []humantask.AuditEntry {
 	return doc.Entries
 }
 
-func hasEntry(trail []humantask.AuditEntry, actor, action, detail string) bool {
+func hasEntry(trail []record.AuditEntry, actor, action, detail string) bool {
 	for _, e := range trail {
 		if e.Actor == actor && e.Action == action && strings.Contains(e.Details, detail) {
 			return true
@@ -168,10 +168,10 @@ func httpGetJSON(url string) (map[string]any, error) {
 	return out, json.NewDecoder(resp.Body).Decode(&out)
 }
 
-// record exports a finished instance's history into $BATON_RECORD_HISTORIES
+// saveHistory exports a finished instance's history into $BATON_RECORD_HISTORIES
 // (make histories) with the official CLI, for the replay tests. Normal runs
 // leave the committed histories alone.
-func record(t *testing.T, name, workflowID string) {
+func saveHistory(t *testing.T, name, workflowID string) {
 	t.Helper()
 	dir := os.Getenv("BATON_RECORD_HISTORIES")
 	if dir == "" {

@@ -16,7 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"baton/internal/oidctest"
-	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // inboxEnv is a web inbox binary serving one namespace, with a real OpenID
@@ -230,10 +230,10 @@ func TestInboxInTheBrowser(t *testing.T) {
 }
 
 // auditTrailIn exports an instance's trail from another namespace.
-func auditTrailIn(t *testing.T, id, ns string) []humantask.AuditEntry {
+func auditTrailIn(t *testing.T, id, ns string) []record.AuditEntry {
 	t.Helper()
 	var doc struct {
-		Entries []humantask.AuditEntry `json:"entries"`
+		Entries []record.AuditEntry `json:"entries"`
 	}
 	if err := json.Unmarshal([]byte(starter(t, "audit", id, "-o", "json", "--namespace", ns)), &doc); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // startWait starts a process from an example file with a fresh id and
@@ -62,7 +62,7 @@ func TestLoanEndToEnd(t *testing.T) {
 		if k := noDuplicates(t, id).kinds(); k != "offer disbursement" {
 			t.Errorf("ledger = %s", k)
 		}
-		record(t, "loan-auto-approve", "loan-"+id)
+		saveHistory(t, "loan-auto-approve", "loan-"+id)
 	})
 	t.Run("automated decline: KYC", func(t *testing.T) {
 		id := uniq("LK")
@@ -70,7 +70,7 @@ func TestLoanEndToEnd(t *testing.T) {
 		if res["outcome"] != "declined" || res["reason"] != "identity check failed" {
 			t.Fatalf("result = %v", res)
 		}
-		record(t, "loan-kyc-declined", "loan-"+id)
+		saveHistory(t, "loan-kyc-declined", "loan-"+id)
 	})
 	t.Run("manual: rejected by an underwriter", func(t *testing.T) {
 		id := uniq("LM")
@@ -85,7 +85,7 @@ func TestLoanEndToEnd(t *testing.T) {
 		if k := ledger(t, id).kinds(); k != "" {
 			t.Errorf("a declined loan left side effects: %s", k)
 		}
-		record(t, "loan-underwriter-rejects", wf)
+		saveHistory(t, "loan-underwriter-rejects", wf)
 		msgs := mail(t, wf)
 		if len(msgs) != 1 || !strings.Contains(msgs[0], "declined") {
 			t.Errorf("applicant mail = %v", msgs)
@@ -103,7 +103,7 @@ func TestOrderEndToEnd(t *testing.T) {
 		if k := noDuplicates(t, id).kinds(); k != "reservation charge shipment" {
 			t.Errorf("ledger = %s", k)
 		}
-		record(t, "order-straight-through", "order-"+id)
+		saveHistory(t, "order-straight-through", "order-"+id)
 	})
 	t.Run("declined card compensates", func(t *testing.T) {
 		id := uniq("OD")
@@ -114,7 +114,7 @@ func TestOrderEndToEnd(t *testing.T) {
 		if k := noDuplicates(t, id).kinds(); k != "reservation release" {
 			t.Errorf("ledger = %s, want the reservation released", k)
 		}
-		record(t, "order-declined-card", "order-"+id)
+		saveHistory(t, "order-declined-card", "order-"+id)
 	})
 	t.Run("fraud review, then cancelled before shipment", func(t *testing.T) {
 		id := uniq("OF")
@@ -129,10 +129,10 @@ func TestOrderEndToEnd(t *testing.T) {
 		if res["outcome"] != "cancelled" || res["handlingPath"] != "manual" {
 			t.Fatalf("result = %v", res)
 		}
-		if !hasEntry(auditTrail(t, wf), "NEW-7", humantask.ActionRequested, "cancel: changed my mind") {
+		if !hasEntry(auditTrail(t, wf), "NEW-7", record.ActionRequested, "cancel: changed my mind") {
 			t.Error("cancellation not audited")
 		}
-		record(t, "order-cancelled-in-review", wf)
+		saveHistory(t, "order-cancelled-in-review", wf)
 	})
 	t.Run("fraud review approved", func(t *testing.T) {
 		id := uniq("OA")
@@ -142,7 +142,7 @@ func TestOrderEndToEnd(t *testing.T) {
 		if res := outcomeOf(t, wf); res["outcome"] != "fulfilled" {
 			t.Fatalf("result = %v", res)
 		}
-		record(t, "order-fraud-review-approved", wf)
+		saveHistory(t, "order-fraud-review-approved", wf)
 	})
 }
 
@@ -166,7 +166,7 @@ func TestOnboardingEndToEnd(t *testing.T) {
 	if res["outcome"] != "onboarded" {
 		t.Fatalf("result = %v", res)
 	}
-	record(t, "onboarding-approved", wf)
+	saveHistory(t, "onboarding-approved", wf)
 	l := noDuplicates(t, id)
 	for _, k := range []string{"employee-record", "accounts", "equipment", "payroll", "badge"} {
 		if !strings.Contains(l.kinds(), k) {
@@ -194,7 +194,7 @@ func TestOnboardingProvisioningFixTask(t *testing.T) {
 	if res := outcomeOf(t, wf); res["outcome"] != "onboarded" {
 		t.Fatalf("result = %v", res)
 	}
-	record(t, "onboarding-provisioning-fix", wf)
+	saveHistory(t, "onboarding-provisioning-fix", wf)
 }
 
 func TestExpenseEndToEnd(t *testing.T) {
@@ -215,7 +215,60 @@ func TestExpenseEndToEnd(t *testing.T) {
 	if k := noDuplicates(t, "expense-"+id).kinds(); !strings.HasPrefix(k, "payout") {
 		t.Errorf("ledger = %s", k)
 	}
-	record(t, "expense-three-levels", wf)
+	saveHistory(t, "expense-three-levels", wf)
+}
+
+func TestClaimEndToEnd(t *testing.T) {
+	t.Run("paid straight through", func(t *testing.T) {
+		id := uniq("CA")
+		res := startWait(t, "claim", "claim-auto-pay.json", id)
+		if res["outcome"] != "paid" || res["handlingPath"] != "automated" || res["payable"] != 950.0 {
+			t.Fatalf("result = %v", res)
+		}
+		if k := noDuplicates(t, id).kinds(); k != "claim-reserve settlement" {
+			t.Errorf("claims ledger = %s", k)
+		}
+		if k := noDuplicates(t, "claim-"+id).kinds(); !strings.HasPrefix(k, "payout") {
+			t.Errorf("payments ledger = %s", k)
+		}
+		saveHistory(t, "claim-auto-pay", "claim-"+id)
+	})
+	t.Run("four-eyes adjuster review", func(t *testing.T) {
+		id := uniq("CF")
+		wf := startOpen(t, "claim", "claim-four-eyes.json", id)
+		waitTask(t, wf)
+		if r := runBin(t, "starter", "approve", wf, "--as", "ana"); r.code != 3 {
+			t.Errorf("an underwriter on an adjuster review: exit %d", r.code)
+		}
+		starter(t, "approve", wf, "--as", "ada")
+		if r := runBin(t, "starter", "approve", wf, "--as", "ada"); r.code != 3 || !strings.Contains(r.stderr, "already decided") {
+			t.Errorf("ada twice: exit %d %s", r.code, r.stderr)
+		}
+		starter(t, "approve", wf, "--as", "abe")
+		res := outcomeOf(t, wf)
+		if res["outcome"] != "paid" || res["handlingPath"] != "manual" {
+			t.Fatalf("result = %v", res)
+		}
+		saveHistory(t, "claim-four-eyes", wf)
+	})
+	t.Run("not covered", func(t *testing.T) {
+		res := startWait(t, "claim", "claim-not-covered.json", uniq("CN"))
+		if res["outcome"] != "not-covered" || !strings.Contains(res["reason"].(string), "lapsed") {
+			t.Fatalf("result = %v", res)
+		}
+	})
+	t.Run("payments down: the reserve is released", func(t *testing.T) {
+		setFaults(t, `{"payments":{"errorRate":1}}`)
+		defer setFaults(t, `{}`)
+		id := uniq("CP")
+		res := startWait(t, "claim", "claim-auto-pay.json", id)
+		if res["outcome"] != "payout-failed" {
+			t.Fatalf("result = %v", res)
+		}
+		if k := noDuplicates(t, id).kinds(); k != "claim-reserve reserve-release" {
+			t.Errorf("claims ledger = %s, want the reserve released", k)
+		}
+	})
 }
 
 // With systems failing a share of calls, and applying then failing others,

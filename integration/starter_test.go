@@ -2,8 +2,12 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"baton/workflows"
 )
 
 func wantExit(t *testing.T, r result, code int, stderrPart string) {
@@ -32,7 +36,7 @@ func TestStartInputErrors(t *testing.T) {
 		{"malformed JSON names line and column", []string{"start", "loan", "--file", malformed}, 2, malformed + ":3:16: malformed JSON"},
 		{"wrong type names the field", []string{"start", "loan", "--file", wrongType}, 2, "field amount: want float64, got string"},
 		{"unknown field", []string{"start", "loan", "--file", unknownField}, 2, `unknown field "amont"`},
-		{"unknown process", []string{"start", "mortgage"}, 2, `unknown process "mortgage": one of loan, order, onboarding, expense`},
+		{"unknown process", []string{"start", "mortgage"}, 2, `unknown process "mortgage": one of ` + strings.Join(workflows.Names(), ", ")},
 		{"invalid field", []string{"start", "loan", "--applicant", "C-1", "--amount", "-3", "--term-months", "12"}, 2, "invalid loan input: amount: -3 must be above 0"},
 		{"flag of another process", []string{"start", "loan", "--card", "4111"}, 2, "--card does not apply to loan"},
 		{"manager not in the directory", []string{"start", "onboarding", "--file", "examples/onboarding.json", "--manager", "zed"}, 2, `manager: "zed" is not in the directory`},
@@ -160,17 +164,25 @@ func TestDemoPopulatesTheInbox(t *testing.T) {
 	if err := json.Unmarshal([]byte(starter(t, "demo", "-o", "json")), &started); err != nil {
 		t.Fatal(err)
 	}
-	if len(started) != 14 {
-		t.Fatalf("demo started %d instances", len(started))
+	want := 0
+	for _, p := range workflows.Processes() {
+		want += len(p.Demo(func(int) string { return "x" }, time.Now()))
 	}
-	first := started[0]["workflowId"].(string) // loan-A-<tag>-1
-	tag := strings.TrimSuffix(strings.TrimPrefix(first, "loan-A-"), "-1")
+	if len(started) != want {
+		t.Fatalf("demo started %d instances, want %d", len(started), want)
+	}
+	var tag string
+	for _, s := range started {
+		if id := s["workflowId"].(string); strings.HasPrefix(id, "loan-A-") && strings.HasSuffix(id, "-1") {
+			tag = strings.TrimSuffix(strings.TrimPrefix(id, "loan-A-"), "-1")
+		}
+	}
 	eventually(t, "the demo's underwriting tasks in ana's inbox", func() bool {
 		out := starter(t, "tasks", "--user", "ana")
 		return strings.Contains(out, "loan-A-"+tag+"-2") && strings.Contains(out, "loan-A-"+tag+"-3")
 	})
 	table := starter(t, "demo")
-	mustContain(t, "demo output", table, "started 14 instances", "starter tasks --user ana", "http://localhost:8233")
+	mustContain(t, "demo output", table, fmt.Sprintf("started %d instances", want), "starter tasks --user ana", "http://localhost:8233")
 }
 
 func TestVersionAndHelp(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package policy defines Baton's governance file: the directory of users and
-// roles, and per process the routing rules, approval levels, quorum,
-// deadlines, reminders and escalation. The worker loads and validates it;
+// roles, and one section per process (routing rules, approval levels, quorum,
+// deadlines, reminders, escalation) that the process itself decodes with
+// Section and checks with ValidateTask. The worker loads and validates it;
 // processes receive it through an activity, so each instance pins the exact
 // policy (and its version) in its history.
 //
@@ -9,10 +10,12 @@
 package policy
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -40,15 +43,11 @@ type Policy struct {
 	// Signers are services trusted to sign decisions on behalf of the users
 	// they authenticated (the web inbox): a decision naming a signer is
 	// verified against the signer's key instead of the actor's.
-	Signers   map[string]Signer `yaml:"signers,omitempty" json:"signers,omitempty"`
-	Processes Processes         `yaml:"processes" json:"processes"`
-}
-
-// Signer is a service trusted to sign decisions for any user it has
-// authenticated.
-type Signer struct {
-	// PublicKey is an Ed25519 public key, base64.
-	PublicKey string `yaml:"publicKey" json:"publicKey"`
+	Signers map[string]Signer `yaml:"signers,omitempty" json:"signers,omitempty"`
+	// Processes holds each process's own section, as JSON. The policy
+	// package does not know the processes: each decodes and validates its
+	// section with Section (package workflows does that for all of them).
+	Processes map[string]json.RawMessage `yaml:"-" json:"processes"`
 }
 
 // User is one entry of the directory.
@@ -63,12 +62,11 @@ type User struct {
 	Email   string `yaml:"email,omitempty" json:"email,omitempty"`
 }
 
-// Processes holds each process's governance.
-type Processes struct {
-	Loan       Loan       `yaml:"loan" json:"loan"`
-	Order      Order      `yaml:"order" json:"order"`
-	Onboarding Onboarding `yaml:"onboarding" json:"onboarding"`
-	Expense    Expense    `yaml:"expense" json:"expense"`
+// Signer is a service trusted to sign decisions for any user it has
+// authenticated.
+type Signer struct {
+	// PublicKey is an Ed25519 public key, base64.
+	PublicKey string `yaml:"publicKey" json:"publicKey"`
 }
 
 // Task is the governance of one kind of human task.
@@ -88,48 +86,6 @@ type Task struct {
 type Escalation struct {
 	After    Duration `yaml:"after" json:"after"`
 	AddRoles []string `yaml:"addRoles" json:"addRoles"`
-}
-
-// Loan is the loan-origination policy.
-type Loan struct {
-	// AutoApprove: score >= MinScore and amount <= MaxAmount.
-	AutoApprove struct {
-		MinScore  int     `yaml:"minScore" json:"minScore"`
-		MaxAmount float64 `yaml:"maxAmount" json:"maxAmount"`
-	} `yaml:"autoApprove" json:"autoApprove"`
-	// AutoDeclineBelow: score < this is declined without review.
-	AutoDeclineBelow int `yaml:"autoDeclineBelow" json:"autoDeclineBelow"`
-	// FourEyesAbove: amounts above it need two distinct underwriters.
-	FourEyesAbove float64 `yaml:"fourEyesAbove" json:"fourEyesAbove"`
-	Underwriting  Task    `yaml:"underwriting" json:"underwriting"`
-}
-
-// Order is the order-fulfilment policy.
-type Order struct {
-	// FraudReviewAt: a fraud score at or above it opens a manual review.
-	FraudReviewAt int  `yaml:"fraudReviewAt" json:"fraudReviewAt"`
-	FraudReview   Task `yaml:"fraudReview" json:"fraudReview"`
-}
-
-// Onboarding is the employee-onboarding policy.
-type Onboarding struct {
-	// ManagerApproval is addressed to the named manager; Roles is unused there
-	// and Escalation adds roles (hr) after a delay.
-	ManagerApproval Task `yaml:"managerApproval" json:"managerApproval"`
-	ProvisioningFix Task `yaml:"provisioningFix" json:"provisioningFix"`
-}
-
-// Expense is the expense-approval policy.
-type Expense struct {
-	// Levels apply in order; a level is required when amount > Above.
-	Levels []Level `yaml:"levels" json:"levels"`
-}
-
-// Level is one rung of an approval chain.
-type Level struct {
-	Name  string  `yaml:"name" json:"name"`
-	Above float64 `yaml:"above" json:"above"`
-	Task  `yaml:",inline" json:",inline"`
 }
 
 // Duration is a time.Duration written as "48h" or "30m" in the file.
@@ -152,13 +108,47 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// UnmarshalJSON reads "48h" (as the file has it) or nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return fmt.Errorf("want a duration such as 48h, got %s", b)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (use e.g. 48h, 30m)", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the file's form ("48h0m0s").
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
 // Parse decodes and validates a policy file's content and stamps its version.
 func Parse(data []byte) (*Policy, error) {
-	var p Policy
+	var file struct {
+		Policy    `yaml:",inline"`
+		Processes map[string]any `yaml:"processes"`
+	}
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil {
+	if err := dec.Decode(&file); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
+	}
+	p := file.Policy
+	p.Processes = map[string]json.RawMessage{}
+	for name, section := range file.Processes {
+		raw, err := json.Marshal(section)
+		if err != nil {
+			return nil, fmt.Errorf("policy: processes.%s: %w", name, err)
+		}
+		p.Processes[name] = raw
 	}
 	sum := sha256.Sum256(data)
 	p.Version = "sha256:" + hex.EncodeToString(sum[:])[:12]
@@ -200,45 +190,7 @@ func (p *Policy) Validate() error {
 			return fmt.Errorf("policy: users.%s.roles: a user needs at least one role", id)
 		}
 	}
-	if err := p.validateIdentities(); err != nil {
-		return err
-	}
-	lp := p.Processes.Loan
-	if err := p.validateTask("processes.loan.underwriting", lp.Underwriting, true); err != nil {
-		return err
-	}
-	if lp.AutoDeclineBelow > lp.AutoApprove.MinScore {
-		return fmt.Errorf("policy: processes.loan.autoDeclineBelow: %d is above autoApprove.minScore %d", lp.AutoDeclineBelow, lp.AutoApprove.MinScore)
-	}
-	if err := p.validateTask("processes.order.fraudReview", p.Processes.Order.FraudReview, true); err != nil {
-		return err
-	}
-	if fr := p.Processes.Order.FraudReviewAt; fr < 0 || fr > 100 {
-		return fmt.Errorf("policy: processes.order.fraudReviewAt: %d is outside 0..100", fr)
-	}
-	if err := p.validateTask("processes.onboarding.managerApproval", p.Processes.Onboarding.ManagerApproval, false); err != nil {
-		return err
-	}
-	if err := p.validateTask("processes.onboarding.provisioningFix", p.Processes.Onboarding.ProvisioningFix, true); err != nil {
-		return err
-	}
-	levels := p.Processes.Expense.Levels
-	if len(levels) == 0 {
-		return fmt.Errorf("policy: processes.expense.levels: at least one level is needed")
-	}
-	for i, l := range levels {
-		path := fmt.Sprintf("processes.expense.levels[%d]", i)
-		if l.Name == "" {
-			return fmt.Errorf("policy: %s.name: a level needs a name", path)
-		}
-		if i > 0 && l.Above <= levels[i-1].Above {
-			return fmt.Errorf("policy: %s.above: %.2f must exceed the previous level's %.2f", path, l.Above, levels[i-1].Above)
-		}
-		if err := p.validateTask(path, l.Task, true); err != nil {
-			return err
-		}
-	}
-	return nil
+	return p.validateIdentities()
 }
 
 // validateIdentities checks the signers' keys and that no OpenID Connect
@@ -293,7 +245,31 @@ func (p *Policy) UserByIdentity(subject, email string, emailVerified bool) (stri
 	return "", false
 }
 
-func (p *Policy) validateTask(path string, t Task, needRoles bool) error {
+// Section decodes process's section of the policy into a T, refusing
+// unknown keys; errors name the section. Processes call it to read their own
+// governance (in workflow code too: it is a pure function of the pinned policy).
+func Section[T any](p *Policy, process string) (T, error) {
+	var out T
+	raw, ok := p.Processes[process]
+	if !ok {
+		return out, fmt.Errorf("policy: processes.%s: the section is missing", process)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "json: ")
+		msg = strings.Replace(msg, "unknown field", "field", 1)
+		if strings.HasPrefix(msg, "field ") && !strings.Contains(msg, " not found") {
+			msg += " not found"
+		}
+		return out, fmt.Errorf("policy: processes.%s: %s", process, msg)
+	}
+	return out, nil
+}
+
+// ValidateTask checks one task entry at path (e.g. processes.loan.underwriting);
+// needRoles says whether the entry must name candidate roles.
+func (p *Policy) ValidateTask(path string, t Task, needRoles bool) error {
 	if needRoles && len(t.Roles) == 0 {
 		return fmt.Errorf("policy: %s.roles: at least one role is needed", path)
 	}

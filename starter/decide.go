@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"baton/workflows"
 	"baton/workflows/humantask"
 )
 
@@ -92,7 +91,7 @@ func (a *app) decide(cmd *cobra.Command, id string, d humantask.Decision) error 
 	defer cancel()
 	h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
-		UpdateName:   workflows.UpdateDecide,
+		UpdateName:   humantask.UpdateDecide,
 		Args:         []any{d},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})

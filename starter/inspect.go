@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"baton/workflows"
-	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // query runs a query on one instance with a bounded wait. It is safe for
@@ -36,7 +36,7 @@ func (a *app) query(cmd *cobra.Command, id, name string, out any) error {
 
 // statusView joins the status query with what the server knows.
 type statusView struct {
-	humantask.Status
+	record.Status
 	WorkflowID string `json:"workflowId"`
 	Execution  string `json:"execution"`
 	URL        string `json:"url"`
@@ -51,7 +51,7 @@ func (a *app) statusCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			var st statusView
-			if err := a.query(cmd, id, workflows.QueryStatus, &st.Status); err != nil {
+			if err := a.query(cmd, id, record.QueryStatus, &st.Status); err != nil {
 				return err
 			}
 			desc, err := a.client.DescribeWorkflowExecution(cmd.Context(), id, "")
@@ -114,8 +114,8 @@ func (a *app) auditCommand() *cobra.Command {
 		Example: "  starter audit loan-A-17\n  starter audit loan-A-17 -o json > loan-A-17-audit.json",
 		Args:    exactlyOneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var trail []humantask.AuditEntry
-			if err := a.query(cmd, args[0], workflows.QueryAudit, &trail); err != nil {
+			var trail []record.AuditEntry
+			if err := a.query(cmd, args[0], record.QueryAudit, &trail); err != nil {
 				return err
 			}
 			if a.jsonOutput() {
@@ -163,12 +163,12 @@ func (a *app) listCommand() *cobra.Command {
 			if limit < 1 {
 				return usageErr("--limit: %d must be at least 1", limit)
 			}
-			q := []string{"ProcessType IS NOT NULL"}
+			q := []string{record.SAProcessType.GetName() + " IS NOT NULL"}
 			if process != "" {
-				if _, ok := workflows.NewInput(process); !ok {
-					return usageErr("--process: unknown process %q: one of %s", process, strings.Join(workflows.Processes(), ", "))
+				if _, ok := workflows.Lookup(process); !ok {
+					return usageErr("--process: unknown process %q: one of %s", process, strings.Join(workflows.Names(), ", "))
 				}
-				q = append(q, fmt.Sprintf("ProcessType = '%s'", process))
+				q = append(q, is(record.SAProcessType.GetName(), process))
 			}
 			if open {
 				q = append(q, "ExecutionStatus = 'Running'")
@@ -197,6 +197,11 @@ func (a *app) listCommand() *cobra.Command {
 	f.BoolVar(&closed, "closed", false, "only closed instances")
 	f.IntVar(&limit, "limit", 50, "at most this many")
 	return cmd
+}
+
+// is is a visibility query clause: attribute equals value (quotes dropped).
+func is(attribute, value string) string {
+	return attribute + " = '" + strings.ReplaceAll(value, "'", "") + "'"
 }
 
 // visibility lists instances matching query, newest first.
@@ -233,14 +238,14 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 				r.ClosedAt = e.GetCloseTime().AsTime()
 			}
 			fields := e.GetSearchAttributes().GetIndexedFields()
-			for name, dst := range map[string]*string{"ProcessType": &r.Process, "ProcessStage": &r.Stage, "HandlingPath": &r.HandlingPath, "Outcome": &r.Outcome} {
+			for name, dst := range map[string]*string{record.SAProcessType.GetName(): &r.Process, record.SAProcessStage.GetName(): &r.Stage, record.SAHandlingPath.GetName(): &r.HandlingPath, record.SAOutcome.GetName(): &r.Outcome} {
 				if p, ok := fields[name]; ok {
 					_ = dc.FromPayload(p, dst)
 				}
 			}
 			rows = append(rows, r)
 			var memo []byte
-			if p, ok := e.GetMemo().GetFields()[humantask.MemoTaskStats]; ok {
+			if p, ok := e.GetMemo().GetFields()[record.MemoTaskStats]; ok {
 				memo = p.GetData()
 			}
 			memos = append(memos, memo)

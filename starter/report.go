@@ -15,6 +15,7 @@ import (
 
 	"baton/workflows"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // instance is what the report needs of one process instance.
@@ -95,7 +96,7 @@ func aggregate(instances []instance, hours float64) []ProcessReport {
 		byProcess[in.Process] = append(byProcess[in.Process], in)
 	}
 	var out []ProcessReport
-	for _, p := range workflows.Processes() {
+	for _, p := range workflows.Names() {
 		list, ok := byProcess[p]
 		if !ok {
 			continue
@@ -126,7 +127,7 @@ func aggregate(instances []instance, hours float64) []ProcessReport {
 			all = append(all, d)
 			path := cmp.Or(in.HandlingPath, "unknown")
 			byPath[path] = append(byPath[path], d)
-			if in.HandlingPath == workflows.PathAutomated {
+			if in.HandlingPath == record.PathAutomated {
 				automated++
 			}
 		}
@@ -205,15 +206,15 @@ the backlog of open tasks by role with the oldest age.`,
 				return err
 			}
 			if process != "" {
-				if _, ok := workflows.NewInput(process); !ok {
+				if _, ok := workflows.Lookup(process); !ok {
 					return usageErr("--process: unknown process %q", process)
 				}
 			}
 			now := time.Now().UTC()
 			rep := Report{Since: now.Add(-window), Until: now}
-			q := fmt.Sprintf("ProcessType IS NOT NULL AND StartTime >= '%s'", rep.Since.Format(time.RFC3339))
+			q := fmt.Sprintf("%s IS NOT NULL AND StartTime >= '%s'", record.SAProcessType.GetName(), rep.Since.Format(time.RFC3339))
 			if process != "" {
-				q += fmt.Sprintf(" AND ProcessType = '%s'", process)
+				q += " AND " + is(record.SAProcessType.GetName(), process)
 			}
 			rows, memos, err := a.reportRows(cmd, q)
 			if err != nil {
@@ -262,7 +263,7 @@ func (a *app) printReport(r Report) error {
 	}
 	fmt.Fprintln(a.out, "\nCycle time by handling path (p50 / p90):")
 	for _, p := range r.Processes {
-		for _, path := range []string{workflows.PathAutomated, workflows.PathManual} {
+		for _, path := range []string{record.PathAutomated, record.PathManual} {
 			if c, ok := p.CycleTimeByPath[path]; ok {
 				fmt.Fprintf(a.out, "  %-11s %-10s %d done, %s / %s\n", p.Process, path, c.Count, human(c.P50), human(c.P90))
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"baton/workflows"
+	"baton/workflows/record"
 )
 
 func (a *app) signalCommands() []*cobra.Command {
@@ -26,7 +27,7 @@ func (a *app) signalCommands() []*cobra.Command {
 			Args:    exactlyOneID,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				id := args[0]
-				if p := workflows.ProcessOf(id); p != s.process {
+				if p := workflows.ProcessOf(id); p == nil || p.Name != s.process {
 					return usageErr("%s applies to %s instances (%s-...), not %s", s.name, s.process, s.process, id)
 				}
 				cl, err := a.connect()
@@ -35,7 +36,7 @@ func (a *app) signalCommands() []*cobra.Command {
 				}
 				ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 				defer cancel()
-				if err := cl.SignalWorkflow(ctx, id, "", s.signal, workflows.Request{By: by, Reason: reason}); err != nil {
+				if err := cl.SignalWorkflow(ctx, id, "", s.signal, record.Request{By: by, Reason: reason}); err != nil {
 					return instanceErr(id, err)
 				}
 				if a.jsonOutput() {

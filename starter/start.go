@@ -9,7 +9,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,127 +18,70 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"baton/activities"
 	"baton/policy"
 	"baton/workflows"
+	"baton/workflows/record"
 )
 
-// processFlags binds one process's common fields to flags and applies the
-// changed ones over the input (file values first, flags on top).
-type processFlags struct {
-	declare func(fs *pflag.FlagSet)
-	apply   func(fs *pflag.FlagSet, in workflows.Input) error
-}
-
-var startFlags = map[string]processFlags{
-	workflows.ProcessLoan: {
-		declare: func(fs *pflag.FlagSet) {
-			fs.String("applicant", "", "applicant id (e.g. C-1002)")
-			fs.Float64("amount", 0, "loan amount")
-			fs.Int("term-months", 0, "term in months")
-			fs.String("purpose", "", "purpose of the loan")
-		},
-		apply: func(fs *pflag.FlagSet, in workflows.Input) error {
-			v := in.(*workflows.LoanInput)
-			setString(fs, "applicant", &v.ApplicantID)
-			setFloat(fs, "amount", &v.Amount)
-			setInt(fs, "term-months", &v.TermMonths)
-			setString(fs, "purpose", &v.Purpose)
-			return nil
-		},
-	},
-	workflows.ProcessOrder: {
-		declare: func(fs *pflag.FlagSet) {
-			fs.String("customer", "", "customer id (ids starting NEW- are new customers)")
-			fs.StringArray("item", nil, "an order line SKU:QUANTITY, repeatable (e.g. --item SKU-BOOK:2)")
-			fs.Float64("amount", 0, "order amount")
-			fs.String("card", "", "card number")
-			fs.String("billing", "", "billing country (two letters)")
-			fs.String("shipping", "", "shipping country (two letters)")
-		},
-		apply: func(fs *pflag.FlagSet, in workflows.Input) error {
-			v := in.(*workflows.OrderInput)
-			setString(fs, "customer", &v.CustomerID)
-			setFloat(fs, "amount", &v.Amount)
-			setString(fs, "card", &v.CardNumber)
-			setString(fs, "billing", &v.BillingCountry)
-			setString(fs, "shipping", &v.ShippingCountry)
-			if fs.Changed("item") {
-				items, _ := fs.GetStringArray("item")
-				v.Items = nil
-				for _, it := range items {
-					sku, qty, ok := strings.Cut(it, ":")
-					n, err := strconv.Atoi(qty)
-					if !ok || err != nil {
-						return usageErr("--item: %q is not SKU:QUANTITY", it)
-					}
-					v.Items = append(v.Items, activities.Item{SKU: sku, Quantity: n})
-				}
+// declareFlags declares a process's input flags on fs (a flag another
+// process declared already is shared, and its usage lists both).
+func declareFlags(fs *pflag.FlagSet, p *workflows.Process) {
+	for _, f := range p.Flags {
+		if had := fs.Lookup(f.Name); had != nil {
+			if !strings.Contains(had.Usage, f.Usage) {
+				had.Usage += "; " + f.Usage
 			}
-			return nil
-		},
-	},
-	workflows.ProcessOnboarding: {
-		declare: func(fs *pflag.FlagSet) {
-			fs.String("name", "", "employee's name")
-			fs.String("role", "", "job role")
-			fs.String("department", "", "department")
-			fs.String("manager", "", "manager's user id (e.g. mia)")
-			fs.String("start-date", "", "first day, YYYY-MM-DD")
-			fs.StringSlice("equipment", nil, "equipment list, comma separated")
-		},
-		apply: func(fs *pflag.FlagSet, in workflows.Input) error {
-			v := in.(*workflows.OnboardingInput)
-			setString(fs, "name", &v.Name)
-			setString(fs, "role", &v.Role)
-			setString(fs, "department", &v.Department)
-			setString(fs, "manager", &v.Manager)
-			setString(fs, "start-date", &v.StartDate)
-			if fs.Changed("equipment") {
-				v.Equipment, _ = fs.GetStringSlice("equipment")
-			}
-			return nil
-		},
-	},
-	workflows.ProcessExpense: {
-		declare: func(fs *pflag.FlagSet) {
-			fs.String("requester", "", "requester's user id (e.g. max)")
-			fs.Float64("amount", 0, "amount to reimburse")
-			fs.String("category", "", "category (travel, equipment, training, ...)")
-			fs.String("description", "", "what it was for")
-		},
-		apply: func(fs *pflag.FlagSet, in workflows.Input) error {
-			v := in.(*workflows.ExpenseInput)
-			setString(fs, "requester", &v.Requester)
-			setFloat(fs, "amount", &v.Amount)
-			setString(fs, "category", &v.Category)
-			setString(fs, "description", &v.Description)
-			return nil
-		},
-	},
-}
-
-func setString(fs *pflag.FlagSet, name string, dst *string) {
-	if fs.Changed(name) {
-		*dst, _ = fs.GetString(name)
+			continue
+		}
+		switch f.Kind {
+		case workflows.FlagString:
+			fs.String(f.Name, "", f.Usage)
+		case workflows.FlagFloat:
+			fs.Float64(f.Name, 0, f.Usage)
+		case workflows.FlagInt:
+			fs.Int(f.Name, 0, f.Usage)
+		case workflows.FlagStrings:
+			fs.StringArray(f.Name, nil, f.Usage)
+		case workflows.FlagList:
+			fs.StringSlice(f.Name, nil, f.Usage)
+		}
 	}
 }
 
-func setFloat(fs *pflag.FlagSet, name string, dst *float64) {
-	if fs.Changed(name) {
-		*dst, _ = fs.GetFloat64(name)
+// applyFlags sets the input fields of the flags given on the command line,
+// over what the file set.
+func applyFlags(fs *pflag.FlagSet, p *workflows.Process, in workflows.Input) error {
+	for _, f := range p.Flags {
+		if !fs.Changed(f.Name) {
+			continue
+		}
+		var v any
+		switch f.Kind {
+		case workflows.FlagString:
+			v, _ = fs.GetString(f.Name)
+		case workflows.FlagFloat:
+			v, _ = fs.GetFloat64(f.Name)
+		case workflows.FlagInt:
+			v, _ = fs.GetInt(f.Name)
+		case workflows.FlagStrings:
+			v, _ = fs.GetStringArray(f.Name)
+		case workflows.FlagList:
+			v, _ = fs.GetStringSlice(f.Name)
+		}
+		if err := f.Set(in, v); err != nil {
+			return usageErr("%v", err)
+		}
 	}
-}
-
-func setInt(fs *pflag.FlagSet, name string, dst *int) {
-	if fs.Changed(name) {
-		*dst, _ = fs.GetInt(name)
-	}
+	return nil
 }
 
 func (a *app) startCommand() *cobra.Command {
+	var idFields []string
+	for _, p := range workflows.Processes() {
+		idFields = append(idFields, p.IDField)
+	}
 	cmd := &cobra.Command{
-		Use:   "start <loan|order|onboarding|expense>",
+		Use:   "start <" + strings.Join(workflows.Names(), "|") + ">",
 		Short: "Start a process from an input file or flags",
 		Long: `Start a process instance. The workflow ID is the business key, e.g. loan-A-17.
 Input comes from --file (JSON, see examples/) and/or the process's flags, which
@@ -148,13 +90,14 @@ override the file. Without an id one is generated.`,
   starter start loan --applicant C-1002 --amount 40000 --term-months 36
   starter start order --customer K-100 --item SKU-BOOK:2 --amount 120 --card 4111111111111111 --billing DE --shipping DE
   starter start onboarding --file examples/onboarding.json --wait
-  starter start expense --requester max --amount 300 --category travel`,
+  starter start expense --requester max --amount 300 --category travel
+  starter start claim --file examples/claim-small.json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageErr("start needs a process: one of %s", strings.Join(workflows.Processes(), ", "))
+				return usageErr("start needs a process: one of %s", strings.Join(workflows.Names(), ", "))
 			}
-			if _, ok := workflows.NewInput(args[0]); !ok {
-				return usageErr("unknown process %q: one of %s", args[0], strings.Join(workflows.Processes(), ", "))
+			if _, ok := workflows.Lookup(args[0]); !ok {
+				return usageErr("unknown process %q: one of %s", args[0], strings.Join(workflows.Names(), ", "))
 			}
 			return nil
 		},
@@ -162,20 +105,12 @@ override the file. Without an id one is generated.`,
 	}
 	fs := cmd.Flags()
 	fs.String("file", "", "input JSON file")
-	fs.String("id", "", "business id (applicationId, orderId, employeeId or expenseId)")
+	fs.String("id", "", "business id ("+strings.Join(idFields, ", ")+")")
 	fs.Bool("wait", false, "wait until the process ends and print its outcome")
 	fs.Duration("wait-timeout", 0, "with --wait, give up after this long (0: no limit)")
 	// Every process's flags are declared; start checks they fit the process.
-	seen := map[string]bool{}
 	for _, p := range workflows.Processes() {
-		tmp := pflag.NewFlagSet(p, pflag.ContinueOnError)
-		startFlags[p].declare(tmp)
-		tmp.VisitAll(func(f *pflag.Flag) {
-			if !seen[f.Name] {
-				seen[f.Name] = true
-				fs.AddFlag(f)
-			}
-		})
+		declareFlags(fs, p)
 	}
 	return cmd
 }
@@ -229,9 +164,10 @@ type startResult struct {
 
 func (a *app) runStart(cmd *cobra.Command, process string) error {
 	fs := cmd.Flags()
+	p, _ := workflows.Lookup(process)
 	// Flags of other processes are refused rather than silently ignored.
 	own := pflag.NewFlagSet(process, pflag.ContinueOnError)
-	startFlags[process].declare(own)
+	declareFlags(own, p)
 	var stray []string
 	fs.Visit(func(f *pflag.Flag) {
 		if own.Lookup(f.Name) == nil && cmd.LocalNonPersistentFlags().Lookup(f.Name) != nil && !isStartFlag(f.Name) {
@@ -241,19 +177,19 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 	if len(stray) > 0 {
 		return usageErr("%s does not apply to %s", strings.Join(stray, ", "), process)
 	}
-	in, _ := workflows.NewInput(process)
+	in := p.NewInput()
 	if file, _ := fs.GetString("file"); file != "" {
 		if err := readInput(file, in); err != nil {
 			return err
 		}
 	}
-	if err := startFlags[process].apply(fs, in); err != nil {
+	if err := applyFlags(fs, p, in); err != nil {
 		return err
 	}
 	if id, _ := fs.GetString("id"); id != "" {
-		workflows.SetID(in, id)
+		in.SetID(id)
 	} else if in.Key() == workflows.WorkflowID(process, "") {
-		workflows.SetID(in, generatedID(process))
+		in.SetID(generatedID(p))
 	}
 	if err := in.Validate(); err != nil {
 		return usageErr("invalid %s input: %v", process, err)
@@ -262,7 +198,7 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkDirectory(cfg.Policy.File, in); err != nil {
+	if err := checkDirectory(cfg.Policy.File, p, in); err != nil {
 		return err
 	}
 	cl, err := a.connect()
@@ -310,33 +246,28 @@ func isStartFlag(name string) bool {
 	return false
 }
 
-// checkDirectory refuses, before anything starts, a manager or requester
-// the local policy's directory does not know. The worker checks again
-// against the policy it serves.
-func checkDirectory(policyFile string, in workflows.Input) error {
-	var field, user string
-	switch v := in.(type) {
-	case *workflows.OnboardingInput:
-		field, user = "manager", v.Manager
-	case *workflows.ExpenseInput:
-		field, user = "requester", v.Requester
-	default:
+// checkDirectory refuses, before anything starts, a user field (manager,
+// requester, ...) the local policy's directory does not know. The worker
+// checks again against the policy it serves.
+func checkDirectory(policyFile string, p *workflows.Process, in workflows.Input) error {
+	if p.Directory == nil {
 		return nil
 	}
 	pol, err := policy.Load(policyFile)
 	if err != nil {
 		return nil // no local policy: the worker decides
 	}
-	if _, ok := pol.Users[user]; !ok {
-		return usageErr("invalid input: %s: %q is not in the directory (%s)", field, user, strings.Join(slices.Sorted(maps.Keys(pol.Users)), ", "))
+	for _, f := range p.Directory(in) {
+		if _, ok := pol.Users[f.User]; !ok {
+			return usageErr("invalid input: %s: %q is not in the directory (%s)", f.Field, f.User, strings.Join(slices.Sorted(maps.Keys(pol.Users)), ", "))
+		}
 	}
 	return nil
 }
 
 // generatedID is a short, sortable id for starts without one.
-func generatedID(process string) string {
-	prefix := map[string]string{workflows.ProcessLoan: "A", workflows.ProcessOrder: "O", workflows.ProcessOnboarding: "E", workflows.ProcessExpense: "X"}[process]
-	return fmt.Sprintf("%s-%s", prefix, time.Now().UTC().Format("0102-150405.000"))
+func generatedID(p *workflows.Process) string {
+	return fmt.Sprintf("%s-%s", p.IDPrefix, time.Now().UTC().Format("0102-150405.000"))
 }
 
 // gaveUp reports whether err is the wait being cut short (timeout or
@@ -362,7 +293,7 @@ func (a *app) startInstance(ctx context.Context, cl client.Client, process strin
 		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		StaticSummary:                            in.Summary(),
 		StaticDetails:                            in.Details(),
-		TypedSearchAttributes:                    workflows.StartAttributes(process, in.Key()),
+		TypedSearchAttributes:                    record.StartAttributes(process, in.Key()),
 	}, process, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted

@@ -14,6 +14,7 @@ import (
 	"baton/policy"
 	"baton/workflows"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // taskRow is one open task in the inbox.
@@ -45,29 +46,6 @@ func taskRows(id string, tasks []humantask.TaskView) []taskRow {
 	return rows
 }
 
-// mayAct reports whether user can decide t according to the directory.
-func mayAct(p *policy.Policy, user string, t humantask.TaskView) bool {
-	for _, e := range t.Exclusions {
-		if e.User == user {
-			return false
-		}
-	}
-	for _, v := range t.Votes {
-		if v.Actor == user {
-			return false
-		}
-	}
-	if slices.Contains(t.Users, user) {
-		return true
-	}
-	for _, r := range t.Roles {
-		if p.HasRole(user, r) {
-			return true
-		}
-	}
-	return false
-}
-
 func (a *app) tasksCommand() *cobra.Command {
 	var role, user, process string
 	var overdue bool
@@ -89,33 +67,34 @@ roles, tasks named to them, minus tasks they are excluded from or already decide
 			var wanted []string
 			switch {
 			case user != "":
-				if pol, err = policy.Load(cfg.Policy.File); err != nil {
+				if pol, err = workflows.LoadPolicy(cfg.Policy.File); err != nil {
 					return fmt.Errorf("--user needs the directory: %v", err)
 				}
 				u, ok := pol.Users[user]
 				if !ok {
 					return usageErr("--user: %q is not in the directory", user)
 				}
-				wanted = append(append(wanted, u.Roles...), "user:"+user)
+				wanted = append(append(wanted, u.Roles...), humantask.UserCandidate(user))
 				if role != "" {
 					wanted = []string{role}
 				}
 			case role != "":
 				wanted = []string{role}
 			}
-			q := []string{"ExecutionStatus = 'Running'", "PendingRoles IS NOT NULL"}
+			pending := record.SAPendingRoles.GetName()
+			q := []string{"ExecutionStatus = 'Running'", pending + " IS NOT NULL"}
 			if len(wanted) > 0 {
 				quoted := make([]string, len(wanted))
 				for i, w := range wanted {
 					quoted[i] = "'" + strings.ReplaceAll(w, "'", "") + "'"
 				}
-				q = append(q, "PendingRoles IN ("+strings.Join(quoted, ", ")+")")
+				q = append(q, pending+" IN ("+strings.Join(quoted, ", ")+")")
 			}
 			if process != "" {
-				if _, ok := workflows.NewInput(process); !ok {
+				if _, ok := workflows.Lookup(process); !ok {
 					return usageErr("--process: unknown process %q", process)
 				}
-				q = append(q, fmt.Sprintf("ProcessType = '%s'", process))
+				q = append(q, is(record.SAProcessType.GetName(), process))
 			}
 			instances, err := a.visibility(cmd, strings.Join(q, " AND "), 500)
 			if err != nil {
@@ -128,7 +107,7 @@ roles, tasks named to them, minus tasks they are excluded from or already decide
 				for _, t := range perInstance[i] {
 					switch {
 					case t.State != humantask.StateOpen:
-					case user != "" && !mayAct(pol, user, t):
+					case user != "" && humantask.MayAct(pol, user, t) != "":
 					case role != "" && !slices.Contains(t.Roles, role):
 					default:
 						keep = append(keep, t)
@@ -211,7 +190,7 @@ func (a *app) queryTasks(cmd *cobra.Command, instances []listRow) [][]humantask.
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			errs[i] = a.query(cmd, inst.WorkflowID, workflows.QueryTasks, &out[i])
+			errs[i] = a.query(cmd, inst.WorkflowID, humantask.QueryTasks, &out[i])
 		}()
 	}
 	wg.Wait()

@@ -9,8 +9,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"baton/workflows"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // The production-shaped stack cannot run here (no container engine), so its
@@ -74,7 +74,7 @@ func TestComposeStackMatchesTheCode(t *testing.T) {
 		}
 	}
 	var want []string
-	for name, typ := range workflows.SearchAttributes() {
+	for name, typ := range record.SearchAttributes() {
 		want = append(want, name+"="+typ.String())
 	}
 	sort.Strings(got)
@@ -120,9 +120,9 @@ func TestMonitoringMatchesTheCode(t *testing.T) {
 			exprs.WriteString(tg.Expr + "\n")
 		}
 	}
-	for _, m := range []string{humantask.MetricProcessStarted, humantask.MetricProcessCompleted, humantask.MetricProcessDuration,
+	for _, m := range []string{record.MetricProcessStarted, record.MetricProcessCompleted, record.MetricProcessDuration,
 		humantask.MetricTaskWait, humantask.MetricDecisions, humantask.MetricRefusals, humantask.MetricEscalations,
-		humantask.MetricTasksClosed, humantask.MetricCompensations} {
+		humantask.MetricTasksClosed, record.MetricCompensations} {
 		if !strings.Contains(exprs.String(), m+"_") {
 			t.Errorf("the dashboard charts no %s", m)
 		}

@@ -26,8 +26,8 @@ import (
 	"baton/internal/logging"
 	"baton/internal/metrics"
 	"baton/internal/tclient"
-	"baton/policy"
 	"baton/workflows"
+	"baton/workflows/record"
 )
 
 func main() {
@@ -52,7 +52,7 @@ func run(args []string) error {
 		return err
 	}
 	if *printSA {
-		sa := workflows.SearchAttributes()
+		sa := record.SearchAttributes()
 		for _, name := range slices.Sorted(maps.Keys(sa)) {
 			fmt.Printf("--search-attribute %s=%s\n", name, sa[name])
 		}
@@ -68,7 +68,7 @@ func run(args []string) error {
 	}
 	defer func() { _ = zl.Sync() }()
 
-	pol, err := policy.Load(cfg.Policy.File)
+	pol, err := workflows.LoadPolicy(cfg.Policy.File)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func run(args []string) error {
 	}
 	defer cl.Close()
 
-	added, err := tclient.EnsureSearchAttributes(ctx, cl, cfg.Temporal.Namespace, workflows.SearchAttributes())
+	added, err := tclient.EnsureSearchAttributes(ctx, cl, cfg.Temporal.Namespace, record.SearchAttributes())
 	if err != nil {
 		// Temporal Cloud manages search attributes outside the operator API:
 		// the worker still runs, and says what is missing.

@@ -3,16 +3,92 @@ package workflows
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
+	"baton/policy"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
+
+// ProcessExpense is the expense process's name.
+const ProcessExpense = "expense"
 
 // Expense outcomes.
 const OutcomeReimbursed = "reimbursed"
+
+var expense = &Process{
+	Name: ProcessExpense, Title: "Expense approval", IDField: "expenseId", IDPrefix: "X",
+	NewInput: func() Input { return &ExpenseInput{} },
+	Flags: []Flag{
+		stringFlag("requester", "requester's user id (e.g. max)", func(in Input) *string { return &in.(*ExpenseInput).Requester }),
+		floatFlag("amount", "amount to reimburse", func(in Input) *float64 { return &in.(*ExpenseInput).Amount }),
+		stringFlag("category", "category (travel, equipment, training, ...)", func(in Input) *string { return &in.(*ExpenseInput).Category }),
+		stringFlag("description", "what it was for", func(in Input) *string { return &in.(*ExpenseInput).Description }),
+	},
+	Directory: func(in Input) []UserField { return []UserField{{"requester", in.(*ExpenseInput).Requester}} },
+	Demo: func(id func(int) string, _ time.Time) []Input {
+		return []Input{
+			&ExpenseInput{ExpenseID: id(1), Requester: "max", Amount: 320, Category: "travel", Description: "train to a client"},
+			&ExpenseInput{ExpenseID: id(2), Requester: "mia", Amount: 2400, Category: "training", Description: "certification"},
+			&ExpenseInput{ExpenseID: id(3), Requester: "ben", Amount: 7800, Category: "equipment", Description: "workstation"},
+		}
+	},
+	CheckPolicy: checkSection(ProcessExpense, func(p *policy.Policy, ep ExpensePolicy) error {
+		if len(ep.Levels) == 0 {
+			return fmt.Errorf("policy: processes.expense.levels: at least one level is needed")
+		}
+		for i, l := range ep.Levels {
+			path := fmt.Sprintf("processes.expense.levels[%d]", i)
+			if l.Name == "" {
+				return fmt.Errorf("policy: %s.name: a level needs a name", path)
+			}
+			if i > 0 && l.Above <= ep.Levels[i-1].Above {
+				return fmt.Errorf("policy: %s.above: %.2f must exceed the previous level's %.2f", path, l.Above, ep.Levels[i-1].Above)
+			}
+			if err := p.ValidateTask(path, l.Task, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	}),
+	Route: routeSection(ProcessExpense, func(amount *float64) []factParser { return []factParser{floatFact("amount", amount)} },
+		func(amount float64, ep ExpensePolicy) Route { route, _ := ExpenseRoute(amount, ep); return route }),
+}
+
+func init() { describe(expense, Expense) }
+
+// ExpensePolicy is the expense section of the policy.
+type ExpensePolicy struct {
+	// Levels apply in order; a level is required when amount > Above.
+	Levels []ExpenseLevel `json:"levels"`
+}
+
+// ExpenseLevel is one rung of the approval chain.
+type ExpenseLevel struct {
+	Name  string  `json:"name"`
+	Above float64 `json:"above"`
+	policy.Task
+}
+
+// ExpenseRoute is the approval chain an amount needs: every level it is
+// above, in order.
+func ExpenseRoute(amount float64, pol ExpensePolicy) (Route, []ExpenseLevel) {
+	var chain []ExpenseLevel
+	var names []string
+	for _, l := range pol.Levels {
+		if amount > l.Above {
+			chain = append(chain, l)
+			names = append(names, l.Name)
+		}
+	}
+	return Route{Path: record.PathManual, Decision: strings.Join(names, " → "), Facts: map[string]string{"amount": formatAmount(amount)},
+		Reason: fmt.Sprintf("approval chain for %s: %s", money(amount), strings.Join(names, " → "))}, chain
+}
 
 // ExpenseInput is an expense claim.
 type ExpenseInput struct {
@@ -31,20 +107,20 @@ func (in ExpenseInput) Validate() error {
 	if err := requireKey("requester", in.Requester); err != nil {
 		return err
 	}
-	if in.Amount <= 0 || in.Amount > 1_000_000 {
-		return invalid("amount", "%v must be above 0 and at most 1,000,000", in.Amount)
+	if err := amountUpTo("amount", in.Amount, 1_000_000); err != nil {
+		return err
 	}
 	if strings.TrimSpace(in.Category) == "" {
 		return invalid("category", "required (e.g. travel, equipment, training)")
 	}
-	if len(in.Description) > 500 {
-		return invalid("description", "at most 500 characters")
-	}
-	return nil
+	return atMost("description", in.Description, 500)
 }
 
 // Key is the business key.
 func (in ExpenseInput) Key() string { return WorkflowID(ProcessExpense, in.ExpenseID) }
+
+// SetID sets the expense id.
+func (in *ExpenseInput) SetID(id string) { in.ExpenseID = id }
 
 // Summary is the one line the Web UI shows.
 func (in ExpenseInput) Summary() string {
@@ -59,70 +135,39 @@ func (in ExpenseInput) Details() string {
 
 // ExpenseResult is how a claim ended.
 type ExpenseResult struct {
-	Outcome      string   `json:"outcome"`
-	HandlingPath string   `json:"handlingPath"`
-	Reason       string   `json:"reason"`
-	Levels       []string `json:"levels"`
-	Approvers    []string `json:"approvers,omitempty"`
-	PayoutID     string   `json:"payoutId,omitempty"`
+	Ending
+	Levels    []string `json:"levels"`
+	Approvers []string `json:"approvers,omitempty"`
+	PayoutID  string   `json:"payoutId,omitempty"`
 }
 
 // Expense is expense approval: a chain of levels by amount (manager, then
 // finance, then director), each a human task with distinct approvers; the
 // requester is excluded everywhere; reimbursement on approval.
 func Expense(ctx workflow.Context, in ExpenseInput) (*ExpenseResult, error) {
-	p, err := begin(ctx, ProcessExpense, in, 0)
+	return run(ctx, expense, in, &ExpenseResult{}, expenseBody)
+}
+
+func expenseBody(ctx workflow.Context, p *proc, in ExpenseInput, res *ExpenseResult) error {
+	pol, err := start[ExpensePolicy](ctx, p, expense, &in, fmt.Sprintf("claim %s by %s for %s", in.ExpenseID, in.Requester, money(in.Amount)))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := p.start(ctx, fmt.Sprintf("claim %s by %s for %s", in.ExpenseID, in.Requester, money(in.Amount))); err != nil {
-		return nil, err
+	route, chain := ExpenseRoute(in.Amount, pol)
+	for _, l := range chain {
+		res.Levels = append(res.Levels, l.Name)
 	}
-	pol := p.m.Policy()
-	if _, ok := pol.Users[in.Requester]; !ok {
-		err := nonRetryableInput(invalid("requester", "%q is not in the directory", in.Requester))
-		p.m.Fail(ctx, OutcomeFailed, err)
-		return nil, err
-	}
-	res := &ExpenseResult{}
-	for _, l := range pol.Processes.Expense.Levels {
-		if in.Amount > l.Above {
-			res.Levels = append(res.Levels, l.Name)
-		}
-	}
-	p.stageTot = len(res.Levels) + 1
-	p.m.SetHandlingPath(ctx, PathManual)
-	p.m.Audit(ctx, humantask.SystemActor, humantask.ActionRouted, "", fmt.Sprintf("approval chain for %s: %s", money(in.Amount), strings.Join(res.Levels, " → ")))
-	end := func(outcome, reason string) (*ExpenseResult, error) {
-		res.Outcome, res.Reason, res.HandlingPath = outcome, reason, p.m.HandlingPath()
-		p.finish(ctx, outcome, reason)
-		return res, nil
-	}
+	p.SetStages(len(chain) + 1)
+	p.route(ctx, route)
 
 	exclusions := []humantask.Exclusion{{User: in.Requester, Reason: "the requester"}}
-	i := 0
-	for _, l := range pol.Processes.Expense.Levels {
-		if in.Amount <= l.Above {
-			continue
-		}
-		i++
-		p.stage(ctx, i, l.Name+"-approval", fmt.Sprintf("awaiting %s approval", l.Name))
+	for i, l := range chain {
+		p.SetStage(ctx, i+1, l.Name+"-approval", fmt.Sprintf("awaiting %s approval", l.Name))
 		spec := humantask.FromPolicy(l.Name+"-approval", fmt.Sprintf("%s approval of %s", capitalize(l.Name), in.Key()), l.Task)
-		spec.Exclusions = append([]humantask.Exclusion(nil), exclusions...)
-		task, err := p.m.Open(ctx, spec)
+		spec.Exclusions = slices.Clone(exclusions)
+		r, err := p.decide(ctx, spec, review{outcome: OutcomeRejected, decision: l.Name + " decision", level: l.Name})
 		if err != nil {
-			return nil, err
-		}
-		r, err := task.Wait(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if !r.Approved() {
-			reason := fmt.Sprintf("no %s decision by the deadline", l.Name)
-			if r.State == humantask.StateRejected {
-				reason = fmt.Sprintf("rejected at %s level by %s: %s", l.Name, r.Rejecter, r.Comment)
-			}
-			return end(OutcomeRejected, reason)
+			return err
 		}
 		for _, a := range r.Approvers {
 			res.Approvers = append(res.Approvers, a)
@@ -131,15 +176,15 @@ func Expense(ctx workflow.Context, in ExpenseInput) (*ExpenseResult, error) {
 	}
 
 	var pay *activities.Payments
-	p.stage(ctx, p.stageTot, "reimbursement", "reimbursing "+in.Requester)
+	p.SetStage(ctx, p.Stages(), "reimbursement", "reimbursing "+in.Requester)
 	var out activities.PayoutResult
 	if err := p.step(ctx, "reimburse", "payments: reimburse "+money(in.Amount)+" to "+in.Requester+" for "+in.Key(), pay.Payout,
 		activities.PayoutInput{Reference: in.Key(), Payee: in.Requester, Amount: in.Amount}, &out); err != nil {
-		return nil, err
+		return err
 	}
 	res.PayoutID = out.PayoutID
 	_ = p.notify(ctx, "notify-requester", in.Requester, "Expense "+in.ExpenseID+" reimbursed", "Approved by "+strings.Join(res.Approvers, ", "))
-	return end(OutcomeReimbursed, fmt.Sprintf("approved by %s; paid %s", strings.Join(res.Approvers, ", "), money(in.Amount)))
+	return record.End(OutcomeReimbursed, fmt.Sprintf("approved by %s; paid %s", strings.Join(res.Approvers, ", "), money(in.Amount)))
 }
 
 // capitalize upper-cases the first letter of an ASCII level name.

@@ -20,6 +20,7 @@ import (
 	"baton/activities"
 	"baton/policy"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // Nil pointers of every activity struct, to name methods in mocks.
@@ -91,7 +92,7 @@ func refuse(typ, msg string) error {
 func (h *harness) update(at time.Duration, d humantask.Decision) *decisionOutcome {
 	o := &decisionOutcome{}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(UpdateDecide, fmt.Sprintf("%s-%s-%s", d.Actor, d.Verdict, at), &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(humantask.UpdateDecide, fmt.Sprintf("%s-%s-%s", d.Actor, d.Verdict, at), &testsuite.TestUpdateCallback{
 			OnAccept:   func() {},
 			OnReject:   func(err error) { o.err = err },
 			OnComplete: func(v any, err error) { o.err = err; o.done = err == nil },
@@ -125,13 +126,13 @@ func (h *harness) run(wf any, in any, out any) {
 }
 
 // audit returns the trail through the query (it works after completion).
-func (h *harness) audit() []humantask.AuditEntry {
+func (h *harness) audit() []record.AuditEntry {
 	h.t.Helper()
-	v, err := h.env.QueryWorkflow(QueryAudit)
+	v, err := h.env.QueryWorkflow(record.QueryAudit)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	var a []humantask.AuditEntry
+	var a []record.AuditEntry
 	if err := v.Get(&a); err != nil {
 		h.t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func wantInvalidInput(t *testing.T, env *testsuite.TestWorkflowEnvironment, fiel
 	t.Helper()
 	err := env.GetWorkflowError()
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != ErrInvalidInput || !ae.NonRetryable() || !strings.Contains(ae.Error(), field+":") {
+	if !errors.As(err, &ae) || ae.Type() != ErrInvalidStart || !ae.NonRetryable() || !strings.Contains(ae.Error(), field+":") {
 		t.Fatalf("err = %v, want a non-retryable InvalidInput naming %s", err, field)
 	}
 }

@@ -3,15 +3,110 @@ package workflows
 import (
 	"cmp"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
+	"baton/policy"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
+
+// ProcessLoan is the loan process's name.
+const ProcessLoan = "loan"
 
 // Loan outcomes beyond the shared ones.
 const OutcomeWithdrawn = "withdrawn"
+
+var loan = &Process{
+	Name: ProcessLoan, Title: "Loan origination", IDField: "applicationId", IDPrefix: "A", Stages: 5,
+	NewInput: func() Input { return &LoanInput{} },
+	Flags: []Flag{
+		stringFlag("applicant", "applicant id (e.g. C-1002)", func(in Input) *string { return &in.(*LoanInput).ApplicantID }),
+		floatFlag("amount", "loan amount", func(in Input) *float64 { return &in.(*LoanInput).Amount }),
+		intFlag("term-months", "term in months", func(in Input) *int { return &in.(*LoanInput).TermMonths }),
+		stringFlag("purpose", "purpose of the loan", func(in Input) *string { return &in.(*LoanInput).Purpose }),
+	},
+	Demo: func(id func(int) string, _ time.Time) []Input {
+		return []Input{
+			&LoanInput{ApplicationID: id(1), ApplicantID: "C-1001", Amount: 12000, TermMonths: 36, Purpose: "car"},
+			&LoanInput{ApplicationID: id(2), ApplicantID: "C-1002", Amount: 40000, TermMonths: 48, Purpose: "renovation"},
+			&LoanInput{ApplicationID: id(3), ApplicantID: "C-1002", Amount: 150000, TermMonths: 120, Purpose: "property"},
+			&LoanInput{ApplicationID: id(4), ApplicantID: "C-1003", Amount: 8000, TermMonths: 24, Purpose: "holiday"},
+			&LoanInput{ApplicationID: id(5), ApplicantID: "C-9999", Amount: 5000, TermMonths: 12, Purpose: "tuition"},
+		}
+	},
+	CheckPolicy: checkSection(ProcessLoan, func(p *policy.Policy, lp LoanPolicy) error {
+		if err := p.ValidateTask("processes.loan.underwriting", lp.Underwriting, true); err != nil {
+			return err
+		}
+		if lp.AutoDeclineBelow > lp.AutoApprove.MinScore {
+			return fmt.Errorf("policy: processes.loan.autoDeclineBelow: %d is above autoApprove.minScore %d", lp.AutoDeclineBelow, lp.AutoApprove.MinScore)
+		}
+		return nil
+	}),
+	Route: routeSection(ProcessLoan, func(f *LoanFacts) []factParser {
+		return []factParser{intFact("riskScore", &f.RiskScore), floatFact("amount", &f.Amount)}
+	}, LoanRoute),
+}
+
+func init() { describe(loan, Loan) }
+
+// LoanPolicy is the loan's section of the policy.
+type LoanPolicy struct {
+	// AutoApprove: score >= MinScore and amount <= MaxAmount.
+	AutoApprove struct {
+		MinScore  int     `json:"minScore"`
+		MaxAmount float64 `json:"maxAmount"`
+	} `json:"autoApprove"`
+	// AutoDeclineBelow: score < this is declined without review.
+	AutoDeclineBelow int `json:"autoDeclineBelow"`
+	// FourEyesAbove: amounts above it need two distinct underwriters.
+	FourEyesAbove float64     `json:"fourEyesAbove"`
+	Underwriting  policy.Task `json:"underwriting"`
+}
+
+// LoanFacts are what loan routing decides on.
+type LoanFacts struct {
+	RiskScore int
+	Amount    float64
+}
+
+// Loan routing decisions.
+const (
+	LoanAutoDecline  = "auto-decline"
+	LoanAutoApprove  = "auto-approve"
+	LoanUnderwriting = "underwriting"
+)
+
+// LoanRoute routes an application: automatic decline below the decline
+// score, automatic approval at or above the approval score up to its
+// amount, otherwise manual underwriting.
+func LoanRoute(f LoanFacts, pol LoanPolicy) Route {
+	facts := map[string]string{"riskScore": fmt.Sprint(f.RiskScore), "amount": formatAmount(f.Amount)}
+	switch {
+	case f.RiskScore < pol.AutoDeclineBelow:
+		return Route{Path: record.PathAutomated, Decision: LoanAutoDecline, Facts: facts,
+			Reason: fmt.Sprintf("auto-decline: risk score %d < %d", f.RiskScore, pol.AutoDeclineBelow)}
+	case f.RiskScore >= pol.AutoApprove.MinScore && f.Amount <= pol.AutoApprove.MaxAmount:
+		return Route{Path: record.PathAutomated, Decision: LoanAutoApprove, Facts: facts,
+			Reason: fmt.Sprintf("auto-approve: risk score %d >= %d and amount %s <= %s", f.RiskScore, pol.AutoApprove.MinScore, money(f.Amount), money(pol.AutoApprove.MaxAmount))}
+	default:
+		return Route{Path: record.PathManual, Decision: LoanUnderwriting, Facts: facts,
+			Reason: fmt.Sprintf("manual underwriting: risk score %d, amount %s, quorum %d", f.RiskScore, money(f.Amount), LoanQuorum(f, pol))}
+	}
+}
+
+// LoanQuorum is how many distinct underwriters must approve: two above the
+// four-eyes amount.
+func LoanQuorum(f LoanFacts, pol LoanPolicy) int {
+	q := pol.Underwriting.QuorumOrOne()
+	if f.Amount > pol.FourEyesAbove {
+		q = max(q, 2)
+	}
+	return q
+}
 
 // LoanInput is a loan application.
 type LoanInput struct {
@@ -30,20 +125,20 @@ func (in LoanInput) Validate() error {
 	if err := requireKey("applicantId", in.ApplicantID); err != nil {
 		return err
 	}
-	if in.Amount <= 0 || in.Amount > 5_000_000 {
-		return invalid("amount", "%v must be above 0 and at most 5,000,000", in.Amount)
+	if err := amountUpTo("amount", in.Amount, 5_000_000); err != nil {
+		return err
 	}
 	if in.TermMonths < 6 || in.TermMonths > 360 {
 		return invalid("termMonths", "%d must be between 6 and 360", in.TermMonths)
 	}
-	if len(in.Purpose) > 200 {
-		return invalid("purpose", "at most 200 characters")
-	}
-	return nil
+	return atMost("purpose", in.Purpose, 200)
 }
 
 // Key is the business key.
 func (in LoanInput) Key() string { return WorkflowID(ProcessLoan, in.ApplicationID) }
+
+// SetID sets the application id.
+func (in *LoanInput) SetID(id string) { in.ApplicationID = id }
 
 // Summary is the one line the Web UI shows.
 func (in LoanInput) Summary() string {
@@ -58,9 +153,7 @@ func (in LoanInput) Details() string {
 
 // LoanResult is how an application ended.
 type LoanResult struct {
-	Outcome        string `json:"outcome"`
-	HandlingPath   string `json:"handlingPath"`
-	Reason         string `json:"reason"`
+	Ending
 	CreditScore    int    `json:"creditScore,omitempty"`
 	RiskScore      int    `json:"riskScore,omitempty"`
 	OfferID        string `json:"offerId,omitempty"`
@@ -95,109 +188,73 @@ func loanAPR(risk int) float64 {
 // threshold, escalation on SLA breach), then offer, disbursement and the
 // applicant's notification. The applicant may withdraw until disbursement.
 func Loan(ctx workflow.Context, in LoanInput) (*LoanResult, error) {
-	p, err := begin(ctx, ProcessLoan, in, 5)
-	if err != nil {
-		return nil, err
-	}
-	withdrawn, disbursing := false, false
-	p.watch(ctx, SignalWithdraw, in.ApplicantID, func() bool { return !disbursing }, &withdrawn)
-	if err := p.start(ctx, fmt.Sprintf("application %s by %s for %s", in.ApplicationID, in.ApplicantID, money(in.Amount))); err != nil {
-		return nil, err
-	}
-	pol := p.m.Policy().Processes.Loan
-	res := &LoanResult{}
-	end := func(outcome, reason string) (*LoanResult, error) {
-		res.Outcome, res.Reason, res.HandlingPath = outcome, reason, p.m.HandlingPath()
+	return run(ctx, loan, in, &LoanResult{}, loanBody)
+}
+
+func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) error {
+	disbursing := false
+	p.EndOn(ctx, SignalWithdraw, in.ApplicantID, func() bool { return !disbursing }, OutcomeWithdrawn, "withdrawn by the applicant")
+	p.onEnd = func(ctx workflow.Context, outcome, reason string) {
 		if outcome != OutcomeWithdrawn {
 			_ = p.notify(ctx, "notify-applicant", in.ApplicantID, fmt.Sprintf("Your loan application %s: %s", in.ApplicationID, outcome), reason)
 		}
-		p.finish(ctx, outcome, reason)
-		return res, nil
+	}
+	pol, err := start[LoanPolicy](ctx, p, loan, &in, fmt.Sprintf("application %s by %s for %s", in.ApplicationID, in.ApplicantID, money(in.Amount)))
+	if err != nil {
+		return err
 	}
 
 	var a *activities.KYC
-	p.stage(ctx, 1, "identity-check", "verifying the applicant's identity")
+	p.SetStage(ctx, 1, "identity-check", "verifying the applicant's identity")
 	var kyc activities.KYCResult
 	if err := p.step(ctx, "kyc", "kyc: verify identity of "+in.ApplicantID+" for "+in.Key(), a.VerifyIdentity, activities.KYCInput{ApplicantID: in.ApplicantID}, &kyc); err != nil {
 		if errorType(err) == activities.ErrKYCFailed {
-			p.m.SetHandlingPath(ctx, PathAutomated)
-			return end(OutcomeDeclined, "identity check failed")
+			p.Route(ctx, record.PathAutomated, "")
+			return record.End(OutcomeDeclined, "identity check failed")
 		}
-		return nil, err
-	}
-	if withdrawn {
-		return end(OutcomeWithdrawn, "withdrawn by the applicant")
+		return err
 	}
 
 	var cb *activities.CreditBureau
-	p.stage(ctx, 2, "credit-check", "pulling the credit report")
+	p.SetStage(ctx, 2, "credit-check", "pulling the credit report")
 	var score activities.ScoreResult
 	if err := p.step(ctx, "credit-score", "credit bureau: score "+in.ApplicantID+" for "+in.Key(), cb.PullCreditScore, activities.ScoreInput{ApplicantID: in.ApplicantID}, &score); err != nil {
-		return nil, err
+		return err
 	}
 	res.CreditScore = score.Score
 	res.RiskScore = LoanRiskScore(score.Score, in.TermMonths)
-	p.m.SetFact("riskScore", fmt.Sprint(res.RiskScore))
-	if withdrawn {
-		return end(OutcomeWithdrawn, "withdrawn by the applicant")
-	}
 
-	p.stage(ctx, 3, "decision", "routing by risk score")
-	switch {
-	case res.RiskScore < pol.AutoDeclineBelow:
-		p.m.SetHandlingPath(ctx, PathAutomated)
-		p.m.Audit(ctx, humantask.SystemActor, humantask.ActionRouted, "", fmt.Sprintf("auto-decline: risk score %d < %d", res.RiskScore, pol.AutoDeclineBelow))
-		return end(OutcomeDeclined, fmt.Sprintf("risk score %d below %d", res.RiskScore, pol.AutoDeclineBelow))
-	case res.RiskScore >= pol.AutoApprove.MinScore && in.Amount <= pol.AutoApprove.MaxAmount:
-		p.m.SetHandlingPath(ctx, PathAutomated)
-		p.m.Audit(ctx, humantask.SystemActor, humantask.ActionRouted, "", fmt.Sprintf("auto-approve: risk score %d >= %d and amount %s <= %s", res.RiskScore, pol.AutoApprove.MinScore, money(in.Amount), money(pol.AutoApprove.MaxAmount)))
-	default:
-		p.m.SetHandlingPath(ctx, PathManual)
+	p.SetStage(ctx, 3, "decision", "routing by risk score")
+	facts := LoanFacts{RiskScore: res.RiskScore, Amount: in.Amount}
+	route := LoanRoute(facts, pol)
+	p.route(ctx, route)
+	switch route.Decision {
+	case LoanAutoDecline:
+		return record.End(OutcomeDeclined, fmt.Sprintf("risk score %d below %d", res.RiskScore, pol.AutoDeclineBelow))
+	case LoanUnderwriting:
 		spec := humantask.FromPolicy("underwriting", "Underwriting decision for "+in.Key(), pol.Underwriting)
-		if in.Amount > pol.FourEyesAbove {
-			spec.Quorum = max(spec.Quorum, 2)
-		}
-		p.m.Audit(ctx, humantask.SystemActor, humantask.ActionRouted, "", fmt.Sprintf("manual underwriting: risk score %d, amount %s, quorum %d", res.RiskScore, money(in.Amount), spec.Quorum))
-		p.stage(ctx, 3, "underwriting", fmt.Sprintf("awaiting underwriter approval (%d needed)", spec.Quorum))
-		task, err := p.m.Open(ctx, spec)
-		if err != nil {
-			return nil, err
-		}
-		if err := workflow.Await(ctx, func() bool { return task.Closed() || withdrawn }); err != nil {
-			return nil, err
-		}
-		if withdrawn {
-			p.m.CancelOpen(ctx, "withdrawn by the applicant")
-			return end(OutcomeWithdrawn, "withdrawn by the applicant")
-		}
-		r := task.Result()
-		switch r.State {
-		case humantask.StateApproved:
-		case humantask.StateRejected:
-			return end(OutcomeDeclined, "rejected by "+r.Rejecter+": "+r.Comment)
-		default:
-			return end(OutcomeDeclined, "no underwriting decision by the deadline")
+		spec.Quorum = LoanQuorum(facts, pol)
+		p.SetStage(ctx, 3, "underwriting", fmt.Sprintf("awaiting underwriter approval (%d needed)", spec.Quorum))
+		if _, err := p.decide(ctx, spec, review{outcome: OutcomeDeclined, decision: "underwriting decision"}); err != nil {
+			return err
 		}
 	}
 
 	var lc *activities.LoanCore
-	p.stage(ctx, 4, "disbursement", "booking the offer and paying out")
+	p.SetStage(ctx, 4, "disbursement", "booking the offer and paying out")
 	var offer activities.OfferResult
 	if err := p.step(ctx, "offer", "loan core: offer for "+in.Key(), lc.CreateOffer,
 		activities.OfferInput{ApplicationID: in.ApplicationID, Amount: in.Amount, TermMonths: in.TermMonths, APR: loanAPR(res.RiskScore)}, &offer); err != nil {
-		return nil, err
+		return err
 	}
 	res.OfferID = offer.OfferID
-	if withdrawn {
-		return end(OutcomeWithdrawn, "withdrawn by the applicant before disbursement")
-	}
 	disbursing = true
 	var dis activities.DisburseResult
 	if err := p.step(ctx, "disbursement", "loan core: disburse "+money(in.Amount)+" for "+in.Key(), lc.Disburse,
 		activities.DisburseInput{ApplicationID: in.ApplicationID, OfferID: offer.OfferID, Amount: in.Amount}, &dis); err != nil {
-		return nil, err
+		return err
 	}
 	res.DisbursementID = dis.DisbursementID
-	p.stage(ctx, 5, "notification", "notifying the applicant")
-	return end(OutcomeApproved, fmt.Sprintf("disbursed %s at %.1f%% APR", money(in.Amount), loanAPR(res.RiskScore)))
+	p.SetStage(ctx, 5, "notification", "notifying the applicant")
+	return record.End(OutcomeApproved, fmt.Sprintf("disbursed %s at %.1f%% APR", money(in.Amount), loanAPR(res.RiskScore)))
 }

@@ -9,6 +9,7 @@ import (
 
 	"baton/activities"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 func loanIn(applicant string, amount float64) LoanInput {
@@ -30,7 +31,7 @@ func TestLoanAutoApprove(t *testing.T) {
 	mockLoanSystems(h, in, 780, 5.9)
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeApproved || res.HandlingPath != PathAutomated || res.DisbursementID != "DSB-1" || res.RiskScore != 780 {
+	if res.Outcome != OutcomeApproved || res.HandlingPath != record.PathAutomated || res.DisbursementID != "DSB-1" || res.RiskScore != 780 {
 		t.Fatalf("result = %+v", res)
 	}
 	if h.ran() != "VerifyIdentity PullCreditScore CreateOffer Disburse" {
@@ -48,7 +49,7 @@ func TestLoanAutoDeclineAndKYCFailure(t *testing.T) {
 	mockLoanSystems(h, in, 510, 0)
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeDeclined || res.HandlingPath != PathAutomated || res.Reason != "risk score 510 below 550" {
+	if res.Outcome != OutcomeDeclined || res.HandlingPath != record.PathAutomated || res.Reason != "risk score 510 below 550" {
 		t.Fatalf("low score: %+v", res)
 	}
 	if h.ran() != "VerifyIdentity PullCreditScore" {
@@ -81,10 +82,10 @@ func TestLoanManualUnderwritingQuorumByAmount(t *testing.T) {
 		}
 		var res LoanResult
 		h.run(Loan, in, &res)
-		if res.Outcome != OutcomeApproved || res.HandlingPath != PathManual {
+		if res.Outcome != OutcomeApproved || res.HandlingPath != record.PathManual {
 			t.Fatalf("%v: %+v", tc.amount, res)
 		}
-		if !h.auditHas(humantask.ActionRouted, "quorum "+string(rune('0'+len(tc.approvers)))) {
+		if !h.auditHas(record.ActionRouted, "quorum "+string(rune('0'+len(tc.approvers)))) {
 			t.Errorf("%v: routing does not record quorum %d", tc.amount, len(tc.approvers))
 		}
 		h.env.AssertExpectations(t)
@@ -124,7 +125,7 @@ func TestLoanWithdrawDuringUnderwriting(t *testing.T) {
 	h := newHarness(t)
 	in := loanIn("C-1002", 40000)
 	mockLoanSystems(h, in, 660, 8.9)
-	h.signal(2*time.Hour, SignalWithdraw, Request{Reason: "found a better rate"})
+	h.signal(2*time.Hour, SignalWithdraw, record.Request{Reason: "found a better rate"})
 	late := h.update(3*time.Hour, humantask.Decision{Verdict: humantask.Approve, Actor: "ana"})
 	var res LoanResult
 	h.run(Loan, in, &res)
@@ -137,7 +138,7 @@ func TestLoanWithdrawDuringUnderwriting(t *testing.T) {
 	if strings.Contains(h.ran(), "CreateOffer") || !h.auditHas(humantask.ActionTaskClosed, "cancelled: withdrawn by the applicant") {
 		t.Errorf("steps %s; audit %+v", h.ran(), h.audit())
 	}
-	if !h.auditHas(humantask.ActionRequested, "withdraw: found a better rate") {
+	if !h.auditHas(record.ActionRequested, "withdraw: found a better rate") {
 		t.Error("withdrawal not audited")
 	}
 }
@@ -148,10 +149,10 @@ func TestLoanWithdrawAfterDisbursementIsRefused(t *testing.T) {
 	// Disbursement takes a minute; the withdrawal arrives during it.
 	h.env.OnActivity(aLoans.Disburse, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.DisburseResult{DisbursementID: "DSB-1"}, nil)
 	mockLoanSystems(h, in, 780, 5.9)
-	h.signal(30*time.Second, SignalWithdraw, Request{})
+	h.signal(30*time.Second, SignalWithdraw, record.Request{})
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeApproved || !h.auditHas(humantask.ActionRequestRefused, "withdraw refused: too late") {
+	if res.Outcome != OutcomeApproved || !h.auditHas(record.ActionRequestRefused, "withdraw refused: too late") {
 		t.Fatalf("result %+v, audit %+v", res, h.audit())
 	}
 }

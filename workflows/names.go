@@ -1,155 +1,227 @@
-// Package workflows holds Baton's deterministic process code and every name
-// that crosses the wire between the worker, the starter and other Temporal
-// clients: task queue, message names, search attribute keys and workflow IDs.
+// Package workflows holds Baton's deterministic process code, one file per
+// process, each declaring its Process description; the worker, the starter,
+// the demo, the replayer and the policy check iterate over Processes().
+//
+// Names that cross the wire are declared once: the task queue, the
+// customers' messages and workflow IDs here; the human tasks' messages in
+// humantask; the record's queries and search attributes in record.
 package workflows
 
 import (
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/temporal"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
 
-	"baton/workflows/humantask"
+	"go.temporal.io/sdk/workflow"
+
+	"baton/policy"
 )
 
 // DefaultTaskQueue is the task queue the worker polls unless configured otherwise.
 const DefaultTaskQueue = "baton"
 
-// Message names shared by every process.
+// Customers' messages that end an instance (payload record.Request).
 const (
-	// UpdateDecide takes a humantask.Decision and answers synchronously;
-	// its validator refuses what the policy forbids before history is written.
-	UpdateDecide = humantask.UpdateName
-	// SignalDecision takes the same payload; refusals land in the audit trail.
-	SignalDecision = humantask.SignalName
 	// SignalWithdraw lets a loan applicant withdraw until disbursement.
 	SignalWithdraw = "withdraw"
 	// SignalCancel lets a customer cancel an order before shipment.
 	SignalCancel = "cancel"
-
-	QueryTasks  = humantask.QueryTasks
-	QueryAudit  = humantask.QueryAudit
-	QueryStatus = humantask.QueryState
 )
 
-// Search attribute keys. They never hold personal data: search attributes
-// are not encrypted.
-var (
-	SAProcessType   = temporal.NewSearchAttributeKeyKeyword("ProcessType")
-	SABusinessKey   = temporal.NewSearchAttributeKeyKeyword("BusinessKey")
-	SAProcessStage  = temporal.NewSearchAttributeKeyKeyword("ProcessStage")
-	SAPendingRoles  = temporal.NewSearchAttributeKeyKeywordList("PendingRoles")
-	SATaskDeadline  = temporal.NewSearchAttributeKeyTime("TaskDeadline")
-	SAHandlingPath  = temporal.NewSearchAttributeKeyKeyword("HandlingPath")
-	SAOutcome       = temporal.NewSearchAttributeKeyKeyword("Outcome")
-	SAPolicyVersion = temporal.NewSearchAttributeKeyKeyword("PolicyVersion")
-)
-
-// SearchAttributes lists every custom search attribute Baton needs, with its
-// type, for the worker (which ensures they exist) and the dev server scripts.
-func SearchAttributes() map[string]enums.IndexedValueType {
-	return map[string]enums.IndexedValueType{
-		SAProcessType.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
-		SABusinessKey.GetName():   enums.INDEXED_VALUE_TYPE_KEYWORD,
-		SAProcessStage.GetName():  enums.INDEXED_VALUE_TYPE_KEYWORD,
-		SAPendingRoles.GetName():  enums.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-		SATaskDeadline.GetName():  enums.INDEXED_VALUE_TYPE_DATETIME,
-		SAHandlingPath.GetName():  enums.INDEXED_VALUE_TYPE_KEYWORD,
-		SAOutcome.GetName():       enums.INDEXED_VALUE_TYPE_KEYWORD,
-		SAPolicyVersion.GetName(): enums.INDEXED_VALUE_TYPE_KEYWORD,
-	}
-}
-
-// StartAttributes are the search attributes known when an instance starts
-// (free to set then): its process, business key and first stage.
-func StartAttributes(process, key string) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(
-		SAProcessType.ValueSet(process),
-		SABusinessKey.ValueSet(key),
-		SAProcessStage.ValueSet("starting"),
-	)
-}
-
-// Handling paths recorded in HandlingPath.
-const (
-	PathAutomated = "automated"
-	PathManual    = "manual"
-)
-
-// Process types recorded in ProcessType and used on the command line.
-const (
-	ProcessLoan       = "loan"
-	ProcessOrder      = "order"
-	ProcessOnboarding = "onboarding"
-	ProcessExpense    = "expense"
-	ProcessPing       = "ping"
-)
-
-// Processes lists the business processes people start, in display order.
-func Processes() []string {
-	return []string{ProcessLoan, ProcessOrder, ProcessOnboarding, ProcessExpense}
-}
+// ProcessPing is the worker's health probe, not a business process.
+const ProcessPing = "ping"
 
 // WorkflowID builds the business-key workflow ID of a process instance,
 // e.g. WorkflowID("loan", "A-17") = "loan-A-17".
 func WorkflowID(process, key string) string { return process + "-" + key }
 
-// HumanTaskKeys are the search attributes the human-task manager keeps current.
-func HumanTaskKeys() humantask.SearchKeys {
-	return humantask.SearchKeys{
-		ProcessType:   SAProcessType,
-		BusinessKey:   SABusinessKey,
-		ProcessStage:  SAProcessStage,
-		PendingRoles:  SAPendingRoles,
-		TaskDeadline:  SATaskDeadline,
-		HandlingPath:  SAHandlingPath,
-		Outcome:       SAOutcome,
-		PolicyVersion: SAPolicyVersion,
-	}
-}
-
 // Input is what every process input offers its starters: validation naming
-// the field, the business key, and what the Web UI shows.
+// the field, the business key, what the Web UI shows, and its business id.
+// Inputs are pointers (SetID writes).
 type Input interface {
 	Validate() error
+	// Key is the business key: the workflow ID.
 	Key() string
 	Summary() string
 	Details() string
+	// SetID sets the business id field (applicationId, orderId, ...).
+	SetID(id string)
 }
 
-// NewInput returns an empty input for process (a pointer, for decoding).
-func NewInput(process string) (Input, bool) {
-	switch process {
-	case ProcessLoan:
-		return &LoanInput{}, true
-	case ProcessOrder:
-		return &OrderInput{}, true
-	case ProcessOnboarding:
-		return &OnboardingInput{}, true
-	case ProcessExpense:
-		return &ExpenseInput{}, true
+// Process describes one business process: everything the worker, the
+// starter, the demo, the replayer and the policy check need, declared once
+// in the process's own file. Adding a process adds its file, its section of
+// config/policy.yaml and its examples/, and nothing else.
+type Process struct {
+	// Name is the process type: workflow type, ProcessType, the CLI's
+	// argument and the workflow ID prefix ("loan" → "loan-A-17").
+	Name string
+	// Title is the process for people ("Loan origination").
+	Title string
+	// IDField is the input's business id field ("applicationId"); IDPrefix
+	// starts generated ids ("A" → "A-1126-093000.123").
+	IDField, IDPrefix string
+	// Stages is how many stages the Web UI counts (0: the process sets it
+	// once known).
+	Stages int
+	// NewInput returns an empty input to decode into.
+	NewInput func() Input
+	// Workflow is the workflow function.
+	Workflow any
+	// Flags are the starter's flags for the input's common fields.
+	Flags []Flag
+	// Directory lists the input's fields that name users of the directory;
+	// the starter checks them before starting, the workflow at its start.
+	Directory func(in Input) []UserField
+	// Demo returns the demo's instances of this process; id(n) makes the
+	// n-th business id unique to the run.
+	Demo func(id func(n int) string, today time.Time) []Input
+	// CheckPolicy decodes and validates the process's section of the policy.
+	CheckPolicy func(p *policy.Policy) error
+	// Route is the process's routing decision as a pure function of the
+	// facts an instance recorded and the policy: what the workflow decided,
+	// or would decide under another policy (what-if).
+	Route func(facts map[string]string, p *policy.Policy) (Route, error)
+}
+
+// UserField is an input field that names a user of the directory.
+type UserField struct{ Field, User string }
+
+// Route is a routing decision: the handling path, the decision taken, why
+// (for the audit trail), and the facts it was taken on (recorded in the
+// instance record, so it can be taken again).
+type Route struct {
+	Path     string            `json:"path"`
+	Decision string            `json:"decision"`
+	Reason   string            `json:"reason"`
+	Facts    map[string]string `json:"facts,omitempty"`
+}
+
+// FlagKind is the type of a starter flag's value.
+type FlagKind int
+
+// Flag kinds, and the Go type Set receives.
+const (
+	FlagString  FlagKind = iota // string
+	FlagFloat                   // float64
+	FlagInt                     // int
+	FlagStrings                 // []string, one value per use (repeatable)
+	FlagList                    // []string, comma separated
+)
+
+// Flag binds a starter flag to an input field. Set receives the value as
+// the kind's Go type; an error is a usage error.
+type Flag struct {
+	Name, Usage string
+	Kind        FlagKind
+	Set         func(in Input, v any) error
+}
+
+// stringFlag and the others declare the common kinds of flag.
+func stringFlag(name, usage string, field func(in Input) *string) Flag {
+	return Flag{Name: name, Usage: usage, Kind: FlagString, Set: func(in Input, v any) error { *field(in) = v.(string); return nil }}
+}
+
+func floatFlag(name, usage string, field func(in Input) *float64) Flag {
+	return Flag{Name: name, Usage: usage, Kind: FlagFloat, Set: func(in Input, v any) error { *field(in) = v.(float64); return nil }}
+}
+
+func intFlag(name, usage string, field func(in Input) *int) Flag {
+	return Flag{Name: name, Usage: usage, Kind: FlagInt, Set: func(in Input, v any) error { *field(in) = v.(int); return nil }}
+}
+
+// processes is every described process, sorted by name; each process file
+// adds its own in init (wf there: a package variable naming its workflow
+// function would be an initialization cycle).
+var processes []*Process
+
+func describe(p *Process, wf any) {
+	p.Workflow = wf
+	processes = append(processes, p)
+	slices.SortFunc(processes, func(a, b *Process) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// Processes lists the business processes people start, by name.
+func Processes() []*Process { return slices.Clone(processes) }
+
+// Names lists the processes' names.
+func Names() []string {
+	var out []string
+	for _, p := range processes {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// Lookup finds a process by name.
+func Lookup(name string) (*Process, bool) {
+	for _, p := range processes {
+		if p.Name == name {
+			return p, true
+		}
 	}
 	return nil, false
 }
 
-// SetID sets the input's business id field (applicationId, orderId, ...).
-func SetID(in Input, id string) {
-	switch v := in.(type) {
-	case *LoanInput:
-		v.ApplicationID = id
-	case *OrderInput:
-		v.OrderID = id
-	case *OnboardingInput:
-		v.EmployeeID = id
-	case *ExpenseInput:
-		v.ExpenseID = id
-	}
-}
-
-// ProcessOf returns the process of a business-key workflow ID ("" if none).
-func ProcessOf(workflowID string) string {
-	for _, p := range Processes() {
-		if len(workflowID) > len(p)+1 && workflowID[:len(p)+1] == p+"-" {
+// ProcessOf returns the process of a business-key workflow ID (nil if none).
+func ProcessOf(workflowID string) *Process {
+	for _, p := range processes {
+		if strings.HasPrefix(workflowID, p.Name+"-") && len(workflowID) > len(p.Name)+1 {
 			return p
 		}
 	}
-	return ""
+	return nil
+}
+
+// CheckPolicy validates every process's section of the policy and refuses
+// sections no process owns.
+func CheckPolicy(p *policy.Policy) error {
+	for _, name := range sortedKeys(p.Processes) {
+		if _, ok := Lookup(name); !ok {
+			return fmt.Errorf("policy: processes.%s: no such process (one of %s)", name, strings.Join(Names(), ", "))
+		}
+	}
+	for _, d := range processes {
+		if err := d.CheckPolicy(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadPolicy reads, versions and validates the policy file, every process's
+// section included: what the worker serves and the starter checks against.
+func LoadPolicy(path string) (*policy.Policy, error) {
+	p, err := policy.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPolicy(p); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Registry is what both the SDK worker and the replayer offer.
+type Registry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+}
+
+// Register registers every workflow under its stable name. The worker and
+// the replay tests call it, so both know the same workflows.
+func Register(r Registry) {
+	r.RegisterWorkflowWithOptions(Ping, workflow.RegisterOptions{Name: ProcessPing})
+	for _, p := range processes {
+		r.RegisterWorkflowWithOptions(p.Workflow, workflow.RegisterOptions{Name: p.Name})
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -9,14 +9,64 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
+	"baton/policy"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
+
+// ProcessOnboarding is the onboarding process's name.
+const ProcessOnboarding = "onboarding"
 
 // Onboarding outcomes.
 const (
 	OutcomeOnboarded = "onboarded"
 	OutcomeAborted   = "aborted"
 )
+
+var onboarding = &Process{
+	Name: ProcessOnboarding, Title: "Employee onboarding", IDField: "employeeId", IDPrefix: "E", Stages: 5,
+	NewInput: func() Input { return &OnboardingInput{} },
+	Flags: []Flag{
+		stringFlag("name", "employee's name", func(in Input) *string { return &in.(*OnboardingInput).Name }),
+		stringFlag("role", "job role", func(in Input) *string { return &in.(*OnboardingInput).Role }),
+		stringFlag("department", "department", func(in Input) *string { return &in.(*OnboardingInput).Department }),
+		stringFlag("manager", "manager's user id (e.g. mia)", func(in Input) *string { return &in.(*OnboardingInput).Manager }),
+		stringFlag("start-date", "first day, YYYY-MM-DD", func(in Input) *string { return &in.(*OnboardingInput).StartDate }),
+		{Name: "equipment", Usage: "equipment list, comma separated", Kind: FlagList, Set: func(in Input, v any) error {
+			in.(*OnboardingInput).Equipment = v.([]string)
+			return nil
+		}},
+	},
+	Directory: func(in Input) []UserField { return []UserField{{"manager", in.(*OnboardingInput).Manager}} },
+	Demo: func(id func(int) string, today time.Time) []Input {
+		return []Input{
+			&OnboardingInput{EmployeeID: id(1), Name: "Nora Noll", Role: "engineer", Department: "platform", Manager: "mia", StartDate: today.AddDate(0, 0, 14).Format(time.DateOnly), Equipment: []string{"laptop", "monitor"}},
+			&OnboardingInput{EmployeeID: id(2), Name: "Omar Ortiz", Role: "analyst", Department: "finance", Manager: "max", StartDate: today.Format(time.DateOnly), Equipment: []string{"laptop"}},
+		}
+	},
+	CheckPolicy: checkSection(ProcessOnboarding, func(p *policy.Policy, op OnboardingPolicy) error {
+		if err := p.ValidateTask("processes.onboarding.managerApproval", op.ManagerApproval, false); err != nil {
+			return err
+		}
+		return p.ValidateTask("processes.onboarding.provisioningFix", op.ProvisioningFix, true)
+	}),
+	Route: func(map[string]string, *policy.Policy) (Route, error) { return OnboardingRoute(), nil },
+}
+
+func init() { describe(onboarding, Onboarding) }
+
+// OnboardingPolicy is onboarding's section of the policy.
+type OnboardingPolicy struct {
+	// ManagerApproval is addressed to the named manager; Roles is unused there
+	// and Escalation adds roles (hr) after a delay.
+	ManagerApproval policy.Task `json:"managerApproval"`
+	ProvisioningFix policy.Task `json:"provisioningFix"`
+}
+
+// OnboardingRoute is onboarding's routing: the manager always approves.
+func OnboardingRoute() Route {
+	return Route{Path: record.PathManual, Decision: "manager-approval", Reason: "the named manager approves the access package"}
+}
 
 // OnboardingInput is a new hire.
 type OnboardingInput struct {
@@ -48,6 +98,9 @@ func (in OnboardingInput) Validate() error {
 // Key is the business key.
 func (in OnboardingInput) Key() string { return WorkflowID(ProcessOnboarding, in.EmployeeID) }
 
+// SetID sets the employee id.
+func (in *OnboardingInput) SetID(id string) { in.EmployeeID = id }
+
 // Summary is the one line the Web UI shows (no name: personal data).
 func (in OnboardingInput) Summary() string {
 	return fmt.Sprintf("Onboarding %s: %s in %s, starts %s", in.EmployeeID, in.Role, in.Department, in.StartDate)
@@ -61,10 +114,8 @@ func (in OnboardingInput) Details() string {
 
 // OnboardingResult is how onboarding ended.
 type OnboardingResult struct {
-	Outcome      string            `json:"outcome"`
-	HandlingPath string            `json:"handlingPath"`
-	Reason       string            `json:"reason"`
-	Provisioned  map[string]string `json:"provisioned,omitempty"`
+	Ending
+	Provisioned map[string]string `json:"provisioned,omitempty"`
 }
 
 // provisioning is one parallel branch.
@@ -73,130 +124,110 @@ type provisioning struct {
 	fn   any
 }
 
-// Onboarding is employee onboarding: HR record, the named manager's
-// approval of the access package (escalating to HR), provisioning fanned out
-// in parallel and joined (a failure opens an it-admin task to retry or
-// abort), a durable wait until the start date, and a welcome mail.
-func Onboarding(ctx workflow.Context, in OnboardingInput) (*OnboardingResult, error) {
-	p, err := begin(ctx, ProcessOnboarding, in, 5)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.start(ctx, fmt.Sprintf("new hire %s, %s in %s, manager %s", in.EmployeeID, in.Role, in.Department, in.Manager)); err != nil {
-		return nil, err
-	}
-	pol := p.m.Policy()
-	if _, ok := pol.Users[in.Manager]; !ok {
-		err := nonRetryableInput(invalid("manager", "%q is not in the directory", in.Manager))
-		p.m.Fail(ctx, OutcomeFailed, err)
-		return nil, err
-	}
-	res := &OnboardingResult{Provisioned: map[string]string{}}
-	end := func(outcome, reason string) (*OnboardingResult, error) {
-		res.Outcome, res.Reason, res.HandlingPath = outcome, reason, p.m.HandlingPath()
-		p.finish(ctx, outcome, reason)
-		return res, nil
-	}
-	p.m.SetHandlingPath(ctx, PathManual) // the manager always approves
-
-	var hr *activities.HR
-	p.stage(ctx, 1, "hr-record", "creating the HR record")
-	if err := p.step(ctx, "hr-record", "hr: record for "+in.EmployeeID, hr.CreateEmployeeRecord, activities.EmployeeInput{
-		EmployeeID: in.EmployeeID, Name: in.Name, Role: in.Role, Department: in.Department, StartDate: in.StartDate,
-	}, nil); err != nil {
-		return nil, err
-	}
-
-	p.stage(ctx, 2, "manager-approval", "awaiting "+in.Manager+"'s approval of the access package")
-	spec := humantask.FromPolicy("manager-approval", "Access package for "+in.Key(), pol.Processes.Onboarding.ManagerApproval)
-	spec.Roles, spec.Users = nil, []string{in.Manager}
-	task, err := p.m.Open(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	if r, err := task.Wait(ctx); err != nil {
-		return nil, err
-	} else if !r.Approved() {
-		reason := "no approval by the deadline"
-		if r.State == humantask.StateRejected {
-			reason = "rejected by " + r.Rejecter + ": " + r.Comment
-		}
-		return end(OutcomeRejected, reason)
-	}
-
-	var it *activities.ITProvisioning
-	var eq *activities.Equipment
-	var pr *activities.Payroll
-	var fac *activities.Facilities
-	pending := []provisioning{{"accounts", it.CreateAccounts}, {"equipment", eq.OrderEquipment}, {"payroll", pr.EnrolPayroll}, {"badge", fac.IssueBadge}}
-	req := activities.ProvisionInput{EmployeeID: in.EmployeeID, Role: in.Role, Items: in.Equipment, StartDate: in.StartDate}
-	for round := 1; len(pending) > 0; round++ {
-		p.stage(ctx, 3, "provisioning", fmt.Sprintf("provisioning %s in parallel", names(pending)))
-		type branch struct {
-			prov provisioning
-			fut  workflow.Future
-		}
-		var branches []branch
-		for _, pv := range pending {
-			actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-				StartToCloseTimeout: 30 * time.Second,
-				HeartbeatTimeout:    heartbeatTimeout,
-				RetryPolicy:         p.limitedRetry(3),
-				Summary:             pv.name + ": provision " + in.EmployeeID,
-			})
-			branches = append(branches, branch{pv, workflow.ExecuteActivity(actx, pv.fn, req)})
-		}
-		var failed []provisioning
-		var reasons []string
-		for _, b := range branches {
-			var out activities.ProvisionResult
-			if err := b.fut.Get(ctx, &out); err != nil {
-				failed = append(failed, b.prov)
-				reasons = append(reasons, b.prov.name+": "+cause(err))
-				p.m.Audit(ctx, humantask.SystemActor, humantask.ActionStepFailed, "", "provision "+b.prov.name+": "+cause(err))
-				continue
-			}
-			res.Provisioned[b.prov.name] = out.Reference
-			p.m.Audit(ctx, humantask.SystemActor, humantask.ActionStepCompleted, "", "provision "+b.prov.name)
-		}
-		pending = failed
-		if len(failed) == 0 {
-			break
-		}
-		p.stage(ctx, 3, "provisioning-fix", "awaiting IT to fix "+names(failed)+": approve retries, reject aborts")
-		fix := humantask.FromPolicy(fmt.Sprintf("provisioning-fix-%d", round), "Provisioning failed for "+in.Key()+": "+strings.Join(reasons, "; "), pol.Processes.Onboarding.ProvisioningFix)
-		ft, err := p.m.Open(ctx, fix)
-		if err != nil {
-			return nil, err
-		}
-		r, err := ft.Wait(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if !r.Approved() {
-			return end(OutcomeAborted, "provisioning of "+names(failed)+" abandoned: "+cmp.Or(r.Comment, "no decision by the deadline"))
-		}
-	}
-
-	start, _ := time.Parse(time.DateOnly, in.StartDate)
-	if wait := start.Sub(workflow.Now(ctx)); wait > 0 {
-		p.stage(ctx, 4, "waiting-for-start", "waiting until the start date "+in.StartDate)
-		if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "until start date " + in.StartDate}).Get(ctx, nil); err != nil {
-			return nil, err
-		}
-	}
-
-	p.stage(ctx, 5, "welcome", "sending the welcome mail")
-	if err := p.notify(ctx, "welcome-mail", in.EmployeeID, "Welcome aboard", fmt.Sprintf("Your accounts, equipment, payroll and badge are ready for %s.", in.StartDate)); err != nil {
-		return nil, err
-	}
-	return end(OutcomeOnboarded, "provisioned "+strings.Join(workflow.DeterministicKeys(res.Provisioned), ", "))
-}
-
 func names(ps []provisioning) string {
 	var n []string
 	for _, p := range ps {
 		n = append(n, p.name)
 	}
 	return strings.Join(n, ", ")
+}
+
+// Onboarding is employee onboarding: HR record, the named manager's
+// approval of the access package (escalating to HR), provisioning fanned out
+// in parallel and joined (a failure opens an it-admin task to retry or
+// abort), a durable wait until the start date, and a welcome mail.
+func Onboarding(ctx workflow.Context, in OnboardingInput) (*OnboardingResult, error) {
+	return run(ctx, onboarding, in, &OnboardingResult{Provisioned: map[string]string{}}, onboardingBody)
+}
+
+func onboardingBody(ctx workflow.Context, p *proc, in OnboardingInput, res *OnboardingResult) error {
+	pol, err := start[OnboardingPolicy](ctx, p, onboarding, &in, fmt.Sprintf("new hire %s, %s in %s, manager %s", in.EmployeeID, in.Role, in.Department, in.Manager))
+	if err != nil {
+		return err
+	}
+	p.Route(ctx, OnboardingRoute().Path, "") // the manager always approves
+
+	var hr *activities.HR
+	p.SetStage(ctx, 1, "hr-record", "creating the HR record")
+	if err := p.step(ctx, "hr-record", "hr: record for "+in.EmployeeID, hr.CreateEmployeeRecord, activities.EmployeeInput{
+		EmployeeID: in.EmployeeID, Name: in.Name, Role: in.Role, Department: in.Department, StartDate: in.StartDate,
+	}, nil); err != nil {
+		return err
+	}
+
+	p.SetStage(ctx, 2, "manager-approval", "awaiting "+in.Manager+"'s approval of the access package")
+	spec := humantask.FromPolicy("manager-approval", "Access package for "+in.Key(), pol.ManagerApproval)
+	spec.Roles, spec.Users = nil, []string{in.Manager}
+	if _, err := p.decide(ctx, spec, review{outcome: OutcomeRejected, decision: "approval"}); err != nil {
+		return err
+	}
+
+	if err := p.provision(ctx, in, pol, res); err != nil {
+		return err
+	}
+
+	start, _ := time.Parse(time.DateOnly, in.StartDate)
+	if wait := start.Sub(workflow.Now(ctx)); wait > 0 {
+		p.SetStage(ctx, 4, "waiting-for-start", "waiting until the start date "+in.StartDate)
+		if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "until start date " + in.StartDate}).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+
+	p.SetStage(ctx, 5, "welcome", "sending the welcome mail")
+	if err := p.notify(ctx, "welcome-mail", in.EmployeeID, "Welcome aboard", fmt.Sprintf("Your accounts, equipment, payroll and badge are ready for %s.", in.StartDate)); err != nil {
+		return err
+	}
+	return record.End(OutcomeOnboarded, "provisioned "+strings.Join(workflow.DeterministicKeys(res.Provisioned), ", "))
+}
+
+// provision fans the provisioning out across the systems in parallel and
+// joins it; when some fail, an it-admin task decides: approve retries the
+// failed ones, reject (or the deadline) aborts onboarding.
+func (p *proc) provision(ctx workflow.Context, in OnboardingInput, pol OnboardingPolicy, res *OnboardingResult) error {
+	var it *activities.ITProvisioning
+	var eq *activities.Equipment
+	var pr *activities.Payroll
+	var fac *activities.Facilities
+	pending := []provisioning{{"accounts", it.CreateAccounts}, {"equipment", eq.OrderEquipment}, {"payroll", pr.EnrolPayroll}, {"badge", fac.IssueBadge}}
+	req := activities.ProvisionInput{EmployeeID: in.EmployeeID, Role: in.Role, Items: in.Equipment, StartDate: in.StartDate}
+	opts := p.options(stepOptions{retry: p.limitedRetry(3)})
+	for round := 1; len(pending) > 0; round++ {
+		p.SetStage(ctx, 3, "provisioning", fmt.Sprintf("provisioning %s in parallel", names(pending)))
+		futures := make([]workflow.Future, len(pending))
+		for i, pv := range pending {
+			futures[i] = workflow.ExecuteActivity(p.activityCtx(ctx, pv.name+": provision "+in.EmployeeID, opts), pv.fn, req)
+		}
+		var failed []provisioning
+		var reasons []string
+		for i, pv := range pending {
+			var out activities.ProvisionResult
+			if err := futures[i].Get(ctx, &out); err != nil {
+				failed = append(failed, pv)
+				reasons = append(reasons, pv.name+": "+cause(err))
+				p.Audit(ctx, humantask.SystemActor, record.ActionStepFailed, "", "provision "+pv.name+": "+cause(err))
+				continue
+			}
+			res.Provisioned[pv.name] = out.Reference
+			p.Audit(ctx, humantask.SystemActor, record.ActionStepCompleted, "", "provision "+pv.name)
+		}
+		pending = failed
+		if len(failed) == 0 {
+			return nil
+		}
+		p.SetStage(ctx, 3, "provisioning-fix", "awaiting IT to fix "+names(failed)+": approve retries, reject aborts")
+		fix := humantask.FromPolicy(fmt.Sprintf("provisioning-fix-%d", round), "Provisioning failed for "+in.Key()+": "+strings.Join(reasons, "; "), pol.ProvisioningFix)
+		ft, err := p.Open(ctx, fix)
+		if err != nil {
+			return err
+		}
+		r, err := ft.Wait(ctx)
+		if err != nil {
+			return err
+		}
+		if !r.Approved() {
+			return record.End(OutcomeAborted, "provisioning of "+names(failed)+" abandoned: "+cmp.Or(r.Comment, "no decision by the deadline"))
+		}
+	}
+	return nil
 }

@@ -3,13 +3,20 @@ package workflows
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
+	"baton/policy"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
+
+// ProcessOrder is the order process's name.
+const ProcessOrder = "order"
 
 // Order outcomes.
 const (
@@ -18,8 +25,79 @@ const (
 	OutcomeCardDeclined  = "card-declined"
 	OutcomeOutOfStock    = "out-of-stock"
 	OutcomeCancelled     = "cancelled"
-	OutcomeFailed        = "failed"
 )
+
+var order = &Process{
+	Name: ProcessOrder, Title: "Order fulfilment", IDField: "orderId", IDPrefix: "O", Stages: 6,
+	NewInput: func() Input { return &OrderInput{} },
+	Flags: []Flag{
+		stringFlag("customer", "customer id (ids starting NEW- are new customers)", func(in Input) *string { return &in.(*OrderInput).CustomerID }),
+		{Name: "item", Usage: "an order line SKU:QUANTITY, repeatable (e.g. --item SKU-BOOK:2)", Kind: FlagStrings, Set: func(in Input, v any) error {
+			o := in.(*OrderInput)
+			o.Items = nil
+			for _, it := range v.([]string) {
+				sku, qty, ok := strings.Cut(it, ":")
+				n, err := strconv.Atoi(qty)
+				if !ok || err != nil {
+					return fmt.Errorf("--item: %q is not SKU:QUANTITY", it)
+				}
+				o.Items = append(o.Items, activities.Item{SKU: sku, Quantity: n})
+			}
+			return nil
+		}},
+		floatFlag("amount", "order amount", func(in Input) *float64 { return &in.(*OrderInput).Amount }),
+		stringFlag("card", "card number", func(in Input) *string { return &in.(*OrderInput).CardNumber }),
+		stringFlag("billing", "billing country (two letters)", func(in Input) *string { return &in.(*OrderInput).BillingCountry }),
+		stringFlag("shipping", "shipping country (two letters)", func(in Input) *string { return &in.(*OrderInput).ShippingCountry }),
+	},
+	Demo: func(id func(int) string, _ time.Time) []Input {
+		book := []activities.Item{{SKU: "SKU-BOOK", Quantity: 2}}
+		return []Input{
+			&OrderInput{OrderID: id(1), CustomerID: "K-100", Items: book, Amount: 120, CardNumber: "4111111111111111", BillingCountry: "DE", ShippingCountry: "DE"},
+			&OrderInput{OrderID: id(2), CustomerID: "NEW-7", Items: []activities.Item{{SKU: "SKU-LAMP", Quantity: 1}}, Amount: 2500, CardNumber: "4111111111111111", BillingCountry: "DE", ShippingCountry: "US"},
+			&OrderInput{OrderID: id(3), CustomerID: "K-200", Items: []activities.Item{{SKU: "SKU-GHOST", Quantity: 1}}, Amount: 60, CardNumber: "4111111111111111", BillingCountry: "FR", ShippingCountry: "FR"},
+			&OrderInput{OrderID: id(4), CustomerID: "K-300", Items: book, Amount: 80, CardNumber: "4000000000000002", BillingCountry: "NL", ShippingCountry: "NL"},
+		}
+	},
+	CheckPolicy: checkSection(ProcessOrder, func(p *policy.Policy, op OrderPolicy) error {
+		if err := p.ValidateTask("processes.order.fraudReview", op.FraudReview, true); err != nil {
+			return err
+		}
+		if op.FraudReviewAt < 0 || op.FraudReviewAt > 100 {
+			return fmt.Errorf("policy: processes.order.fraudReviewAt: %d is outside 0..100", op.FraudReviewAt)
+		}
+		return nil
+	}),
+	Route: routeSection(ProcessOrder, func(score *int) []factParser { return []factParser{intFact("fraudScore", score)} },
+		func(score int, op OrderPolicy) Route { return OrderRoute(score, nil, op) }),
+}
+
+func init() { describe(order, Order) }
+
+// OrderPolicy is the order's section of the policy.
+type OrderPolicy struct {
+	// FraudReviewAt: a fraud score at or above it opens a manual review.
+	FraudReviewAt int         `json:"fraudReviewAt"`
+	FraudReview   policy.Task `json:"fraudReview"`
+}
+
+// Order routing decisions.
+const (
+	OrderStraightThrough = "straight-through"
+	OrderFraudReview     = "fraud-review"
+)
+
+// OrderRoute sends an order to manual fraud review when its fraud score
+// reaches the policy's threshold; reasons are the screen's, for the audit.
+func OrderRoute(fraudScore int, reasons []string, pol OrderPolicy) Route {
+	facts := map[string]string{"fraudScore": fmt.Sprint(fraudScore)}
+	if fraudScore >= pol.FraudReviewAt {
+		return Route{Path: record.PathManual, Decision: OrderFraudReview, Facts: facts,
+			Reason: fmt.Sprintf("fraud review: score %d >= %d (%s)", fraudScore, pol.FraudReviewAt, strings.Join(reasons, "; "))}
+	}
+	return Route{Path: record.PathAutomated, Decision: OrderStraightThrough, Facts: facts,
+		Reason: fmt.Sprintf("straight through: fraud score %d < %d", fraudScore, pol.FraudReviewAt)}
+}
 
 var (
 	cardPattern    = regexp.MustCompile(`^[0-9]{12,19}$`)
@@ -74,6 +152,9 @@ func (in OrderInput) Validate() error {
 // Key is the business key.
 func (in OrderInput) Key() string { return WorkflowID(ProcessOrder, in.OrderID) }
 
+// SetID sets the order id.
+func (in *OrderInput) SetID(id string) { in.OrderID = id }
+
 // Summary is the one line the Web UI shows.
 func (in OrderInput) Summary() string {
 	return fmt.Sprintf("Order %s: %d line(s), %s", in.OrderID, len(in.Items), money(in.Amount))
@@ -98,9 +179,7 @@ func last4(card string) string {
 
 // OrderResult is how an order ended.
 type OrderResult struct {
-	Outcome       string   `json:"outcome"`
-	HandlingPath  string   `json:"handlingPath"`
-	Reason        string   `json:"reason"`
+	Ending
 	FraudScore    int      `json:"fraudScore"`
 	ReservationID string   `json:"reservationId,omitempty"`
 	ChargeID      string   `json:"chargeId,omitempty"`
@@ -108,152 +187,77 @@ type OrderResult struct {
 	Compensations []string `json:"compensations,omitempty"`
 }
 
-// saga holds compensations, run in reverse order.
-type saga struct {
-	steps []compensation
-}
-
-type compensation struct {
-	name string
-	run  func(ctx workflow.Context) error
-}
-
-func (s *saga) add(name string, fn func(ctx workflow.Context) error) {
-	s.steps = append(s.steps, compensation{name, fn})
-}
-
-// compensate runs every compensation in reverse order on a disconnected
-// context, so a cancelled instance still undoes its side effects.
-func (p *proc) compensate(ctx workflow.Context, s *saga, why string) []string {
-	dctx, cancel := workflow.NewDisconnectedContext(ctx)
-	defer cancel()
-	var done []string
-	for i := len(s.steps) - 1; i >= 0; i-- {
-		c := s.steps[i]
-		if err := c.run(dctx); err != nil {
-			p.m.Audit(ctx, humantask.SystemActor, humantask.ActionStepFailed, "", "compensation "+c.name+": "+cause(err))
-			continue
-		}
-		done = append(done, c.name)
-		p.m.Count(ctx, humantask.MetricCompensations, map[string]string{"step": c.name})
-		p.m.Audit(ctx, humantask.SystemActor, humantask.ActionCompensated, "", c.name+" ("+why+")")
-	}
-	s.steps = nil
-	return done
-}
-
 // Order is order fulfilment: fraud screen, manual fraud review when risky,
 // inventory reservation, payment, shipment, notification; a saga releases
 // and refunds on failure or on the customer's cancel before shipment.
 func Order(ctx workflow.Context, in OrderInput) (*OrderResult, error) {
-	p, err := begin(ctx, ProcessOrder, in, 6)
-	if err != nil {
-		return nil, err
-	}
-	cancelled, shipping := false, false
-	p.watch(ctx, SignalCancel, in.CustomerID, func() bool { return !shipping }, &cancelled)
-	if err := p.start(ctx, fmt.Sprintf("order %s by %s for %s", in.OrderID, in.CustomerID, money(in.Amount))); err != nil {
-		return nil, err
-	}
-	pol := p.m.Policy().Processes.Order
-	res := &OrderResult{}
-	var undo saga
-	end := func(outcome, reason string) (*OrderResult, error) {
-		if len(undo.steps) > 0 {
-			res.Compensations = p.compensate(ctx, &undo, outcome)
-		}
-		res.Outcome, res.Reason, res.HandlingPath = outcome, reason, p.m.HandlingPath()
+	return run(ctx, order, in, &OrderResult{}, orderBody)
+}
+
+func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) error {
+	shipping := false
+	p.EndOn(ctx, SignalCancel, in.CustomerID, func() bool { return !shipping }, OutcomeCancelled, "cancelled by the customer")
+	p.onEnd = func(ctx workflow.Context, outcome, reason string) {
+		res.Compensations = p.compensated
 		_ = p.notify(ctx, "notify-customer", in.CustomerID, fmt.Sprintf("Your order %s: %s", in.OrderID, outcome), reason)
-		p.finish(ctx, outcome, reason)
-		return res, nil
 	}
-	cancelledEnd := func() (*OrderResult, error) { return end(OutcomeCancelled, "cancelled by the customer") }
+	pol, err := start[OrderPolicy](ctx, p, order, &in, fmt.Sprintf("order %s by %s for %s", in.OrderID, in.CustomerID, money(in.Amount)))
+	if err != nil {
+		return err
+	}
 
 	var fraud *activities.Fraud
-	p.stage(ctx, 1, "fraud-screening", "screening the order for fraud")
+	p.SetStage(ctx, 1, "fraud-screening", "screening the order for fraud")
 	var screen activities.ScreenResult
 	if err := p.step(ctx, "fraud-screen", "fraud screening: score "+in.Key(), fraud.ScreenOrder, activities.ScreenInput{
 		OrderID: in.OrderID, CustomerID: in.CustomerID, Amount: in.Amount,
 		BillingCountry: in.BillingCountry, ShippingCountry: in.ShippingCountry,
 	}, &screen); err != nil {
-		return nil, err
+		return err
 	}
 	res.FraudScore = screen.Score
-	p.m.SetFact("fraudScore", fmt.Sprint(screen.Score))
-	if cancelled {
-		return cancelledEnd()
-	}
-	if screen.Score >= pol.FraudReviewAt {
-		p.m.SetHandlingPath(ctx, PathManual)
-		p.m.Audit(ctx, humantask.SystemActor, humantask.ActionRouted, "", fmt.Sprintf("fraud review: score %d >= %d (%s)", screen.Score, pol.FraudReviewAt, strings.Join(screen.Reasons, "; ")))
-		p.stage(ctx, 2, "fraud-review", "awaiting a fraud analyst's review")
-		task, err := p.m.Open(ctx, humantask.FromPolicy("fraud-review", "Fraud review for "+in.Key(), pol.FraudReview))
-		if err != nil {
-			return nil, err
+	route := OrderRoute(screen.Score, screen.Reasons, pol)
+	p.route(ctx, route)
+	if route.Decision == OrderFraudReview {
+		p.SetStage(ctx, 2, "fraud-review", "awaiting a fraud analyst's review")
+		spec := humantask.FromPolicy("fraud-review", "Fraud review for "+in.Key(), pol.FraudReview)
+		if _, err := p.decide(ctx, spec, review{outcome: OutcomeFraudRejected, decision: "fraud review"}); err != nil {
+			return err
 		}
-		if err := workflow.Await(ctx, func() bool { return task.Closed() || cancelled }); err != nil {
-			return nil, err
-		}
-		if cancelled {
-			p.m.CancelOpen(ctx, "cancelled by the customer")
-			return cancelledEnd()
-		}
-		if r := task.Result(); !r.Approved() {
-			reason := "no fraud review by the deadline"
-			if r.State == humantask.StateRejected {
-				reason = "rejected by " + r.Rejecter + ": " + r.Comment
-			}
-			return end(OutcomeFraudRejected, reason)
-		}
-	} else {
-		p.m.SetHandlingPath(ctx, PathAutomated)
-		p.m.Audit(ctx, humantask.SystemActor, humantask.ActionRouted, "", fmt.Sprintf("straight through: fraud score %d < %d", screen.Score, pol.FraudReviewAt))
 	}
 
 	var inv *activities.Inventory
-	p.stage(ctx, 3, "reservation", "reserving stock")
+	p.SetStage(ctx, 3, "reservation", "reserving stock")
 	var rsv activities.ReserveResult
-	if err := p.step(ctx, "reserve", "inventory: reserve stock for "+in.Key(), inv.ReserveStock, activities.ReserveInput{OrderID: in.OrderID, Items: in.Items}, &rsv); err != nil {
-		if errorType(err) == activities.ErrOutOfStock {
-			return end(OutcomeOutOfStock, cause(err))
-		}
-		return end(OutcomeFailed, "reserve: "+cause(err))
+	if err := p.step(ctx, "reserve", "inventory: reserve stock for "+in.Key(), inv.ReserveStock, activities.ReserveInput{OrderID: in.OrderID, Items: in.Items}, &rsv,
+		undoneBy("release-stock", func(ctx workflow.Context) error {
+			return p.step(ctx, "release-stock", "inventory: release "+rsv.ReservationID+" for "+in.Key(), inv.ReleaseStock, activities.ReleaseInput(rsv), nil)
+		})); err != nil {
+		return endOnError(err, "reserve", map[string]string{activities.ErrOutOfStock: OutcomeOutOfStock}, OutcomeFailed)
 	}
 	res.ReservationID = rsv.ReservationID
-	undo.add("release-stock", func(ctx workflow.Context) error {
-		return p.step(ctx, "release-stock", "inventory: release "+rsv.ReservationID+" for "+in.Key(), inv.ReleaseStock, activities.ReleaseInput(rsv), nil)
-	})
-	if cancelled {
-		return cancelledEnd()
-	}
 
 	var pay *activities.Payments
-	p.stage(ctx, 4, "payment", "charging the card")
+	p.SetStage(ctx, 4, "payment", "charging the card")
 	var chg activities.ChargeResult
-	if err := p.step(ctx, "charge", "payments: charge "+money(in.Amount)+" for "+in.Key(), pay.ChargeCard, activities.ChargeInput{OrderID: in.OrderID, Amount: in.Amount, CardNumber: in.CardNumber}, &chg); err != nil {
-		if errorType(err) == activities.ErrCardDeclined {
-			return end(OutcomeCardDeclined, cause(err))
-		}
-		return end(OutcomeFailed, "charge: "+cause(err))
+	if err := p.step(ctx, "charge", "payments: charge "+money(in.Amount)+" for "+in.Key(), pay.ChargeCard, activities.ChargeInput{OrderID: in.OrderID, Amount: in.Amount, CardNumber: in.CardNumber}, &chg,
+		undoneBy("refund", func(ctx workflow.Context) error {
+			return p.step(ctx, "refund", "payments: refund "+chg.ChargeID+" for "+in.Key(), pay.RefundCharge, activities.RefundInput{ChargeID: chg.ChargeID, OrderID: in.OrderID}, nil)
+		})); err != nil {
+		return endOnError(err, "charge", map[string]string{activities.ErrCardDeclined: OutcomeCardDeclined}, OutcomeFailed)
 	}
 	res.ChargeID = chg.ChargeID
-	undo.add("refund", func(ctx workflow.Context) error {
-		return p.step(ctx, "refund", "payments: refund "+chg.ChargeID+" for "+in.Key(), pay.RefundCharge, activities.RefundInput{ChargeID: chg.ChargeID, OrderID: in.OrderID}, nil)
-	})
-	if cancelled {
-		return cancelledEnd()
-	}
 
 	var ship *activities.Shipping
 	shipping = true
-	p.stage(ctx, 5, "shipment", "creating the shipment")
+	p.SetStage(ctx, 5, "shipment", "creating the shipment")
 	var shp activities.ShipmentResult
 	if err := p.step(ctx, "ship", "shipping: ship "+in.Key()+" to "+in.ShippingCountry, ship.CreateShipment, activities.ShipmentInput{OrderID: in.OrderID, Country: in.ShippingCountry, Items: in.Items}, &shp,
 		stepOptions{retry: p.limitedRetry(5)}); err != nil {
-		return end(OutcomeFailed, "ship: "+cause(err))
+		return endOnError(err, "ship", nil, OutcomeFailed)
 	}
 	res.ShipmentID = shp.ShipmentID
-	undo.steps = nil // shipped: nothing left to undo
-	p.stage(ctx, 6, "notification", "notifying the customer")
-	return end(OutcomeFulfilled, "shipped as "+shp.Tracking)
+	p.commit() // shipped: nothing left to undo
+	p.SetStage(ctx, 6, "notification", "notifying the customer")
+	return record.End(OutcomeFulfilled, "shipped as "+shp.Tracking)
 }

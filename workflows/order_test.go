@@ -9,6 +9,7 @@ import (
 
 	"baton/activities"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 func orderIn() OrderInput {
@@ -32,7 +33,7 @@ func TestOrderStraightThrough(t *testing.T) {
 	mockOrder(h, in, 10)
 	var res OrderResult
 	h.run(Order, in, &res)
-	if res.Outcome != OutcomeFulfilled || res.HandlingPath != PathAutomated || res.ShipmentID != "SHP-1" || len(res.Compensations) != 0 {
+	if res.Outcome != OutcomeFulfilled || res.HandlingPath != record.PathAutomated || res.ShipmentID != "SHP-1" || len(res.Compensations) != 0 {
 		t.Fatalf("result = %+v", res)
 	}
 	if h.ran() != "ScreenOrder ReserveStock ChargeCard CreateShipment" {
@@ -57,7 +58,7 @@ func TestOrderFraudReview(t *testing.T) {
 		h.update(time.Hour, tc.decision)
 		var res OrderResult
 		h.run(Order, in, &res)
-		if res.Outcome != tc.outcome || res.HandlingPath != PathManual || h.ran() != tc.steps {
+		if res.Outcome != tc.outcome || res.HandlingPath != record.PathManual || h.ran() != tc.steps {
 			t.Errorf("%s: %+v after %s", tc.decision.Verdict, res, h.ran())
 		}
 		if refused.err == nil || !strings.Contains(refused.err.Error(), "needs role fraud-analyst") {
@@ -128,7 +129,7 @@ func TestOrderCancel(t *testing.T) {
 		h := newHarness(t)
 		in := orderIn()
 		mockOrder(h, in, 100)
-		h.signal(time.Hour, SignalCancel, Request{Reason: "changed my mind"})
+		h.signal(time.Hour, SignalCancel, record.Request{Reason: "changed my mind"})
 		var res OrderResult
 		h.run(Order, in, &res)
 		if res.Outcome != OutcomeCancelled || h.ran() != "ScreenOrder" {
@@ -140,7 +141,7 @@ func TestOrderCancel(t *testing.T) {
 		in := orderIn()
 		h.env.OnActivity(aPay.ChargeCard, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.ChargeResult{ChargeID: "CHG-1"}, nil)
 		mockOrder(h, in, 10)
-		h.signal(30*time.Second, SignalCancel, Request{})
+		h.signal(30*time.Second, SignalCancel, record.Request{})
 		var res OrderResult
 		h.run(Order, in, &res)
 		if res.Outcome != OutcomeCancelled || strings.Join(res.Compensations, ",") != "refund,release-stock" {
@@ -155,10 +156,10 @@ func TestOrderCancel(t *testing.T) {
 		in := orderIn()
 		h.env.OnActivity(aShip.CreateShipment, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.ShipmentResult{ShipmentID: "SHP-1"}, nil)
 		mockOrder(h, in, 10)
-		h.signal(30*time.Second, SignalCancel, Request{})
+		h.signal(30*time.Second, SignalCancel, record.Request{})
 		var res OrderResult
 		h.run(Order, in, &res)
-		if res.Outcome != OutcomeFulfilled || !h.auditHas(humantask.ActionRequestRefused, "cancel refused: too late") {
+		if res.Outcome != OutcomeFulfilled || !h.auditHas(record.ActionRequestRefused, "cancel refused: too late") {
 			t.Fatalf("result = %+v", res)
 		}
 	})

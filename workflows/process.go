@@ -1,10 +1,10 @@
 package workflows
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,17 +12,22 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
+	"baton/policy"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
-// ErrInvalidInput is the application error type of a rejected start input.
-const ErrInvalidInput = "InvalidInput"
+// ErrInvalidStart is the application error type of a start input the
+// process refuses (a field fails validation, a user is not in the
+// directory). Systems' own 4xx refusals are activities.ErrInvalidInput.
+const ErrInvalidStart = "InvalidStart"
 
 // Outcomes shared by the processes (each process adds its own).
 const (
 	OutcomeApproved = "approved"
 	OutcomeDeclined = "declined"
 	OutcomeRejected = "rejected"
+	OutcomeFailed   = "failed"
 )
 
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -52,58 +57,183 @@ func requireKey(field, v string) error {
 
 // nonRetryableInput wraps a validation error so the instance fails at once.
 func nonRetryableInput(err error) error {
-	return temporal.NewNonRetryableApplicationError("invalid input: "+err.Error(), ErrInvalidInput, nil)
+	return temporal.NewNonRetryableApplicationError("invalid input: "+err.Error(), ErrInvalidStart, nil)
 }
 
-// proc is what every process workflow holds: its manager and its step
-// helper. It is built first thing, before anything blocks.
+// Ending is how an instance ended; every process result embeds it.
+type Ending struct {
+	Outcome      string `json:"outcome"`
+	HandlingPath string `json:"handlingPath"`
+	Reason       string `json:"reason"`
+}
+
+func (e *Ending) ending() *Ending { return e }
+
+// result is a process result: it embeds Ending.
+type result interface{ ending() *Ending }
+
+// proc is what a process body holds: the instance record (embedded: stage,
+// routing, facts, tasks, audit), its steps and compensations, and what it
+// does once it ends.
 type proc struct {
-	m        *humantask.Manager
-	process  string
-	key      string
-	retry    *temporal.RetryPolicy
-	stageTot int
+	*record.Record
+	key   string
+	retry *temporal.RetryPolicy
+	undo  []compensation
+	// onEnd runs when the instance ends, after compensation and before the
+	// record is finished (a notification).
+	onEnd  func(ctx workflow.Context, outcome, reason string)
+	ending bool
+	// compensated names the compensations that ran, in order.
+	compensated []string
 }
 
-func newProc(ctx workflow.Context, process, key string, stages int) (*proc, error) {
-	m, err := humantask.New(ctx, humantask.Options{Process: process, BusinessKey: key, Keys: HumanTaskKeys()})
+// run is every process's frame: it validates the input (failing at once,
+// naming the field), builds the record before anything blocks, runs body,
+// and finishes the instance once body returns an ending (record.End, or a
+// message that stopped it): compensation, onEnd, then the record's Finish.
+// Any other error fails the workflow as it is.
+func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body func(ctx workflow.Context, p *proc, in I, res R) error) (R, error) {
+	var none R
+	input, ok := any(&in).(Input)
+	if !ok {
+		return none, fmt.Errorf("%s: %T is not an Input", d.Name, in)
+	}
+	if err := input.Validate(); err != nil {
+		return none, nonRetryableInput(err)
+	}
+	rec, err := record.New(ctx, record.Options{Process: d.Name, BusinessKey: input.Key(), Stages: d.Stages})
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	return &proc{
-		m: m, process: process, key: key, stageTot: stages,
+	p := &proc{
+		Record: rec, key: input.Key(),
 		retry: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	}, nil
-}
-
-// begin validates the input (failing at once, naming the field, before
-// anything happens) and builds the process's manager before anything blocks.
-func begin(ctx workflow.Context, process string, in Input, stages int) (*proc, error) {
-	if err := in.Validate(); err != nil {
-		return nil, nonRetryableInput(err)
 	}
-	return newProc(ctx, process, in.Key(), stages)
+	err = body(ctx, p, in, res)
+	if err == nil {
+		err = fmt.Errorf("%s: the process ended without an outcome", d.Name)
+	}
+	var end *record.Ending
+	if !errors.As(err, &end) {
+		return none, err
+	}
+	p.ending = true
+	p.compensate(ctx, end.Outcome)
+	e := res.ending()
+	e.Outcome, e.Reason, e.HandlingPath = end.Outcome, end.Reason, p.HandlingPath()
+	if p.onEnd != nil {
+		p.onEnd(ctx, end.Outcome, end.Reason)
+	}
+	p.Finish(ctx, end.Outcome, end.Reason)
+	return res, nil
 }
 
-// start pins the policy and audits the start.
-func (p *proc) start(ctx workflow.Context, details string) error {
-	_, err := p.m.Start(ctx, details)
-	return err
+// start pins the policy, audits the start, refuses users the directory
+// does not know (the description's Directory fields) and returns the
+// process's own section of the pinned policy, decoded into a T.
+func start[T any](ctx workflow.Context, p *proc, d *Process, in Input, details string) (T, error) {
+	var sec T
+	pol, err := p.Start(ctx, details)
+	if err != nil {
+		return sec, err
+	}
+	if d.Directory != nil {
+		for _, f := range d.Directory(in) {
+			if _, ok := pol.Users[f.User]; !ok {
+				err := nonRetryableInput(invalid(f.Field, "%q is not in the directory", f.User))
+				p.Fail(ctx, OutcomeFailed, err)
+				return sec, err
+			}
+		}
+	}
+	return policy.Section[T](pol, d.Name)
 }
 
-func (p *proc) stage(ctx workflow.Context, index int, name, description string) {
-	p.m.SetStage(ctx, name, index, p.stageTot, description)
+// checkSection builds a description's CheckPolicy: it decodes the
+// process's section into a T and hands it to check.
+func checkSection[T any](process string, check func(p *policy.Policy, sec T) error) func(*policy.Policy) error {
+	return func(p *policy.Policy) error {
+		sec, err := policy.Section[T](p, process)
+		if err != nil {
+			return err
+		}
+		return check(p, sec)
+	}
+}
+
+// routeSection builds a description's Route from the process's pure
+// routing function: the recorded facts are read with parsers into facts,
+// the section decoded into a T.
+func routeSection[T, F any](process string, parsers func(f *F) []factParser, route func(f F, sec T) Route) func(map[string]string, *policy.Policy) (Route, error) {
+	return func(facts map[string]string, p *policy.Policy) (Route, error) {
+		var f F
+		if err := parseFacts(facts, parsers(&f)...); err != nil {
+			return Route{}, err
+		}
+		sec, err := policy.Section[T](p, process)
+		if err != nil {
+			return Route{}, err
+		}
+		return route(f, sec), nil
+	}
+}
+
+// amountUpTo requires 0 < v <= limit.
+func amountUpTo(field string, v, limit float64) error {
+	if v <= 0 || v > limit {
+		return invalid(field, "%v must be above 0 and at most %s", v, strings.TrimSuffix(money(limit), ".00"))
+	}
+	return nil
+}
+
+// atMost limits a free-text field's length.
+func atMost(field, v string, n int) error {
+	if len(v) > n {
+		return invalid(field, "at most %d characters", n)
+	}
+	return nil
 }
 
 // stepOptions are the options of one activity call.
 type stepOptions struct {
 	timeout time.Duration
 	retry   *temporal.RetryPolicy
+	// undo, when set, is registered as the step's compensation once it
+	// succeeds.
+	undo *compensation
+}
+
+// compensation undoes a completed step.
+type compensation struct {
+	name string
+	run  func(ctx workflow.Context) error
+}
+
+// undoneBy registers fn (named name) as the compensation of a step.
+func undoneBy(name string, fn func(ctx workflow.Context) error) stepOptions {
+	return stepOptions{undo: &compensation{name, fn}}
 }
 
 // step runs one activity, audits its completion or failure, and names
-// itself in the UI with summary.
+// itself in the UI with summary. Once it succeeds, a message that stopped
+// the instance (withdraw, cancel) ends it: step returns that ending.
 func (p *proc) step(ctx workflow.Context, name, summary string, fn, in, out any, opts ...stepOptions) error {
+	o := p.options(opts...)
+	if err := workflow.ExecuteActivity(p.activityCtx(ctx, summary, o), fn, in).Get(ctx, out); err != nil {
+		p.Audit(ctx, humantask.SystemActor, record.ActionStepFailed, "", name+": "+cause(err))
+		return err
+	}
+	p.Audit(ctx, humantask.SystemActor, record.ActionStepCompleted, "", name)
+	if o.undo != nil {
+		p.undo = append(p.undo, *o.undo)
+	}
+	return p.stopped()
+}
+
+// options merges a step's options over the defaults (30 s, the process's
+// retry policy).
+func (p *proc) options(opts ...stepOptions) stepOptions {
 	o := stepOptions{timeout: 30 * time.Second, retry: p.retry}
 	for _, x := range opts {
 		if x.timeout > 0 {
@@ -112,20 +242,33 @@ func (p *proc) step(ctx workflow.Context, name, summary string, fn, in, out any,
 		if x.retry != nil {
 			o.retry = x.retry
 		}
+		if x.undo != nil {
+			o.undo = x.undo
+		}
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	return o
+}
+
+// activityCtx carries one activity's options: a slow system keeps
+// heartbeating, a worker that died is noticed in seconds.
+func (p *proc) activityCtx(ctx workflow.Context, summary string, o stepOptions) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: o.timeout,
-		// A slow system keeps heartbeating; a worker that died is noticed
-		// in seconds, not at the end of the start-to-close timeout.
-		HeartbeatTimeout: heartbeatTimeout,
-		RetryPolicy:      o.retry,
-		Summary:          summary,
+		HeartbeatTimeout:    heartbeatTimeout,
+		RetryPolicy:         o.retry,
+		Summary:             summary,
 	})
-	if err := workflow.ExecuteActivity(actx, fn, in).Get(ctx, out); err != nil {
-		p.m.Audit(ctx, humantask.SystemActor, humantask.ActionStepFailed, "", name+": "+cause(err))
-		return err
+}
+
+// stopped is the ending a customer's message asked for, as an error (nil
+// when none, or once the instance is ending).
+func (p *proc) stopped() error {
+	if p.ending {
+		return nil
 	}
-	p.m.Audit(ctx, humantask.SystemActor, humantask.ActionStepCompleted, "", name)
+	if s := p.Stopped(); s != nil {
+		return s
+	}
 	return nil
 }
 
@@ -138,11 +281,86 @@ func (p *proc) limitedRetry(attempts int32) *temporal.RetryPolicy {
 	return &r
 }
 
+// commit forgets the compensations: past this point what was done stays done.
+func (p *proc) commit() { p.undo = nil }
+
+// compensate runs the registered compensations in reverse order on a
+// disconnected context, so a cancelled instance still undoes its side
+// effects.
+func (p *proc) compensate(ctx workflow.Context, why string) {
+	if len(p.undo) == 0 {
+		return
+	}
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	for i := len(p.undo) - 1; i >= 0; i-- {
+		c := p.undo[i]
+		if err := c.run(dctx); err != nil {
+			p.Audit(ctx, humantask.SystemActor, record.ActionStepFailed, "", "compensation "+c.name+": "+cause(err))
+			continue
+		}
+		p.compensated = append(p.compensated, c.name)
+		p.Count(ctx, record.MetricCompensations, map[string]string{"step": c.name})
+		p.Audit(ctx, humantask.SystemActor, record.ActionCompensated, "", c.name+" ("+why+")")
+	}
+	p.undo = nil
+}
+
 // notify mails a person about this instance as an audited step.
 func (p *proc) notify(ctx workflow.Context, step, to, subject, body string) error {
 	var mail *activities.Mail
 	return p.step(ctx, step, "mail: "+step+" to "+to+" for "+p.key, mail.SendMail,
 		activities.MailInput{To: to, Subject: subject, Body: body, Ref: p.key}, nil, stepOptions{timeout: 10 * time.Second})
+}
+
+// review is a human decision the process waits for, and how it ends the
+// instance when the task is not approved.
+type review struct {
+	// outcome ends the instance when the task is rejected or expires.
+	outcome string
+	// decision names what a deadline missed: "no <decision> by the deadline".
+	decision string
+	// level, if set, is named in a rejection: "rejected at <level> level by ...".
+	level string
+}
+
+// decide opens a task and waits for it. Approved: its result. Rejected or
+// expired: the instance ends with rv.outcome. A message that stops the
+// instance (withdraw, cancel) cancels the task and ends the instance.
+func (p *proc) decide(ctx workflow.Context, spec humantask.Spec, rv review) (humantask.Result, error) {
+	task, err := p.Open(ctx, spec)
+	if err != nil {
+		return humantask.Result{}, err
+	}
+	if err := workflow.Await(ctx, func() bool { return task.Closed() || p.Stopped() != nil }); err != nil {
+		return humantask.Result{}, err
+	}
+	if s := p.Stopped(); s != nil {
+		p.CancelOpen(ctx, s.Reason)
+		return humantask.Result{}, s
+	}
+	r := task.Result()
+	switch r.State {
+	case humantask.StateApproved:
+		return r, nil
+	case humantask.StateRejected:
+		at := ""
+		if rv.level != "" {
+			at = " at " + rv.level + " level"
+		}
+		return r, record.End(rv.outcome, "rejected"+at+" by "+r.Rejecter+": "+r.Comment)
+	default:
+		return r, record.End(rv.outcome, "no "+rv.decision+" by the deadline")
+	}
+}
+
+// route records a routing decision: its handling path, the facts it used,
+// and why, in the audit trail.
+func (p *proc) route(ctx workflow.Context, r Route) {
+	for _, k := range sortedKeys(r.Facts) {
+		p.SetFact(k, r.Facts[k])
+	}
+	p.Route(ctx, r.Path, r.Reason)
 }
 
 // cause is the innermost message of an activity error, for people.
@@ -171,44 +389,52 @@ func errorType(err error) string {
 	return ""
 }
 
-// finish records the outcome and waits for handlers.
-func (p *proc) finish(ctx workflow.Context, outcome, details string) {
-	p.m.Finish(ctx, outcome, details)
-}
-
-// watch records a customer or applicant signal (withdraw, cancel) and sets
-// *flag while allowed() holds; later ones are audited as refused.
-func (p *proc) watch(ctx workflow.Context, signal, actor string, allowed func() bool, flag *bool) {
-	ch := workflow.GetSignalChannel(ctx, signal)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var req Request
-			if !ch.Receive(ctx, &req) {
-				return
-			}
-			who := cmp.Or(req.By, actor)
-			if !allowed() || *flag {
-				p.m.Audit(ctx, who, humantask.ActionRequestRefused, "", signal+" refused: too late"+suffix(req.Reason))
-				continue
-			}
-			*flag = true
-			p.m.Audit(ctx, who, humantask.ActionRequested, "", signal+suffix(req.Reason))
-		}
-	})
-}
-
-// Request is the payload of the withdraw and cancel signals (may be empty).
-type Request struct {
-	By     string `json:"by,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
-
-func suffix(s string) string {
-	if s == "" {
-		return ""
+// endOnError turns a failed step into the instance's ending: an error type
+// listed in outcomes ends it with that outcome and the system's message;
+// any other failure ends it as otherwise, prefixed with the step. An ending
+// (the instance was stopped) passes through.
+func endOnError(err error, step string, outcomes map[string]string, otherwise string) error {
+	var e *record.Ending
+	if errors.As(err, &e) {
+		return err
 	}
-	return ": " + s
+	if o, ok := outcomes[errorType(err)]; ok {
+		return record.End(o, cause(err))
+	}
+	return record.End(otherwise, step+": "+cause(err))
 }
+
+// A fact parser reads one recorded fact (for a routing decision taken again).
+type factParser struct {
+	key   string
+	parse func(v string) error
+}
+
+func intFact(key string, dst *int) factParser {
+	return factParser{key, func(v string) (err error) { *dst, err = strconv.Atoi(v); return err }}
+}
+
+func floatFact(key string, dst *float64) factParser {
+	return factParser{key, func(v string) (err error) { *dst, err = strconv.ParseFloat(v, 64); return err }}
+}
+
+// parseFacts reads the facts a routing decision needs, naming a missing or
+// malformed one.
+func parseFacts(facts map[string]string, parsers ...factParser) error {
+	for _, p := range parsers {
+		v, ok := facts[p.key]
+		if !ok {
+			return fmt.Errorf("fact %s: not recorded", p.key)
+		}
+		if err := p.parse(v); err != nil {
+			return fmt.Errorf("fact %s: %q is not a number", p.key, v)
+		}
+	}
+	return nil
+}
+
+// formatAmount writes an amount as a fact: exact, and parseable again.
+func formatAmount(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 func money(v float64) string {
 	s := fmt.Sprintf("%.2f", v)

@@ -23,7 +23,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		covered[strings.SplitN(filepath.Base(f), "-", 2)[0]] = true
 	}
-	for _, p := range Processes() {
+	for _, p := range Names() {
 		if !covered[p] {
 			t.Errorf("no recorded history for %s in testdata/ (run: make histories)", p)
 		}

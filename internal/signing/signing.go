@@ -66,6 +66,12 @@ func PublicKey(key ed25519.PrivateKey) string {
 	return base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
 }
 
+// Sign signs d for workflowID with the actor's own key (`starter --key`):
+// the signature covers exactly what is sent.
+func Sign(key ed25519.PrivateKey, workflowID string, d *humantask.Decision) {
+	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, humantask.SigningBytes(workflowID, *d)))
+}
+
 // SignAsSigner signs d for workflowID on behalf of its actor, as the trusted
 // signer named signer that authenticated the actor as authenticated (e.g.
 // "oidc https://login.example.com"). It sets Signer, Authenticated and
@@ -74,5 +80,5 @@ func PublicKey(key ed25519.PrivateKey) string {
 // here and in humantask.SigningBytes only.
 func SignAsSigner(key ed25519.PrivateKey, signer, authenticated, workflowID string, d *humantask.Decision) {
 	d.Signer, d.Authenticated = signer, authenticated
-	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, humantask.SigningBytes(workflowID, *d)))
+	Sign(key, workflowID, d)
 }

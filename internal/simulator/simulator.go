@@ -62,7 +62,7 @@ type Config struct {
 }
 
 // Systems are the path prefixes the simulator serves.
-var Systems = []string{"credit", "kyc", "loans", "fraud", "inventory", "payments", "shipping", "hr", "it", "equipment", "payroll", "facilities", "mail"}
+var Systems = []string{"credit", "kyc", "loans", "fraud", "inventory", "payments", "shipping", "hr", "it", "equipment", "payroll", "facilities", "mail", "claims"}
 
 // LedgerEntry is one side effect.
 type LedgerEntry struct {
@@ -370,6 +370,7 @@ func (s *Server) routes() {
 	s.registerFinance()
 	s.registerRetail()
 	s.registerPeople()
+	s.registerInsurance()
 }
 
 func known(system string) bool {

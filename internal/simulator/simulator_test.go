@@ -207,3 +207,29 @@ func TestMailOutboxIsReadable(t *testing.T) {
 		t.Fatalf("outbox = %v", out)
 	}
 }
+
+func TestClaimsSystem(t *testing.T) {
+	s := New(Config{})
+	if code, out := do(t, s, call{method: "GET", path: "/claims/coverage/P-100?kind=water-damage"}); code != 200 || out["deductible"] != 250.0 || out["limit"] != 50000.0 {
+		t.Errorf("P-100 water damage: %d %v", code, out)
+	}
+	for _, path := range []string{"/claims/coverage/P-300?kind=fire", "/claims/coverage/P-200?kind=theft"} {
+		if code, out := do(t, s, call{method: "GET", path: path}); code != 422 || out["code"] != CodeNotCovered {
+			t.Errorf("%s: %d %v", path, code, out)
+		}
+	}
+	if code, out := do(t, s, call{"POST", "/claims/triage", "", map[string]any{"claimId": "CL", "policyNumber": "P-100", "claimant": "C-2001", "kind": "theft", "amount": 6000}}); code != 200 || out["score"] != 70.0 {
+		t.Errorf("triage: %d %v", code, out)
+	}
+	_, res := do(t, s, call{"POST", "/claims/reserves", "r1", map[string]any{"claimId": "CL", "amount": 100}})
+	id, _ := res["reserveId"].(string)
+	if code, _ := do(t, s, call{"POST", "/claims/reserves/" + id + "/release", "r2", nil}); code != 200 {
+		t.Errorf("release %s: %d", id, code)
+	}
+	if code, out := do(t, s, call{"POST", "/claims/reserves/" + id + "/release", "r3", nil}); code != 409 {
+		t.Errorf("second release: %d %v", code, out)
+	}
+	if code, out := do(t, s, call{"POST", "/claims/settlements", "r4", map[string]any{"claimId": "OTHER", "reserveId": id, "payoutId": "PAY-1"}}); code != 400 {
+		t.Errorf("settlement of another claim's reserve: %d %v", code, out)
+	}
+}

@@ -22,7 +22,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"baton/policy"
-	"baton/workflows"
 	"baton/workflows/humantask"
 )
 
@@ -46,26 +45,6 @@ type Lister interface {
 	OpenTasksFor(ctx context.Context, user string) ([]Task, error)
 }
 
-// MayAct reports whether user may decide t according to the directory:
-// a named candidate or a holder of a candidate role, not excluded, not
-// having decided it already.
-func MayAct(p *policy.Policy, user string, t humantask.TaskView) bool {
-	if !IsCandidate(p, user, t) {
-		return false
-	}
-	for _, e := range t.Exclusions {
-		if e.User == user {
-			return false
-		}
-	}
-	for _, v := range t.Votes {
-		if v.Actor == user {
-			return false
-		}
-	}
-	return true
-}
-
 // IsCandidate reports whether user is among t's candidates (named, or by
 // role), whatever their exclusions and earlier votes.
 func IsCandidate(p *policy.Policy, user string, t humantask.TaskView) bool {
@@ -83,7 +62,7 @@ func IsCandidate(p *policy.Policy, user string, t humantask.TaskView) bool {
 // PendingFor is what PendingRoles holds for tasks user may act on: their
 // roles and "user:<id>".
 func PendingFor(p *policy.Policy, user string) []string {
-	return append(slices.Clone(p.Users[user].Roles), "user:"+user)
+	return append(slices.Clone(p.Users[user].Roles), humantask.UserCandidate(user))
 }
 
 // QueryLister finds instances through visibility (PendingRoles) and queries
@@ -113,7 +92,7 @@ func (l *QueryLister) OpenTasksFor(ctx context.Context, user string) ([]Task, er
 	var out []Task
 	for i, id := range ids {
 		for _, t := range perInstance[i] {
-			if t.State != humantask.StateOpen || !MayAct(l.Policy, user, t) {
+			if t.State != humantask.StateOpen || humantask.MayAct(l.Policy, user, t) != "" {
 				continue
 			}
 			out = append(out, Task{
@@ -172,7 +151,7 @@ func (l *QueryLister) queryTasks(ctx context.Context, ids []string) ([][]humanta
 			defer func() { <-sem }()
 			qctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			defer cancel()
-			v, err := l.Client.QueryWorkflow(qctx, id, "", workflows.QueryTasks)
+			v, err := l.Client.QueryWorkflow(qctx, id, "", humantask.QueryTasks)
 			if err == nil {
 				err = v.Get(&out[i])
 			}

@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"baton/internal/taskinbox"
-	"baton/workflows"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 // Backend is what the inbox needs from Temporal: the user's open tasks, one
@@ -26,9 +26,9 @@ type Backend interface {
 // Instance is one process instance as the task page shows it.
 type Instance struct {
 	WorkflowID string
-	Status     humantask.Status
+	Status     record.Status
 	Tasks      []humantask.TaskView
-	Audit      []humantask.AuditEntry
+	Audit      []record.AuditEntry
 }
 
 // Task returns the instance's task id, if it has it.
@@ -73,7 +73,7 @@ func (b *TemporalBackend) Instance(ctx context.Context, workflowID string) (*Ins
 	for _, q := range []struct {
 		name string
 		into any
-	}{{workflows.QueryStatus, &in.Status}, {workflows.QueryTasks, &in.Tasks}, {workflows.QueryAudit, &in.Audit}} {
+	}{{record.QueryStatus, &in.Status}, {humantask.QueryTasks, &in.Tasks}, {record.QueryAudit, &in.Audit}} {
 		v, err := b.Client.QueryWorkflow(ctx, workflowID, "", q.name)
 		if err == nil {
 			err = v.Get(q.into)
@@ -97,7 +97,7 @@ func (b *TemporalBackend) Decide(ctx context.Context, workflowID string, d human
 	var res humantask.DecisionResult
 	h, err := b.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
-		UpdateName:   workflows.UpdateDecide,
+		UpdateName:   humantask.UpdateDecide,
 		Args:         []any{d},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})

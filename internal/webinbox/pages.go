@@ -157,7 +157,7 @@ func (s *server) taskPage(w http.ResponseWriter, r *http.Request, user string) {
 		s.notFound(w, r)
 		return
 	}
-	d := taskData{Instance: in, Task: t, Now: time.Now(), Open: t.State == humantask.StateOpen, MayAct: taskinbox.MayAct(s.Policy, user, t)}
+	d := taskData{Instance: in, Task: t, Now: time.Now(), Open: t.State == humantask.StateOpen, MayAct: humantask.MayAct(s.Policy, user, t) == ""}
 	for _, k := range slices.Sorted(maps.Keys(in.Status.Facts)) {
 		d.Facts = append(d.Facts, [2]string{k, in.Status.Facts[k]})
 	}

@@ -19,6 +19,7 @@ import (
 	"baton/internal/taskinbox"
 	"baton/policy"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 const wf = "loan-A-7"
@@ -45,10 +46,10 @@ func (f *fakeBackend) Instance(_ context.Context, id string) (*Instance, error) 
 	}
 	return &Instance{
 		WorkflowID: wf,
-		Status:     humantask.Status{Process: "loan", Stage: "underwriting", StageIndex: 3, StageTotal: 5, Facts: map[string]string{"amount": "40,000.00"}},
+		Status:     record.Status{Process: "loan", Stage: "underwriting", StageIndex: 3, StageTotal: 5, Facts: map[string]string{"amount": "40,000.00"}},
 		Tasks: []humantask.TaskView{{ID: "underwriting", Title: "Underwriting decision", State: humantask.StateOpen, Roles: []string{"underwriter"}, Quorum: 1,
 			Deadline: time.Now().Add(47 * time.Hour), Exclusions: []humantask.Exclusion{{User: "ben", Reason: "the requester"}}}},
-		Audit: []humantask.AuditEntry{{Time: time.Now(), Actor: "system", Action: humantask.ActionTaskOpened, TaskID: "underwriting"}},
+		Audit: []record.AuditEntry{{Time: time.Now(), Actor: "system", Action: humantask.ActionTaskOpened, TaskID: "underwriting"}},
 	}, nil
 }
 

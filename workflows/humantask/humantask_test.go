@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,16 +22,8 @@ import (
 	"baton/activities"
 	"baton/policy"
 	ht "baton/workflows/humantask"
+	"baton/workflows/record"
 )
-
-var keys = ht.SearchKeys{
-	ProcessStage:  temporal.NewSearchAttributeKeyKeyword("ProcessStage"),
-	PendingRoles:  temporal.NewSearchAttributeKeyKeywordList("PendingRoles"),
-	TaskDeadline:  temporal.NewSearchAttributeKeyTime("TaskDeadline"),
-	HandlingPath:  temporal.NewSearchAttributeKeyKeyword("HandlingPath"),
-	Outcome:       temporal.NewSearchAttributeKeyKeyword("Outcome"),
-	PolicyVersion: temporal.NewSearchAttributeKeyKeyword("PolicyVersion"),
-}
 
 // plan is what the test process does.
 type plan struct {
@@ -44,7 +37,7 @@ type plan struct {
 
 type outcome struct {
 	Results []ht.Result
-	Audit   []ht.AuditEntry
+	Audit   []record.AuditEntry
 	Tasks   []ht.TaskView
 	// What the inbox would find once the tasks ended.
 	PendingRolesAfter []string
@@ -53,14 +46,14 @@ type outcome struct {
 
 // testProcess opens the plan's tasks and waits for all of them.
 func testProcess(ctx workflow.Context, p plan) (*outcome, error) {
-	m, err := ht.New(ctx, ht.Options{Process: "test", BusinessKey: "test-1", Keys: keys})
+	m, err := record.New(ctx, record.Options{Process: "test", BusinessKey: "test-1", Stages: 1})
 	if err != nil {
 		return nil, err
 	}
 	if _, err := m.LoadPolicy(ctx); err != nil {
 		return nil, err
 	}
-	m.SetStage(ctx, "review", 1, 1, "awaiting review")
+	m.SetStage(ctx, 1, "review", "awaiting review")
 	var tasks []*ht.Task
 	for _, s := range p.Specs {
 		t, err := m.Open(ctx, s)
@@ -88,14 +81,28 @@ func testProcess(ctx workflow.Context, p plan) (*outcome, error) {
 	}
 	out := &outcome{}
 	sa := workflow.GetTypedSearchAttributes(ctx)
-	out.PendingRolesAfter, _ = sa.GetKeywordList(keys.PendingRoles)
-	_, out.DeadlineSetAfter = sa.GetTime(keys.TaskDeadline)
+	out.PendingRolesAfter, _ = sa.GetKeywordList(record.SAPendingRoles)
+	_, out.DeadlineSetAfter = sa.GetTime(record.SATaskDeadline)
 	for _, t := range tasks {
 		out.Results = append(out.Results, t.Result())
 	}
 	m.Finish(ctx, "done", "")
 	out.Audit, out.Tasks = m.AuditTrail(), m.Tasks()
 	return out, nil
+}
+
+// policyTask is one task entry of a process's policy section.
+func policyTask(t *testing.T, p *policy.Policy, process, key string) policy.Task {
+	t.Helper()
+	sec, err := policy.Section[map[string]json.RawMessage](p, process)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task policy.Task
+	if err := json.Unmarshal(sec[key], &task); err != nil {
+		t.Fatalf("processes.%s.%s: %v", process, key, err)
+	}
+	return task
 }
 
 func devPolicy(t *testing.T) *policy.Policy {
@@ -111,7 +118,7 @@ func devPolicy(t *testing.T) *policy.Policy {
 // underwriter, 48h, reminders every 8h, escalation to senior-underwriter
 // after 24h, rejected at the deadline.
 func underwriting(t *testing.T, quorum int) ht.Spec {
-	s := ht.FromPolicy("underwriting", "Underwriting decision", devPolicy(t).Processes.Loan.Underwriting)
+	s := ht.FromPolicy("underwriting", "Underwriting decision", policyTask(t, devPolicy(t), "loan", "underwriting"))
 	s.Quorum = quorum
 	s.Exclusions = []ht.Exclusion{{User: "C-1002", Reason: "the applicant"}}
 	return s
@@ -142,7 +149,7 @@ func newHarness(t *testing.T) *harness {
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		h.upserts++
 		sa := args.Get(0).(temporal.SearchAttributes)
-		if roles, ok := sa.GetKeywordList(keys.PendingRoles); ok {
+		if roles, ok := sa.GetKeywordList(record.SAPendingRoles); ok {
 			h.roles = append(h.roles, strings.Join(roles, ","))
 		}
 	}).Return(nil)
@@ -173,7 +180,7 @@ func (s *sent) reason() (string, string) {
 func (h *harness) update(at time.Duration, d ht.Decision) *sent {
 	s := &sent{}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(ht.UpdateName, fmt.Sprintf("u-%s-%s-%d", d.Actor, d.Verdict, at), &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(ht.UpdateDecide, fmt.Sprintf("u-%s-%s-%d", d.Actor, d.Verdict, at), &testsuite.TestUpdateCallback{
 			OnAccept: func() { s.accepted = true },
 			OnReject: func(err error) { s.refusal = err; s.done = true },
 			OnComplete: func(v any, err error) {
@@ -190,12 +197,12 @@ func (h *harness) update(at time.Duration, d ht.Decision) *sent {
 }
 
 func (h *harness) signal(at time.Duration, d ht.Decision) {
-	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(ht.SignalName, d) }, at)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(ht.SignalDecision, d) }, at)
 }
 
-func (h *harness) status(at time.Duration, into *ht.Status) {
+func (h *harness) status(at time.Duration, into *record.Status) {
 	h.env.RegisterDelayedCallback(func() {
-		v, err := h.env.QueryWorkflow(ht.QueryState)
+		v, err := h.env.QueryWorkflow(record.QueryStatus)
 		if err != nil {
 			h.t.Errorf("status query: %v", err)
 			return
@@ -222,8 +229,8 @@ func (h *harness) run(p plan) *outcome {
 	return &out
 }
 
-func actions(audit []ht.AuditEntry, action string) []ht.AuditEntry {
-	var out []ht.AuditEntry
+func actions(audit []record.AuditEntry, action string) []record.AuditEntry {
+	var out []record.AuditEntry
 	for _, e := range audit {
 		if e.Action == action {
 			out = append(out, e)
@@ -254,7 +261,7 @@ func TestQuorumTwoNeedsTwoDistinctApprovers(t *testing.T) {
 	h := newHarness(t)
 	first := h.update(time.Hour, approve("ana"))
 	again := h.update(2*time.Hour, approve("ana"))
-	var mid ht.Status
+	var mid record.Status
 	h.status(3*time.Hour, &mid)
 	second := h.update(4*time.Hour, approve("ben"))
 	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 2)}})
@@ -440,12 +447,12 @@ func TestDelegation(t *testing.T) {
 // the directory who is not excluded; the delegate then decides.
 func TestNamedUserTaskDelegation(t *testing.T) {
 	h := newHarness(t)
-	spec := ht.FromPolicy("manager-approval", "Access package", h.pol.Processes.Onboarding.ManagerApproval)
+	spec := ht.FromPolicy("manager-approval", "Access package", policyTask(h.t, h.pol, "onboarding", "managerApproval"))
 	spec.Users = []string{"mia"}
 	refused := h.update(time.Hour, approve("max"))
 	h.update(2*time.Hour, ht.Decision{Verdict: ht.Delegate, Actor: "mia", DelegateTo: "max"})
 	ok := h.update(3*time.Hour, approve("max"))
-	var st ht.Status
+	var st record.Status
 	h.status(90*time.Minute, &st)
 	out := h.run(plan{Specs: []ht.Spec{spec}})
 	if msg, _ := refused.reason(); msg != `max may not decide task "manager-approval": needs to be mia` {
@@ -462,7 +469,7 @@ func TestNamedUserTaskDelegation(t *testing.T) {
 func TestEscalationWidensCandidates(t *testing.T) {
 	h := newHarness(t)
 	early := h.update(time.Hour, approve("sam"))
-	var before, after ht.Status
+	var before, after record.Status
 	h.status(23*time.Hour, &before)
 	h.status(25*time.Hour, &after)
 	late := h.update(26*time.Hour, approve("sam"))
@@ -516,7 +523,7 @@ func TestDeadlineEscalatesOnceThenExpires(t *testing.T) {
 	h := newHarness(t)
 	spec := ht.Spec{ID: "t", Title: "T", Roles: []string{"manager"}, Quorum: 1, Deadline: 10 * time.Hour,
 		OnDeadline: policy.OnDeadlineEscalate, EscalateTo: []string{"director"}}
-	var mid ht.Status
+	var mid record.Status
 	h.status(15*time.Hour, &mid)
 	out := h.run(plan{Specs: []ht.Spec{spec}})
 	if len(mid.OpenTasks) != 1 || !mid.OpenTasks[0].Escalated || strings.Join(mid.OpenTasks[0].Roles, ",") != "director,manager" {
@@ -559,8 +566,8 @@ func TestCancellationWhenTheProcessEndsFirst(t *testing.T) {
 
 func TestParallelTasks(t *testing.T) {
 	h := newHarness(t)
-	fraud := ht.FromPolicy("fraud-review", "Fraud review", h.pol.Processes.Order.FraudReview)
-	var st ht.Status
+	fraud := ht.FromPolicy("fraud-review", "Fraud review", policyTask(h.t, h.pol, "order", "fraudReview"))
+	var st record.Status
 	h.status(30*time.Minute, &st)
 	h.update(time.Hour, ht.Decision{TaskID: "fraud-review", Verdict: ht.Approve, Actor: "fay"})
 	h.update(2*time.Hour, approve("ana")) // only underwriting is open now
@@ -647,12 +654,12 @@ func TestSearchAttributesUpsertedOnlyOnChange(t *testing.T) {
 // not end the task.
 func TestRejectionsNeededFromPolicy(t *testing.T) {
 	h := newHarness(t)
-	task := h.pol.Processes.Loan.Underwriting
+	task := policyTask(h.t, h.pol, "loan", "underwriting")
 	task.Rejections = 2
 	spec := ht.FromPolicy("underwriting", "Underwriting", task)
 	spec.Quorum = 2
 	first := h.update(time.Hour, ht.Decision{Verdict: ht.Reject, Actor: "ana", Comment: "thin file"})
-	var mid ht.Status
+	var mid record.Status
 	h.status(90*time.Minute, &mid)
 	h.update(2*time.Hour, ht.Decision{Verdict: ht.Reject, Actor: "ben", Comment: "agree"})
 	out := h.run(plan{Specs: []ht.Spec{spec}})

@@ -10,13 +10,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"baton/activities"
 	"baton/policy"
 )
 
 // Task is the handle a process holds on an opened task.
 type Task struct {
-	m *Manager
 	t *task
 }
 
@@ -43,7 +41,7 @@ func (h *Task) Wait(ctx workflow.Context) (Result, error) {
 // Open opens a task: audited, search attributes and details updated,
 // reminders, escalation and deadline timers started on a context that is
 // cancelled when the task ends.
-func (m *Manager) Open(ctx workflow.Context, s Spec) (*Task, error) {
+func (m *Tasks) Open(ctx workflow.Context, s Spec) (*Task, error) {
 	if err := m.validateSpec(s); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidTask", nil)
 	}
@@ -56,8 +54,8 @@ func (m *Manager) Open(ctx workflow.Context, s Spec) (*Task, error) {
 	tctx, cancel := workflow.WithCancel(ctx)
 	t.cancel = cancel
 	m.tasks = append(m.tasks, t)
-	m.Audit(ctx, SystemActor, ActionTaskOpened, s.ID, fmt.Sprintf("%s: %s, quorum %d, due %s", s.Title, m.candidatesText(t), s.Quorum, t.deadline.Format(time.RFC3339)))
-	m.changed()
+	m.rec.Audit(ctx, SystemActor, ActionTaskOpened, s.ID, fmt.Sprintf("%s: %s, quorum %d, due %s", s.Title, candidatesText(t.view()), s.Quorum, t.deadline.Format(time.RFC3339)))
+	m.rec.TasksChanged()
 
 	workflow.Go(tctx, func(ctx workflow.Context) { m.runDeadline(ctx, t) })
 	if s.EscalateAfter > 0 && len(s.EscalateTo) > 0 {
@@ -71,10 +69,10 @@ func (m *Manager) Open(ctx workflow.Context, s Spec) (*Task, error) {
 	if s.ReminderEvery > 0 {
 		workflow.Go(tctx, func(ctx workflow.Context) { m.runReminders(ctx, t) })
 	}
-	return &Task{m: m, t: t}, nil
+	return &Task{t: t}, nil
 }
 
-func (m *Manager) validateSpec(s Spec) error {
+func (m *Tasks) validateSpec(s Spec) error {
 	switch {
 	case s.ID == "":
 		return errors.New("task: id is required")
@@ -88,11 +86,11 @@ func (m *Manager) validateSpec(s Spec) error {
 		return fmt.Errorf("task %q: a deadline is required", s.ID)
 	case s.OnDeadline != policy.OnDeadlineReject && s.OnDeadline != policy.OnDeadlineEscalate:
 		return fmt.Errorf("task %q: onDeadline %q is not reject or escalate", s.ID, s.OnDeadline)
-	case m.policy == nil:
+	case m.rec.Policy() == nil:
 		return fmt.Errorf("task %q: the policy is not loaded", s.ID)
 	}
 	for _, u := range s.Users {
-		if _, ok := m.policy.Users[u]; !ok {
+		if _, ok := m.rec.Policy().Users[u]; !ok {
 			return fmt.Errorf("task %q: user %q is not in the directory", s.ID, u)
 		}
 	}
@@ -100,11 +98,11 @@ func (m *Manager) validateSpec(s Spec) error {
 }
 
 // timer waits d on a cancellable context; it names itself in the UI.
-func (m *Manager) timer(ctx workflow.Context, d time.Duration, summary string) error {
+func (m *Tasks) timer(ctx workflow.Context, d time.Duration, summary string) error {
 	return workflow.NewTimerWithOptions(ctx, d, workflow.TimerOptions{Summary: summary}).Get(ctx, nil)
 }
 
-func (m *Manager) runDeadline(ctx workflow.Context, t *task) {
+func (m *Tasks) runDeadline(ctx workflow.Context, t *task) {
 	for {
 		wait := t.deadline.Sub(workflow.Now(ctx))
 		if err := m.timer(ctx, wait, "deadline: "+t.spec.ID); err != nil || t.state != StateOpen {
@@ -121,7 +119,7 @@ func (m *Manager) runDeadline(ctx workflow.Context, t *task) {
 	}
 }
 
-func (m *Manager) escalate(ctx workflow.Context, t *task, why string) {
+func (m *Tasks) escalate(ctx workflow.Context, t *task, why string) {
 	added := []string{}
 	for _, r := range t.spec.EscalateTo {
 		if !slices.Contains(t.roles, r) {
@@ -134,58 +132,47 @@ func (m *Manager) escalate(ctx workflow.Context, t *task, why string) {
 	if len(added) > 0 {
 		details += "; added role " + strings.Join(added, ", ")
 	}
-	m.Audit(ctx, SystemActor, ActionEscalated, t.spec.ID, details)
-	m.Count(ctx, MetricEscalations, map[string]string{"task": t.spec.ID})
-	m.log.Info("task escalated", "TaskID", t.spec.ID, "Roles", t.roles)
-	m.changed()
+	m.rec.Audit(ctx, SystemActor, ActionEscalated, t.spec.ID, details)
+	m.rec.Count(ctx, MetricEscalations, map[string]string{"task": t.spec.ID})
+	m.rec.Logger().Info("task escalated", "TaskID", t.spec.ID, "Roles", t.roles)
+	m.rec.TasksChanged()
 }
 
 // recipients are the users who may act now and have not yet.
-func (m *Manager) recipients(t *task) []string {
-	var out []string
+func (m *Tasks) recipients(t *task) []string {
+	pol := m.rec.Policy()
+	v := t.view()
 	candidates := slices.Clone(t.users)
 	for _, r := range t.roles {
-		candidates = append(candidates, m.policy.UsersWithRole(r)...)
+		candidates = append(candidates, pol.UsersWithRole(r)...)
 	}
+	var out []string
 	for _, u := range sortedUnique(candidates) {
-		if _, excluded := t.exclusion(u); !excluded && !t.decided(u) {
+		if MayAct(pol, u, v) == "" {
 			out = append(out, u)
 		}
 	}
 	return out
 }
 
-func (m *Manager) runReminders(ctx workflow.Context, t *task) {
-	mailCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		// A missed reminder must not hold the task up: a few tries only.
-		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3},
-	})
-	var mail *activities.Mail
+func (m *Tasks) runReminders(ctx workflow.Context, t *task) {
+	key := m.rec.BusinessKey()
 	for {
 		if err := m.timer(ctx, t.spec.ReminderEvery, "reminder: "+t.spec.ID); err != nil || t.state != StateOpen {
 			return
 		}
 		to := m.recipients(t)
 		t.reminders++
-		m.Audit(ctx, SystemActor, ActionReminded, t.spec.ID, fmt.Sprintf("reminder %d sent to %s; due %s", t.reminders, orNone(to), t.deadline.Format(time.RFC3339)))
+		m.rec.Audit(ctx, SystemActor, ActionReminded, t.spec.ID, fmt.Sprintf("reminder %d sent to %s; due %s", t.reminders, orNone(to), t.deadline.Format(time.RFC3339)))
 		for _, u := range to {
-			in := activities.MailInput{
-				To:      u,
-				Subject: fmt.Sprintf("Reminder: %s (%s) awaits your decision", t.spec.Title, m.opts.BusinessKey),
-				Body:    fmt.Sprintf("Task %s of %s is due %s. %d of %d approvals so far.", t.spec.ID, m.opts.BusinessKey, t.deadline.Format(time.RFC1123), t.approvals(), t.spec.Quorum),
-				Ref:     m.opts.BusinessKey,
-			}
-			actx := workflow.WithActivityOptions(mailCtx, workflow.ActivityOptions{
-				StartToCloseTimeout: 10 * time.Second,
-				RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-				Summary:             fmt.Sprintf("mail: reminder to %s for %s", u, m.opts.BusinessKey),
-			})
-			if err := workflow.ExecuteActivity(actx, mail.SendMail, in).Get(ctx, nil); err != nil {
+			err := m.rec.Remind(ctx, u,
+				fmt.Sprintf("Reminder: %s (%s) awaits your decision", t.spec.Title, key),
+				fmt.Sprintf("Task %s of %s is due %s. %d of %d approvals so far.", t.spec.ID, key, t.deadline.Format(time.RFC1123), t.approvals(), t.spec.Quorum))
+			if err != nil {
 				if temporal.IsCanceledError(err) {
 					return
 				}
-				m.log.Warn("reminder not sent", "To", u, "Error", err)
+				m.rec.Logger().Warn("reminder not sent", "To", u, "Error", err)
 			}
 		}
 	}

@@ -2,7 +2,7 @@
 // step: a task that named users or holders of candidate roles decide
 // (approve, reject, delegate) under the policy — quorum, separation of
 // duties, deadlines, reminders and escalation — with every attempt written
-// to an append-only audit trail.
+// to the instance record (a small interface, Record) and its audit trail.
 //
 // Decisions arrive as the Update "decide" (a validator refuses what the
 // policy forbids before anything reaches history) or as the Signal
@@ -11,6 +11,8 @@
 package humantask
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"baton/policy"
@@ -32,12 +34,8 @@ const (
 	StateCancelled = "cancelled"
 )
 
-// Audit actions.
+// Audit actions of tasks (the record declares the process's own).
 const (
-	ActionStarted          = "started"
-	ActionStepCompleted    = "step-completed"
-	ActionStepFailed       = "step-failed"
-	ActionRouted           = "routed"
 	ActionTaskOpened       = "task-opened"
 	ActionDecisionAccepted = "decision-accepted"
 	ActionDecisionRefused  = "decision-refused"
@@ -45,17 +43,6 @@ const (
 	ActionEscalated        = "escalated"
 	ActionDelegated        = "delegated"
 	ActionTaskClosed       = "task-closed"
-	ActionRequested        = "requested"       // a customer or applicant message (withdraw, cancel)
-	ActionRequestRefused   = "request-refused" // such a message that came too late
-	ActionCompensated      = "compensated"
-	ActionCompleted        = "completed"
-	ActionFailed           = "failed"
-)
-
-// Stages every process ends in.
-const (
-	StageCompleted = "completed"
-	StageFailed    = "failed"
 )
 
 // SystemActor is the actor of automated entries.
@@ -169,40 +156,87 @@ type TaskView struct {
 	Reminders  int         `json:"reminders"`
 }
 
-// WhoMayAct lists the task's candidate roles and, as "user:<id>", its named
-// users: the values PendingRoles holds for it.
+// UserCandidate is how a named candidate appears among PendingRoles and
+// "who may act": "user:<id>", beside role names.
+func UserCandidate(user string) string { return "user:" + user }
+
+// WhoMayAct lists the task's candidate roles and its named users (as
+// UserCandidate): the values PendingRoles holds for it.
 func (t TaskView) WhoMayAct() []string {
 	who := append([]string(nil), t.Roles...)
 	for _, u := range t.Users {
-		who = append(who, "user:"+u)
+		who = append(who, UserCandidate(u))
 	}
 	return who
 }
 
-// AuditEntry is one line of the append-only trail.
-type AuditEntry struct {
-	Time          time.Time `json:"time"`
-	Actor         string    `json:"actor"`
-	Action        string    `json:"action"`
-	TaskID        string    `json:"taskId,omitempty"`
-	Details       string    `json:"details,omitempty"`
-	PolicyVersion string    `json:"policyVersion,omitempty"`
+// MayAct is the one eligibility rule, used by the workflow's check and by
+// clients listing a user's inbox: "" when user may decide the task now, or
+// the refusal code (RefusedExcluded, RefusedNoRole, RefusedAlreadyDecided).
+func MayAct(p *policy.Policy, user string, t TaskView) string {
+	if _, excluded := t.exclusion(user); excluded {
+		return RefusedExcluded
+	}
+	if !slices.Contains(t.Users, user) && !t.holdsRole(p, user) {
+		return RefusedNoRole
+	}
+	if t.decided(user) {
+		return RefusedAlreadyDecided
+	}
+	return ""
 }
 
-// Status is the status query's answer.
-type Status struct {
-	Process       string            `json:"process"`
-	BusinessKey   string            `json:"businessKey"`
-	Stage         string            `json:"stage"`
-	StageIndex    int               `json:"stageIndex"`
-	StageTotal    int               `json:"stageTotal"`
-	HandlingPath  string            `json:"handlingPath,omitempty"`
-	Outcome       string            `json:"outcome,omitempty"`
-	PolicyVersion string            `json:"policyVersion,omitempty"`
-	StartedAt     time.Time         `json:"startedAt"`
-	ClosedAt      *time.Time        `json:"closedAt,omitempty"`
-	OpenTasks     []TaskView        `json:"openTasks"`
-	Facts         map[string]string `json:"facts,omitempty"`
+func (t TaskView) exclusion(user string) (string, bool) {
+	for _, e := range t.Exclusions {
+		if e.User == user {
+			return e.Reason, true
+		}
+	}
+	return "", false
+}
+
+func (t TaskView) decided(user string) bool {
+	return slices.ContainsFunc(t.Votes, func(v Vote) bool { return v.Actor == user })
+}
+
+// holdsRole reports whether user holds one of the current candidate roles.
+func (t TaskView) holdsRole(p *policy.Policy, user string) bool {
+	return p != nil && slices.ContainsFunc(t.Roles, func(r string) bool { return p.HasRole(user, r) })
+}
+
+// candidatesText says who may decide, for refusals and the audit trail.
+func candidatesText(t TaskView) string {
+	var parts []string
+	if len(t.Roles) > 0 {
+		parts = append(parts, "role "+strings.Join(t.Roles, " or "))
+	}
+	if len(t.Users) > 0 {
+		parts = append(parts, "to be "+strings.Join(t.Users, " or "))
+	}
+	return strings.Join(parts, ", or ")
+}
+
+// Summary is an open task as an inbox lists it (issue: inbox read model):
+// who may act, who may not, the deadline and the approvals so far. No
+// personal data beyond user ids.
+type Summary struct {
+	ID        string    `json:"id"`
+	Title     string    `json:"title"`
+	Roles     []string  `json:"roles,omitempty"`
+	Users     []string  `json:"users,omitempty"`
+	Excluded  []string  `json:"excluded,omitempty"`
+	Deadline  time.Time `json:"deadline"`
+	Approvals int       `json:"approvals"`
+	Quorum    int       `json:"quorum"`
+}
+
+// Summary is the task's inbox line.
+func (t TaskView) Summary() Summary {
+	s := Summary{ID: t.ID, Title: t.Title, Roles: t.Roles, Users: t.Users, Deadline: t.Deadline, Approvals: t.Approvals, Quorum: t.Quorum}
+	for _, e := range t.Exclusions {
+		s.Excluded = append(s.Excluded, e.User)
+	}
+	return s
 }
 
 // Result is how a task ended, for the process to branch on.

@@ -1,0 +1,517 @@
+package humantask
+
+import (
+	"cmp"
+	"crypto/ed25519"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"baton/policy"
+)
+
+// Names that cross the wire: the messages of human tasks.
+const (
+	// UpdateDecide takes a Decision and answers synchronously; its
+	// validator refuses what the policy forbids before history is written.
+	UpdateDecide = "decide"
+	// SignalDecision takes the same payload; refusals land in the audit trail.
+	SignalDecision = "decision"
+	// QueryTasks lists every task, open and closed.
+	QueryTasks = "tasks"
+)
+
+// Record is what tasks report to: the instance record (package
+// workflows/record) implements it. Tasks never write search attributes,
+// details, memo or audit themselves, and call no activity.
+type Record interface {
+	// Policy is the pinned policy (nil before it is loaded).
+	Policy() *policy.Policy
+	BusinessKey() string
+	Logger() log.Logger
+	// Audit appends an entry to the instance's trail.
+	Audit(ctx workflow.Context, actor, action, taskID, details string)
+	// Count and Observe record business metrics.
+	Count(ctx workflow.Context, name string, tags map[string]string)
+	Observe(ctx workflow.Context, name string, d time.Duration, tags map[string]string)
+	// TasksChanged says the open tasks changed (opened, decided, escalated,
+	// closed): search attributes, current details and memo follow.
+	TasksChanged()
+	// Remind mails a reminder to a user.
+	Remind(ctx workflow.Context, to, subject, body string) error
+}
+
+// task is an open or closed task's state.
+type task struct {
+	spec       Spec
+	state      string
+	roles      []string // current candidate roles (grows on escalation)
+	users      []string // named candidates (grows on delegation)
+	votes      []Vote
+	openedAt   time.Time
+	deadline   time.Time
+	closedAt   *time.Time
+	escalated  bool
+	extended   bool
+	reminders  int
+	cancel     workflow.CancelFunc
+	rejecter   string
+	lastReason string
+}
+
+// Tasks holds an instance's human tasks: the one gate (check), the one
+// writer (apply), timers and refusals. Create it with New before the
+// workflow first blocks.
+type Tasks struct {
+	rec     Record
+	tasks   []*task
+	signals workflow.ReceiveChannel
+}
+
+// New registers the decide update, the decision signal and the tasks query,
+// so they exist before the workflow first blocks.
+func New(ctx workflow.Context, rec Record) (*Tasks, error) {
+	m := &Tasks{rec: rec}
+	if err := workflow.SetQueryHandler(ctx, QueryTasks, func() ([]TaskView, error) { return m.Views(), nil }); err != nil {
+		return nil, err
+	}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
+		func(ctx workflow.Context, d Decision) (DecisionResult, error) {
+			t, err := m.check(ctx, &d)
+			if err != nil {
+				// Reached only if state changed between validation and
+				// handling; the validator refuses everything else.
+				return DecisionResult{}, err
+			}
+			return m.apply(ctx, t, d, "update"), nil
+		},
+		workflow.UpdateHandlerOptions{
+			Validator: func(ctx workflow.Context, d Decision) error {
+				_, err := m.check(ctx, &d)
+				if r, ok := err.(*Refusal); ok {
+					m.rec.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "update"})
+					return temporal.NewApplicationError(r.msg, r.Code)
+				}
+				return err
+			},
+			Description: "Decide a human task: approve, reject or delegate",
+		})
+	if err != nil {
+		return nil, err
+	}
+	m.signals = workflow.GetSignalChannel(ctx, SignalDecision)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var d Decision
+			if !m.signals.Receive(ctx, &d) {
+				return
+			}
+			m.onSignal(ctx, d)
+		}
+	})
+	return m, nil
+}
+
+func (m *Tasks) onSignal(ctx workflow.Context, d Decision) {
+	t, err := m.check(ctx, &d)
+	if err != nil {
+		if r, ok := err.(*Refusal); ok {
+			m.rec.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "signal"})
+		}
+		m.rec.Audit(ctx, actorOrUnknown(d.Actor), ActionDecisionRefused, d.TaskID, fmt.Sprintf("%s refused (signal): %v", d.Verdict, err))
+		m.rec.Logger().Warn("decision refused", "Actor", d.Actor, "TaskID", d.TaskID, "Reason", err.Error())
+		return
+	}
+	m.apply(ctx, t, d, "signal")
+}
+
+func actorOrUnknown(a string) string {
+	if a == "" {
+		return "(unknown)"
+	}
+	return a
+}
+
+// Drain handles decisions that arrived as signals after the process ended:
+// each is audited as refused. The record calls it when the instance ends.
+func (m *Tasks) Drain(ctx workflow.Context) {
+	for {
+		var d Decision
+		if !m.signals.ReceiveAsync(&d) {
+			return
+		}
+		m.onSignal(ctx, d)
+	}
+}
+
+// Stats counts the tasks, escalated and expired ones.
+func (m *Tasks) Stats() TaskStats {
+	var st TaskStats
+	for _, t := range m.tasks {
+		st.Tasks++
+		if t.escalated {
+			st.Escalated++
+		}
+		if t.state == StateExpired {
+			st.Expired++
+		}
+	}
+	return st
+}
+
+// TaskStats summarise an instance's human tasks; written to the memo at the
+// end for reports (counts only: memos are not encrypted).
+type TaskStats struct {
+	Tasks     int `json:"tasks"`
+	Escalated int `json:"escalated"`
+	Expired   int `json:"expired"`
+}
+
+// Views lists every task, open and closed.
+func (m *Tasks) Views() []TaskView {
+	out := make([]TaskView, 0, len(m.tasks))
+	for _, t := range m.tasks {
+		out = append(out, t.view())
+	}
+	return out
+}
+
+// OpenViews lists the open tasks.
+func (m *Tasks) OpenViews() []TaskView {
+	out := []TaskView{}
+	for _, t := range m.tasks {
+		if t.state == StateOpen {
+			out = append(out, t.view())
+		}
+	}
+	return out
+}
+
+// Summaries are the open tasks as an inbox lists them.
+func (m *Tasks) Summaries() []Summary {
+	var out []Summary
+	for _, t := range m.tasks {
+		if t.state == StateOpen {
+			out = append(out, t.view().Summary())
+		}
+	}
+	return out
+}
+
+func (t *task) view() TaskView {
+	return TaskView{
+		ID: t.spec.ID, Title: t.spec.Title, State: t.state,
+		Roles: t.roles, Users: t.users, Quorum: t.spec.Quorum, Approvals: t.approvals(), Rejections: t.count(Reject),
+		Votes: t.votes, Exclusions: t.spec.Exclusions,
+		OpenedAt: t.openedAt, Deadline: t.deadline, ClosedAt: t.closedAt,
+		Escalated: t.escalated, Reminders: t.reminders,
+	}
+}
+
+func (t *task) approvals() int { return t.count(Approve) }
+
+func (t *task) count(verdict string) int {
+	n := 0
+	for _, v := range t.votes {
+		if v.Verdict == verdict {
+			n++
+		}
+	}
+	return n
+}
+
+// rejectionsNeeded is how many rejections end the task (at least 1).
+func (t *task) rejectionsNeeded() int { return max(1, t.spec.Rejections) }
+
+func (t *task) approvers() []string {
+	var out []string
+	for _, v := range t.votes {
+		if v.Verdict == Approve {
+			out = append(out, v.Actor)
+		}
+	}
+	return out
+}
+
+func (m *Tasks) find(id string) *task {
+	for _, t := range m.tasks {
+		if t.spec.ID == id {
+			return t
+		}
+	}
+	return nil
+}
+
+func (m *Tasks) openIDs() []string {
+	var ids []string
+	for _, t := range m.tasks {
+		if t.state == StateOpen {
+			ids = append(ids, t.spec.ID)
+		}
+	}
+	return ids
+}
+
+// Refusal is a decision the policy forbids: Code classifies it (a metric
+// label and the update's error type), the message says why to a person.
+type Refusal struct {
+	Code string
+	msg  string
+}
+
+func (r *Refusal) Error() string { return r.msg }
+
+// Refusal codes.
+const (
+	RefusedInvalid        = "invalid"
+	RefusedNoOpenTask     = "no-open-task"
+	RefusedUnknownTask    = "unknown-task"
+	RefusedClosed         = "closed"
+	RefusedSignature      = "signature"
+	RefusedExcluded       = "separation-of-duties"
+	RefusedNoRole         = "not-a-candidate"
+	RefusedAlreadyDecided = "already-decided"
+	RefusedDelegation     = "bad-delegation"
+)
+
+func refuse(code, format string, args ...any) *Refusal {
+	return &Refusal{Code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// check is the one place that decides whether a decision is allowed. It
+// resolves an omitted task id and changes nothing else.
+func (m *Tasks) check(ctx workflow.Context, d *Decision) (*task, error) {
+	sent := *d // the signature covers the decision as sent, before the task id is resolved
+	switch d.Verdict {
+	case Approve, Reject, Delegate:
+	default:
+		return nil, refuse(RefusedInvalid, "verdict: %q is not one of approve, reject, delegate", d.Verdict)
+	}
+	if d.Actor == "" {
+		return nil, refuse(RefusedInvalid, "actor: required")
+	}
+	pol := m.rec.Policy()
+	if pol == nil {
+		return nil, refuse(RefusedNoOpenTask, "the process is starting: no task is open yet")
+	}
+	user, known := pol.Users[d.Actor]
+	if !known {
+		return nil, refuse(RefusedInvalid, "actor: %q is not in the directory", d.Actor)
+	}
+	if d.TaskID == "" {
+		open := m.openIDs()
+		switch len(open) {
+		case 0:
+			if n := len(m.tasks); n > 0 {
+				last := m.tasks[n-1]
+				return nil, refuse(RefusedNoOpenTask, "no task is open: task %q is already %s", last.spec.ID, last.state)
+			}
+			return nil, refuse(RefusedNoOpenTask, "no task is open")
+		case 1:
+			d.TaskID = open[0]
+		default:
+			return nil, refuse(RefusedNoOpenTask, "taskId: required, %d tasks are open (%s)", len(open), strings.Join(open, ", "))
+		}
+	}
+	t := m.find(d.TaskID)
+	if t == nil {
+		return nil, refuse(RefusedUnknownTask, "task %q: unknown task (open: %s)", d.TaskID, orNone(m.openIDs()))
+	}
+	if t.state != StateOpen {
+		return nil, refuse(RefusedClosed, "task %q is already %s", d.TaskID, t.state)
+	}
+	if err := m.checkSignature(ctx, &sent, user); err != nil {
+		return nil, refuse(RefusedSignature, "%s", err.Error())
+	}
+	v := t.view()
+	switch MayAct(pol, d.Actor, v) {
+	case RefusedExcluded:
+		reason, _ := v.exclusion(d.Actor)
+		return nil, refuse(RefusedExcluded, "%s may not decide task %q: separation of duties (%s)", d.Actor, d.TaskID, reason)
+	case RefusedNoRole:
+		return nil, refuse(RefusedNoRole, "%s may not decide task %q: needs %s", d.Actor, d.TaskID, candidatesText(v))
+	case RefusedAlreadyDecided:
+		return nil, refuse(RefusedAlreadyDecided, "%s already decided task %q", d.Actor, d.TaskID)
+	}
+	switch d.Verdict {
+	case Reject:
+		if strings.TrimSpace(d.Comment) == "" {
+			return nil, refuse(RefusedInvalid, "comment: a reason is required to reject")
+		}
+	case Delegate:
+		if d.DelegateTo == "" {
+			return nil, refuse(RefusedDelegation, "delegateTo: required to delegate")
+		}
+		if d.DelegateTo == d.Actor {
+			return nil, refuse(RefusedDelegation, "delegateTo: %s cannot delegate to themselves", d.Actor)
+		}
+		if _, ok := pol.Users[d.DelegateTo]; !ok {
+			return nil, refuse(RefusedDelegation, "delegateTo: %q is not in the directory", d.DelegateTo)
+		}
+		if reason, excluded := v.exclusion(d.DelegateTo); excluded {
+			return nil, refuse(RefusedDelegation, "delegateTo: %s may not decide task %q: separation of duties (%s)", d.DelegateTo, d.TaskID, reason)
+		}
+		if v.decided(d.DelegateTo) {
+			return nil, refuse(RefusedDelegation, "delegateTo: %s already decided task %q", d.DelegateTo, d.TaskID)
+		}
+		if len(t.roles) > 0 && !v.holdsRole(pol, d.DelegateTo) {
+			return nil, refuse(RefusedDelegation, "delegateTo: %s lacks the role for task %q (needs one of: %s)", d.DelegateTo, d.TaskID, strings.Join(t.roles, ", "))
+		}
+	}
+	return t, nil
+}
+
+// SigningBytes is what a decision's signature covers: the instance, the
+// task and every field of the decision, so it cannot be replayed elsewhere.
+// A decision from a trusted signer also covers the signer and how it
+// authenticated the actor.
+func SigningBytes(workflowID string, d Decision) []byte {
+	fields := []string{"baton-decision/v1", workflowID, d.TaskID, d.Verdict, d.Actor, d.DelegateTo, d.Comment}
+	if d.Signer != "" {
+		fields = append(fields, "signer:"+d.Signer, "authenticated:"+d.Authenticated)
+	}
+	return []byte(strings.Join(fields, "\n"))
+}
+
+// checkSignature verifies a signed decision: against the actor's key, or,
+// when it names a signer, against that signer's key if the policy lists it
+// (a trusted signer may sign for any actor, only then).
+func (m *Tasks) checkSignature(ctx workflow.Context, d *Decision, u policy.User) error {
+	pol := m.rec.Policy()
+	if d.Signature == "" {
+		if d.Signer != "" {
+			return fmt.Errorf("signature: signer %s sent no signature", d.Signer)
+		}
+		if pol.RequireSignedDecisions {
+			return fmt.Errorf("signature: the policy requires signed decisions")
+		}
+		return nil
+	}
+	key, owner := u.PublicKey, d.Actor
+	if d.Signer != "" {
+		s, trusted := pol.Signers[d.Signer]
+		if !trusted {
+			return fmt.Errorf("signature: signer %s is not trusted by policy %s", d.Signer, pol.Version)
+		}
+		key, owner = s.PublicKey, "signer "+d.Signer
+	} else if key == "" {
+		return fmt.Errorf("signature: %s has no public key in the directory", d.Actor)
+	}
+	pub, err := base64.StdEncoding.DecodeString(key)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("signature: %s's public key is not an Ed25519 key", owner)
+	}
+	sig, err := base64.StdEncoding.DecodeString(d.Signature)
+	if err != nil || !ed25519.Verify(pub, SigningBytes(workflow.GetInfo(ctx).WorkflowExecution.ID, *d), sig) {
+		if d.Signer != "" {
+			return fmt.Errorf("signature: does not verify for %s by signer %s", d.Actor, d.Signer)
+		}
+		return fmt.Errorf("signature: does not verify for %s", d.Actor)
+	}
+	return nil
+}
+
+// apply records an accepted decision; check has passed.
+func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) DecisionResult {
+	now := workflow.Now(ctx).UTC()
+	t.votes = append(t.votes, Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via,
+		Signer: d.Signer, Authenticated: d.Authenticated})
+	how := via + signedBy(d) // for the trail; metrics keep the bare via
+	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
+	m.rec.Count(ctx, MetricDecisions, map[string]string{"verdict": d.Verdict, "via": via})
+	switch d.Verdict {
+	case Approve:
+		res.Approvals = t.approvals()
+		m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, how, commentSuffix(d.Comment)))
+		if res.Approvals >= t.spec.Quorum {
+			m.close(ctx, t, StateApproved, fmt.Sprintf("approved by %s", strings.Join(t.approvers(), ", ")))
+			res.Message = fmt.Sprintf("accepted: approved (%d of %d approvals)", res.Approvals, t.spec.Quorum)
+		} else {
+			res.Message = fmt.Sprintf("accepted: %d of %d approvals", res.Approvals, t.spec.Quorum)
+		}
+	case Reject:
+		res.Approvals = t.approvals()
+		t.rejecter, t.lastReason = d.Actor, d.Comment
+		n, need := t.count(Reject), t.rejectionsNeeded()
+		if need == 1 {
+			m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+how+commentSuffix(d.Comment))
+		} else {
+			m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, how, commentSuffix(d.Comment)))
+		}
+		if n >= need {
+			m.close(ctx, t, StateRejected, "rejected by "+d.Actor)
+			res.Message = "accepted: rejected"
+		} else {
+			res.Message = fmt.Sprintf("accepted: %d of %d rejections", n, need)
+		}
+	case Delegate:
+		res.Approvals = t.approvals()
+		if !slices.Contains(t.users, d.DelegateTo) {
+			t.users = append(t.users, d.DelegateTo)
+		}
+		m.rec.Audit(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, how, commentSuffix(d.Comment)))
+		res.Message = "accepted: delegated to " + d.DelegateTo
+	}
+	res.State = t.state
+	m.rec.TasksChanged() // approvals so far show in the current details
+	m.rec.Logger().Info("decision accepted", "TaskID", t.spec.ID, "Actor", d.Actor, "Verdict", d.Verdict, "Via", via)
+	return res
+}
+
+// signedBy names the trusted signer that vouched for the actor, and how it
+// authenticated them, for the audit trail.
+func signedBy(d Decision) string {
+	if d.Signer == "" {
+		return ""
+	}
+	return fmt.Sprintf(", signed by %s (authenticated: %s)", d.Signer, cmp.Or(d.Authenticated, "unstated"))
+}
+
+func commentSuffix(c string) string {
+	if c == "" {
+		return ""
+	}
+	return ": " + c
+}
+
+func (m *Tasks) close(ctx workflow.Context, t *task, state, details string) {
+	now := workflow.Now(ctx).UTC()
+	t.state, t.closedAt = state, &now
+	if t.cancel != nil {
+		t.cancel()
+	}
+	m.rec.Count(ctx, MetricTasksClosed, map[string]string{"task": t.spec.ID, "state": state, "escalated": fmt.Sprint(t.escalated)})
+	m.rec.Observe(ctx, MetricTaskWait, now.Sub(t.openedAt), map[string]string{"task": t.spec.ID})
+	m.rec.Audit(ctx, SystemActor, ActionTaskClosed, t.spec.ID, state+": "+details)
+	m.rec.TasksChanged()
+}
+
+// CancelOpen closes every open task as cancelled (the process ended first).
+func (m *Tasks) CancelOpen(ctx workflow.Context, reason string) {
+	for _, t := range m.tasks {
+		if t.state == StateOpen {
+			m.close(ctx, t, StateCancelled, reason)
+		}
+	}
+}
+
+func orNone(ids []string) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
+}
+
+// sortedUnique returns the sorted set of s.
+func sortedUnique(s []string) []string {
+	out := slices.Clone(s)
+	sort.Strings(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,365 @@
+// Package record is the instance record every process keeps: its stage,
+// handling path, outcome and facts, the append-only audit trail, the search
+// attributes and current details the Web UI and the inbox read, the memo,
+// process metrics and the pinned policy. Human tasks (package humantask)
+// report to it through humantask.Record; processes talk to it directly.
+//
+// Everything here is workflow code: deterministic, replay-safe.
+package record
+
+import (
+	"cmp"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"baton/activities"
+	"baton/policy"
+	"baton/workflows/humantask"
+)
+
+// Queries the record answers (humantask answers QueryTasks).
+const (
+	QueryAudit  = "audit"
+	QueryStatus = "status"
+)
+
+// Handling paths recorded in HandlingPath.
+const (
+	PathAutomated = "automated"
+	PathManual    = "manual"
+)
+
+// Stages every process ends in, and the one it starts in.
+const (
+	StageStarting  = "starting"
+	StageCompleted = "completed"
+	StageFailed    = "failed"
+)
+
+// Audit actions of the process (humantask declares the tasks' own).
+const (
+	ActionStarted        = "started"
+	ActionStepCompleted  = "step-completed"
+	ActionStepFailed     = "step-failed"
+	ActionRouted         = "routed"
+	ActionRequested      = "requested"       // a customer or applicant message (withdraw, cancel)
+	ActionRequestRefused = "request-refused" // such a message that came too late
+	ActionCompensated    = "compensated"
+	ActionCompleted      = "completed"
+	ActionFailed         = "failed"
+)
+
+// Process metric names (Prometheus adds _total and _seconds). Dashboards
+// rely on them; humantask declares the task metrics.
+const (
+	MetricProcessStarted   = "baton_process_started"
+	MetricProcessCompleted = "baton_process_completed"
+	MetricProcessDuration  = "baton_process_duration"
+	MetricCompensations    = "baton_compensations"
+)
+
+// MemoTaskStats is the memo key of humantask.TaskStats, written at the end.
+const MemoTaskStats = "taskStats"
+
+// AuditEntry is one line of the append-only trail.
+type AuditEntry struct {
+	// Seq numbers the instance's entries from 1, in order, without gaps: an
+	// entry is identified by business key and Seq (for an audit sink that
+	// must write each entry exactly once).
+	Seq           int       `json:"seq"`
+	Time          time.Time `json:"time"`
+	Actor         string    `json:"actor"`
+	Action        string    `json:"action"`
+	TaskID        string    `json:"taskId,omitempty"`
+	Details       string    `json:"details,omitempty"`
+	PolicyVersion string    `json:"policyVersion,omitempty"`
+}
+
+// Status is the status query's answer.
+type Status struct {
+	Process       string               `json:"process"`
+	BusinessKey   string               `json:"businessKey"`
+	Stage         string               `json:"stage"`
+	StageIndex    int                  `json:"stageIndex"`
+	StageTotal    int                  `json:"stageTotal"`
+	HandlingPath  string               `json:"handlingPath,omitempty"`
+	Outcome       string               `json:"outcome,omitempty"`
+	PolicyVersion string               `json:"policyVersion,omitempty"`
+	StartedAt     time.Time            `json:"startedAt"`
+	ClosedAt      *time.Time           `json:"closedAt,omitempty"`
+	OpenTasks     []humantask.TaskView `json:"openTasks"`
+	Facts         map[string]string    `json:"facts,omitempty"`
+}
+
+// Options name the instance.
+type Options struct {
+	Process     string
+	BusinessKey string
+	// Stages is the number of stages shown as "Stage i of n" (0: unknown
+	// yet; SetStages sets it later).
+	Stages int
+}
+
+// Record is one instance's record. Build it with New first thing in a
+// workflow, before anything blocks.
+type Record struct {
+	opts      Options
+	log       log.Logger
+	policy    *policy.Policy
+	tasks     *humantask.Tasks
+	audit     []AuditEntry
+	stage     string
+	stageIdx  int
+	stageText string
+	path      string
+	outcome   string
+	facts     map[string]string
+	startedAt time.Time
+	closedAt  *time.Time
+	ending    bool    // Finish or Fail has begun
+	stop      *Ending // asked for by a customer message (withdraw, cancel)
+	// last upserted search attribute values and details, to write only changes
+	lastSA      map[string]string
+	lastDetails string
+	dirty       bool
+}
+
+// New registers the queries, the human tasks' update and signal, and the
+// flusher, so they exist before the workflow first blocks.
+func New(ctx workflow.Context, opts Options) (*Record, error) {
+	r := &Record{
+		opts:      opts,
+		log:       log.With(workflow.GetLogger(ctx), "BusinessKey", opts.BusinessKey, "Process", opts.Process),
+		facts:     map[string]string{},
+		startedAt: workflow.GetInfo(ctx).WorkflowStartTime,
+		lastSA:    map[string]string{},
+	}
+	r.readStartAttributes(ctx)
+	if err := workflow.SetQueryHandler(ctx, QueryAudit, func() ([]AuditEntry, error) { return r.audit, nil }); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.Status(), nil }); err != nil {
+		return nil, err
+	}
+	// The flusher starts before the tasks' signal handler: coroutine order
+	// is part of what replay checks.
+	workflow.Go(ctx, r.runFlusher)
+	tasks, err := humantask.New(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	r.tasks = tasks
+	return r, nil
+}
+
+// readStartAttributes remembers what the starter already set, so it is not
+// upserted again.
+func (r *Record) readStartAttributes(ctx workflow.Context) {
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	for _, key := range []temporal.SearchAttributeKeyKeyword{SAProcessType, SABusinessKey, SAProcessStage, SAHandlingPath, SAOutcome, SAPolicyVersion} {
+		if v, ok := sa.GetKeyword(key); ok {
+			r.lastSA[key.GetName()] = v
+		}
+	}
+}
+
+// BusinessKey is the instance's business key (its workflow ID).
+func (r *Record) BusinessKey() string { return r.opts.BusinessKey }
+
+// Logger logs with the business key and process.
+func (r *Record) Logger() log.Logger { return r.log }
+
+// Policy returns the pinned policy (nil before Start).
+func (r *Record) Policy() *policy.Policy { return r.policy }
+
+// Start pins the policy, audits the start and counts it.
+func (r *Record) Start(ctx workflow.Context, details string) (*policy.Policy, error) {
+	if _, err := r.LoadPolicy(ctx); err != nil {
+		return nil, err
+	}
+	r.Audit(ctx, humantask.SystemActor, ActionStarted, "", details)
+	r.Count(ctx, MetricProcessStarted, nil)
+	return r.policy, nil
+}
+
+// LoadPolicy reads the policy through an activity (so it is recorded in
+// history and replay sees the same) and pins it: its version goes to every
+// audit entry and the PolicyVersion search attribute.
+func (r *Record) LoadPolicy(ctx workflow.Context) (*policy.Policy, error) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		Summary:             "policy: load and pin for " + r.opts.BusinessKey,
+	})
+	var pa *activities.Policy
+	var res activities.LoadPolicyResult
+	if err := workflow.ExecuteActivity(actx, pa.LoadPolicy).Get(ctx, &res); err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	r.policy = &res.Policy
+	r.changed()
+	return r.policy, nil
+}
+
+// Audit appends an entry to the trail: the one entry point, which numbers
+// the entries (Seq) and stamps the pinned policy version.
+func (r *Record) Audit(ctx workflow.Context, actor, action, taskID, details string) {
+	version := ""
+	if r.policy != nil {
+		version = r.policy.Version
+	}
+	r.audit = append(r.audit, AuditEntry{
+		Seq: len(r.audit) + 1, Time: workflow.Now(ctx).UTC(), Actor: actor, Action: action, TaskID: taskID,
+		Details: details, PolicyVersion: version,
+	})
+}
+
+// AuditTrail returns the trail so far.
+func (r *Record) AuditTrail() []AuditEntry { return r.audit }
+
+// SetFact records a business fact shown in status: routing records the
+// facts it decided on, so a what-if can replay the decision. No personal
+// data: status and details are not encrypted.
+func (r *Record) SetFact(key, value string) { r.facts[key] = value }
+
+// Facts returns the recorded facts.
+func (r *Record) Facts() map[string]string { return r.facts }
+
+// SetStages sets the stage count once the process knows it.
+func (r *Record) SetStages(total int) { r.opts.Stages = total }
+
+// Stages is the stage count.
+func (r *Record) Stages() int { return r.opts.Stages }
+
+// SetStage moves the process to stage index (of Stages), with a one-line
+// description for people ("awaiting underwriter approval").
+func (r *Record) SetStage(ctx workflow.Context, index int, name, description string) {
+	r.stage, r.stageIdx, r.stageText = name, index, description
+	r.log.Info("stage", "Stage", name, "Index", index, "Total", r.opts.Stages)
+	r.changed()
+}
+
+// Route records the handling path and, when why is not empty, the routing
+// decision in the audit trail.
+func (r *Record) Route(ctx workflow.Context, path, why string) {
+	r.path = path
+	r.changed()
+	if why != "" {
+		r.Audit(ctx, humantask.SystemActor, ActionRouted, "", why)
+	}
+}
+
+// HandlingPath returns the recorded handling path.
+func (r *Record) HandlingPath() string { return r.path }
+
+// Outcome returns the recorded outcome.
+func (r *Record) Outcome() string { return r.outcome }
+
+// Open opens a human task (see humantask.Tasks.Open).
+func (r *Record) Open(ctx workflow.Context, s humantask.Spec) (*humantask.Task, error) {
+	return r.tasks.Open(ctx, s)
+}
+
+// CancelOpen closes every open task as cancelled.
+func (r *Record) CancelOpen(ctx workflow.Context, reason string) { r.tasks.CancelOpen(ctx, reason) }
+
+// Tasks lists every task, open and closed.
+func (r *Record) Tasks() []humantask.TaskView { return r.tasks.Views() }
+
+// OpenTasks are the open tasks as an inbox lists them (for a memo the
+// inbox read model reads from visibility).
+func (r *Record) OpenTasks() []humantask.Summary { return r.tasks.Summaries() }
+
+// TasksChanged implements humantask.Record.
+func (r *Record) TasksChanged() { r.changed() }
+
+// Remind implements humantask.Record: a reminder mail, a few tries only (a
+// missed reminder must not hold the task up).
+func (r *Record) Remind(ctx workflow.Context, to, subject, body string) error {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+		Summary:             fmt.Sprintf("mail: reminder to %s for %s", to, r.opts.BusinessKey),
+	})
+	var mail *activities.Mail
+	in := activities.MailInput{To: to, Subject: subject, Body: body, Ref: r.opts.BusinessKey}
+	return workflow.ExecuteActivity(actx, mail.SendMail, in).Get(ctx, nil)
+}
+
+// Finish cancels open tasks, records the outcome, waits for running
+// handlers and drains decisions that arrived too late (they are audited
+// as refused: the process has ended).
+func (r *Record) Finish(ctx workflow.Context, outcome, details string) {
+	r.CancelOpen(ctx, "the process ended: "+outcome)
+	r.close(ctx, outcome)
+	r.Audit(ctx, humantask.SystemActor, ActionCompleted, "", cmp.Or(details, outcome))
+	r.stage, r.stageIdx, r.stageText = StageCompleted, r.opts.Stages, "ended: "+outcome
+	r.ended(ctx)
+	r.tasks.Drain(ctx)
+	r.log.Info("process finished", "Outcome", outcome)
+}
+
+// Fail records a failed process (a step that could not be completed).
+func (r *Record) Fail(ctx workflow.Context, outcome string, err error) {
+	r.CancelOpen(ctx, "the process failed")
+	r.close(ctx, outcome)
+	r.Audit(ctx, humantask.SystemActor, ActionFailed, "", err.Error())
+	r.stage, r.stageText = StageFailed, "failed: "+err.Error()
+	r.ended(ctx)
+}
+
+func (r *Record) close(ctx workflow.Context, outcome string) {
+	now := workflow.Now(ctx).UTC()
+	r.closedAt, r.outcome, r.ending = &now, outcome, true
+}
+
+// ended writes the last search attributes and details, counts the end and
+// writes the task statistics to the memo, then waits for running handlers.
+func (r *Record) ended(ctx workflow.Context) {
+	r.flush(ctx)
+	path := cmp.Or(r.path, "none")
+	r.Count(ctx, MetricProcessCompleted, map[string]string{"outcome": r.outcome, "handling_path": path})
+	r.Observe(ctx, MetricProcessDuration, r.closedAt.Sub(r.startedAt), map[string]string{"handling_path": path})
+	if st := r.tasks.Stats(); st.Tasks > 0 {
+		if err := workflow.UpsertMemo(ctx, map[string]any{MemoTaskStats: st}); err != nil {
+			r.log.Warn("memo not updated", "Error", err)
+		}
+	}
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// Status answers the status query.
+func (r *Record) Status() Status {
+	s := Status{
+		Process: r.opts.Process, BusinessKey: r.opts.BusinessKey,
+		Stage: r.stage, StageIndex: r.stageIdx, StageTotal: r.opts.Stages,
+		HandlingPath: r.path, Outcome: r.outcome, StartedAt: r.startedAt, ClosedAt: r.closedAt,
+		OpenTasks: r.tasks.OpenViews(), Facts: r.facts,
+	}
+	if r.policy != nil {
+		s.PolicyVersion = r.policy.Version
+	}
+	return s
+}
+
+// Count adds one to a business counter. The workflow metrics handler is
+// silent on replay, so a replayed history does not count twice.
+func (r *Record) Count(ctx workflow.Context, name string, tags map[string]string) {
+	workflow.GetMetricsHandler(ctx).WithTags(r.tags(tags)).Counter(name).Inc(1)
+}
+
+// Observe records a duration.
+func (r *Record) Observe(ctx workflow.Context, name string, d time.Duration, tags map[string]string) {
+	workflow.GetMetricsHandler(ctx).WithTags(r.tags(tags)).Timer(name).Record(d)
+}
+
+func (r *Record) tags(extra map[string]string) map[string]string {
+	all := map[string]string{"process": r.opts.Process}
+	for k, v := range extra {
+		all[k] = v
+	}
+	return all
+}
