@@ -105,14 +105,16 @@ func run(args []string) error {
 			return err
 		}
 	}
-	cl, err := tclient.Dial(ctx, cfg.Temporal, tclient.Options{Logger: logging.NewSDKLogger(zl)})
+	copts := tclient.Options{Logger: logging.NewSDKLogger(zl)}
+	cl, err := tclient.Dial(ctx, cfg.Temporal, copts)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 
 	h, err := webinbox.New(webinbox.Options{
-		Backend:   &webinbox.TemporalBackend{Client: cl, Lister: &taskinbox.QueryLister{Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol}},
+		Backend: &webinbox.TemporalBackend{Client: cl, Lister: &taskinbox.Visibility{
+			Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol, DataConverter: copts.DataConverter}},
 		Policy:    pol,
 		Key:       key,
 		Signer:    in.Signer,

@@ -52,17 +52,17 @@ type RefusedError struct {
 func (e *RefusedError) Error() string { return "refused: " + e.Reason }
 
 // TemporalBackend serves the inbox from a Temporal client: the lister for
-// the inbox, the instance's queries for its detail (one instance, so
-// per-instance queries are fine), and the decide update, as the starter
-// sends it.
+// the list (visibility only), the instance's queries for its detail (one
+// instance, so per-instance queries are fine), and the decide update, as the
+// starter sends it.
 type TemporalBackend struct {
 	Client client.Client
 	Lister taskinbox.Lister
 }
 
-// OpenTasksFor implements taskinbox.Lister.
-func (b *TemporalBackend) OpenTasksFor(ctx context.Context, user string) ([]taskinbox.Task, error) {
-	return b.Lister.OpenTasksFor(ctx, user)
+// List implements taskinbox.Lister.
+func (b *TemporalBackend) List(ctx context.Context, f taskinbox.Filter) (taskinbox.Page, error) {
+	return b.Lister.List(ctx, f)
 }
 
 // Instance queries the instance's status, tasks and audit trail.

@@ -117,11 +117,20 @@ type tasksData struct {
 	Tasks []taskinbox.Task
 	Now   time.Time
 	Error string
+	// Next is the cursor of the next page, if any.
+	Next string
 }
 
+// pageSize is the most tasks one page of the list shows.
+const pageSize = 50
+
+// myTasks lists the user's tasks a page at a time, from visibility only
+// (taskinbox); ?page= carries the cursor of the next page.
 func (s *server) myTasks(w http.ResponseWriter, r *http.Request, user string) {
-	tasks, err := s.Backend.OpenTasksFor(r.Context(), user)
-	d := tasksData{Tasks: tasks, Now: time.Now()}
+	now := time.Now()
+	p, err := s.Backend.List(r.Context(), taskinbox.Filter{User: user, Now: now, Limit: pageSize, Cursor: r.URL.Query().Get("page")})
+	taskinbox.SortByDeadline(p.Tasks)
+	d := tasksData{Tasks: p.Tasks, Next: p.Next, Now: now}
 	if err != nil {
 		s.log.Warnw("list tasks", "error", err)
 		d.Error = "Your tasks could not be listed just now; try again in a moment."

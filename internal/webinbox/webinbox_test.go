@@ -33,11 +33,11 @@ type fakeBackend struct {
 	refuseActor string
 }
 
-func (f *fakeBackend) OpenTasksFor(_ context.Context, user string) ([]taskinbox.Task, error) {
-	if user != "ana" {
-		return nil, nil
+func (f *fakeBackend) List(_ context.Context, filter taskinbox.Filter) (taskinbox.Page, error) {
+	if filter.User != "ana" {
+		return taskinbox.Page{}, nil
 	}
-	return []taskinbox.Task{{WorkflowID: wf, TaskID: "underwriting", Title: "Underwriting decision", Quorum: 1, Deadline: time.Now().Add(47 * time.Hour)}}, nil
+	return taskinbox.Page{Tasks: []taskinbox.Task{{WorkflowID: wf, TaskID: "underwriting", Title: "Underwriting decision", Quorum: 1, Deadline: time.Now().Add(47 * time.Hour)}}}, nil
 }
 
 func (f *fakeBackend) Instance(_ context.Context, id string) (*Instance, error) {

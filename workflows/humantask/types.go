@@ -216,27 +216,53 @@ func candidatesText(t TaskView) string {
 	return strings.Join(parts, ", or ")
 }
 
-// Summary is an open task as an inbox lists it (issue: inbox read model):
-// who may act, who may not, the deadline and the approvals so far. No
-// personal data beyond user ids.
+// Summary is an open task as an inbox lists it, small enough for the
+// instance's memo (record.MemoOpenTasks): who may act, who may not (excluded,
+// or decided already), when it opened and is due, and the approvals so far.
+// No personal data beyond user ids; its size grows only with candidates
+// named by delegation and with votes, both bounded by the quorum and the
+// directory.
 type Summary struct {
 	ID        string    `json:"id"`
 	Title     string    `json:"title"`
 	Roles     []string  `json:"roles,omitempty"`
 	Users     []string  `json:"users,omitempty"`
 	Excluded  []string  `json:"excluded,omitempty"`
+	Voted     []string  `json:"voted,omitempty"`
+	Opened    time.Time `json:"opened"`
 	Deadline  time.Time `json:"deadline"`
 	Approvals int       `json:"approvals"`
 	Quorum    int       `json:"quorum"`
+	Escalated bool      `json:"escalated,omitempty"`
 }
 
 // Summary is the task's inbox line.
 func (t TaskView) Summary() Summary {
-	s := Summary{ID: t.ID, Title: t.Title, Roles: t.Roles, Users: t.Users, Deadline: t.Deadline, Approvals: t.Approvals, Quorum: t.Quorum}
+	s := Summary{ID: t.ID, Title: t.Title, Roles: t.Roles, Users: t.Users, Opened: t.OpenedAt, Deadline: t.Deadline,
+		Approvals: t.Approvals, Quorum: t.Quorum, Escalated: t.Escalated}
 	for _, e := range t.Exclusions {
 		s.Excluded = append(s.Excluded, e.User)
 	}
+	for _, v := range t.Votes {
+		if !slices.Contains(s.Voted, v.Actor) {
+			s.Voted = append(s.Voted, v.Actor)
+		}
+	}
 	return s
+}
+
+// View is the open task a Summary describes, with what MayAct needs
+// (exclusions without their reasons, votes without their verdicts).
+func (s Summary) View() TaskView {
+	t := TaskView{ID: s.ID, Title: s.Title, State: StateOpen, Roles: s.Roles, Users: s.Users, Quorum: s.Quorum,
+		Approvals: s.Approvals, OpenedAt: s.Opened, Deadline: s.Deadline, Escalated: s.Escalated}
+	for _, u := range s.Excluded {
+		t.Exclusions = append(t.Exclusions, Exclusion{User: u})
+	}
+	for _, u := range s.Voted {
+		t.Votes = append(t.Votes, Vote{Actor: u})
+	}
+	return t
 }
 
 // Result is how a task ended, for the process to branch on.
