@@ -27,6 +27,14 @@ type reportEnv struct {
 	ns     string
 	log    bytes.Buffer
 	client client.Client
+	worker *exec.Cmd
+}
+
+// stopWorker stops the namespace's worker and waits for it to exit (again:
+// a no-op).
+func (r *reportEnv) stopWorker() {
+	_ = r.worker.Process.Signal(syscall.SIGTERM)
+	_ = r.worker.Wait()
 }
 
 func newReportNamespace(t *testing.T) *reportEnv {
@@ -36,7 +44,7 @@ func newReportNamespace(t *testing.T) *reportEnv {
 
 // newNamespaceWorker registers a fresh namespace and runs a worker of its
 // own there, with extra environment (e.g. another policy file).
-func newNamespaceWorker(t *testing.T, prefix string, extraEnv ...string) *reportEnv {
+func newNamespaceWorker(t testing.TB, prefix string, extraEnv ...string) *reportEnv {
 	t.Helper()
 	r := &reportEnv{ns: prefix + "-" + uniq("ns")}
 	if _, err := env.client.WorkflowService().RegisterNamespace(context.Background(), &workflowservice.RegisterNamespaceRequest{
@@ -52,7 +60,8 @@ func newNamespaceWorker(t *testing.T, prefix string, extraEnv ...string) *report
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	r.worker = cmd
+	t.Cleanup(r.stopWorker)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := waitHealthy(ctx, "http://"+metrics+"/healthz", &r.log); err != nil {
