@@ -31,11 +31,21 @@ type fakeBackend struct {
 	mu          sync.Mutex
 	decisions   []humantask.Decision
 	refuseActor string
+	// pages, when set, answer ana's listing by cursor; filters are the
+	// listings asked for.
+	pages   map[string]taskinbox.Page
+	filters []taskinbox.Filter
 }
 
 func (f *fakeBackend) List(_ context.Context, filter taskinbox.Filter) (taskinbox.Page, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.filters = append(f.filters, filter)
 	if filter.User != "ana" {
 		return taskinbox.Page{}, nil
+	}
+	if f.pages != nil {
+		return f.pages[filter.Cursor], nil
 	}
 	return taskinbox.Page{Tasks: []taskinbox.Task{{WorkflowID: wf, TaskID: "underwriting", Title: "Underwriting decision", Quorum: 1, Deadline: time.Now().Add(47 * time.Hour)}}}, nil
 }
@@ -526,5 +536,32 @@ func TestDelegate(t *testing.T) {
 	s := in.backend.sent()
 	if len(s) != 1 || s[0].Actor != "ana" || s[0].Verdict != humantask.Delegate || s[0].DelegateTo != "sam" || s[0].Comment != "on leave" {
 		t.Fatalf("sent %+v", s)
+	}
+}
+
+// The list shows one page of the user's tasks (theirs only: the listing is
+// asked for the session's user) and links the next through its cursor.
+func TestListPages(t *testing.T) {
+	in := newInbox(t, nil)
+	due := time.Now().Add(24 * time.Hour)
+	in.backend.pages = map[string]taskinbox.Page{
+		"":   {Tasks: []taskinbox.Task{{WorkflowID: "expense-X-1", TaskID: "manager-approval", Title: "Manager approval of expense-X-1", Quorum: 1, Deadline: due}}, Next: "c2"},
+		"c2": {Tasks: []taskinbox.Task{{WorkflowID: "expense-X-2", TaskID: "manager-approval", Title: "Manager approval of expense-X-2", Quorum: 1, Deadline: due}}},
+	}
+	in.devSignIn("ana")
+	_, _, first := in.get("/")
+	if !strings.Contains(first, "Manager approval of expense-X-1") || !strings.Contains(first, `href="?page=c2"`) || strings.Contains(first, "expense-X-2") {
+		t.Fatalf("first page:\n%s", first)
+	}
+	_, _, second := in.get("/?page=c2")
+	if !strings.Contains(second, "Manager approval of expense-X-2") || strings.Contains(second, "More tasks") {
+		t.Fatalf("second page:\n%s", second)
+	}
+	in.backend.mu.Lock()
+	defer in.backend.mu.Unlock()
+	for _, f := range in.backend.filters {
+		if f.User != "ana" || f.Limit != pageSize {
+			t.Errorf("listing asked for %+v", f)
+		}
 	}
 }
