@@ -72,7 +72,7 @@ test: lint test-unit test-integration ## every test tier (what CI runs)
 .PHONY: bench
 bench: $(TEMPORAL) chromium ## benchmarks on the real stack: end-to-end throughput and latency, decision latency; the inbox listing 10,000 open tasks
 	go test -count=1 -run '^$$' -bench 'EndToEnd|Decide' -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level'
-	go test -count=1 -run '^$$' -bench InboxList -benchtime 5x -timeout 40m ./integration/ | grep -v '^{"level'
+	BATON_IT_SA_CACHE=production go test -count=1 -run '^$$' -bench InboxList -benchtime 5x -timeout 40m ./integration/ | grep -v '^{"level'
 
 .PHONY: histories
 histories: $(TEMPORAL) chromium ## re-record the replay histories in workflows/testdata from real runs

@@ -87,7 +87,7 @@ func runMain(m *testing.M) (int, error) {
 		LogLevel:     "error",
 		EnableUI:     true,
 		UIPort:       port,
-		ExtraArgs:    searchAttributeArgs(),
+		ExtraArgs:    append(searchAttributeArgs(), devServerArgs()...),
 		Stdout:       &serverLog,
 		Stderr:       &serverLog,
 		ClientOptions: &client.Options{
@@ -138,6 +138,20 @@ func searchAttributeArgs() []string {
 		args = append(args, "--search-attribute", name+"="+typ.String())
 	}
 	return args
+}
+
+// devServerArgs are extra dev server flags. BATON_IT_SA_CACHE=production
+// turns off the CLI dev server's refresh of search-attribute metadata on every
+// read (system.forceSearchAttributesCacheRefreshOnRead, on in the CLI's dev
+// server so that new attributes show at once, off by default in a real
+// server): with it on, visibility reads the namespace and cluster metadata
+// from the database for every row it returns. Tests that create namespaces
+// need it on; the inbox benchmark runs with it off.
+func devServerArgs() []string {
+	if os.Getenv("BATON_IT_SA_CACHE") == "production" {
+		return []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=false"}
+	}
+	return nil
 }
 
 func freePort() string {
