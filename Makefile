@@ -10,6 +10,31 @@ STATICCHECK      := $(CACHE)/bin/staticcheck
 STATICCHECK_VERSION := v0.8.2
 export BATON_TEMPORAL_BIN := $(TEMPORAL)
 
+# The production-shaped cluster (make cluster, make test-cluster): the
+# Temporal server and its schema tool, the Web UI server, all pinned and
+# built once into ~/.cache/baton like the CLI. The PostgreSQL schema comes
+# from the server's module in the Go module cache.
+SERVER_VERSION := v1.29.1
+SERVER_DIR     := $(CACHE)/temporal-server-$(SERVER_VERSION)
+TEMPORAL_SERVER := $(SERVER_DIR)/server
+TEMPORAL_SQL   := $(SERVER_DIR)/sql
+UI_VERSION     := v2.42.1
+UI_DIR         := $(CACHE)/temporal-ui-$(UI_VERSION)
+TEMPORAL_UI    := $(UI_DIR)/server
+TEMPORAL_SCHEMA = $(shell go env GOMODCACHE)/go.temporal.io/server@$(SERVER_VERSION)/schema/postgresql/v12
+CLUSTER_ENV     = TEMPORAL=$(TEMPORAL) TEMPORAL_SERVER=$(TEMPORAL_SERVER) TEMPORAL_SQL=$(TEMPORAL_SQL) \
+                  TEMPORAL_UI=$(TEMPORAL_UI) TEMPORAL_SCHEMA=$(TEMPORAL_SCHEMA)
+# The cluster tier's state, ports picked free on each run.
+TEST_CLUSTER_DIR := $(CURDIR)/.cluster/test
+# The integration tests the cluster tier runs on it: every kind of process,
+# the governance and report paths, the worker's fresh-namespace handling,
+# and the cluster fault test. The dev server tier runs them all.
+CLUSTER_TESTS := TestClusterSurvivesRestartsAndAKilledReplica|TestReplicasStartedWithANewNamespace|TestWorkerIsHealthyAndAnswersPing|TestSearchAttributesRegistered|TestEnsureSearchAttributesCreatesMissingOnes|TestLoanEndToEnd|TestOrderEndToEnd|TestExpenseEndToEnd|TestGovernedDecisionsEndToEnd|TestReportMatchesAKnownMix|TestStatusAuditAndListOutput|TestDemoPopulatesTheInbox|TestStartTwiceIsRefused
+
+# Debian's chromium drives the browser test; BATON_CHROMIUM names another.
+BATON_CHROMIUM ?=
+export BATON_CHROMIUM
+
 GO_PACKAGES := ./...
 UNIT_PACKAGES = $(shell go list ./... | grep -v /integration)
 
@@ -29,57 +54,123 @@ $(STATICCHECK):
 	@mkdir -p $(CACHE)/bin
 	GOBIN=$(CACHE)/bin go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-# The browser test drives Debian's chromium; install it when missing (CI and
-# developer machines run as root here; elsewhere sudo is used if present).
+$(TEMPORAL_SERVER) $(TEMPORAL_SQL) &:
+	@echo "Building the Temporal server $(SERVER_VERSION) and its schema tool from the Go module proxy (first run only, 5-20 minutes on two cores)..."
+	@mkdir -p $(SERVER_DIR)
+	cd $(SERVER_DIR) && GOBIN=$(SERVER_DIR) GOFLAGS=-mod=mod go install go.temporal.io/server/cmd/server@$(SERVER_VERSION) go.temporal.io/server/cmd/tools/sql@$(SERVER_VERSION)
+
+$(TEMPORAL_UI):
+	@echo "Building the Temporal Web UI server $(UI_VERSION) (first run only, about a minute)..."
+	@mkdir -p $(UI_DIR)
+	cd $(UI_DIR) && GOBIN=$(UI_DIR) GOFLAGS=-mod=mod go install github.com/temporalio/ui-server/v2/cmd/server@$(UI_VERSION)
+
+.PHONY: cluster-bins
+cluster-bins: $(TEMPORAL) $(TEMPORAL_SERVER) $(TEMPORAL_SQL) $(TEMPORAL_UI) postgresql ## build the cluster's pinned binaries into ~/.cache/baton (cached)
+	@test -d $(TEMPORAL_SCHEMA) || (cd $(SERVER_DIR) && GOFLAGS=-mod=mod go mod download go.temporal.io/server@$(SERVER_VERSION))
+	@test -d $(TEMPORAL_SCHEMA) || { echo "the Temporal schema is missing: $(TEMPORAL_SCHEMA)"; exit 1; }
+
+# The cluster runs Debian's PostgreSQL server; install it only when no
+# initdb/pg_ctl is on the PATH or in /usr/lib/postgresql/*/bin.
+.PHONY: postgresql
+postgresql: ## install Debian's PostgreSQL server for the cluster and the audit store, if missing
+	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "Installing Debian's PostgreSQL server for the cluster..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-upgrade postgresql >/dev/null; \
+	  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "PostgreSQL could not be installed"; exit 1; }; \
+	fi
+
+# The browser test drives Debian's chromium (or BATON_CHROMIUM); install it
+# only when neither is there (as root, or through sudo). It never upgrades
+# an installed chromium.
 .PHONY: chromium
 chromium: ## install Debian's chromium for the Web UI browser test, if missing
-	@if ! command -v chromium >/dev/null 2>&1; then \
-	  echo "Installing Debian's chromium for the browser test..."; \
+	@if [ -n "$(BATON_CHROMIUM)" ]; then \
+	  [ -x "$(BATON_CHROMIUM)" ] || { echo "BATON_CHROMIUM=$(BATON_CHROMIUM) is not an executable"; exit 1; }; \
+	elif ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the browser test (once; set BATON_CHROMIUM to use another)..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-upgrade chromium >/dev/null; \
+	  command -v chromium >/dev/null || { echo "chromium could not be installed"; exit 1; }; \
 	fi
-	@command -v chromium >/dev/null || { echo "chromium could not be installed"; exit 1; }
 
 .PHONY: build
 build: ## build worker, starter, simulator and inbox into bin/
 	go build -o bin/ ./worker ./starter ./simulator ./inbox
 
 .PHONY: dev
-dev: $(TEMPORAL) build ## run dev server + simulated systems + worker + web inbox (Ctrl-C stops all)
+dev: $(TEMPORAL) postgresql build ## run dev server + simulated systems + worker + web inbox (Ctrl-C stops all)
 	@TEMPORAL=$(TEMPORAL) scripts/dev.sh
 
+.PHONY: cluster
+cluster: cluster-bins build ## PostgreSQL + Temporal server + Web UI + simulator + two workers, in the background (state in .cluster/)
+	@$(CLUSTER_ENV) scripts/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## stop what make cluster started (the database stays in .cluster/)
+	@$(CLUSTER_ENV) scripts/cluster.sh down
+
 .PHONY: lint
-lint: $(STATICCHECK) ## gofmt, go vet, staticcheck
+lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, docker-compose.yml validated with compose-go
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet $(GO_PACKAGES)
 	$(STATICCHECK) $(GO_PACKAGES)
-	@if docker compose version >/dev/null 2>&1; then docker compose config -q && echo "docker-compose.yml: valid"; \
-	  else echo "docker compose not installed: docker-compose.yml checked by worker/deploy_test.go only"; fi
+	cd deploy/composecheck && go vet . && go test -count=1 .   # docker-compose.yml, as docker compose config reads it
 
 .PHONY: test-unit
-test-unit: ## unit and replay tests, with the race detector
+test-unit: postgresql ## unit and replay tests, with the race detector
 	go test -race -count=1 $(UNIT_PACKAGES)
 
 .PHONY: test-integration
-test-integration: $(TEMPORAL) chromium ## integration tests against a real dev server they start
-	go test -count=1 -timeout 10m ./integration/...
+test-integration: $(TEMPORAL) chromium postgresql ## integration tests against a real dev server they start, with the race detector
+	go test -race -count=1 -timeout 20m ./integration/...
+
+# One cluster for the tier, on free ports, in a fresh state folder; the
+# tests run in a namespace of their own and restart its server and database.
+.PHONY: test-cluster
+test-cluster: cluster-bins ## the cluster tier: integration tests and the cluster fault test on PostgreSQL-backed Temporal
+	@$(CLUSTER_ENV) BATON_CLUSTER_DIR=$(TEST_CLUSTER_DIR) scripts/cluster.sh down >/dev/null 2>&1 || true
+	@rm -rf $(TEST_CLUSTER_DIR)
+	@start=$$(date +%s); \
+	  export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(TEST_CLUSTER_DIR) BATON_CLUSTER_PORTS=auto; \
+	  scripts/cluster.sh up-server || { scripts/cluster.sh down; exit 1; }; \
+	  echo "cluster up in $$(( $$(date +%s) - start ))s"; \
+	  . $(TEST_CLUSTER_DIR)/cluster.env; \
+	  BATON_TEST_TEMPORAL_ADDRESS=$$TEMPORAL_ADDRESS BATON_TEST_CLUSTER_DIR=$(TEST_CLUSTER_DIR) \
+	    go test -race -count=1 -timeout 15m -run '^($(CLUSTER_TESTS))$$' ./integration/; rc=$$?; \
+	  scripts/cluster.sh down >/dev/null; \
+	  echo "cluster tier: $$(( $$(date +%s) - start ))s"; \
+	  if [ $$rc = 0 ]; then rm -rf $(TEST_CLUSTER_DIR) $$PG_BASE; fi; exit $$rc
 
 .PHONY: test
-test: lint test-unit test-integration ## every test tier (what CI runs)
+test: lint test-unit test-integration test-cluster ## every test tier (what CI runs)
 	@echo "make test: all tiers passed"
 
+BENCH_CLUSTER_DIR := $(CURDIR)/.cluster/bench
 .PHONY: bench
-bench: $(TEMPORAL) chromium ## benchmarks on the real stack: end-to-end throughput and latency, decision latency; the inbox listing 10,000 open tasks
-	go test -count=1 -run '^$$' -bench 'EndToEnd|Decide' -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level'
+bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack (dev server), the inbox listing 10,000 open tasks, then automated-loan throughput on the dev server and the PostgreSQL cluster side by side
+	@mkdir -p .cluster
+	go test -count=1 -run '^$$' -bench . -skip InboxList -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee $(CURDIR)/.cluster/bench-dev.txt
 	BATON_IT_SA_CACHE=production go test -count=1 -run '^$$' -bench InboxList -benchtime 5x -timeout 40m ./integration/ | grep -v '^{"level'
+	@rm -rf $(BENCH_CLUSTER_DIR); export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BATON_CLUSTER_PORTS=auto; \
+	  scripts/cluster.sh up-server >/dev/null || { scripts/cluster.sh down; exit 1; }; \
+	  . $(BENCH_CLUSTER_DIR)/cluster.env; \
+	  BATON_TEST_TEMPORAL_ADDRESS=$$TEMPORAL_ADDRESS go test -count=1 -run '^$$' -bench AutomatedLoan -benchtime 60x -timeout 20m ./integration/ \
+	    | grep -v '^{"level' >$(CURDIR)/.cluster/bench-cluster.txt; rc=$$?; \
+	  scripts/cluster.sh down >/dev/null; rm -rf $(BENCH_CLUSTER_DIR) $$PG_BASE; \
+	  echo; echo "Automated loans end to end, 8 at a time, 60 instances:"; \
+	  for f in dev:$(CURDIR)/.cluster/bench-dev.txt cluster:$(CURDIR)/.cluster/bench-cluster.txt; do \
+	    awk -v who=$${f%%:*} '/^BenchmarkAutomatedLoan/ { for (i = 1; i < NF; i++) m[$$(i+1)] = $$i; \
+	      printf "  %-34s %6.1f instances/s   p50 %6.0f ms   p99 %6.0f ms\n", (who == "dev" ? "dev server (in memory)" : "cluster (server on PostgreSQL)"), m["instances/s"], m["end-to-end-p50-ms"], m["end-to-end-p99-ms"] }' $${f#*:}; \
+	  done; rm -f $(CURDIR)/.cluster/bench-*.txt; exit $$rc
 
 .PHONY: histories
-histories: $(TEMPORAL) chromium ## re-record the replay histories in workflows/testdata from real runs
+histories: $(TEMPORAL) chromium postgresql ## re-record the replay histories in workflows/testdata from real runs
 	rm -f workflows/testdata/*.json
-	BATON_RECORD_HISTORIES=$(CURDIR)/workflows/testdata go test -count=1 -timeout 10m ./integration/...
+	BATON_RECORD_HISTORIES=$(CURDIR)/workflows/testdata go test -count=1 -timeout 20m ./integration/...
 	go test -count=1 -run TestReplay ./workflows/
 
 .PHONY: clean
-clean: ## remove build output and the dev database
-	rm -rf bin .dev
+clean: ## remove build output, the dev database and the cluster's state (stop it first: make cluster-down)
+	rm -rf bin .dev .cluster

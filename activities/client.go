@@ -28,10 +28,12 @@ func NewClient(system, baseURL string, timeout time.Duration) *Client {
 	return &Client{system: system, base: strings.TrimRight(baseURL, "/"), http: &http.Client{Timeout: timeout}}
 }
 
-// IdempotencyKey is stable across retries of one activity: the workflow ID
-// (the business key), the activity ID and, for readable ledgers, its type.
-// The run ID is left out on purpose: a reset instance that repeats a step
-// gets the first result instead of a second side effect.
+// IdempotencyKey identifies the business step: the workflow ID (a process
+// refuses to run under any ID but its input's business key), the activity
+// ID (the workflow sets it to the step's name, with "#n" where a step
+// legitimately repeats) and, for readable ledgers, the activity type. The
+// run ID is left out on purpose: a reset, a retry or a re-run that repeats
+// a step gets the first result instead of a second side effect.
 func IdempotencyKey(ctx context.Context) string {
 	info := activity.GetInfo(ctx)
 	return info.WorkflowExecution.ID + "/" + info.ActivityID + "/" + info.ActivityType.Name

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"sync"
 
 	"baton/policy"
 )
@@ -11,6 +12,40 @@ import (
 // history and pinned per instance (replay-safe).
 type Policy struct {
 	Current *policy.Policy
+	mu      sync.RWMutex
+}
+
+// ReloadPolicy replaces the worker's current policy: running instances
+// keep their pinned routing rules, but their decisions are checked against
+// the new directory (see Directory). (A function, not a method: every
+// method of Policy is an activity.)
+func ReloadPolicy(p *Policy, pol *policy.Policy) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.Current = pol
+}
+
+func (p *Policy) current() *policy.Policy {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.Current
+}
+
+// Directory returns the worker's current directory entries of users (those
+// it lists), its trusted signers, its version and whether it requires
+// signed decisions: read at
+// decision time as a local activity, so a key or role removed from the
+// policy stops working on running instances.
+func (p *Policy) Directory(_ context.Context, users []string) (*policy.Policy, error) {
+	cur := p.current()
+	out := &policy.Policy{Version: cur.Version, RequireSignedDecisions: cur.RequireSignedDecisions,
+		Users: map[string]policy.User{}, Signers: cur.Signers}
+	for _, u := range users {
+		if e, ok := cur.Users[u]; ok {
+			out.Users[u] = e
+		}
+	}
+	return out, nil
 }
 
 // LoadPolicyResult is the policy snapshot a process pins.
@@ -20,5 +55,5 @@ type LoadPolicyResult struct {
 
 // LoadPolicy returns the policy snapshot.
 func (p *Policy) LoadPolicy(_ context.Context) (*LoadPolicyResult, error) {
-	return &LoadPolicyResult{Policy: *p.Current}, nil
+	return &LoadPolicyResult{Policy: *p.current()}, nil
 }

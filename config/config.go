@@ -28,6 +28,7 @@ type Config struct {
 	Worker    Worker     `mapstructure:"worker"`
 	UI        UI         `mapstructure:"ui"`
 	Inbox     Inbox      `mapstructure:"inbox"`
+	Audit     Audit      `mapstructure:"audit"`
 }
 
 // Temporal is the connection to the Temporal service.
@@ -113,6 +114,15 @@ type InboxOIDC struct {
 	RedirectURL  string `mapstructure:"redirect_url"`
 }
 
+// Audit is the durable audit store (PostgreSQL).
+type Audit struct {
+	// DSN is a PostgreSQL connection string (URL or key=value form).
+	DSN string `mapstructure:"dsn"`
+}
+
+// DefaultAuditDSN is the database make dev starts.
+const DefaultAuditDSN = "postgres://postgres@localhost:5433/baton?sslmode=disable"
+
 // setting is one key with its default, environment variables and flag.
 type setting struct {
 	key   string
@@ -151,6 +161,7 @@ var settings = []setting{
 	{"inbox.dev_sign_in", false, []string{"BATON_INBOX_DEV_SIGN_IN"}, "", ""},
 	{"inbox.session_lifetime", 8 * time.Hour, []string{"BATON_INBOX_SESSION_LIFETIME"}, "", ""},
 	{"inbox.session_idle", 30 * time.Minute, []string{"BATON_INBOX_SESSION_IDLE"}, "", ""},
+	{"audit.dsn", DefaultAuditDSN, []string{"BATON_AUDIT_DSN"}, "audit-dsn", "PostgreSQL connection string of the audit store"},
 }
 
 // Flag names of the Temporal connection, shared by every command.
@@ -213,6 +224,9 @@ func Load(file string, fs *pflag.FlagSet) (*Config, error) {
 		v.SetConfigFile(file)
 		if err := v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", file, err)
+		}
+		if err := unknownKeys(file, v.AllKeys()); err != nil {
+			return nil, err
 		}
 	}
 	var c Config
@@ -339,8 +353,75 @@ func (c *Config) Validate() error {
 	if c.Systems.Timeout <= 0 {
 		return fmt.Errorf("systems.timeout: %s must be positive", c.Systems.Timeout)
 	}
+	if strings.TrimSpace(c.Audit.DSN) == "" {
+		return errors.New("audit.dsn: must be set (BATON_AUDIT_DSN): the audit store is a PostgreSQL database")
+	}
+	if d := c.Audit.DSN; strings.Contains(d, "://") && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
+		return fmt.Errorf("audit.dsn: %q is not a postgres:// URL", redactDSN(d))
+	}
 	if c.Worker.StopTimeout < 0 {
 		return fmt.Errorf("worker.stop_timeout: %s must not be negative", c.Worker.StopTimeout)
 	}
 	return nil
+}
+
+// unknownKeys names the first key of the config file that Baton does not
+// know, with the closest known key when one is near: a misspelt key would
+// otherwise be ignored and its default used in silence.
+func unknownKeys(file string, keys []string) error {
+	known := make(map[string]bool, len(settings))
+	for _, s := range settings {
+		known[s.key] = true
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if known[k] {
+			continue
+		}
+		if near := closest(k); near != "" {
+			return fmt.Errorf("config file %s: unknown key %q (did you mean %q?)", file, k, near)
+		}
+		return fmt.Errorf("config file %s: unknown key %q", file, k)
+	}
+	return nil
+}
+
+// closest returns the known key within edit distance 3 of k, if any.
+func closest(k string) string {
+	best, bestD := "", 4
+	for _, s := range settings {
+		if d := editDistance(k, s.key); d < bestD {
+			best, bestD = s.key, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// redactDSN hides a password in a connection URL for messages.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparseable)"
+	}
+	return u.Redacted()
 }

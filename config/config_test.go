@@ -124,6 +124,7 @@ func TestValidate(t *testing.T) {
 		{map[string]string{"BATON_SYSTEMS_URL": "ftp://x"}, `systems.url: "ftp://x" is not an http(s) URL`},
 		{map[string]string{"BATON_SYSTEMS_TIMEOUT": "0s"}, "systems.timeout: 0s must be positive"},
 		{map[string]string{"BATON_WORKER_STOP_TIMEOUT": "-1s"}, "worker.stop_timeout: -1s must not be negative"},
+		{map[string]string{"BATON_AUDIT_DSN": "mysql://u:secret@db/baton"}, `audit.dsn: "mysql://u:xxxxx@db/baton" is not a postgres:// URL`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -147,6 +148,7 @@ func TestValidateEmptyValuesFromFile(t *testing.T) {
 	cases := map[string]string{
 		"temporal:\n  namespace: \"\"\n": "temporal.namespace: must not be empty",
 		"policy:\n  file: \"\"\n":        "policy.file: must not be empty",
+		"audit:\n  dsn: \" \"\n":         "audit.dsn: must be set (BATON_AUDIT_DSN): the audit store is a PostgreSQL database",
 	}
 	for content, want := range cases {
 		_, err := Load(writeFile(t, "c.yaml", content), nil)
@@ -265,5 +267,36 @@ func TestInboxDevSignInOffByDefault(t *testing.T) {
 	t.Setenv("BATON_INBOX_DEV_SIGN_IN", "true")
 	if c, err = Load("", nil); err != nil || !c.Inbox.DevSignIn {
 		t.Fatalf("BATON_INBOX_DEV_SIGN_IN=true: %v %v", c.Inbox.DevSignIn, err)
+	}
+}
+
+func TestUnknownKeysInFileAreNamed(t *testing.T) {
+	clearEnv(t)
+	cases := []struct{ content, want string }{
+		{"temporal:\n  adress: prod:7233\n", `unknown key "temporal.adress" (did you mean "temporal.address"?)`},
+		{"task_queu: q\n", `unknown key "task_queu" (did you mean "task_queue"?)`},
+		{"frobnicate: true\n", `unknown key "frobnicate"`},
+	}
+	for _, tc := range cases {
+		path := writeFile(t, "c.yaml", tc.content)
+		_, err := Load(path, nil)
+		if err == nil || !strings.HasSuffix(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%q: err = %v, want the file and %s", tc.content, err, tc.want)
+		}
+	}
+}
+
+func TestAuditDSNDefaultAndEnvironment(t *testing.T) {
+	clearEnv(t)
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Audit.DSN != DefaultAuditDSN {
+		t.Errorf("default audit.dsn = %q", c.Audit.DSN)
+	}
+	t.Setenv("BATON_AUDIT_DSN", "host=db user=baton dbname=audit")
+	if c, err = Load("", nil); err != nil || c.Audit.DSN != "host=db user=baton dbname=audit" {
+		t.Errorf("BATON_AUDIT_DSN: %v %q", err, c.Audit.DSN)
 	}
 }

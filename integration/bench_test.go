@@ -92,6 +92,59 @@ func BenchmarkAutomatedLoanEndToEnd(b *testing.B) {
 	report(b, "end-to-end", lat)
 }
 
+// Automated loans with and without the audit store writes, side by side in
+// one run: the same concurrency, the worker restarted with
+// BATON_AUDIT_WRITES=activity (the writer on a regular activity, the
+// alternative to its local one), then =off, then back. Each variant runs
+// in two halves placed symmetrically (with, regular, without, without,
+// regular, with), so a drift in the machine's load weighs on all alike. The cost is the relative loss of
+// throughput (issue 11's goal: under 10%).
+func BenchmarkAutomatedLoanAuditCost(b *testing.B) {
+	run := func(n int) time.Duration {
+		var wg sync.WaitGroup
+		next := atomic.Int64{}
+		start := time.Now()
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= int64(n) {
+					benchWait(b, benchLoan(b, "C-1001", 10000))
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	restart := func(extra ...string) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		stopWorker()
+		workerExtraEnv = extra
+		if err := startWorker(ctx, b.TempDir()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	first, second := b.N/2, b.N-b.N/2
+	b.ResetTimer()
+	tWith := run(first)
+	restart("BATON_AUDIT_WRITES=activity")
+	tActivity := run(first)
+	restart("BATON_AUDIT_WRITES=off")
+	tWithout := run(second) + run(first)
+	restart("BATON_AUDIT_WRITES=activity")
+	tActivity += run(second)
+	restart()
+	tWith += run(second)
+	with, regular, without := float64(b.N)/tWith.Seconds(), float64(b.N)/tActivity.Seconds(), float64(b.N)/tWithout.Seconds()
+	cost := 100 * (without - with) / without
+	b.ReportMetric(with, "with-audit-instances/s")
+	b.ReportMetric(without, "without-audit-instances/s")
+	b.ReportMetric(cost, "audit-cost-%")
+	fmt.Printf("automated loans, %d each, 8 at a time: %.2f/s with audit writes, %.2f/s without: audit costs %.1f%% of throughput (the writer's local activity; %.2f/s through a regular activity: %.1f%%)\n",
+		b.N, with, without, cost, regular, 100*(without-regular)/without)
+}
+
 // A decision the policy refuses: answered by the update validator, nothing
 // written to history.
 func BenchmarkDecideRefused(b *testing.B) {

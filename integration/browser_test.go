@@ -99,6 +99,9 @@ func (b *browser) waitText(shot string, want ...string) string {
 // business process: summary, current details (stage, who must act, by
 // when) and Baton's search attributes.
 func TestWebUIShowsTheProcess(t *testing.T) {
+	if env.uiURL == "" {
+		t.Fatal("the external server's Web UI is unknown: set BATON_TEST_TEMPORAL_UI, or leave this test out of the run")
+	}
 	id := uniq("UI")
 	wf := startOpen(t, "loan", "loan-four-eyes.json", id)
 	waitTask(t, wf)

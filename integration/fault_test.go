@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -13,6 +12,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
+
+	"baton/workflows/record"
 )
 
 // A worker killed in the middle of a process: another worker takes over
@@ -55,11 +56,11 @@ func TestServerRestartMidProcess(t *testing.T) {
 	defer cancel()
 	db := filepath.Join(t.TempDir(), "temporal.db")
 	addr := freePort()
-	var serverLog bytes.Buffer
+	serverLog := &lockedBuffer{}
 	start := func() *testsuite.DevServer {
 		s, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 			ExistingPath: env.temporal, DBFilename: db, LogLevel: "error",
-			ExtraArgs: searchAttributeArgs(), Stdout: &serverLog, Stderr: &serverLog,
+			ExtraArgs: record.DevServerArgs(), Stdout: serverLog, Stderr: serverLog,
 			ClientOptions: &client.Options{HostPort: addr, Namespace: "default", Logger: quiet{}},
 		})
 		if err != nil {
@@ -71,16 +72,16 @@ func TestServerRestartMidProcess(t *testing.T) {
 	defer func() { _ = server.Stop() }()
 
 	metrics := freePort()
-	var workerLog bytes.Buffer
+	workerLog := &lockedBuffer{}
 	w := exec.Command(filepath.Join(env.bin, "worker"))
-	w.Env = append(baseEnv(), "TEMPORAL_ADDRESS="+addr, "BATON_METRICS_ADDRESS="+metrics)
+	w.Env = append(baseEnv(), "TEMPORAL_ADDRESS="+addr, "TEMPORAL_NAMESPACE=default", "BATON_METRICS_ADDRESS="+metrics)
 	w.Dir = env.root
-	w.Stdout, w.Stderr = &workerLog, &workerLog
+	w.Stdout, w.Stderr = workerLog, workerLog
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() }()
-	if err := waitHealthy(ctx, "http://"+metrics+"/healthz", &workerLog); err != nil {
+	if err := waitHealthy(ctx, "http://"+metrics+"/healthz", workerLog); err != nil {
 		t.Fatal(err)
 	}
 
@@ -88,10 +89,10 @@ func TestServerRestartMidProcess(t *testing.T) {
 	defer setFaults(t, `{}`)
 	id := uniq("SR")
 	wf := "order-" + id
-	starter(t, "start", "order", "--file", "examples/order-straight-through.json", "--id", id, "--address", addr)
+	starter(t, "start", "order", "--file", "examples/order-straight-through.json", "--id", id, "--address", addr, "--namespace", "default")
 	eventually(t, wf+" to reach the shipment", func() bool {
 		var st struct{ Stage string }
-		_ = json.Unmarshal([]byte(runBin(t, "starter", "status", wf, "-o", "json", "--address", addr).stdout), &st)
+		_ = json.Unmarshal([]byte(runBin(t, "starter", "status", wf, "-o", "json", "--address", addr, "--namespace", "default").stdout), &st)
 		return st.Stage == "shipment"
 	})
 	if err := server.Stop(); err != nil {

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -69,7 +68,7 @@ func TestSearchAttributesRegistered(t *testing.T) {
 // real cluster), and a second run changes nothing.
 func TestEnsureSearchAttributesCreatesMissingOnes(t *testing.T) {
 	ctx := context.Background()
-	ns := "ensure-sa"
+	ns := uniq("ensure-sa")
 	_, err := env.client.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
 		Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
 	})
@@ -131,17 +130,17 @@ func TestStarterUnreachableServerIsOneClearLine(t *testing.T) {
 // SIGTERM stops a worker cleanly: exit 0, after saying so.
 func TestWorkerStopsGracefullyOnSIGTERM(t *testing.T) {
 	metrics := freePort()
-	var log bytes.Buffer
+	log := &lockedBuffer{}
 	cmd := exec.Command(filepath.Join(env.bin, "worker"))
 	cmd.Env = append(baseEnv(), "BATON_METRICS_ADDRESS="+metrics)
 	cmd.Dir = env.root
-	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := waitHealthy(ctx, "http://"+metrics+"/healthz", &log); err != nil {
+	if err := waitHealthy(ctx, "http://"+metrics+"/healthz", log); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -167,5 +166,5 @@ func TestStartWaitTimeoutLeavesTheInstanceRunning(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "stopped waiting; loan-"+id+" goes on") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	starter(t, "withdraw", "loan-"+id)
+	starter(t, "withdraw", "loan-"+id, "--by", "C-1002")
 }

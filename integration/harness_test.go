@@ -1,6 +1,13 @@
 // Package integration runs Baton end to end: the pinned Temporal dev server,
 // the simulated systems, and the real worker and starter binaries, all on
 // free ports, started by TestMain and torn down after the last test.
+//
+// With BATON_TEST_TEMPORAL_ADDRESS set, the tests run against that server
+// instead (make test-cluster points it at a PostgreSQL-backed cluster): the
+// run registers a namespace of its own, so nothing else polls its task queue
+// and nothing it lists comes from earlier runs. BATON_TEST_TEMPORAL_UI names
+// that server's Web UI, BATON_TEST_CLUSTER_DIR the scripts/cluster.sh state
+// folder the cluster fault test restarts the server and PostgreSQL through.
 package integration
 
 import (
@@ -14,13 +21,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
+	"google.golang.org/protobuf/types/known/durationpb"
 
+	"baton/internal/pgtest"
 	"baton/workflows/record"
 )
 
@@ -32,13 +43,17 @@ var env struct {
 	address    string // dev server frontend
 	namespace  string
 	client     client.Client
-	workerLog  *bytes.Buffer
+	external   bool   // a server this run did not start
+	clusterDir string // scripts/cluster.sh state of that server, if any
+	workerLog  *lockedBuffer
 	worker     *exec.Cmd
 	healthURL  string
 	policyFile string
 	simURL     string
 	sim        *exec.Cmd
 	uiURL      string
+	pg         *pgtest.Server
+	auditDSN   string // the audit store the worker and the starter use
 }
 
 func TestMain(m *testing.M) {
@@ -78,29 +93,45 @@ func runMain(m *testing.M) (int, error) {
 		}
 	}
 
-	var serverLog bytes.Buffer
-	uiPort := freePort()
-	_, port, _ := net.SplitHostPort(uiPort)
-	env.uiURL = "http://" + uiPort
-	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: env.temporal,
-		LogLevel:     "error",
-		EnableUI:     true,
-		UIPort:       port,
-		ExtraArgs:    append(searchAttributeArgs(), devServerArgs()...),
-		Stdout:       &serverLog,
-		Stderr:       &serverLog,
-		ClientOptions: &client.Options{
-			Namespace: env.namespace,
-			Logger:    quiet{},
-		},
-	})
-	if err != nil {
-		return 0, fmt.Errorf("start dev server from %s: %w\n%s", env.temporal, err, serverLog.String())
+	if addr := os.Getenv("BATON_TEST_TEMPORAL_ADDRESS"); addr != "" {
+		if err := useExternalServer(ctx, addr); err != nil {
+			return 0, err
+		}
+		defer env.client.Close()
+	} else {
+		serverLog := &lockedBuffer{}
+		uiPort := freePort()
+		_, port, _ := net.SplitHostPort(uiPort)
+		env.uiURL = "http://" + uiPort
+		server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+			ExistingPath: env.temporal,
+			LogLevel:     "error",
+			EnableUI:     true,
+			UIPort:       port,
+			ExtraArgs:    append(record.DevServerArgs(), devServerArgs()...),
+			Stdout:       serverLog,
+			Stderr:       serverLog,
+			ClientOptions: &client.Options{
+				Namespace: env.namespace,
+				Logger:    quiet{},
+			},
+		})
+		if err != nil {
+			return 0, fmt.Errorf("start dev server from %s: %w\n%s", env.temporal, err, serverLog.String())
+		}
+		defer func() { _ = server.Stop() }()
+		env.address = server.FrontendHostPort()
+		env.client = server.Client()
 	}
-	defer func() { _ = server.Stop() }()
-	env.address = server.FrontendHostPort()
-	env.client = server.Client()
+
+	// The audit store: a throwaway PostgreSQL, as make dev starts one.
+	if env.pg, err = pgtest.New(ctx); err != nil {
+		return 0, err
+	}
+	defer env.pg.Close()
+	if env.auditDSN, err = env.pg.CreateDB(ctx, "baton"); err != nil {
+		return 0, err
+	}
 
 	if err := startSimulator(ctx); err != nil {
 		return 0, err
@@ -118,6 +149,50 @@ func runMain(m *testing.M) (int, error) {
 	return code, nil
 }
 
+// useExternalServer points the run at a running server, in a namespace of
+// its own that it registers and waits for: a real server caches namespaces,
+// so one registered a moment ago reads as not found for about a second.
+// The worker started next creates the search attributes and waits until
+// they are usable.
+func useExternalServer(ctx context.Context, addr string) error {
+	env.external = true
+	env.address = addr
+	env.uiURL = os.Getenv("BATON_TEST_TEMPORAL_UI")
+	env.clusterDir = os.Getenv("BATON_TEST_CLUSTER_DIR")
+	env.namespace = fmt.Sprintf("baton-it-%d", time.Now().UnixNano())
+	var err error
+	env.client, err = client.DialContext(ctx, client.Options{HostPort: addr, Namespace: env.namespace, Logger: quiet{}})
+	if err != nil {
+		return fmt.Errorf("dial the external server %s (BATON_TEST_TEMPORAL_ADDRESS): %w", addr, err)
+	}
+	if err := registerNamespace(ctx, env.client, env.namespace); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "integration: external server %s, namespace %s\n", addr, env.namespace)
+	return nil
+}
+
+// registerNamespace registers ns and returns once the server answers calls
+// in it.
+func registerNamespace(ctx context.Context, cl client.Client, ns string) error {
+	if _, err := cl.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(72 * time.Hour),
+	}); err != nil {
+		return fmt.Errorf("register namespace %s: %w", ns, err)
+	}
+	for {
+		_, err := cl.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("namespace %s not usable: %w", ns, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // temporalBinary finds the pinned CLI that the Makefile builds. A missing
 // binary fails the run with the reason: integration tests never skip.
 func temporalBinary() (string, error) {
@@ -130,14 +205,6 @@ func temporalBinary() (string, error) {
 		return "", fmt.Errorf("pinned Temporal CLI not found at %s (build it with: make temporal): %w", p, err)
 	}
 	return p, nil
-}
-
-func searchAttributeArgs() []string {
-	var args []string
-	for name, typ := range record.SearchAttributes() {
-		args = append(args, "--search-attribute", name+"="+typ.String())
-	}
-	return args
 }
 
 // devServerArgs are extra dev server flags. BATON_IT_SA_CACHE=production
@@ -171,6 +238,7 @@ func baseEnv() []string {
 		"BATON_POLICY_FILE="+env.policyFile,
 		"BATON_LOG_FORMAT=json",
 		"BATON_SYSTEMS_URL="+env.simURL,
+		"BATON_AUDIT_DSN="+env.auditDSN,
 	)
 }
 
@@ -178,16 +246,16 @@ func startSimulator(ctx context.Context) error {
 	addr := freePort()
 	env.simURL = "http://" + addr
 	cmd := exec.Command(filepath.Join(env.bin, "simulator"), "--listen", addr, "--seed", "11")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
+	log := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start simulator: %w", err)
 	}
 	env.sim = cmd
-	return waitHealthy(ctx, env.simURL+"/healthz", &log)
+	return waitHealthy(ctx, env.simURL+"/healthz", log)
 }
 
-func waitHealthy(ctx context.Context, url string, log *bytes.Buffer) error {
+func waitHealthy(ctx context.Context, url string, log fmt.Stringer) error {
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
@@ -204,12 +272,17 @@ func waitHealthy(ctx context.Context, url string, log *bytes.Buffer) error {
 	}
 }
 
+// workerExtraEnv is added to the worker's environment (the benchmark's
+// "without audit writes" worker).
+var workerExtraEnv []string
+
 func startWorker(ctx context.Context, tmp string) error {
 	metrics := freePort()
 	env.healthURL = "http://" + metrics + "/healthz"
-	env.workerLog = &bytes.Buffer{}
+	env.workerLog = &lockedBuffer{}
 	cmd := exec.Command(filepath.Join(env.bin, "worker"))
 	cmd.Env = append(baseEnv(), "BATON_METRICS_ADDRESS="+metrics, "BATON_WORKER_STOP_TIMEOUT=5s")
+	cmd.Env = append(cmd.Env, workerExtraEnv...)
 	cmd.Stdout = env.workerLog
 	cmd.Stderr = env.workerLog
 	cmd.Dir = tmp
@@ -218,6 +291,33 @@ func startWorker(ctx context.Context, tmp string) error {
 	}
 	env.worker = cmd
 	return waitHealthy(ctx, env.healthURL, env.workerLog)
+}
+
+// spawnWorker runs one more worker in namespace ns, logging into log, and
+// returns once it polls; the test's cleanup stops it.
+func spawnWorker(t testing.TB, ctx context.Context, ns string, log *lockedBuffer, extraEnv ...string) *exec.Cmd {
+	t.Helper()
+	health, cmd := launchWorker(t, ns, log, extraEnv...)
+	if err := waitHealthy(ctx, health, log); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// launchWorker starts one more worker in namespace ns and returns its
+// health URL and process; the test's cleanup stops it.
+func launchWorker(t testing.TB, ns string, log *lockedBuffer, extraEnv ...string) (string, *exec.Cmd) {
+	t.Helper()
+	metrics := freePort()
+	cmd := exec.Command(filepath.Join(env.bin, "worker"))
+	cmd.Env = append(append(baseEnv(), "TEMPORAL_NAMESPACE="+ns, "BATON_METRICS_ADDRESS="+metrics, "BATON_WORKER_STOP_TIMEOUT=5s"), extraEnv...)
+	cmd.Dir = env.root
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	return "http://" + metrics + "/healthz", cmd
 }
 
 func stopWorker() {
@@ -250,11 +350,23 @@ func runBin(t *testing.T, name string, args ...string) result {
 // for it to exit.
 func runBinEnv(t *testing.T, name string, extraEnv []string, args ...string) result {
 	t.Helper()
+	return runBinInput(t, name, extraEnv, "", args...)
+}
+
+// runBinStdin runs a built binary with stdin as its standard input.
+func runBinStdin(t *testing.T, stdin string, name string, args ...string) result {
+	t.Helper()
+	return runBinInput(t, name, nil, stdin, args...)
+}
+
+func runBinInput(t *testing.T, name string, extraEnv []string, stdin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(env.bin, name), args...)
 	cmd.Env = append(baseEnv(), extraEnv...)
 	cmd.Dir = env.root
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -283,6 +395,25 @@ func mustContain(t *testing.T, what, got string, wants ...string) {
 			t.Errorf("%s does not contain %q:\n%s", what, w, got)
 		}
 	}
+}
+
+// lockedBuffer collects a child process's output: exec copies it in from
+// another goroutine while a test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 type quiet struct{}

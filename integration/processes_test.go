@@ -124,7 +124,7 @@ func TestOrderEndToEnd(t *testing.T) {
 		if r.code != 3 {
 			t.Errorf("ana on a fraud review: exit %d", r.code)
 		}
-		starter(t, "cancel", wf, "--reason", "changed my mind")
+		starter(t, "cancel", wf, "--by", "NEW-7", "--reason", "changed my mind")
 		res := outcomeOf(t, wf)
 		if res["outcome"] != "cancelled" || res["handlingPath"] != "manual" {
 			t.Fatalf("result = %v", res)

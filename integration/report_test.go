@@ -1,12 +1,10 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"math"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -18,20 +16,23 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"baton/config"
+	"baton/internal/auditstore"
 	"baton/internal/tclient"
+	"baton/workflows/record"
 )
 
 // reportEnv is a namespace with its own worker, so the report sees exactly
 // the mix this test starts.
 type reportEnv struct {
 	ns     string
-	log    bytes.Buffer
+	dsn    string // its own audit database: one per namespace
+	log    lockedBuffer
 	client client.Client
 	worker *exec.Cmd
 }
 
-// stopWorker stops the namespace's worker and waits for it to exit (again:
-// a no-op).
+// stopWorker stops the namespace's worker and waits for it to exit (again,
+// or at the test's cleanup: a no-op).
 func (r *reportEnv) stopWorker() {
 	_ = r.worker.Process.Signal(syscall.SIGTERM)
 	_ = r.worker.Wait()
@@ -47,26 +48,21 @@ func newReportNamespace(t *testing.T) *reportEnv {
 func newNamespaceWorker(t testing.TB, prefix string, extraEnv ...string) *reportEnv {
 	t.Helper()
 	r := &reportEnv{ns: prefix + "-" + uniq("ns")}
+	// Registered without waiting: the worker started right after must
+	// itself wait for the namespace a real server does not know yet.
 	if _, err := env.client.WorkflowService().RegisterNamespace(context.Background(), &workflowservice.RegisterNamespaceRequest{
 		Namespace: r.ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	metrics := freePort()
-	cmd := exec.Command(filepath.Join(env.bin, "worker"))
-	cmd.Env = append(append(baseEnv(), "TEMPORAL_NAMESPACE="+r.ns, "BATON_METRICS_ADDRESS="+metrics), extraEnv...)
-	cmd.Dir = env.root
-	cmd.Stdout, cmd.Stderr = &r.log, &r.log
-	if err := cmd.Start(); err != nil {
+	dsn, err := env.pg.CreateDB(context.Background(), strings.NewReplacer("-", "_").Replace(r.ns))
+	if err != nil {
 		t.Fatal(err)
 	}
-	r.worker = cmd
-	t.Cleanup(r.stopWorker)
+	r.dsn = dsn
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := waitHealthy(ctx, "http://"+metrics+"/healthz", &r.log); err != nil {
-		t.Fatal(err)
-	}
+	r.worker = spawnWorker(t, ctx, r.ns, &r.log, append([]string{"BATON_AUDIT_DSN=" + r.dsn}, extraEnv...)...)
 	cl, err := tclient.Dial(ctx, config.Temporal{Address: env.address, Namespace: r.ns}, tclient.Options{Logger: quiet{}})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +77,12 @@ func newNamespaceWorker(t testing.TB, prefix string, extraEnv ...string) *report
 
 func (r *reportEnv) starter(t *testing.T, args ...string) string {
 	t.Helper()
-	return starter(t, append(args, "--namespace", r.ns)...)
+	args = append(args, "--namespace", r.ns)
+	res := runBinEnv(t, "starter", []string{"BATON_AUDIT_DSN=" + r.dsn}, args...)
+	if res.code != 0 {
+		t.Fatalf("starter %s: exit %d\n%s%s", strings.Join(args, " "), res.code, res.stdout, res.stderr)
+	}
+	return res.stdout
 }
 
 func TestReportMatchesAKnownMix(t *testing.T) {
@@ -111,7 +112,8 @@ func TestReportMatchesAKnownMix(t *testing.T) {
 	}
 
 	var rep struct {
-		Processes []struct {
+		CycleTimeSource string `json:"cycleTimeSource"`
+		Processes       []struct {
 			Process         string                        `json:"process"`
 			Started         int                           `json:"started"`
 			Completed       int                           `json:"completed"`
@@ -149,10 +151,25 @@ func TestReportMatchesAKnownMix(t *testing.T) {
 	if expense.Started != 1 || expense.Open != 1 || expense.Completed != 0 {
 		t.Errorf("expense = %+v", expense)
 	}
-	// Cycle times equal those computed directly from each instance.
-	want := r.cycleTimes(t, "loan")
-	if loan.CycleTime["p50Seconds"] != want[0] || loan.CycleTime["p90Seconds"] != want[1] || loan.CycleTime["p99Seconds"] != want[2] {
-		t.Errorf("loan cycle time %v, computed directly %v", loan.CycleTime, want)
+	// Cycle times come from the audit store and equal those computed from
+	// each instance's trail (started to completed), within a step of those
+	// visibility gives (start to close).
+	if rep.CycleTimeSource != "audit-store" {
+		t.Errorf("cycle times from %q, want audit-store", rep.CycleTimeSource)
+	}
+	var loans []string
+	for _, id := range done {
+		if strings.HasPrefix(id, "loan-") {
+			loans = append(loans, id)
+		}
+	}
+	want := r.trailCycleTimes(t, loans)
+	if loan.CycleTime["count"] != 4 || loan.CycleTime["p50Seconds"] != want[0] || loan.CycleTime["p90Seconds"] != want[1] || loan.CycleTime["p99Seconds"] != want[2] {
+		t.Errorf("loan cycle time %v, computed from the trails %v", loan.CycleTime, want)
+	}
+	vis := r.cycleTimes(t, "loan")
+	if d := math.Abs(vis[2] - want[2]); d > 1 {
+		t.Errorf("loan p99: store %.3fs, visibility %.3fs", want[2], vis[2])
 	}
 	if loan.CycleTimeByPath["manual"]["count"] != 1 || loan.CycleTimeByPath["automated"]["count"] != 3 {
 		t.Errorf("by path = %v", loan.CycleTimeByPath)
@@ -192,5 +209,39 @@ func (r *reportEnv) cycleTimes(t *testing.T, process string) [3]float64 {
 	}
 	sort.Float64s(v)
 	rank := func(p float64) float64 { return v[int(math.Ceil(p/100*float64(len(v))))-1] }
+	return [3]float64{rank(50), rank(90), rank(99)}
+}
+
+// trailCycleTimes computes p50/p90/p99 (nearest rank) from the instances'
+// trails in the namespace's audit store: started to completed.
+func (r *reportEnv) trailCycleTimes(t *testing.T, ids []string) [3]float64 {
+	t.Helper()
+	st, err := auditstore.Open(context.Background(), r.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var d []float64
+	for _, id := range ids {
+		trail, err := st.Trail(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var started, ended time.Time
+		for _, e := range trail {
+			switch e.Action {
+			case record.ActionStarted:
+				started = e.Time
+			case record.ActionCompleted:
+				ended = e.Time
+			}
+		}
+		if started.IsZero() || ended.IsZero() {
+			t.Fatalf("%s: trail without start or completion: %+v", id, trail)
+		}
+		d = append(d, ended.Sub(started).Seconds())
+	}
+	sort.Float64s(d)
+	rank := func(p float64) float64 { return d[max(int(math.Ceil(p/100*float64(len(d)))), 1)-1] }
 	return [3]float64{rank(50), rank(90), rank(99)}
 }

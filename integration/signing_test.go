@@ -1,9 +1,13 @@
 package integration
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -34,6 +38,12 @@ func TestSignedDecisionsEndToEnd(t *testing.T) {
 	}
 	pol := strings.Replace(string(src), "requireSignedDecisions: false", "requireSignedDecisions: true", 1)
 	pol = strings.Replace(pol, "ana: {name: Ana Alves,     roles: [underwriter]}", "ana: {name: Ana Alves,     roles: [underwriter], publicKey: \""+ana.PublicKey+"\"}", 1)
+	// The policy refuses requireSignedDecisions while any user lacks a key:
+	// everyone else gets a key nobody holds, ben included.
+	pol = keylessUser.ReplaceAllStringFunc(pol, func(line string) string {
+		pub, _, _ := ed25519.GenerateKey(nil)
+		return strings.TrimSuffix(line, "}") + ", publicKey: \"" + base64.StdEncoding.EncodeToString(pub) + "\"}"
+	})
 	if !strings.Contains(pol, ana.PublicKey) || !strings.Contains(pol, "requireSignedDecisions: true") {
 		t.Fatal("policy fixture drifted from config/policy.yaml")
 	}
@@ -50,9 +60,78 @@ func TestSignedDecisionsEndToEnd(t *testing.T) {
 	ns := []string{"--namespace", r.ns}
 	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ana"}, ns...)...), 3, "signature: the policy requires signed decisions")
 	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ana", "--key", ben.KeyFile}, ns...)...), 3, "signature: does not verify for ana")
-	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ben", "--key", ben.KeyFile}, ns...)...), 3, "signature: ben has no public key in the directory")
+	wantExit(t, runBin(t, "starter", append([]string{"approve", wf, "--as", "ben", "--key", ben.KeyFile}, ns...)...), 3, "signature: does not verify for ben")
 	if out := r.starter(t, "approve", wf, "--as", "ana", "--key", ana.KeyFile); !strings.Contains(out, "accepted: approved (1 of 1 approvals)") {
 		t.Fatalf("signed approval: %s", out)
 	}
 	r.wait(t, wf)
+
+	// The attack: the signed approval, as history shows it, replayed on
+	// the same ID re-started for a much larger amount.
+	cli := func(args ...string) (string, error) {
+		out, err := exec.Command(env.temporal, append(args, "--address", env.address, "--namespace", r.ns)...).CombinedOutput()
+		return string(out), err
+	}
+	hist, err := cli("workflow", "show", "--workflow-id", wf, "-o", "json")
+	if err != nil {
+		t.Fatalf("workflow show: %v\n%s", err, hist)
+	}
+	data := findAcceptedUpdateInput(hist)
+	if data == "" {
+		t.Fatalf("no signed decision in the history:\n%.3000s", hist)
+	}
+	captured, err := base64.StdEncoding.DecodeString(data)
+	if err != nil || !strings.Contains(string(captured), `"signature"`) {
+		t.Fatalf("captured decision: %v %s", err, captured)
+	}
+	if out, err := cli("workflow", "start", "--type", "loan", "--task-queue", "baton", "--workflow-id", wf,
+		"--input", `{"applicationId":"`+app+`","applicantId":"C-1002","amount":90000,"termMonths":48}`); err != nil {
+		t.Fatalf("re-start with the temporal CLI: %v\n%s", err, out)
+	}
+	waitTask(t, wf, "--namespace", r.ns)
+	out, err := cli("workflow", "update", "execute", "--workflow-id", wf, "--name", "decide", "--input", string(captured))
+	if err == nil || !strings.Contains(out, "signature: does not verify for ana") {
+		t.Fatalf("captured signature on the re-started instance: %v\n%s", err, out)
+	}
+}
+
+// keylessUser matches a directory line without a publicKey.
+var keylessUser = regexp.MustCompile(`(?m)^  [a-z]+: \{name: [^}]*roles: \[[^\]]*\]\}`)
+
+// findAcceptedUpdateInput returns the first accepted update's payload data
+// (base64) in a history printed as JSON.
+func findAcceptedUpdateInput(hist string) string {
+	var doc any
+	if err := json.Unmarshal([]byte(hist), &doc); err != nil {
+		return ""
+	}
+	var walk func(v any) string
+	walk = func(v any) string {
+		switch x := v.(type) {
+		case map[string]any:
+			if req, ok := x["acceptedRequest"].(map[string]any); ok {
+				in, _ := req["input"].(map[string]any)
+				args, _ := in["args"].(map[string]any)
+				if ps, _ := args["payloads"].([]any); len(ps) > 0 {
+					if p, ok := ps[0].(map[string]any); ok {
+						d, _ := p["data"].(string)
+						return d
+					}
+				}
+			}
+			for _, c := range x {
+				if d := walk(c); d != "" {
+					return d
+				}
+			}
+		case []any:
+			for _, c := range x {
+				if d := walk(c); d != "" {
+					return d
+				}
+			}
+		}
+		return ""
+	}
+	return walk(doc)
 }

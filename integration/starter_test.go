@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -23,40 +24,70 @@ func wantExit(t *testing.T, r result, code int, stderrPart string) {
 	}
 }
 
+// Input that must be refused before anything starts: exit 2, one line
+// naming the field (issue 10). Nothing is started for any of them.
 func TestStartInputErrors(t *testing.T) {
 	malformed := writeTemp(t, "{\n  \"applicationId\": \"A-1\",\n  \"amount\": 12,,\n}")
 	wrongType := writeTemp(t, `{"applicationId": "A-1", "amount": "lots"}`)
 	unknownField := writeTemp(t, `{"applicationId": "A-1", "amont": 10}`)
+	loan := `{"applicationId": "IN-%d", "applicantId": "C-1001", "amount": 100, "termMonths": 12}`
+	trailing := writeTemp(t, fmt.Sprintf(loan, 1)+`{"amount": 9000000}`)
+	duplicate := writeTemp(t, `{"applicationId": "IN-2", "applicantId": "C-1001", "amount": 100, "amount": 9000000, "termMonths": 12}`)
+	badUTF8 := writeTemp(t, "{\"applicationId\": \"IN-3\", \"applicantId\": \"C-1001\", \"amount\": 100, \"termMonths\": 12, \"purpose\": \"car\xff\"}")
+	escape := writeTemp(t, `{"applicationId": "IN-8", "applicantId": "C-1001", "amount": 100, "termMonths": 12, "purpose": "car\u001b[2K\rforged"}`)
+	flags := []string{"start", "loan", "--applicant", "C-1001", "--term-months", "12", "--id", "IN-4", "--amount"}
 	cases := []struct {
 		name string
 		args []string
+		env  []string
 		code int
 		want string
 	}{
-		{"malformed JSON names line and column", []string{"start", "loan", "--file", malformed}, 2, malformed + ":3:16: malformed JSON"},
-		{"wrong type names the field", []string{"start", "loan", "--file", wrongType}, 2, "field amount: want float64, got string"},
-		{"unknown field", []string{"start", "loan", "--file", unknownField}, 2, `unknown field "amont"`},
-		{"unknown process", []string{"start", "mortgage"}, 2, `unknown process "mortgage": one of ` + strings.Join(workflows.Names(), ", ")},
-		{"invalid field", []string{"start", "loan", "--applicant", "C-1", "--amount", "-3", "--term-months", "12"}, 2, "invalid loan input: amount: -3 must be above 0"},
-		{"flag of another process", []string{"start", "loan", "--card", "4111"}, 2, "--card does not apply to loan"},
-		{"manager not in the directory", []string{"start", "onboarding", "--file", "examples/onboarding.json", "--manager", "zed"}, 2, `manager: "zed" is not in the directory`},
-		{"missing file", []string{"start", "expense", "--file", "nope.json"}, 2, "--file: open nope.json"},
+		{"malformed JSON names line and column", []string{"start", "loan", "--file", malformed}, nil, 2, malformed + ":3:16: input: malformed JSON"},
+		{"wrong type names the field", []string{"start", "loan", "--file", wrongType}, nil, 2, "amount: want a number, got JSON string"},
+		{"unknown field", []string{"start", "loan", "--file", unknownField}, nil, 2, "amont: unknown key"},
+		{"trailing data after the object", []string{"start", "loan", "--file", trailing}, nil, 2, "input: unexpected data after the JSON object"},
+		{"duplicate key", []string{"start", "loan", "--file", duplicate}, nil, 2, ": amount: duplicate key"},
+		{"invalid UTF-8", []string{"start", "loan", "--file", badUTF8}, nil, 2, ": purpose: invalid UTF-8"},
+		{"control characters in text", []string{"start", "loan", "--file", escape}, nil, 2, "invalid loan input: purpose: control characters and invalid UTF-8 are not allowed"},
+		{"amount NaN", append(flags, "NaN"), nil, 2, "invalid loan input: amount: NaN is not an amount of money"},
+		{"amount Inf", append(flags, "Inf"), nil, 2, "invalid loan input: amount: +Inf is not an amount of money"},
+		{"amount below one cent", append(flags, "0.001"), nil, 2, "invalid loan input: amount: 0.001 is below one cent"},
+		{"negative amount", append(flags, "-3"), nil, 2, "invalid loan input: amount: -3 is below one cent"},
+		{"unknown process", []string{"start", "mortgage"}, nil, 2, `unknown process "mortgage": one of ` + strings.Join(workflows.Names(), ", ")},
+		{"flag of another process", []string{"start", "loan", "--card", "4111"}, nil, 2, "--card does not apply to loan"},
+		{"manager not in the directory", []string{"start", "onboarding", "--file", "examples/onboarding.json", "--manager", "zed"}, nil, 2, `invalid onboarding input: manager: "zed" is not in the directory`},
+		{"requester not in the directory", []string{"start", "expense", "--file", "examples/expense-small.json", "--id", "IN-5", "--requester", "zed"}, nil, 2, `invalid expense input: requester: "zed" is not in the directory`},
+		{"missing policy file", []string{"start", "expense", "--file", "examples/expense-small.json", "--id", "IN-6"}, []string{"BATON_POLICY_FILE=nope.yaml"}, 2, "policy.file: policy: read nope.yaml"},
+		{"missing file", []string{"start", "expense", "--file", "nope.json"}, nil, 2, "--file: open nope.json"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			wantExit(t, runBin(t, "starter", tc.args...), tc.code, tc.want)
+			wantExit(t, runBinEnv(t, "starter", tc.env, tc.args...), tc.code, tc.want)
 		})
 	}
+	// Nothing started: the ids the refused inputs carried are unknown.
+	for _, id := range []string{"loan-IN-1", "loan-IN-2", "loan-IN-3", "loan-IN-4", "expense-IN-5", "expense-IN-6", "loan-IN-8"} {
+		if _, err := env.client.DescribeWorkflowExecution(context.Background(), id, ""); err == nil {
+			t.Errorf("%s was started from refused input", id)
+		}
+	}
+}
+
+// Standard input is decoded as strictly as a file.
+func TestStartFromStandardInput(t *testing.T) {
+	r := runBinStdin(t, `{"applicationId": "IN-7", "applicantId": "C-1001", "amount": 100, "termMonths": 12} {"amount": 1}`, "starter", "start", "loan", "--file", "-")
+	wantExit(t, r, 2, "stdin:1:85: input: unexpected data after the JSON object")
 }
 
 func TestStartTwiceIsRefused(t *testing.T) {
 	id := uniq("D")
 	out := starter(t, "start", "loan", "--file", "examples/loan-manual.json", "--id", id)
-	if !strings.Contains(out, "started loan-"+id) || !strings.Contains(out, "/namespaces/default/workflows/loan-"+id) {
+	if !strings.Contains(out, "started loan-"+id) || !strings.Contains(out, "/namespaces/"+env.namespace+"/workflows/loan-"+id) {
 		t.Errorf("start output = %s", out)
 	}
 	wantExit(t, runBin(t, "starter", "start", "loan", "--file", "examples/loan-manual.json", "--id", id), 1, "loan-"+id+" already exists")
-	starter(t, "withdraw", "loan-"+id, "--reason", "test cleanup")
+	starter(t, "withdraw", "loan-"+id, "--by", "C-1002", "--reason", "test cleanup")
 	if res := outcomeOf(t, "loan-"+id); res["outcome"] != "withdrawn" {
 		t.Fatalf("withdraw: %v", res)
 	}
@@ -76,7 +107,7 @@ func TestCommandErrorClasses(t *testing.T) {
 		{"status unknown workflow", []string{"status", "loan-nope"}, 4, "loan-nope: no such workflow"},
 		{"audit unknown workflow", []string{"audit", "loan-nope"}, 4, "loan-nope: no such workflow"},
 		{"withdraw an order", []string{"withdraw", "order-O-1"}, 2, "withdraw applies to loan instances"},
-		{"cancel unknown order", []string{"cancel", "order-nope"}, 4, "order-nope: no such workflow"},
+		{"cancel unknown order", []string{"cancel", "order-nope", "--by", "K-1"}, 4, "order-nope: no such workflow"},
 		{"bad output", []string{"list", "-o", "yaml"}, 2, `--output: "yaml" is not one of table, json`},
 		{"unknown command", []string{"approvee"}, 2, `unknown command "approvee" for "starter" (did you mean: approve?)`},
 		{"unknown user in the inbox", []string{"tasks", "--user", "zed"}, 2, `--user: "zed" is not in the directory`},

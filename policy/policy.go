@@ -11,9 +11,7 @@ package policy
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -190,6 +188,9 @@ func (p *Policy) Validate() error {
 			return fmt.Errorf("policy: users.%s.roles: a user needs at least one role", id)
 		}
 	}
+	if err := p.validateKeys(); err != nil {
+		return err
+	}
 	return p.validateIdentities()
 }
 
@@ -197,8 +198,8 @@ func (p *Policy) Validate() error {
 // subject or email maps to two users.
 func (p *Policy) validateIdentities() error {
 	for _, name := range slices.Sorted(maps.Keys(p.Signers)) {
-		if !isEd25519Key(p.Signers[name].PublicKey) {
-			return fmt.Errorf("policy: signers.%s.publicKey: not a base64 Ed25519 public key", name)
+		if _, err := ParsePublicKey(p.Signers[name].PublicKey); err != nil {
+			return fmt.Errorf("policy: signers.%s.publicKey: %w", name, err)
 		}
 	}
 	subjects, emails := map[string]string{}, map[string]string{}
@@ -219,11 +220,6 @@ func (p *Policy) validateIdentities() error {
 		}
 	}
 	return nil
-}
-
-func isEd25519Key(b64 string) bool {
-	k, err := base64.StdEncoding.DecodeString(b64)
-	return err == nil && len(k) == ed25519.PublicKeySize
 }
 
 // UserByIdentity finds the user an OpenID Connect identity maps to: by
@@ -278,6 +274,9 @@ func (p *Policy) ValidateTask(path string, t Task, needRoles bool) error {
 	}
 	if t.Quorum < 0 {
 		return fmt.Errorf("policy: %s.quorum: %d is negative", path, t.Quorum)
+	}
+	if err := p.validateQuorum(path, t); err != nil {
+		return err
 	}
 	if t.Rejections < 0 {
 		return fmt.Errorf("policy: %s.rejections: %d is negative", path, t.Rejections)

@@ -71,7 +71,7 @@ func TestValidationNamesTheEntry(t *testing.T) {
 	}{
 		{"ivy: {name: Ivy Ito,       roles: [it-admin]}", "ivy: {name: Ivy Ito,       roles: []}", "users.ivy.roles: a user needs at least one role"},
 		{"requireSignedDecisions: false", "requireSignedDecisions: false\nrequireSigned: true", "field requireSigned not found"},
-		{"\nusers:", "\nsigners:\n  inbox: {publicKey: bm90LWEta2V5}\nusers:", "signers.inbox.publicKey: not a base64 Ed25519 public key"},
+		{"\nusers:", "\nsigners:\n  inbox: {publicKey: bm90LWEta2V5}\nusers:", "signers.inbox.publicKey: an Ed25519 public key is 32 bytes, this one is 9"},
 		{"ben: {name: Ben Brandt,    roles: [underwriter]}", "ben: {name: Ben Brandt,    roles: [underwriter], subject: s-1}\n  zed: {name: Zed, roles: [senior-underwriter], subject: s-1}", "users.zed.subject: already the subject of ben"},
 		{"ben: {name: Ben Brandt,    roles: [underwriter]}", "ben: {name: Ben Brandt,    roles: [underwriter], email: b@x.test}\n  zed: {name: Zed, roles: [senior-underwriter], email: B@x.test}", "users.zed.email: already the email of ben"},
 	}

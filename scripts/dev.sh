@@ -3,13 +3,27 @@
 # :8233, Baton's search attributes registered), the simulated systems, the
 # worker and the web inbox (:8088, development sign-in). Ctrl-C stops
 # everything this script started.
+#
+# Every port it binds can be moved, and all are checked before anything starts:
+#   BATON_DEV_PORT          Temporal frontend gRPC            7233
+#   BATON_DEV_UI_PORT       Temporal Web UI                   8233
+#   BATON_DEV_HTTP_PORT     Temporal HTTP API                 7243
+#   BATON_DEV_SIM_ADDR      simulated systems                 localhost:8090
+#   BATON_DEV_METRICS_PORT  worker /metrics and /healthz      9464
+#   BATON_DEV_INBOX_ADDR    web inbox (skipped when busy)     localhost:8088
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TEMPORAL=${TEMPORAL:?the Makefile passes the pinned Temporal CLI}
 PORT=${BATON_DEV_PORT:-7233}
 UI_PORT=${BATON_DEV_UI_PORT:-8233}
+HTTP_PORT=${BATON_DEV_HTTP_PORT:-7243}
 SIM_ADDR=${BATON_DEV_SIM_ADDR:-localhost:8090}
+PG_PORT=${BATON_DEV_PG_PORT:-5433}
+METRICS_PORT=${BATON_DEV_METRICS_PORT:-9464}
+for v in PORT UI_PORT HTTP_PORT METRICS_PORT PG_PORT; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || { echo "make dev: BATON_DEV_$v=${!v} is not a port number" >&2; exit 2; }
+done
 mkdir -p .dev
 
 pids=()
@@ -21,21 +35,32 @@ cleanup() {
     for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
     wait 2>/dev/null || true
   fi
+  if [ -n "${pg_started:-}" ]; then scripts/pg.sh stop .dev/pg || true; fi
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$PORT" "$UI_PORT" "${SIM_ADDR##*:}"; do
-  if port_busy "$p"; then
-    echo "make dev: port $p is already in use (another 'make dev' running?). Stop it first." >&2
-    exit 1
+busy=0
+for pair in "BATON_DEV_PORT=$PORT" "BATON_DEV_UI_PORT=$UI_PORT" "BATON_DEV_HTTP_PORT=$HTTP_PORT" \
+            "BATON_DEV_SIM_ADDR=${SIM_ADDR##*:}" "BATON_DEV_METRICS_PORT=$METRICS_PORT" "BATON_DEV_PG_PORT=$PG_PORT"; do
+  if port_busy "${pair#*=}"; then
+    echo "make dev: port ${pair#*=} is already in use (another 'make dev' or 'make cluster' running?): stop it, or set ${pair%%=*}" >&2
+    busy=1
   fi
 done
+[ $busy = 0 ] || exit 1
 
+echo "Starting PostgreSQL for the audit store on :$PG_PORT (data .dev/pg)..."
+scripts/pg.sh start .dev/pg "$PG_PORT"
+pg_started=1
+export BATON_AUDIT_DSN="postgres://postgres@localhost:$PG_PORT/baton?sslmode=disable"
+
+# Baton's search attributes and server limits (blob size, signals per
+# instance: record.DevServerArgs) as dev server flags.
 mapfile -t sa_flags < <(bin/worker --print-search-attributes | tr ' ' '\n')
 echo "Starting Temporal dev server on :$PORT (UI :$UI_PORT, database .dev/temporal.db)..."
-"$TEMPORAL" server start-dev --port "$PORT" --ui-port "$UI_PORT" \
+"$TEMPORAL" server start-dev --port "$PORT" --ui-port "$UI_PORT" --http-port "$HTTP_PORT" \
   --db-filename .dev/temporal.db --log-level warn "${sa_flags[@]}" >.dev/temporal.log 2>&1 &
 pids+=($!)
 
@@ -69,7 +94,7 @@ if [ -x bin/inbox ]; then
 fi
 
 echo "Starting worker..."
-bin/worker &
+BATON_METRICS_ADDRESS="localhost:$METRICS_PORT" bin/worker &
 pids+=($!)
 
 if [ -x bin/inbox ]; then
@@ -84,19 +109,22 @@ if [ -x bin/inbox ]; then
   fi
 fi
 
+ADDR_FLAG=""
+[ "$PORT" = 7233 ] || ADDR_FLAG=" --address localhost:$PORT"
 cat <<MSG
 
   Baton is running.
     Temporal Web UI:   http://localhost:$UI_PORT
-    Worker metrics:    http://localhost:9464/healthz
+    Worker metrics:    http://localhost:$METRICS_PORT/healthz
+    Audit store:       $BATON_AUDIT_DSN
     Web inbox:         http://$INBOX_ADDR  (development sign-in: pick a user)
 
   In another terminal, try:
-    bin/starter demo                # every process, some waiting for people
-    bin/starter tasks --user ana    # ana's inbox
+    bin/starter demo$ADDR_FLAG                # every process, some waiting for people
+    bin/starter tasks --user ana$ADDR_FLAG    # ana's inbox
     bin/starter --help
 
-  Ctrl-C here stops the worker, the simulator and the dev server.
+  Ctrl-C here stops the worker, the simulator, the dev server and PostgreSQL.
 
 MSG
 wait -n "${pids[@]}" || true

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"baton/internal/termsafe"
 	"baton/workflows/humantask"
 )
 
@@ -46,14 +47,17 @@ func (a *app) decisionCommands() []*cobra.Command {
 				if s.verdict == humantask.Delegate && to == "" {
 					return usageErr("--to: required to delegate")
 				}
+				runID := ""
 				if keyFile != "" {
 					key, err := loadSigningKey(keyFile)
 					if err != nil {
 						return err
 					}
-					sign(key, args[0], &d)
+					if runID, err = a.signDecision(cmd, key, args[0], &d); err != nil {
+						return err
+					}
 				}
-				return a.decide(cmd, args[0], d)
+				return a.decide(cmd, args[0], runID, d)
 			},
 		}
 		f := cmd.Flags()
@@ -81,8 +85,9 @@ func exactlyOneID(_ *cobra.Command, args []string) error {
 	return nil
 }
 
-// decide sends the decision as the decide update and prints the answer.
-func (a *app) decide(cmd *cobra.Command, id string, d humantask.Decision) error {
+// decide sends the decision as the decide update (to runID when it was
+// signed for that run) and prints the answer.
+func (a *app) decide(cmd *cobra.Command, id, runID string, d humantask.Decision) error {
 	cl, err := a.connect()
 	if err != nil {
 		return err
@@ -91,6 +96,7 @@ func (a *app) decide(cmd *cobra.Command, id string, d humantask.Decision) error 
 	defer cancel()
 	h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
+		RunID:        runID,
 		UpdateName:   humantask.UpdateDecide,
 		Args:         []any{d},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -113,6 +119,6 @@ func (a *app) decide(cmd *cobra.Command, id string, d humantask.Decision) error 
 	if a.jsonOutput() {
 		return a.printJSON(res)
 	}
-	_, err = fmt.Fprintf(a.out, "%s (%s, task %s)\n", res.Message, id, res.TaskID)
+	_, err = fmt.Fprintf(a.out, "%s (%s, task %s)\n", termsafe.Clean(res.Message), termsafe.Clean(id), termsafe.Clean(res.TaskID))
 	return err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"baton/internal/termsafe"
 	"baton/workflows"
 )
 
@@ -55,7 +56,7 @@ func (a *app) demoCommand() *cobra.Command {
 			}
 			fmt.Fprintf(a.out, "started %d instances:\n", len(started))
 			for _, s := range started {
-				fmt.Fprintf(a.out, "  %s\n", s.WorkflowID)
+				fmt.Fprintf(a.out, "  %s\n", termsafe.Clean(s.WorkflowID))
 			}
 			hints := [][2]string{
 				{"starter tasks --user ana", "ana's inbox (underwriting)"},

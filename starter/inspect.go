@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"baton/internal/termsafe"
 	"baton/workflows"
 	"baton/workflows/record"
 )
@@ -40,6 +41,65 @@ type statusView struct {
 	WorkflowID string `json:"workflowId"`
 	Execution  string `json:"execution"`
 	URL        string `json:"url"`
+	// Failure is how an execution that did not complete ended, from its
+	// history: the failure (an instance without a record failed at input
+	// validation), or who terminated it and why.
+	Failure string `json:"failure,omitempty"`
+}
+
+// noRecord reports a query the instance cannot answer because it has no
+// record: it closed before registering its queries (it failed at input
+// validation, or was started with input its workflow could not decode).
+func noRecord(err error) bool {
+	// a.query has already turned the server's QueryFailed into a message.
+	return strings.Contains(err.Error(), "unknown queryType")
+}
+
+// closing reads how a closed instance ended from its history's close event:
+// the failure message, the termination reason, or the timeout.
+func (a *app) closing(ctx context.Context, id string) (string, error) {
+	it := a.client.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return "", instanceErr(id, err)
+		}
+		switch {
+		case ev.GetWorkflowExecutionFailedEventAttributes() != nil:
+			return ev.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetMessage(), nil
+		case ev.GetWorkflowExecutionTerminatedEventAttributes() != nil:
+			at := ev.GetWorkflowExecutionTerminatedEventAttributes()
+			return fmt.Sprintf("terminated by %s: %s", dash(at.GetIdentity()), dash(at.GetReason())), nil
+		case ev.GetWorkflowExecutionTimedOutEventAttributes() != nil:
+			return "timed out", nil
+		case ev.GetWorkflowExecutionCanceledEventAttributes() != nil:
+			return "cancelled", nil
+		}
+	}
+	return "closed without a record", nil
+}
+
+// statusFromHistory is the status of an instance that has no record: what
+// the server knows, and the failure from its history.
+func (a *app) statusFromHistory(ctx context.Context, id string, desc *workflowservice.DescribeWorkflowExecutionResponse) (statusView, error) {
+	info := desc.GetWorkflowExecutionInfo()
+	st := statusView{WorkflowID: id, URL: a.workflowURL(id), Execution: executionStatus(info.GetStatus())}
+	st.Process = info.GetType().GetName()
+	st.BusinessKey = id
+	st.Stage = "-"
+	st.Outcome = workflows.OutcomeFailed
+	st.StartedAt = info.GetStartTime().AsTime()
+	if info.GetCloseTime() != nil {
+		closed := info.GetCloseTime().AsTime()
+		st.ClosedAt = &closed
+	}
+	var err error
+	st.Failure, err = a.closing(ctx, id)
+	return st, err
+}
+
+func executionStatus(s enums.WorkflowExecutionStatus) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "WORKFLOW_EXECUTION_STATUS_"))
 }
 
 func (a *app) statusCommand() *cobra.Command {
@@ -51,15 +111,33 @@ func (a *app) statusCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			var st statusView
-			if err := a.query(cmd, id, record.QueryStatus, &st.Status); err != nil {
-				return err
+			qerr := a.query(cmd, id, record.QueryStatus, &st.Status)
+			if qerr != nil && !noRecord(qerr) {
+				return qerr
 			}
 			desc, err := a.client.DescribeWorkflowExecution(cmd.Context(), id, "")
 			if err != nil {
 				return instanceErr(id, err)
 			}
+			if qerr != nil {
+				if st, err = a.statusFromHistory(cmd.Context(), id, desc); err != nil {
+					return err
+				}
+			}
 			st.WorkflowID, st.URL = id, a.workflowURL(id)
-			st.Execution = strings.ToLower(strings.TrimPrefix(desc.GetWorkflowExecutionInfo().GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"))
+			state := desc.GetWorkflowExecutionInfo().GetStatus()
+			st.Execution = executionStatus(state)
+			switch state {
+			case enums.WORKFLOW_EXECUTION_STATUS_FAILED, enums.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+				enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, enums.WORKFLOW_EXECUTION_STATUS_CANCELED:
+				// Also for an instance with a record: who terminated it,
+				// and why, is only in the history.
+				if st.Failure == "" {
+					if st.Failure, err = a.closing(cmd.Context(), id); err != nil {
+						return err
+					}
+				}
+			}
 			if a.jsonOutput() {
 				return a.printJSON(st)
 			}
@@ -82,10 +160,13 @@ func (a *app) printStatus(st statusView) error {
 		{"Workflow", st.WorkflowID}, {"Process", st.Process}, {"Business key", st.BusinessKey},
 		{"Execution", st.Execution}, {"Stage", stage}, {"Handling path", dash(st.HandlingPath)},
 		{"Outcome", dash(st.Outcome)}, {"Started", st.StartedAt.Format(time.RFC3339)}, {"Closed", closed},
-		{"Policy version", st.PolicyVersion}, {"UI", st.URL},
+		{"Policy version", dash(st.PolicyVersion)}, {"UI", st.URL},
+	}
+	if st.Failure != "" {
+		rows = append(rows[:7], append([][2]string{{"Failure", st.Failure}}, rows[7:]...)...)
 	}
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s:\t%s\n", r[0], r[1])
+		fmt.Fprintf(w, "%s:\t%s\n", r[0], termsafe.Clean(r[1]))
 	}
 	if len(st.OpenTasks) == 0 {
 		fmt.Fprintf(w, "Open tasks:\tnone\n")
@@ -107,36 +188,36 @@ func dash(s string) string {
 	return s
 }
 
-func (a *app) auditCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "audit <workflow-id>",
-		Short:   "Show an instance's audit trail: who did what, when, under which policy",
-		Example: "  starter audit loan-A-17\n  starter audit loan-A-17 -o json > loan-A-17-audit.json",
-		Args:    exactlyOneID,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var trail []record.AuditEntry
-			if err := a.query(cmd, args[0], record.QueryAudit, &trail); err != nil {
-				return err
-			}
-			if a.jsonOutput() {
-				return a.printJSON(map[string]any{"workflowId": args[0], "entries": trail})
-			}
-			rows := [][]string{{"TIME", "ACTOR", "ACTION", "TASK", "DETAILS"}}
-			for _, e := range trail {
-				rows = append(rows, []string{e.Time.Format("01-02 15:04:05"), e.Actor, e.Action, dash(e.TaskID), e.Details})
-			}
-			writeWrapped(a.out, rows, 100)
-			if len(trail) > 0 {
-				fmt.Fprintf(a.out, "\npolicy %s\n", trail[len(trail)-1].PolicyVersion)
-			}
-			return nil
-		},
+// printAudit prints a trail as a table 100 columns wide. Every field is
+// free text someone sent (a comment, a reason, an actor): control
+// characters are shown escaped, so an ANSI sequence or a carriage return in
+// a comment cannot erase or forge a line.
+func (a *app) printAudit(trail []record.AuditEntry) {
+	rows := [][]string{{"TIME", "ACTOR", "ACTION", "TASK", "DETAILS"}}
+	for _, e := range trail {
+		rows = append(rows, cleanRow(e.Time.Format("01-02 15:04:05"), e.Actor, e.Action, dash(e.TaskID), e.Details))
+	}
+	writeWrapped(a.out, rows, 100)
+	if len(trail) > 0 {
+		fmt.Fprintf(a.out, "\npolicy %s\n", termsafe.Clean(trail[len(trail)-1].PolicyVersion))
 	}
 }
+
+// cleanRow escapes the control characters of a table row's cells.
+func cleanRow(cells ...string) []string {
+	for i, c := range cells {
+		cells[i] = termsafe.Clean(c)
+	}
+	return cells
+}
+
+// tabRow is one tab-separated line of a tabwriter table, its cells cleaned.
+func tabRow(cells ...string) string { return strings.Join(cleanRow(cells...), "\t") + "\n" }
 
 // listRow is one instance from visibility.
 type listRow struct {
 	WorkflowID   string    `json:"workflowId"`
+	RunID        string    `json:"runId,omitempty"`
 	Process      string    `json:"process"`
 	Status       string    `json:"status"`
 	Stage        string    `json:"stage"`
@@ -186,7 +267,7 @@ func (a *app) listCommand() *cobra.Command {
 			w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(w, "WORKFLOW\tPROCESS\tSTATUS\tSTAGE\tPATH\tOUTCOME\tSTARTED")
 			for _, r := range rows {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.WorkflowID, r.Process, r.Status, dash(r.Stage), dash(r.HandlingPath), dash(r.Outcome), r.StartedAt.Local().Format("01-02 15:04"))
+				fmt.Fprint(w, tabRow(r.WorkflowID, r.Process, r.Status, dash(r.Stage), dash(r.HandlingPath), dash(r.Outcome), r.StartedAt.Local().Format("01-02 15:04")))
 			}
 			return w.Flush()
 		},
@@ -231,6 +312,7 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 		for _, e := range resp.GetExecutions() {
 			r := listRow{
 				WorkflowID: e.GetExecution().GetWorkflowId(),
+				RunID:      e.GetExecution().GetRunId(),
 				Status:     strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")),
 				StartedAt:  e.GetStartTime().AsTime(),
 			}

@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"baton/internal/termsafe"
 )
 
 func main() {
@@ -31,7 +33,8 @@ func run(ctx context.Context, args []string) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "starter:", oneLine(err.Error()))
+	// Errors quote servers and other people's input: escape control characters.
+	fmt.Fprintln(os.Stderr, "starter:", termsafe.Clean(oneLine(err.Error())))
 	return exitCode(err)
 }
 

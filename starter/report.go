@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"baton/internal/taskinbox"
+	"baton/internal/termsafe"
 	"baton/workflows"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
@@ -66,7 +67,11 @@ type Report struct {
 	Since     time.Time       `json:"since"`
 	Until     time.Time       `json:"until"`
 	Processes []ProcessReport `json:"processes"`
-	Backlog   []Backlog       `json:"backlog"`
+	// CycleTimeSource says where the overall cycle times come from:
+	// audit-store (exact for every instance started in the window) or
+	// visibility (only instances it still lists).
+	CycleTimeSource string    `json:"cycleTimeSource"`
+	Backlog         []Backlog `json:"backlog"`
 }
 
 // percentile is the nearest-rank percentile of sorted values.
@@ -231,6 +236,7 @@ whenever its instance started, listed from visibility alone like starter tasks).
 				return fmt.Errorf("backlog: %v", rootMessage(err))
 			}
 			rep.Processes = aggregate(instances, window.Hours())
+			rep.Processes, rep.CycleTimeSource = a.storeCycles(cmd, rep.Processes, process, rep.Since)
 			rep.Backlog = backlog(open, now)
 			if a.jsonOutput() {
 				return a.printJSON(rep)
@@ -253,17 +259,18 @@ func (a *app) printReport(r Report) error {
 			cycleTime = human(p.CycleTime.P50) + "/" + human(p.CycleTime.P90) + "/" + human(p.CycleTime.P99)
 			automated = fmt.Sprintf("%.0f%%", p.AutomationRate*100)
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t%.0f%%\t%.0f%%\n", p.Process, p.Started, p.Completed, p.Failed, p.Open,
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t%.0f%%\t%.0f%%\n", termsafe.Clean(p.Process), p.Started, p.Completed, p.Failed, p.Open,
 			p.ThroughputPerHour, cycleTime, automated, p.EscalatedShare*100, p.ExpiredShare*100)
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(a.out, "\nCycle time by handling path (p50 / p90):")
+	fmt.Fprintf(a.out, "\nCycle times from the %s.\n", strings.ReplaceAll(r.CycleTimeSource, "-", " "))
+	fmt.Fprintln(a.out, "\nCycle time by handling path (p50 / p90, from visibility):")
 	for _, p := range r.Processes {
 		for _, path := range []string{record.PathAutomated, record.PathManual} {
 			if c, ok := p.CycleTimeByPath[path]; ok {
-				fmt.Fprintf(a.out, "  %-11s %-10s %d done, %s / %s\n", p.Process, path, c.Count, human(c.P50), human(c.P90))
+				fmt.Fprintf(a.out, "  %-11s %-10s %d done, %s / %s\n", termsafe.Clean(p.Process), path, c.Count, human(c.P50), human(c.P90))
 			}
 		}
 	}
@@ -272,7 +279,7 @@ func (a *app) printReport(r Report) error {
 		fmt.Fprintln(a.out, "  none")
 	}
 	for _, b := range r.Backlog {
-		fmt.Fprintf(a.out, "  %-20s %3d open, oldest %s\n", b.Role, b.OpenTasks, human(b.OldestSeconds))
+		fmt.Fprintf(a.out, "  %-20s %3d open, oldest %s\n", termsafe.Clean(b.Role), b.OpenTasks, human(b.OldestSeconds))
 	}
 	return nil
 }

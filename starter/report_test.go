@@ -6,8 +6,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"baton/internal/auditstore"
 	"baton/internal/taskinbox"
 	"baton/workflows/humantask"
+	"baton/workflows/record"
 )
 
 func TestPercentileNearestRank(t *testing.T) {
@@ -115,5 +117,28 @@ func TestWriteWrappedKeepsLinesWithinWidth(t *testing.T) {
 	}
 	if !strings.HasPrefix(strings.Split(out, "\n")[2], strings.Repeat(" ", len("11-24 18:34:43  system  "))) {
 		t.Errorf("continuation not aligned under DETAILS:\n%s", out)
+	}
+}
+
+func TestMergeStoreCycles(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	procs := []ProcessReport{{Process: "order", CycleTime: Cycle{Count: 1, P50: 99}}}
+	cycles := []auditstore.Cycle{
+		{WorkflowID: "order-1", Process: "order", Started: t0, Closed: t0.Add(10 * time.Second), EndAction: record.ActionCompleted},
+		{WorkflowID: "order-2", Process: "order", Started: t0, Closed: t0.Add(30 * time.Second), EndAction: record.ActionCompleted},
+		{WorkflowID: "order-3", Process: "order", Started: t0, Closed: t0.Add(time.Second), EndAction: record.ActionFailed},
+		{WorkflowID: "order-4", Process: "order", Started: t0}, // still running
+		// Gone from visibility, still in the store.
+		{WorkflowID: "loan-1", Process: "loan", Started: t0, Closed: t0.Add(time.Minute), EndAction: record.ActionCompleted},
+	}
+	out := mergeStoreCycles(procs, cycles)
+	if len(out) != 2 || out[0].Process != "loan" || out[1].Process != "order" {
+		t.Fatalf("processes = %+v, want loan then order", out)
+	}
+	if c := out[0].CycleTime; c.Count != 1 || c.P50 != 60 {
+		t.Errorf("loan cycle = %+v, want one of 60 s", c)
+	}
+	if c := out[1].CycleTime; c.Count != 2 || c.P50 != 10 || c.P99 != 30 {
+		t.Errorf("order cycle = %+v, want the two completed (10 s, 30 s), not the failed or running ones", c)
 	}
 }

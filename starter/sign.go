@@ -28,9 +28,32 @@ func loadSigningKey(path string) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
-// sign fills in the decision's signature over exactly what is sent.
-func sign(key ed25519.PrivateKey, workflowID string, d *humantask.Decision) {
-	signing.Sign(key, workflowID, d)
+// signDecision signs d over exactly what it decides: it reads the task's
+// subject (run, task occurrence, facts digest) from the instance, fills in
+// the resolved task id and the signature, and returns the run to send it to.
+func (a *app) signDecision(cmd *cobra.Command, key ed25519.PrivateKey, id string, d *humantask.Decision) (string, error) {
+	var views []humantask.TaskView
+	if err := a.query(cmd, id, humantask.QueryTasks, &views); err != nil {
+		return "", err
+	}
+	var open []humantask.TaskView
+	for _, v := range views {
+		if v.State == humantask.StateOpen && (d.TaskID == "" || v.ID == d.TaskID) {
+			open = append(open, v)
+		}
+	}
+	switch {
+	case len(open) == 0 && d.TaskID != "":
+		return "", &codedError{exitRefused, fmt.Errorf("refused: task %q of %s is not open", d.TaskID, id)}
+	case len(open) == 0:
+		return "", &codedError{exitRefused, fmt.Errorf("refused: no task of %s is open", id)}
+	case len(open) > 1:
+		return "", usageErr("--task: required, %d tasks of %s are open", len(open), id)
+	}
+	s := open[0].Subject
+	d.TaskID = s.TaskID
+	humantask.Sign(key, s, d)
+	return s.RunID, nil
 }
 
 func (a *app) keygenCommand() *cobra.Command {

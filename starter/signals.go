@@ -2,26 +2,34 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"baton/workflows"
+	"baton/workflows/humantask"
 	"baton/workflows/record"
 )
 
 func (a *app) signalCommands() []*cobra.Command {
-	type spec struct{ name, process, signal, short, example string }
+	type spec struct{ name, process, message, short, example string }
 	specs := []spec{
-		{"withdraw", workflows.ProcessLoan, workflows.SignalWithdraw, "Withdraw a loan application (until disbursement)", "  starter withdraw loan-A-17 --reason 'found a better rate'"},
-		{"cancel", workflows.ProcessOrder, workflows.SignalCancel, "Cancel an order (until shipment); reservations and charges are undone", "  starter cancel order-O-4"},
+		{"withdraw", workflows.ProcessLoan, workflows.SignalWithdraw, "Withdraw a loan application (until disbursement)", "  starter withdraw loan-A-17 --by C-1002 --reason 'found a better rate'"},
+		{"cancel", workflows.ProcessOrder, workflows.SignalCancel, "Cancel an order (until shipment); reservations and charges are undone", "  starter cancel order-O-4 --by K-7"},
 	}
 	var cmds []*cobra.Command
 	for _, s := range specs {
-		var by, reason string
+		var by, reason, keyFile string
 		cmd := &cobra.Command{
-			Use:     s.name + " <" + s.process + "-workflow-id>",
+			Use:     s.name + " <" + s.process + "-workflow-id> --by <requester>",
 			Short:   s.short,
 			Example: s.example,
 			Args:    exactlyOneID,
@@ -30,24 +38,76 @@ func (a *app) signalCommands() []*cobra.Command {
 				if p := workflows.ProcessOf(id); p == nil || p.Name != s.process {
 					return usageErr("%s applies to %s instances (%s-...), not %s", s.name, s.process, s.process, id)
 				}
+				if by == "" {
+					return usageErr("--by: who asks is required (the customer or applicant, or a user holding a role the policy names)")
+				}
 				cl, err := a.connect()
 				if err != nil {
 					return err
 				}
-				ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
+				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 				defer cancel()
-				if err := cl.SignalWorkflow(ctx, id, "", s.signal, record.Request{By: by, Reason: reason}); err != nil {
+				req := record.Request{By: by, Reason: reason}
+				var h client.WorkflowUpdateHandle
+				runID := ""
+				if keyFile != "" {
+					key, err := loadSigningKey(keyFile)
+					if err != nil {
+						return err
+					}
+					desc, err := cl.DescribeWorkflowExecution(ctx, id, "")
+					if err != nil {
+						return instanceErr(id, err)
+					}
+					runID = desc.WorkflowExecutionInfo.Execution.RunId
+					req.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, record.RequestSigningBytes(id, runID, s.message, req)))
+				}
+				var msg string
+				// An instance that has not pinned its policy yet refuses as
+				// "starting": a request sent right after the start is retried.
+				for {
+					h, err = cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+						WorkflowID: id, RunID: runID, UpdateName: s.message, Args: []any{req},
+						WaitForStage: client.WorkflowUpdateStageCompleted,
+					})
+					if err == nil {
+						err = h.Get(ctx, &msg)
+					}
+					var ae *temporal.ApplicationError
+					if !errors.As(err, &ae) || ae.Type() != humantask.RefusedStarting {
+						break
+					}
+					select {
+					case <-ctx.Done():
+					case <-time.After(250 * time.Millisecond):
+						continue
+					}
+					break
+				}
+				if err != nil {
+					var ae *temporal.ApplicationError
+					var nf *serviceerror.NotFound
+					switch {
+					case errors.As(err, &nf):
+						if _, derr := cl.DescribeWorkflowExecution(ctx, id, ""); derr != nil {
+							return instanceErr(id, derr)
+						}
+						return &codedError{exitRefused, fmt.Errorf("refused: too late, %s has ended", id)}
+					case errors.As(err, &ae):
+						return &codedError{exitRefused, fmt.Errorf("refused: %s", ae.Message())}
+					}
 					return instanceErr(id, err)
 				}
 				if a.jsonOutput() {
-					return a.printJSON(map[string]string{"workflowId": id, "sent": s.signal})
+					return a.printJSON(map[string]string{"workflowId": id, "accepted": s.message, "message": msg})
 				}
-				_, err = fmt.Fprintf(a.out, "%s requested for %s; see: starter status %s\n", s.name, id, id)
+				_, err = fmt.Fprintf(a.out, "%s (%s); see: starter status %s\n", msg, id, id)
 				return err
 			},
 		}
-		cmd.Flags().StringVar(&by, "by", "", "who asks (default: the customer or applicant)")
+		cmd.Flags().StringVar(&by, "by", "", "who asks: the customer or applicant, or a user holding a role the policy names (required)")
 		cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
+		cmd.Flags().StringVar(&keyFile, "key", os.Getenv("BATON_SIGNING_KEY"), "sign the request with this key (starter keygen; also BATON_SIGNING_KEY)")
 		cmds = append(cmds, cmd)
 	}
 	return cmds

@@ -1,11 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
@@ -18,7 +17,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"baton/policy"
+	"baton/internal/strictjson"
+	"baton/internal/termsafe"
 	"baton/workflows"
 	"baton/workflows/record"
 )
@@ -84,8 +84,12 @@ func (a *app) startCommand() *cobra.Command {
 		Use:   "start <" + strings.Join(workflows.Names(), "|") + ">",
 		Short: "Start a process from an input file or flags",
 		Long: `Start a process instance. The workflow ID is the business key, e.g. loan-A-17.
-Input comes from --file (JSON, see examples/) and/or the process's flags, which
-override the file. Without an id one is generated.`,
+Input comes from --file (JSON, see examples/; - reads standard input) and/or the
+process's flags, which override the file. The file must hold exactly one JSON
+object: duplicate or unknown keys, invalid UTF-8 and trailing data are refused,
+naming the field. People the input names are checked against the directory of
+the policy file (policy.file) before anything starts. Without an id one is
+generated.`,
 		Example: `  starter start loan --file examples/loan-manual.json
   starter start loan --applicant C-1002 --amount 40000 --term-months 36
   starter start order --customer K-100 --item SKU-BOOK:2 --amount 120 --card 4111111111111111 --billing DE --shipping DE
@@ -104,7 +108,7 @@ override the file. Without an id one is generated.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runStart(cmd, args[0]) },
 	}
 	fs := cmd.Flags()
-	fs.String("file", "", "input JSON file")
+	fs.String("file", "", "input JSON file (-: standard input); one object, no duplicate or unknown keys")
 	fs.String("id", "", "business id ("+strings.Join(idFields, ", ")+")")
 	fs.Bool("wait", false, "wait until the process ends and print its outcome")
 	fs.Duration("wait-timeout", 0, "with --wait, give up after this long (0: no limit)")
@@ -115,28 +119,28 @@ override the file. Without an id one is generated.`,
 	return cmd
 }
 
-// readInput decodes the input file, naming the position of a JSON error.
-func readInput(path string, in workflows.Input) error {
-	data, err := os.ReadFile(path)
+// readInput decodes the input file ("-": standard input) strictly: one
+// JSON object, no duplicate or unknown keys, valid UTF-8, nothing after it.
+// The error names the field, and the line and column of a syntax error.
+func readInput(path string, stdin io.Reader, in workflows.Input) error {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(stdin)
+		path = "stdin"
+	} else {
+		data, err = os.ReadFile(path)
+	}
 	if err != nil {
 		return usageErr("--file: %v", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(in); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			// The offset is just past the offending character.
-			line, col := position(data, se.Offset-1)
-			return usageErr("%s:%d:%d: malformed JSON: %v", path, line, col, se)
-		case errors.As(err, &te):
-			line, col := position(data, te.Offset)
-			return usageErr("%s:%d:%d: field %s: want %s, got %s", path, line, col, te.Field, te.Type, te.Value)
-		default:
-			return usageErr("%s: %v", path, err)
+	if err := strictjson.Decode(data, in); err != nil {
+		var se *strictjson.Error
+		if errors.As(err, &se) && se.Offset >= 0 {
+			line, col := position(data, se.Offset)
+			return usageErr("%s:%d:%d: %v", path, line, col, err)
 		}
+		return usageErr("%s: %v", path, err)
 	}
 	return nil
 }
@@ -179,7 +183,7 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 	}
 	in := p.NewInput()
 	if file, _ := fs.GetString("file"); file != "" {
-		if err := readInput(file, in); err != nil {
+		if err := readInput(file, cmd.InOrStdin(), in); err != nil {
 			return err
 		}
 	}
@@ -228,12 +232,13 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 	if a.jsonOutput() {
 		return a.printJSON(res)
 	}
-	fmt.Fprintf(a.out, "started %s\n  UI: %s\n", res.WorkflowID, res.URL)
+	id := termsafe.Clean(res.WorkflowID)
+	fmt.Fprintf(a.out, "started %s\n  UI: %s\n", id, termsafe.Clean(res.URL))
 	if res.Outcome != "" {
 		reason, _ := res.Result["reason"].(string)
-		fmt.Fprintf(a.out, "  outcome: %s (%s)\n", res.Outcome, reason)
+		fmt.Fprintf(a.out, "  outcome: %s (%s)\n", termsafe.Clean(res.Outcome), termsafe.Clean(reason))
 	} else {
-		fmt.Fprintf(a.out, "  next: starter status %s\n", res.WorkflowID)
+		fmt.Fprintf(a.out, "  next: starter status %s\n", id)
 	}
 	return nil
 }
@@ -247,19 +252,21 @@ func isStartFlag(name string) bool {
 }
 
 // checkDirectory refuses, before anything starts, a user field (manager,
-// requester, ...) the local policy's directory does not know. The worker
-// checks again against the policy it serves.
+// requester, ...) the policy's directory does not know, and a policy file
+// that cannot be read or would be refused (the starter checks against the
+// file the worker is configured with). The worker checks again against the
+// policy it serves.
 func checkDirectory(policyFile string, p *workflows.Process, in workflows.Input) error {
+	pol, err := workflows.LoadPolicy(policyFile)
+	if err != nil {
+		return usageErr("policy.file: %v", err)
+	}
 	if p.Directory == nil {
 		return nil
 	}
-	pol, err := policy.Load(policyFile)
-	if err != nil {
-		return nil // no local policy: the worker decides
-	}
 	for _, f := range p.Directory(in) {
 		if _, ok := pol.Users[f.User]; !ok {
-			return usageErr("invalid input: %s: %q is not in the directory (%s)", f.Field, f.User, strings.Join(slices.Sorted(maps.Keys(pol.Users)), ", "))
+			return usageErr("invalid %s input: %s: %q is not in the directory (%s)", p.Name, f.Field, f.User, strings.Join(slices.Sorted(maps.Keys(pol.Users)), ", "))
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"baton/internal/taskinbox"
+	"baton/internal/termsafe"
 	"baton/policy"
 	"baton/workflows"
 	"baton/workflows/humantask"
@@ -143,8 +144,8 @@ func (a *app) printTasks(rows []taskinbox.Task, now time.Time) error {
 		} else if r.Escalated {
 			mark = "escalated"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d of %d\t%s\t%s\t%s\n", r.WorkflowID, r.TaskID, r.Approvals, r.Quorum,
-			truncate(strings.Join(r.WhoMayAct, ","), 32), due(r.Deadline, now), mark)
+		fmt.Fprint(w, tabRow(r.WorkflowID, r.TaskID, fmt.Sprintf("%d of %d", r.Approvals, r.Quorum),
+			truncate(termsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), due(r.Deadline, now), mark))
 	}
 	return w.Flush()
 }

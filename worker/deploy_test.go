@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -58,6 +59,21 @@ func TestComposeStackMatchesTheCode(t *testing.T) {
 	if keys := strings.Join(doc.Services["inbox-keys"].Entrypoint, " "); !strings.Contains(keys, "trust --create-key --key /keys/inbox.key") ||
 		!strings.Contains(keys, "--out /keys/policy.yaml") {
 		t.Errorf("inbox-keys entrypoint = %q", keys)
+	}
+	// The worker's audit store is a database on the same PostgreSQL,
+	// created by the init script the postgresql service mounts.
+	dsn, err := url.Parse(w.Environment["BATON_AUDIT_DSN"])
+	if err != nil || dsn.Host != "postgresql:5432" {
+		t.Errorf("worker BATON_AUDIT_DSN = %q, want the postgresql service", w.Environment["BATON_AUDIT_DSN"])
+	} else {
+		init, err := os.ReadFile("../deploy/postgres/init-audit.sql")
+		if err != nil || !strings.Contains(string(init), "CREATE DATABASE "+strings.TrimPrefix(dsn.Path, "/")) ||
+			!strings.Contains(string(init), "CREATE ROLE "+dsn.User.Username()) {
+			t.Errorf("deploy/postgres/init-audit.sql does not create the database and role of %s: %v", dsn.Redacted(), err)
+		}
+		if !strings.Contains(string(data), "init-audit.sql:/docker-entrypoint-initdb.d/") {
+			t.Error("the postgresql service does not mount deploy/postgres/init-audit.sql")
+		}
 	}
 	for _, name := range []string{"postgresql", "temporal", "simulator", "inbox"} {
 		if doc.Services[name].Healthcheck == nil {
@@ -133,5 +149,27 @@ func TestMonitoringMatchesTheCode(t *testing.T) {
 	}
 	if !strings.Contains(string(prom), "names: [worker]") || !strings.Contains(string(prom), "port: 9464") {
 		t.Errorf("prometheus does not scrape the workers on 9464:\n%s", prom)
+	}
+}
+
+// The cluster's dynamic config carries the server limits every Baton server
+// runs with (record.ServerLimits), so a hostile signal flood cannot reach the
+// history size limit there either.
+func TestClusterDynamicConfigHasTheServerLimits(t *testing.T) {
+	data, err := os.ReadFile("../deploy/cluster/dynamicconfig.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dc map[string][]struct {
+		Value any `yaml:"value"`
+	}
+	if err := yaml.Unmarshal(data, &dc); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range record.ServerLimits() {
+		v := dc[key]
+		if len(v) != 1 || v[0].Value != want {
+			t.Errorf("%s = %v, want %d", key, v, want)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -40,7 +41,7 @@ func main() {
 func run(args []string) error {
 	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
-	printSA := fs.Bool("print-search-attributes", false, "print the dev server's --search-attribute flags for Baton and exit")
+	printSA := fs.Bool("print-search-attributes", false, "print the dev server's flags for Baton (--search-attribute, and --dynamic-config-value for its limits) and exit")
 	config.AddFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: worker [flags]\n\nHosts Baton's processes on a Temporal task queue.\n\nFlags:\n%s", fs.FlagUsages())
@@ -52,9 +53,9 @@ func run(args []string) error {
 		return err
 	}
 	if *printSA {
-		sa := record.SearchAttributes()
-		for _, name := range slices.Sorted(maps.Keys(sa)) {
-			fmt.Printf("--search-attribute %s=%s\n", name, sa[name])
+		args := record.DevServerArgs()
+		for i := 0; i+1 < len(args); i += 2 {
+			fmt.Printf("%s %s\n", args[i], args[i+1])
 		}
 		return nil
 	}
@@ -77,6 +78,12 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	audit, err := openAudit(ctx, cfg.Audit, zl)
+	if err != nil {
+		return err
+	}
+	defer audit.Close()
+
 	met, err := metrics.New()
 	if err != nil {
 		return err
@@ -87,18 +94,43 @@ func run(args []string) error {
 	}
 	defer cl.Close()
 
+	// Before polling: a start that sets an attribute the server cannot map
+	// yet is refused, so the worker waits until they are usable.
 	added, err := tclient.EnsureSearchAttributes(ctx, cl, cfg.Temporal.Namespace, record.SearchAttributes())
-	if err != nil {
+	var refused *tclient.OperatorRefusedError
+	switch {
+	case errors.As(err, &refused):
 		// Temporal Cloud manages search attributes outside the operator API:
-		// the worker still runs, and says what is missing.
-		zl.Warn("search attributes not ensured; create them for the namespace", zap.Error(err))
-	} else if len(added) > 0 {
+		// the worker still runs, and says what to create.
+		zl.Warn("search attributes not ensured; create them for the namespace", zap.Error(err),
+			zap.Strings("names", slices.Sorted(maps.Keys(record.SearchAttributes()))))
+	case err != nil:
+		return err
+	}
+	if len(added) > 0 {
 		zl.Info("search attributes created", zap.Strings("names", added))
 	}
 
-	w := worker.New(cl, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.Worker.StopTimeout})
+	if os.Getenv("BATON_AUDIT_WRITES") == "activity" {
+		record.AuditLocal = false
+		zl.Warn("BATON_AUDIT_WRITES=activity: audit writes through a regular activity (benchmark only)")
+	}
+	if os.Getenv("BATON_AUDIT_WRITES") == "off" {
+		// make bench's "without audit writes" half only: instances started
+		// by this worker write no trail to the store.
+		record.AuditWrites = false
+		zl.Warn("BATON_AUDIT_WRITES=off: instances do not write their audit trail to the store (benchmark only)")
+	}
+	refusals := newRefusalRecorder(audit, zl, met.Handler)
+	w := worker.New(cl, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.Worker.StopTimeout,
+		Interceptors: []interceptor.WorkerInterceptor{refusals}})
 	workflows.Register(w)
 	activities.Register(w, activities.NewSet(pol, cfg.Systems.URL, cfg.Systems.Timeout))
+	activities.RegisterAudit(w, &activities.Audit{Store: audit})
+	rctx, rcancel := context.WithCancel(ctx)
+	refusalsDone := make(chan struct{})
+	go func() { refusals.run(rctx); close(refusalsDone) }()
+	defer func() { rcancel(); <-refusalsDone }()
 
 	var ready atomic.Bool
 	if cfg.Metrics.Address != "" {

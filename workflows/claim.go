@@ -89,7 +89,7 @@ const (
 func ClaimRoute(f ClaimFacts, reasons []string, pol ClaimPolicy) Route {
 	facts := map[string]string{"triageScore": fmt.Sprint(f.TriageScore), "amount": formatAmount(f.Amount)}
 	if f.TriageScore < pol.ReviewAt && f.Amount <= pol.AutoPayMax {
-		return Route{Path: record.PathAutomated, Decision: ClaimAutoPay, Facts: facts,
+		return Route{Path: record.PathAutomated, Decision: ClaimAutoPay, Verdict: humantask.Approve, Facts: facts,
 			Reason: fmt.Sprintf("auto-pay: triage score %d < %d and amount %s <= %s", f.TriageScore, pol.ReviewAt, money(f.Amount), money(pol.AutoPayMax))}
 	}
 	why := ""
@@ -137,6 +137,9 @@ func (in ClaimInput) Validate() error {
 	}
 	if strings.TrimSpace(in.Kind) == "" {
 		return invalid("kind", "required (e.g. water-damage, fire, theft, auto)")
+	}
+	if err := atMost("kind", in.Kind, 100); err != nil {
+		return err
 	}
 	if err := amountUpTo("amount", in.Amount, 1_000_000); err != nil {
 		return err

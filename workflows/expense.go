@@ -113,6 +113,9 @@ func (in ExpenseInput) Validate() error {
 	if strings.TrimSpace(in.Category) == "" {
 		return invalid("category", "required (e.g. travel, equipment, training)")
 	}
+	if err := atMost("category", in.Category, 100); err != nil {
+		return err
+	}
 	return atMost("description", in.Description, 500)
 }
 

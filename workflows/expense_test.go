@@ -98,6 +98,6 @@ func TestExpenseUnknownRequester(t *testing.T) {
 	h := newHarness(t)
 	in := expenseIn(100)
 	in.Requester = "zed"
-	h.env.ExecuteWorkflow(Expense, in)
+	h.execute(Expense, in)
 	wantInvalidInput(t, h.env, "requester")
 }

@@ -12,12 +12,14 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"baton/activities"
+	"baton/internal/auditstore"
 	"baton/policy"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
@@ -49,11 +51,12 @@ type (
 var testStart = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
 type harness struct {
-	t     *testing.T
-	env   *testsuite.TestWorkflowEnvironment
-	pol   *policy.Policy
-	calls []string // activity types in the order they ran
-	mails []activities.MailInput
+	activityIDs []string // in start order
+	t           *testing.T
+	env         *testsuite.TestWorkflowEnvironment
+	pol         *policy.Policy
+	calls       []string // activity types in the order they ran
+	mails       []activities.MailInput
 }
 
 func loadDevPolicy(t *testing.T) *policy.Policy {
@@ -72,9 +75,14 @@ func newHarness(t *testing.T) *harness {
 	h.env.SetStartTime(testStart)
 	Register(h.env)
 	h.env.RegisterActivity(&activities.Policy{Current: h.pol})
+	h.env.RegisterActivity(&activities.Audit{Store: discardAudit{}})
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	h.env.SetOnActivityStartedListener(func(info *activityInfo, _ ctxT, _ encodedValues) {
+		if info.ActivityType.Name == activities.AppendAuditName {
+			return // the record's writer; the record's tests check it
+		}
 		h.calls = append(h.calls, info.ActivityType.Name)
+		h.activityIDs = append(h.activityIDs, info.ActivityID)
 	})
 	h.env.OnActivity(aMail.SendMail, mock.Anything, mock.Anything).Return(
 		func(_ ctxT, in activities.MailInput) (*activities.MailResult, error) {
@@ -101,6 +109,19 @@ func (h *harness) update(at time.Duration, d humantask.Decision) *decisionOutcom
 	return o
 }
 
+// request sends a withdraw or cancel as an update.
+func (h *harness) request(at time.Duration, name string, req record.Request) *decisionOutcome {
+	o := &decisionOutcome{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(name, fmt.Sprintf("%s-%s-%s", name, req.By, at), &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(err error) { o.err = err },
+			OnComplete: func(v any, err error) { o.err = err; o.done = err == nil },
+		}, req)
+	}, at)
+	return o
+}
+
 type decisionOutcome struct {
 	done bool
 	err  error
@@ -110,10 +131,18 @@ func (h *harness) signal(at time.Duration, name string, arg any) {
 	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(name, arg) }, at)
 }
 
+// execute starts a process under its business key, as the starter does.
+func (h *harness) execute(wf any, in any) {
+	if k, ok := in.(interface{ Key() string }); ok {
+		h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: k.Key()})
+	}
+	h.env.ExecuteWorkflow(wf, in)
+}
+
 // run executes a process and returns its result into out.
 func (h *harness) run(wf any, in any, out any) {
 	h.t.Helper()
-	h.env.ExecuteWorkflow(wf, in)
+	h.execute(wf, in)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
 	}
@@ -166,4 +195,12 @@ func wantInvalidInput(t *testing.T, env *testsuite.TestWorkflowEnvironment, fiel
 	if !errors.As(err, &ae) || ae.Type() != ErrInvalidStart || !ae.NonRetryable() || !strings.Contains(ae.Error(), field+":") {
 		t.Fatalf("err = %v, want a non-retryable InvalidInput naming %s", err, field)
 	}
+}
+
+// discardAudit is an audit store that accepts everything (the record's
+// tests check what reaches the store).
+type discardAudit struct{}
+
+func (discardAudit) Append(_ context.Context, e []auditstore.Entry) (auditstore.AppendResult, error) {
+	return auditstore.AppendResult{Stored: len(e)}, nil
 }

@@ -65,6 +65,8 @@ type LoanPolicy struct {
 	// FourEyesAbove: amounts above it need two distinct underwriters.
 	FourEyesAbove float64     `json:"fourEyesAbove"`
 	Underwriting  policy.Task `json:"underwriting"`
+	// WithdrawRoles may withdraw an application besides its applicant.
+	WithdrawRoles []string `json:"withdrawRoles,omitempty"`
 }
 
 // LoanFacts are what loan routing decides on.
@@ -87,10 +89,10 @@ func LoanRoute(f LoanFacts, pol LoanPolicy) Route {
 	facts := map[string]string{"riskScore": fmt.Sprint(f.RiskScore), "amount": formatAmount(f.Amount)}
 	switch {
 	case f.RiskScore < pol.AutoDeclineBelow:
-		return Route{Path: record.PathAutomated, Decision: LoanAutoDecline, Facts: facts,
+		return Route{Path: record.PathAutomated, Decision: LoanAutoDecline, Verdict: humantask.Reject, Facts: facts,
 			Reason: fmt.Sprintf("auto-decline: risk score %d < %d", f.RiskScore, pol.AutoDeclineBelow)}
 	case f.RiskScore >= pol.AutoApprove.MinScore && f.Amount <= pol.AutoApprove.MaxAmount:
-		return Route{Path: record.PathAutomated, Decision: LoanAutoApprove, Facts: facts,
+		return Route{Path: record.PathAutomated, Decision: LoanAutoApprove, Verdict: humantask.Approve, Facts: facts,
 			Reason: fmt.Sprintf("auto-approve: risk score %d >= %d and amount %s <= %s", f.RiskScore, pol.AutoApprove.MinScore, money(f.Amount), money(pol.AutoApprove.MaxAmount))}
 	default:
 		return Route{Path: record.PathManual, Decision: LoanUnderwriting, Facts: facts,
@@ -193,7 +195,9 @@ func Loan(ctx workflow.Context, in LoanInput) (*LoanResult, error) {
 
 func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) error {
 	disbursing := false
-	p.EndOn(ctx, SignalWithdraw, in.ApplicantID, func() bool { return !disbursing }, OutcomeWithdrawn, "withdrawn by the applicant")
+	var pol LoanPolicy
+	p.EndOn(ctx, SignalWithdraw, record.Requesters{Owner: in.ApplicantID, Roles: func() []string { return pol.WithdrawRoles }},
+		func() bool { return !disbursing }, OutcomeWithdrawn, "withdrawn")
 	p.onEnd = func(ctx workflow.Context, outcome, reason string) {
 		if outcome != OutcomeWithdrawn {
 			_ = p.notify(ctx, "notify-applicant", in.ApplicantID, fmt.Sprintf("Your loan application %s: %s", in.ApplicationID, outcome), reason)
@@ -208,9 +212,17 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 	p.SetStage(ctx, 1, "identity-check", "verifying the applicant's identity")
 	var kyc activities.KYCResult
 	if err := p.step(ctx, "kyc", "kyc: verify identity of "+in.ApplicantID+" for "+in.Key(), a.VerifyIdentity, activities.KYCInput{ApplicantID: in.ApplicantID}, &kyc); err != nil {
-		if errorType(err) == activities.ErrKYCFailed {
+		switch errorType(err) {
+		case activities.ErrKYCFailed:
 			p.Route(ctx, record.PathAutomated, "")
 			return record.End(OutcomeDeclined, "identity check failed")
+		case activities.ErrNotFound:
+			// Applicants are the KYC system's, not the directory's: an
+			// unknown one fails the instance as an unknown user does,
+			// naming the field.
+			err := nonRetryableInput(invalid("applicantId", "%q is unknown to the identity check (%s)", in.ApplicantID, cause(err)))
+			p.Fail(ctx, OutcomeFailed, err)
+			return err
 		}
 		return err
 	}

@@ -59,9 +59,13 @@ func TestLoanAutoDeclineAndKYCFailure(t *testing.T) {
 	h = newHarness(t)
 	in = loanIn("C-9999", 10000)
 	h.env.OnActivity(aKYC.VerifyIdentity, mock.Anything, mock.Anything).Return(nil, refuse(activities.ErrKYCFailed, "document mismatch"))
+	res = LoanResult{}
 	h.run(Loan, in, &res)
 	if res.Outcome != OutcomeDeclined || res.Reason != "identity check failed" || h.ran() != "VerifyIdentity" {
 		t.Fatalf("KYC failure: %+v after %s", res, h.ran())
+	}
+	if res.Facts == nil || len(res.Facts) != 0 {
+		t.Errorf("KYC failure: facts = %v, want {} (ended before routing)", res.Facts)
 	}
 }
 
@@ -119,13 +123,43 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 	if res.Outcome != OutcomeDeclined || res.Reason != "rejected by ben: debt ratio too high" {
 		t.Fatalf("result = %+v", res)
 	}
+	// The result records what a what-if needs: the routing facts and the
+	// task with its decision, an hour after it opened.
+	if res.Decision != LoanUnderwriting {
+		t.Errorf("decision = %q", res.Decision)
+	}
+	if res.Facts["riskScore"] != "660" || res.Facts["amount"] != "40000" || len(res.Facts) != 2 {
+		t.Errorf("facts = %v", res.Facts)
+	}
+	if len(res.Tasks) != 1 || res.Tasks[0].ID != "underwriting" || res.Tasks[0].State != humantask.StateRejected ||
+		len(res.Tasks[0].Decisions) != 1 || res.Tasks[0].Decisions[0].Actor != "ben" || res.Tasks[0].Decisions[0].Verdict != humantask.Reject ||
+		res.Tasks[0].ClosedAt.Sub(res.Tasks[0].OpenedAt) != time.Hour {
+		t.Errorf("tasks = %+v", res.Tasks)
+	}
+}
+
+func TestLoanRouteReplaysRecordedFacts(t *testing.T) {
+	pol := loadDevPolicy(t)
+	for facts, want := range map[[2]string]Route{
+		{"700", "20000"}: {Path: record.PathManual, Decision: LoanUnderwriting},
+		{"720", "25000"}: {Path: record.PathAutomated, Decision: LoanAutoApprove, Verdict: humantask.Approve},
+		{"549", "1000"}:  {Path: record.PathAutomated, Decision: LoanAutoDecline, Verdict: humantask.Reject},
+	} {
+		got, err := loan.Route(map[string]string{"riskScore": facts[0], "amount": facts[1]}, pol)
+		if err != nil || got.Path != want.Path || got.Decision != want.Decision || got.Verdict != want.Verdict {
+			t.Errorf("%v: %+v, %v; want %+v", facts, got, err, want)
+		}
+	}
+	if _, err := loan.Route(map[string]string{"amount": "1"}, pol); err == nil || err.Error() != "fact riskScore: not recorded" {
+		t.Errorf("missing fact: %v", err)
+	}
 }
 
 func TestLoanWithdrawDuringUnderwriting(t *testing.T) {
 	h := newHarness(t)
 	in := loanIn("C-1002", 40000)
 	mockLoanSystems(h, in, 660, 8.9)
-	h.signal(2*time.Hour, SignalWithdraw, record.Request{Reason: "found a better rate"})
+	h.signal(2*time.Hour, SignalWithdraw, record.Request{By: "C-1002", Reason: "found a better rate"})
 	late := h.update(3*time.Hour, humantask.Decision{Verdict: humantask.Approve, Actor: "ana"})
 	var res LoanResult
 	h.run(Loan, in, &res)
@@ -135,7 +169,7 @@ func TestLoanWithdrawDuringUnderwriting(t *testing.T) {
 	if late.done {
 		t.Error("an approval after withdrawal was accepted")
 	}
-	if strings.Contains(h.ran(), "CreateOffer") || !h.auditHas(humantask.ActionTaskClosed, "cancelled: withdrawn by the applicant") {
+	if strings.Contains(h.ran(), "CreateOffer") || !h.auditHas(humantask.ActionTaskClosed, "cancelled: withdrawn by C-1002: found a better rate") {
 		t.Errorf("steps %s; audit %+v", h.ran(), h.audit())
 	}
 	if !h.auditHas(record.ActionRequested, "withdraw: found a better rate") {
@@ -149,7 +183,7 @@ func TestLoanWithdrawAfterDisbursementIsRefused(t *testing.T) {
 	// Disbursement takes a minute; the withdrawal arrives during it.
 	h.env.OnActivity(aLoans.Disburse, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.DisburseResult{DisbursementID: "DSB-1"}, nil)
 	mockLoanSystems(h, in, 780, 5.9)
-	h.signal(30*time.Second, SignalWithdraw, record.Request{})
+	h.signal(30*time.Second, SignalWithdraw, record.Request{By: "C-1001"})
 	var res LoanResult
 	h.run(Loan, in, &res)
 	if res.Outcome != OutcomeApproved || !h.auditHas(record.ActionRequestRefused, "withdraw refused: too late") {
@@ -166,7 +200,7 @@ func TestLoanInvalidInputNamesTheField(t *testing.T) {
 	}
 	for field, in := range cases {
 		h := newHarness(t)
-		h.env.ExecuteWorkflow(Loan, in)
+		h.execute(Loan, in)
 		wantInvalidInput(t, h.env, field)
 		if len(h.calls) != 0 {
 			t.Errorf("%s: activities ran for invalid input: %v", field, h.calls)

@@ -90,10 +90,13 @@ type UserField struct{ Field, User string }
 
 // Route is a routing decision: the handling path, the decision taken, why
 // (for the audit trail), and the facts it was taken on (recorded in the
-// instance record, so it can be taken again).
+// instance record, so it can be taken again). Verdict is what an automated
+// decision decides (humantask.Approve or humantask.Reject; empty when people
+// decide), so a what-if can set it beside what people decided.
 type Route struct {
 	Path     string            `json:"path"`
 	Decision string            `json:"decision"`
+	Verdict  string            `json:"verdict,omitempty"`
 	Reason   string            `json:"reason"`
 	Facts    map[string]string `json:"facts,omitempty"`
 }

@@ -45,7 +45,7 @@ var onboarding = &Process{
 		}
 	},
 	CheckPolicy: checkSection(ProcessOnboarding, func(p *policy.Policy, op OnboardingPolicy) error {
-		if err := p.ValidateTask("processes.onboarding.managerApproval", op.ManagerApproval, false); err != nil {
+		if err := p.ValidateTask("processes.onboarding.managerApproval", op.ManagerApproval, true); err != nil {
 			return err
 		}
 		return p.ValidateTask("processes.onboarding.provisioningFix", op.ProvisioningFix, true)
@@ -57,8 +57,9 @@ func init() { describe(onboarding, Onboarding) }
 
 // OnboardingPolicy is onboarding's section of the policy.
 type OnboardingPolicy struct {
-	// ManagerApproval is addressed to the named manager; Roles is unused there
-	// and Escalation adds roles (hr) after a delay.
+	// ManagerApproval is addressed to the named manager, who must hold one
+	// of its Roles; it may be delegated only to holders of those roles (or
+	// of the escalation roles), and Escalation adds roles (hr) after a delay.
 	ManagerApproval policy.Task `json:"managerApproval"`
 	ProvisioningFix policy.Task `json:"provisioningFix"`
 }
@@ -87,6 +88,14 @@ func (in OnboardingInput) Validate() error {
 	for _, f := range []struct{ name, v string }{{"name", in.Name}, {"role", in.Role}, {"department", in.Department}, {"manager", in.Manager}} {
 		if strings.TrimSpace(f.v) == "" {
 			return invalid(f.name, "required")
+		}
+		if err := atMost(f.name, f.v, 200); err != nil {
+			return err
+		}
+	}
+	for i, e := range in.Equipment {
+		if err := atMost(fmt.Sprintf("equipment[%d]", i), e, 100); err != nil {
+			return err
 		}
 	}
 	if _, err := time.Parse(time.DateOnly, in.StartDate); err != nil {
@@ -145,6 +154,10 @@ func onboardingBody(ctx workflow.Context, p *proc, in OnboardingInput, res *Onbo
 	if err != nil {
 		return err
 	}
+	if err := checkManager(p.Policy(), pol, in); err != nil {
+		p.Fail(ctx, OutcomeFailed, err)
+		return err
+	}
 	p.Route(ctx, OnboardingRoute().Path, "") // the manager always approves
 
 	var hr *activities.HR
@@ -157,7 +170,10 @@ func onboardingBody(ctx workflow.Context, p *proc, in OnboardingInput, res *Onbo
 
 	p.SetStage(ctx, 2, "manager-approval", "awaiting "+in.Manager+"'s approval of the access package")
 	spec := humantask.FromPolicy("manager-approval", "Access package for "+in.Key(), pol.ManagerApproval)
-	spec.Roles, spec.Users = nil, []string{in.Manager}
+	spec.DelegateRoles, spec.Roles, spec.Users = spec.Roles, nil, []string{in.Manager}
+	// Separation of duties as everywhere: the new hire never approves their
+	// own access, whoever the task is delegated or escalated to.
+	spec.Exclusions = []humantask.Exclusion{{User: in.EmployeeID, Reason: "the new hire"}}
 	if _, err := p.decide(ctx, spec, review{outcome: OutcomeRejected, decision: "approval"}); err != nil {
 		return err
 	}
@@ -181,6 +197,21 @@ func onboardingBody(ctx workflow.Context, p *proc, in OnboardingInput, res *Onbo
 	return record.End(OutcomeOnboarded, "provisioned "+strings.Join(workflow.DeterministicKeys(res.Provisioned), ", "))
 }
 
+// checkManager refuses a named manager who does not hold a role of the
+// manager approval (a fraud analyst named as manager), or who is the new
+// hire.
+func checkManager(p *policy.Policy, op OnboardingPolicy, in OnboardingInput) error {
+	if in.Manager == in.EmployeeID {
+		return nonRetryableInput(invalid("manager", "%q is the new hire: nobody approves their own access", in.Manager))
+	}
+	for _, r := range op.ManagerApproval.Roles {
+		if p.HasRole(in.Manager, r) {
+			return nil
+		}
+	}
+	return nonRetryableInput(invalid("manager", "%q does not hold a role of processes.onboarding.managerApproval (%s)", in.Manager, strings.Join(op.ManagerApproval.Roles, ", ")))
+}
+
 // provision fans the provisioning out across the systems in parallel and
 // joins it; when some fail, an it-admin task decides: approve retries the
 // failed ones, reject (or the deadline) aborts onboarding.
@@ -196,7 +227,7 @@ func (p *proc) provision(ctx workflow.Context, in OnboardingInput, pol Onboardin
 		p.SetStage(ctx, 3, "provisioning", fmt.Sprintf("provisioning %s in parallel", names(pending)))
 		futures := make([]workflow.Future, len(pending))
 		for i, pv := range pending {
-			futures[i] = workflow.ExecuteActivity(p.activityCtx(ctx, pv.name+": provision "+in.EmployeeID, opts), pv.fn, req)
+			futures[i] = workflow.ExecuteActivity(p.activityCtx(ctx, p.stepID("provision-"+pv.name), pv.name+": provision "+in.EmployeeID, opts), pv.fn, req)
 		}
 		var failed []provisioning
 		var reasons []string

@@ -134,13 +134,13 @@ func TestOnboardingUnknownManagerFailsNamingTheField(t *testing.T) {
 	h := newHarness(t)
 	in := onboardingIn("2026-12-01")
 	in.Manager = "zed"
-	h.env.ExecuteWorkflow(Onboarding, in)
+	h.execute(Onboarding, in)
 	wantInvalidInput(t, h.env, "manager")
 	if h.ran() != "" {
 		t.Errorf("steps ran: %s", h.ran())
 	}
 	h = newHarness(t)
 	in.StartDate = "next monday"
-	h.env.ExecuteWorkflow(Onboarding, in)
+	h.execute(Onboarding, in)
 	wantInvalidInput(t, h.env, "startDate")
 }

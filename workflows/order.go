@@ -79,6 +79,8 @@ type OrderPolicy struct {
 	// FraudReviewAt: a fraud score at or above it opens a manual review.
 	FraudReviewAt int         `json:"fraudReviewAt"`
 	FraudReview   policy.Task `json:"fraudReview"`
+	// CancelRoles may cancel an order besides its customer.
+	CancelRoles []string `json:"cancelRoles,omitempty"`
 }
 
 // Order routing decisions.
@@ -95,7 +97,7 @@ func OrderRoute(fraudScore int, reasons []string, pol OrderPolicy) Route {
 		return Route{Path: record.PathManual, Decision: OrderFraudReview, Facts: facts,
 			Reason: fmt.Sprintf("fraud review: score %d >= %d (%s)", fraudScore, pol.FraudReviewAt, strings.Join(reasons, "; "))}
 	}
-	return Route{Path: record.PathAutomated, Decision: OrderStraightThrough, Facts: facts,
+	return Route{Path: record.PathAutomated, Decision: OrderStraightThrough, Verdict: humantask.Approve, Facts: facts,
 		Reason: fmt.Sprintf("straight through: fraud score %d < %d", fraudScore, pol.FraudReviewAt)}
 }
 
@@ -130,12 +132,15 @@ func (in OrderInput) Validate() error {
 		if it.SKU == "" {
 			return invalid(fmt.Sprintf("items[%d].sku", i), "required")
 		}
+		if err := atMost(fmt.Sprintf("items[%d].sku", i), it.SKU, 64); err != nil {
+			return err
+		}
 		if it.Quantity < 1 {
 			return invalid(fmt.Sprintf("items[%d].quantity", i), "%d must be at least 1", it.Quantity)
 		}
 	}
-	if in.Amount <= 0 {
-		return invalid("amount", "%v must be above 0", in.Amount)
+	if err := amount("amount", in.Amount); err != nil {
+		return err
 	}
 	if !cardPattern.MatchString(in.CardNumber) {
 		return invalid("cardNumber", "12 to 19 digits required")
@@ -196,7 +201,9 @@ func Order(ctx workflow.Context, in OrderInput) (*OrderResult, error) {
 
 func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) error {
 	shipping := false
-	p.EndOn(ctx, SignalCancel, in.CustomerID, func() bool { return !shipping }, OutcomeCancelled, "cancelled by the customer")
+	var pol OrderPolicy
+	p.EndOn(ctx, SignalCancel, record.Requesters{Owner: in.CustomerID, Roles: func() []string { return pol.CancelRoles }},
+		func() bool { return !shipping }, OutcomeCancelled, "cancelled")
 	p.onEnd = func(ctx workflow.Context, outcome, reason string) {
 		res.Compensations = p.compensated
 		_ = p.notify(ctx, "notify-customer", in.CustomerID, fmt.Sprintf("Your order %s: %s", in.OrderID, outcome), reason)

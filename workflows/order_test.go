@@ -129,7 +129,7 @@ func TestOrderCancel(t *testing.T) {
 		h := newHarness(t)
 		in := orderIn()
 		mockOrder(h, in, 100)
-		h.signal(time.Hour, SignalCancel, record.Request{Reason: "changed my mind"})
+		h.signal(time.Hour, SignalCancel, record.Request{By: in.CustomerID, Reason: "changed my mind"})
 		var res OrderResult
 		h.run(Order, in, &res)
 		if res.Outcome != OutcomeCancelled || h.ran() != "ScreenOrder" {
@@ -141,7 +141,7 @@ func TestOrderCancel(t *testing.T) {
 		in := orderIn()
 		h.env.OnActivity(aPay.ChargeCard, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.ChargeResult{ChargeID: "CHG-1"}, nil)
 		mockOrder(h, in, 10)
-		h.signal(30*time.Second, SignalCancel, record.Request{})
+		h.signal(30*time.Second, SignalCancel, record.Request{By: in.CustomerID})
 		var res OrderResult
 		h.run(Order, in, &res)
 		if res.Outcome != OutcomeCancelled || strings.Join(res.Compensations, ",") != "refund,release-stock" {
@@ -156,7 +156,7 @@ func TestOrderCancel(t *testing.T) {
 		in := orderIn()
 		h.env.OnActivity(aShip.CreateShipment, mock.Anything, mock.Anything).After(time.Minute).Return(&activities.ShipmentResult{ShipmentID: "SHP-1"}, nil)
 		mockOrder(h, in, 10)
-		h.signal(30*time.Second, SignalCancel, record.Request{})
+		h.signal(30*time.Second, SignalCancel, record.Request{By: in.CustomerID})
 		var res OrderResult
 		h.run(Order, in, &res)
 		if res.Outcome != OutcomeFulfilled || !h.auditHas(record.ActionRequestRefused, "cancel refused: too late") {
@@ -177,7 +177,7 @@ func TestOrderInvalidInputNamesTheField(t *testing.T) {
 		in.Items = append([]activities.Item(nil), in.Items...)
 		m(&in)
 		h := newHarness(t)
-		h.env.ExecuteWorkflow(Order, in)
+		h.execute(Order, in)
 		wantInvalidInput(t, h.env, field)
 	}
 }

@@ -1,11 +1,14 @@
 package workflows
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 
+	"baton/activities"
 	"baton/policy"
+	"baton/workflows/record"
 )
 
 // Each process validates its own section of the policy; errors name the entry.
@@ -31,6 +34,7 @@ func TestPolicySectionsNameTheEntry(t *testing.T) {
 		{"autoDeclineBelow: 550", "autoDeclineBelow: 750", "processes.loan.autoDeclineBelow: 750 is above autoApprove.minScore 720"},
 		{"fraudReviewAt: 70", "fraudReviewAt: 70\n    fraudReviewAfter: 3", `processes.order: field "fraudReviewAfter" not found`},
 		{"\n  order:\n", "\n  orders:\n", "processes.orders: no such process"},
+		{"roles: [underwriter]\n      quorum: 1", "roles: [underwriter]\n      quorum: 3", "processes.loan.underwriting.quorum: 3 approvals needed but only 2 users hold [underwriter]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -51,5 +55,18 @@ func TestPolicySectionsNameTheEntry(t *testing.T) {
 func TestDevelopmentPolicyChecks(t *testing.T) {
 	if _, err := LoadPolicy("../config/policy.yaml"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Baton's own largest payload, the policy each instance pins, stays well
+// under the blob limit the servers run with (record.ServerLimits).
+func TestPinnedPolicyIsWellUnderTheBlobLimit(t *testing.T) {
+	p := loadDevPolicy(t)
+	b, err := json.Marshal(activities.LoadPolicyResult{Policy: *p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limit := record.ServerLimits()["limit.blobSize.error"]; len(b) > limit/4 {
+		t.Errorf("the pinned policy is %d bytes; the blob limit is %d", len(b), limit)
 	}
 }

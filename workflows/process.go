@@ -3,15 +3,19 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
+	"baton/internal/termsafe"
 	"baton/policy"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
@@ -60,11 +64,42 @@ func nonRetryableInput(err error) error {
 	return temporal.NewNonRetryableApplicationError("invalid input: "+err.Error(), ErrInvalidStart, nil)
 }
 
-// Ending is how an instance ended; every process result embeds it.
+// Ending is how an instance ended; every process result embeds it. Facts
+// and Tasks are what a what-if (starter whatif) re-decides and measures:
+// the result is in history (and encrypted by the payload codec), so they
+// are read without a worker. Decision is the routing decision taken and
+// Facts those it was taken on: {} when the instance ended before routing,
+// absent in results recorded before they existed.
 type Ending struct {
-	Outcome      string `json:"outcome"`
-	HandlingPath string `json:"handlingPath"`
-	Reason       string `json:"reason"`
+	Outcome      string            `json:"outcome"`
+	HandlingPath string            `json:"handlingPath"`
+	Reason       string            `json:"reason"`
+	Decision     string            `json:"decision,omitempty"`
+	Facts        map[string]string `json:"facts"`
+	Tasks        []TaskOutcome     `json:"tasks,omitempty"`
+}
+
+// TaskOutcome is a human task as the result records it: when it opened and
+// closed, how it ended, and each decision (who, which verdict, when).
+type TaskOutcome struct {
+	ID        string           `json:"id"`
+	State     string           `json:"state"`
+	OpenedAt  time.Time        `json:"openedAt"`
+	ClosedAt  time.Time        `json:"closedAt"`
+	Decisions []humantask.Vote `json:"decisions,omitempty"`
+}
+
+// taskOutcomes lists the instance's tasks, closed by now.
+func taskOutcomes(views []humantask.TaskView) []TaskOutcome {
+	var out []TaskOutcome
+	for _, v := range views {
+		t := TaskOutcome{ID: v.ID, State: v.State, OpenedAt: v.OpenedAt, Decisions: v.Votes}
+		if v.ClosedAt != nil {
+			t.ClosedAt = *v.ClosedAt
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 func (e *Ending) ending() *Ending { return e }
@@ -86,6 +121,26 @@ type proc struct {
 	ending bool
 	// compensated names the compensations that ran, in order.
 	compensated []string
+	// decision is the routing decision taken ("" before routing).
+	decision string
+	// steps counts each business step's occurrences (see stepID).
+	steps map[string]int
+}
+
+// stepID is the activity ID of a business step: its name, and "#n" from
+// its second occurrence on (onboarding's retried provisioning). A system's
+// idempotency key is the workflow ID (the business key) and this ID, so a
+// reset or a re-run of the instance repeats a step under the same key and
+// the system answers with the first result instead of a second effect.
+func (p *proc) stepID(name string) string {
+	if p.steps == nil {
+		p.steps = map[string]int{}
+	}
+	p.steps[name]++
+	if n := p.steps[name]; n > 1 {
+		return fmt.Sprintf("%s#%d", name, n)
+	}
+	return name
 }
 
 // run is every process's frame: it validates the input (failing at once,
@@ -102,6 +157,12 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 	if err := input.Validate(); err != nil {
 		return none, nonRetryableInput(err)
 	}
+	// The workflow ID is the business key, so that Temporal's one-open-
+	// instance-per-ID rule and the systems' idempotency keys hold for the
+	// business: two instances for one application cannot both pay out.
+	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; id != input.Key() {
+		return none, nonRetryableInput(invalid(d.IDField, "the workflow ID %q is not the business key %q; start it under %s", id, input.Key(), input.Key()))
+	}
 	rec, err := record.New(ctx, record.Options{Process: d.Name, BusinessKey: input.Key(), Stages: d.Stages})
 	if err != nil {
 		return none, err
@@ -116,6 +177,7 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 	}
 	var end *record.Ending
 	if !errors.As(err, &end) {
+		p.DrainAudit(ctx) // the trail so far reaches the audit store
 		return none, err
 	}
 	p.ending = true
@@ -126,6 +188,7 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 		p.onEnd(ctx, end.Outcome, end.Reason)
 	}
 	p.Finish(ctx, end.Outcome, end.Reason)
+	e.Decision, e.Facts, e.Tasks = p.decision, maps.Clone(p.Facts()), taskOutcomes(p.Tasks())
 	return res, nil
 }
 
@@ -179,18 +242,43 @@ func routeSection[T, F any](process string, parsers func(f *F) []factParser, rou
 	}
 }
 
-// amountUpTo requires 0 < v <= limit.
-func amountUpTo(field string, v, limit float64) error {
-	if v <= 0 || v > limit {
-		return invalid(field, "%v must be above 0 and at most %s", v, strings.TrimSuffix(money(limit), ".00"))
+// minAmount is the smallest amount of money a process accepts: one cent.
+const minAmount = 0.01
+
+// amount requires a finite amount of money of at least one cent. JSON cannot
+// carry NaN or infinities, but a flag (--amount NaN) or another client's
+// data converter can.
+func amount(field string, v float64) error {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return invalid(field, "%v is not an amount of money", v)
+	case v < minAmount:
+		return invalid(field, "%v is below one cent (at least 0.01)", v)
 	}
 	return nil
 }
 
-// atMost limits a free-text field's length.
+// amountUpTo requires an amount (see amount) of at most limit.
+func amountUpTo(field string, v, limit float64) error {
+	if err := amount(field, v); err != nil {
+		return err
+	}
+	if v > limit {
+		return invalid(field, "%v is above the limit of %s", v, strings.TrimSuffix(money(limit), ".00"))
+	}
+	return nil
+}
+
+// atMost limits a free-text field's length and refuses text that would not
+// show as it is: control characters (an ANSI escape or a newline forging a
+// line of a table), bidi overrides, and U+FFFD (invalid UTF-8 that another
+// client's JSON decoder replaced).
 func atMost(field, v string, n int) error {
 	if len(v) > n {
 		return invalid(field, "at most %d characters", n)
+	}
+	if termsafe.Clean(v) != v || strings.ContainsRune(v, utf8.RuneError) {
+		return invalid(field, "control characters and invalid UTF-8 are not allowed")
 	}
 	return nil
 }
@@ -220,7 +308,7 @@ func undoneBy(name string, fn func(ctx workflow.Context) error) stepOptions {
 // the instance (withdraw, cancel) ends it: step returns that ending.
 func (p *proc) step(ctx workflow.Context, name, summary string, fn, in, out any, opts ...stepOptions) error {
 	o := p.options(opts...)
-	if err := workflow.ExecuteActivity(p.activityCtx(ctx, summary, o), fn, in).Get(ctx, out); err != nil {
+	if err := workflow.ExecuteActivity(p.activityCtx(ctx, p.stepID(name), summary, o), fn, in).Get(ctx, out); err != nil {
 		p.Audit(ctx, humantask.SystemActor, record.ActionStepFailed, "", name+": "+cause(err))
 		return err
 	}
@@ -251,8 +339,9 @@ func (p *proc) options(opts ...stepOptions) stepOptions {
 
 // activityCtx carries one activity's options: a slow system keeps
 // heartbeating, a worker that died is noticed in seconds.
-func (p *proc) activityCtx(ctx workflow.Context, summary string, o stepOptions) workflow.Context {
+func (p *proc) activityCtx(ctx workflow.Context, id, summary string, o stepOptions) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		ActivityID:          id,
 		StartToCloseTimeout: o.timeout,
 		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy:         o.retry,
@@ -357,6 +446,7 @@ func (p *proc) decide(ctx workflow.Context, spec humantask.Spec, rv review) (hum
 // route records a routing decision: its handling path, the facts it used,
 // and why, in the audit trail.
 func (p *proc) route(ctx workflow.Context, r Route) {
+	p.decision = r.Decision
 	for _, k := range sortedKeys(r.Facts) {
 		p.SetFact(k, r.Facts[k])
 	}

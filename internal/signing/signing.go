@@ -66,19 +66,13 @@ func PublicKey(key ed25519.PrivateKey) string {
 	return base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
 }
 
-// Sign signs d for workflowID with the actor's own key (`starter --key`):
-// the signature covers exactly what is sent.
-func Sign(key ed25519.PrivateKey, workflowID string, d *humantask.Decision) {
-	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, humantask.SigningBytes(workflowID, *d)))
-}
-
-// SignAsSigner signs d for workflowID on behalf of its actor, as the trusted
+// SignAsSigner signs d over subject (the task's run, occurrence and facts
+// digest, from the tasks query) on behalf of its actor, as the trusted
 // signer named signer that authenticated the actor as authenticated (e.g.
 // "oidc https://login.example.com"). It sets Signer, Authenticated and
-// Signature: whatever the signature must bind (today the instance, the task
-// and every field; later perhaps the run and the task occurrence) is decided
-// here and in humantask.SigningBytes only.
-func SignAsSigner(key ed25519.PrivateKey, signer, authenticated, workflowID string, d *humantask.Decision) {
+// Signature; what the signature covers is humantask.SigningBytes, the one
+// signing function.
+func SignAsSigner(key ed25519.PrivateKey, signer, authenticated string, subject humantask.Subject, d *humantask.Decision) {
 	d.Signer, d.Authenticated = signer, authenticated
-	Sign(key, workflowID, d)
+	humantask.Sign(key, subject, d)
 }

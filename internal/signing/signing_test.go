@@ -39,13 +39,14 @@ func TestKeyFiles(t *testing.T) {
 func TestSignAsSigner(t *testing.T) {
 	pub, key, _ := ed25519.GenerateKey(nil)
 	d := humantask.Decision{TaskID: "underwriting", Verdict: humantask.Approve, Actor: "ana", Comment: "ok"}
-	SignAsSigner(key, "inbox", "oidc https://idp.test", "loan-A-1", &d)
+	subject := humantask.Subject{WorkflowID: "loan-A-1", RunID: "run-1", TaskID: "underwriting", Occurrence: 1, Digest: "d1"}
+	SignAsSigner(key, "inbox", "oidc https://idp.test", subject, &d)
 	if d.Signer != "inbox" || d.Authenticated != "oidc https://idp.test" {
 		t.Fatalf("decision = %+v", d)
 	}
 	verifies := func(d humantask.Decision) bool {
 		sig, _ := base64.StdEncoding.DecodeString(d.Signature)
-		return ed25519.Verify(pub, humantask.SigningBytes("loan-A-1", d), sig)
+		return ed25519.Verify(pub, humantask.SigningBytes(subject, d), sig)
 	}
 	if !verifies(d) {
 		t.Fatal("the signature does not verify")

@@ -8,12 +8,16 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
@@ -117,13 +121,83 @@ func explain(address string, err error) error {
 	return fmt.Errorf("temporal at %s: %w", address, err)
 }
 
+// OperatorRefusedError is an operator API that refused to manage search
+// attributes (Temporal Cloud manages them outside it): the caller may go on
+// and tell the operator what to create.
+type OperatorRefusedError struct{ Err error }
+
+func (e *OperatorRefusedError) Error() string {
+	return fmt.Sprintf("the operator API refused to manage search attributes: %v", e.Err)
+}
+
+func (e *OperatorRefusedError) Unwrap() error { return e.Err }
+
+// EnsureTimeout bounds EnsureSearchAttributes when ctx has no deadline.
+const EnsureTimeout = time.Minute
+
+// ensureRetryEvery is the pause between attempts while the namespace or
+// the attributes are not yet visible to the frontend.
+var ensureRetryEvery = 250 * time.Millisecond
+
 // EnsureSearchAttributes creates the custom search attributes that the
-// namespace lacks and leaves existing ones alone. It reports which it added.
+// namespace lacks, leaves existing ones alone, and returns once a visibility
+// query that names every attribute is accepted: a real server caches
+// namespaces and search attributes, so a namespace created a moment ago
+// reads as not found, and new attributes are refused by starts until its
+// cache refreshes (up to a few seconds). Both are retried until ctx ends
+// (EnsureTimeout when ctx has no deadline). It reports the attributes this
+// call added; ones another client had added are not reported, except that
+// the server does not say when two clients' adds of the same attribute
+// cross (then both report it). An
+// operator API that refuses the request (permission denied, unimplemented)
+// is an *OperatorRefusedError.
 func EnsureSearchAttributes(ctx context.Context, cl client.Client, namespace string, want map[string]enums.IndexedValueType) ([]string, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, EnsureTimeout)
+		defer cancel()
+	}
+	var added []string
+	for {
+		done, created, err := ensureOnce(ctx, cl, namespace, want)
+		added = append(added, created...)
+		if err != nil && !retryable(err) {
+			return added, err
+		}
+		if done {
+			break
+		}
+		if werr := pause(ctx); werr != nil {
+			if err == nil {
+				err = errors.New("attributes not yet listed")
+			}
+			return added, fmt.Errorf("search attributes of namespace %s: gave up after retrying: %w", namespace, err)
+		}
+	}
+	query := usabilityQuery(want)
+	for {
+		_, err := cl.WorkflowService().CountWorkflowExecutions(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: namespace, Query: query})
+		if err == nil {
+			slices.Sort(added)
+			return added, nil
+		}
+		var invalid *serviceerror.InvalidArgument
+		if !errors.As(err, &invalid) && !retryable(err) {
+			return added, fmt.Errorf("search attributes of namespace %s: check %q: %w", namespace, query, err)
+		}
+		if werr := pause(ctx); werr != nil {
+			return added, fmt.Errorf("search attributes of namespace %s: not usable by queries after retrying: %w", namespace, err)
+		}
+	}
+}
+
+// ensureOnce lists the attributes and adds the missing ones. done is true
+// once every wanted attribute is listed with its type.
+func ensureOnce(ctx context.Context, cl client.Client, namespace string, want map[string]enums.IndexedValueType) (done bool, added []string, err error) {
 	op := cl.OperatorService()
 	have, err := op.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
-		return nil, fmt.Errorf("list search attributes: %w", err)
+		return false, nil, classify("list search attributes", err)
 	}
 	missing := map[string]enums.IndexedValueType{}
 	for name, typ := range want {
@@ -133,20 +207,76 @@ func EnsureSearchAttributes(ctx context.Context, cl client.Client, namespace str
 			continue
 		}
 		if got != typ {
-			return nil, fmt.Errorf("search attribute %s exists as %s, Baton needs %s", name, got, typ)
+			return false, nil, fmt.Errorf("search attribute %s exists as %s, Baton needs %s", name, got, typ)
 		}
 	}
 	if len(missing) == 0 {
-		return nil, nil
+		return true, nil, nil
 	}
 	_, err = op.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
 	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.As(err, &exists) {
-		return nil, fmt.Errorf("add search attributes: %w", err)
+	if errors.As(err, &exists) || (err != nil && strings.Contains(err.Error(), "already allocated")) {
+		// Another client added them first (a real server that still caches
+		// the old mapping says its field is "already allocated"): list again.
+		return false, nil, nil
 	}
-	added := make([]string, 0, len(missing))
+	if err != nil {
+		return false, nil, classify("add search attributes", err)
+	}
 	for name := range missing {
 		added = append(added, name)
 	}
-	return added, nil
+	// Listed again on the next round, which also confirms the types.
+	return false, added, nil
+}
+
+// classify marks what the operator API refuses, and leaves the rest as is.
+func classify(what string, err error) error {
+	var denied *serviceerror.PermissionDenied
+	var unimplemented *serviceerror.Unimplemented
+	code := status.Code(err)
+	if errors.As(err, &denied) || errors.As(err, &unimplemented) ||
+		code == codes.PermissionDenied || code == codes.Unimplemented || code == codes.Unauthenticated {
+		return &OperatorRefusedError{Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// retryable is what a real server says while its caches catch up: the
+// namespace is not found yet, or its information is unavailable.
+func retryable(err error) bool {
+	var nsNotFound *serviceerror.NamespaceNotFound
+	var notFound *serviceerror.NotFound
+	var unavailable *serviceerror.Unavailable
+	return errors.As(err, &nsNotFound) || errors.As(err, &notFound) || errors.As(err, &unavailable)
+}
+
+func pause(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(ensureRetryEvery):
+		return nil
+	}
+}
+
+// usabilityQuery names every attribute with a value of its type, so the
+// server maps each one as a start that sets them would.
+func usabilityQuery(want map[string]enums.IndexedValueType) string {
+	var terms []string
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		var v string
+		switch want[name] {
+		case enums.INDEXED_VALUE_TYPE_INT, enums.INDEXED_VALUE_TYPE_DOUBLE:
+			v = "0"
+		case enums.INDEXED_VALUE_TYPE_BOOL:
+			v = "false"
+		case enums.INDEXED_VALUE_TYPE_DATETIME:
+			v = "'1970-01-01T00:00:00Z'"
+		default:
+			v = "''"
+		}
+		terms = append(terms, name+" = "+v)
+	}
+	return strings.Join(terms, " OR ")
 }

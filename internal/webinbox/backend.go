@@ -20,8 +20,16 @@ import (
 type Backend interface {
 	taskinbox.Lister
 	Instance(ctx context.Context, workflowID string) (*Instance, error)
-	Decide(ctx context.Context, workflowID string, d humantask.Decision) (humantask.DecisionResult, error)
+	// Subject is what a decision on the open task taskID signs (the run,
+	// the task occurrence, the facts digest); ErrTaskNotOpen when the task
+	// is not open.
+	Subject(ctx context.Context, workflowID, taskID string) (humantask.Subject, error)
+	// Decide sends d to the run the subject names.
+	Decide(ctx context.Context, s humantask.Subject, d humantask.Decision) (humantask.DecisionResult, error)
 }
+
+// ErrTaskNotOpen is Subject's answer for a task that is not open.
+var ErrTaskNotOpen = errors.New("the task is not open")
 
 // Instance is one process instance as the task page shows it.
 type Instance struct {
@@ -89,14 +97,39 @@ func (b *TemporalBackend) Instance(ctx context.Context, workflowID string) (*Ins
 	return in, nil
 }
 
-// Decide sends d as the decide update and waits for its answer. A policy
-// refusal comes back as *RefusedError.
-func (b *TemporalBackend) Decide(ctx context.Context, workflowID string, d humantask.Decision) (humantask.DecisionResult, error) {
+// Subject asks the instance (tasks query) for the open task's subject.
+func (b *TemporalBackend) Subject(ctx context.Context, workflowID, taskID string) (humantask.Subject, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	var views []humantask.TaskView
+	v, err := b.Client.QueryWorkflow(ctx, workflowID, "", humantask.QueryTasks)
+	if err == nil {
+		err = v.Get(&views)
+	}
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return humantask.Subject{}, ErrNotFound
+		}
+		return humantask.Subject{}, fmt.Errorf("%s query: %w", humantask.QueryTasks, err)
+	}
+	for _, t := range views {
+		if t.ID == taskID && t.State == humantask.StateOpen {
+			return t.Subject, nil
+		}
+	}
+	return humantask.Subject{}, ErrTaskNotOpen
+}
+
+// Decide sends d as the decide update to the subject's run and waits for
+// its answer. A policy refusal comes back as *RefusedError.
+func (b *TemporalBackend) Decide(ctx context.Context, s humantask.Subject, d humantask.Decision) (humantask.DecisionResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var res humantask.DecisionResult
 	h, err := b.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflowID,
+		WorkflowID:   s.WorkflowID,
+		RunID:        s.RunID,
 		UpdateName:   humantask.UpdateDecide,
 		Args:         []any{d},
 		WaitForStage: client.WorkflowUpdateStageCompleted,

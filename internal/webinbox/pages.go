@@ -219,8 +219,20 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, user string) {
 		s.flashBack(w, r, back, "", "Choose approve, reject or delegate.")
 		return
 	}
-	s.sign(wf, s.sessions.GetString(ctx, keyAuthn), &d)
-	res, err := s.Backend.Decide(ctx, wf, d)
+	subject, err := s.Backend.Subject(ctx, wf, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s.flashBack(w, r, "/", "", wf+" has ended: nothing left to decide.")
+		return
+	case errors.Is(err, ErrTaskNotOpen):
+		s.flashBack(w, r, "/", "", fmt.Sprintf("%s, task %s: no longer open, nothing left to decide.", wf, id))
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	s.sign(subject, s.sessions.GetString(ctx, keyAuthn), &d)
+	res, err := s.Backend.Decide(ctx, subject, d)
 	var refused *RefusedError
 	switch {
 	case errors.As(err, &refused):
@@ -234,10 +246,11 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, user string) {
 	}
 }
 
-// sign signs d as the inbox on behalf of its actor, recording how the
-// actor was authenticated. Every decision the inbox sends passes here.
-func (s *server) sign(workflowID, authn string, d *humantask.Decision) {
-	signing.SignAsSigner(s.Key, s.Signer, authn, workflowID, d)
+// sign signs d over its task's subject as the inbox on behalf of its
+// actor, recording how the actor was authenticated. Every decision the
+// inbox sends passes here.
+func (s *server) sign(subject humantask.Subject, authn string, d *humantask.Decision) {
+	signing.SignAsSigner(s.Key, s.Signer, authn, subject, d)
 }
 
 func (s *server) flashBack(w http.ResponseWriter, r *http.Request, to, ok, bad string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -63,9 +64,25 @@ func (f *fakeBackend) Instance(_ context.Context, id string) (*Instance, error) 
 	}, nil
 }
 
-func (f *fakeBackend) Decide(_ context.Context, id string, d humantask.Decision) (humantask.DecisionResult, error) {
+// subject is the open task's subject the fake instance answers.
+var subject = humantask.Subject{WorkflowID: wf, RunID: "run-1", TaskID: "underwriting", Occurrence: 1, Digest: "0123abcd"}
+
+func (f *fakeBackend) Subject(_ context.Context, id, task string) (humantask.Subject, error) {
+	if id != wf {
+		return humantask.Subject{}, ErrNotFound
+	}
+	if task != subject.TaskID {
+		return humantask.Subject{}, ErrTaskNotOpen
+	}
+	return subject, nil
+}
+
+func (f *fakeBackend) Decide(_ context.Context, s humantask.Subject, d humantask.Decision) (humantask.DecisionResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if s != subject {
+		return humantask.DecisionResult{}, fmt.Errorf("sent to %+v, not the task's subject", s)
+	}
 	f.decisions = append(f.decisions, d)
 	if d.Actor == f.refuseActor {
 		return humantask.DecisionResult{}, &RefusedError{Code: humantask.RefusedExcluded, Reason: d.Actor + ` may not decide task "underwriting": separation of duties (the requester)`}
@@ -357,7 +374,7 @@ func TestDecisionIsSignedForTheSessionUser(t *testing.T) {
 		t.Fatalf("decision = %+v", d)
 	}
 	sig, _ := base64.StdEncoding.DecodeString(d.Signature)
-	if !ed25519.Verify(in.pub, humantask.SigningBytes(wf, d), sig) {
+	if !ed25519.Verify(in.pub, humantask.SigningBytes(subject, d), sig) {
 		t.Fatal("the signature does not verify with the inbox's public key")
 	}
 	if _, _, body := in.get("/"); !strings.Contains(body, wf+", task underwriting: accepted: approved (1 of 1 approvals)") {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,8 @@ type plan struct {
 	// HoldAfter keeps the instance running this long after the tasks end,
 	// to prove their timers are gone.
 	HoldAfter time.Duration
+	// Sequential opens each task once the previous one ended.
+	Sequential bool
 }
 
 type outcome struct {
@@ -61,6 +64,9 @@ func testProcess(ctx workflow.Context, p plan) (*outcome, error) {
 			return nil, err
 		}
 		tasks = append(tasks, t)
+		if p.Sequential {
+			_, _ = t.Wait(ctx)
+		}
 	}
 	allClosed := func() bool {
 		for _, t := range tasks {
@@ -131,6 +137,7 @@ type harness struct {
 	upserts int
 	roles   []string // PendingRoles as upserted, in order
 	pol     *policy.Policy
+	pa      *activities.Policy // the worker's current policy
 	cancels int
 }
 
@@ -139,7 +146,8 @@ func newHarness(t *testing.T) *harness {
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), pol: devPolicy(t)}
 	h.env.RegisterWorkflow(testProcess)
-	h.env.RegisterActivity(&activities.Policy{Current: h.pol})
+	h.pa = &activities.Policy{Current: h.pol}
+	h.env.RegisterActivity(h.pa)
 	var mail *activities.Mail
 	h.env.OnActivity(mail.SendMail, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.MailInput) (*activities.MailResult, error) {
@@ -448,7 +456,7 @@ func TestDelegation(t *testing.T) {
 func TestNamedUserTaskDelegation(t *testing.T) {
 	h := newHarness(t)
 	spec := ht.FromPolicy("manager-approval", "Access package", policyTask(h.t, h.pol, "onboarding", "managerApproval"))
-	spec.Users = []string{"mia"}
+	spec.DelegateRoles, spec.Roles, spec.Users = spec.Roles, nil, []string{"mia"}
 	refused := h.update(time.Hour, approve("max"))
 	h.update(2*time.Hour, ht.Decision{Verdict: ht.Delegate, Actor: "mia", DelegateTo: "max"})
 	ok := h.update(3*time.Hour, approve("max"))
@@ -604,31 +612,215 @@ func TestDecisionAtTheDeadlineInstant(t *testing.T) {
 	}
 }
 
-func TestSignedDecisions(t *testing.T) {
+// withKey gives user a fresh key pair in h's policy.
+func (h *harness) withKey(user string) ed25519.PrivateKey {
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	h := newHarness(t)
-	u := h.pol.Users["ana"]
+	u := h.pol.Users[user]
 	u.PublicKey = base64.StdEncoding.EncodeToString(pub)
-	h.pol.Users["ana"] = u
+	h.pol.Users[user] = u
+	return priv
+}
+
+// subject reads a task's subject from the tasks query, as a client does
+// before signing.
+func (h *harness) subject(taskID string) ht.Subject {
+	v, err := h.env.QueryWorkflow(ht.QueryTasks)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var views []ht.TaskView
+	if err := v.Get(&views); err != nil {
+		h.t.Fatal(err)
+	}
+	for _, tv := range views {
+		if tv.ID == taskID {
+			return tv.Subject
+		}
+	}
+	h.t.Fatalf("task %s not found", taskID)
+	return ht.Subject{}
+}
+
+// signedUpdate signs d over the subject the workflow shows for taskID
+// (changed by alter, to forge one), then sends it, all at time at.
+func (h *harness) signedUpdate(at time.Duration, key ed25519.PrivateKey, taskID string, alter func(*ht.Subject), d ht.Decision) *sent {
+	return h.signedUpdateThen(at, key, taskID, alter, d, nil)
+}
+
+// signedUpdateThen is signedUpdate with the decision changed by then after
+// signing (a forgery), when then is not nil.
+func (h *harness) signedUpdateThen(at time.Duration, key ed25519.PrivateKey, taskID string, alter func(*ht.Subject), d ht.Decision, then func(*ht.Decision)) *sent {
+	s := &sent{}
+	h.env.RegisterDelayedCallback(func() {
+		sub := h.subject(taskID)
+		if alter != nil {
+			alter(&sub)
+		}
+		ht.Sign(key, sub, &d)
+		if then != nil {
+			then(&d)
+		}
+		h.env.UpdateWorkflow(ht.UpdateDecide, fmt.Sprintf("signed-%s-%d", d.Actor, at), &testsuite.TestUpdateCallback{
+			OnAccept: func() { s.accepted = true },
+			OnReject: func(err error) { s.refusal = err; s.done = true },
+			OnComplete: func(v any, err error) {
+				s.done = true
+				if err != nil {
+					s.refusal = err
+					return
+				}
+				s.result = v.(ht.DecisionResult)
+			},
+		}, d)
+	}, at)
+	return s
+}
+
+func TestSignedDecisions(t *testing.T) {
+	h := newHarness(t)
+	priv := h.withKey("ana")
 	h.pol.RequireSignedDecisions = true
 	unsigned := h.update(time.Hour, ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ben"})
-	forged := ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ana", Comment: "ok"}
-	forged.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(priv, ht.SigningBytes("another-workflow", forged)))
-	bad := h.update(2*time.Hour, forged)
-	// The task id is omitted, as the CLI does with one open task: the
-	// signature covers the decision as sent.
-	good := ht.Decision{Verdict: ht.Approve, Actor: "ana", Comment: "ok"}
-	good.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(priv, ht.SigningBytes("default-test-workflow-id", good)))
-	ok := h.update(3*time.Hour, good)
+	otherInstance := h.signedUpdate(2*time.Hour, priv, "underwriting", func(s *ht.Subject) { s.WorkflowID = "another-workflow" }, ht.Decision{Verdict: ht.Approve, Actor: "ana", Comment: "ok"})
+	// The task id is omitted, as the CLI may with one open task: the
+	// signature covers the task the subject names.
+	ok := h.signedUpdate(3*time.Hour, priv, "underwriting", nil, ht.Decision{Verdict: ht.Approve, Actor: "ana", Comment: "ok"})
 	h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
 	if msg, _ := unsigned.reason(); msg != "signature: the policy requires signed decisions" {
 		t.Errorf("unsigned: %v", unsigned.refusal)
 	}
-	if msg, _ := bad.reason(); msg != "signature: does not verify for ana" {
-		t.Errorf("signed for another instance: %v", bad.refusal)
+	if msg, _ := otherInstance.reason(); msg != "signature: does not verify for ana" {
+		t.Errorf("signed for another instance: %v", otherInstance.refusal)
 	}
 	if !ok.accepted {
 		t.Errorf("valid signature refused: %v", ok.refusal)
+	}
+}
+
+// A signature binds the decision to the run, the task occurrence and the
+// facts the approver saw: a signature captured from history is refused on
+// a re-started instance (another run) and with other facts (another
+// digest); one given without a task id for provisioning-fix-1 is refused
+// on provisioning-fix-2.
+func TestSignatureBoundToRunOccurrenceAndFacts(t *testing.T) {
+	h := newHarness(t)
+	key := h.withKey("ivy")
+	h.pol.RequireSignedDecisions = true
+	fix := func(n int) ht.Spec {
+		return ht.FromPolicy(fmt.Sprintf("provisioning-fix-%d", n), "Provisioning failed", policyTask(t, h.pol, "onboarding", "provisioningFix"))
+	}
+	approveIvy := ht.Decision{Verdict: ht.Approve, Actor: "ivy", Comment: "retry"}
+	otherRun := h.signedUpdate(time.Hour, key, "provisioning-fix-1", func(s *ht.Subject) { s.RunID = "an-earlier-run" }, approveIvy)
+	otherFacts := h.signedUpdate(2*time.Hour, key, "provisioning-fix-1", func(s *ht.Subject) { s.Digest = "digest-of-a-smaller-amount" }, approveIvy)
+	var captured ht.Decision
+	first := &sent{}
+	h.env.RegisterDelayedCallback(func() {
+		captured = approveIvy
+		ht.Sign(key, h.subject("provisioning-fix-1"), &captured)
+		captured.TaskID = "" // sent without a task id: one task is open
+		h.env.UpdateWorkflow(ht.UpdateDecide, "first", &testsuite.TestUpdateCallback{
+			OnAccept: func() { first.accepted = true }, OnReject: func(err error) { first.refusal = err },
+			OnComplete: func(any, error) {},
+		}, captured)
+	}, 3*time.Hour)
+	replayed := &sent{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(ht.UpdateDecide, "replayed", &testsuite.TestUpdateCallback{
+			OnAccept: func() { replayed.accepted = true }, OnReject: func(err error) { replayed.refusal = err },
+			OnComplete: func(any, error) {},
+		}, captured)
+	}, 4*time.Hour)
+	out := h.run(plan{Specs: []ht.Spec{fix(1), fix(2)}, Sequential: true})
+	for name, s := range map[string]*sent{"another run": otherRun, "other facts": otherFacts, "fix-1's signature on fix-2": replayed} {
+		if msg, code := s.reason(); s.accepted || msg != "signature: does not verify for ivy" || code != ht.RefusedSignature {
+			t.Errorf("%s: accepted %v, refusal %q [%s]", name, s.accepted, msg, code)
+		}
+	}
+	if !first.accepted || !out.Results[0].Approved() || out.Results[1].Approved() {
+		t.Errorf("first %+v, results %+v", first, out.Results)
+	}
+	if a, b := out.Tasks[0].Subject, out.Tasks[1].Subject; a.Occurrence != 1 || b.Occurrence != 2 || a.RunID == "" || a.Digest == "" {
+		t.Errorf("subjects = %+v, %+v", a, b)
+	}
+}
+
+// Revocation reaches running instances: a key, a role or a user removed
+// from the worker's policy after the instance pinned it no longer decides,
+// while the task's routing (roles, quorum) stays as pinned.
+func TestRevokedKeyRoleAndUserStopWorking(t *testing.T) {
+	h := newHarness(t)
+	anaKey, benKey, samKey := h.withKey("ana"), h.withKey("ben"), h.withKey("sam")
+	h.pol.RequireSignedDecisions = true
+	h.env.RegisterDelayedCallback(func() {
+		live := *h.pol
+		live.Users = maps.Clone(h.pol.Users)
+		ana := live.Users["ana"]
+		ana.PublicKey = "" // key revoked
+		live.Users["ana"] = ana
+		ben := live.Users["ben"]
+		ben.Roles = []string{"finance"} // role removed
+		live.Users["ben"] = ben
+		delete(live.Users, "sam") // left the company
+		live.Version = "sha256:live"
+		activities.ReloadPolicy(h.pa, &live)
+	}, 30*time.Minute)
+	spec := underwriting(t, 1)
+	spec.Roles = []string{"underwriter", "senior-underwriter"}
+	ana := h.signedUpdate(time.Hour, anaKey, "underwriting", nil, approve("ana"))
+	ben := h.signedUpdate(2*time.Hour, benKey, "underwriting", nil, approve("ben"))
+	sam := h.signedUpdate(3*time.Hour, samKey, "underwriting", nil, approve("sam"))
+	out := h.run(plan{Specs: []ht.Spec{spec}, CancelAfter: 4 * time.Hour})
+	for _, c := range []struct {
+		s    *sent
+		want string
+	}{
+		{ana, "signature: ana has no public key in the directory"},
+		{ben, `ben may not decide task "underwriting": needs role senior-underwriter or underwriter`},
+		{sam, `actor: "sam" is no longer in the directory`},
+	} {
+		if msg, _ := c.s.reason(); msg != c.want {
+			t.Errorf("refusal = %q, want %q", msg, c.want)
+		}
+	}
+	if out.Results[0].Approved() {
+		t.Error("approved with revoked credentials")
+	}
+}
+
+// Every field of a decision is bounded before anything is stored: an
+// oversize update is refused by the validator with the field and its size,
+// and an oversize signal is audited with clipped values only.
+func TestOversizeDecisionsAreRefused(t *testing.T) {
+	h := newHarness(t)
+	big := strings.Repeat("A", 2_500_000)
+	u := h.update(time.Hour, ht.Decision{Verdict: ht.Approve, Actor: "ana", Comment: big})
+	h.signal(2*time.Hour, ht.Decision{Verdict: strings.Repeat("\x1b[2J", 300_000), Actor: strings.Repeat("m", 1_000_000)})
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}, CancelAfter: 3 * time.Hour})
+	if msg, code := u.reason(); u.accepted || msg != "comment: 2500000 bytes, at most 2000" || code != ht.RefusedTooLarge {
+		t.Errorf("oversize update: accepted %v, %q [%s]", u.accepted, msg, code)
+	}
+	ref := actions(out.Audit, ht.ActionDecisionRefused)
+	if len(ref) != 1 || len(ref[0].Actor) > ht.MaxNameBytes+10 || len(ref[0].Details) > 400 ||
+		!strings.HasSuffix(ref[0].Details, "verdict: 1200000 bytes, at most 128") || strings.Contains(ref[0].Details, "\x1b") {
+		t.Errorf("refused signal entry: %d entries, actor %d bytes, details %.300q", len(ref), len(ref[0].Actor), ref[0].Details)
+	}
+}
+
+// A task addressed to a named user (the manager) is delegated only to
+// holders of its DelegateRoles or escalation roles, never to anyone in the
+// directory (the manager handing her approval to a fraud analyst).
+func TestNamedUserTaskDelegatesOnlyWithinRoles(t *testing.T) {
+	h := newHarness(t)
+	spec := ht.FromPolicy("manager-approval", "Access package", policyTask(h.t, h.pol, "onboarding", "managerApproval"))
+	spec.DelegateRoles, spec.Roles, spec.Users = spec.Roles, nil, []string{"mia"}
+	toFay := h.update(time.Hour, ht.Decision{Verdict: ht.Delegate, Actor: "mia", DelegateTo: "fay"})
+	toHal := h.update(2*time.Hour, ht.Decision{Verdict: ht.Delegate, Actor: "mia", DelegateTo: "hal"})
+	h.run(plan{Specs: []ht.Spec{spec}, CancelAfter: 3 * time.Hour})
+	if msg, _ := toFay.reason(); msg != `delegateTo: fay lacks the role for task "manager-approval" (needs one of: hr, manager)` {
+		t.Errorf("delegation to a fraud analyst: %q", msg)
+	}
+	if !toHal.accepted {
+		t.Errorf("delegation to hr refused: %v", toHal.refusal)
 	}
 }
 
@@ -684,28 +876,28 @@ func TestTrustedSignerSignsForTheActor(t *testing.T) {
 	h := newHarness(t)
 	h.pol.Signers = map[string]policy.Signer{"inbox": {PublicKey: base64.StdEncoding.EncodeToString(pub)}}
 	h.pol.RequireSignedDecisions = true
-	const wf = "default-test-workflow-id"
-	signed := func(key ed25519.PrivateKey, d ht.Decision) ht.Decision {
-		d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, ht.SigningBytes(wf, d)))
-		return d
-	}
 	base := ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Comment: "ok", Signer: "inbox", Authenticated: "oidc https://idp.example"}
 	untrusted := base
 	untrusted.Actor, untrusted.Signer = "ana", "laptop"
-	r1 := h.update(time.Hour, signed(priv, untrusted))
-	forgedActor := signed(priv, ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ana", Signer: "inbox", Authenticated: "oidc https://idp.example"})
-	forgedActor.Actor = "ben" // the signature was for ana
-	r2 := h.update(2*time.Hour, forgedActor)
+	r1 := h.signedUpdate(time.Hour, priv, "underwriting", nil, untrusted)
+	forAna := ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ana", Signer: "inbox", Authenticated: "oidc https://idp.example"}
+	r2 := h.signedUpdateThen(2*time.Hour, priv, "underwriting", nil, forAna, func(d *ht.Decision) { d.Actor = "ben" }) // the signature was for ana
 	notSigned := base
 	notSigned.Actor = "ana"
 	r3 := h.update(3*time.Hour, notSigned)
 	wrongKey := base
 	wrongKey.Actor = "ana"
-	r4 := h.update(4*time.Hour, signed(rogue, wrongKey))
+	r4 := h.signedUpdate(4*time.Hour, rogue, "underwriting", nil, wrongKey)
 	good := base
 	good.Actor = "ana"
-	ok := h.update(5*time.Hour, signed(priv, good))
+	huge := base
+	huge.Actor, huge.Authenticated = "ana", strings.Repeat("x", ht.MaxTextBytes+1)
+	r5 := h.signedUpdate(4*time.Hour+30*time.Minute, priv, "underwriting", nil, huge)
+	ok := h.signedUpdate(5*time.Hour, priv, "underwriting", nil, good)
 	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
+	if msg, code := r5.reason(); msg != "authenticated: 2001 bytes, at most 2000" || code != ht.RefusedTooLarge {
+		t.Errorf("oversize authenticated: %q (%s)", msg, code)
+	}
 	for _, c := range []struct {
 		s    *sent
 		want string
@@ -729,5 +921,29 @@ func TestTrustedSignerSignsForTheActor(t *testing.T) {
 	}
 	if v := out.Tasks[0].Votes[0]; v.Signer != "inbox" || v.Authenticated != "oidc https://idp.example" {
 		t.Errorf("vote = %+v", v)
+	}
+}
+
+// A signer's key follows the same revocation path as a user's: once the
+// worker's current policy no longer lists the signer, its decisions are
+// refused on running instances too, though the pinned policy still lists it.
+func TestRevokedSignerStopsSigning(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	h := newHarness(t)
+	h.pol.Signers = map[string]policy.Signer{"inbox": {PublicKey: base64.StdEncoding.EncodeToString(pub)}}
+	h.pol.RequireSignedDecisions = true
+	h.env.RegisterDelayedCallback(func() {
+		live := *h.pol
+		live.Signers = nil // the inbox's key revoked
+		activities.ReloadPolicy(h.pa, &live)
+	}, 30*time.Minute)
+	d := ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ana", Signer: "inbox", Authenticated: "oidc https://idp.example"}
+	r := h.signedUpdate(time.Hour, priv, "underwriting", nil, d)
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}, CancelAfter: 2 * time.Hour})
+	if msg, code := r.reason(); msg != "signature: signer inbox is not trusted by policy "+h.pol.Version || code != ht.RefusedSignature {
+		t.Errorf("refusal = %q (%s)", msg, code)
+	}
+	if out.Results[0].Approved() {
+		t.Error("approved with a revoked signer")
 	}
 }

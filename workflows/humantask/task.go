@@ -51,6 +51,8 @@ func (m *Tasks) Open(ctx workflow.Context, s Spec) (*Task, error) {
 		roles: sortedUnique(s.Roles), users: slices.Clone(s.Users),
 		openedAt: now, deadline: now.Add(s.Deadline),
 	}
+	info := workflow.GetInfo(ctx).WorkflowExecution
+	t.subject = Subject{WorkflowID: info.ID, RunID: info.RunID, TaskID: s.ID, Occurrence: len(m.tasks) + 1, Digest: m.rec.FactsDigest()}
 	tctx, cancel := workflow.WithCancel(ctx)
 	t.cancel = cancel
 	m.tasks = append(m.tasks, t)

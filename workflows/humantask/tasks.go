@@ -2,8 +2,6 @@ package humantask
 
 import (
 	"cmp"
-	"crypto/ed25519"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"sort"
@@ -38,6 +36,18 @@ type Record interface {
 	Logger() log.Logger
 	// Audit appends an entry to the instance's trail.
 	Audit(ctx workflow.Context, actor, action, taskID, details string)
+	// AuditRefused audits a refused message, up to a cap per instance;
+	// beyond it refusals are only counted (a flood must not grow the trail).
+	AuditRefused(ctx workflow.Context, actor, action, taskID, details string, how How)
+	// LiveDirectory reads the worker's current directory entries of users
+	// (a local activity): keys and roles removed since the policy was
+	// pinned stop working at once.
+	LiveDirectory(ctx workflow.Context, users ...string) (*policy.Policy, error)
+	// FactsDigest digests the instance's business facts as they stand: a
+	// signature binds the decision to what the approver saw.
+	FactsDigest() string
+	// AuditDecision is Audit for a decision, with how it came.
+	AuditDecision(ctx workflow.Context, actor, action, taskID, details string, how How)
 	// Count and Observe record business metrics.
 	Count(ctx workflow.Context, name string, tags map[string]string)
 	Observe(ctx workflow.Context, name string, d time.Duration, tags map[string]string)
@@ -64,6 +74,10 @@ type task struct {
 	cancel     workflow.CancelFunc
 	rejecter   string
 	lastReason string
+	// subject is what a signature on a decision must cover: the run, the
+	// occurrence (the tasks of an instance are numbered from 1 in opening
+	// order) and the facts digest when the task opened.
+	subject Subject
 }
 
 // Tasks holds an instance's human tasks: the one gate (check), the one
@@ -84,17 +98,24 @@ func New(ctx workflow.Context, rec Record) (*Tasks, error) {
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
 		func(ctx workflow.Context, d Decision) (DecisionResult, error) {
-			t, err := m.check(ctx, &d)
+			t, err := m.checkLive(ctx, &d)
 			if err != nil {
-				// Reached only if state changed between validation and
+				// Reached if the live directory revoked the actor's key
+				// or role, or state changed between validation and
 				// handling; the validator refuses everything else.
+				if r, ok := err.(*Refusal); ok {
+					m.rec.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "update"})
+					return DecisionResult{}, temporal.NewApplicationError(r.msg, r.Code)
+				}
 				return DecisionResult{}, err
 			}
 			return m.apply(ctx, t, d, "update"), nil
 		},
 		workflow.UpdateHandlerOptions{
+			// The validator checks the pinned policy (it cannot call an
+			// activity); the handler checks again with the live directory.
 			Validator: func(ctx workflow.Context, d Decision) error {
-				_, err := m.check(ctx, &d)
+				_, err := m.check(ctx, &d, m.rec.Policy())
 				if r, ok := err.(*Refusal); ok {
 					m.rec.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "update"})
 					return temporal.NewApplicationError(r.msg, r.Code)
@@ -120,23 +141,42 @@ func New(ctx workflow.Context, rec Record) (*Tasks, error) {
 }
 
 func (m *Tasks) onSignal(ctx workflow.Context, d Decision) {
-	t, err := m.check(ctx, &d)
+	t, err := m.checkLive(ctx, &d)
 	if err != nil {
 		if r, ok := err.(*Refusal); ok {
 			m.rec.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "signal"})
 		}
-		m.rec.Audit(ctx, actorOrUnknown(d.Actor), ActionDecisionRefused, d.TaskID, fmt.Sprintf("%s refused (signal): %v", d.Verdict, err))
-		m.rec.Logger().Warn("decision refused", "Actor", d.Actor, "TaskID", d.TaskID, "Reason", err.Error())
+		// Only clipped values are recorded: an oversize message is
+		// refused by its size before anything else reads it.
+		actor, task := ActorOrUnknown(Clip(d.Actor, MaxNameBytes)), Clip(d.TaskID, MaxNameBytes)
+		m.rec.AuditRefused(ctx, actor, ActionDecisionRefused, task, fmt.Sprintf("%s refused (signal): %v", Clip(d.Verdict, MaxNameBytes), err), refusedHow(d, err))
+		m.rec.Logger().Warn("decision refused", "Actor", actor, "TaskID", task, "Reason", err.Error())
 		return
 	}
 	m.apply(ctx, t, d, "signal")
 }
 
-func actorOrUnknown(a string) string {
+// ActorOrUnknown names an anonymous sender in the trail.
+func ActorOrUnknown(a string) string {
 	if a == "" {
 		return "(unknown)"
 	}
 	return a
+}
+
+// checkLive is check against the pinned policy, then, when that passes,
+// against the worker's live directory entries of the actor and delegate:
+// a key or role removed since the policy was pinned no longer decides.
+func (m *Tasks) checkLive(ctx workflow.Context, d *Decision) (*task, error) {
+	pinned := m.rec.Policy()
+	if _, err := m.check(ctx, d, pinned); err != nil {
+		return nil, err
+	}
+	live, err := m.rec.LiveDirectory(ctx, d.Actor, d.DelegateTo)
+	if err != nil {
+		return nil, refuse(RefusedUnavailable, "the directory could not be read: %v", err)
+	}
+	return m.check(ctx, d, Overlay(pinned, live, d.Actor, d.DelegateTo))
 }
 
 // Drain handles decisions that arrived as signals after the process ended:
@@ -211,7 +251,7 @@ func (t *task) view() TaskView {
 		Roles: t.roles, Users: t.users, Quorum: t.spec.Quorum, Approvals: t.approvals(), Rejections: t.count(Reject),
 		Votes: t.votes, Exclusions: t.spec.Exclusions,
 		OpenedAt: t.openedAt, Deadline: t.deadline, ClosedAt: t.closedAt,
-		Escalated: t.escalated, Reminders: t.reminders,
+		Escalated: t.escalated, Reminders: t.reminders, Subject: t.subject,
 	}
 }
 
@@ -279,16 +319,24 @@ const (
 	RefusedNoRole         = "not-a-candidate"
 	RefusedAlreadyDecided = "already-decided"
 	RefusedDelegation     = "bad-delegation"
+	RefusedTooLarge       = "too-large"
+	RefusedUnavailable    = "directory-unavailable"
+	// RefusedStarting: the instance has not pinned its policy yet; the same
+	// request a moment later is decided (the starter retries it).
+	RefusedStarting = "starting"
 )
 
 func refuse(code, format string, args ...any) *Refusal {
 	return &Refusal{Code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// check is the one place that decides whether a decision is allowed. It
+// check is the one place that decides whether a decision is allowed under
+// pol (the pinned policy, or it with live directory entries laid over). It
 // resolves an omitted task id and changes nothing else.
-func (m *Tasks) check(ctx workflow.Context, d *Decision) (*task, error) {
-	sent := *d // the signature covers the decision as sent, before the task id is resolved
+func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*task, error) {
+	if err := d.bounds(); err != nil {
+		return nil, refuse(RefusedTooLarge, "%v", err)
+	}
 	switch d.Verdict {
 	case Approve, Reject, Delegate:
 	default:
@@ -297,12 +345,14 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision) (*task, error) {
 	if d.Actor == "" {
 		return nil, refuse(RefusedInvalid, "actor: required")
 	}
-	pol := m.rec.Policy()
 	if pol == nil {
 		return nil, refuse(RefusedNoOpenTask, "the process is starting: no task is open yet")
 	}
 	user, known := pol.Users[d.Actor]
 	if !known {
+		if _, pinned := m.rec.Policy().Users[d.Actor]; pinned {
+			return nil, refuse(RefusedNoRole, "actor: %q is no longer in the directory", d.Actor)
+		}
 		return nil, refuse(RefusedInvalid, "actor: %q is not in the directory", d.Actor)
 	}
 	if d.TaskID == "" {
@@ -327,7 +377,7 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision) (*task, error) {
 	if t.state != StateOpen {
 		return nil, refuse(RefusedClosed, "task %q is already %s", d.TaskID, t.state)
 	}
-	if err := m.checkSignature(ctx, &sent, user); err != nil {
+	if err := m.checkSignature(ctx, t, d, pol, user); err != nil {
 		return nil, refuse(RefusedSignature, "%s", err.Error())
 	}
 	v := t.view()
@@ -361,30 +411,28 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision) (*task, error) {
 		if v.decided(d.DelegateTo) {
 			return nil, refuse(RefusedDelegation, "delegateTo: %s already decided task %q", d.DelegateTo, d.TaskID)
 		}
-		if len(t.roles) > 0 && !v.holdsRole(pol, d.DelegateTo) {
-			return nil, refuse(RefusedDelegation, "delegateTo: %s lacks the role for task %q (needs one of: %s)", d.DelegateTo, d.TaskID, strings.Join(t.roles, ", "))
+		// A task addressed to named users (a manager) delegates only to
+		// holders of its DelegateRoles or of the roles it escalates to:
+		// delegation never widens a task beyond what the policy names.
+		roles := t.roles
+		if len(roles) == 0 {
+			roles = sortedUnique(append(slices.Clone(t.spec.DelegateRoles), t.spec.EscalateTo...))
+		}
+		if len(roles) == 0 {
+			return nil, refuse(RefusedDelegation, "delegateTo: task %q is addressed to %s and names no role to delegate to", d.TaskID, strings.Join(t.users, ", "))
+		}
+		if !slices.ContainsFunc(roles, func(r string) bool { return pol.HasRole(d.DelegateTo, r) }) {
+			return nil, refuse(RefusedDelegation, "delegateTo: %s lacks the role for task %q (needs one of: %s)", d.DelegateTo, d.TaskID, strings.Join(roles, ", "))
 		}
 	}
 	return t, nil
 }
 
-// SigningBytes is what a decision's signature covers: the instance, the
-// task and every field of the decision, so it cannot be replayed elsewhere.
-// A decision from a trusted signer also covers the signer and how it
-// authenticated the actor.
-func SigningBytes(workflowID string, d Decision) []byte {
-	fields := []string{"baton-decision/v1", workflowID, d.TaskID, d.Verdict, d.Actor, d.DelegateTo, d.Comment}
-	if d.Signer != "" {
-		fields = append(fields, "signer:"+d.Signer, "authenticated:"+d.Authenticated)
-	}
-	return []byte(strings.Join(fields, "\n"))
-}
-
-// checkSignature verifies a signed decision: against the actor's key, or,
-// when it names a signer, against that signer's key if the policy lists it
-// (a trusted signer may sign for any actor, only then).
-func (m *Tasks) checkSignature(ctx workflow.Context, d *Decision, u policy.User) error {
-	pol := m.rec.Policy()
+// checkSignature verifies a signed decision over its task's subject:
+// against the actor's key, or, when it names a signer, against that
+// signer's key if the policy (pinned, with the worker's live signers laid
+// over it) lists it: a trusted signer may sign for any actor, only then.
+func (m *Tasks) checkSignature(ctx workflow.Context, t *task, d *Decision, pol *policy.Policy, u policy.User) error {
 	if d.Signature == "" {
 		if d.Signer != "" {
 			return fmt.Errorf("signature: signer %s sent no signature", d.Signer)
@@ -394,28 +442,15 @@ func (m *Tasks) checkSignature(ctx workflow.Context, d *Decision, u policy.User)
 		}
 		return nil
 	}
-	key, owner := u.PublicKey, d.Actor
+	msg := SigningBytes(t.subject, *d)
 	if d.Signer != "" {
 		s, trusted := pol.Signers[d.Signer]
 		if !trusted {
 			return fmt.Errorf("signature: signer %s is not trusted by policy %s", d.Signer, pol.Version)
 		}
-		key, owner = s.PublicKey, "signer "+d.Signer
-	} else if key == "" {
-		return fmt.Errorf("signature: %s has no public key in the directory", d.Actor)
+		return VerifySignerSignature(d.Signer, d.Actor, s, msg, d.Signature)
 	}
-	pub, err := base64.StdEncoding.DecodeString(key)
-	if err != nil || len(pub) != ed25519.PublicKeySize {
-		return fmt.Errorf("signature: %s's public key is not an Ed25519 key", owner)
-	}
-	sig, err := base64.StdEncoding.DecodeString(d.Signature)
-	if err != nil || !ed25519.Verify(pub, SigningBytes(workflow.GetInfo(ctx).WorkflowExecution.ID, *d), sig) {
-		if d.Signer != "" {
-			return fmt.Errorf("signature: does not verify for %s by signer %s", d.Actor, d.Signer)
-		}
-		return fmt.Errorf("signature: does not verify for %s", d.Actor)
-	}
-	return nil
+	return VerifySignature(d.Actor, u, msg, d.Signature)
 }
 
 // apply records an accepted decision; check has passed.
@@ -423,13 +458,14 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 	now := workflow.Now(ctx).UTC()
 	t.votes = append(t.votes, Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via,
 		Signer: d.Signer, Authenticated: d.Authenticated})
-	how := via + signedBy(d) // for the trail; metrics keep the bare via
+	trail := via + signedBy(d) // the trail's wording; metrics and How keep the bare via
 	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
+	how := How{Via: via, Signature: d.Signature, Reason: d.Comment}
 	m.rec.Count(ctx, MetricDecisions, map[string]string{"verdict": d.Verdict, "via": via})
 	switch d.Verdict {
 	case Approve:
 		res.Approvals = t.approvals()
-		m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, how, commentSuffix(d.Comment)))
+		m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, trail, commentSuffix(d.Comment)), how)
 		if res.Approvals >= t.spec.Quorum {
 			m.close(ctx, t, StateApproved, fmt.Sprintf("approved by %s", strings.Join(t.approvers(), ", ")))
 			res.Message = fmt.Sprintf("accepted: approved (%d of %d approvals)", res.Approvals, t.spec.Quorum)
@@ -441,9 +477,9 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 		t.rejecter, t.lastReason = d.Actor, d.Comment
 		n, need := t.count(Reject), t.rejectionsNeeded()
 		if need == 1 {
-			m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+how+commentSuffix(d.Comment))
+			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+trail+commentSuffix(d.Comment), how)
 		} else {
-			m.rec.Audit(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, how, commentSuffix(d.Comment)))
+			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, trail, commentSuffix(d.Comment)), how)
 		}
 		if n >= need {
 			m.close(ctx, t, StateRejected, "rejected by "+d.Actor)
@@ -456,7 +492,7 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 		if !slices.Contains(t.users, d.DelegateTo) {
 			t.users = append(t.users, d.DelegateTo)
 		}
-		m.rec.Audit(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, how, commentSuffix(d.Comment)))
+		m.rec.AuditDecision(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, trail, commentSuffix(d.Comment)), how)
 		res.Message = "accepted: delegated to " + d.DelegateTo
 	}
 	res.State = t.state

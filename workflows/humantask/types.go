@@ -56,7 +56,8 @@ type Decision struct {
 	Actor      string `json:"actor"`
 	Comment    string `json:"comment,omitempty"`
 	DelegateTo string `json:"delegateTo,omitempty"`
-	// Signature is an Ed25519 signature (base64) over SigningBytes.
+	// Signature is an Ed25519 signature (base64) over SigningBytes of the
+	// task's Subject and this decision.
 	Signature string `json:"signature,omitempty"`
 	// Signer names a service the policy trusts to sign for the users it
 	// authenticated (policy signers, e.g. the web inbox); the signature is
@@ -91,6 +92,10 @@ type Spec struct {
 	Roles  []string `json:"roles,omitempty"`
 	Users  []string `json:"users,omitempty"`
 	Quorum int      `json:"quorum"`
+	// DelegateRoles are the roles a task addressed to named users may be
+	// delegated to, beside its escalation roles (a task with roles
+	// delegates only to their holders).
+	DelegateRoles []string `json:"delegateRoles,omitempty"`
 	// Rejections is how many distinct rejections end the task (at least 1).
 	Rejections int         `json:"rejections,omitempty"`
 	Exclusions []Exclusion `json:"exclusions,omitempty"`
@@ -154,6 +159,9 @@ type TaskView struct {
 	ClosedAt   *time.Time  `json:"closedAt,omitempty"`
 	Escalated  bool        `json:"escalated"`
 	Reminders  int         `json:"reminders"`
+	// Subject is what a signed decision on this task must sign (see
+	// SigningBytes).
+	Subject Subject `json:"subject"`
 }
 
 // UserCandidate is how a named candidate appears among PendingRoles and

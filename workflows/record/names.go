@@ -1,6 +1,10 @@
 package record
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 )
@@ -42,4 +46,35 @@ func StartAttributes(process, key string) temporal.SearchAttributes {
 		SABusinessKey.ValueSet(key),
 		SAProcessStage.ValueSet(StageStarting),
 	)
+}
+
+// ServerLimits are the Temporal dynamic config values every server Baton
+// runs on needs (namespace settings): Temporal stores every signal and
+// update before the workflow sees it, so the workflow's own bounds cannot
+// keep a flood out of history. With blobs of at most 32 KiB and at most
+// 1,000 signals per instance, signals can add at most about 32 MB to a
+// history, under the 50 MB at which the server terminates an instance.
+// Baton's own payloads (the pinned policy, inputs, results) stay far below
+// the blob limit.
+func ServerLimits() map[string]int {
+	return map[string]int{
+		"limit.blobSize.error":               32 * 1024,
+		"limit.blobSize.warn":                16 * 1024,
+		"history.maximumSignalsPerExecution": 1000,
+	}
+}
+
+// DevServerArgs are the dev server's flags for Baton: its search
+// attributes and ServerLimits.
+func DevServerArgs() []string {
+	var args []string
+	sa := SearchAttributes()
+	for _, name := range slices.Sorted(maps.Keys(sa)) {
+		args = append(args, "--search-attribute", name+"="+sa[name].String())
+	}
+	limits := ServerLimits()
+	for _, key := range slices.Sorted(maps.Keys(limits)) {
+		args = append(args, "--dynamic-config-value", fmt.Sprintf("%s=%d", key, limits[key]))
+	}
+	return args
 }

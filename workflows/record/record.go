@@ -9,7 +9,11 @@ package record
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -51,6 +55,8 @@ const (
 	ActionCompensated    = "compensated"
 	ActionCompleted      = "completed"
 	ActionFailed         = "failed"
+	// ActionRefusedSummary counts the refused messages beyond the cap.
+	ActionRefusedSummary = "refused-summary"
 )
 
 // Process metric names (Prometheus adds _total and _seconds). Dashboards
@@ -77,6 +83,14 @@ type AuditEntry struct {
 	TaskID        string    `json:"taskId,omitempty"`
 	Details       string    `json:"details,omitempty"`
 	PolicyVersion string    `json:"policyVersion,omitempty"`
+	// Decisions (accepted or refused) say how they came, with what
+	// signature, and the refusal code or the decider's comment.
+	Via       string `json:"via,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	// EventID is the history length when the entry was made (the workflow
+	// task it was made in).
+	EventID int64 `json:"eventId,omitempty"`
 }
 
 // Status is the status query's answer.
@@ -93,6 +107,9 @@ type Status struct {
 	ClosedAt      *time.Time           `json:"closedAt,omitempty"`
 	OpenTasks     []humantask.TaskView `json:"openTasks"`
 	Facts         map[string]string    `json:"facts,omitempty"`
+	// RefusedMessages counts every refused message (decision, withdraw,
+	// cancel), audited one by one or not.
+	RefusedMessages int `json:"refusedMessages,omitempty"`
 }
 
 // Options name the instance.
@@ -126,7 +143,23 @@ type Record struct {
 	lastSA      map[string]string
 	lastDetails string
 	dirty       bool
+	// startDetails is the start entry's text, part of the facts digest.
+	startDetails string
+	// execution is the instance's workflow and run ID (request signatures).
+	execution workflow.Execution
+	// reminders numbers reminder mails, for their activity IDs.
+	reminders int
+	// refused counts refused messages; beyond MaxRefusedAudited they are
+	// counted, not audited one by one.
+	refused int
+	sink    sink // the audit store writer (sink.go)
 }
+
+// MaxRefusedAudited is how many refused messages (decisions, withdraw,
+// cancel) an instance audits one by one; beyond it they are counted, and
+// the count is audited when the instance ends and shown in status. A
+// flood of hostile signals cannot grow the trail without limit.
+const MaxRefusedAudited = 50
 
 // New registers the queries, the human tasks' update and signal, and the
 // flusher, so they exist before the workflow first blocks.
@@ -137,6 +170,7 @@ func New(ctx workflow.Context, opts Options) (*Record, error) {
 		facts:     map[string]string{},
 		startedAt: workflow.GetInfo(ctx).WorkflowStartTime,
 		lastSA:    map[string]string{},
+		execution: workflow.GetInfo(ctx).WorkflowExecution,
 	}
 	r.readStartAttributes(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryAudit, func() ([]AuditEntry, error) { return r.audit, nil }); err != nil {
@@ -148,6 +182,7 @@ func New(ctx workflow.Context, opts Options) (*Record, error) {
 	// The flusher starts before the tasks' signal handler: coroutine order
 	// is part of what replay checks.
 	workflow.Go(ctx, r.runFlusher)
+	workflow.Go(ctx, r.runSink)
 	tasks, err := humantask.New(ctx, r)
 	if err != nil {
 		return nil, err
@@ -181,6 +216,7 @@ func (r *Record) Start(ctx workflow.Context, details string) (*policy.Policy, er
 	if _, err := r.LoadPolicy(ctx); err != nil {
 		return nil, err
 	}
+	r.startDetails = details
 	r.Audit(ctx, humantask.SystemActor, ActionStarted, "", details)
 	r.Count(ctx, MetricProcessStarted, nil)
 	return r.policy, nil
@@ -191,6 +227,7 @@ func (r *Record) Start(ctx workflow.Context, details string) (*policy.Policy, er
 // audit entry and the PolicyVersion search attribute.
 func (r *Record) LoadPolicy(ctx workflow.Context) (*policy.Policy, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		ActivityID:          "policy",
 		StartToCloseTimeout: 10 * time.Second,
 		Summary:             "policy: load and pin for " + r.opts.BusinessKey,
 	})
@@ -207,14 +244,63 @@ func (r *Record) LoadPolicy(ctx workflow.Context) (*policy.Policy, error) {
 // Audit appends an entry to the trail: the one entry point, which numbers
 // the entries (Seq) and stamps the pinned policy version.
 func (r *Record) Audit(ctx workflow.Context, actor, action, taskID, details string) {
+	r.AuditDecision(ctx, actor, action, taskID, details, humantask.How{})
+}
+
+// AuditDecision implements humantask.Record: Audit with how a decision came.
+func (r *Record) AuditDecision(ctx workflow.Context, actor, action, taskID, details string, how humantask.How) {
 	version := ""
 	if r.policy != nil {
 		version = r.policy.Version
 	}
 	r.audit = append(r.audit, AuditEntry{
 		Seq: len(r.audit) + 1, Time: workflow.Now(ctx).UTC(), Actor: actor, Action: action, TaskID: taskID,
-		Details: details, PolicyVersion: version,
+		Details: details, PolicyVersion: version, Via: how.Via, Signature: how.Signature, Reason: how.Reason,
+		EventID: int64(workflow.GetInfo(ctx).GetCurrentHistoryLength()),
 	})
+}
+
+// AuditRefused audits a refused message, the first MaxRefusedAudited of an
+// instance one by one; later ones are counted (Status.RefusedMessages) and
+// summarised in one entry when the instance ends.
+func (r *Record) AuditRefused(ctx workflow.Context, actor, action, taskID, details string, how humantask.How) {
+	r.refused++
+	if r.refused <= MaxRefusedAudited {
+		r.AuditDecision(ctx, actor, action, taskID, details, how)
+	}
+}
+
+// auditRefusedSummary audits how many refusals were only counted.
+func (r *Record) auditRefusedSummary(ctx workflow.Context) {
+	if n := r.refused - MaxRefusedAudited; n > 0 {
+		r.Audit(ctx, humantask.SystemActor, ActionRefusedSummary, "", fmt.Sprintf("%d more refused messages were counted, not recorded one by one (%d refused in all)", n, r.refused))
+	}
+}
+
+// FactsDigest digests the instance's business facts as they stand: the
+// start entry and the recorded facts (see humantask.Subject).
+func (r *Record) FactsDigest() string {
+	h := sha256.New()
+	h.Write([]byte(r.startDetails))
+	for _, k := range slices.Sorted(maps.Keys(r.facts)) {
+		fmt.Fprintf(h, "\n%s=%s", k, r.facts[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// LiveDirectory reads the worker's current entries of users through a
+// local activity (recorded, so replay sees the same answer).
+func (r *Record) LiveDirectory(ctx workflow.Context, users ...string) (*policy.Policy, error) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 5 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	var pa *activities.Policy
+	var live policy.Policy
+	if err := workflow.ExecuteLocalActivity(lctx, pa.Directory, users).Get(ctx, &live); err != nil {
+		return nil, err
+	}
+	return &live, nil
 }
 
 // AuditTrail returns the trail so far.
@@ -279,7 +365,10 @@ func (r *Record) TasksChanged() { r.changed() }
 // Remind implements humantask.Record: a reminder mail, a few tries only (a
 // missed reminder must not hold the task up).
 func (r *Record) Remind(ctx workflow.Context, to, subject, body string) error {
+	r.reminders++
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// The activity ID names the business step: a reset does not mail twice.
+		ActivityID:          fmt.Sprintf("reminder-%d-%s", r.reminders, to),
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
 		Summary:             fmt.Sprintf("mail: reminder to %s for %s", to, r.opts.BusinessKey),
@@ -299,6 +388,8 @@ func (r *Record) Finish(ctx workflow.Context, outcome, details string) {
 	r.stage, r.stageIdx, r.stageText = StageCompleted, r.opts.Stages, "ended: "+outcome
 	r.ended(ctx)
 	r.tasks.Drain(ctx)
+	r.auditRefusedSummary(ctx)
+	r.DrainAudit(ctx)
 	r.log.Info("process finished", "Outcome", outcome)
 }
 
@@ -309,6 +400,8 @@ func (r *Record) Fail(ctx workflow.Context, outcome string, err error) {
 	r.Audit(ctx, humantask.SystemActor, ActionFailed, "", err.Error())
 	r.stage, r.stageText = StageFailed, "failed: "+err.Error()
 	r.ended(ctx)
+	r.auditRefusedSummary(ctx)
+	r.DrainAudit(ctx)
 }
 
 func (r *Record) close(ctx workflow.Context, outcome string) {
@@ -337,7 +430,7 @@ func (r *Record) Status() Status {
 		Process: r.opts.Process, BusinessKey: r.opts.BusinessKey,
 		Stage: r.stage, StageIndex: r.stageIdx, StageTotal: r.opts.Stages,
 		HandlingPath: r.path, Outcome: r.outcome, StartedAt: r.startedAt, ClosedAt: r.closedAt,
-		OpenTasks: r.tasks.OpenViews(), Facts: r.facts,
+		OpenTasks: r.tasks.OpenViews(), Facts: r.facts, RefusedMessages: r.refused,
 	}
 	if r.policy != nil {
 		s.PolicyVersion = r.policy.Version

@@ -1,8 +1,12 @@
 package record_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
+	"baton/internal/auditstore"
 	"baton/policy"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
@@ -31,7 +36,7 @@ func testProcess(ctx workflow.Context) (*outcome, error) {
 		return nil, err
 	}
 	open := true
-	r.EndOn(ctx, "stop", "customer", func() bool { return open }, "stopped", "stopped by the customer")
+	r.EndOn(ctx, "stop", record.Requesters{Owner: "customer"}, func() bool { return open }, "stopped", "stopped")
 	if _, err := r.Start(ctx, "started for a test"); err != nil {
 		return nil, err
 	}
@@ -56,9 +61,12 @@ func TestAuditSequenceAndStopMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.RegisterActivity(&activities.Policy{Current: pol})
+	store := &memStore{failFirst: true}
+	env.RegisterActivity(&activities.Audit{Store: store})
 	upserts := 0
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(mock.Arguments) { upserts++ }).Return(nil)
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow("stop", record.Request{Reason: "changed my mind"}) }, 30*time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow("stop", record.Request{By: "mallory", Reason: "spite"}) }, 20*time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow("stop", record.Request{By: "customer", Reason: "changed my mind"}) }, 30*time.Minute)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow("stop", record.Request{By: "K-1"}) }, 90*time.Minute)
 	env.ExecuteWorkflow(testProcess)
 	if err := env.GetWorkflowError(); err != nil {
@@ -84,6 +92,7 @@ func TestAuditSequenceAndStopMessages(t *testing.T) {
 	want := []string{
 		humantask.SystemActor + " " + record.ActionStarted,
 		humantask.SystemActor + " " + record.ActionRouted,
+		"mallory " + record.ActionRequestRefused,
 		"customer " + record.ActionRequested,
 		"K-1 " + record.ActionRequestRefused,
 		humantask.SystemActor + " " + record.ActionCompleted,
@@ -96,10 +105,127 @@ func TestAuditSequenceAndStopMessages(t *testing.T) {
 			t.Errorf("audit[%d] = %s, want %s", i, actions[i], want[i])
 		}
 	}
+	// The requester is audited as who they are, and only the owner (or a
+	// role the policy names) may stop the instance.
+	if d := out.Audit[2].Details; d != "stop refused: by: mallory may not stop this instance (the owner customer)" {
+		t.Errorf("refusal = %q", d)
+	}
+	if out.Stopped.Reason != "stopped by customer: changed my mind" {
+		t.Errorf("reason = %q", out.Stopped.Reason)
+	}
 	// The pinned policy, the stage and the path change in one turn (the
 	// policy activity's completion), then the end: one upsert per turn, not
 	// one per change.
 	if upserts != 2 {
 		t.Errorf("%d upserts, want 2 (one per turn that changed something)", upserts)
+	}
+	// The audit store got every entry exactly once, in order, although
+	// its first write failed; a turn's entries went in one batch.
+	if len(store.entries) != len(out.Audit) {
+		t.Fatalf("store holds %d entries, the trail %d", len(store.entries), len(out.Audit))
+	}
+	for i, e := range store.entries {
+		if e.Seq != int64(i+1) || e.Action != out.Audit[i].Action || e.BusinessKey != "test-1" || e.Process != "test" ||
+			e.WorkflowID == "" || e.RunID == "" || e.PolicyVersion != pol.Version || e.Source != auditstore.SourceWorkflow {
+			t.Errorf("stored entry %d = %+v", i, e)
+		}
+	}
+	if store.batches >= len(out.Audit) {
+		t.Errorf("%d batches for %d entries: the start and the routing of one turn should share one", store.batches, len(out.Audit))
+	}
+}
+
+// memStore is an audit store in memory that fails its first write (as an
+// unreachable database does) and refuses a key written twice.
+type memStore struct {
+	failFirst bool
+	batches   int
+	entries   []auditstore.Entry
+}
+
+func (m *memStore) Append(_ context.Context, entries []auditstore.Entry) (auditstore.AppendResult, error) {
+	if m.failFirst {
+		m.failFirst = false
+		return auditstore.AppendResult{}, errors.New("connection refused")
+	}
+	m.batches++
+	for _, e := range entries {
+		for _, old := range m.entries {
+			if old.Key() == e.Key() {
+				return auditstore.AppendResult{}, fmt.Errorf("%s written twice", e.Key())
+			}
+		}
+		m.entries = append(m.entries, e)
+	}
+	return auditstore.AppendResult{Stored: len(entries)}, nil
+}
+
+// A flood of refused messages, some with megabyte fields, leaves a bounded
+// trail: the first MaxRefusedAudited refusals are audited with clipped
+// values, the rest are counted and summarised in one entry.
+func TestRefusedFloodIsCappedAndClipped(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(testProcess)
+	pol, err := policy.Load("../../config/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.RegisterActivity(&activities.Policy{Current: pol})
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	huge := strings.Repeat("\x1b[2J", 25_000) // 100 KB of screen-erasing escapes
+	const n = 3 * record.MaxRefusedAudited
+	env.RegisterDelayedCallback(func() {
+		for i := range n {
+			req := record.Request{By: "mallory", Reason: "flood"}
+			if i%2 == 0 {
+				req = record.Request{By: huge, Reason: huge}
+			}
+			env.SignalWorkflow("stop", req)
+		}
+	}, 10*time.Minute)
+	var st record.Status
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(record.QueryStatus)
+		if err == nil {
+			err = v.Get(&st)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}, 20*time.Minute)
+	env.ExecuteWorkflow(testProcess)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var out outcome
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Stopped != nil {
+		t.Fatalf("stopped by a flood: %+v", out.Stopped)
+	}
+	refused, summary, size := 0, "", 0
+	for _, e := range out.Audit {
+		size += len(e.Actor) + len(e.Details)
+		switch e.Action {
+		case record.ActionRequestRefused:
+			refused++
+		case record.ActionRefusedSummary:
+			summary = e.Details
+		}
+	}
+	if refused != record.MaxRefusedAudited {
+		t.Errorf("%d refusals audited, want %d", refused, record.MaxRefusedAudited)
+	}
+	if want := fmt.Sprintf("%d more refused messages were counted, not recorded one by one (%d refused in all)", n-record.MaxRefusedAudited, n); summary != want {
+		t.Errorf("summary = %q, want %q", summary, want)
+	}
+	if size > 20_000 {
+		t.Errorf("the trail holds %d bytes of actors and details", size)
+	}
+	if st.RefusedMessages != n {
+		t.Errorf("status counts %d refused messages, want %d", st.RefusedMessages, n)
 	}
 }

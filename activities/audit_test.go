@@ -1,0 +1,54 @@
+package activities
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"baton/internal/auditstore"
+	"baton/internal/pgtest"
+)
+
+// The audit activity against a real PostgreSQL: stored once however often
+// it runs, a changed entry is never retried, an unreachable store is.
+func TestAppendAudit(t *testing.T) {
+	pg := pgtest.Start(t)
+	ctx := context.Background()
+	st, err := auditstore.Open(ctx, pg.DB(t, "audit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a := &Audit{Store: st}
+	e := auditstore.Entry{WorkflowID: "loan-A-1", RunID: "r1", Seq: 1, Process: "loan", BusinessKey: "A-1",
+		Time: time.Now(), Actor: "system", Action: "started", Source: auditstore.SourceWorkflow}
+	in := AppendAuditInput{Entries: []auditstore.Entry{e}}
+
+	res, err := run[auditstore.AppendResult](t, a.AppendAudit, in)
+	if err != nil || res.Stored != 1 || len(res.Heads["loan-A-1"]) != 64 {
+		t.Fatalf("first attempt: %+v, %v", res, err)
+	}
+	// A retry (the worker died after the commit, before reporting it).
+	if res, err = run[auditstore.AppendResult](t, a.AppendAudit, in); err != nil || res.Stored != 0 || res.Duplicates != 1 {
+		t.Fatalf("retry: %+v, %v", res, err)
+	}
+	changed := e
+	changed.Actor = "ana"
+	_, err = run[auditstore.AppendResult](t, a.AppendAudit, AppendAuditInput{Entries: []auditstore.Entry{changed}})
+	wantAppError(t, err, ErrAuditConflict, true)
+
+	invalid := e
+	invalid.Seq = 0
+	_, err = run[auditstore.AppendResult](t, a.AppendAudit, AppendAuditInput{Entries: []auditstore.Entry{invalid}})
+	wantAppError(t, err, ErrInvalidInput, true)
+
+	if err := pg.Stop(ctx, "fast"); err != nil {
+		t.Fatal(err)
+	}
+	e.Seq = 2
+	_, err = run[auditstore.AppendResult](t, a.AppendAudit, AppendAuditInput{Entries: []auditstore.Entry{e}})
+	wantAppError(t, err, "", false)
+}

@@ -1,0 +1,144 @@
+package auditstore
+
+import (
+	"context"
+	"fmt"
+)
+
+// migration is one versioned step of the schema. Versions are applied in
+// order, each once, in one transaction under an advisory lock, so two
+// workers starting together do not race. A released migration is never
+// edited: a change is a new version.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+var migrations = []migration{
+	{1, "audit entries, chain heads, append-only triggers", `
+CREATE TABLE audit_entries (
+	workflow_id    text        NOT NULL,
+	pos            bigint      NOT NULL CHECK (pos > 0),
+	run_id         text        NOT NULL,
+	seq            bigint      NOT NULL DEFAULT 0 CHECK (seq >= 0),
+	update_id      text        NOT NULL DEFAULT '',
+	event_id       bigint      NOT NULL DEFAULT 0,
+	process        text        NOT NULL,
+	business_key   text        NOT NULL,
+	at             timestamptz NOT NULL,
+	actor          text        NOT NULL,
+	action         text        NOT NULL,
+	task_id        text        NOT NULL DEFAULT '',
+	details        text        NOT NULL DEFAULT '',
+	reason         text        NOT NULL DEFAULT '',
+	via            text        NOT NULL DEFAULT '',
+	signature      text        NOT NULL DEFAULT '',
+	policy_version text        NOT NULL DEFAULT '',
+	source         text        NOT NULL,
+	prev_hash      bytea       NOT NULL,
+	hash           bytea       NOT NULL,
+	recorded_at    timestamptz NOT NULL DEFAULT now(),
+	dedup_key      text        GENERATED ALWAYS AS (CASE WHEN seq > 0 THEN 's:' || seq ELSE 'u:' || update_id END) STORED,
+	PRIMARY KEY (workflow_id, pos),
+	UNIQUE (workflow_id, run_id, dedup_key),
+	CHECK (seq > 0 OR update_id <> '')
+);
+CREATE INDEX audit_entries_process_at ON audit_entries (process, at);
+CREATE INDEX audit_entries_at ON audit_entries (at);
+
+-- The head of each instance's chain: its length and last hash. It detects
+-- a truncated tail, which the chain alone cannot.
+CREATE TABLE audit_heads (
+	workflow_id text        PRIMARY KEY,
+	pos         bigint      NOT NULL,
+	hash        bytea       NOT NULL,
+	updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'audit store is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entries
+	FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries
+	FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+
+CREATE FUNCTION audit_head_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'UPDATE' AND NEW.workflow_id = OLD.workflow_id AND NEW.pos > OLD.pos THEN
+		RETURN NEW;
+	END IF;
+	RAISE EXCEPTION 'audit chain heads only move forward: % on % refused', TG_OP, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER audit_heads_forward BEFORE UPDATE OR DELETE ON audit_heads
+	FOR EACH ROW EXECUTE FUNCTION audit_head_forward();
+CREATE TRIGGER audit_heads_no_truncate BEFORE TRUNCATE ON audit_heads
+	FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+`},
+}
+
+// SchemaVersion is the newest schema this binary knows.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+// migrateLock is the advisory lock key that serialises migrations.
+const migrateLock = 0x6261746f6e41 // "batonA"
+
+// Migrate applies the missing migrations. A database whose schema is newer
+// than this binary is refused: an old binary must not write to it.
+func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, s.connErr(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLock)); err != nil {
+		return nil, fmt.Errorf("audit store: lock for migration: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS audit_schema_migrations (
+		version    integer     PRIMARY KEY,
+		name       text        NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return nil, fmt.Errorf("audit store: migrations table: %w", err)
+	}
+	var current int
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM audit_schema_migrations`).Scan(&current); err != nil {
+		return nil, fmt.Errorf("audit store: read schema version: %w", err)
+	}
+	if current > SchemaVersion() {
+		return nil, fmt.Errorf("audit store schema is version %d, newer than this binary's %d: upgrade Baton", current, SchemaVersion())
+	}
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
+			return nil, fmt.Errorf("audit store migration %d (%s): %w", m.version, m.name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
+			return nil, fmt.Errorf("audit store migration %d: %w", m.version, err)
+		}
+		applied = append(applied, m.version)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("audit store: commit migrations: %w", err)
+	}
+	return applied, nil
+}
+
+// Version reads the schema version of the database (0 before Migrate).
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM audit_schema_migrations`).Scan(&v)
+	if err != nil {
+		var exists bool
+		if e := s.pool.QueryRow(ctx, `SELECT to_regclass('audit_schema_migrations') IS NOT NULL`).Scan(&exists); e == nil && !exists {
+			return 0, nil
+		}
+		return 0, s.connErr(err)
+	}
+	return v, nil
+}

@@ -1,0 +1,381 @@
+// Package auditstore is Baton's durable audit trail: a PostgreSQL table
+// that outlives workflow histories, written exactly once per entry,
+// append-only (triggers refuse UPDATE, DELETE and TRUNCATE) and hash-chained
+// per instance (each row carries the previous row's hash), so a deleted,
+// inserted or edited row is detected by Verify.
+//
+// An instance's chain spans its runs: a reset's new run appends to the same
+// chain, so what the old run recorded stays, and a comparison with the
+// history shows what the reset dropped.
+package auditstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store is a connection pool to the audit database.
+type Store struct {
+	pool *pgxpool.Pool
+	host string
+}
+
+// Open connects to the database at dsn and checks that it answers within
+// the context's deadline. It does not migrate: call Migrate.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("audit.dsn: %s", strings.TrimPrefix(err.Error(), "cannot parse `"+dsn+"`: "))
+	}
+	cfg.MaxConns = max(cfg.MaxConns, 8)
+	host := net.JoinHostPort(cfg.ConnConfig.Host, fmt.Sprint(cfg.ConnConfig.Port))
+	if strings.HasPrefix(cfg.ConnConfig.Host, "/") {
+		host = cfg.ConnConfig.Host
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("audit.dsn: %w", err)
+	}
+	s := &Store{pool: pool, host: host}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, s.connErr(err)
+	}
+	return s, nil
+}
+
+// Close releases the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// Host is where the store is (host:port or socket folder), for messages.
+func (s *Store) Host() string { return s.host }
+
+// connErr turns a connection failure into one line that says what to do.
+func (s *Store) connErr(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("audit store at %s: %s (SQLSTATE %s)", s.host, pe.Message, pe.Code)
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "dial") {
+		msg = msg[i+2:]
+	}
+	return fmt.Errorf("cannot reach the audit store (PostgreSQL) at %s: %s: is it running? try: make dev, or set audit.dsn / BATON_AUDIT_DSN", s.host, msg)
+}
+
+// Transient reports whether err is worth retrying later: the database could
+// not be reached, dropped the connection, was shutting down or starting,
+// or rolled the transaction back (serialization, deadlock). A conflict, an
+// invalid entry or any other refusal by the database is not.
+func Transient(err error) bool {
+	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// 08: connection exception; 57P: shutdown, crash, cannot connect
+		// now; 40: transaction rollback; 53: insufficient resources.
+		for _, class := range []string{"08", "57P", "40", "53"} {
+			if strings.HasPrefix(pe.Code, class) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// AppendResult counts what an append did.
+type AppendResult struct {
+	Stored     int `json:"stored"`
+	Duplicates int `json:"duplicates"`
+	// Heads is each instance's chain head after the append (hex SHA-256):
+	// returned to the workflow, it lands in history as an anchor that a
+	// rewrite of the whole chain cannot match.
+	Heads map[string]string `json:"heads,omitempty"`
+}
+
+// Append stores entries, each exactly once: an entry whose key is already
+// stored with the same content counts as a duplicate (a retried write);
+// with different content it is ErrConflict, except for a validator refusal,
+// where a retried update is validated again later (another time, another
+// history length) and the first refusal stays the record. The whole batch commits or
+// nothing does.
+func (s *Store) Append(ctx context.Context, entries []Entry) (AppendResult, error) {
+	res := AppendResult{Heads: map[string]string{}}
+	if len(entries) == 0 {
+		return res, nil
+	}
+	byWorkflow := map[string][]Entry{}
+	for _, e := range entries {
+		if err := e.validate(); err != nil {
+			return res, err
+		}
+		byWorkflow[e.WorkflowID] = append(byWorkflow[e.WorkflowID], e.normalize())
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return res, s.connErr(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	// Lock heads in a fixed order so that two batches never deadlock.
+	ids := make([]string, 0, len(byWorkflow))
+	for id := range byWorkflow {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		stored, dup, head, err := appendChain(ctx, tx, id, byWorkflow[id])
+		if err != nil {
+			return res, err
+		}
+		res.Stored += stored
+		res.Duplicates += dup
+		res.Heads[id] = head
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return AppendResult{}, fmt.Errorf("audit store: commit: %w", err)
+	}
+	return res, nil
+}
+
+const entryColumns = `workflow_id, run_id, seq, update_id, event_id, process, business_key, at,
+	actor, action, task_id, details, reason, via, signature, policy_version, source`
+
+// appendChain appends one instance's entries under its head's row lock.
+func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (stored, dup int, head string, err error) {
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (workflow_id, pos, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, id, GenesisHash); err != nil {
+		return 0, 0, "", fmt.Errorf("audit store: head of %s: %w", id, err)
+	}
+	var pos int64
+	var prev []byte
+	if err := tx.QueryRow(ctx, `SELECT pos, hash FROM audit_heads WHERE workflow_id = $1 FOR UPDATE`, id).Scan(&pos, &prev); err != nil {
+		return 0, 0, "", fmt.Errorf("audit store: lock head of %s: %w", id, err)
+	}
+	// What is already stored under these entries' keys.
+	var runs, keys []string
+	for _, e := range entries {
+		runs = append(runs, e.RunID)
+		keys = append(keys, e.dedupKey())
+	}
+	rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM audit_entries
+		WHERE workflow_id = $1 AND run_id = ANY($2) AND dedup_key = ANY($3)`, id, runs, keys)
+	if err != nil {
+		return 0, 0, "", fmt.Errorf("audit store: read %s: %w", id, err)
+	}
+	existing := map[[2]string]Entry{}
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			rows.Close()
+			return 0, 0, "", err
+		}
+		existing[[2]string{e.RunID, e.dedupKey()}] = e
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, "", fmt.Errorf("audit store: read %s: %w", id, err)
+	}
+	batch := &pgx.Batch{}
+	for _, e := range entries {
+		k := [2]string{e.RunID, e.dedupKey()}
+		if old, ok := existing[k]; ok {
+			// A refused update that the caller sends again is validated
+			// again, at a later time: the first refusal is the record.
+			if e.Source != SourceValidator && !SameFact(old, e) {
+				return 0, 0, "", fmt.Errorf("%w: %s run %s %s", ErrConflict, id, e.RunID, e.dedupKey())
+			}
+			dup++
+			continue
+		}
+		existing[k] = e
+		pos++
+		h := ChainHash(prev, pos, e)
+		batch.Queue(`INSERT INTO audit_entries (pos, prev_hash, hash, `+entryColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+			pos, prev, h, e.WorkflowID, e.RunID, e.Seq, e.UpdateID, e.EventID, e.Process, e.BusinessKey, e.Time,
+			e.Actor, e.Action, e.TaskID, e.Details, e.Reason, e.Via, e.Signature, e.PolicyVersion, e.Source)
+		prev = h
+		stored++
+	}
+	if stored > 0 {
+		batch.Queue(`UPDATE audit_heads SET pos = $2, hash = $3, updated_at = now() WHERE workflow_id = $1`, id, pos, prev)
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return 0, 0, "", fmt.Errorf("audit store: append to %s: %w", id, err)
+		}
+	}
+	return stored, dup, hexHash(prev), nil
+}
+
+func scanEntry(rows pgx.Rows) (Entry, error) {
+	var e Entry
+	err := rows.Scan(&e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
+		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source)
+	if err != nil {
+		return e, fmt.Errorf("audit store: read entry: %w", err)
+	}
+	e.Time = e.Time.UTC()
+	return e, nil
+}
+
+const recordColumns = `pos, prev_hash, hash, recorded_at, ` + entryColumns
+
+func scanRecord(rows pgx.Rows) (Record, error) {
+	var r Record
+	var prev, h []byte
+	e := &r.Entry
+	err := rows.Scan(&r.Pos, &prev, &h, &r.RecordedAt, &e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
+		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source)
+	if err != nil {
+		return r, fmt.Errorf("audit store: read entry: %w", err)
+	}
+	e.Time = e.Time.UTC()
+	r.RecordedAt = r.RecordedAt.UTC()
+	r.PrevHash, r.Hash = hexHash(prev), hexHash(h)
+	return r, nil
+}
+
+// Trail is an instance's chain in order, across its runs (nil when the
+// store has nothing for it).
+func (s *Store) Trail(ctx context.Context, workflowID string) ([]Record, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries WHERE workflow_id = $1 ORDER BY pos`, workflowID)
+	if err != nil {
+		return nil, s.queryErr(err)
+	}
+	return collect(rows)
+}
+
+func collect(rows pgx.Rows) ([]Record, error) {
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Filter selects entries for export.
+type Filter struct {
+	Process string    // empty: every process
+	Since   time.Time // entry time >= Since (zero: no bound)
+	Until   time.Time // entry time < Until (zero: no bound)
+}
+
+// Export calls fn for each entry matching f, ordered by instance and
+// position, streaming (an export may be large).
+func (s *Store) Export(ctx context.Context, f Filter, fn func(Record) error) error {
+	q := `SELECT ` + recordColumns + ` FROM audit_entries WHERE ($1 = '' OR process = $1)
+		AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at < $3)
+		ORDER BY workflow_id, pos`
+	rows, err := s.pool.Query(ctx, q, f.Process, nullTime(f.Since), nullTime(f.Until))
+	if err != nil {
+		return s.queryErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Head is an instance's chain head: its length and last hash (hex); 0 and
+// "" when the store has nothing for it.
+func (s *Store) Head(ctx context.Context, workflowID string) (int64, string, error) {
+	var pos int64
+	var h []byte
+	err := s.pool.QueryRow(ctx, `SELECT pos, hash FROM audit_heads WHERE workflow_id = $1`, workflowID).Scan(&pos, &h)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", s.queryErr(err)
+	}
+	return pos, hexHash(h), nil
+}
+
+func (s *Store) queryErr(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table
+		return fmt.Errorf("audit store at %s has no schema yet: start a worker (it applies the migrations)", s.host)
+	}
+	if Transient(err) {
+		return s.connErr(err)
+	}
+	return fmt.Errorf("audit store: %w", err)
+}
+
+// Cycle is one instance's span in the store: when it started and, once it
+// ended, when and how.
+type Cycle struct {
+	WorkflowID string    `json:"workflowId"`
+	Process    string    `json:"process"`
+	Started    time.Time `json:"started"`
+	Closed     time.Time `json:"closed,omitzero"`
+	EndAction  string    `json:"endAction,omitempty"`
+}
+
+// Cycles lists the instances of process (every process when empty) whose
+// startAction entry is at or after since, with their first endActions
+// entry: exact cycle times for as long as the store keeps entries, beyond
+// any visibility window. Action names are the caller's (the store does not
+// know them).
+func (s *Store) Cycles(ctx context.Context, process string, since time.Time, startAction string, endActions []string) ([]Cycle, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT workflow_id, process,
+			min(at) FILTER (WHERE action = $3),
+			min(at) FILTER (WHERE action = ANY($4)),
+			(array_agg(action ORDER BY pos) FILTER (WHERE action = ANY($4)))[1]
+		FROM audit_entries
+		WHERE source = $5 AND ($1 = '' OR process = $1)
+		GROUP BY workflow_id, process
+		HAVING min(at) FILTER (WHERE action = $3) >= $2
+		ORDER BY 3, 1`, process, since, startAction, endActions, SourceWorkflow)
+	if err != nil {
+		return nil, s.queryErr(err)
+	}
+	defer rows.Close()
+	var out []Cycle
+	for rows.Next() {
+		var c Cycle
+		var closed *time.Time
+		var end *string
+		if err := rows.Scan(&c.WorkflowID, &c.Process, &c.Started, &closed, &end); err != nil {
+			return nil, fmt.Errorf("audit store: read cycle: %w", err)
+		}
+		c.Started = c.Started.UTC()
+		if closed != nil {
+			c.Closed = closed.UTC()
+		}
+		if end != nil {
+			c.EndAction = *end
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"baton/internal/auditstore"
+	"baton/workflows"
+	"baton/workflows/record"
+)
+
+// Sources of the report's cycle times.
+const (
+	cycleFromStore      = "audit-store"
+	cycleFromVisibility = "visibility"
+)
+
+// storeCycles replaces each process's overall cycle time with the audit
+// store's: every instance started in the window that completed, from its
+// "started" to its "completed" entry (workflow time), whether or not
+// visibility still lists it (retention removes closed instances from
+// visibility; the store keeps them). Failed instances are left out, as in
+// visibility's figure. The per-path figures stay visibility's (the store
+// does not index the handling path). It returns the source used; with no
+// reachable store, visibility's figures stand and one line says why.
+func (a *app) storeCycles(cmd *cobra.Command, procs []ProcessReport, process string, since time.Time) ([]ProcessReport, string) {
+	st, err := a.auditStore(cmd)
+	if err != nil {
+		fmt.Fprintf(a.errOut, "starter: %v; cycle times from visibility\n", err)
+		return procs, cycleFromVisibility
+	}
+	defer st.Close()
+	cycles, err := st.Cycles(cmd.Context(), process, since, record.ActionStarted, []string{record.ActionCompleted, record.ActionFailed})
+	if err != nil {
+		fmt.Fprintf(a.errOut, "starter: %v; cycle times from visibility\n", err)
+		return procs, cycleFromVisibility
+	}
+	return mergeStoreCycles(procs, cycles), cycleFromStore
+}
+
+// mergeStoreCycles sets each process's cycle time from the store's
+// completed instances, adding a row for a process visibility no longer
+// lists.
+func mergeStoreCycles(procs []ProcessReport, cycles []auditstore.Cycle) []ProcessReport {
+	byProcess := map[string][]float64{}
+	for _, c := range cycles {
+		if c.EndAction != record.ActionCompleted || c.Closed.IsZero() {
+			continue
+		}
+		byProcess[c.Process] = append(byProcess[c.Process], c.Closed.Sub(c.Started).Seconds())
+	}
+	seen := map[string]bool{}
+	for i := range procs {
+		seen[procs[i].Process] = true
+		procs[i].CycleTime = cycle(byProcess[procs[i].Process])
+	}
+	var out []ProcessReport
+	for _, name := range workflows.Names() {
+		for _, p := range procs {
+			if p.Process == name {
+				out = append(out, p)
+			}
+		}
+		if v, ok := byProcess[name]; ok && !seen[name] {
+			out = append(out, ProcessReport{Process: name, CycleTime: cycle(v), CycleTimeByPath: map[string]Cycle{}, Outcomes: map[string]int{}})
+		}
+	}
+	return out
+}

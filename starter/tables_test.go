@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"baton/internal/taskinbox"
+	"baton/workflows/humantask"
+	"baton/workflows/record"
+)
+
+// forged erases the line it is printed on and writes a fake approval in
+// its place: what a comment or an actor name could carry.
+const forged = "ok\x1b[2K\r10-01 09:00:00  dan  decision-accepted  approve\u202e"
+
+// noControl fails when out holds a raw control character other than the
+// table's own newlines, or lacks the escaped form of the forgery.
+func noControl(t *testing.T, what, out string) {
+	t.Helper()
+	for _, r := range out {
+		if (r < 0x20 && r != '\n') || r == 0x7f || r == 0x202e {
+			t.Errorf("%s prints raw control character %U:\n%s", what, r, out)
+			return
+		}
+	}
+	if !strings.Contains(out, `ok\x1b[2K\r10-01`) {
+		t.Errorf("%s does not show the forgery escaped:\n%s", what, out)
+	}
+}
+
+func TestTablesEscapeControlCharacters(t *testing.T) {
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	var out bytes.Buffer
+	a := newApp(&out, &out)
+
+	a.printAudit([]record.AuditEntry{
+		{Seq: 1, Time: now, Actor: "system", Action: "started", Details: "loan A-1"},
+		{Seq: 2, Time: now, Actor: "mallory" + forged, Action: "decision-refused", TaskID: "underwriting", Details: "reject: " + forged},
+	})
+	noControl(t, "audit", out.String())
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "10-01") {
+			t.Errorf("audit shows a forged line: %q", line)
+		}
+	}
+
+	out.Reset()
+	if err := a.printTasks([]taskinbox.Task{{WorkflowID: "loan-A-1", TaskID: "task" + forged, Quorum: 1, WhoMayAct: []string{"user:" + forged}, Deadline: now}}, now); err != nil {
+		t.Fatal(err)
+	}
+	noControl(t, "tasks", out.String())
+
+	out.Reset()
+	a.cfg = nil
+	st := statusView{WorkflowID: "loan-A-1", Execution: "failed", Failure: "invalid input: purpose: " + forged}
+	st.Stage, st.Outcome, st.StartedAt = "decision"+forged, "failed", now
+	st.OpenTasks = []humantask.TaskView{}
+	if err := a.printStatus(st); err != nil {
+		t.Fatal(err)
+	}
+	noControl(t, "status", out.String())
+}

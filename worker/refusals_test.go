@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"baton/internal/auditstore"
+	"baton/internal/pgtest"
+)
+
+// With the store down, a refusal stands, says it is not recorded yet, and
+// is written once the store is back — once, even if it is sent again.
+func TestRefusalRecorderQueuesWhileTheStoreIsDown(t *testing.T) {
+	pg := pgtest.Start(t)
+	ctx := context.Background()
+	st, err := auditstore.Open(ctx, pg.DB(t, "audit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := newRefusalRecorder(st, zap.NewNop(), nil)
+	e := auditstore.Entry{WorkflowID: "loan-A-1", RunID: "r1", UpdateID: "u-1", Process: "loan", BusinessKey: "A-1",
+		Time: time.Now(), Actor: "eve", Action: "decision-refused", Reason: "not-a-candidate", Via: "update", Source: auditstore.SourceValidator}
+
+	if err := r.record(e); err != nil {
+		t.Fatalf("store up: %v", err)
+	}
+	if err := pg.Stop(ctx, "fast"); err != nil {
+		t.Fatal(err)
+	}
+	e2 := e
+	e2.UpdateID = "u-2"
+	start := time.Now()
+	if err := r.record(e2); err == nil {
+		t.Fatal("recorded with the store down")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the validator waited %s for a store that is down (deadlock detector: 1s)", d)
+	}
+	_ = r.record(e2) // the caller retries the same update
+	if r.pending() != 2 {
+		t.Fatalf("backlog %d, want 2", r.pending())
+	}
+	msg := notRecorded(temporal.NewApplicationError("eve may not decide", "not-a-candidate")).Error()
+	var ae *temporal.ApplicationError
+	if !errors.As(notRecorded(temporal.NewApplicationError("x", "not-a-candidate")), &ae) || ae.Type() != "not-a-candidate" || !strings.Contains(msg, "not yet recorded") {
+		t.Errorf("refusal while the store is down: %q", msg)
+	}
+
+	if err := pg.StartServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { r.run(rctx); close(done) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for r.pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	recs, err := st.Trail(ctx, "loan-A-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[1].UpdateID != "u-2" {
+		t.Fatalf("store holds %d refusals, want u-1 and u-2 once each: %+v", len(recs), recs)
+	}
+}

@@ -1,0 +1,111 @@
+package record
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"baton/activities"
+	"baton/internal/auditstore"
+)
+
+// AuditWrites says whether instances write their trail to the audit store.
+// Always true in service; the worker turns it off only for the "without
+// audit writes" half of make bench (BATON_AUDIT_WRITES=off). It is read by
+// workflow code, so it must not change while a worker runs: a history
+// written with one value does not replay with the other.
+var AuditWrites = true
+
+// AuditLocal: the writer uses a local activity (the default, chosen by
+// make bench); false uses a regular one (BATON_AUDIT_WRITES=activity, for
+// the benchmark's comparison). Same rule: fixed for a worker's life.
+var AuditLocal = true
+
+// sink is the audit store writer's state: entries with Seq <= sent are
+// stored; inFlight while a batch is being written.
+type sink struct {
+	sent     int
+	inFlight bool
+	broken   bool // the store refused a batch for good (a conflict): stop
+}
+
+// sinkRetry: the store is retried until it answers (an outage holds the
+// entries in the scheduled activity's input, which is in history); a
+// conflict or an invalid entry is not retryable.
+var sinkRetry = &temporal.RetryPolicy{
+	InitialInterval:        time.Second,
+	BackoffCoefficient:     2,
+	MaximumInterval:        30 * time.Second,
+	NonRetryableErrorTypes: []string{activities.ErrAuditConflict, activities.ErrInvalidInput},
+}
+
+// runSink writes the trail to the audit store through the AppendAudit
+// activity: each time the workflow code has appended entries and yielded,
+// one batch of every entry not yet sent, one batch in flight at a time (so
+// a turn's entries cost one activity, and entries made while a batch is in
+// flight go in the next). Entries are keyed by workflow ID, run ID and Seq:
+// a retried or replayed write stores nothing twice. It runs on a
+// disconnected context, so a cancelled instance still writes its trail.
+func (r *Record) runSink(ctx workflow.Context) {
+	if !AuditWrites {
+		return
+	}
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         sinkRetry,
+		Summary:             "audit: store the trail of " + r.opts.BusinessKey,
+	})
+	for {
+		_ = workflow.Await(ctx, func() bool { return len(r.audit) > r.sink.sent })
+		batch := r.audit[r.sink.sent:]
+		in := activities.AppendAuditInput{Entries: r.storeEntries(ctx, batch)}
+		r.sink.inFlight = true
+		var err error
+		if AuditLocal {
+			lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, RetryPolicy: sinkRetry})
+			err = workflow.ExecuteLocalActivity(lctx, activities.AppendAuditName, in).Get(ctx, nil)
+		} else {
+			err = workflow.ExecuteActivity(ctx, activities.AppendAuditName, in).Get(ctx, nil)
+		}
+		r.sink.inFlight = false
+		if err != nil {
+			// Only a refusal for good ends up here: the activity retries
+			// an unreachable store forever. starter audit --verify reports
+			// the entries missing from the store.
+			r.log.Error("audit store refused the trail; further entries are not written", "FirstSeq", batch[0].Seq, "Error", err)
+			r.sink.broken = true
+			return
+		}
+		r.sink.sent += len(batch)
+	}
+}
+
+// storeEntries are a batch as the audit store keeps them.
+func (r *Record) storeEntries(ctx workflow.Context, batch []AuditEntry) []auditstore.Entry {
+	info := workflow.GetInfo(ctx)
+	out := make([]auditstore.Entry, len(batch))
+	for i, e := range batch {
+		out[i] = auditstore.Entry{
+			WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+			Seq: int64(e.Seq), EventID: e.EventID, Process: r.opts.Process, BusinessKey: r.opts.BusinessKey,
+			Time: e.Time, Actor: e.Actor, Action: e.Action, TaskID: e.TaskID, Details: e.Details,
+			Reason: e.Reason, Via: e.Via, Signature: e.Signature, PolicyVersion: e.PolicyVersion,
+			Source: auditstore.SourceWorkflow,
+		}
+	}
+	return out
+}
+
+// DrainAudit waits until every entry is in the audit store (or the store
+// refused them for good), so an instance never completes with entries
+// only in its history. Finish and Fail call it; a workflow that returns an
+// error without them calls it first.
+func (r *Record) DrainAudit(ctx workflow.Context) {
+	if !AuditWrites {
+		return
+	}
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	_ = workflow.Await(ctx, func() bool { return r.sink.broken || (!r.sink.inFlight && r.sink.sent == len(r.audit)) })
+}
