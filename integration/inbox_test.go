@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,7 +24,7 @@ type inboxEnv struct {
 	url      string
 	provider *oidctest.Provider
 	ns       *reportEnv
-	log      bytes.Buffer
+	log      lockedBuffer
 }
 
 // startInbox runs, in a fresh namespace: a worker whose policy requires
