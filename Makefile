@@ -95,8 +95,8 @@ chromium: ## install Debian's chromium for the Web UI browser test, if missing
 	fi
 
 .PHONY: build
-build: ## build worker, starter, simulator and codecserver into bin/
-	go build -o bin/ ./worker ./starter ./simulator ./codecserver
+build: ## build worker, starter, simulator, codecserver and inbox into bin/
+	go build -o bin/ ./worker ./starter ./simulator ./codecserver ./inbox
 
 # Development payload key and codec server token, in git-ignored .dev/;
 # never in the repository. Rotate with: bin/codecserver --new-key .dev/codec.keys
@@ -107,7 +107,7 @@ codec-key: ## write a development encryption key and codec token into .dev/ (if 
 	@go run ./codecserver --new-token .dev/codec.token >/dev/null
 
 .PHONY: dev
-dev: $(TEMPORAL) postgresql build codec-key ## run dev server + simulated systems + codec server + worker (Ctrl-C stops all)
+dev: $(TEMPORAL) postgresql build codec-key ## run dev server + simulated systems + codec server + worker + web inbox (Ctrl-C stops all)
 	@TEMPORAL=$(TEMPORAL) scripts/dev.sh
 
 .PHONY: cluster
@@ -157,9 +157,10 @@ test: lint test-unit test-integration test-cluster ## every test tier (what CI r
 
 BENCH_CLUSTER_DIR := $(CURDIR)/.cluster/bench
 .PHONY: bench
-bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack (dev server), then automated-loan throughput on the dev server and the PostgreSQL cluster side by side
+bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack (dev server), the inbox listing 10,000 open tasks, then automated-loan throughput on the dev server and the PostgreSQL cluster side by side
 	@mkdir -p .cluster
-	go test -count=1 -run '^$$' -bench . -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee $(CURDIR)/.cluster/bench-dev.txt
+	go test -count=1 -run '^$$' -bench . -skip InboxList -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee $(CURDIR)/.cluster/bench-dev.txt
+	BATON_IT_SA_CACHE=production go test -count=1 -run '^$$' -bench InboxList -benchtime 5x -timeout 40m ./integration/ | grep -v '^{"level'
 	go test -count=1 -run '^$$' -bench . ./internal/codec/
 	@rm -rf $(BENCH_CLUSTER_DIR); export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BATON_CLUSTER_PORTS=auto; \
 	  scripts/cluster.sh up-server >/dev/null || { scripts/cluster.sh down; exit 1; }; \

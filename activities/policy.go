@@ -32,12 +32,14 @@ func (p *Policy) current() *policy.Policy {
 }
 
 // Directory returns the worker's current directory entries of users (those
-// it lists), its version and whether it requires signed decisions: read at
+// it lists), its trusted signers, its version and whether it requires
+// signed decisions: read at
 // decision time as a local activity, so a key or role removed from the
 // policy stops working on running instances.
 func (p *Policy) Directory(_ context.Context, users []string) (*policy.Policy, error) {
 	cur := p.current()
-	out := &policy.Policy{Version: cur.Version, RequireSignedDecisions: cur.RequireSignedDecisions, Users: map[string]policy.User{}}
+	out := &policy.Policy{Version: cur.Version, RequireSignedDecisions: cur.RequireSignedDecisions,
+		Users: map[string]policy.User{}, Signers: cur.Signers}
 	for _, u := range users {
 		if e, ok := cur.Users[u]; ok {
 			out.Users[u] = e

@@ -28,6 +28,7 @@ type Config struct {
 	Systems   Systems    `mapstructure:"systems"`
 	Worker    Worker     `mapstructure:"worker"`
 	UI        UI         `mapstructure:"ui"`
+	Inbox     Inbox      `mapstructure:"inbox"`
 	Audit     Audit      `mapstructure:"audit"`
 	// CodecServer is the codec server's own settings (its keys are
 	// Temporal.Codec's).
@@ -118,6 +119,34 @@ type UI struct {
 	URL string `mapstructure:"url"`
 }
 
+// Inbox is the web inbox (cmd inbox): where it listens, how people sign in,
+// and the key it signs their decisions with.
+type Inbox struct {
+	Listen string `mapstructure:"listen"`
+	// PublicURL is the address people use; its scheme decides whether
+	// cookies are Secure (http is allowed for loopback hosts only).
+	PublicURL string `mapstructure:"public_url"`
+	// SigningKey is the inbox's Ed25519 key file; Signer its name in the
+	// policy's signers.
+	SigningKey string    `mapstructure:"signing_key"`
+	Signer     string    `mapstructure:"signer"`
+	OIDC       InboxOIDC `mapstructure:"oidc"`
+	// DevSignIn lets anyone pick a user without a password: development only.
+	DevSignIn bool `mapstructure:"dev_sign_in"`
+	// SessionLifetime ends a session however active; SessionIdle ends an
+	// unused one.
+	SessionLifetime time.Duration `mapstructure:"session_lifetime"`
+	SessionIdle     time.Duration `mapstructure:"session_idle"`
+}
+
+// InboxOIDC is the OpenID Connect client of the inbox.
+type InboxOIDC struct {
+	Issuer       string `mapstructure:"issuer"`
+	ClientID     string `mapstructure:"client_id"`
+	ClientSecret string `mapstructure:"client_secret"`
+	RedirectURL  string `mapstructure:"redirect_url"`
+}
+
 // Audit is the durable audit store (PostgreSQL).
 type Audit struct {
 	// DSN is a PostgreSQL connection string (URL or key=value form).
@@ -157,6 +186,17 @@ var settings = []setting{
 	{"systems.timeout", 10 * time.Second, []string{"BATON_SYSTEMS_TIMEOUT"}, "", ""},
 	{"worker.stop_timeout", 30 * time.Second, []string{"BATON_WORKER_STOP_TIMEOUT"}, "stop-timeout", "time in-flight activities get to finish on shutdown"},
 	{"ui.url", "http://localhost:8233", []string{"BATON_UI_URL"}, "ui-url", "Temporal Web UI base URL, for links"},
+	{"inbox.listen", "localhost:8088", []string{"BATON_INBOX_LISTEN"}, "", ""},
+	{"inbox.public_url", "http://localhost:8088", []string{"BATON_INBOX_PUBLIC_URL"}, "", ""},
+	{"inbox.signing_key", "", []string{"BATON_INBOX_SIGNING_KEY"}, "", ""},
+	{"inbox.signer", "inbox", []string{"BATON_INBOX_SIGNER"}, "", ""},
+	{"inbox.oidc.issuer", "", []string{"BATON_INBOX_OIDC_ISSUER"}, "", ""},
+	{"inbox.oidc.client_id", "", []string{"BATON_INBOX_OIDC_CLIENT_ID"}, "", ""},
+	{"inbox.oidc.client_secret", "", []string{"BATON_INBOX_OIDC_CLIENT_SECRET"}, "", ""},
+	{"inbox.oidc.redirect_url", "", []string{"BATON_INBOX_OIDC_REDIRECT_URL"}, "", ""},
+	{"inbox.dev_sign_in", false, []string{"BATON_INBOX_DEV_SIGN_IN"}, "", ""},
+	{"inbox.session_lifetime", 8 * time.Hour, []string{"BATON_INBOX_SESSION_LIFETIME"}, "", ""},
+	{"inbox.session_idle", 30 * time.Minute, []string{"BATON_INBOX_SESSION_IDLE"}, "", ""},
 	{"audit.dsn", DefaultAuditDSN, []string{"BATON_AUDIT_DSN"}, "audit-dsn", "PostgreSQL connection string of the audit store"},
 	{"codec_server.listen", "localhost:8234", []string{"BATON_CODEC_SERVER_LISTEN"}, "listen", "codec server listen address"},
 	{"codec_server.tokens", "", []string{"BATON_CODEC_SERVER_TOKENS"}, "", ""},
@@ -250,6 +290,67 @@ func Load(file string, fs *pflag.FlagSet) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// ValidateInbox checks the inbox's keys (only the inbox needs them) and
+// names the first bad one.
+func (c *Config) ValidateInbox() error {
+	in := c.Inbox
+	if _, _, err := net.SplitHostPort(in.Listen); err != nil || in.Listen == "" {
+		return fmt.Errorf("inbox.listen: %q is not host:port", in.Listen)
+	}
+	pub, err := url.Parse(in.PublicURL)
+	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" || (pub.Path != "" && pub.Path != "/") {
+		return fmt.Errorf("inbox.public_url: %q is not an http(s) URL without a path", in.PublicURL)
+	}
+	if pub.Scheme == "http" && !isLoopback(pub.Hostname()) {
+		return fmt.Errorf("inbox.public_url: %s: http is allowed on localhost only (session cookies would travel in clear); use https", in.PublicURL)
+	}
+	if in.SigningKey == "" {
+		return errors.New("inbox.signing_key: required: the inbox signs every decision (create one with: inbox keygen --out FILE)")
+	}
+	if _, err := os.Stat(in.SigningKey); err != nil {
+		return fmt.Errorf("inbox.signing_key: cannot read %s", in.SigningKey)
+	}
+	if strings.TrimSpace(in.Signer) == "" {
+		return errors.New("inbox.signer: must not be empty (the inbox's name in the policy's signers)")
+	}
+	o := in.OIDC
+	oidcSet := o.Issuer != "" || o.ClientID != "" || o.ClientSecret != "" || o.RedirectURL != ""
+	if !oidcSet && !in.DevSignIn {
+		return errors.New("inbox.oidc.issuer: required (or enable inbox.dev_sign_in for development)")
+	}
+	if oidcSet {
+		for _, kv := range [][2]string{{"inbox.oidc.issuer", o.Issuer}, {"inbox.oidc.redirect_url", o.RedirectURL}} {
+			if u, err := url.Parse(kv[1]); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("%s: %q is not an http(s) URL", kv[0], kv[1])
+			}
+		}
+		if o.ClientID == "" {
+			return errors.New("inbox.oidc.client_id: required with inbox.oidc.issuer")
+		}
+		if o.ClientSecret == "" {
+			return errors.New("inbox.oidc.client_secret: required with inbox.oidc.issuer")
+		}
+		if r, _ := url.Parse(o.RedirectURL); r.Scheme != pub.Scheme || r.Host != pub.Host {
+			return fmt.Errorf("inbox.oidc.redirect_url: %s is not on inbox.public_url %s (the session cookie would not reach it)", o.RedirectURL, in.PublicURL)
+		}
+	}
+	if in.SessionLifetime <= 0 {
+		return fmt.Errorf("inbox.session_lifetime: %s must be positive", in.SessionLifetime)
+	}
+	if in.SessionIdle <= 0 || in.SessionIdle > in.SessionLifetime {
+		return fmt.Errorf("inbox.session_idle: %s must be positive and at most inbox.session_lifetime", in.SessionIdle)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Validate checks every key and names the first bad one.

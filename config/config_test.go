@@ -187,6 +187,94 @@ func TestExampleConfigLoads(t *testing.T) {
 		c.Temporal.Codec.KeyFile != "/run/secrets/baton-codec.keys" || c.CodecServer.TokenFile != "/run/secrets/baton-codec.tokens" {
 		t.Errorf("loaded %+v", c)
 	}
+	// The inbox part validates once its secret and key file are provided.
+	t.Setenv("BATON_INBOX_OIDC_CLIENT_SECRET", "secret-from-the-environment")
+	t.Setenv("BATON_INBOX_SIGNING_KEY", writeFile(t, "inbox.key", "x"))
+	if c, err = Load("baton.example.yaml", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ValidateInbox(); err != nil || c.Inbox.DevSignIn || c.Inbox.OIDC.Issuer != "https://login.example.com" {
+		t.Errorf("inbox: %v %+v", err, c.Inbox)
+	}
+}
+
+// The inbox's keys are checked only by the inbox, and each message names
+// the key.
+func TestValidateInbox(t *testing.T) {
+	key := writeFile(t, "inbox.key", "x")
+	ok := map[string]string{
+		"BATON_INBOX_SIGNING_KEY":        key,
+		"BATON_INBOX_PUBLIC_URL":         "https://inbox.bank.test",
+		"BATON_INBOX_OIDC_ISSUER":        "https://login.bank.test",
+		"BATON_INBOX_OIDC_CLIENT_ID":     "baton-inbox",
+		"BATON_INBOX_OIDC_CLIENT_SECRET": "s3cret",
+		"BATON_INBOX_OIDC_REDIRECT_URL":  "https://inbox.bank.test/auth/callback",
+	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range ok {
+			m[a] = b
+		}
+		if v == "-" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{ok, ""},
+		{with("BATON_INBOX_LISTEN", "8088"), `inbox.listen: "8088" is not host:port`},
+		{with("BATON_INBOX_PUBLIC_URL", "http://inbox.bank.test"), "inbox.public_url: http://inbox.bank.test: http is allowed on localhost only (session cookies would travel in clear); use https"},
+		{with("BATON_INBOX_PUBLIC_URL", "https://inbox.bank.test/baton"), `inbox.public_url: "https://inbox.bank.test/baton" is not an http(s) URL without a path`},
+		{with("BATON_INBOX_SIGNING_KEY", "-"), "inbox.signing_key: required: the inbox signs every decision (create one with: inbox keygen --out FILE)"},
+		{with("BATON_INBOX_SIGNING_KEY", "/no/key"), "inbox.signing_key: cannot read /no/key"},
+		{with("BATON_INBOX_OIDC_ISSUER", "login.bank.test"), `inbox.oidc.issuer: "login.bank.test" is not an http(s) URL`},
+		{with("BATON_INBOX_OIDC_CLIENT_ID", "-"), "inbox.oidc.client_id: required with inbox.oidc.issuer"},
+		{with("BATON_INBOX_OIDC_CLIENT_SECRET", "-"), "inbox.oidc.client_secret: required with inbox.oidc.issuer"},
+		{with("BATON_INBOX_OIDC_REDIRECT_URL", "https://evil.test/cb"), "inbox.oidc.redirect_url: https://evil.test/cb is not on inbox.public_url https://inbox.bank.test (the session cookie would not reach it)"},
+		{map[string]string{"BATON_INBOX_SIGNING_KEY": key}, "inbox.oidc.issuer: required (or enable inbox.dev_sign_in for development)"},
+		{map[string]string{"BATON_INBOX_SIGNING_KEY": key, "BATON_INBOX_DEV_SIGN_IN": "true"}, ""},
+		{with("BATON_INBOX_SESSION_IDLE", "9h"), "inbox.session_idle: 9h0m0s must be positive and at most inbox.session_lifetime"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load("", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.ValidateInbox()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || err.Error() != tc.want):
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The development sign-in is off unless a setting turns it on.
+func TestInboxDevSignInOffByDefault(t *testing.T) {
+	clearEnv(t)
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Inbox.DevSignIn {
+		t.Fatal("inbox.dev_sign_in defaults to true")
+	}
+	t.Setenv("BATON_INBOX_DEV_SIGN_IN", "true")
+	if c, err = Load("", nil); err != nil || !c.Inbox.DevSignIn {
+		t.Fatalf("BATON_INBOX_DEV_SIGN_IN=true: %v %v", c.Inbox.DevSignIn, err)
+	}
 }
 
 func TestCodecSettings(t *testing.T) {

@@ -122,7 +122,8 @@ func TestReplicasStartedWithANewNamespace(t *testing.T) {
 	logs := []*lockedBuffer{{}, {}}
 	var health []string
 	for _, log := range logs {
-		health = append(health, launchWorker(t, ns, log))
+		url, _ := launchWorker(t, ns, log)
+		health = append(health, url)
 	}
 	for i, url := range health {
 		if err := waitHealthy(ctx, url, logs[i]); err != nil {

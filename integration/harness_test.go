@@ -62,7 +62,7 @@ var env struct {
 	codecURL   string
 	codecToken string
 	tokenFile  string
-	codecLog   *bytes.Buffer
+	codecLog   *lockedBuffer
 	codecCmd   *exec.Cmd
 }
 
@@ -95,7 +95,7 @@ func runMain(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(tmp)
 	env.bin = filepath.Join(tmp, "bin")
-	for _, name := range []string{"worker", "starter", "simulator", "codecserver"} {
+	for _, name := range []string{"worker", "starter", "simulator", "codecserver", "inbox"} {
 		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(env.bin, name), "./"+name)
 		build.Dir = env.root
 		if out, err := build.CombinedOutput(); err != nil {
@@ -130,7 +130,7 @@ func runMain(m *testing.M) (int, error) {
 			UIPort:       port,
 			// The UI decodes through the codec server; the dev server's UI has
 			// no sign-in to pass a token from, so the token is in the endpoint.
-			ExtraArgs:     append(record.DevServerArgs(), "--ui-codec-endpoint", env.codecURL+"/t/"+env.codecToken),
+			ExtraArgs:     append(append(record.DevServerArgs(), devServerArgs()...), "--ui-codec-endpoint", env.codecURL+"/t/"+env.codecToken),
 			Stdout:        serverLog,
 			Stderr:        serverLog,
 			ClientOptions: withCodec(&client.Options{Namespace: env.namespace, Logger: quiet{}}),
@@ -232,6 +232,20 @@ func temporalBinary() (string, error) {
 	return p, nil
 }
 
+// devServerArgs are extra dev server flags. BATON_IT_SA_CACHE=production
+// turns off the CLI dev server's refresh of search-attribute metadata on every
+// read (system.forceSearchAttributesCacheRefreshOnRead, on in the CLI's dev
+// server so that new attributes show at once, off by default in a real
+// server): with it on, visibility reads the namespace and cluster metadata
+// from the database for every row it returns. Tests that create namespaces
+// need it on; the inbox benchmark runs with it off.
+func devServerArgs() []string {
+	if os.Getenv("BATON_IT_SA_CACHE") == "production" {
+		return []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=false"}
+	}
+	return nil
+}
+
 func freePort() string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -282,7 +296,7 @@ func startCodecServer(ctx context.Context, tmp string) error {
 	}
 	addr := freePort()
 	env.codecURL = "http://" + addr
-	env.codecLog = &bytes.Buffer{}
+	env.codecLog = &lockedBuffer{}
 	cmd := exec.Command(filepath.Join(env.bin, "codecserver"))
 	cmd.Env = append(os.Environ(), "BATON_CODEC_KEY_FILE="+env.keyFile, "BATON_CODEC_SERVER_LISTEN="+addr,
 		"BATON_CODEC_SERVER_TOKEN_FILE="+env.tokenFile, "BATON_UI_URL="+env.uiURL, "BATON_LOG_FORMAT=json")
@@ -367,16 +381,18 @@ func startWorker(ctx context.Context, tmp string) error {
 
 // spawnWorker runs one more worker in namespace ns, logging into log, and
 // returns once it polls; the test's cleanup stops it.
-func spawnWorker(t *testing.T, ctx context.Context, ns string, log *lockedBuffer, extraEnv ...string) {
+func spawnWorker(t testing.TB, ctx context.Context, ns string, log *lockedBuffer, extraEnv ...string) *exec.Cmd {
 	t.Helper()
-	if err := waitHealthy(ctx, launchWorker(t, ns, log, extraEnv...), log); err != nil {
+	health, cmd := launchWorker(t, ns, log, extraEnv...)
+	if err := waitHealthy(ctx, health, log); err != nil {
 		t.Fatal(err)
 	}
+	return cmd
 }
 
 // launchWorker starts one more worker in namespace ns and returns its
-// health URL; the test's cleanup stops it.
-func launchWorker(t *testing.T, ns string, log *lockedBuffer, extraEnv ...string) string {
+// health URL and process; the test's cleanup stops it.
+func launchWorker(t testing.TB, ns string, log *lockedBuffer, extraEnv ...string) (string, *exec.Cmd) {
 	t.Helper()
 	metrics := freePort()
 	cmd := exec.Command(filepath.Join(env.bin, "worker"))
@@ -387,7 +403,7 @@ func launchWorker(t *testing.T, ns string, log *lockedBuffer, extraEnv ...string
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
-	return "http://" + metrics + "/healthz"
+	return "http://" + metrics + "/healthz", cmd
 }
 
 func stopWorker() {

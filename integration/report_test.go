@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"os/exec"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +28,14 @@ type reportEnv struct {
 	dsn    string // its own audit database: one per namespace
 	log    lockedBuffer
 	client client.Client
+	worker *exec.Cmd
+}
+
+// stopWorker stops the namespace's worker and waits for it to exit (again,
+// or at the test's cleanup: a no-op).
+func (r *reportEnv) stopWorker() {
+	_ = r.worker.Process.Signal(syscall.SIGTERM)
+	_ = r.worker.Wait()
 }
 
 func newReportNamespace(t *testing.T) *reportEnv {
@@ -35,7 +45,7 @@ func newReportNamespace(t *testing.T) *reportEnv {
 
 // newNamespaceWorker registers a fresh namespace and runs a worker of its
 // own there, with extra environment (e.g. another policy file).
-func newNamespaceWorker(t *testing.T, prefix string, extraEnv ...string) *reportEnv {
+func newNamespaceWorker(t testing.TB, prefix string, extraEnv ...string) *reportEnv {
 	t.Helper()
 	r := &reportEnv{ns: prefix + "-" + uniq("ns")}
 	// Registered without waiting: the worker started right after must
@@ -52,7 +62,7 @@ func newNamespaceWorker(t *testing.T, prefix string, extraEnv ...string) *report
 	r.dsn = dsn
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	spawnWorker(t, ctx, r.ns, &r.log, append([]string{"BATON_AUDIT_DSN=" + r.dsn}, extraEnv...)...)
+	r.worker = spawnWorker(t, ctx, r.ns, &r.log, append([]string{"BATON_AUDIT_DSN=" + r.dsn}, extraEnv...)...)
 	cl, err := tclient.Dial(ctx, config.Temporal{Address: env.address, Namespace: r.ns, Codec: config.Codec{KeyFile: env.keyFile}}, tclient.Options{Logger: quiet{}})
 	if err != nil {
 		t.Fatal(err)

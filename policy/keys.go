@@ -10,13 +10,15 @@ import (
 
 // validateKeys checks every public key in the directory and, when the policy
 // requires signed decisions, that every user can sign: a user without a key
-// could otherwise never decide, and the policy would only look governed.
+// could otherwise never decide, and the policy would only look governed. A
+// policy that lists trusted signers (the web inbox) may leave users keyless:
+// a signer signs for the users it authenticated.
 func (p *Policy) validateKeys() error {
 	for _, id := range slices.Sorted(maps.Keys(p.Users)) {
 		u := p.Users[id]
 		if u.PublicKey == "" {
-			if p.RequireSignedDecisions {
-				return fmt.Errorf("policy: users.%s.publicKey: requireSignedDecisions is true but this user has no key (make one with: starter keygen --user %s)", id, id)
+			if p.RequireSignedDecisions && len(p.Signers) == 0 {
+				return fmt.Errorf("policy: users.%s.publicKey: requireSignedDecisions is true but this user has no key and no signer is listed (make one with: starter keygen --user %s)", id, id)
 			}
 			continue
 		}

@@ -35,3 +35,13 @@ func TestKeysAndQuorumAreValidated(t *testing.T) {
 		t.Fatalf("a valid key was refused: %v", err)
 	}
 }
+
+// Under requireSignedDecisions a keyless user is accepted only when the
+// policy lists a trusted signer (the web inbox) that can sign for them.
+func TestSignerCoversKeylessUsers(t *testing.T) {
+	src := strings.Replace(devFile(t), "requireSignedDecisions: false", "requireSignedDecisions: true", 1)
+	src = strings.Replace(src, "\nusers:", "\nsigners:\n  inbox: {publicKey: '"+anaKey+"'}\nusers:", 1)
+	if _, err := Parse([]byte(src)); err != nil {
+		t.Fatalf("a policy whose signer signs for keyless users was refused: %v", err)
+	}
+}

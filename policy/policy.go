@@ -38,6 +38,10 @@ type Policy struct {
 	// RequireSignedDecisions refuses unsigned decisions when true.
 	RequireSignedDecisions bool            `yaml:"requireSignedDecisions" json:"requireSignedDecisions"`
 	Users                  map[string]User `yaml:"users" json:"users"`
+	// Signers are services trusted to sign decisions on behalf of the users
+	// they authenticated (the web inbox): a decision naming a signer is
+	// verified against the signer's key instead of the actor's.
+	Signers map[string]Signer `yaml:"signers,omitempty" json:"signers,omitempty"`
 	// Processes holds each process's own section, as JSON. The policy
 	// package does not know the processes: each decodes and validates its
 	// section with Section (package workflows does that for all of them).
@@ -50,6 +54,17 @@ type User struct {
 	Roles []string `yaml:"roles" json:"roles"`
 	// PublicKey is an Ed25519 public key, base64; used for signed decisions.
 	PublicKey string `yaml:"publicKey,omitempty" json:"publicKey,omitempty"`
+	// Subject and Email map an OpenID Connect identity to this user: the
+	// provider's subject ("sub"), or a verified email address.
+	Subject string `yaml:"subject,omitempty" json:"subject,omitempty"`
+	Email   string `yaml:"email,omitempty" json:"email,omitempty"`
+}
+
+// Signer is a service trusted to sign decisions for any user it has
+// authenticated.
+type Signer struct {
+	// PublicKey is an Ed25519 public key, base64.
+	PublicKey string `yaml:"publicKey" json:"publicKey"`
 }
 
 // Task is the governance of one kind of human task.
@@ -176,7 +191,54 @@ func (p *Policy) Validate() error {
 	if err := p.validateKeys(); err != nil {
 		return err
 	}
+	return p.validateIdentities()
+}
+
+// validateIdentities checks the signers' keys and that no OpenID Connect
+// subject or email maps to two users.
+func (p *Policy) validateIdentities() error {
+	for _, name := range slices.Sorted(maps.Keys(p.Signers)) {
+		if _, err := ParsePublicKey(p.Signers[name].PublicKey); err != nil {
+			return fmt.Errorf("policy: signers.%s.publicKey: %w", name, err)
+		}
+	}
+	subjects, emails := map[string]string{}, map[string]string{}
+	for _, id := range slices.Sorted(maps.Keys(p.Users)) {
+		u := p.Users[id]
+		if u.Subject != "" {
+			if other, dup := subjects[u.Subject]; dup {
+				return fmt.Errorf("policy: users.%s.subject: already the subject of %s", id, other)
+			}
+			subjects[u.Subject] = id
+		}
+		if u.Email != "" {
+			e := strings.ToLower(u.Email)
+			if other, dup := emails[e]; dup {
+				return fmt.Errorf("policy: users.%s.email: already the email of %s", id, other)
+			}
+			emails[e] = id
+		}
+	}
 	return nil
+}
+
+// UserByIdentity finds the user an OpenID Connect identity maps to: by
+// subject, else by email when the provider verified it.
+func (p *Policy) UserByIdentity(subject, email string, emailVerified bool) (string, bool) {
+	for _, id := range slices.Sorted(maps.Keys(p.Users)) {
+		if s := p.Users[id].Subject; s != "" && s == subject {
+			return id, true
+		}
+	}
+	if email == "" || !emailVerified {
+		return "", false
+	}
+	for _, id := range slices.Sorted(maps.Keys(p.Users)) {
+		if e := p.Users[id].Email; e != "" && strings.EqualFold(e, email) {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 // Section decodes process's section of the policy into a T, refusing

@@ -71,6 +71,9 @@ func TestValidationNamesTheEntry(t *testing.T) {
 	}{
 		{"ivy: {name: Ivy Ito,       roles: [it-admin]}", "ivy: {name: Ivy Ito,       roles: []}", "users.ivy.roles: a user needs at least one role"},
 		{"requireSignedDecisions: false", "requireSignedDecisions: false\nrequireSigned: true", "field requireSigned not found"},
+		{"\nusers:", "\nsigners:\n  inbox: {publicKey: bm90LWEta2V5}\nusers:", "signers.inbox.publicKey: an Ed25519 public key is 32 bytes, this one is 9"},
+		{"ben: {name: Ben Brandt,    roles: [underwriter]}", "ben: {name: Ben Brandt,    roles: [underwriter], subject: s-1}\n  zed: {name: Zed, roles: [senior-underwriter], subject: s-1}", "users.zed.subject: already the subject of ben"},
+		{"ben: {name: Ben Brandt,    roles: [underwriter]}", "ben: {name: Ben Brandt,    roles: [underwriter], email: b@x.test}\n  zed: {name: Zed, roles: [senior-underwriter], email: B@x.test}", "users.zed.email: already the email of ben"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -90,5 +93,37 @@ func TestLoadNamesTheFile(t *testing.T) {
 	_, err := Load("/nonexistent/policy.yaml")
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/policy.yaml") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// An OpenID Connect identity maps to a user by subject first, and by email
+// only when the provider verified it.
+func TestUserByIdentity(t *testing.T) {
+	p, err := Parse([]byte(`
+users:
+  ana: {name: Ana, roles: [underwriter], subject: "248289761001"}
+  ben: {name: Ben, roles: [underwriter], email: Ben@Bank.test}
+processes:
+  loan: {underwriting: {roles: [underwriter], deadline: 1h}}
+  order: {fraudReview: {roles: [underwriter], deadline: 1h}}
+  onboarding: {managerApproval: {deadline: 1h}, provisioningFix: {roles: [underwriter], deadline: 1h}}
+  expense: {levels: [{name: m, above: 0, roles: [underwriter], deadline: 1h}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		sub, email string
+		verified   bool
+		want       string
+	}{
+		{"248289761001", "", false, "ana"},
+		{"other", "ben@bank.test", true, "ben"},
+		{"other", "ben@bank.test", false, ""},
+		{"", "ana@bank.test", true, ""},
+	} {
+		if got, _ := p.UserByIdentity(c.sub, c.email, c.verified); got != c.want {
+			t.Errorf("UserByIdentity(%q, %q, %v) = %q, want %q", c.sub, c.email, c.verified, got, c.want)
+		}
 	}
 }

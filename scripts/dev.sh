@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make dev: the pinned Temporal dev server (SQLite file under .dev/, UI on
-# :8233, Baton's search attributes registered), the simulated systems and the
-# worker. Ctrl-C stops everything this script started.
+# :8233, Baton's search attributes registered), the simulated systems, the
+# worker and the web inbox (:8088, development sign-in). Ctrl-C stops
+# everything this script started.
 #
 # Every port it binds can be moved, and all are checked before anything starts:
 #   BATON_DEV_PORT          Temporal frontend gRPC            7233
@@ -9,6 +10,7 @@
 #   BATON_DEV_HTTP_PORT     Temporal HTTP API                 7243
 #   BATON_DEV_SIM_ADDR      simulated systems                 localhost:8090
 #   BATON_DEV_METRICS_PORT  worker /metrics and /healthz      9464
+#   BATON_DEV_INBOX_ADDR    web inbox (skipped when busy)     localhost:8088
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -105,9 +107,30 @@ if [ -x bin/simulator ]; then
   pids+=($!)
 fi
 
+# The web inbox signs decisions with its own key, which the policy must
+# trust: a key kept in .dev/ and a copy of the policy listing it, used by the
+# worker and the inbox.
+INBOX_ADDR=${BATON_DEV_INBOX_ADDR:-localhost:8088}
+if [ -x bin/inbox ]; then
+  bin/inbox trust --create-key --key .dev/inbox.key --policy "${BATON_POLICY_FILE:-config/policy.yaml}" --out .dev/policy.yaml
+  export BATON_POLICY_FILE=.dev/policy.yaml
+fi
+
 echo "Starting worker..."
 BATON_METRICS_ADDRESS="localhost:$METRICS_PORT" bin/worker &
 pids+=($!)
+
+if [ -x bin/inbox ]; then
+  if port_busy "${INBOX_ADDR##*:}"; then
+    echo "make dev: port ${INBOX_ADDR##*:} is in use: the web inbox is not started (set BATON_DEV_INBOX_ADDR)." >&2
+  else
+    echo "Starting the web inbox on http://$INBOX_ADDR with the development sign-in (log .dev/inbox.log)..."
+    BATON_INBOX_LISTEN="$INBOX_ADDR" BATON_INBOX_PUBLIC_URL="http://$INBOX_ADDR" \
+      BATON_INBOX_SIGNING_KEY=.dev/inbox.key BATON_INBOX_DEV_SIGN_IN=true \
+      bin/inbox >.dev/inbox.log 2>&1 &
+    pids+=($!)
+  fi
+fi
 
 ADDR_FLAG=""
 [ "$PORT" = 7233 ] || ADDR_FLAG=" --address localhost:$PORT"
@@ -118,6 +141,7 @@ cat <<MSG
     Worker metrics:    http://localhost:$METRICS_PORT/healthz
     Audit store:       $BATON_AUDIT_DSN
     Codec server:      http://$CODEC_ADDR (token in .dev/codec.token)
+    Web inbox:         http://$INBOX_ADDR  (development sign-in: pick a user)
 
   In another terminal, try:
     bin/starter demo$ADDR_FLAG                # every process, some waiting for people

@@ -123,13 +123,17 @@ func (a *app) connect() (client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := tclient.Dial(a.cmd.Context(), cfg.Temporal, tclient.Options{Logger: quietLogger{}})
+	cl, err := tclient.Dial(a.cmd.Context(), cfg.Temporal, a.clientOptions())
 	if err != nil {
 		return nil, err
 	}
 	a.client = cl
 	return cl, nil
 }
+
+// clientOptions are the client's options: its data converter also decodes
+// the memos visibility returns.
+func (a *app) clientOptions() tclient.Options { return tclient.Options{Logger: quietLogger{}} }
 
 // printJSON writes v as one indented JSON document.
 func (a *app) printJSON(v any) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"baton/internal/taskinbox"
 	"baton/internal/termsafe"
 	"baton/workflows"
 	"baton/workflows/humantask"
@@ -152,14 +153,10 @@ func aggregate(instances []instance, hours float64) []ProcessReport {
 }
 
 // backlog counts open tasks per role (and named user) with the oldest age.
-func backlog(tasks []humantask.TaskView, now time.Time) []Backlog {
+func backlog(tasks []taskinbox.Task, now time.Time) []Backlog {
 	by := map[string]*Backlog{}
 	for _, t := range tasks {
-		if t.State != humantask.StateOpen {
-			continue
-		}
-		who := t.WhoMayAct()
-		for _, w := range who {
+		for _, w := range t.WhoMayAct {
 			b := by[w]
 			if b == nil {
 				b = &Backlog{Role: w}
@@ -202,7 +199,8 @@ func (a *app) reportCommand() *cobra.Command {
 failed and open instances; throughput per hour; cycle time p50/p90/p99 overall
 and per handling path; automation rate (share of completed instances handled
 without a human task); the share of human tasks that escalated or expired; and
-the backlog of open tasks by role with the oldest age.`,
+the current backlog of open tasks by role with the oldest age (every open task,
+whenever its instance started, listed from visibility alone like starter tasks).`,
 		Example: "  starter report\n  starter report --process loan --since 7d -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -226,16 +224,16 @@ the backlog of open tasks by role with the oldest age.`,
 				return err
 			}
 			var instances []instance
-			var running []listRow
 			for i, r := range rows {
 				instances = append(instances, instance{Process: r.Process, Status: r.Status, HandlingPath: r.HandlingPath, Outcome: r.Outcome, Start: r.StartedAt, Close: r.ClosedAt, Tasks: memos[i]})
-				if r.Status == "running" {
-					running = append(running, r)
-				}
 			}
-			var open []humantask.TaskView
-			for _, tasks := range a.queryTasks(cmd, running) {
-				open = append(open, tasks...)
+			l, err := a.lister(nil)
+			if err != nil {
+				return err
+			}
+			open, err := l.All(cmd.Context(), taskinbox.Filter{Process: process, Now: now})
+			if err != nil {
+				return fmt.Errorf("backlog: %v", rootMessage(err))
 			}
 			rep.Processes = aggregate(instances, window.Hours())
 			rep.Processes, rep.CycleTimeSource = a.storeCycles(cmd, rep.Processes, process, rep.Since)

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"baton/internal/auditstore"
+	"baton/internal/taskinbox"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
 )
@@ -64,11 +65,10 @@ func TestAggregate(t *testing.T) {
 
 func TestBacklog(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	tasks := []humantask.TaskView{
-		{State: "open", Roles: []string{"underwriter"}, OpenedAt: now.Add(-2 * time.Hour)},
-		{State: "open", Roles: []string{"underwriter", "senior-underwriter"}, OpenedAt: now.Add(-30 * time.Hour)},
-		{State: "open", Users: []string{"mia"}, OpenedAt: now.Add(-time.Minute)},
-		{State: "approved", Roles: []string{"underwriter"}, OpenedAt: now.Add(-99 * time.Hour)},
+	tasks := []taskinbox.Task{
+		{WhoMayAct: []string{"underwriter"}, OpenedAt: now.Add(-2 * time.Hour)},
+		{WhoMayAct: []string{"underwriter", "senior-underwriter"}, OpenedAt: now.Add(-30 * time.Hour)},
+		{WhoMayAct: []string{"user:mia"}, OpenedAt: now.Add(-time.Minute)},
 	}
 	got := backlog(tasks, now)
 	want := []Backlog{{"senior-underwriter", 1, 30 * 3600}, {"underwriter", 2, 30 * 3600}, {"user:mia", 1, 60}}

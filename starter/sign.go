@@ -2,30 +2,30 @@ package main
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/base64"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"baton/internal/signing"
 	"baton/workflows/humantask"
 )
 
-// A signing key file holds the Ed25519 seed, base64, one line, mode 0600.
+// A signing key file holds the Ed25519 seed, base64, one line, mode 0600
+// (internal/signing reads and writes it).
 
 func loadSigningKey(path string) (ed25519.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	key, err := signing.LoadKey(path)
 	if err != nil {
-		return nil, usageErr("--key: %v", err)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, usageErr("--key: %v", err)
+		}
+		return nil, usageErr("--key: %v (see: starter keygen)", err)
 	}
-	seed, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(seed) != ed25519.SeedSize {
-		return nil, usageErr("--key: %s is not a Baton signing key (see: starter keygen)", path)
-	}
-	return ed25519.NewKeyFromSeed(seed), nil
+	return key, nil
 }
 
 // signDecision signs d over exactly what it decides: it reads the task's
@@ -78,20 +78,10 @@ requireSignedDecisions: true, decisions must then be sent with --key.`,
 				}
 				out = filepath.Join(home, ".config", "baton", user+".key")
 			}
-			if _, err := os.Stat(out); err == nil {
-				return usageErr("--out: %s exists; refusing to overwrite a key", out)
-			}
-			pub, priv, err := ed25519.GenerateKey(rand.Reader)
+			pubB64, err := signing.WriteNewKey(out)
 			if err != nil {
-				return err
+				return usageErr("--out: %v", err)
 			}
-			if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
-				return err
-			}
-			if err := os.WriteFile(out, []byte(base64.StdEncoding.EncodeToString(priv.Seed())+"\n"), 0o600); err != nil {
-				return err
-			}
-			pubB64 := base64.StdEncoding.EncodeToString(pub)
 			if a.jsonOutput() {
 				return a.printJSON(map[string]string{"user": user, "keyFile": out, "publicKey": pubB64})
 			}

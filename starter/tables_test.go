@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"baton/internal/taskinbox"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
 )
@@ -46,7 +47,7 @@ func TestTablesEscapeControlCharacters(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := a.printTasks([]taskRow{{WorkflowID: "loan-A-1", TaskID: "task" + forged, Quorum: 1, WhoMayAct: []string{"user:" + forged}, Deadline: now}}, now); err != nil {
+	if err := a.printTasks([]taskinbox.Task{{WorkflowID: "loan-A-1", TaskID: "task" + forged, Quorum: 1, WhoMayAct: []string{"user:" + forged}, Deadline: now}}, now); err != nil {
 		t.Fatal(err)
 	}
 	noControl(t, "tasks", out.String())

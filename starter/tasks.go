@@ -1,137 +1,133 @@
 package main
 
 import (
+	"baton/internal/tclient"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"baton/internal/taskinbox"
 	"baton/internal/termsafe"
 	"baton/policy"
 	"baton/workflows"
 	"baton/workflows/humantask"
-	"baton/workflows/record"
 )
 
-// taskRow is one open task in the inbox.
-type taskRow struct {
-	WorkflowID string    `json:"workflowId"`
-	TaskID     string    `json:"taskId"`
-	Title      string    `json:"title"`
-	Approvals  int       `json:"approvals"`
-	Quorum     int       `json:"quorum"`
-	WhoMayAct  []string  `json:"whoMayAct"`
-	Deadline   time.Time `json:"deadline"`
-	Overdue    bool      `json:"overdue"`
-	Escalated  bool      `json:"escalated"`
-}
-
-func taskRows(id string, tasks []humantask.TaskView) []taskRow {
-	var rows []taskRow
+// taskRows are an instance's open tasks (from its status query) as the
+// inbox lists them.
+func taskRows(id string, tasks []humantask.TaskView) []taskinbox.Task {
+	var rows []taskinbox.Task
 	now := time.Now()
 	for _, t := range tasks {
 		if t.State != humantask.StateOpen {
 			continue
 		}
-		who := t.WhoMayAct()
-		rows = append(rows, taskRow{
+		rows = append(rows, taskinbox.Task{
 			WorkflowID: id, TaskID: t.ID, Title: t.Title, Approvals: t.Approvals, Quorum: t.Quorum,
-			WhoMayAct: who, Deadline: t.Deadline, Overdue: now.After(t.Deadline), Escalated: t.Escalated,
+			WhoMayAct: t.WhoMayAct(), OpenedAt: t.OpenedAt, Deadline: t.Deadline, Overdue: now.After(t.Deadline), Escalated: t.Escalated,
 		})
 	}
 	return rows
 }
 
+// lister is the inbox's read path: visibility only, memo decoded with the
+// client's data converter.
+func (a *app) lister(pol *policy.Policy) (*taskinbox.Visibility, error) {
+	cl, err := a.connect()
+	if err != nil {
+		return nil, err
+	}
+	// Memos are encrypted by the payload codec: decode with the client's.
+	dc, err := tclient.DataConverter(a.cfg.Temporal)
+	if err != nil {
+		return nil, err
+	}
+	return &taskinbox.Visibility{Client: cl, Namespace: a.cfg.Temporal.Namespace, Policy: pol, DataConverter: dc}, nil
+}
+
 func (a *app) tasksCommand() *cobra.Command {
-	var role, user, process string
+	var role, user, process, cursor string
 	var overdue bool
+	var limit int
 	cmd := &cobra.Command{
-		Use:   "tasks [--role R] [--user U] [--process P] [--overdue]",
+		Use:   "tasks [--role R] [--user U] [--process P] [--overdue] [--limit N [--cursor C]]",
 		Short: "The inbox: open human tasks across instances",
-		Long: `List open human tasks. Instances are found through the PendingRoles search
-attribute and each is asked for its tasks, so a task closed a moment ago is not
-shown. --user shows what that user may decide according to the directory: their
-roles, tasks named to them, minus tasks they are excluded from or already decided.`,
-		Example: "  starter tasks --user ana\n  starter tasks --role underwriter --overdue\n  starter tasks --process expense -o json",
+		Long: `List open human tasks from visibility alone: each instance keeps its open
+tasks in its memo and who may act in the PendingRoles search attribute, so the
+listing asks no instance and needs no running worker. A task decided a moment
+ago may show until visibility catches up (usually well under a second).
+
+--user shows what that user may decide according to the directory: their
+roles, tasks named to them, minus tasks they are excluded from or already
+decided. Without --limit every task is listed, earliest deadline first; with
+--limit N one page of at most N tasks is listed in visibility's order (newest
+instance first) and the command to list the next page is printed (with -o json:
+{"tasks": [...], "next": "<cursor>"}).`,
+		Example: "  starter tasks --user ana\n  starter tasks --role underwriter --overdue\n  starter tasks --process expense -o json\n  starter tasks --user ana --limit 50 --cursor <from the previous page>",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.config()
 			if err != nil {
 				return err
 			}
+			if limit < 0 {
+				return usageErr("--limit: %d is negative", limit)
+			}
+			if cursor != "" && limit == 0 {
+				return usageErr("--cursor: needs --limit (the page size)")
+			}
 			var pol *policy.Policy
-			var wanted []string
-			switch {
-			case user != "":
+			if user != "" {
 				if pol, err = workflows.LoadPolicy(cfg.Policy.File); err != nil {
 					return fmt.Errorf("--user needs the directory: %v", err)
 				}
-				u, ok := pol.Users[user]
-				if !ok {
+				if _, ok := pol.Users[user]; !ok {
 					return usageErr("--user: %q is not in the directory", user)
 				}
-				wanted = append(append(wanted, u.Roles...), humantask.UserCandidate(user))
-				if role != "" {
-					wanted = []string{role}
-				}
-			case role != "":
-				wanted = []string{role}
-			}
-			pending := record.SAPendingRoles.GetName()
-			q := []string{"ExecutionStatus = 'Running'", pending + " IS NOT NULL"}
-			if len(wanted) > 0 {
-				quoted := make([]string, len(wanted))
-				for i, w := range wanted {
-					quoted[i] = "'" + strings.ReplaceAll(w, "'", "") + "'"
-				}
-				q = append(q, pending+" IN ("+strings.Join(quoted, ", ")+")")
 			}
 			if process != "" {
 				if _, ok := workflows.Lookup(process); !ok {
 					return usageErr("--process: unknown process %q", process)
 				}
-				q = append(q, is(record.SAProcessType.GetName(), process))
 			}
-			instances, err := a.visibility(cmd, strings.Join(q, " AND "), 500)
+			l, err := a.lister(pol)
 			if err != nil {
 				return err
 			}
-			perInstance := a.queryTasks(cmd, instances)
-			var rows []taskRow
-			for i, inst := range instances {
-				var keep []humantask.TaskView
-				for _, t := range perInstance[i] {
-					switch {
-					case t.State != humantask.StateOpen:
-					case user != "" && humantask.MayAct(pol, user, t) != "":
-					case role != "" && !slices.Contains(t.Roles, role):
-					default:
-						keep = append(keep, t)
-					}
-				}
-				for _, r := range taskRows(inst.WorkflowID, keep) {
-					if !overdue || r.Overdue {
-						rows = append(rows, r)
-					}
-				}
+			f := taskinbox.Filter{User: user, Role: role, Process: process, Overdue: overdue, Limit: limit, Cursor: cursor}
+			var page taskinbox.Page
+			if limit == 0 {
+				page.Tasks, err = l.All(cmd.Context(), f)
+			} else {
+				page, err = l.List(cmd.Context(), f)
 			}
-			sort.SliceStable(rows, func(i, j int) bool { return rows[i].Deadline.Before(rows[j].Deadline) })
+			if err != nil {
+				if strings.HasPrefix(err.Error(), "cursor:") {
+					return usageErr("--%v", err)
+				}
+				return fmt.Errorf("%v", rootMessage(err))
+			}
+			if page.Tasks == nil {
+				page.Tasks = []taskinbox.Task{}
+			}
 			if a.jsonOutput() {
-				if rows == nil {
-					rows = []taskRow{}
+				if limit == 0 {
+					return a.printJSON(page.Tasks)
 				}
-				return a.printJSON(rows)
+				return a.printJSON(map[string]any{"tasks": page.Tasks, "next": page.Next})
 			}
-			if len(rows) == 0 {
-				_, err := fmt.Fprintln(a.out, "no open tasks")
+			if len(page.Tasks) == 0 {
+				fmt.Fprintln(a.out, "no open tasks")
+			} else if err := a.printTasks(page.Tasks, time.Now()); err != nil {
 				return err
 			}
-			return a.printTasks(rows, time.Now())
+			if page.Next != "" {
+				_, err = fmt.Fprintf(a.out, "next page: --limit %d --cursor %s\n", limit, page.Next)
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -139,15 +135,17 @@ roles, tasks named to them, minus tasks they are excluded from or already decide
 	f.StringVar(&user, "user", "", "only tasks this user may decide")
 	f.StringVar(&process, "process", "", "only this process")
 	f.BoolVar(&overdue, "overdue", false, "only tasks past their deadline")
+	f.IntVar(&limit, "limit", 0, "list one page of at most this many tasks (0: all)")
+	f.StringVar(&cursor, "cursor", "", "continue from the page that printed this cursor")
 	return cmd
 }
 
-func (a *app) printTasks(rows []taskRow, now time.Time) error {
+func (a *app) printTasks(rows []taskinbox.Task, now time.Time) error {
 	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "WORKFLOW\tTASK\tAPPROVALS\tWHO MAY ACT\tDUE\t")
 	for _, r := range rows {
 		mark := ""
-		if r.Overdue {
+		if now.After(r.Deadline) {
 			mark = "OVERDUE"
 		} else if r.Escalated {
 			mark = "escalated"
@@ -176,29 +174,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
-}
-
-// queryTasks asks each instance for its tasks, eight at a time; an instance
-// that does not answer is reported on stderr and skipped.
-func (a *app) queryTasks(cmd *cobra.Command, instances []listRow) [][]humantask.TaskView {
-	out := make([][]humantask.TaskView, len(instances))
-	errs := make([]error, len(instances))
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for i, inst := range instances {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = a.query(cmd, inst.WorkflowID, humantask.QueryTasks, &out[i])
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			fmt.Fprintf(a.errOut, "starter: skipping %s\n", termsafe.Clean(err.Error()))
-		}
-	}
-	return out
 }

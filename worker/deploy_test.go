@@ -30,13 +30,14 @@ func TestComposeStackMatchesTheCode(t *testing.T) {
 				Replicas int `yaml:"replicas"`
 			} `yaml:"deploy"`
 			Command     []string          `yaml:"command"`
+			Entrypoint  []string          `yaml:"entrypoint"`
 			Environment map[string]string `yaml:"environment"`
 		} `yaml:"services"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
-	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "simulator", "worker", "temporal-setup", "prometheus", "grafana", "codecserver"} {
+	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "simulator", "worker", "temporal-setup", "prometheus", "grafana", "codecserver", "inbox", "inbox-keys"} {
 		if _, ok := doc.Services[name]; !ok {
 			t.Errorf("service %s missing", name)
 		}
@@ -47,6 +48,17 @@ func TestComposeStackMatchesTheCode(t *testing.T) {
 	}
 	if w.Environment["TEMPORAL_ADDRESS"] != "temporal:7233" {
 		t.Errorf("worker TEMPORAL_ADDRESS = %q", w.Environment["TEMPORAL_ADDRESS"])
+	}
+	// The inbox signs with the key inbox-keys creates, under the policy copy
+	// that trusts it, which the workers load too.
+	in := doc.Services["inbox"]
+	if in.Environment["BATON_POLICY_FILE"] != "/keys/policy.yaml" || w.Environment["BATON_POLICY_FILE"] != "/keys/policy.yaml" ||
+		in.Environment["BATON_INBOX_SIGNING_KEY"] != "/keys/inbox.key" || in.Environment["BATON_INBOX_DEV_SIGN_IN"] != "true" {
+		t.Errorf("inbox %v / worker %v: both need the policy that trusts the inbox's key; the dev sign-in must be explicit", in.Environment, w.Environment)
+	}
+	if keys := strings.Join(doc.Services["inbox-keys"].Entrypoint, " "); !strings.Contains(keys, "trust --create-key --key /keys/inbox.key") ||
+		!strings.Contains(keys, "--out /keys/policy.yaml") {
+		t.Errorf("inbox-keys entrypoint = %q", keys)
 	}
 	// The worker's audit store is a database on the same PostgreSQL,
 	// created by the init script the postgresql service mounts.
@@ -77,7 +89,7 @@ func TestComposeStackMatchesTheCode(t *testing.T) {
 	if ep := doc.Services["temporal-ui"].Environment["TEMPORAL_CODEC_ENDPOINT"]; !strings.HasPrefix(ep, "http://localhost:8234/t/${BATON_CODEC_TOKEN:?") {
 		t.Errorf("temporal-ui TEMPORAL_CODEC_ENDPOINT = %q, want the codec server with the token", ep)
 	}
-	for _, name := range []string{"postgresql", "temporal", "simulator", "codecserver"} {
+	for _, name := range []string{"postgresql", "temporal", "simulator", "codecserver", "inbox"} {
 		if doc.Services[name].Healthcheck == nil {
 			t.Errorf("%s has no health check", name)
 		}
@@ -108,7 +120,7 @@ func TestDockerfileIsMultiStageStaticNonRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(data)
-	for _, want := range []string{"AS build", "CGO_ENABLED=0", "USER nonroot", "COPY --from=build", "./worker ./starter ./simulator ./codecserver"} {
+	for _, want := range []string{"AS build", "CGO_ENABLED=0", "USER nonroot", "COPY --from=build", "./worker ./starter ./simulator ./codecserver ./inbox"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}

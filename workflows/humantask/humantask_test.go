@@ -644,6 +644,12 @@ func (h *harness) subject(taskID string) ht.Subject {
 // signedUpdate signs d over the subject the workflow shows for taskID
 // (changed by alter, to forge one), then sends it, all at time at.
 func (h *harness) signedUpdate(at time.Duration, key ed25519.PrivateKey, taskID string, alter func(*ht.Subject), d ht.Decision) *sent {
+	return h.signedUpdateThen(at, key, taskID, alter, d, nil)
+}
+
+// signedUpdateThen is signedUpdate with the decision changed by then after
+// signing (a forgery), when then is not nil.
+func (h *harness) signedUpdateThen(at time.Duration, key ed25519.PrivateKey, taskID string, alter func(*ht.Subject), d ht.Decision, then func(*ht.Decision)) *sent {
 	s := &sent{}
 	h.env.RegisterDelayedCallback(func() {
 		sub := h.subject(taskID)
@@ -651,6 +657,9 @@ func (h *harness) signedUpdate(at time.Duration, key ed25519.PrivateKey, taskID 
 			alter(&sub)
 		}
 		ht.Sign(key, sub, &d)
+		if then != nil {
+			then(&d)
+		}
 		h.env.UpdateWorkflow(ht.UpdateDecide, fmt.Sprintf("signed-%s-%d", d.Actor, at), &testsuite.TestUpdateCallback{
 			OnAccept: func() { s.accepted = true },
 			OnReject: func(err error) { s.refusal = err; s.done = true },
@@ -854,5 +863,87 @@ func TestRejectionsNeededFromPolicy(t *testing.T) {
 	}
 	if r := out.Results[0]; r.State != ht.StateRejected || r.Rejecter != "ben" {
 		t.Errorf("result = %+v", r)
+	}
+}
+
+// A decision signed by a signer the policy trusts (the web inbox) is
+// accepted for the actor it names, and the trail records the signer and how
+// it authenticated the actor; a signer the policy does not list, a signature
+// over another actor, and a signer's decision without a signature are refused.
+func TestTrustedSignerSignsForTheActor(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	_, rogue, _ := ed25519.GenerateKey(nil)
+	h := newHarness(t)
+	h.pol.Signers = map[string]policy.Signer{"inbox": {PublicKey: base64.StdEncoding.EncodeToString(pub)}}
+	h.pol.RequireSignedDecisions = true
+	base := ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Comment: "ok", Signer: "inbox", Authenticated: "oidc https://idp.example"}
+	untrusted := base
+	untrusted.Actor, untrusted.Signer = "ana", "laptop"
+	r1 := h.signedUpdate(time.Hour, priv, "underwriting", nil, untrusted)
+	forAna := ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ana", Signer: "inbox", Authenticated: "oidc https://idp.example"}
+	r2 := h.signedUpdateThen(2*time.Hour, priv, "underwriting", nil, forAna, func(d *ht.Decision) { d.Actor = "ben" }) // the signature was for ana
+	notSigned := base
+	notSigned.Actor = "ana"
+	r3 := h.update(3*time.Hour, notSigned)
+	wrongKey := base
+	wrongKey.Actor = "ana"
+	r4 := h.signedUpdate(4*time.Hour, rogue, "underwriting", nil, wrongKey)
+	good := base
+	good.Actor = "ana"
+	huge := base
+	huge.Actor, huge.Authenticated = "ana", strings.Repeat("x", ht.MaxTextBytes+1)
+	r5 := h.signedUpdate(4*time.Hour+30*time.Minute, priv, "underwriting", nil, huge)
+	ok := h.signedUpdate(5*time.Hour, priv, "underwriting", nil, good)
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
+	if msg, code := r5.reason(); msg != "authenticated: 2001 bytes, at most 2000" || code != ht.RefusedTooLarge {
+		t.Errorf("oversize authenticated: %q (%s)", msg, code)
+	}
+	for _, c := range []struct {
+		s    *sent
+		want string
+	}{
+		{r1, "signature: signer laptop is not trusted by policy " + h.pol.Version},
+		{r2, "signature: does not verify for ben by signer inbox"},
+		{r3, "signature: signer inbox sent no signature"},
+		{r4, "signature: does not verify for ana by signer inbox"},
+	} {
+		if msg, code := c.s.reason(); msg != c.want || code != ht.RefusedSignature {
+			t.Errorf("refusal = %q (%s), want %q", msg, code, c.want)
+		}
+	}
+	if !ok.accepted || ok.result.State != ht.StateApproved {
+		t.Fatalf("signed by the trusted inbox: %+v %v", ok.result, ok.refusal)
+	}
+	acc := actions(out.Audit, ht.ActionDecisionAccepted)
+	if len(acc) != 1 || acc[0].Actor != "ana" ||
+		acc[0].Details != "approve (1 of 1) via update, signed by inbox (authenticated: oidc https://idp.example): ok" {
+		t.Errorf("audit = %+v", acc)
+	}
+	if v := out.Tasks[0].Votes[0]; v.Signer != "inbox" || v.Authenticated != "oidc https://idp.example" {
+		t.Errorf("vote = %+v", v)
+	}
+}
+
+// A signer's key follows the same revocation path as a user's: once the
+// worker's current policy no longer lists the signer, its decisions are
+// refused on running instances too, though the pinned policy still lists it.
+func TestRevokedSignerStopsSigning(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	h := newHarness(t)
+	h.pol.Signers = map[string]policy.Signer{"inbox": {PublicKey: base64.StdEncoding.EncodeToString(pub)}}
+	h.pol.RequireSignedDecisions = true
+	h.env.RegisterDelayedCallback(func() {
+		live := *h.pol
+		live.Signers = nil // the inbox's key revoked
+		activities.ReloadPolicy(h.pa, &live)
+	}, 30*time.Minute)
+	d := ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ana", Signer: "inbox", Authenticated: "oidc https://idp.example"}
+	r := h.signedUpdate(time.Hour, priv, "underwriting", nil, d)
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}, CancelAfter: 2 * time.Hour})
+	if msg, code := r.reason(); msg != "signature: signer inbox is not trusted by policy "+h.pol.Version || code != ht.RefusedSignature {
+		t.Errorf("refusal = %q (%s)", msg, code)
+	}
+	if out.Results[0].Approved() {
+		t.Error("approved with a revoked signer")
 	}
 }

@@ -29,12 +29,17 @@ type Subject struct {
 }
 
 // SigningBytes is what a decision's signature covers: its subject and every
-// field of the decision. It is the one signing function: the starter's
-// --key and any signing client (the web inbox) call it.
+// field of the decision; a decision from a trusted signer (the web inbox)
+// also covers the signer and how it authenticated the actor. It is the one
+// signing function: the starter's --key and the web inbox call it.
 func SigningBytes(s Subject, d Decision) []byte {
-	return []byte(strings.Join([]string{"baton-decision/v2",
+	fields := []string{"baton-decision/v2",
 		s.WorkflowID, s.RunID, s.TaskID, strconv.Itoa(s.Occurrence), s.Digest,
-		d.Verdict, d.Actor, d.DelegateTo, d.Comment}, "\n"))
+		d.Verdict, d.Actor, d.DelegateTo, d.Comment}
+	if d.Signer != "" {
+		fields = append(fields, "signer:"+d.Signer, "authenticated:"+d.Authenticated)
+	}
+	return []byte(strings.Join(fields, "\n"))
 }
 
 // Sign fills in d's signature over subject with key.
@@ -55,6 +60,20 @@ func VerifySignature(user string, u policy.User, msg []byte, sig string) error {
 	raw, err := base64.StdEncoding.DecodeString(sig)
 	if err != nil || !ed25519.Verify(pub, msg, raw) {
 		return fmt.Errorf("signature: does not verify for %s", user)
+	}
+	return nil
+}
+
+// VerifySignerSignature checks sig (base64) over msg with a trusted
+// signer's public key, for a decision it signed on behalf of actor.
+func VerifySignerSignature(signer, actor string, sg policy.Signer, msg []byte, sig string) error {
+	pub, err := policy.ParsePublicKey(sg.PublicKey)
+	if err != nil {
+		return fmt.Errorf("signature: signer %s's public key is not an Ed25519 key", signer)
+	}
+	raw, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil || !ed25519.Verify(pub, msg, raw) {
+		return fmt.Errorf("signature: does not verify for %s by signer %s", actor, signer)
 	}
 	return nil
 }
@@ -92,7 +111,8 @@ func (d Decision) bounds() error {
 	return CheckBounds(
 		Field{"taskId", d.TaskID, MaxNameBytes}, Field{"verdict", d.Verdict, MaxNameBytes},
 		Field{"actor", d.Actor, MaxNameBytes}, Field{"delegateTo", d.DelegateTo, MaxNameBytes},
-		Field{"comment", d.Comment, MaxTextBytes}, Field{"signature", d.Signature, MaxSignatureBytes})
+		Field{"comment", d.Comment, MaxTextBytes}, Field{"signature", d.Signature, MaxSignatureBytes},
+		Field{"signer", d.Signer, MaxNameBytes}, Field{"authenticated", d.Authenticated, MaxTextBytes})
 }
 
 // Clip is how much of an untrusted value a refusal records: at most n
@@ -113,9 +133,10 @@ func Clip(s string, n int) string {
 // directory entries of some users, read at decision time through a local
 // activity so replay sees the same) laid over it: the entries of ids are
 // replaced by their live ones (removed when the live directory no longer
-// lists them), and signatures are required when either requires them. This
-// is how revocation reaches a running instance while its routing rules stay
-// pinned.
+// lists them), the trusted signers are the live ones (a signer key removed
+// from the policy stops signing for running instances too), and signatures
+// are required when either requires them. This is how revocation reaches a
+// running instance while its routing rules stay pinned.
 func Overlay(pinned, live *policy.Policy, ids ...string) *policy.Policy {
 	c := *pinned
 	c.Users = maps.Clone(pinned.Users)
@@ -129,6 +150,7 @@ func Overlay(pinned, live *policy.Policy, ids ...string) *policy.Policy {
 			delete(c.Users, id)
 		}
 	}
+	c.Signers = live.Signers
 	c.RequireSignedDecisions = pinned.RequireSignedDecisions || live.RequireSignedDecisions
 	return &c
 }

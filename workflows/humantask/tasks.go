@@ -1,6 +1,7 @@
 package humantask
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -427,27 +428,44 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 	return t, nil
 }
 
+// checkSignature verifies a signed decision over its task's subject:
+// against the actor's key, or, when it names a signer, against that
+// signer's key if the policy (pinned, with the worker's live signers laid
+// over it) lists it: a trusted signer may sign for any actor, only then.
 func (m *Tasks) checkSignature(ctx workflow.Context, t *task, d *Decision, pol *policy.Policy, u policy.User) error {
 	if d.Signature == "" {
+		if d.Signer != "" {
+			return fmt.Errorf("signature: signer %s sent no signature", d.Signer)
+		}
 		if pol.RequireSignedDecisions {
 			return fmt.Errorf("signature: the policy requires signed decisions")
 		}
 		return nil
 	}
-	return VerifySignature(d.Actor, u, SigningBytes(t.subject, *d), d.Signature)
+	msg := SigningBytes(t.subject, *d)
+	if d.Signer != "" {
+		s, trusted := pol.Signers[d.Signer]
+		if !trusted {
+			return fmt.Errorf("signature: signer %s is not trusted by policy %s", d.Signer, pol.Version)
+		}
+		return VerifySignerSignature(d.Signer, d.Actor, s, msg, d.Signature)
+	}
+	return VerifySignature(d.Actor, u, msg, d.Signature)
 }
 
 // apply records an accepted decision; check has passed.
 func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) DecisionResult {
 	now := workflow.Now(ctx).UTC()
-	t.votes = append(t.votes, Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via})
+	t.votes = append(t.votes, Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via,
+		Signer: d.Signer, Authenticated: d.Authenticated})
+	trail := via + signedBy(d) // the trail's wording; metrics and How keep the bare via
 	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
 	how := How{Via: via, Signature: d.Signature, Reason: d.Comment}
 	m.rec.Count(ctx, MetricDecisions, map[string]string{"verdict": d.Verdict, "via": via})
 	switch d.Verdict {
 	case Approve:
 		res.Approvals = t.approvals()
-		m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, via, commentSuffix(d.Comment)), how)
+		m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, trail, commentSuffix(d.Comment)), how)
 		if res.Approvals >= t.spec.Quorum {
 			m.close(ctx, t, StateApproved, fmt.Sprintf("approved by %s", strings.Join(t.approvers(), ", ")))
 			res.Message = fmt.Sprintf("accepted: approved (%d of %d approvals)", res.Approvals, t.spec.Quorum)
@@ -459,9 +477,9 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 		t.rejecter, t.lastReason = d.Actor, d.Comment
 		n, need := t.count(Reject), t.rejectionsNeeded()
 		if need == 1 {
-			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+via+commentSuffix(d.Comment), how)
+			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+trail+commentSuffix(d.Comment), how)
 		} else {
-			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, via, commentSuffix(d.Comment)), how)
+			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, trail, commentSuffix(d.Comment)), how)
 		}
 		if n >= need {
 			m.close(ctx, t, StateRejected, "rejected by "+d.Actor)
@@ -474,13 +492,22 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 		if !slices.Contains(t.users, d.DelegateTo) {
 			t.users = append(t.users, d.DelegateTo)
 		}
-		m.rec.AuditDecision(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, via, commentSuffix(d.Comment)), how)
+		m.rec.AuditDecision(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, trail, commentSuffix(d.Comment)), how)
 		res.Message = "accepted: delegated to " + d.DelegateTo
 	}
 	res.State = t.state
 	m.rec.TasksChanged() // approvals so far show in the current details
 	m.rec.Logger().Info("decision accepted", "TaskID", t.spec.ID, "Actor", d.Actor, "Verdict", d.Verdict, "Via", via)
 	return res
+}
+
+// signedBy names the trusted signer that vouched for the actor, and how it
+// authenticated them, for the audit trail.
+func signedBy(d Decision) string {
+	if d.Signer == "" {
+		return ""
+	}
+	return fmt.Sprintf(", signed by %s (authenticated: %s)", d.Signer, cmp.Or(d.Authenticated, "unstated"))
 }
 
 func commentSuffix(c string) string {

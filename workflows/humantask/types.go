@@ -59,6 +59,12 @@ type Decision struct {
 	// Signature is an Ed25519 signature (base64) over SigningBytes of the
 	// task's Subject and this decision.
 	Signature string `json:"signature,omitempty"`
+	// Signer names a service the policy trusts to sign for the users it
+	// authenticated (policy signers, e.g. the web inbox); the signature is
+	// then the signer's, and Authenticated says how it knew the actor
+	// (e.g. "oidc https://login.example.com"). Both are covered by it.
+	Signer        string `json:"signer,omitempty"`
+	Authenticated string `json:"authenticated,omitempty"`
 }
 
 // DecisionResult answers an accepted decision.
@@ -130,6 +136,10 @@ type Vote struct {
 	DelegateTo string    `json:"delegateTo,omitempty"`
 	At         time.Time `json:"at"`
 	Via        string    `json:"via"` // update or signal
+	// Signer and Authenticated are set when a trusted signer vouched for
+	// the actor (see Decision).
+	Signer        string `json:"signer,omitempty"`
+	Authenticated string `json:"authenticated,omitempty"`
 }
 
 // TaskView is a task as queries show it.
@@ -214,27 +224,53 @@ func candidatesText(t TaskView) string {
 	return strings.Join(parts, ", or ")
 }
 
-// Summary is an open task as an inbox lists it (issue: inbox read model):
-// who may act, who may not, the deadline and the approvals so far. No
-// personal data beyond user ids.
+// Summary is an open task as an inbox lists it, small enough for the
+// instance's memo (record.MemoOpenTasks): who may act, who may not (excluded,
+// or decided already), when it opened and is due, and the approvals so far.
+// No personal data beyond user ids; its size grows only with candidates
+// named by delegation and with votes, both bounded by the quorum and the
+// directory.
 type Summary struct {
 	ID        string    `json:"id"`
 	Title     string    `json:"title"`
 	Roles     []string  `json:"roles,omitempty"`
 	Users     []string  `json:"users,omitempty"`
 	Excluded  []string  `json:"excluded,omitempty"`
+	Voted     []string  `json:"voted,omitempty"`
+	Opened    time.Time `json:"opened"`
 	Deadline  time.Time `json:"deadline"`
 	Approvals int       `json:"approvals"`
 	Quorum    int       `json:"quorum"`
+	Escalated bool      `json:"escalated,omitempty"`
 }
 
 // Summary is the task's inbox line.
 func (t TaskView) Summary() Summary {
-	s := Summary{ID: t.ID, Title: t.Title, Roles: t.Roles, Users: t.Users, Deadline: t.Deadline, Approvals: t.Approvals, Quorum: t.Quorum}
+	s := Summary{ID: t.ID, Title: t.Title, Roles: t.Roles, Users: t.Users, Opened: t.OpenedAt, Deadline: t.Deadline,
+		Approvals: t.Approvals, Quorum: t.Quorum, Escalated: t.Escalated}
 	for _, e := range t.Exclusions {
 		s.Excluded = append(s.Excluded, e.User)
 	}
+	for _, v := range t.Votes {
+		if !slices.Contains(s.Voted, v.Actor) {
+			s.Voted = append(s.Voted, v.Actor)
+		}
+	}
 	return s
+}
+
+// View is the open task a Summary describes, with what MayAct needs
+// (exclusions without their reasons, votes without their verdicts).
+func (s Summary) View() TaskView {
+	t := TaskView{ID: s.ID, Title: s.Title, State: StateOpen, Roles: s.Roles, Users: s.Users, Quorum: s.Quorum,
+		Approvals: s.Approvals, OpenedAt: s.Opened, Deadline: s.Deadline, Escalated: s.Escalated}
+	for _, u := range s.Excluded {
+		t.Exclusions = append(t.Exclusions, Exclusion{User: u})
+	}
+	for _, u := range s.Voted {
+		t.Votes = append(t.Votes, Vote{Actor: u})
+	}
+	return t
 }
 
 // Result is how a task ended, for the process to branch on.

@@ -109,6 +109,7 @@ func (r *Record) flush(ctx workflow.Context) {
 			r.log.Warn("search attributes not updated", "Error", err)
 		}
 	}
+	r.flushInbox(ctx, open)
 	if d := r.details(open); d != r.lastDetails {
 		r.lastDetails = d
 		workflow.SetCurrentDetails(ctx, d)

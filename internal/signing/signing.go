@@ -1,0 +1,78 @@
+// Package signing holds Baton's decision signing keys and the one function
+// that signs a decision for a trusted signer (the web inbox). The signature
+// scheme itself (what is signed) is humantask.SigningBytes.
+package signing
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"baton/workflows/humantask"
+)
+
+// A key file holds the Ed25519 seed, base64, one line, mode 0600 (the format
+// of `starter keygen`).
+
+// LoadKey reads a key file.
+func LoadKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	seed, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%s is not a Baton signing key", path)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// WriteNewKey creates a key at path (mode 0600; never over an existing
+// file) and returns its public key, base64.
+func WriteNewKey(path string) (string, error) {
+	if _, err := os.Stat(path); err == nil {
+		return "", fmt.Errorf("%s exists; refusing to overwrite a key", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(priv.Seed()) + "\n"); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return PublicKey(priv), nil
+}
+
+// PublicKey is key's public half, base64, as the policy lists it.
+func PublicKey(key ed25519.PrivateKey) string {
+	return base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
+}
+
+// SignAsSigner signs d over subject (the task's run, occurrence and facts
+// digest, from the tasks query) on behalf of its actor, as the trusted
+// signer named signer that authenticated the actor as authenticated (e.g.
+// "oidc https://login.example.com"). It sets Signer, Authenticated and
+// Signature; what the signature covers is humantask.SigningBytes, the one
+// signing function.
+func SignAsSigner(key ed25519.PrivateKey, signer, authenticated string, subject humantask.Subject, d *humantask.Decision) {
+	d.Signer, d.Authenticated = signer, authenticated
+	humantask.Sign(key, subject, d)
+}

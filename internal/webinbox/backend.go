@@ -1,0 +1,151 @@
+package webinbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"baton/internal/taskinbox"
+	"baton/workflows/humantask"
+	"baton/workflows/record"
+)
+
+// Backend is what the inbox needs from Temporal: the user's open tasks, one
+// instance's detail, and the decide update.
+type Backend interface {
+	taskinbox.Lister
+	Instance(ctx context.Context, workflowID string) (*Instance, error)
+	// Subject is what a decision on the open task taskID signs (the run,
+	// the task occurrence, the facts digest); ErrTaskNotOpen when the task
+	// is not open.
+	Subject(ctx context.Context, workflowID, taskID string) (humantask.Subject, error)
+	// Decide sends d to the run the subject names.
+	Decide(ctx context.Context, s humantask.Subject, d humantask.Decision) (humantask.DecisionResult, error)
+}
+
+// ErrTaskNotOpen is Subject's answer for a task that is not open.
+var ErrTaskNotOpen = errors.New("the task is not open")
+
+// Instance is one process instance as the task page shows it.
+type Instance struct {
+	WorkflowID string
+	Status     record.Status
+	Tasks      []humantask.TaskView
+	Audit      []record.AuditEntry
+}
+
+// Task returns the instance's task id, if it has it.
+func (in *Instance) Task(id string) (humantask.TaskView, bool) {
+	for _, t := range in.Tasks {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return humantask.TaskView{}, false
+}
+
+// ErrNotFound is an instance that does not exist or has ended.
+var ErrNotFound = errors.New("no such instance, or it has ended")
+
+// RefusedError is a decision the policy refused; Reason is the policy's.
+type RefusedError struct {
+	Code, Reason string
+}
+
+func (e *RefusedError) Error() string { return "refused: " + e.Reason }
+
+// TemporalBackend serves the inbox from a Temporal client: the lister for
+// the list (visibility only), the instance's queries for its detail (one
+// instance, so per-instance queries are fine), and the decide update, as the
+// starter sends it.
+type TemporalBackend struct {
+	Client client.Client
+	Lister taskinbox.Lister
+}
+
+// List implements taskinbox.Lister.
+func (b *TemporalBackend) List(ctx context.Context, f taskinbox.Filter) (taskinbox.Page, error) {
+	return b.Lister.List(ctx, f)
+}
+
+// Instance queries the instance's status, tasks and audit trail.
+func (b *TemporalBackend) Instance(ctx context.Context, workflowID string) (*Instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	in := &Instance{WorkflowID: workflowID}
+	for _, q := range []struct {
+		name string
+		into any
+	}{{record.QueryStatus, &in.Status}, {humantask.QueryTasks, &in.Tasks}, {record.QueryAudit, &in.Audit}} {
+		v, err := b.Client.QueryWorkflow(ctx, workflowID, "", q.name)
+		if err == nil {
+			err = v.Get(q.into)
+		}
+		if err != nil {
+			var nf *serviceerror.NotFound
+			if errors.As(err, &nf) {
+				return nil, ErrNotFound
+			}
+			return nil, fmt.Errorf("%s query: %w", q.name, err)
+		}
+	}
+	return in, nil
+}
+
+// Subject asks the instance (tasks query) for the open task's subject.
+func (b *TemporalBackend) Subject(ctx context.Context, workflowID, taskID string) (humantask.Subject, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	var views []humantask.TaskView
+	v, err := b.Client.QueryWorkflow(ctx, workflowID, "", humantask.QueryTasks)
+	if err == nil {
+		err = v.Get(&views)
+	}
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return humantask.Subject{}, ErrNotFound
+		}
+		return humantask.Subject{}, fmt.Errorf("%s query: %w", humantask.QueryTasks, err)
+	}
+	for _, t := range views {
+		if t.ID == taskID && t.State == humantask.StateOpen {
+			return t.Subject, nil
+		}
+	}
+	return humantask.Subject{}, ErrTaskNotOpen
+}
+
+// Decide sends d as the decide update to the subject's run and waits for
+// its answer. A policy refusal comes back as *RefusedError.
+func (b *TemporalBackend) Decide(ctx context.Context, s humantask.Subject, d humantask.Decision) (humantask.DecisionResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var res humantask.DecisionResult
+	h, err := b.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   s.WorkflowID,
+		RunID:        s.RunID,
+		UpdateName:   humantask.UpdateDecide,
+		Args:         []any{d},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	var ae *temporal.ApplicationError
+	var nf *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, &nf):
+		return res, ErrNotFound
+	case errors.As(err, &ae):
+		return res, &RefusedError{Code: ae.Type(), Reason: ae.Message()}
+	}
+	return res, fmt.Errorf("decide: %w", err)
+}
