@@ -88,10 +88,8 @@ instance first) and the command to list the next page is printed (with -o json:
 					return usageErr("--user: %q is not in the directory", user)
 				}
 			}
-			if process != "" {
-				if _, ok := workflows.Lookup(process); !ok {
-					return usageErr("--process: unknown process %q", process)
-				}
+			if err := checkProcessFlag(process); err != nil {
+				return err
 			}
 			l, err := a.lister(pol)
 			if err != nil {
@@ -151,22 +149,9 @@ func (a *app) printTasks(rows []taskinbox.Task, now time.Time) error {
 			mark = "escalated"
 		}
 		fmt.Fprint(w, tabRow(r.WorkflowID, r.TaskID, fmt.Sprintf("%d of %d", r.Approvals, r.Quorum),
-			truncate(termsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), due(r.Deadline, now), mark))
+			truncate(termsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), taskinbox.Due(r.Deadline, now, "ago"), mark))
 	}
 	return w.Flush()
-}
-
-// due renders a deadline relative to now ("in 47h", "3h ago").
-func due(t, now time.Time) string {
-	d := t.Sub(now).Round(time.Minute)
-	switch {
-	case d >= 0 && d < time.Hour:
-		return fmt.Sprintf("in %dm", int(d.Minutes()))
-	case d >= 0:
-		return fmt.Sprintf("in %dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%dh%02dm ago", int(-d.Hours()), int(-d.Minutes())%60)
-	}
 }
 
 func truncate(s string, n int) string {

@@ -297,3 +297,18 @@ func quoteAll(ss []string) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// Due renders a deadline relative to now: "in 45m", "in 47h05m", or, once
+// passed, the time since followed by late ("3h00m ago", "3h00m overdue").
+// The starter's table and the web inbox's list share it.
+func Due(t, now time.Time, late string) string {
+	d := t.Sub(now).Round(time.Minute)
+	switch {
+	case d >= 0 && d < time.Hour:
+		return fmt.Sprintf("in %dm", int(d.Minutes()))
+	case d >= 0:
+		return fmt.Sprintf("in %dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dh%02dm %s", int(-d.Hours()), int(-d.Minutes())%60, late)
+	}
+}

@@ -27,7 +27,7 @@ type pages struct{ byName map[string]*template.Template }
 
 var funcs = template.FuncMap{
 	"when":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"due":     due,
+	"due":     func(t, now time.Time) string { return taskinbox.Due(t, now, "overdue") },
 	"taskURL": taskURL,
 	"join":    strings.Join,
 }
@@ -261,17 +261,4 @@ func (s *server) flashBack(w http.ResponseWriter, r *http.Request, to, ok, bad s
 		s.sessions.Put(r.Context(), keyFlashE, bad)
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
-}
-
-// due renders a deadline relative to now ("in 47h05m", "3h00m overdue").
-func due(t, now time.Time) string {
-	d := t.Sub(now).Round(time.Minute)
-	switch {
-	case d >= 0 && d < time.Hour:
-		return fmt.Sprintf("in %dm", int(d.Minutes()))
-	case d >= 0:
-		return fmt.Sprintf("in %dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%dh%02dm overdue", int(-d.Hours()), int(-d.Minutes())%60)
-	}
 }
