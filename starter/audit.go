@@ -14,7 +14,6 @@ import (
 	"baton/config"
 	"baton/internal/auditstore"
 	"baton/internal/termsafe"
-	"baton/workflows"
 	"baton/workflows/record"
 )
 
@@ -204,8 +203,8 @@ func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
 	if err != nil {
 		return err
 	}
-	if process != "" && !slices.Contains(workflows.Names(), process) {
-		return usageErr("--process: unknown process %q: one of %s", process, strings.Join(workflows.Names(), ", "))
+	if err := checkProcessFlag(process); err != nil {
+		return err
 	}
 	st, err := a.auditStore(cmd)
 	if err != nil {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
+
+	"baton/workflows"
 )
 
 // rootMessage is the innermost human message of a Temporal error.
@@ -33,4 +36,13 @@ func instanceErr(id string, err error) error {
 		return fmt.Errorf("%s: %s", id, qf.Message)
 	}
 	return fmt.Errorf("%s: %v", id, rootMessage(err))
+}
+
+// checkProcessFlag refuses a --process that names no process (empty means
+// every process), listing the ones there are.
+func checkProcessFlag(process string) error {
+	if _, ok := workflows.Lookup(process); process != "" && !ok {
+		return usageErr("--process: unknown process %q: one of %s", process, strings.Join(workflows.Names(), ", "))
+	}
+	return nil
 }

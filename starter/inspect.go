@@ -255,10 +255,10 @@ func (a *app) listCommand() *cobra.Command {
 				return usageErr("--limit: %d must be at least 1", limit)
 			}
 			q := []string{record.SAProcessType.GetName() + " IS NOT NULL"}
+			if err := checkProcessFlag(process); err != nil {
+				return err
+			}
 			if process != "" {
-				if _, ok := workflows.Lookup(process); !ok {
-					return usageErr("--process: unknown process %q: one of %s", process, strings.Join(workflows.Names(), ", "))
-				}
 				q = append(q, is(record.SAProcessType.GetName(), process))
 			}
 			if open {

@@ -208,10 +208,8 @@ whenever its instance started, listed from visibility alone like starter tasks).
 			if err != nil {
 				return err
 			}
-			if process != "" {
-				if _, ok := workflows.Lookup(process); !ok {
-					return usageErr("--process: unknown process %q", process)
-				}
+			if err := checkProcessFlag(process); err != nil {
+				return err
 			}
 			now := time.Now().UTC()
 			rep := Report{Since: now.Add(-window), Until: now}

@@ -47,10 +47,8 @@ proposed policy; it is validated like the worker's.`,
 			if err != nil {
 				return err
 			}
-			if process != "" {
-				if _, ok := workflows.Lookup(process); !ok {
-					return usageErr("--process: unknown process %q: one of %s", process, strings.Join(workflows.Names(), ", "))
-				}
+			if err := checkProcessFlag(process); err != nil {
+				return err
 			}
 			pol, err := workflows.LoadPolicy(proposed)
 			if err != nil {
