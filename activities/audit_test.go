@@ -6,22 +6,14 @@ import (
 	"time"
 
 	"baton/internal/auditstore"
-	"baton/internal/pgtest"
+	"baton/internal/auditstore/auditstoretest"
 )
 
 // The audit activity against a real PostgreSQL: stored once however often
 // it runs, a changed entry is never retried, an unreachable store is.
 func TestAppendAudit(t *testing.T) {
-	pg := pgtest.Start(t)
+	st, pg := auditstoretest.Start(t)
 	ctx := context.Background()
-	st, err := auditstore.Open(ctx, pg.DB(t, "audit"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	a := &Audit{Store: st}
 	e := auditstore.Entry{WorkflowID: "loan-A-1", RunID: "r1", Seq: 1, Process: "loan", BusinessKey: "A-1",
 		Time: time.Now(), Actor: "system", Action: "started", Source: auditstore.SourceWorkflow}

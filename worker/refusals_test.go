@@ -11,22 +11,14 @@ import (
 	"go.uber.org/zap"
 
 	"baton/internal/auditstore"
-	"baton/internal/pgtest"
+	"baton/internal/auditstore/auditstoretest"
 )
 
 // With the store down, a refusal stands, says it is not recorded yet, and
 // is written once the store is back — once, even if it is sent again.
 func TestRefusalRecorderQueuesWhileTheStoreIsDown(t *testing.T) {
-	pg := pgtest.Start(t)
+	st, pg := auditstoretest.Start(t)
 	ctx := context.Background()
-	st, err := auditstore.Open(ctx, pg.DB(t, "audit"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	r := newRefusalRecorder(st, zap.NewNop(), nil)
 	e := auditstore.Entry{WorkflowID: "loan-A-1", RunID: "r1", UpdateID: "u-1", Process: "loan", BusinessKey: "A-1",
 		Time: time.Now(), Actor: "eve", Action: "decision-refused", Reason: "not-a-candidate", Via: "update", Source: auditstore.SourceValidator}

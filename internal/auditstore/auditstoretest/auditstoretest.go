@@ -1,0 +1,29 @@
+// Package auditstoretest gives tests an audit store on a throwaway
+// PostgreSQL, migrated and closed at the end of the test.
+package auditstoretest
+
+import (
+	"context"
+	"testing"
+
+	"baton/internal/auditstore"
+	"baton/internal/pgtest"
+)
+
+// Start starts a PostgreSQL for the test and opens a migrated audit store
+// in a database of its own; the server is returned so a test can stop and
+// restart it.
+func Start(t testing.TB) (*auditstore.Store, *pgtest.Server) {
+	t.Helper()
+	pg := pgtest.Start(t)
+	ctx := context.Background()
+	st, err := auditstore.Open(ctx, pg.DB(t, "audit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st, pg
+}
