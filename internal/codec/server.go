@@ -35,6 +35,11 @@ type ServerOptions struct {
 	Verify func(ctx context.Context, token string) error
 }
 
+// MaxRequestBytes bounds an /encode or /decode request: twice the 4 MB a
+// Temporal gRPC message may carry, so any payloads a history holds fit, and
+// a larger body is refused before it is read whole.
+const MaxRequestBytes = 8 << 20
+
 // Handler serves the Temporal codec server protocol (POST /encode and
 // /decode with proto-JSON payloads) for the keyring, behind authentication.
 // An unauthenticated request gets 401 and a plain-text line, never payloads.
@@ -75,6 +80,7 @@ func Handler(ring *Keyring, o ServerOptions) http.Handler {
 		}
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = path
+		r2.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
 		inner.ServeHTTP(w, r2)
 	})
 }

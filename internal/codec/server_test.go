@@ -110,3 +110,17 @@ func TestCodecServerCORSOnlyForTheUIOrigin(t *testing.T) {
 		}
 	}
 }
+
+// A body over MaxRequestBytes is refused, even with the token, and nothing
+// is decoded.
+func TestCodecServerRefusesOversizeBodies(t *testing.T) {
+	srv, body := codecServer(t)
+	big := strings.Replace(body, `{"payloads":[`, `{"payloads":[`+strings.Repeat(`{"data":"QUFB"},`, MaxRequestBytes/15), 1)
+	resp, out := post(t, srv.URL+"/decode", big, map[string]string{"Authorization": "Bearer s3cret"})
+	if resp.StatusCode == http.StatusOK || strings.Contains(out, "data") {
+		t.Errorf("oversize decode: %d, %d bytes answered", resp.StatusCode, len(out))
+	}
+	if resp, out := post(t, srv.URL+"/decode", body, map[string]string{"Authorization": "Bearer s3cret"}); resp.StatusCode != http.StatusOK || !strings.Contains(out, `"data"`) {
+		t.Errorf("a normal decode: %d %s", resp.StatusCode, out)
+	}
+}
