@@ -60,14 +60,14 @@ type Source interface {
 
 // Report is a proposed policy replayed over a window.
 type Report struct {
-	PolicyVersion string    `json:"proposedPolicyVersion"`
+	PolicyVersion string `json:"proposedPolicyVersion"`
 	// Source says where the facts came from (set by the caller): "history"
 	// or "audit-store"; SourceNote what a reader should know about it.
-	Source     string `json:"source,omitempty"`
-	SourceNote string `json:"sourceNote,omitempty"`
-	Since         time.Time `json:"since"`
-	Until         time.Time `json:"until"`
-	Processes     []Process `json:"processes"`
+	Source     string    `json:"source,omitempty"`
+	SourceNote string    `json:"sourceNote,omitempty"`
+	Since      time.Time `json:"since"`
+	Until      time.Time `json:"until"`
+	Processes  []Process `json:"processes"`
 }
 
 // Process is one process's figures: what happened (Current) and what the
