@@ -53,7 +53,8 @@ type whatifProcess struct {
 // TestWhatifOverAKnownMix runs loans and orders through every path, people
 // approving and rejecting, terminates one, then replays a proposed policy
 // (loans approved automatically up to 50,000, declined below 670; fraud
-// review from a score of 10) and checks each figure.
+// review from a score of 10) with facts from the audit store and from the
+// histories, and checks that both give the same figures, and each figure.
 func TestWhatifOverAKnownMix(t *testing.T) {
 	r := newNamespaceWorker(t, "whatif")
 	start := func(process, file string, flags ...string) string {
@@ -103,24 +104,62 @@ func TestWhatifOverAKnownMix(t *testing.T) {
 		}
 		proposed = strings.Replace(proposed, old, repl, 1)
 	}
+	// The same mix, its facts read once from the audit store (the default
+	// when it answers: each completed entry carries them; the terminated
+	// loan, which has no last entry, comes from visibility) and once from
+	// the histories: every figure is the same.
+	policyFile := writeTemp(t, proposed)
+	type whatifReport struct {
+		Source     string          `json:"source"`
+		SourceNote string          `json:"sourceNote"`
+		Processes  json.RawMessage `json:"processes"`
+	}
+	var fromStore, fromHistory whatifReport
+	for _, run := range []struct {
+		rep  *whatifReport
+		args []string
+		want string
+	}{{&fromStore, nil, "audit-store"}, {&fromHistory, []string{"--source", "history"}, "history"}} {
+		out := r.starter(t, append([]string{"whatif", "--policy", policyFile, "--since", "1h", "-o", "json"}, run.args...)...)
+		if err := json.Unmarshal([]byte(out), run.rep); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if run.rep.Source != run.want {
+			t.Errorf("whatif %v: source %q, want %q", run.args, run.rep.Source, run.want)
+		}
+	}
+	if fromStore.SourceNote != "1 instance(s) Temporal ended without a last audit entry listed from visibility" || fromHistory.SourceNote != "" {
+		t.Errorf("source notes: store %q, history %q", fromStore.SourceNote, fromHistory.SourceNote)
+	}
+	if string(fromStore.Processes) != string(fromHistory.Processes) {
+		t.Errorf("the audit store and the histories give different figures:\nstore   %s\nhistory %s", fromStore.Processes, fromHistory.Processes)
+	}
 	var rep struct {
 		Processes []whatifProcess `json:"processes"`
 	}
-	out := r.starter(t, "whatif", "--policy", writeTemp(t, proposed), "--since", "1h", "-o", "json")
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+	out := string(fromStore.Processes)
+	if err := json.Unmarshal(fromStore.Processes, &rep.Processes); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if len(rep.Processes) != 2 || rep.Processes[0].Process != "loan" || rep.Processes[1].Process != "order" {
 		t.Fatalf("processes: %s", out)
 	}
-	cycles := r.closedCycles(t)
+	// Cycle times are from the recorded start to the completed entry (the
+	// result and the store hold both), a little before the execution
+	// closes (the last audit write).
+	visible := r.closedCycles(t)
 	results := map[string]workflows.Ending{}
+	cycles := map[string]float64{}
 	for _, id := range done {
 		var e workflows.Ending
 		if err := r.client.GetWorkflow(context.Background(), id, "").Get(context.Background(), &e); err != nil {
 			t.Fatal(err)
 		}
 		results[id] = e
+		cycles[id] = e.ClosedAt.Sub(e.StartedAt).Seconds()
+		if cycles[id] <= 0 || cycles[id] > visible[id] {
+			t.Errorf("%s: recorded cycle %vs, visibility's %vs", id, cycles[id], visible[id])
+		}
 	}
 	hours := func(id string) float64 {
 		h := 0.0
@@ -144,7 +183,7 @@ func TestWhatifOverAKnownMix(t *testing.T) {
 			t.Errorf("%s: decided %q, proposed %q; want %q", e.BusinessKey, e.Current, e.Proposed, d)
 		}
 		if e.CycleSeconds != cycles[e.BusinessKey] {
-			t.Errorf("%s: cycle %v, visibility says %v", e.BusinessKey, e.CycleSeconds, cycles[e.BusinessKey])
+			t.Errorf("%s: cycle %v, its result says %v", e.BusinessKey, e.CycleSeconds, cycles[e.BusinessKey])
 		}
 	}
 	auto := round3(mean(cycles[approve], cycles[decline], cycles[kyc]))
@@ -180,8 +219,9 @@ func TestWhatifOverAKnownMix(t *testing.T) {
 	sameKeys(t, "order to automated", order.ToAutomated)
 	sameKeys(t, "order risk and decision changes", slices.Concat(order.AutoApprovedRejected, order.AutoDeclinedApproved, order.DecisionChanged))
 
-	table := r.starter(t, "whatif", "--policy", writeTemp(t, proposed), "--since", "1h", "--process", "loan")
-	mustContain(t, "whatif table", table, "loan: 7 finished, 6 evaluated", "automated", "3 (50%)", "6 (100%)",
+	table := r.starter(t, "whatif", "--policy", policyFile, "--since", "1h", "--process", "loan")
+	mustContain(t, "whatif table", table, "Facts from the audit store; 1 instance(s) Temporal ended without a last audit entry listed from visibility",
+		"loan: 7 finished, 6 evaluated", "automated", "3 (50%)", "6 (100%)",
 		"would auto-approve, people rejected: 1: "+rejectedByPeople, "would auto-decline, people approved: 1: "+lowApproved,
 		terminated+": no result: the instance terminated")
 	t.Logf("starter whatif --process loan:\n%s", table)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -13,15 +14,28 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"baton/config"
+	"baton/internal/auditstore"
 	"baton/internal/whatif"
+	"baton/internal/whatifstore"
 	"baton/workflows"
 	"baton/workflows/record"
 )
 
+// --source values of whatif, and where the report says its facts came from.
+const (
+	whatifAuto    = "auto"
+	whatifStore   = "store"
+	whatifHistory = "history"
+
+	factsFromStore   = "audit-store"
+	factsFromHistory = "history"
+)
+
 func (a *app) whatifCommand() *cobra.Command {
-	var proposed, process, since string
+	var proposed, process, since, source string
 	cmd := &cobra.Command{
-		Use:   "whatif --policy proposed.yaml [--process P] [--since 30d]",
+		Use:   "whatif --policy proposed.yaml [--process P] [--since 30d] [--source auto|store|history]",
 		Short: "Replay a proposed policy over finished instances: automation, workload, cycle time, risk",
 		Long: `whatif takes every instance that finished in the window and takes its routing
 decision again under the proposed policy, with the process's own routing
@@ -36,11 +50,18 @@ cycle time of its new path; and the risk: instances the proposal would
 approve automatically that people rejected, and those it would decline
 automatically that people approved, by business key.
 
-Facts come from each instance's result in its Temporal history (no worker
-needed). Instances that failed, or finished before results recorded their
-facts, are listed as not evaluated, with why. Here --policy names the
-proposed policy; it is validated like the worker's.`,
-		Example: "  starter whatif --policy proposed.yaml\n  starter whatif --policy proposed.yaml --process loan --since 7d -o json",
+Facts come from the durable audit store (audit.dsn, BATON_AUDIT_DSN) when it
+is reachable: each instance's completed entry records them, so the window may
+reach beyond Temporal's retention; instances that Temporal ended without a
+last entry (terminated, cancelled, timed out) are added from visibility while
+it lists them. Without the store, facts come from each instance's result in
+its Temporal history (no worker needed). --source store or history picks one;
+with auto (the default) an audit.dsn set to anything but the make dev default
+that does not answer is an error, not a silent fall-back. The report says
+which source it used. Instances that failed, or finished before Baton
+recorded their facts, are listed as not evaluated, with why. Here --policy
+names the proposed policy; it is validated like the worker's.`,
+		Example: "  starter whatif --policy proposed.yaml\n  starter whatif --policy proposed.yaml --process loan --since 7d -o json\n  starter whatif --policy proposed.yaml --source history",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			window, err := parseSince(since)
@@ -50,20 +71,21 @@ proposed policy; it is validated like the worker's.`,
 			if err := checkProcessFlag(process); err != nil {
 				return err
 			}
+			if !slices.Contains([]string{whatifAuto, whatifStore, whatifHistory}, source) {
+				return usageErr("--source: %q is not auto, store or history", source)
+			}
 			pol, err := workflows.LoadPolicy(proposed)
 			if err != nil {
 				return &codedError{exitUsage, err}
 			}
-			if _, err := a.connect(); err != nil {
-				return err
-			}
 			now := time.Now().UTC()
 			w := whatif.Window{Process: process, Since: now.Add(-window), Until: now}
-			instances, err := (&historySource{a: a, cmd: cmd}).Finished(cmd.Context(), w)
+			instances, from, note, err := a.whatifInstances(cmd, source, w)
 			if err != nil {
 				return err
 			}
 			rep := whatif.Evaluate(instances, pol, w.Since, w.Until)
+			rep.Source, rep.SourceNote = from, note
 			if a.jsonOutput() {
 				return a.printJSON(rep)
 			}
@@ -74,14 +96,88 @@ proposed policy; it is validated like the worker's.`,
 	f.StringVar(&proposed, "policy", "", "the proposed policy file (YAML)")
 	f.StringVar(&process, "process", "", "only this process")
 	f.StringVar(&since, "since", "30d", "window: instances finished this recently (e.g. 24h, 30d)")
+	f.StringVar(&source, "source", whatifAuto, "where facts come from: auto (the audit store when it answers, else histories), store, history")
+	config.AddFlags(f, "audit.dsn")
 	_ = cmd.MarkFlagRequired("policy")
 	return cmd
+}
+
+// whatifInstances reads the window's finished instances from the source
+// asked for, and says which source it used (and what to know about it).
+func (a *app) whatifInstances(cmd *cobra.Command, source string, w whatif.Window) (_ []whatif.Instance, from, note string, _ error) {
+	if source != whatifHistory {
+		st, err := a.auditStore(cmd)
+		if err == nil {
+			defer st.Close()
+			return a.storeInstances(cmd, st, w)
+		}
+		if source == whatifStore || a.auditDSNConfigured() {
+			return nil, "", "", fmt.Errorf("%v (or --source history: facts from the histories)", err)
+		}
+		fmt.Fprintf(a.errOut, "starter: %v; facts from the histories\n", err)
+	}
+	if _, err := a.connect(); err != nil {
+		return nil, "", "", err
+	}
+	instances, err := (&historySource{a: a, cmd: cmd}).Finished(cmd.Context(), w)
+	return instances, factsFromHistory, "", err
+}
+
+// auditDSNConfigured reports whether audit.dsn was set to something other
+// than make dev's database: then an unreachable store is an error.
+func (a *app) auditDSNConfigured() bool {
+	cfg, err := a.config()
+	return err == nil && cfg.Audit.DSN != config.DefaultAuditDSN
+}
+
+// storeInstances reads the instances from the audit store, then adds
+// those Temporal closed without a terminal entry in the store (terminated,
+// cancelled, timed out, or failed before the record started) from
+// visibility while it lists them: they are counted, not dropped. Without
+// Temporal, the store's instances stand and the note says what is missing.
+func (a *app) storeInstances(cmd *cobra.Command, st *auditstore.Store, w whatif.Window) (_ []whatif.Instance, from, note string, _ error) {
+	instances, err := whatifstore.Source{Store: st}.Finished(cmd.Context(), w)
+	if err != nil {
+		return nil, "", "", err
+	}
+	from = factsFromStore
+	q := []string{
+		record.SAProcessType.GetName() + " IS NOT NULL",
+		"ExecutionStatus != 'Running'", "ExecutionStatus != 'Completed'",
+		"CloseTime >= '" + w.Since.Format(time.RFC3339) + "'",
+		"CloseTime <= '" + w.Until.Format(time.RFC3339Nano) + "'",
+	}
+	if w.Process != "" {
+		q = append(q, is(record.SAProcessType.GetName(), w.Process))
+	}
+	rows, err := a.visibility(cmd, strings.Join(q, " AND "), 1_000_000)
+	if err != nil {
+		note = "instances Temporal terminated, cancelled or timed out are not listed (" + err.Error() + ")"
+		fmt.Fprintf(a.errOut, "starter: %s\n", note)
+		return instances, from, note, nil
+	}
+	seen := map[string]bool{}
+	for _, in := range instances {
+		seen[in.BusinessKey] = true
+	}
+	added := 0
+	for _, r := range rows {
+		if seen[r.WorkflowID] {
+			continue
+		}
+		instances = append(instances, whatif.Instance{Process: r.Process, BusinessKey: r.WorkflowID, Status: r.Status, Start: r.StartedAt, Close: r.ClosedAt})
+		added++
+	}
+	if added > 0 {
+		note = fmt.Sprintf("%d instance(s) Temporal ended without a last audit entry listed from visibility", added)
+	}
+	return instances, from, note, nil
 }
 
 // historySource reads finished instances from Temporal: visibility finds
 // them, each one's result (the close event of its history, decoded with
 // the client's data converter) holds its facts, path, outcome and tasks.
-// The audit store, once it exists, is another Source.
+// The audit store is the other Source (whatifstore).
 type historySource struct {
 	a   *app
 	cmd *cobra.Command
@@ -134,6 +230,12 @@ func readResult(ctx context.Context, cl client.Client, id, runID string, in *wha
 	}
 	in.Recorded = res.Facts != nil
 	in.Path, in.Outcome, in.Decision, in.Facts, in.Tasks = res.HandlingPath, res.Outcome, res.Decision, res.Facts, res.Tasks
+	// The recorded start and close (the completed entry's time), as the
+	// audit store has them; results recorded before they existed keep
+	// visibility's.
+	if !res.StartedAt.IsZero() && !res.ClosedAt.IsZero() {
+		in.Start, in.Close = res.StartedAt, res.ClosedAt
+	}
 	return nil
 }
 
@@ -141,6 +243,18 @@ func readResult(ctx context.Context, cl client.Client, id, runID string, in *wha
 func printWhatif(out io.Writer, r whatif.Report) error {
 	fmt.Fprintf(out, "Proposed policy %s over instances finished %s .. %s\n", r.PolicyVersion,
 		r.Since.Local().Format("01-02 15:04"), r.Until.Local().Format("01-02 15:04"))
+	switch r.Source {
+	case factsFromStore:
+		fmt.Fprint(out, "Facts from the audit store")
+	case factsFromHistory:
+		fmt.Fprint(out, "Facts from the Temporal histories")
+	}
+	if r.Source != "" && r.SourceNote != "" {
+		fmt.Fprintf(out, "; %s", r.SourceNote)
+	}
+	if r.Source != "" {
+		fmt.Fprintln(out)
+	}
 	if len(r.Processes) == 0 {
 		fmt.Fprintln(out, "\nNo instance finished in the window.")
 		return nil

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +42,53 @@ func TestPrintWhatif(t *testing.T) {
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in\n%s", want, b.String())
+		}
+	}
+}
+
+func TestPrintWhatifSaysItsSource(t *testing.T) {
+	for _, tc := range []struct{ source, note, want string }{
+		{factsFromStore, "1 instance(s) Temporal ended without a last audit entry listed from visibility",
+			"Facts from the audit store; 1 instance(s) Temporal ended without a last audit entry listed from visibility\n"},
+		{factsFromHistory, "", "Facts from the Temporal histories\n"},
+	} {
+		var b bytes.Buffer
+		if err := printWhatif(&b, whatif.Report{Source: tc.source, SourceNote: tc.note}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("source %s: missing %q in\n%s", tc.source, tc.want, b.String())
+		}
+	}
+}
+
+// An audit store that was asked for, or configured, and does not answer is
+// one line naming the setting and the way out; never a silent fall-back to
+// the histories.
+func TestWhatifUnreachableStoreIsAnError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("BATON_AUDIT_DSN", "postgres://postgres@"+addr+"/baton?sslmode=disable&connect_timeout=2")
+	t.Setenv("TEMPORAL_ADDRESS", addr)
+	for _, args := range [][]string{{"--source", "store"}, {}} {
+		var out, errOut bytes.Buffer
+		root := newApp(&out, &errOut).rootCommand()
+		root.SetArgs(append([]string{"whatif", "--policy", "../config/policy.yaml"}, args...))
+		err := root.ExecuteContext(context.Background())
+		if err == nil {
+			t.Fatalf("%v: no error; out %s", args, out.String())
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, "cannot reach the audit store (PostgreSQL) at "+addr) ||
+			!strings.Contains(msg, "BATON_AUDIT_DSN") || !strings.Contains(msg, "--source history") {
+			t.Errorf("%v: %q", args, msg)
+		}
+		if strings.Contains(errOut.String(), "facts from the histories") {
+			t.Errorf("%v: fell back to the histories: %s", args, errOut.String())
 		}
 	}
 }

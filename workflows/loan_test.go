@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +137,30 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 		len(res.Tasks[0].Decisions) != 1 || res.Tasks[0].Decisions[0].Actor != "ben" || res.Tasks[0].Decisions[0].Verdict != humantask.Reject ||
 		res.Tasks[0].ClosedAt.Sub(res.Tasks[0].OpenedAt) != time.Hour {
 		t.Errorf("tasks = %+v", res.Tasks)
+	}
+	// The completed entry carries the same for the audit store, without
+	// the reason and the decider's comment, and its time is the close.
+	trail := h.audit()
+	last := trail[len(trail)-1]
+	if last.Action != record.ActionCompleted || !res.StartedAt.Equal(testStart) || !res.ClosedAt.Equal(last.Time) {
+		t.Fatalf("last entry %s at %s; result started %s, closed %s", last.Action, last.Time, res.StartedAt, res.ClosedAt)
+	}
+	var data EndData
+	if err := json.Unmarshal(last.Data, &data); err != nil {
+		t.Fatalf("completed entry's data %q: %v", last.Data, err)
+	}
+	want := res.Ending
+	want.Reason, want.Tasks[0].Decisions[0].Comment = "", ""
+	if got := data.Ending(last.Time); !reflect.DeepEqual(got, want) {
+		t.Errorf("completed entry's data:\n%+v\nwant\n%+v", got, want)
+	}
+	if strings.Contains(string(last.Data), "debt ratio") {
+		t.Errorf("the data carries the comment: %s", last.Data)
+	}
+	for _, e := range trail[:len(trail)-1] {
+		if e.Data != nil {
+			t.Errorf("%s entry carries data %s", e.Action, e.Data)
+		}
 	}
 }
 

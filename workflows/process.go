@@ -69,7 +69,11 @@ func nonRetryableInput(err error) error {
 // the result is in history (and encrypted by the payload codec), so they
 // are read without a worker. Decision is the routing decision taken and
 // Facts those it was taken on: {} when the instance ended before routing,
-// absent in results recorded before they existed.
+// absent in results recorded before they existed. StartedAt and ClosedAt
+// are the instance's start (workflow start time) and the time of its
+// completed audit entry (microseconds, as the audit store keeps it): the
+// cycle time a what-if measures, the same from the result as from the
+// store. The completed entry carries the same as EndData.
 type Ending struct {
 	Outcome      string            `json:"outcome"`
 	HandlingPath string            `json:"handlingPath"`
@@ -77,6 +81,43 @@ type Ending struct {
 	Decision     string            `json:"decision,omitempty"`
 	Facts        map[string]string `json:"facts"`
 	Tasks        []TaskOutcome     `json:"tasks,omitempty"`
+	StartedAt    time.Time         `json:"startedAt,omitzero"`
+	ClosedAt     time.Time         `json:"closedAt,omitzero"`
+}
+
+// EndData is what an instance's completed audit entry carries as data, for
+// a what-if over the durable audit store once the history is gone: the
+// Ending without its reason (already the entry's details) and without
+// ClosedAt (the entry's own time). Task decisions keep who decided what,
+// when and how: their comments are in the decision entries already.
+type EndData struct {
+	StartedAt    time.Time         `json:"startedAt"`
+	HandlingPath string            `json:"handlingPath,omitempty"`
+	Outcome      string            `json:"outcome"`
+	Decision     string            `json:"decision,omitempty"`
+	Facts        map[string]string `json:"facts"`
+	Tasks        []TaskOutcome     `json:"tasks,omitempty"`
+}
+
+// endData is e as the completed entry's data.
+func endData(e *Ending) EndData {
+	d := EndData{StartedAt: e.StartedAt, HandlingPath: e.HandlingPath, Outcome: e.Outcome, Decision: e.Decision, Facts: e.Facts}
+	for _, t := range e.Tasks {
+		votes := make([]humantask.Vote, len(t.Decisions))
+		for i, v := range t.Decisions {
+			votes[i] = humantask.Vote{Actor: v.Actor, Verdict: v.Verdict, At: v.At, Via: v.Via}
+		}
+		t.Decisions = votes
+		d.Tasks = append(d.Tasks, t)
+	}
+	return d
+}
+
+// Ending is the data of a completed entry as a what-if reads it (Reason
+// empty; ClosedAt is the entry's time).
+func (d EndData) Ending(closedAt time.Time) Ending {
+	return Ending{Outcome: d.Outcome, HandlingPath: d.HandlingPath, Decision: d.Decision, Facts: d.Facts, Tasks: d.Tasks,
+		StartedAt: d.StartedAt, ClosedAt: closedAt}
 }
 
 // TaskOutcome is a human task as the result records it: when it opened and
@@ -187,8 +228,11 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 	if p.onEnd != nil {
 		p.onEnd(ctx, end.Outcome, end.Reason)
 	}
-	p.Finish(ctx, end.Outcome, end.Reason)
-	e.Decision, e.Facts, e.Tasks = p.decision, maps.Clone(p.Facts()), taskOutcomes(p.Tasks())
+	p.FinishWith(ctx, end.Outcome, end.Reason, func() any {
+		e.Decision, e.Facts, e.Tasks = p.decision, maps.Clone(p.Facts()), taskOutcomes(p.Tasks())
+		e.StartedAt, e.ClosedAt = p.StartedAt().UTC(), p.ClosedAt().UTC().Truncate(time.Microsecond)
+		return endData(e)
+	})
 	return res, nil
 }
 

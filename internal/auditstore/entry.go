@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -46,7 +47,16 @@ type Entry struct {
 	Signature     string    `json:"signature,omitempty"`
 	PolicyVersion string    `json:"policyVersion,omitempty"`
 	Source        string    `json:"source"`
+	// Data is structured data of the entry, compact JSON, at most
+	// MaxDataBytes: an instance's terminal entry carries what a what-if
+	// replays (handling path, outcome, routing decision, the facts it was
+	// taken on, task timings). Empty on every other entry.
+	Data json.RawMessage `json:"data,omitempty"`
 }
+
+// MaxDataBytes bounds an entry's Data. A terminal entry's facts are a few
+// scores and amounts and its tasks a few timings: well under 1 KB.
+const MaxDataBytes = 32 << 10
 
 // Key identifies an entry within its instance: its run and its sequence
 // (or update ID for a validator refusal).
@@ -98,6 +108,12 @@ func (e Entry) check() error {
 	if e.Time.IsZero() {
 		return fmt.Errorf("%s: time is empty", e.WorkflowID)
 	}
+	if len(e.Data) > MaxDataBytes {
+		return fmt.Errorf("%s: data is %d bytes, over the bound of %d", e.WorkflowID, len(e.Data), MaxDataBytes)
+	}
+	if len(e.Data) > 0 && !json.Valid(e.Data) {
+		return fmt.Errorf("%s: data is not valid JSON", e.WorkflowID)
+	}
 	return nil
 }
 
@@ -109,15 +125,22 @@ func (e Entry) dedupKey() string {
 	return "u:" + e.UpdateID
 }
 
-// encodingTag starts every canonical encoding; a new encoding gets a new tag.
-const encodingTag = "baton-audit/v1"
+// Encoding tags start every canonical encoding; a new encoding gets a new
+// tag. An entry without Data is encoded as version 1, exactly as before
+// Data existed, so chains written then still verify.
+const (
+	encodingTag     = "baton-audit/v1"
+	encodingTagData = "baton-audit/v2"
+)
 
-// Canonical is the entry's canonical encoding (version 1): the tag
-// "baton-audit/v1", then each field in this fixed order as a 4-byte
-// big-endian length followed by its UTF-8 bytes — workflowId, runId, seq,
-// updateId, eventId, process, businessKey, time, actor, action, taskId,
-// details, reason, via, signature, policyVersion, source — with integers in
-// decimal and time in RFC 3339 UTC with up to 6 fractional digits.
+// Canonical is the entry's canonical encoding. Version 1 (an entry without
+// Data): the tag "baton-audit/v1", then each field in this fixed order as a
+// 4-byte big-endian length followed by its UTF-8 bytes — workflowId, runId,
+// seq, updateId, eventId, process, businessKey, time, actor, action,
+// taskId, details, reason, via, signature, policyVersion, source — with
+// integers in decimal and time in RFC 3339 UTC with up to 6 fractional
+// digits. Version 2 (an entry with Data): the tag "baton-audit/v2", the
+// same fields, then data (its JSON bytes as stored).
 func (e Entry) Canonical() []byte {
 	e = e.normalize()
 	fields := []string{
@@ -127,7 +150,12 @@ func (e Entry) Canonical() []byte {
 		e.Details, e.Reason, e.Via, e.Signature, e.PolicyVersion, e.Source,
 	}
 	var b bytes.Buffer
-	b.WriteString(encodingTag)
+	if len(e.Data) > 0 {
+		fields = append(fields, string(e.Data))
+		b.WriteString(encodingTagData)
+	} else {
+		b.WriteString(encodingTag)
+	}
 	var n [4]byte
 	for _, f := range fields {
 		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
@@ -154,13 +182,15 @@ func ChainHash(prev []byte, pos int64, e Entry) []byte {
 }
 
 // SameFact reports whether two entries under one key record the same fact.
-// Time and event ID are left out: an entry made in a workflow task that is
-// retried (its worker died after the audit write, before the task
+// Time, event ID and Data are left out: an entry made in a workflow task
+// that is retried (its worker died after the audit write, before the task
 // completed) is made again at the retry's workflow time and history
-// length. The first write is the record; anything else differing is a
-// conflict.
+// length, and its Data (the terminal entry's task timings) may carry that
+// time too (a task closed as the instance ends). The first write is the
+// record; anything else differing is a conflict.
 func SameFact(a, b Entry) bool {
 	a.Time, b.Time, a.EventID, b.EventID = time.Time{}, time.Time{}, 0, 0
+	a.Data, b.Data = nil, nil
 	return bytes.Equal(a.Canonical(), b.Canonical())
 }
 

@@ -79,6 +79,13 @@ CREATE TRIGGER audit_heads_forward BEFORE UPDATE OR DELETE ON audit_heads
 CREATE TRIGGER audit_heads_no_truncate BEFORE TRUNCATE ON audit_heads
 	FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
 `},
+	{2, "structured data of an entry (a terminal entry's what-if facts)", `
+-- Compact JSON as the writer sent it, kept as text: the hash covers these
+-- exact bytes (jsonb would reorder them). Empty on entries without data.
+ALTER TABLE audit_entries ADD COLUMN data text NOT NULL DEFAULT '';
+-- whatif lists the instances whose terminal entry is in a window.
+CREATE INDEX audit_entries_action_at ON audit_entries (action, at);
+`},
 }
 
 // SchemaVersion is the newest schema this binary knows.

@@ -11,6 +11,7 @@ package auditstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -149,7 +150,7 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (AppendResult, erro
 }
 
 const entryColumns = `workflow_id, run_id, seq, update_id, event_id, process, business_key, at,
-	actor, action, task_id, details, reason, via, signature, policy_version, source`
+	actor, action, task_id, details, reason, via, signature, policy_version, source, data`
 
 // appendChain appends one instance's entries under its head's row lock.
 func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (stored, dup int, head string, err error) {
@@ -201,9 +202,9 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (st
 		pos++
 		h := ChainHash(prev, pos, e)
 		batch.Queue(`INSERT INTO audit_entries (pos, prev_hash, hash, `+entryColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 			pos, prev, h, e.WorkflowID, e.RunID, e.Seq, e.UpdateID, e.EventID, e.Process, e.BusinessKey, e.Time,
-			e.Actor, e.Action, e.TaskID, e.Details, e.Reason, e.Via, e.Signature, e.PolicyVersion, e.Source)
+			e.Actor, e.Action, e.TaskID, e.Details, e.Reason, e.Via, e.Signature, e.PolicyVersion, e.Source, string(e.Data))
 		prev = h
 		stored++
 	}
@@ -218,13 +219,22 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (st
 
 func scanEntry(rows pgx.Rows) (Entry, error) {
 	var e Entry
+	var data string
 	err := rows.Scan(&e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
-		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source)
+		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source, &data)
 	if err != nil {
 		return e, fmt.Errorf("audit store: read entry: %w", err)
 	}
-	e.Time = e.Time.UTC()
+	e.Time, e.Data = e.Time.UTC(), rawData(data)
 	return e, nil
+}
+
+// rawData is a data column as an entry's Data (nil when empty).
+func rawData(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
 }
 
 const recordColumns = `pos, prev_hash, hash, recorded_at, ` + entryColumns
@@ -232,13 +242,14 @@ const recordColumns = `pos, prev_hash, hash, recorded_at, ` + entryColumns
 func scanRecord(rows pgx.Rows) (Record, error) {
 	var r Record
 	var prev, h []byte
+	var data string
 	e := &r.Entry
 	err := rows.Scan(&r.Pos, &prev, &h, &r.RecordedAt, &e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
-		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source)
+		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source, &data)
 	if err != nil {
 		return r, fmt.Errorf("audit store: read entry: %w", err)
 	}
-	e.Time = e.Time.UTC()
+	e.Time, e.Data = e.Time.UTC(), rawData(data)
 	r.RecordedAt = r.RecordedAt.UTC()
 	r.PrevHash, r.Hash = hexHash(prev), hexHash(h)
 	return r, nil
@@ -376,6 +387,66 @@ func (s *Store) Cycles(ctx context.Context, process string, since time.Time, sta
 			c.EndAction = *end
 		}
 		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Ended is an instance that ended: its last terminal entry (the action,
+// its time and Data) and when its first start entry was made.
+type Ended struct {
+	WorkflowID  string          `json:"workflowId"`
+	RunID       string          `json:"runId"`
+	Process     string          `json:"process"`
+	BusinessKey string          `json:"businessKey"`
+	Started     time.Time       `json:"started,omitzero"`
+	Closed      time.Time       `json:"closed"`
+	EndAction   string          `json:"endAction"`
+	Data        json.RawMessage `json:"data,omitempty"`
+}
+
+// EndedFilter selects instances by their last terminal entry: one of
+// EndActions, at a time in [Since, Until] (a zero bound is open), of
+// Process (every process when empty). StartAction names the entry whose
+// first time is Started. Action names are the caller's (the store does not
+// know them).
+type EndedFilter struct {
+	Process      string
+	Since, Until time.Time
+	StartAction  string
+	EndActions   []string
+}
+
+// Ended lists, in one query, the instances whose last terminal entry falls
+// in the window, oldest first: an instance reset after it ended counts
+// once, by the end of its latest run.
+func (s *Store) Ended(ctx context.Context, f EndedFilter) ([]Ended, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT e.workflow_id, e.run_id, e.process, e.business_key, e.at, e.action, e.data,
+			(SELECT min(st.at) FROM audit_entries st WHERE st.workflow_id = e.workflow_id AND st.source = $6 AND st.action = $5)
+		FROM audit_entries e
+		WHERE e.source = $6 AND e.action = ANY($4) AND ($1 = '' OR e.process = $1)
+			AND ($2::timestamptz IS NULL OR e.at >= $2) AND ($3::timestamptz IS NULL OR e.at <= $3)
+			AND NOT EXISTS (SELECT 1 FROM audit_entries l WHERE l.workflow_id = e.workflow_id AND l.pos > e.pos
+				AND l.source = $6 AND l.action = ANY($4))
+		ORDER BY e.at, e.workflow_id`,
+		f.Process, nullTime(f.Since), nullTime(f.Until), f.EndActions, f.StartAction, SourceWorkflow)
+	if err != nil {
+		return nil, s.queryErr(err)
+	}
+	defer rows.Close()
+	var out []Ended
+	for rows.Next() {
+		var e Ended
+		var data string
+		var started *time.Time
+		if err := rows.Scan(&e.WorkflowID, &e.RunID, &e.Process, &e.BusinessKey, &e.Closed, &e.EndAction, &data, &started); err != nil {
+			return nil, fmt.Errorf("audit store: read ended instance: %w", err)
+		}
+		e.Closed, e.Data = e.Closed.UTC(), rawData(data)
+		if started != nil {
+			e.Started = started.UTC()
+		}
+		out = append(out, e)
 	}
 	return out, rows.Err()
 }

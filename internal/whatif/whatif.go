@@ -6,9 +6,9 @@
 // (what the proposal would decide automatically against what people
 // decided).
 //
-// Evaluation is pure: instances come from a Source (Temporal histories
-// today, the audit store once it exists) and nothing here talks to a
-// server.
+// Evaluation is pure: instances come from a Source (Temporal histories,
+// or the durable audit store: package whatifstore) and nothing here talks
+// to a server.
 package whatif
 
 import (
@@ -60,10 +60,14 @@ type Source interface {
 
 // Report is a proposed policy replayed over a window.
 type Report struct {
-	PolicyVersion string    `json:"proposedPolicyVersion"`
-	Since         time.Time `json:"since"`
-	Until         time.Time `json:"until"`
-	Processes     []Process `json:"processes"`
+	PolicyVersion string `json:"proposedPolicyVersion"`
+	// Source says where the facts came from (set by the caller): "history"
+	// or "audit-store"; SourceNote what a reader should know about it.
+	Source     string    `json:"source,omitempty"`
+	SourceNote string    `json:"sourceNote,omitempty"`
+	Since      time.Time `json:"since"`
+	Until      time.Time `json:"until"`
+	Processes  []Process `json:"processes"`
 }
 
 // Process is one process's figures: what happened (Current) and what the
@@ -155,7 +159,7 @@ type Evaluated struct {
 
 // Reasons an instance is not evaluated.
 const (
-	ReasonNotRecorded = "facts not recorded (finished before its result recorded them)"
+	ReasonNotRecorded = "facts not recorded (the instance finished before Baton recorded them)"
 	ReasonNoResult    = "no result: the instance %s"
 	ReasonUnknown     = "unknown process"
 	ReasonUnreadable  = "facts unreadable: %v"

@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -22,6 +23,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
+	"baton/internal/auditstore"
 	"baton/policy"
 	"baton/workflows/humantask"
 )
@@ -92,6 +94,9 @@ type AuditEntry struct {
 	// EventID is the history length when the entry was made (the workflow
 	// task it was made in).
 	EventID int64 `json:"eventId,omitempty"`
+	// Data is structured data (compact JSON): the terminal entry of a
+	// finished instance carries what a what-if replays (see FinishWith).
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // Status is the status query's answer.
@@ -383,9 +388,21 @@ func (r *Record) Remind(ctx workflow.Context, to, subject, body string) error {
 // handlers and drains decisions that arrived too late (they are audited
 // as refused: the process has ended).
 func (r *Record) Finish(ctx workflow.Context, outcome, details string) {
+	r.FinishWith(ctx, outcome, details, nil)
+}
+
+// FinishWith is Finish, with data for the completed entry: data is called
+// once the open tasks are cancelled and the close time is set, and what it
+// returns is written (as compact JSON) into that entry's Data, so the
+// durable audit store holds it after the history is gone. Data larger than
+// auditstore.MaxDataBytes is left out (logged): the store would refuse it.
+func (r *Record) FinishWith(ctx workflow.Context, outcome, details string, data func() any) {
 	r.CancelOpen(ctx, "the process ended: "+outcome)
 	r.close(ctx, outcome)
 	r.Audit(ctx, humantask.SystemActor, ActionCompleted, "", cmp.Or(details, outcome))
+	if data != nil {
+		r.audit[len(r.audit)-1].Data = r.entryData(data())
+	}
 	r.stage, r.stageIdx, r.stageText = StageCompleted, r.opts.Stages, "ended: "+outcome
 	r.ended(ctx)
 	r.tasks.Drain(ctx)
@@ -414,6 +431,32 @@ func FailureCode(err error) string {
 		return ae.Type()
 	}
 	return "error"
+}
+
+// entryData encodes v for an entry's Data (nil when it cannot be stored).
+func (r *Record) entryData(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	switch {
+	case err != nil:
+		r.log.Error("audit data not recorded", "Error", err)
+		return nil
+	case len(b) > auditstore.MaxDataBytes:
+		r.log.Error("audit data not recorded: over the bound", "Bytes", len(b), "Max", auditstore.MaxDataBytes)
+		return nil
+	}
+	return b
+}
+
+// StartedAt is when the instance started (its workflow start time).
+func (r *Record) StartedAt() time.Time { return r.startedAt }
+
+// ClosedAt is when the instance ended (zero before Finish or Fail): the
+// time of its terminal audit entry.
+func (r *Record) ClosedAt() time.Time {
+	if r.closedAt == nil {
+		return time.Time{}
+	}
+	return *r.closedAt
 }
 
 func (r *Record) close(ctx workflow.Context, outcome string) {

@@ -280,3 +280,56 @@ func TestCurrentDetailsNameNoUserAndNoErrorText(t *testing.T) {
 		t.Errorf("details after a failure = %q", got[1])
 	}
 }
+
+// dataProcess ends with data of n bytes of text on its completed entry.
+func dataProcess(ctx workflow.Context, n int) ([]record.AuditEntry, error) {
+	r, err := record.New(ctx, record.Options{Process: "test", BusinessKey: "test-1"})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Start(ctx, "started for a test"); err != nil {
+		return nil, err
+	}
+	r.FinishWith(ctx, "done", "", func() any { return map[string]string{"facts": strings.Repeat("x", n)} })
+	return r.AuditTrail(), nil
+}
+
+// The completed entry carries its data to the store; data over the store's
+// bound is left out (the store would refuse the entry, and with it the rest
+// of the trail), not sent.
+func TestFinishWithDataReachesTheStoreWithinItsBound(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{
+		{3, `{"facts":"xxx"}`},
+		{auditstore.MaxDataBytes, ""},
+	} {
+		var s testsuite.WorkflowTestSuite
+		s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		env := s.NewTestWorkflowEnvironment()
+		env.RegisterWorkflow(dataProcess)
+		pol, err := policy.Load("../../config/policy.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.RegisterActivity(&activities.Policy{Current: pol})
+		store := &memStore{}
+		env.RegisterActivity(&activities.Audit{Store: store})
+		env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+		env.ExecuteWorkflow(dataProcess, tc.n)
+		if err := env.GetWorkflowError(); err != nil {
+			t.Fatal(err)
+		}
+		var trail []record.AuditEntry
+		if err := env.GetWorkflowResult(&trail); err != nil {
+			t.Fatal(err)
+		}
+		if len(store.entries) != 2 || store.entries[1].Action != record.ActionCompleted || store.entries[0].Data != nil {
+			t.Fatalf("%d bytes: stored %+v", tc.n, store.entries)
+		}
+		if got := string(store.entries[1].Data); got != tc.want || string(trail[1].Data) != tc.want {
+			t.Errorf("%d bytes: stored data %.40q, trail %.40q, want %q", tc.n, got, trail[1].Data, tc.want)
+		}
+	}
+}

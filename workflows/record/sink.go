@@ -92,7 +92,7 @@ func (r *Record) storeEntries(ctx workflow.Context, batch []AuditEntry) []audits
 			Seq: int64(e.Seq), EventID: e.EventID, Process: r.opts.Process, BusinessKey: r.opts.BusinessKey,
 			Time: e.Time, Actor: e.Actor, Action: e.Action, TaskID: e.TaskID, Details: e.Details,
 			Reason: e.Reason, Via: e.Via, Signature: e.Signature, PolicyVersion: e.PolicyVersion,
-			Source: auditstore.SourceWorkflow,
+			Source: auditstore.SourceWorkflow, Data: e.Data,
 		}
 	}
 	return out

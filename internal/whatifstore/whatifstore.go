@@ -1,0 +1,67 @@
+// Package whatifstore is the what-if's Source over the durable audit store:
+// the instances whose terminal entry (completed or failed) falls in the
+// window, with what each completed one recorded in its completed entry's
+// data (workflows.EndData). The store outlives Temporal's retention, so a
+// what-if reaches as far back as the store does.
+package whatifstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"baton/internal/auditstore"
+	"baton/internal/whatif"
+	"baton/workflows"
+	"baton/workflows/record"
+)
+
+// Instance statuses, as Temporal names a closed execution's: a completed
+// entry ends an instance that completed, a failed entry one that failed.
+const (
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+)
+
+// Source reads finished instances from an audit store.
+type Source struct {
+	Store *auditstore.Store
+}
+
+// Finished lists, in one query, every instance of the window's process
+// (every process when empty) whose last terminal entry is in [Since,
+// Until]. A completed instance whose entry carries no data (it ended
+// before Baton recorded it) comes back with Recorded false, counted and
+// listed by the what-if, never dropped. Instances that never wrote a
+// terminal entry (terminated, cancelled or timed out by Temporal) are not
+// in the store as finished: only visibility knows them.
+func (s Source) Finished(ctx context.Context, w whatif.Window) ([]whatif.Instance, error) {
+	ended, err := s.Store.Ended(ctx, auditstore.EndedFilter{
+		Process: w.Process, Since: w.Since, Until: w.Until,
+		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed},
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]whatif.Instance, 0, len(ended))
+	for _, e := range ended {
+		in := whatif.Instance{Process: e.Process, BusinessKey: e.WorkflowID, Status: StatusFailed, Start: e.Started, Close: e.Closed}
+		if e.EndAction == record.ActionCompleted {
+			in.Status = StatusCompleted
+		}
+		if in.Status == StatusCompleted && len(e.Data) > 0 {
+			var d workflows.EndData
+			if err := json.Unmarshal(e.Data, &d); err != nil {
+				return nil, fmt.Errorf("audit store: %s: the completed entry's data: %v", e.WorkflowID, err)
+			}
+			end := d.Ending(e.Closed)
+			in.Recorded = end.Facts != nil
+			in.Path, in.Outcome, in.Decision, in.Facts, in.Tasks = end.HandlingPath, end.Outcome, end.Decision, end.Facts, end.Tasks
+			if !end.StartedAt.IsZero() {
+				in.Start = end.StartedAt
+			}
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
