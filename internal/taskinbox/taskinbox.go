@@ -200,13 +200,29 @@ func (l *Visibility) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	now := f.now()
 	page := Page{Tasks: []Task{}}
-	for {
+	fetch := func(token []byte) <-chan fetched {
 		l.calls.Add(1)
-		resp, err := l.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: l.Namespace, Query: query, PageSize: int32(size), NextPageToken: cur.Token,
-		})
-		if err != nil {
-			return Page{}, fmt.Errorf("list open tasks: %w", err)
+		ch := make(chan fetched, 1) // the call ends even when List returns first
+		go func() {
+			resp, err := l.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+				Namespace: l.Namespace, Query: query, PageSize: int32(size), NextPageToken: token,
+			})
+			ch <- fetched{resp, err}
+		}()
+		return ch
+	}
+	pending := fetch(cur.Token)
+	for {
+		r := <-pending
+		if r.err != nil {
+			return Page{}, fmt.Errorf("list open tasks: %w", r.err)
+		}
+		resp := r.resp
+		token := resp.GetNextPageToken()
+		// A listing of every task wants the next page whatever this one
+		// holds: ask for it now, while this one is decoded.
+		if f.Limit == 0 && len(token) > 0 {
+			pending = fetch(token)
 		}
 		matched, full := 0, false
 		for _, e := range resp.GetExecutions() {
@@ -238,7 +254,6 @@ func (l *Visibility) List(ctx context.Context, f Filter) (Page, error) {
 				full = f.Limit > 0 && len(page.Tasks) == f.Limit
 			}
 		}
-		token := resp.GetNextPageToken()
 		if len(token) == 0 {
 			return page, nil
 		}
@@ -247,7 +262,16 @@ func (l *Visibility) List(ctx context.Context, f Filter) (Page, error) {
 			page.Next = cur.encode()
 			return page, nil
 		}
+		if f.Limit > 0 {
+			pending = fetch(token)
+		}
 	}
+}
+
+// fetched is one visibility page, or why there is none.
+type fetched struct {
+	resp *workflowservice.ListWorkflowExecutionsResponse
+	err  error
 }
 
 // All lists every task f selects, earliest deadline first.
