@@ -157,7 +157,7 @@ test: lint test-unit test-integration test-cluster ## every test tier (what CI r
 
 BENCH_CLUSTER_DIR := $(CURDIR)/.cluster/bench
 .PHONY: bench
-bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack (dev server), the inbox listing 10,000 open tasks, then automated-loan throughput on the dev server and the PostgreSQL cluster side by side
+bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack: the inbox listing 10,000 open tasks and automated-loan throughput, on the dev server and on the PostgreSQL cluster
 	@mkdir -p .cluster
 	go test -count=1 -run '^$$' -bench . -skip InboxList -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee $(CURDIR)/.cluster/bench-dev.txt
 	BATON_IT_SA_CACHE=production go test -count=1 -run '^$$' -bench InboxList -benchtime 5x -timeout 40m ./integration/ | grep -v '^{"level'
@@ -167,6 +167,9 @@ bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack (dev se
 	  . $(BENCH_CLUSTER_DIR)/cluster.env; \
 	  BATON_TEST_TEMPORAL_ADDRESS=$$TEMPORAL_ADDRESS go test -count=1 -run '^$$' -bench AutomatedLoan -benchtime 60x -timeout 20m ./integration/ \
 	    | grep -v '^{"level' >$(CURDIR)/.cluster/bench-cluster.txt; rc=$$?; \
+	  echo "The inbox on the cluster (visibility on PostgreSQL):"; \
+	  BATON_TEST_TEMPORAL_ADDRESS=$$TEMPORAL_ADDRESS go test -count=1 -run '^$$' -bench InboxList -benchtime 5x -timeout 40m ./integration/ \
+	    | grep -v '^{"level' || rc=1; \
 	  scripts/cluster.sh down >/dev/null; rm -rf $(BENCH_CLUSTER_DIR) $$PG_BASE; \
 	  echo; echo "Automated loans end to end, 8 at a time, 60 instances:"; \
 	  for f in dev:$(CURDIR)/.cluster/bench-dev.txt cluster:$(CURDIR)/.cluster/bench-cluster.txt; do \

@@ -2,7 +2,8 @@
 # make cluster: a production-shaped Temporal on one machine, without
 # containers. PostgreSQL 15 (Debian's), the Temporal schema, a Temporal server
 # with every service in one process on PostgreSQL (deploy/cluster/temporal.yaml),
-# the Temporal Web UI server, the simulated systems and two worker replicas.
+# the Temporal Web UI server with the codec server that decrypts payloads for
+# it, the simulated systems and two worker replicas.
 # Everything runs in the background; state and logs stay in $BATON_CLUSTER_DIR.
 #
 #   scripts/cluster.sh up                start everything (make cluster)
@@ -22,6 +23,10 @@
 #   BATON_CLUSTER_UI_PORT       Web UI                        8233
 #   BATON_CLUSTER_SIM_ADDR      simulated systems             localhost:8090
 #   BATON_CLUSTER_METRICS_PORT  first worker's /metrics, the second's is +1  9464
+#   BATON_CLUSTER_CODEC_ADDR    codec server (for the Web UI)  localhost:8236
+# Payloads are encrypted with the key make codec-key writes (.dev/codec.keys,
+# or BATON_CODEC_KEY_FILE); the UI reaches the codec server with the token in
+# .dev/codec.token, in the endpoint's path as make dev does.
 # The ports chosen at the first start are kept in $BATON_CLUSTER_DIR/cluster.env
 # and reused by every later command on that folder.
 set -euo pipefail
@@ -55,9 +60,10 @@ else
   UI_PORT=${BATON_CLUSTER_UI_PORT:-8233}
   SIM_ADDR=${BATON_CLUSTER_SIM_ADDR:-localhost:8090}
   METRICS_PORT=${BATON_CLUSTER_METRICS_PORT:-9464}
+  CODEC_ADDR=${BATON_CLUSTER_CODEC_ADDR:-localhost:8236}
   if [ "${BATON_CLUSTER_PORTS:-}" = auto ] && [[ ${1:-} == up* ]]; then
     # A block of 16 free ports at a random place: frontend, 9 internal,
-    # PostgreSQL, UI, simulator, two workers' metrics.
+    # PostgreSQL, UI, simulator, two workers' metrics, codec server.
     for _ in $(seq 1 50); do
       base=$((20000 + RANDOM % 12000))
       free=1
@@ -68,7 +74,7 @@ else
     done
     [ $free = 1 ] || die "no block of 16 free ports found"
     PORT=$base INTERNAL=$((base + 1)) PG_PORT=$((base + 10)) UI_PORT=$((base + 11))
-    SIM_ADDR=localhost:$((base + 12)) METRICS_PORT=$((base + 13))
+    SIM_ADDR=localhost:$((base + 12)) METRICS_PORT=$((base + 13)) CODEC_ADDR=localhost:$((base + 15))
   fi
 fi
 
@@ -104,6 +110,7 @@ PG_PORT=$PG_PORT
 UI_PORT=$UI_PORT
 SIM_ADDR=$SIM_ADDR
 METRICS_PORT=$METRICS_PORT
+CODEC_ADDR=$CODEC_ADDR
 PG_BASE=$PG_BASE
 TEMPORAL_ADDRESS=127.0.0.1:$PORT
 EOF
@@ -185,6 +192,7 @@ render() { # template output
       -e "s|@METRICS_PORT@|$((INTERNAL + 8))|g" \
       -e "s|@PG_PORT@|$PG_PORT|g" \
       -e "s|@UI_PORT@|$UI_PORT|g" \
+      -e "s|@CODEC_ENDPOINT@|${CODEC_ENDPOINT:-}|g" \
       -e "s|@DYNAMIC_CONFIG@|$ROOT/deploy/cluster/dynamicconfig.yaml|g" "$1" >"$2"
 }
 
@@ -227,15 +235,33 @@ namespace() { # create the default namespace once; 7 days for starter report --s
 # ---- Baton ---------------------------------------------------------------
 http_ok() { curl -fsS -o /dev/null "$1" 2>/dev/null; }
 
+# The audit store: a database of its own on the cluster's PostgreSQL, unless
+# BATON_AUDIT_DSN names another; the workers apply its migrations.
+AUDIT_DSN=${BATON_AUDIT_DSN:-postgres://postgres@127.0.0.1:$PG_PORT/baton_audit?sslmode=disable}
+audit_db() {
+  [ -n "${BATON_AUDIT_DSN:-}" ] || [ -f "$DIR/audit.done" ] && return 0
+  need TEMPORAL_SQL
+  "$TEMPORAL_SQL" --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u postgres --db baton_audit create >>"$DIR/schema.log" 2>&1 \
+    || die "create database baton_audit failed (log $DIR/schema.log)"
+  touch "$DIR/audit.done"
+}
+
 apps_start() {
   need TEMPORAL_UI
   local p
-  for p in "$UI_PORT" "${SIM_ADDR##*:}" "$METRICS_PORT" $((METRICS_PORT + 1)); do
-    port_busy "$p" && die "port $p is in use: set BATON_CLUSTER_UI_PORT / BATON_CLUSTER_SIM_ADDR / BATON_CLUSTER_METRICS_PORT"
+  for p in "$UI_PORT" "${SIM_ADDR##*:}" "$METRICS_PORT" $((METRICS_PORT + 1)) "${CODEC_ADDR##*:}"; do
+    port_busy "$p" && die "port $p is in use: set BATON_CLUSTER_UI_PORT / BATON_CLUSTER_SIM_ADDR / BATON_CLUSTER_METRICS_PORT / BATON_CLUSTER_CODEC_ADDR"
   done
-  [ -x bin/worker ] && [ -x bin/simulator ] || die "bin/worker or bin/simulator missing: run make build"
+  [ -x bin/worker ] && [ -x bin/simulator ] && [ -x bin/codecserver ] || die "bin/worker, bin/simulator or bin/codecserver missing: run make build"
+  [ -s .dev/codec.token ] || die ".dev/codec.token missing: run make codec-key"
+  audit_db
+  CODEC_TOKEN=$(head -n1 .dev/codec.token)
+  # The codec server answers the UI's browser (its origin is the UI's URL).
+  BATON_CODEC_SERVER_LISTEN="$CODEC_ADDR" BATON_CODEC_SERVER_TOKEN_FILE=.dev/codec.token \
+    BATON_UI_URL=http://localhost:$UI_PORT spawn codec bin/codecserver
+  wait_for "the codec server" 20 codec http_ok "http://$CODEC_ADDR/healthz"
   mkdir -p "$DIR/ui/config"
-  render deploy/cluster/ui.yaml "$DIR/ui/config/cluster.yaml"
+  CODEC_ENDPOINT=http://$CODEC_ADDR/t/$CODEC_TOKEN render deploy/cluster/ui.yaml "$DIR/ui/config/cluster.yaml"
   spawn ui "$TEMPORAL_UI" --root "$DIR/ui" --config config --env cluster start
   spawn simulator bin/simulator --listen "$SIM_ADDR"
   wait_for "the simulated systems" 20 simulator http_ok "http://$SIM_ADDR/healthz"
@@ -243,7 +269,7 @@ apps_start() {
   # in the new namespace, the second finds them.
   local i
   for i in 1 2; do
-    TEMPORAL_ADDRESS=127.0.0.1:$PORT BATON_SYSTEMS_URL=http://$SIM_ADDR BATON_UI_URL=http://localhost:$UI_PORT \
+    TEMPORAL_ADDRESS=127.0.0.1:$PORT BATON_SYSTEMS_URL=http://$SIM_ADDR BATON_UI_URL=http://localhost:$UI_PORT BATON_AUDIT_DSN=$AUDIT_DSN \
       BATON_METRICS_ADDRESS=127.0.0.1:$((METRICS_PORT + i - 1)) TEMPORAL_IDENTITY=baton-worker-$i@$(hostname) \
       spawn "worker-$i" bin/worker
     wait_for "worker $i" 90 "worker-$i" http_ok "http://127.0.0.1:$((METRICS_PORT + i - 1))/healthz"
@@ -256,13 +282,16 @@ banner() {
 
   Baton is running on a PostgreSQL-backed Temporal cluster (state in $DIR).
     Temporal frontend: 127.0.0.1:$PORT
-    Temporal Web UI:   http://localhost:$UI_PORT
+    Temporal Web UI:   http://localhost:$UI_PORT (payloads decrypted by the codec server at http://$CODEC_ADDR)
     Worker metrics:    http://localhost:$METRICS_PORT/healthz, http://localhost:$((METRICS_PORT + 1))/healthz
-    Logs:              $DIR/{server,ui,simulator,worker-1,worker-2}.log
+    Audit store:       $AUDIT_DSN
+    Logs:              $DIR/{server,ui,codec,simulator,worker-1,worker-2}.log
 
   In another terminal, try:
-    bin/starter demo$( [ "$PORT" = 7233 ] || echo " --address 127.0.0.1:$PORT")                # every process, some waiting for people
-    bin/starter tasks --user ana$( [ "$PORT" = 7233 ] || echo " --address 127.0.0.1:$PORT")    # ana's inbox
+    export TEMPORAL_ADDRESS=127.0.0.1:$PORT BATON_UI_URL=http://localhost:$UI_PORT \\
+      BATON_AUDIT_DSN='$AUDIT_DSN'
+    bin/starter demo                  # every process, some waiting for people
+    bin/starter tasks --user ana      # ana's inbox
     bin/starter --help
 
   make cluster-down stops it all (the database stays in $PG_BASE).
@@ -273,7 +302,7 @@ MSG
 PG_BASE=${PG_BASE:-$(pg_base)}
 
 stop_all() {
-  for n in worker-2 worker-1 simulator ui server; do stop "$n"; done
+  for n in worker-2 worker-1 simulator ui codec server; do stop "$n"; done
   pg_stop
 }
 
@@ -297,7 +326,7 @@ case "${1:-}" in
   restart-postgres)
     pg_stop; pg_start ;;
   status)
-    for n in server ui simulator worker-1 worker-2; do
+    for n in server ui codec simulator worker-1 worker-2; do
       if running "$n"; then echo "$n: running (pid $(cat "$DIR/$n.pid"))"; else echo "$n: stopped"; fi
     done
     if as_pg "$(pg_bin)/pg_ctl" -D "$PG_BASE/data" status >/dev/null 2>&1; then echo "postgres: running on :$PG_PORT"; else echo "postgres: stopped"; fi ;;
