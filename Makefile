@@ -29,7 +29,7 @@ TEST_CLUSTER_DIR := $(CURDIR)/.cluster/test
 # The integration tests the cluster tier runs on it: every kind of process,
 # the governance and report paths, the worker's fresh-namespace handling,
 # and the cluster fault test. The dev server tier runs them all.
-CLUSTER_TESTS := TestClusterSurvivesRestartsAndAKilledReplica|TestReplicasStartedWithANewNamespace|TestWorkerIsHealthyAndAnswersPing|TestSearchAttributesRegistered|TestEnsureSearchAttributesCreatesMissingOnes|TestLoanEndToEnd|TestOrderEndToEnd|TestExpenseEndToEnd|TestGovernedDecisionsEndToEnd|TestReportMatchesAKnownMix|TestStatusAuditAndListOutput|TestDemoPopulatesTheInbox|TestStartTwiceIsRefused
+CLUSTER_TESTS := TestClusterSurvivesRestartsAndAKilledReplica|TestMakeClusterStack|TestReplicasStartedWithANewNamespace|TestWorkerIsHealthyAndAnswersPing|TestSearchAttributesRegistered|TestEnsureSearchAttributesCreatesMissingOnes|TestLoanEndToEnd|TestOrderEndToEnd|TestExpenseEndToEnd|TestGovernedDecisionsEndToEnd|TestReportMatchesAKnownMix|TestStatusAuditAndListOutput|TestDemoPopulatesTheInbox|TestStartTwiceIsRefused
 
 # Debian's chromium drives the browser test; BATON_CHROMIUM names another.
 BATON_CHROMIUM ?=

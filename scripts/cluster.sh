@@ -8,6 +8,8 @@
 #
 #   scripts/cluster.sh up                start everything (make cluster)
 #   scripts/cluster.sh up-server         PostgreSQL, schema and server only (the test tier)
+#   scripts/cluster.sh up-apps           codec server, Web UI, simulator and workers on a running server
+#   scripts/cluster.sh down-apps         stop those, leave the server and PostgreSQL
 #   scripts/cluster.sh down              stop everything started here (make cluster-down)
 #   scripts/cluster.sh restart-server    stop and start the Temporal server
 #   scripts/cluster.sh restart-postgres  stop and start PostgreSQL
@@ -27,6 +29,8 @@
 # Payloads are encrypted with the key make codec-key writes (.dev/codec.keys,
 # or BATON_CODEC_KEY_FILE); the UI reaches the codec server with the token in
 # .dev/codec.token, in the endpoint's path as make dev does.
+# BATON_BIN names the folder of Baton's binaries (default bin, make build);
+# BATON_CODEC_SERVER_TOKEN_FILE the codec token (default .dev/codec.token).
 # The ports chosen at the first start are kept in $BATON_CLUSTER_DIR/cluster.env
 # and reused by every later command on that folder.
 set -euo pipefail
@@ -40,11 +44,10 @@ ENVFILE=$DIR/cluster.env
 
 die() {
   echo "cluster: $*" >&2
-  if [ "${STARTING:-}" = 1 ]; then
-    STARTING=0
-    echo "cluster: stopping what this start began" >&2
-    stop_all >/dev/null 2>&1 || true
-  fi
+  case "${STARTING:-}" in
+    1) STARTING=0; echo "cluster: stopping what this start began" >&2; stop_all >/dev/null 2>&1 || true ;;
+    apps) STARTING=0; echo "cluster: stopping what this start began" >&2; stop_apps >/dev/null 2>&1 || true ;;
+  esac
   exit 1
 }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -252,18 +255,19 @@ apps_start() {
   for p in "$UI_PORT" "${SIM_ADDR##*:}" "$METRICS_PORT" $((METRICS_PORT + 1)) "${CODEC_ADDR##*:}"; do
     port_busy "$p" && die "port $p is in use: set BATON_CLUSTER_UI_PORT / BATON_CLUSTER_SIM_ADDR / BATON_CLUSTER_METRICS_PORT / BATON_CLUSTER_CODEC_ADDR"
   done
-  [ -x bin/worker ] && [ -x bin/simulator ] && [ -x bin/codecserver ] || die "bin/worker, bin/simulator or bin/codecserver missing: run make build"
-  [ -s .dev/codec.token ] || die ".dev/codec.token missing: run make codec-key"
+  local bin=${BATON_BIN:-bin} token=${BATON_CODEC_SERVER_TOKEN_FILE:-.dev/codec.token}
+  [ -x "$bin/worker" ] && [ -x "$bin/simulator" ] && [ -x "$bin/codecserver" ] || die "$bin/worker, $bin/simulator or $bin/codecserver missing: run make build"
+  [ -s "$token" ] || die "$token missing: run make codec-key"
   audit_db
-  CODEC_TOKEN=$(head -n1 .dev/codec.token)
+  CODEC_TOKEN=$(head -n1 "$token")
   # The codec server answers the UI's browser (its origin is the UI's URL).
-  BATON_CODEC_SERVER_LISTEN="$CODEC_ADDR" BATON_CODEC_SERVER_TOKEN_FILE=.dev/codec.token \
-    BATON_UI_URL=http://localhost:$UI_PORT spawn codec bin/codecserver
+  BATON_CODEC_SERVER_LISTEN="$CODEC_ADDR" BATON_CODEC_SERVER_TOKEN_FILE="$token" \
+    BATON_UI_URL=http://localhost:$UI_PORT spawn codec "$bin/codecserver"
   wait_for "the codec server" 20 codec http_ok "http://$CODEC_ADDR/healthz"
   mkdir -p "$DIR/ui/config"
   CODEC_ENDPOINT=http://$CODEC_ADDR/t/$CODEC_TOKEN render deploy/cluster/ui.yaml "$DIR/ui/config/cluster.yaml"
   spawn ui "$TEMPORAL_UI" --root "$DIR/ui" --config config --env cluster start
-  spawn simulator bin/simulator --listen "$SIM_ADDR"
+  spawn simulator "$bin/simulator" --listen "$SIM_ADDR"
   wait_for "the simulated systems" 20 simulator http_ok "http://$SIM_ADDR/healthz"
   # One replica after the other: the first creates the search attributes
   # in the new namespace, the second finds them.
@@ -271,7 +275,7 @@ apps_start() {
   for i in 1 2; do
     TEMPORAL_ADDRESS=127.0.0.1:$PORT BATON_SYSTEMS_URL=http://$SIM_ADDR BATON_UI_URL=http://localhost:$UI_PORT BATON_AUDIT_DSN=$AUDIT_DSN \
       BATON_METRICS_ADDRESS=127.0.0.1:$((METRICS_PORT + i - 1)) TEMPORAL_IDENTITY=baton-worker-$i@$(hostname) \
-      spawn "worker-$i" bin/worker
+      spawn "worker-$i" "$bin/worker"
     wait_for "worker $i" 90 "worker-$i" http_ok "http://127.0.0.1:$((METRICS_PORT + i - 1))/healthz"
   done
   wait_for "the Web UI" 30 ui http_ok "http://127.0.0.1:$UI_PORT/"
@@ -301,8 +305,12 @@ MSG
 
 PG_BASE=${PG_BASE:-$(pg_base)}
 
+stop_apps() {
+  for n in worker-2 worker-1 simulator ui codec; do stop "$n"; done
+}
+
 stop_all() {
-  for n in worker-2 worker-1 simulator ui codec server; do stop "$n"; done
+  stop_apps; stop server
   pg_stop
 }
 
@@ -317,6 +325,11 @@ case "${1:-}" in
     save_env; STARTING=1
     pg_start; schema; server_start; STARTING=0
     echo "Temporal server (PostgreSQL on :$PG_PORT) serving at 127.0.0.1:$PORT; state in $DIR" ;;
+  up-apps)
+    running server || die "the Temporal server is not running: scripts/cluster.sh up-server (or make cluster)"
+    STARTING=apps; apps_start; STARTING=0; banner ;;
+  down-apps)
+    stop_apps; echo "cluster: Baton's processes stopped (the server and PostgreSQL run on)" ;;
   down)
     stop_all
     case $PG_BASE in "$DIR"/*) extra="" ;; *) extra=", and $PG_BASE," ;; esac
