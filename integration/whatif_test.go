@@ -267,3 +267,50 @@ func mean(v ...float64) float64 {
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 func round4(v float64) float64 { return math.Round(v*10000) / 10000 }
+
+// Instances Temporal completed whose trail the audit store does not have
+// (a worker without audit writes here; in service: instances that finished
+// before the store existed, or whose trail the store refused) are still
+// counted and evaluated when the what-if reads the store: their facts come
+// from their results, and the figures are the histories'.
+func TestWhatifFromTheStoreCountsCompletedInstancesItDoesNotHave(t *testing.T) {
+	r := newNamespaceWorker(t, "whatifnostore", "BATON_AUDIT_WRITES=off")
+	id := uniq("N")
+	r.starter(t, "start", "loan", "--file", "examples/loan-auto-approve.json", "--id", id)
+	r.wait(t, "loan-"+id)
+	eventually(t, "visibility to show the close", func() bool {
+		return strings.Contains(r.starter(t, "list", "--closed", "-o", "json"), "loan-"+id)
+	})
+	current, err := os.ReadFile("../config/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policyFile := writeTemp(t, string(current))
+	var fromStore, fromHistory struct {
+		Source     string          `json:"source"`
+		SourceNote string          `json:"sourceNote"`
+		Processes  json.RawMessage `json:"processes"`
+	}
+	for _, run := range []struct {
+		rep  any
+		args []string
+	}{{&fromStore, nil}, {&fromHistory, []string{"--source", "history"}}} {
+		out := r.starter(t, append([]string{"whatif", "--policy", policyFile, "--since", "1h", "-o", "json"}, run.args...)...)
+		if err := json.Unmarshal([]byte(out), run.rep); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	if fromStore.Source != "audit-store" || fromHistory.Source != "history" {
+		t.Errorf("sources: %q, %q", fromStore.Source, fromHistory.Source)
+	}
+	if string(fromStore.Processes) != string(fromHistory.Processes) {
+		t.Errorf("the completed instance the store does not have is dropped:\nstore   %s\nhistory %s", fromStore.Processes, fromHistory.Processes)
+	}
+	var procs []whatifProcess
+	if err := json.Unmarshal(fromStore.Processes, &procs); err != nil {
+		t.Fatal(err)
+	}
+	if len(procs) != 1 || procs[0].Finished != 1 || procs[0].Evaluated != 1 {
+		t.Errorf("store: %s", fromStore.Processes)
+	}
+}

@@ -181,6 +181,11 @@ func parseSince(s string) (time.Duration, error) {
 		if err != nil || n <= 0 {
 			return 0, usageErr("--since: %q is not a number of days such as 7d", s)
 		}
+		// A longer window overflows a time.Duration (it wrapped to a
+		// window in the future, and an empty report).
+		if maxDays := int(math.MaxInt64 / int64(24*time.Hour)); n > maxDays {
+			return 0, usageErr("--since: %q is over the longest window, %dd", s, maxDays)
+		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	d, err := time.ParseDuration(s)

@@ -53,8 +53,9 @@ automatically that people approved, by business key.
 Facts come from the durable audit store (audit.dsn, BATON_AUDIT_DSN) when it
 is reachable: each instance's completed entry records them, so the window may
 reach beyond Temporal's retention; instances that Temporal ended without a
-last entry (terminated, cancelled, timed out) are added from visibility while
-it lists them. Without the store, facts come from each instance's result in
+last entry in the store (terminated, cancelled, timed out, or completed
+without their trail in the store: their facts from their results) are added
+from visibility while it lists them. Without the store, facts come from each instance's result in
 its Temporal history (no worker needed). --source store or history picks one;
 with auto (the default) an audit.dsn set to anything but the make dev default
 that does not answer is an error, not a silent fall-back. The report says
@@ -131,28 +132,23 @@ func (a *app) auditDSNConfigured() bool {
 }
 
 // storeInstances reads the instances from the audit store, then adds
-// those Temporal closed without a terminal entry in the store (terminated,
-// cancelled, timed out, or failed before the record started) from
-// visibility while it lists them: they are counted, not dropped. Without
-// Temporal, the store's instances stand and the note says what is missing.
+// those Temporal closed without a terminal entry of theirs in the store's
+// window from visibility while it lists them: terminated, cancelled, timed
+// out, failed before the record started, and completed ones whose trail
+// the store does not have (they ran without audit writes or before the
+// store existed, the store refused their trail, or their last entry falls
+// outside the window): a completed one's facts are read from its result.
+// They are counted, never dropped. Without Temporal, the store's instances
+// stand and the note says what is missing.
 func (a *app) storeInstances(cmd *cobra.Command, st *auditstore.Store, w whatif.Window) (_ []whatif.Instance, from, note string, _ error) {
 	instances, err := whatifstore.Source{Store: st}.Finished(cmd.Context(), w)
 	if err != nil {
 		return nil, "", "", err
 	}
 	from = factsFromStore
-	q := []string{
-		record.SAProcessType.GetName() + " IS NOT NULL",
-		"ExecutionStatus != 'Running'", "ExecutionStatus != 'Completed'",
-		"CloseTime >= '" + w.Since.Format(time.RFC3339) + "'",
-		"CloseTime <= '" + w.Until.Format(time.RFC3339Nano) + "'",
-	}
-	if w.Process != "" {
-		q = append(q, is(record.SAProcessType.GetName(), w.Process))
-	}
-	rows, err := a.visibility(cmd, strings.Join(q, " AND "), 1_000_000)
+	rows, err := a.visibility(cmd, closedQuery(w), 1_000_000)
 	if err != nil {
-		note = "instances Temporal terminated, cancelled or timed out are not listed (" + err.Error() + ")"
+		note = "instances Temporal ended without a last audit entry are not listed (" + err.Error() + ")"
 		fmt.Fprintf(a.errOut, "starter: %s\n", note)
 		return instances, from, note, nil
 	}
@@ -160,18 +156,34 @@ func (a *app) storeInstances(cmd *cobra.Command, st *auditstore.Store, w whatif.
 	for _, in := range instances {
 		seen[in.BusinessKey] = true
 	}
-	added := 0
+	var missing []listRow
 	for _, r := range rows {
-		if seen[r.WorkflowID] {
-			continue
+		if !seen[r.WorkflowID] {
+			missing = append(missing, r)
 		}
-		instances = append(instances, whatif.Instance{Process: r.Process, BusinessKey: r.WorkflowID, Status: r.Status, Start: r.StartedAt, Close: r.ClosedAt})
-		added++
 	}
-	if added > 0 {
-		note = fmt.Sprintf("%d instance(s) Temporal ended without a last audit entry listed from visibility", added)
+	added, err := readResults(cmd.Context(), a.client, missing)
+	if err != nil {
+		return nil, "", "", err
 	}
-	return instances, from, note, nil
+	if len(added) > 0 {
+		note = fmt.Sprintf("%d instance(s) Temporal ended without a last audit entry listed from visibility", len(added))
+	}
+	return append(instances, added...), from, note, nil
+}
+
+// closedQuery is the visibility query of the window's closed instances.
+func closedQuery(w whatif.Window) string {
+	q := []string{
+		record.SAProcessType.GetName() + " IS NOT NULL",
+		"ExecutionStatus != 'Running'",
+		"CloseTime >= '" + w.Since.Format(time.RFC3339) + "'",
+		"CloseTime <= '" + w.Until.Format(time.RFC3339Nano) + "'",
+	}
+	if w.Process != "" {
+		q = append(q, is(record.SAProcessType.GetName(), w.Process))
+	}
+	return strings.Join(q, " AND ")
 }
 
 // historySource reads finished instances from Temporal: visibility finds
@@ -187,19 +199,16 @@ type historySource struct {
 const resultsInFlight = 8
 
 func (s *historySource) Finished(ctx context.Context, w whatif.Window) ([]whatif.Instance, error) {
-	q := []string{
-		record.SAProcessType.GetName() + " IS NOT NULL",
-		"ExecutionStatus != 'Running'",
-		"CloseTime >= '" + w.Since.Format(time.RFC3339) + "'",
-		"CloseTime <= '" + w.Until.Format(time.RFC3339Nano) + "'",
-	}
-	if w.Process != "" {
-		q = append(q, is(record.SAProcessType.GetName(), w.Process))
-	}
-	rows, err := s.a.visibility(s.cmd, strings.Join(q, " AND "), 1_000_000)
+	rows, err := s.a.visibility(s.cmd, closedQuery(w), 1_000_000)
 	if err != nil {
 		return nil, err
 	}
+	return readResults(ctx, s.a.client, rows)
+}
+
+// readResults makes instances of visibility's rows, each completed one's
+// facts read from its result, resultsInFlight at a time.
+func readResults(ctx context.Context, cl client.Client, rows []listRow) ([]whatif.Instance, error) {
 	out := make([]whatif.Instance, len(rows))
 	errs := make([]error, len(rows))
 	sem := make(chan struct{}, resultsInFlight)
@@ -213,7 +222,7 @@ func (s *historySource) Finished(ctx context.Context, w whatif.Window) ([]whatif
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = readResult(ctx, s.a.client, r.WorkflowID, r.RunID, &out[i])
+			errs[i] = readResult(ctx, cl, r.WorkflowID, r.RunID, &out[i])
 		}()
 	}
 	wg.Wait()

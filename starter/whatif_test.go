@@ -92,3 +92,14 @@ func TestWhatifUnreachableStoreIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// A window of more days than a time.Duration holds is refused, not wrapped
+// into a window in the future (which listed nothing, silently).
+func TestParseSinceRefusesAnOverflowingWindow(t *testing.T) {
+	if _, err := parseSince("200000d"); err == nil || !strings.Contains(err.Error(), "--since") {
+		t.Errorf("200000d: %v", err)
+	}
+	if d, err := parseSince("106751d"); err != nil || d <= 0 {
+		t.Errorf("106751d: %v %v", d, err)
+	}
+}

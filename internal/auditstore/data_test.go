@@ -32,8 +32,8 @@ func TestEntryWithoutDataHashesAsBefore(t *testing.T) {
 	}
 	other := e
 	other.Data = json.RawMessage(`{"facts":{"score":"781"}}`)
-	if !auditstore.SameFact(e, other) {
-		t.Error("a retried terminal entry whose data differs (a task closed at the retry's time) is a conflict")
+	if auditstore.SameFact(e, other) {
+		t.Error("a terminal entry whose facts differ is the same fact (see TestPlantedDataIsAConflictNotADuplicate)")
 	}
 }
 
@@ -158,5 +158,49 @@ func TestEndedListsInstancesByTheirTerminalEntry(t *testing.T) {
 	f.Process, f.Since, f.Until = "", time.Time{}, time.Time{}
 	if got, _ := s.Ended(ctx, f); len(got) != 6 {
 		t.Errorf("every process, no bounds: %d instances, want 6", len(got))
+	}
+}
+
+// A completed entry written first by someone holding the worker's
+// database role (INSERT on the entries, the head moving forward), with
+// facts of their choosing: when the instance's own write of that entry
+// arrives, it must be a conflict (the sink stops, --verify reports it), not
+// a duplicate that leaves the planted facts as the record. Only timestamps
+// at the entry's own time may differ (a task closed as the instance ended,
+// in a workflow task that was retried).
+func TestPlantedDataIsAConflictNotADuplicate(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	const real = `{"startedAt":"2026-11-20T09:01:00.123456789Z","handlingPath":"manual","outcome":"rejected","decision":"manual","facts":{"amount":"45000","score":"780"}}`
+	const planted = `{"startedAt":"2026-11-20T09:01:00.123456789Z","handlingPath":"manual","outcome":"rejected","decision":"manual","facts":{"amount":"45000","score":"300"}}`
+	mustAppend(t, s, trail("loan-P-1", "r1", 6))
+	mustAppend(t, s, dataTrail("loan-P-1", 7, planted)[6:])
+	_, err := s.Append(ctx, dataTrail("loan-P-1", 7, real)[6:])
+	if !errors.Is(err, auditstore.ErrConflict) {
+		t.Errorf("the instance's completed entry after a planted one with other facts: %v, want ErrConflict", err)
+	}
+	// A retried workflow task makes the entry again at its own, later
+	// time; a task it closed carries that time too: the same fact.
+	entry := func(at time.Time, closed time.Time, score string) auditstore.Entry {
+		e := dataTrail("loan-P-2", 7, "{}")[6]
+		e.Time = at
+		e.Data = json.RawMessage(`{"facts":{"score":"` + score + `"},"tasks":[{"id":"underwriting","openedAt":"2026-11-20T09:02:00Z","closedAt":"` +
+			closed.Format(time.RFC3339Nano) + `"}]}`)
+		return e
+	}
+	first, retry := t0.Add(7*time.Minute), t0.Add(7*time.Minute+3*time.Second)
+	if !auditstore.SameFact(entry(first, first, "780"), entry(retry, retry, "780")) {
+		t.Error("a retried terminal entry whose task closed at the retry's time is a conflict")
+	}
+	if auditstore.SameFact(entry(first, first, "780"), entry(retry, retry, "300")) {
+		t.Error("a retried terminal entry with other facts is the same fact")
+	}
+	if auditstore.SameFact(entry(first, first.Add(-time.Hour), "780"), entry(retry, retry.Add(-2*time.Hour), "780")) {
+		t.Error("a task closed an hour earlier than recorded is the same fact")
+	}
+	noData := entry(first, first, "780")
+	noData.Data = nil
+	if auditstore.SameFact(noData, entry(first, first, "780")) {
+		t.Error("an entry without data and one with data are the same fact")
 	}
 }

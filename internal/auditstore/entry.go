@@ -182,16 +182,62 @@ func ChainHash(prev []byte, pos int64, e Entry) []byte {
 }
 
 // SameFact reports whether two entries under one key record the same fact.
-// Time, event ID and Data are left out: an entry made in a workflow task
-// that is retried (its worker died after the audit write, before the task
+// Time and event ID are left out: an entry made in a workflow task that is
+// retried (its worker died after the audit write, before the task
 // completed) is made again at the retry's workflow time and history
-// length, and its Data (the terminal entry's task timings) may carry that
-// time too (a task closed as the instance ends). The first write is the
-// record; anything else differing is a conflict.
+// length. Its Data may carry that time too (a task closed as the instance
+// ends), so within Data a timestamp at the entry's own time is left out,
+// and nothing else: other facts, other times, or Data present on one side
+// only are a conflict (a completed entry planted before the instance wrote
+// its own must not stand as the record). The first write is the record.
 func SameFact(a, b Entry) bool {
+	da, db := a.dataWithoutOwnTime(), b.dataWithoutOwnTime()
 	a.Time, b.Time, a.EventID, b.EventID = time.Time{}, time.Time{}, 0, 0
-	a.Data, b.Data = nil, nil
+	a.Data, b.Data = da, db
 	return bytes.Equal(a.Canonical(), b.Canonical())
+}
+
+// ownTime stands, in SameFact's comparison, for a timestamp in Data at the
+// entry's own time.
+const ownTime = "\x00entry-time"
+
+// dataWithoutOwnTime is Data re-encoded (keys sorted) with every string
+// that is a timestamp at the entry's own time (to the microsecond) replaced
+// by ownTime. Data that does not decode is compared as it is.
+func (e Entry) dataWithoutOwnTime() json.RawMessage {
+	if len(e.Data) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(e.Data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return e.Data
+	}
+	at := e.normalize().Time
+	var mask func(v any) any
+	mask = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, y := range x {
+				x[k] = mask(y)
+			}
+		case []any:
+			for i, y := range x {
+				x[i] = mask(y)
+			}
+		case string:
+			if t, err := time.Parse(time.RFC3339Nano, x); err == nil && t.UTC().Truncate(time.Microsecond).Equal(at) {
+				return ownTime
+			}
+		}
+		return v
+	}
+	b, err := json.Marshal(mask(v))
+	if err != nil {
+		return e.Data
+	}
+	return b
 }
 
 // ErrConflict is returned when an entry's key is already stored with
