@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -146,7 +145,7 @@ func (a *app) storeInstances(cmd *cobra.Command, st *auditstore.Store, w whatif.
 		return nil, "", "", err
 	}
 	from = factsFromStore
-	rows, err := a.visibility(cmd, closedQuery(w), 1_000_000)
+	rows, err := a.closedRuns(cmd, w)
 	if err != nil {
 		note = "instances Temporal ended without a last audit entry are not listed (" + err.Error() + ")"
 		fmt.Fprintf(a.errOut, "starter: %s\n", note)
@@ -162,14 +161,41 @@ func (a *app) storeInstances(cmd *cobra.Command, st *auditstore.Store, w whatif.
 			missing = append(missing, r)
 		}
 	}
-	added, err := readResults(cmd.Context(), a.client, missing)
-	if err != nil {
-		return nil, "", "", err
-	}
+	added := readResults(cmd.Context(), a.client, missing)
 	if len(added) > 0 {
 		note = fmt.Sprintf("%d instance(s) Temporal ended without a last audit entry listed from visibility", len(added))
 	}
 	return append(instances, added...), from, note, nil
+}
+
+// closedRuns lists the window's closed instances from visibility, each by
+// its latest run: a run reset, or rerun under the same business key, is
+// superseded by the later one, as the audit store's chain of that key is
+// (auditstore.Ended).
+func (a *app) closedRuns(cmd *cobra.Command, w whatif.Window) ([]listRow, error) {
+	rows, err := a.visibility(cmd, closedQuery(w), 1_000_000)
+	if err != nil {
+		return nil, err
+	}
+	return latestRuns(rows), nil
+}
+
+// latestRuns keeps, of each workflow ID, the run that closed last (the
+// first listed when two closed at once), in the order listed.
+func latestRuns(rows []listRow) []listRow {
+	latest := map[string]int{}
+	for i, r := range rows {
+		if j, ok := latest[r.WorkflowID]; !ok || r.ClosedAt.After(rows[j].ClosedAt) {
+			latest[r.WorkflowID] = i
+		}
+	}
+	out := make([]listRow, 0, len(latest))
+	for i, r := range rows {
+		if latest[r.WorkflowID] == i {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // closedQuery is the visibility query of the window's closed instances.
@@ -199,18 +225,19 @@ type historySource struct {
 const resultsInFlight = 8
 
 func (s *historySource) Finished(ctx context.Context, w whatif.Window) ([]whatif.Instance, error) {
-	rows, err := s.a.visibility(s.cmd, closedQuery(w), 1_000_000)
+	rows, err := s.a.closedRuns(s.cmd, w)
 	if err != nil {
 		return nil, err
 	}
-	return readResults(ctx, s.a.client, rows)
+	return readResults(ctx, s.a.client, rows), nil
 }
 
 // readResults makes instances of visibility's rows, each completed one's
-// facts read from its result, resultsInFlight at a time.
-func readResults(ctx context.Context, cl client.Client, rows []listRow) ([]whatif.Instance, error) {
+// facts read from its result, resultsInFlight at a time. A result that
+// cannot be read makes its instance unreadable (listed, with why), not the
+// report fail.
+func readResults(ctx context.Context, cl client.Client, rows []listRow) []whatif.Instance {
 	out := make([]whatif.Instance, len(rows))
-	errs := make([]error, len(rows))
 	sem := make(chan struct{}, resultsInFlight)
 	var wg sync.WaitGroup
 	for i, r := range rows {
@@ -222,11 +249,13 @@ func readResults(ctx context.Context, cl client.Client, rows []listRow) ([]whati
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = readResult(ctx, cl, r.WorkflowID, r.RunID, &out[i])
+			if err := readResult(ctx, cl, r.WorkflowID, r.RunID, &out[i]); err != nil {
+				out[i].Unreadable = err.Error()
+			}
 		}()
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	return out
 }
 
 // readResult reads what a completed instance recorded in its result.

@@ -103,3 +103,24 @@ func TestParseSinceRefusesAnOverflowingWindow(t *testing.T) {
 		t.Errorf("106751d: %v %v", d, err)
 	}
 }
+
+// A business key's runs count once, by the run that closed last (a reset,
+// or a rerun after a failure, supersedes the earlier run), as the audit
+// store's chain of that key does.
+func TestLatestRunsKeepsEachKeysLastRun(t *testing.T) {
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	rows := []listRow{
+		{WorkflowID: "loan-A-1", RunID: "r2", Status: "completed", ClosedAt: at.Add(time.Hour)},
+		{WorkflowID: "loan-A-2", RunID: "r1", Status: "completed", ClosedAt: at.Add(30 * time.Minute)},
+		{WorkflowID: "loan-A-1", RunID: "r1", Status: "failed", ClosedAt: at},
+		{WorkflowID: "loan-A-3", RunID: "r1", Status: "failed", ClosedAt: at},
+		{WorkflowID: "loan-A-3", RunID: "r2", Status: "completed", ClosedAt: at.Add(time.Minute)},
+	}
+	var got []string
+	for _, r := range latestRuns(rows) {
+		got = append(got, r.WorkflowID+"/"+r.RunID)
+	}
+	if strings.Join(got, " ") != "loan-A-1/r2 loan-A-2/r1 loan-A-3/r2" {
+		t.Errorf("latest runs: %v", got)
+	}
+}

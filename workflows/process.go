@@ -97,6 +97,9 @@ type EndData struct {
 	Decision     string            `json:"decision,omitempty"`
 	Facts        map[string]string `json:"facts"`
 	Tasks        []TaskOutcome     `json:"tasks,omitempty"`
+	// Omitted, alone, says the data was not stored and why (it was over
+	// the store's bound: record.FinishWith).
+	Omitted string `json:"omitted,omitempty"`
 }
 
 // endData is e as the completed entry's data.

@@ -37,6 +37,10 @@ type Instance struct {
 	// what-if: Facts ({} when it ended before routing), Path, Outcome and
 	// Tasks. Instances finished before facts were recorded have not.
 	Recorded bool
+	// Unreadable says why the source could not read what the instance
+	// recorded (its result or stored data); such an instance is listed as
+	// not evaluated with this reason.
+	Unreadable string
 	Path     string
 	Outcome  string
 	Decision string
@@ -207,6 +211,9 @@ func evaluate(name string, list []Instance, proposed *policy.Policy) Process {
 			continue
 		case in.Status != "completed":
 			skip(fmt.Sprintf(ReasonNoResult, in.Status))
+			continue
+		case in.Unreadable != "":
+			skip(fmt.Sprintf(ReasonUnreadable, in.Unreadable))
 			continue
 		case !in.Recorded:
 			skip(ReasonNotRecorded)

@@ -52,7 +52,16 @@ func (s Source) Finished(ctx context.Context, w whatif.Window) ([]whatif.Instanc
 		if in.Status == StatusCompleted && len(e.Data) > 0 {
 			var d workflows.EndData
 			if err := json.Unmarshal(e.Data, &d); err != nil {
-				return nil, fmt.Errorf("audit store: %s: the completed entry's data: %v", e.WorkflowID, err)
+				// Writes are checked for JSON: only a change in the
+				// database makes this. The instance is listed, not lost.
+				in.Unreadable = fmt.Sprintf("the completed entry's data in the audit store is not what Baton wrote (%v): check it with starter audit %s --verify", err, e.WorkflowID)
+				out = append(out, in)
+				continue
+			}
+			if d.Omitted != "" {
+				in.Unreadable = "not in the audit store (" + d.Omitted + "): --source history reads them while Temporal keeps the history"
+				out = append(out, in)
+				continue
 			}
 			end := d.Ending(e.Closed)
 			in.Recorded = end.Facts != nil

@@ -135,3 +135,51 @@ func TestFinishedFromTheStore(t *testing.T) {
 		t.Errorf("every process: %v %+v", err, all)
 	}
 }
+
+// Data the store holds but Baton did not write as it stands (only a change
+// in the database makes it), and data the record left out (over the
+// store's bound), make their instances unreadable: each is listed with
+// why, and the rest of the window is read.
+func TestUnreadableDataIsListedNotFatal(t *testing.T) {
+	st, _ := auditstoretest.Start(t)
+	ctx := context.Background()
+	raw := func(id, data string) {
+		e := func(seq int64, at time.Time, action string) auditstore.Entry {
+			return auditstore.Entry{WorkflowID: id, RunID: "r1", Seq: seq, Process: "loan", BusinessKey: id, Time: at,
+				Actor: humantask.SystemActor, Action: action, Source: auditstore.SourceWorkflow}
+		}
+		last := e(2, t0.Add(time.Minute), record.ActionCompleted)
+		last.Data = json.RawMessage(data)
+		if _, err := st.Append(ctx, []auditstore.Entry{e(1, t0, record.ActionStarted), last}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw("loan-U-1", `{"facts":"not a map"}`)
+	raw("loan-U-2", `{"omitted":"40000 bytes, over the audit store's bound of 32768"}`)
+	instance(t, st, "loan", "loan-U-3", t0, t0.Add(2*time.Minute), record.ActionCompleted, loanData(t0, record.PathAutomated, workflows.LoanAutoApprove, "780", "1000"))
+
+	got, err := whatifstore.Source{Store: st}.Finished(ctx, whatif.Window{Process: "loan", Since: t0, Until: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("instances: %+v", got)
+	}
+	if u := got[0].Unreadable; !strings.Contains(u, "not what Baton wrote") || !strings.Contains(u, "starter audit loan-U-1 --verify") {
+		t.Errorf("tampered data: %q", u)
+	}
+	if u := got[1].Unreadable; u != "not in the audit store (40000 bytes, over the audit store's bound of 32768): --source history reads them while Temporal keeps the history" {
+		t.Errorf("omitted data: %q", u)
+	}
+	if got[2].Unreadable != "" || !got[2].Recorded {
+		t.Errorf("loan-U-3: %+v", got[2])
+	}
+	pol, err := workflows.LoadPolicy("../../config/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := whatif.Evaluate(got, pol, t0, t0.Add(time.Hour)).Processes[0]
+	if p.Finished != 3 || p.Evaluated != 1 || len(p.NotEvaluated) != 2 || !strings.HasPrefix(p.NotEvaluated[1].Reason, "facts unreadable: not in the audit store") {
+		t.Errorf("finished %d, evaluated %d, not evaluated %+v", p.Finished, p.Evaluated, p.NotEvaluated)
+	}
+}

@@ -395,7 +395,9 @@ func (r *Record) Finish(ctx workflow.Context, outcome, details string) {
 // once the open tasks are cancelled and the close time is set, and what it
 // returns is written (as compact JSON) into that entry's Data, so the
 // durable audit store holds it after the history is gone. Data larger than
-// auditstore.MaxDataBytes is left out (logged): the store would refuse it.
+// auditstore.MaxDataBytes is not sent (the store would refuse the entry, and
+// with it the rest of the trail): {"omitted": why} stands in its place, so
+// a reader of the store knows it was not stored rather than never recorded.
 func (r *Record) FinishWith(ctx workflow.Context, outcome, details string, data func() any) {
 	r.CancelOpen(ctx, "the process ended: "+outcome)
 	r.close(ctx, outcome)
@@ -433,17 +435,23 @@ func FailureCode(err error) string {
 	return "error"
 }
 
-// entryData encodes v for an entry's Data (nil when it cannot be stored).
+// entryData encodes v for an entry's Data, or says why it was not stored.
 func (r *Record) entryData(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	switch {
 	case err != nil:
 		r.log.Error("audit data not recorded", "Error", err)
-		return nil
+		return omitted("not encodable")
 	case len(b) > auditstore.MaxDataBytes:
 		r.log.Error("audit data not recorded: over the bound", "Bytes", len(b), "Max", auditstore.MaxDataBytes)
-		return nil
+		return omitted(fmt.Sprintf("%d bytes, over the audit store's bound of %d", len(b), auditstore.MaxDataBytes))
 	}
+	return b
+}
+
+// omitted is the data that stands for data not stored.
+func omitted(why string) json.RawMessage {
+	b, _ := json.Marshal(map[string]string{"omitted": why})
 	return b
 }
 

@@ -295,15 +295,15 @@ func dataProcess(ctx workflow.Context, n int) ([]record.AuditEntry, error) {
 }
 
 // The completed entry carries its data to the store; data over the store's
-// bound is left out (the store would refuse the entry, and with it the rest
-// of the trail), not sent.
+// bound is not sent (the store would refuse the entry, and with it the rest
+// of the trail): a note of why stands in its place.
 func TestFinishWithDataReachesTheStoreWithinItsBound(t *testing.T) {
 	for _, tc := range []struct {
 		n    int
 		want string
 	}{
 		{3, `{"facts":"xxx"}`},
-		{auditstore.MaxDataBytes, ""},
+		{auditstore.MaxDataBytes, fmt.Sprintf(`{"omitted":"%d bytes, over the audit store's bound of %d"}`, auditstore.MaxDataBytes+12, auditstore.MaxDataBytes)},
 	} {
 		var s testsuite.WorkflowTestSuite
 		s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
