@@ -41,11 +41,11 @@ type Instance struct {
 	// recorded (its result or stored data); such an instance is listed as
 	// not evaluated with this reason.
 	Unreadable string
-	Path     string
-	Outcome  string
-	Decision string
-	Facts    map[string]string
-	Tasks    []workflows.TaskOutcome
+	Path       string
+	Outcome    string
+	Decision   string
+	Facts      map[string]string
+	Tasks      []workflows.TaskOutcome
 }
 
 // Window selects instances by the time they finished, and optionally by
