@@ -64,7 +64,7 @@ func (s *Store) Host() string { return s.host }
 func (s *Store) connErr(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("audit store at %s: %s (SQLSTATE %s)", s.host, pe.Message, pe.Code)
+		return fmt.Errorf("audit store at %s: %s (SQLSTATE %s): check audit.dsn / BATON_AUDIT_DSN", s.host, pe.Message, pe.Code)
 	}
 	msg := err.Error()
 	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "dial") {

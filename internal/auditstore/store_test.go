@@ -405,6 +405,21 @@ func TestOpenUnreachableIsOneClearLine(t *testing.T) {
 	}
 }
 
+// A server that answers but refuses the connection (no such database,
+// wrong password) is one line naming the setting to check.
+func TestOpenRefusedNamesTheSetting(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := auditstore.Open(ctx, server.DSN("no_such_db"))
+	if err == nil {
+		t.Fatal("opened a store in a database that does not exist")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, `database "no_such_db" does not exist`) || !strings.HasSuffix(msg, "check audit.dsn / BATON_AUDIT_DSN") || strings.Contains(msg, "\n") {
+		t.Errorf("message: %q", msg)
+	}
+}
+
 // A PostgreSQL crash and restart while entries are being written: the
 // writer retries as the audit activity does, and in the end every entry is
 // stored exactly once and the chain verifies.
