@@ -89,7 +89,8 @@ func (a *app) auditStore(cmd *cobra.Command) (*auditstore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := st.Migrate(ctx); err != nil {
+	// The worker migrates; a reader only checks (no DDL right needed).
+	if err := st.CheckSchema(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}

@@ -136,6 +136,26 @@ func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
 	return applied, nil
 }
 
+// CheckSchema is for readers (the starter): it checks, without changing
+// anything or needing more than SELECT, that the database's schema is the
+// one this binary reads. Only the worker migrates: the people who read the
+// trail need no right to alter it.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	v, err := s.Version(ctx)
+	switch want := SchemaVersion(); {
+	case err != nil:
+		return err
+	case v == want:
+		return nil
+	case v == 0:
+		return fmt.Errorf("audit store at %s holds no audit trail (no schema): start a worker with this audit.dsn / BATON_AUDIT_DSN (it creates the schema), or point them at the worker's", s.host)
+	case v > want:
+		return fmt.Errorf("audit store schema is version %d, newer than this binary's %d: upgrade Baton", v, want)
+	default:
+		return fmt.Errorf("audit store schema is version %d, this binary reads version %d: start the upgraded worker first (it migrates the store)", v, want)
+	}
+}
+
 // Version reads the schema version of the database (0 before Migrate).
 func (s *Store) Version(ctx context.Context) (int, error) {
 	var v int

@@ -548,3 +548,46 @@ func BenchmarkAppendBatchOfThree(b *testing.B) {
 		}
 	})
 }
+
+// A reader checks the schema and changes nothing: an empty database, one
+// an older worker migrated and one a newer worker migrated each get one
+// line that says what to do; a current one passes.
+func TestCheckSchemaChangesNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dsn := server.DB(t, fmt.Sprintf("audit_%d", dbs.Add(1)))
+	s, err := auditstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "holds no audit trail (no schema): start a worker") {
+		t.Fatalf("empty database: %v", err)
+	}
+	if v, err := s.Version(ctx); err != nil || v != 0 {
+		t.Fatalf("the check created a schema: version %d, %v", v, err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Fatalf("current schema: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `INSERT INTO audit_schema_migrations (version, name) VALUES ($1, 'from the future')`, auditstore.SchemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "newer than this binary's") {
+		t.Fatalf("newer schema: %v", err)
+	}
+	if _, err := conn.Exec(ctx, `DELETE FROM audit_schema_migrations WHERE version >= $1`, auditstore.SchemaVersion()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "start the upgraded worker first") {
+		t.Fatalf("older schema: %v", err)
+	}
+}
