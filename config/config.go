@@ -299,8 +299,8 @@ func (c *Config) ValidateInbox() error {
 	if _, _, err := net.SplitHostPort(in.Listen); err != nil || in.Listen == "" {
 		return fmt.Errorf("inbox.listen: %q is not host:port", in.Listen)
 	}
-	pub, err := url.Parse(in.PublicURL)
-	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" || (pub.Path != "" && pub.Path != "/") {
+	pub, ok := httpURL(in.PublicURL)
+	if !ok || (pub.Path != "" && pub.Path != "/") {
 		return fmt.Errorf("inbox.public_url: %q is not an http(s) URL without a path", in.PublicURL)
 	}
 	if pub.Scheme == "http" && !isLoopback(pub.Hostname()) {
@@ -322,7 +322,7 @@ func (c *Config) ValidateInbox() error {
 	}
 	if oidcSet {
 		for _, kv := range [][2]string{{"inbox.oidc.issuer", o.Issuer}, {"inbox.oidc.redirect_url", o.RedirectURL}} {
-			if u, err := url.Parse(kv[1]); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if _, ok := httpURL(kv[1]); !ok {
 				return fmt.Errorf("%s: %q is not an http(s) URL", kv[0], kv[1])
 			}
 		}
@@ -343,6 +343,12 @@ func (c *Config) ValidateInbox() error {
 		return fmt.Errorf("inbox.session_idle: %s must be positive and at most inbox.session_lifetime", in.SessionIdle)
 	}
 	return nil
+}
+
+// httpURL parses s and reports whether it is an http(s) URL with a host.
+func httpURL(s string) (*url.URL, bool) {
+	u, err := url.Parse(s)
+	return u, err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func isLoopback(host string) bool {
@@ -400,7 +406,7 @@ func (c *Config) Validate() error {
 	if c.Policy.File == "" {
 		return errors.New("policy.file: must not be empty")
 	}
-	if u, err := url.Parse(c.Systems.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if _, ok := httpURL(c.Systems.URL); !ok {
 		return fmt.Errorf("systems.url: %q is not an http(s) URL", c.Systems.URL)
 	}
 	if c.Systems.Timeout <= 0 {
@@ -422,7 +428,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("codec_server.listen: %q is not host:port", c.CodecServer.Listen)
 	}
 	if iss := c.CodecServer.OIDCIssuer; iss != "" {
-		if u, err := url.Parse(iss); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if _, ok := httpURL(iss); !ok {
 			return fmt.Errorf("codec_server.oidc_issuer: %q is not an http(s) URL", iss)
 		}
 		if c.CodecServer.OIDCAudience == "" {
@@ -430,7 +436,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, o := range c.CodecServer.Origins() {
-		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		if u, ok := httpURL(o); !ok || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return fmt.Errorf("codec_server.ui_origins: %q is not an origin (scheme://host[:port])", o)
 		}
 	}

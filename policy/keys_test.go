@@ -20,14 +20,7 @@ func TestKeysAndQuorumAreValidated(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			src := devFile(t)
-			if !strings.Contains(src, tc.old) {
-				t.Fatalf("fixture drifted: %q not in config/policy.yaml", tc.old)
-			}
-			_, err := Parse([]byte(strings.Replace(src, tc.old, tc.new, 1)))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want %q", err, tc.want)
-			}
+			refusesEdit(t, tc.old, tc.new, tc.want)
 		})
 	}
 	src := strings.Replace(devFile(t), "ana: {name: Ana Alves,     roles: [underwriter]}", "ana: {name: Ana Alves, roles: [underwriter], publicKey: '"+anaKey+"'}", 1)

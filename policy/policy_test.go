@@ -15,6 +15,20 @@ func devFile(t *testing.T) string {
 	return string(b)
 }
 
+// refusesEdit checks that the development policy with old replaced by repl
+// is refused with an error that contains want.
+func refusesEdit(t *testing.T, old, repl, want string) {
+	t.Helper()
+	src := devFile(t)
+	if !strings.Contains(src, old) {
+		t.Fatalf("fixture drifted: %q not in config/policy.yaml", old)
+	}
+	_, err := Parse([]byte(strings.Replace(src, old, repl, 1)))
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+}
+
 func TestDevelopmentPolicy(t *testing.T) {
 	p, err := Parse([]byte(devFile(t)))
 	if err != nil {
@@ -77,14 +91,7 @@ func TestValidationNamesTheEntry(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
-			src := devFile(t)
-			if !strings.Contains(src, tc.old) {
-				t.Fatalf("fixture drifted: %q not in config/policy.yaml", tc.old)
-			}
-			_, err := Parse([]byte(strings.Replace(src, tc.old, tc.new, 1)))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want %q", err, tc.want)
-			}
+			refusesEdit(t, tc.old, tc.new, tc.want)
 		})
 	}
 }

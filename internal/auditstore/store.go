@@ -175,8 +175,8 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (st
 	}
 	existing := map[[2]string]Entry{}
 	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
+		var e Entry
+		if err := scanEntry(rows, &e); err != nil {
 			rows.Close()
 			return 0, 0, "", err
 		}
@@ -217,16 +217,17 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (st
 	return stored, dup, hexHash(prev), nil
 }
 
-func scanEntry(rows pgx.Rows) (Entry, error) {
-	var e Entry
+// scanEntry scans a row that selects entryColumns after the columns extra
+// receives (a record's position and hashes) into extra and e.
+func scanEntry(rows pgx.Rows, e *Entry, extra ...any) error {
 	var data string
-	err := rows.Scan(&e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
-		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source, &data)
+	err := rows.Scan(append(extra, &e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
+		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source, &data)...)
 	if err != nil {
-		return e, fmt.Errorf("audit store: read entry: %w", err)
+		return fmt.Errorf("audit store: read entry: %w", err)
 	}
 	e.Time, e.Data = e.Time.UTC(), rawData(data)
-	return e, nil
+	return nil
 }
 
 // rawData is a data column as an entry's Data (nil when empty).
@@ -242,14 +243,9 @@ const recordColumns = `pos, prev_hash, hash, recorded_at, ` + entryColumns
 func scanRecord(rows pgx.Rows) (Record, error) {
 	var r Record
 	var prev, h []byte
-	var data string
-	e := &r.Entry
-	err := rows.Scan(&r.Pos, &prev, &h, &r.RecordedAt, &e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
-		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source, &data)
-	if err != nil {
-		return r, fmt.Errorf("audit store: read entry: %w", err)
+	if err := scanEntry(rows, &r.Entry, &r.Pos, &prev, &h, &r.RecordedAt); err != nil {
+		return r, err
 	}
-	e.Time, e.Data = e.Time.UTC(), rawData(data)
 	r.RecordedAt = r.RecordedAt.UTC()
 	r.PrevHash, r.Hash = hexHash(prev), hexHash(h)
 	return r, nil

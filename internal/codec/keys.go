@@ -159,11 +159,7 @@ func FromConfig(c config.Codec) (*Keyring, error) {
 	case c.Plaintext:
 		return nil, nil
 	case strings.TrimSpace(c.Keys) != "":
-		r, err := ParseKeys(c.Keys, "temporal.codec.keys (BATON_CODEC_KEYS)")
-		if err != nil {
-			return nil, err
-		}
-		return r, nil
+		return ParseKeys(c.Keys, "temporal.codec.keys (BATON_CODEC_KEYS)")
 	case c.KeyFile != "":
 		r, err := LoadKeyFile(c.KeyFile)
 		if err != nil {

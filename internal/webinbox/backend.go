@@ -82,19 +82,28 @@ func (b *TemporalBackend) Instance(ctx context.Context, workflowID string) (*Ins
 		name string
 		into any
 	}{{record.QueryStatus, &in.Status}, {humantask.QueryTasks, &in.Tasks}, {record.QueryAudit, &in.Audit}} {
-		v, err := b.Client.QueryWorkflow(ctx, workflowID, "", q.name)
-		if err == nil {
-			err = v.Get(q.into)
-		}
-		if err != nil {
-			var nf *serviceerror.NotFound
-			if errors.As(err, &nf) {
-				return nil, ErrNotFound
-			}
-			return nil, fmt.Errorf("%s query: %w", q.name, err)
+		if err := b.query(ctx, workflowID, q.name, q.into); err != nil {
+			return nil, err
 		}
 	}
 	return in, nil
+}
+
+// query runs the named query on the instance's current run and decodes its
+// answer into into; an instance that does not exist is ErrNotFound.
+func (b *TemporalBackend) query(ctx context.Context, workflowID, name string, into any) error {
+	v, err := b.Client.QueryWorkflow(ctx, workflowID, "", name)
+	if err == nil {
+		err = v.Get(into)
+	}
+	var nf *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &nf):
+		return ErrNotFound
+	}
+	return fmt.Errorf("%s query: %w", name, err)
 }
 
 // Subject asks the instance (tasks query) for the open task's subject.
@@ -102,16 +111,8 @@ func (b *TemporalBackend) Subject(ctx context.Context, workflowID, taskID string
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	var views []humantask.TaskView
-	v, err := b.Client.QueryWorkflow(ctx, workflowID, "", humantask.QueryTasks)
-	if err == nil {
-		err = v.Get(&views)
-	}
-	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return humantask.Subject{}, ErrNotFound
-		}
-		return humantask.Subject{}, fmt.Errorf("%s query: %w", humantask.QueryTasks, err)
+	if err := b.query(ctx, workflowID, humantask.QueryTasks, &views); err != nil {
+		return humantask.Subject{}, err
 	}
 	for _, t := range views {
 		if t.ID == taskID && t.State == humantask.StateOpen {

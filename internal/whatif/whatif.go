@@ -220,7 +220,7 @@ func evaluate(name string, list []Instance, proposed *policy.Policy) Process {
 			continue
 		}
 		e := Evaluated{BusinessKey: in.BusinessKey, CurrentPath: in.Path, CurrentDecision: in.Decision, People: people(in.Tasks),
-			CycleSeconds: seconds(in.Close.Sub(in.Start)), Tasks: len(in.Tasks), PersonHours: taskHours(in.Tasks), tasks: in.Tasks}
+			CycleSeconds: in.Close.Sub(in.Start).Seconds(), Tasks: len(in.Tasks), PersonHours: taskHours(in.Tasks), tasks: in.Tasks}
 		route, err := d.Route(in.Facts, proposed)
 		switch {
 		case err != nil && len(in.Facts) == 0:
@@ -266,8 +266,8 @@ func (p *Process) measure() {
 				continue
 			}
 			first := t.Decisions[0].At
-			wait = append(wait, seconds(first.Sub(t.OpenedAt)))
-			decide = append(decide, seconds(t.ClosedAt.Sub(first)))
+			wait = append(wait, first.Sub(t.OpenedAt).Seconds())
+			decide = append(decide, t.ClosedAt.Sub(first).Seconds())
 		}
 	}
 	p.Measured.MeanTaskWaitSeconds = round(mean(wait), 3)
@@ -370,8 +370,6 @@ func taskHours(tasks []workflows.TaskOutcome) float64 {
 	}
 	return d.Hours()
 }
-
-func seconds(d time.Duration) float64 { return d.Seconds() }
 
 func mean(v []float64) float64 {
 	if len(v) == 0 {
