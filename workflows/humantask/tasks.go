@@ -234,17 +234,6 @@ func (m *Tasks) OpenViews() []TaskView {
 	return out
 }
 
-// Summaries are the open tasks as an inbox lists them.
-func (m *Tasks) Summaries() []Summary {
-	var out []Summary
-	for _, t := range m.tasks {
-		if t.state == StateOpen {
-			out = append(out, t.view().Summary())
-		}
-	}
-	return out
-}
-
 func (t *task) view() TaskView {
 	return TaskView{
 		ID: t.spec.ID, Title: t.spec.Title, State: t.state,
