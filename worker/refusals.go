@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 
+	"baton/activities"
 	"baton/internal/auditstore"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
@@ -47,7 +48,7 @@ import (
 //     is in the worker's log.
 type refusalRecorder struct {
 	interceptor.WorkerInterceptorBase
-	store      auditAppender
+	store      activities.AuditAppender
 	log        *zap.Logger
 	unrecorded client.MetricsCounter
 	timeout    time.Duration
@@ -55,10 +56,6 @@ type refusalRecorder struct {
 	mu      sync.Mutex
 	backlog []auditstore.Entry
 	wake    chan struct{}
-}
-
-type auditAppender interface {
-	Append(ctx context.Context, entries []auditstore.Entry) (auditstore.AppendResult, error)
 }
 
 const (
@@ -73,7 +70,7 @@ const (
 // metricUnrecordedRefusals counts refusals the store did not take at once.
 const metricUnrecordedRefusals = "baton_audit_refusals_unrecorded"
 
-func newRefusalRecorder(store auditAppender, log *zap.Logger, metrics client.MetricsHandler) *refusalRecorder {
+func newRefusalRecorder(store activities.AuditAppender, log *zap.Logger, metrics client.MetricsHandler) *refusalRecorder {
 	if metrics == nil {
 		metrics = client.MetricsNopHandler
 	}
