@@ -131,15 +131,11 @@ func refusalEntry(ctx workflow.Context, in *interceptor.UpdateInput, refusal err
 	sa := workflow.GetTypedSearchAttributes(ctx)
 	key, _ := sa.GetKeyword(record.SABusinessKey)
 	version, _ := sa.GetKeyword(record.SAPolicyVersion)
-	actor := clip(d.Actor, maxFieldRunes)
-	if actor == "" {
-		actor = "(unknown)"
-	}
 	return auditstore.Entry{
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		UpdateID: workflow.GetCurrentUpdateInfo(ctx).ID, EventID: int64(info.GetCurrentHistoryLength()),
 		Process: info.WorkflowType.Name, BusinessKey: key, Time: workflow.Now(ctx),
-		Actor: actor, Action: humantask.ActionDecisionRefused, TaskID: clip(d.TaskID, maxFieldRunes),
+		Actor: humantask.ActorOrUnknown(clip(d.Actor, maxFieldRunes)), Action: humantask.ActionDecisionRefused, TaskID: clip(d.TaskID, maxFieldRunes),
 		Details:       clip(fmt.Sprintf("%s refused (update): %s", clip(d.Verdict, maxFieldRunes), msg), maxDetailsRunes),
 		Reason:        reason,
 		Via:           "update",
