@@ -102,11 +102,7 @@ func LoanRoute(f LoanFacts, pol LoanPolicy) Route {
 // LoanQuorum is how many distinct underwriters must approve: two above the
 // four-eyes amount.
 func LoanQuorum(f LoanFacts, pol LoanPolicy) int {
-	q := pol.Underwriting.QuorumOrOne()
-	if f.Amount > pol.FourEyesAbove {
-		q = max(q, 2)
-	}
-	return q
+	return fourEyesQuorum(pol.Underwriting, f.Amount, pol.FourEyesAbove)
 }
 
 // LoanInput is a loan application.

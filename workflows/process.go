@@ -289,6 +289,16 @@ func routeSection[T, F any](process string, parsers func(f *F) []factParser, rou
 	}
 }
 
+// fourEyesQuorum is the task's quorum, at least two (distinct approvers)
+// when amount is above the four-eyes threshold.
+func fourEyesQuorum(t policy.Task, amount, above float64) int {
+	q := t.QuorumOrOne()
+	if amount > above {
+		q = max(q, 2)
+	}
+	return q
+}
+
 // minAmount is the smallest amount of money a process accepts: one cent.
 const minAmount = 0.01
 
