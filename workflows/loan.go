@@ -215,9 +215,7 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 			// Applicants are the KYC system's, not the directory's: an
 			// unknown one fails the instance as an unknown user does,
 			// naming the field.
-			err := nonRetryableInput(invalid("applicantId", "%q is unknown to the identity check (%s)", in.ApplicantID, cause(err)))
-			p.Fail(ctx, OutcomeFailed, err)
-			return err
+			return nonRetryableInput(invalid("applicantId", "%q is unknown to the identity check (%s)", in.ApplicantID, cause(err)))
 		}
 		return err
 	}

@@ -221,7 +221,13 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 	}
 	var end *record.Ending
 	if !errors.As(err, &end) {
-		p.DrainAudit(ctx) // the trail so far reaches the audit store
+		if errorType(err) == ErrInvalidStart {
+			// An input refused once the record exists (a user the
+			// directory does not know): the record fails, saying why.
+			p.Fail(ctx, OutcomeFailed, err)
+		} else {
+			p.DrainAudit(ctx) // the trail so far reaches the audit store
+		}
 		return none, err
 	}
 	p.ending = true
@@ -251,9 +257,7 @@ func start[T any](ctx workflow.Context, p *proc, d *Process, in Input, details s
 	if d.Directory != nil {
 		for _, f := range d.Directory(in) {
 			if _, ok := pol.Users[f.User]; !ok {
-				err := nonRetryableInput(invalid(f.Field, "%q is not in the directory", f.User))
-				p.Fail(ctx, OutcomeFailed, err)
-				return sec, err
+				return sec, nonRetryableInput(invalid(f.Field, "%q is not in the directory", f.User))
 			}
 		}
 	}
