@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -508,7 +509,7 @@ func (p *proc) decide(ctx workflow.Context, spec humantask.Spec, rv review) (hum
 // and why, in the audit trail.
 func (p *proc) route(ctx workflow.Context, r Route) {
 	p.decision = r.Decision
-	for _, k := range sortedKeys(r.Facts) {
+	for _, k := range slices.Sorted(maps.Keys(r.Facts)) {
 		p.SetFact(k, r.Facts[k])
 	}
 	p.Route(ctx, r.Path, r.Reason)
