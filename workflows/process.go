@@ -157,7 +157,6 @@ type result interface{ ending() *Ending }
 // does once it ends.
 type proc struct {
 	*record.Record
-	key   string
 	retry *temporal.RetryPolicy
 	undo  []compensation
 	// onEnd runs when the instance ends, after compensation and before the
@@ -213,8 +212,8 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 		return none, err
 	}
 	p := &proc{
-		Record: rec, key: input.Key(),
-		retry: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		Record: rec,
+		retry:  &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	}
 	err = body(ctx, p, in, res)
 	if err == nil {
@@ -460,8 +459,8 @@ func (p *proc) compensate(ctx workflow.Context, why string) {
 // notify mails a person about this instance as an audited step.
 func (p *proc) notify(ctx workflow.Context, step, to, subject, body string) error {
 	var mail *activities.Mail
-	return p.step(ctx, step, "mail: "+step+" for "+p.key, mail.SendMail,
-		activities.MailInput{To: to, Subject: subject, Body: body, Ref: p.key}, nil, stepOptions{timeout: 10 * time.Second})
+	return p.step(ctx, step, "mail: "+step+" for "+p.BusinessKey(), mail.SendMail,
+		activities.MailInput{To: to, Subject: subject, Body: body, Ref: p.BusinessKey()}, nil, stepOptions{timeout: 10 * time.Second})
 }
 
 // review is a human decision the process waits for, and how it ends the
