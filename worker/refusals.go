@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 
+	"baton/activities"
 	"baton/internal/auditstore"
 	"baton/workflows/humantask"
 	"baton/workflows/record"
@@ -47,7 +48,7 @@ import (
 //     is in the worker's log.
 type refusalRecorder struct {
 	interceptor.WorkerInterceptorBase
-	store      auditAppender
+	store      activities.AuditAppender
 	log        *zap.Logger
 	unrecorded client.MetricsCounter
 	timeout    time.Duration
@@ -55,10 +56,6 @@ type refusalRecorder struct {
 	mu      sync.Mutex
 	backlog []auditstore.Entry
 	wake    chan struct{}
-}
-
-type auditAppender interface {
-	Append(ctx context.Context, entries []auditstore.Entry) (auditstore.AppendResult, error)
 }
 
 const (
@@ -73,7 +70,7 @@ const (
 // metricUnrecordedRefusals counts refusals the store did not take at once.
 const metricUnrecordedRefusals = "baton_audit_refusals_unrecorded"
 
-func newRefusalRecorder(store auditAppender, log *zap.Logger, metrics client.MetricsHandler) *refusalRecorder {
+func newRefusalRecorder(store activities.AuditAppender, log *zap.Logger, metrics client.MetricsHandler) *refusalRecorder {
 	if metrics == nil {
 		metrics = client.MetricsNopHandler
 	}
@@ -134,15 +131,11 @@ func refusalEntry(ctx workflow.Context, in *interceptor.UpdateInput, refusal err
 	sa := workflow.GetTypedSearchAttributes(ctx)
 	key, _ := sa.GetKeyword(record.SABusinessKey)
 	version, _ := sa.GetKeyword(record.SAPolicyVersion)
-	actor := clip(d.Actor, maxFieldRunes)
-	if actor == "" {
-		actor = "(unknown)"
-	}
 	return auditstore.Entry{
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		UpdateID: workflow.GetCurrentUpdateInfo(ctx).ID, EventID: int64(info.GetCurrentHistoryLength()),
 		Process: info.WorkflowType.Name, BusinessKey: key, Time: workflow.Now(ctx),
-		Actor: actor, Action: humantask.ActionDecisionRefused, TaskID: clip(d.TaskID, maxFieldRunes),
+		Actor: humantask.ActorOrUnknown(clip(d.Actor, maxFieldRunes)), Action: humantask.ActionDecisionRefused, TaskID: clip(d.TaskID, maxFieldRunes),
 		Details:       clip(fmt.Sprintf("%s refused (update): %s", clip(d.Verdict, maxFieldRunes), msg), maxDetailsRunes),
 		Reason:        reason,
 		Via:           "update",

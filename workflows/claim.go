@@ -102,11 +102,7 @@ func ClaimRoute(f ClaimFacts, reasons []string, pol ClaimPolicy) Route {
 // ClaimQuorum is how many distinct adjusters must approve: two above the
 // four-eyes amount.
 func ClaimQuorum(f ClaimFacts, pol ClaimPolicy) int {
-	q := pol.AdjusterReview.QuorumOrOne()
-	if f.Amount > pol.FourEyesAbove {
-		q = max(q, 2)
-	}
-	return q
+	return fourEyesQuorum(pol.AdjusterReview, f.Amount, pol.FourEyesAbove)
 }
 
 // ClaimPayable is what the policy pays on a claim: the claimed amount up

@@ -102,11 +102,7 @@ func LoanRoute(f LoanFacts, pol LoanPolicy) Route {
 // LoanQuorum is how many distinct underwriters must approve: two above the
 // four-eyes amount.
 func LoanQuorum(f LoanFacts, pol LoanPolicy) int {
-	q := pol.Underwriting.QuorumOrOne()
-	if f.Amount > pol.FourEyesAbove {
-		q = max(q, 2)
-	}
-	return q
+	return fourEyesQuorum(pol.Underwriting, f.Amount, pol.FourEyesAbove)
 }
 
 // LoanInput is a loan application.
@@ -219,9 +215,7 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 			// Applicants are the KYC system's, not the directory's: an
 			// unknown one fails the instance as an unknown user does,
 			// naming the field.
-			err := nonRetryableInput(invalid("applicantId", "%q is unknown to the identity check (%s)", in.ApplicantID, cause(err)))
-			p.Fail(ctx, OutcomeFailed, err)
-			return err
+			return nonRetryableInput(invalid("applicantId", "%q is unknown to the identity check (%s)", in.ApplicantID, cause(err)))
 		}
 		return err
 	}

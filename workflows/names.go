@@ -9,6 +9,7 @@ package workflows
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -180,7 +181,7 @@ func ProcessOf(workflowID string) *Process {
 // CheckPolicy validates every process's section of the policy and refuses
 // sections no process owns.
 func CheckPolicy(p *policy.Policy) error {
-	for _, name := range sortedKeys(p.Processes) {
+	for _, name := range slices.Sorted(maps.Keys(p.Processes)) {
 		if _, ok := Lookup(name); !ok {
 			return fmt.Errorf("policy: processes.%s: no such process (one of %s)", name, strings.Join(Names(), ", "))
 		}
@@ -218,13 +219,4 @@ func Register(r Registry) {
 	for _, p := range processes {
 		r.RegisterWorkflowWithOptions(p.Workflow, workflow.RegisterOptions{Name: p.Name})
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -156,7 +156,6 @@ func onboardingBody(ctx workflow.Context, p *proc, in OnboardingInput, res *Onbo
 		return err
 	}
 	if err := checkManager(p.Policy(), pol, in); err != nil {
-		p.Fail(ctx, OutcomeFailed, err)
 		return err
 	}
 	p.Route(ctx, OnboardingRoute().Path, "") // the manager always approves

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -156,7 +157,6 @@ type result interface{ ending() *Ending }
 // does once it ends.
 type proc struct {
 	*record.Record
-	key   string
 	retry *temporal.RetryPolicy
 	undo  []compensation
 	// onEnd runs when the instance ends, after compensation and before the
@@ -212,8 +212,8 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 		return none, err
 	}
 	p := &proc{
-		Record: rec, key: input.Key(),
-		retry: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		Record: rec,
+		retry:  &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	}
 	err = body(ctx, p, in, res)
 	if err == nil {
@@ -221,7 +221,13 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 	}
 	var end *record.Ending
 	if !errors.As(err, &end) {
-		p.DrainAudit(ctx) // the trail so far reaches the audit store
+		if errorType(err) == ErrInvalidStart {
+			// An input refused once the record exists (a user the
+			// directory does not know): the record fails, saying why.
+			p.Fail(ctx, OutcomeFailed, err)
+		} else {
+			p.DrainAudit(ctx) // the trail so far reaches the audit store
+		}
 		return none, err
 	}
 	p.ending = true
@@ -251,9 +257,7 @@ func start[T any](ctx workflow.Context, p *proc, d *Process, in Input, details s
 	if d.Directory != nil {
 		for _, f := range d.Directory(in) {
 			if _, ok := pol.Users[f.User]; !ok {
-				err := nonRetryableInput(invalid(f.Field, "%q is not in the directory", f.User))
-				p.Fail(ctx, OutcomeFailed, err)
-				return sec, err
+				return sec, nonRetryableInput(invalid(f.Field, "%q is not in the directory", f.User))
 			}
 		}
 	}
@@ -287,6 +291,16 @@ func routeSection[T, F any](process string, parsers func(f *F) []factParser, rou
 		}
 		return route(f, sec), nil
 	}
+}
+
+// fourEyesQuorum is the task's quorum, at least two (distinct approvers)
+// when amount is above the four-eyes threshold.
+func fourEyesQuorum(t policy.Task, amount, above float64) int {
+	q := t.QuorumOrOne()
+	if amount > above {
+		q = max(q, 2)
+	}
+	return q
 }
 
 // minAmount is the smallest amount of money a process accepts: one cent.
@@ -445,8 +459,8 @@ func (p *proc) compensate(ctx workflow.Context, why string) {
 // notify mails a person about this instance as an audited step.
 func (p *proc) notify(ctx workflow.Context, step, to, subject, body string) error {
 	var mail *activities.Mail
-	return p.step(ctx, step, "mail: "+step+" for "+p.key, mail.SendMail,
-		activities.MailInput{To: to, Subject: subject, Body: body, Ref: p.key}, nil, stepOptions{timeout: 10 * time.Second})
+	return p.step(ctx, step, "mail: "+step+" for "+p.BusinessKey(), mail.SendMail,
+		activities.MailInput{To: to, Subject: subject, Body: body, Ref: p.BusinessKey()}, nil, stepOptions{timeout: 10 * time.Second})
 }
 
 // review is a human decision the process waits for, and how it ends the
@@ -494,7 +508,7 @@ func (p *proc) decide(ctx workflow.Context, spec humantask.Spec, rv review) (hum
 // and why, in the audit trail.
 func (p *proc) route(ctx workflow.Context, r Route) {
 	p.decision = r.Decision
-	for _, k := range sortedKeys(r.Facts) {
+	for _, k := range slices.Sorted(maps.Keys(r.Facts)) {
 		p.SetFact(k, r.Facts[k])
 	}
 	p.Route(ctx, r.Path, r.Reason)

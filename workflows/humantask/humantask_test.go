@@ -173,6 +173,22 @@ type sent struct {
 	done     bool
 }
 
+// callback records the update's answer in s.
+func (s *sent) callback() *testsuite.TestUpdateCallback {
+	return &testsuite.TestUpdateCallback{
+		OnAccept: func() { s.accepted = true },
+		OnReject: func(err error) { s.refusal = err; s.done = true },
+		OnComplete: func(v any, err error) {
+			s.done = true
+			if err != nil {
+				s.refusal = err
+				return
+			}
+			s.result = v.(ht.DecisionResult)
+		},
+	}
+}
+
 // reason is the refusal's message as the caller sees it, and its code.
 func (s *sent) reason() (string, string) {
 	var ae *temporal.ApplicationError
@@ -188,18 +204,7 @@ func (s *sent) reason() (string, string) {
 func (h *harness) update(at time.Duration, d ht.Decision) *sent {
 	s := &sent{}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(ht.UpdateDecide, fmt.Sprintf("u-%s-%s-%d", d.Actor, d.Verdict, at), &testsuite.TestUpdateCallback{
-			OnAccept: func() { s.accepted = true },
-			OnReject: func(err error) { s.refusal = err; s.done = true },
-			OnComplete: func(v any, err error) {
-				s.done = true
-				if err != nil {
-					s.refusal = err
-					return
-				}
-				s.result = v.(ht.DecisionResult)
-			},
-		}, d)
+		h.env.UpdateWorkflow(ht.UpdateDecide, fmt.Sprintf("u-%s-%s-%d", d.Actor, d.Verdict, at), s.callback(), d)
 	}, at)
 	return s
 }
@@ -660,18 +665,7 @@ func (h *harness) signedUpdateThen(at time.Duration, key ed25519.PrivateKey, tas
 		if then != nil {
 			then(&d)
 		}
-		h.env.UpdateWorkflow(ht.UpdateDecide, fmt.Sprintf("signed-%s-%d", d.Actor, at), &testsuite.TestUpdateCallback{
-			OnAccept: func() { s.accepted = true },
-			OnReject: func(err error) { s.refusal = err; s.done = true },
-			OnComplete: func(v any, err error) {
-				s.done = true
-				if err != nil {
-					s.refusal = err
-					return
-				}
-				s.result = v.(ht.DecisionResult)
-			},
-		}, d)
+		h.env.UpdateWorkflow(ht.UpdateDecide, fmt.Sprintf("signed-%s-%d", d.Actor, at), s.callback(), d)
 	}, at)
 	return s
 }

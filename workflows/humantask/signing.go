@@ -53,12 +53,11 @@ func VerifySignature(user string, u policy.User, msg []byte, sig string) error {
 	if u.PublicKey == "" {
 		return fmt.Errorf("signature: %s has no public key in the directory", user)
 	}
-	pub, err := base64.StdEncoding.DecodeString(u.PublicKey)
-	if err != nil || len(pub) != ed25519.PublicKeySize {
+	pub, err := policy.ParsePublicKey(u.PublicKey)
+	if err != nil {
 		return fmt.Errorf("signature: %s's public key is not an Ed25519 key", user)
 	}
-	raw, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil || !ed25519.Verify(pub, msg, raw) {
+	if !verifies(pub, msg, sig) {
 		return fmt.Errorf("signature: does not verify for %s", user)
 	}
 	return nil
@@ -71,11 +70,16 @@ func VerifySignerSignature(signer, actor string, sg policy.Signer, msg []byte, s
 	if err != nil {
 		return fmt.Errorf("signature: signer %s's public key is not an Ed25519 key", signer)
 	}
-	raw, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil || !ed25519.Verify(pub, msg, raw) {
+	if !verifies(pub, msg, sig) {
 		return fmt.Errorf("signature: does not verify for %s by signer %s", actor, signer)
 	}
 	return nil
+}
+
+// verifies reports whether sig (base64) is pub's signature of msg.
+func verifies(pub ed25519.PublicKey, msg []byte, sig string) bool {
+	raw, err := base64.StdEncoding.DecodeString(sig)
+	return err == nil && ed25519.Verify(pub, msg, raw)
 }
 
 // Bounds of every field of a message (decision, withdraw, cancel), checked

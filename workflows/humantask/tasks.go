@@ -103,11 +103,7 @@ func New(ctx workflow.Context, rec Record) (*Tasks, error) {
 				// Reached if the live directory revoked the actor's key
 				// or role, or state changed between validation and
 				// handling; the validator refuses everything else.
-				if r, ok := err.(*Refusal); ok {
-					m.rec.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "update"})
-					return DecisionResult{}, temporal.NewApplicationError(r.msg, r.Code)
-				}
-				return DecisionResult{}, err
+				return DecisionResult{}, m.refusedUpdate(ctx, err)
 			}
 			return m.apply(ctx, t, d, "update"), nil
 		},
@@ -116,11 +112,7 @@ func New(ctx workflow.Context, rec Record) (*Tasks, error) {
 			// activity); the handler checks again with the live directory.
 			Validator: func(ctx workflow.Context, d Decision) error {
 				_, err := m.check(ctx, &d, m.rec.Policy())
-				if r, ok := err.(*Refusal); ok {
-					m.rec.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "update"})
-					return temporal.NewApplicationError(r.msg, r.Code)
-				}
-				return err
+				return m.refusedUpdate(ctx, err)
 			},
 			Description: "Decide a human task: approve, reject or delegate",
 		})
@@ -138,6 +130,18 @@ func New(ctx workflow.Context, rec Record) (*Tasks, error) {
 		}
 	})
 	return m, nil
+}
+
+// refusedUpdate counts a refusal of the decide update and turns it into
+// the update's error (its code as the type); any other error (nil
+// included) passes as it is.
+func (m *Tasks) refusedUpdate(ctx workflow.Context, err error) error {
+	r, ok := err.(*Refusal)
+	if !ok {
+		return err
+	}
+	m.rec.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "update"})
+	return temporal.NewApplicationError(r.msg, r.Code)
 }
 
 func (m *Tasks) onSignal(ctx workflow.Context, d Decision) {
@@ -229,17 +233,6 @@ func (m *Tasks) OpenViews() []TaskView {
 	for _, t := range m.tasks {
 		if t.state == StateOpen {
 			out = append(out, t.view())
-		}
-	}
-	return out
-}
-
-// Summaries are the open tasks as an inbox lists them.
-func (m *Tasks) Summaries() []Summary {
-	var out []Summary
-	for _, t := range m.tasks {
-		if t.state == StateOpen {
-			out = append(out, t.view().Summary())
 		}
 	}
 	return out

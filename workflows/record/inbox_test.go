@@ -1,14 +1,10 @@
 package record_test
 
 import (
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"baton/activities"
@@ -40,15 +36,7 @@ func inboxProcess(ctx workflow.Context) (string, error) {
 // each change one memo upsert in its turn, and the key is removed when no
 // task is open: what the inbox lists from visibility.
 func TestOpenTasksMemo(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(inboxProcess)
-	pol, err := policy.Load("../../config/policy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.RegisterActivity(&activities.Policy{Current: pol})
+	env, pol := newEnv(t, inboxProcess)
 	env.RegisterActivity(&activities.Mail{})
 	var memos []any
 	env.OnUpsertMemo(mock.Anything).Run(func(args mock.Arguments) {

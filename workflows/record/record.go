@@ -347,9 +347,6 @@ func (r *Record) Route(ctx workflow.Context, path, why string) {
 // HandlingPath returns the recorded handling path.
 func (r *Record) HandlingPath() string { return r.path }
 
-// Outcome returns the recorded outcome.
-func (r *Record) Outcome() string { return r.outcome }
-
 // Open opens a human task (see humantask.Tasks.Open).
 func (r *Record) Open(ctx workflow.Context, s humantask.Spec) (*humantask.Task, error) {
 	return r.tasks.Open(ctx, s)
@@ -360,10 +357,6 @@ func (r *Record) CancelOpen(ctx workflow.Context, reason string) { r.tasks.Cance
 
 // Tasks lists every task, open and closed.
 func (r *Record) Tasks() []humantask.TaskView { return r.tasks.Views() }
-
-// OpenTasks are the open tasks as an inbox lists them (for a memo the
-// inbox read model reads from visibility).
-func (r *Record) OpenTasks() []humantask.Summary { return r.tasks.Summaries() }
 
 // TasksChanged implements humantask.Record.
 func (r *Record) TasksChanged() { r.changed() }

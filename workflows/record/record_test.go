@@ -23,6 +23,22 @@ import (
 	"baton/workflows/record"
 )
 
+// newEnv is a test environment, its log silenced, running wf with the
+// development policy as the worker's current one (returned too).
+func newEnv(t *testing.T, wf any) (*testsuite.TestWorkflowEnvironment, *policy.Policy) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(wf)
+	pol, err := policy.Load("../../config/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.RegisterActivity(&activities.Policy{Current: pol})
+	return env, pol
+}
+
 type outcome struct {
 	Audit   []record.AuditEntry
 	Stopped *record.Ending
@@ -53,15 +69,7 @@ func testProcess(ctx workflow.Context) (*outcome, error) {
 }
 
 func TestAuditSequenceAndStopMessages(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(testProcess)
-	pol, err := policy.Load("../../config/policy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.RegisterActivity(&activities.Policy{Current: pol})
+	env, pol := newEnv(t, testProcess)
 	store := &memStore{failFirst: true}
 	env.RegisterActivity(&activities.Audit{Store: store})
 	upserts := 0
@@ -165,15 +173,7 @@ func (m *memStore) Append(_ context.Context, entries []auditstore.Entry) (audits
 // trail: the first MaxRefusedAudited refusals are audited with clipped
 // values, the rest are counted and summarised in one entry.
 func TestRefusedFloodIsCappedAndClipped(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(testProcess)
-	pol, err := policy.Load("../../config/policy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.RegisterActivity(&activities.Policy{Current: pol})
+	env, _ := newEnv(t, testProcess)
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	huge := strings.Repeat("\x1b[2J", 25_000) // 100 KB of screen-erasing escapes
 	const n = 3 * record.MaxRefusedAudited
@@ -255,15 +255,7 @@ func detailsProcess(ctx workflow.Context) ([]string, error) {
 // role or "a named user", never the user's id, and a failure's code, not its
 // message.
 func TestCurrentDetailsNameNoUserAndNoErrorText(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(detailsProcess)
-	pol, err := policy.Load("../../config/policy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.RegisterActivity(&activities.Policy{Current: pol})
+	env, _ := newEnv(t, detailsProcess)
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	env.ExecuteWorkflow(detailsProcess)
 	if err := env.GetWorkflowError(); err != nil {
@@ -305,15 +297,7 @@ func TestFinishWithDataReachesTheStoreWithinItsBound(t *testing.T) {
 		{3, `{"facts":"xxx"}`},
 		{auditstore.MaxDataBytes, fmt.Sprintf(`{"omitted":"%d bytes, over the audit store's bound of %d"}`, auditstore.MaxDataBytes+12, auditstore.MaxDataBytes)},
 	} {
-		var s testsuite.WorkflowTestSuite
-		s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-		env := s.NewTestWorkflowEnvironment()
-		env.RegisterWorkflow(dataProcess)
-		pol, err := policy.Load("../../config/policy.yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		env.RegisterActivity(&activities.Policy{Current: pol})
+		env, _ := newEnv(t, dataProcess)
 		store := &memStore{}
 		env.RegisterActivity(&activities.Audit{Store: store})
 		env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
