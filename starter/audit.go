@@ -200,11 +200,8 @@ func mergeTrail(trail []record.AuditEntry, stored []auditstore.Record) []auditst
 }
 
 func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
-	window, err := parseSince(since)
+	from, until, err := sinceWindow(since, process)
 	if err != nil {
-		return err
-	}
-	if err := checkProcessFlag(process); err != nil {
 		return err
 	}
 	st, err := a.auditStore(cmd)
@@ -212,8 +209,7 @@ func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
 		return err
 	}
 	defer st.Close()
-	now := time.Now().UTC()
-	f := auditstore.Filter{Process: process, Since: now.Add(-window), Until: now}
+	f := auditstore.Filter{Process: process, Since: from, Until: until}
 	heads := map[string]string{}
 	n := 0
 	if a.jsonOutput() {

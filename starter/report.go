@@ -195,6 +195,20 @@ func parseSince(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// sinceWindow reads --since and --process (empty: every process): the
+// window of that length that ends now.
+func sinceWindow(since, process string) (from, until time.Time, err error) {
+	d, err := parseSince(since)
+	if err != nil {
+		return from, until, err
+	}
+	if err := checkProcessFlag(process); err != nil {
+		return from, until, err
+	}
+	until = time.Now().UTC()
+	return until.Add(-d), until, nil
+}
+
 func (a *app) reportCommand() *cobra.Command {
 	var process, since string
 	cmd := &cobra.Command{
@@ -209,15 +223,11 @@ whenever its instance started, listed from visibility alone like starter tasks).
 		Example: "  starter report\n  starter report --process loan --since 7d -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			window, err := parseSince(since)
+			from, now, err := sinceWindow(since, process)
 			if err != nil {
 				return err
 			}
-			if err := checkProcessFlag(process); err != nil {
-				return err
-			}
-			now := time.Now().UTC()
-			rep := Report{Since: now.Add(-window), Until: now}
+			rep := Report{Since: from, Until: now}
 			q := fmt.Sprintf("%s IS NOT NULL AND StartTime >= '%s'", record.SAProcessType.GetName(), rep.Since.Format(time.RFC3339))
 			if process != "" {
 				q += " AND " + is(record.SAProcessType.GetName(), process)
@@ -238,7 +248,7 @@ whenever its instance started, listed from visibility alone like starter tasks).
 			if err != nil {
 				return fmt.Errorf("backlog: %v", rootMessage(err))
 			}
-			rep.Processes = aggregate(instances, window.Hours())
+			rep.Processes = aggregate(instances, now.Sub(from).Hours())
 			rep.Processes, rep.CycleTimeSource = a.storeCycles(cmd, rep.Processes, process, rep.Since)
 			rep.Backlog = backlog(open, now)
 			if a.jsonOutput() {

@@ -64,11 +64,8 @@ names the proposed policy; it is validated like the worker's.`,
 		Example: "  starter whatif --policy proposed.yaml\n  starter whatif --policy proposed.yaml --process loan --since 7d -o json\n  starter whatif --policy proposed.yaml --source history",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			window, err := parseSince(since)
+			begin, end, err := sinceWindow(since, process)
 			if err != nil {
-				return err
-			}
-			if err := checkProcessFlag(process); err != nil {
 				return err
 			}
 			if !slices.Contains([]string{whatifAuto, whatifStore, whatifHistory}, source) {
@@ -78,8 +75,7 @@ names the proposed policy; it is validated like the worker's.`,
 			if err != nil {
 				return &codedError{exitUsage, err}
 			}
-			now := time.Now().UTC()
-			w := whatif.Window{Process: process, Since: now.Add(-window), Until: now}
+			w := whatif.Window{Process: process, Since: begin, Until: end}
 			instances, from, note, err := a.whatifInstances(cmd, source, w)
 			if err != nil {
 				return err
