@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"baton/internal/codec"
-	"baton/internal/tclient"
 	"baton/internal/termsafe"
 	"baton/workflows"
 	"baton/workflows/record"
@@ -72,7 +71,7 @@ func (a *app) closing(ctx context.Context, id string) (string, error) {
 			// The message is encrypted ("Encoded failure"): decode it with
 			// the client's failure converter.
 			f := ev.GetWorkflowExecutionFailedEventAttributes().GetFailure()
-			dc, err := tclient.DataConverter(a.cfg.Temporal)
+			dc, err := a.dataConverter()
 			if err != nil {
 				return f.GetMessage(), nil
 			}
@@ -311,7 +310,7 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 	var memos [][]byte
 	dc := converter.GetDefaultDataConverter()
 	// Memos are encrypted by the payload codec; search attributes never are.
-	memoDC, err := tclient.DataConverter(a.cfg.Temporal)
+	memoDC, err := a.dataConverter()
 	if err != nil {
 		return nil, nil, err
 	}
