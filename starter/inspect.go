@@ -89,10 +89,11 @@ func (a *app) closing(ctx context.Context, id string) (string, error) {
 }
 
 // statusFromHistory is the status of an instance that has no record: what
-// the server knows, and the failure from its history.
+// the server knows, and the failure from its history. The caller sets the
+// workflow ID, URL and execution status, as for any instance.
 func (a *app) statusFromHistory(ctx context.Context, id string, desc *workflowservice.DescribeWorkflowExecutionResponse) (statusView, error) {
 	info := desc.GetWorkflowExecutionInfo()
-	st := statusView{WorkflowID: id, URL: a.workflowURL(id), Execution: executionStatus(info.GetStatus())}
+	var st statusView
 	st.Process = info.GetType().GetName()
 	st.BusinessKey = id
 	st.Stage = "-"
@@ -327,7 +328,7 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 			r := listRow{
 				WorkflowID: e.GetExecution().GetWorkflowId(),
 				RunID:      e.GetExecution().GetRunId(),
-				Status:     strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")),
+				Status:     executionStatus(e.GetStatus()),
 				StartedAt:  e.GetStartTime().AsTime(),
 			}
 			if e.GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING && e.GetCloseTime() != nil {
