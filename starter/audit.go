@@ -76,8 +76,8 @@ compliance system, with each instance's chain head.`,
 	return cmd
 }
 
-// auditStore opens the store (and brings its schema up to date, so a fresh
-// database reads as empty rather than failing).
+// auditStore opens the store and checks its schema (it does not migrate:
+// the worker does).
 func (a *app) auditStore(cmd *cobra.Command) (*auditstore.Store, error) {
 	cfg, err := a.config()
 	if err != nil {
