@@ -112,11 +112,14 @@ func (a *app) whatifInstances(cmd *cobra.Command, source string, w whatif.Window
 		}
 		fmt.Fprintf(a.errOut, "starter: %v; facts from the histories\n", err)
 	}
-	if _, err := a.connect(); err != nil {
+	// Visibility finds the instances; each one's result (the close event of
+	// its history, decoded with the client's data converter) holds its
+	// facts, path, outcome and tasks.
+	rows, err := a.closedRuns(cmd, w)
+	if err != nil {
 		return nil, "", "", err
 	}
-	instances, err := (&historySource{a: a, cmd: cmd}).Finished(cmd.Context(), w)
-	return instances, factsFromHistory, "", err
+	return readResults(cmd.Context(), a.client, rows), factsFromHistory, "", nil
 }
 
 // auditDSNConfigured reports whether audit.dsn was set to something other
@@ -208,25 +211,8 @@ func closedQuery(w whatif.Window) string {
 	return strings.Join(q, " AND ")
 }
 
-// historySource reads finished instances from Temporal: visibility finds
-// them, each one's result (the close event of its history, decoded with
-// the client's data converter) holds its facts, path, outcome and tasks.
-// The audit store is the other Source (whatifstore).
-type historySource struct {
-	a   *app
-	cmd *cobra.Command
-}
-
 // resultsInFlight bounds the history reads in flight.
 const resultsInFlight = 8
-
-func (s *historySource) Finished(ctx context.Context, w whatif.Window) ([]whatif.Instance, error) {
-	rows, err := s.a.closedRuns(s.cmd, w)
-	if err != nil {
-		return nil, err
-	}
-	return readResults(ctx, s.a.client, rows), nil
-}
 
 // readResults makes instances of visibility's rows, each completed one's
 // facts read from its result, resultsInFlight at a time. A result that
