@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"baton/internal/codec"
 	"baton/internal/termsafe"
 	"baton/workflows"
+	"baton/workflows/humantask"
 	"baton/workflows/record"
 )
 
@@ -297,23 +297,31 @@ func is(attribute, value string) string {
 
 // visibility lists instances matching query, newest first.
 func (a *app) visibility(cmd *cobra.Command, query string, limit int) ([]listRow, error) {
-	rows, _, err := a.visibilityWithMemo(cmd, query, limit)
+	rows, _, err := a.listInstances(cmd, query, limit, false)
 	return rows, err
 }
 
-// visibilityWithMemo also returns each instance's task-stats memo (raw JSON,
-// nil when absent).
-func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([]listRow, [][]byte, error) {
+// visibilityWithStats also returns each instance's task stats, decoded from
+// its memo (zero when absent or unreadable).
+func (a *app) visibilityWithStats(cmd *cobra.Command, query string, limit int) ([]listRow, []humantask.TaskStats, error) {
+	return a.listInstances(cmd, query, limit, true)
+}
+
+// listInstances lists instances matching query, newest first, and with
+// withStats their memos' task stats: only then are memos decoded.
+func (a *app) listInstances(cmd *cobra.Command, query string, limit int, withStats bool) ([]listRow, []humantask.TaskStats, error) {
 	cl, err := a.connect()
 	if err != nil {
 		return nil, nil, err
 	}
-	var memos [][]byte
+	var stats []humantask.TaskStats
 	dc := converter.GetDefaultDataConverter()
 	// Memos are encrypted by the payload codec; search attributes never are.
-	memoDC, err := a.dataConverter()
-	if err != nil {
-		return nil, nil, err
+	var memoDC converter.DataConverter
+	if withStats {
+		if memoDC, err = a.dataConverter(); err != nil {
+			return nil, nil, err
+		}
 	}
 	var rows []listRow
 	var token []byte
@@ -341,14 +349,13 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 				}
 			}
 			rows = append(rows, r)
-			var memo []byte
-			if p, ok := e.GetMemo().GetFields()[record.MemoTaskStats]; ok {
-				var raw json.RawMessage
-				if err := memoDC.FromPayload(p, &raw); err == nil {
-					memo = raw
+			if withStats {
+				var st humantask.TaskStats
+				if p, ok := e.GetMemo().GetFields()[record.MemoTaskStats]; ok {
+					_ = memoDC.FromPayload(p, &st)
 				}
+				stats = append(stats, st)
 			}
-			memos = append(memos, memo)
 			if len(rows) == limit {
 				break
 			}
@@ -358,7 +365,7 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 			break
 		}
 	}
-	return rows, memos, nil
+	return rows, stats, nil
 }
 
 // writeWrapped prints an aligned table whose last column wraps at word

@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -232,13 +231,13 @@ whenever its instance started, listed from visibility alone like starter tasks).
 			if process != "" {
 				q += " AND " + is(record.SAProcessType.GetName(), process)
 			}
-			rows, memos, err := a.reportRows(cmd, q)
+			rows, stats, err := a.visibilityWithStats(cmd, q, 100000)
 			if err != nil {
 				return err
 			}
 			var instances []instance
 			for i, r := range rows {
-				instances = append(instances, instance{Process: r.Process, Status: r.Status, HandlingPath: r.HandlingPath, Outcome: r.Outcome, Start: r.StartedAt, Close: r.ClosedAt, Tasks: memos[i]})
+				instances = append(instances, instance{Process: r.Process, Status: r.Status, HandlingPath: r.HandlingPath, Outcome: r.Outcome, Start: r.StartedAt, Close: r.ClosedAt, Tasks: stats[i]})
 			}
 			l, err := a.lister(nil)
 			if err != nil {
@@ -311,19 +310,4 @@ func human(sec float64) string {
 	default:
 		return fmt.Sprintf("%.1fd", sec/86400)
 	}
-}
-
-// reportRows lists instances with their memo task stats.
-func (a *app) reportRows(cmd *cobra.Command, query string) ([]listRow, []humantask.TaskStats, error) {
-	rows, raw, err := a.visibilityWithMemo(cmd, query, 100000)
-	if err != nil {
-		return nil, nil, err
-	}
-	stats := make([]humantask.TaskStats, len(rows))
-	for i, m := range raw {
-		if m != nil {
-			_ = json.Unmarshal(m, &stats[i])
-		}
-	}
-	return rows, stats, nil
 }
