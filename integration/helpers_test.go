@@ -26,7 +26,13 @@ func uniq(prefix string) string {
 // starter runs the starter binary and fails the test on a non-zero exit.
 func starter(t *testing.T, args ...string) string {
 	t.Helper()
-	r := runBin(t, "starter", args...)
+	return starterEnv(t, nil, args...)
+}
+
+// starterEnv is starter with extra environment variables.
+func starterEnv(t *testing.T, extraEnv []string, args ...string) string {
+	t.Helper()
+	r := runBinEnv(t, "starter", extraEnv, args...)
 	if r.code != 0 {
 		t.Fatalf("starter %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	}

@@ -77,12 +77,7 @@ func newNamespaceWorker(t testing.TB, prefix string, extraEnv ...string) *report
 
 func (r *reportEnv) starter(t *testing.T, args ...string) string {
 	t.Helper()
-	args = append(args, "--namespace", r.ns)
-	res := runBinEnv(t, "starter", []string{"BATON_AUDIT_DSN=" + r.dsn}, args...)
-	if res.code != 0 {
-		t.Fatalf("starter %s: exit %d\n%s%s", strings.Join(args, " "), res.code, res.stdout, res.stderr)
-	}
-	return res.stdout
+	return starterEnv(t, []string{"BATON_AUDIT_DSN=" + r.dsn}, append(args, "--namespace", r.ns)...)
 }
 
 func TestReportMatchesAKnownMix(t *testing.T) {
