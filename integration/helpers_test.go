@@ -51,13 +51,14 @@ func outcomeOf(t *testing.T, id string) map[string]any {
 	return res
 }
 
-// auditTrail exports the trail through the starter, as a user would.
-func auditTrail(t *testing.T, id string) []record.AuditEntry {
+// auditTrail exports the trail through the starter, as a user would, with
+// extra flags (e.g. --namespace).
+func auditTrail(t *testing.T, id string, extra ...string) []record.AuditEntry {
 	t.Helper()
 	var doc struct {
 		Entries []record.AuditEntry `json:"entries"`
 	}
-	if err := json.Unmarshal([]byte(starter(t, "audit", id, "-o", "json")), &doc); err != nil {
+	if err := json.Unmarshal([]byte(starter(t, append([]string{"audit", id, "-o", "json"}, extra...)...)), &doc); err != nil {
 		t.Fatal(err)
 	}
 	return doc.Entries
