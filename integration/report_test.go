@@ -202,9 +202,7 @@ func (r *reportEnv) cycleTimes(t *testing.T, process string) [3]float64 {
 	for _, e := range resp.GetExecutions() {
 		v = append(v, e.GetCloseTime().AsTime().Sub(e.GetStartTime().AsTime()).Seconds())
 	}
-	sort.Float64s(v)
-	rank := func(p float64) float64 { return v[int(math.Ceil(p/100*float64(len(v))))-1] }
-	return [3]float64{rank(50), rank(90), rank(99)}
+	return nearestRanks(v)
 }
 
 // trailCycleTimes computes p50/p90/p99 (nearest rank) from the instances'
@@ -236,7 +234,12 @@ func (r *reportEnv) trailCycleTimes(t *testing.T, ids []string) [3]float64 {
 		}
 		d = append(d, ended.Sub(started).Seconds())
 	}
-	sort.Float64s(d)
-	rank := func(p float64) float64 { return d[max(int(math.Ceil(p/100*float64(len(d)))), 1)-1] }
+	return nearestRanks(d)
+}
+
+// nearestRanks is p50/p90/p99 of v (sorted in place) by nearest rank.
+func nearestRanks(v []float64) [3]float64 {
+	sort.Float64s(v)
+	rank := func(p float64) float64 { return v[max(int(math.Ceil(p/100*float64(len(v)))), 1)-1] }
 	return [3]float64{rank(50), rank(90), rank(99)}
 }
