@@ -254,20 +254,17 @@ func (a *app) listCommand() *cobra.Command {
 			if limit < 1 {
 				return usageErr("--limit: %d must be at least 1", limit)
 			}
-			q := []string{record.SAProcessType.GetName() + " IS NOT NULL"}
 			if err := checkProcessFlag(process); err != nil {
 				return err
 			}
-			if process != "" {
-				q = append(q, is(record.SAProcessType.GetName(), process))
-			}
+			var state []string
 			if open {
-				q = append(q, "ExecutionStatus = 'Running'")
+				state = append(state, "ExecutionStatus = 'Running'")
 			}
 			if closed {
-				q = append(q, "ExecutionStatus != 'Running'")
+				state = append(state, "ExecutionStatus != 'Running'")
 			}
-			rows, err := a.visibility(cmd, strings.Join(q, " AND "), limit)
+			rows, err := a.visibility(cmd, processQuery(process, state...), limit)
 			if err != nil {
 				return err
 			}
@@ -288,6 +285,16 @@ func (a *app) listCommand() *cobra.Command {
 	f.BoolVar(&closed, "closed", false, "only closed instances")
 	f.IntVar(&limit, "limit", 50, "at most this many")
 	return cmd
+}
+
+// processQuery is the visibility query of Baton's instances (of process,
+// unless empty) that match every clause.
+func processQuery(process string, clauses ...string) string {
+	q := append([]string{record.SAProcessType.GetName() + " IS NOT NULL"}, clauses...)
+	if process != "" {
+		q = append(q, is(record.SAProcessType.GetName(), process))
+	}
+	return strings.Join(q, " AND ")
 }
 
 // is is a visibility query clause: attribute equals value (quotes dropped).

@@ -227,10 +227,7 @@ whenever its instance started, listed from visibility alone like starter tasks).
 				return err
 			}
 			rep := Report{Since: from, Until: now}
-			q := fmt.Sprintf("%s IS NOT NULL AND StartTime >= '%s'", record.SAProcessType.GetName(), rep.Since.Format(time.RFC3339))
-			if process != "" {
-				q += " AND " + is(record.SAProcessType.GetName(), process)
-			}
+			q := processQuery(process, "StartTime >= '"+rep.Since.Format(time.RFC3339)+"'")
 			rows, stats, err := a.visibilityWithStats(cmd, q, 100000)
 			if err != nil {
 				return err

@@ -18,7 +18,6 @@ import (
 	"baton/internal/whatif"
 	"baton/internal/whatifstore"
 	"baton/workflows"
-	"baton/workflows/record"
 )
 
 // --source values of whatif, and where the report says its facts came from.
@@ -199,16 +198,10 @@ func latestRuns(rows []listRow) []listRow {
 
 // closedQuery is the visibility query of the window's closed instances.
 func closedQuery(w whatif.Window) string {
-	q := []string{
-		record.SAProcessType.GetName() + " IS NOT NULL",
+	return processQuery(w.Process,
 		"ExecutionStatus != 'Running'",
-		"CloseTime >= '" + w.Since.Format(time.RFC3339) + "'",
-		"CloseTime <= '" + w.Until.Format(time.RFC3339Nano) + "'",
-	}
-	if w.Process != "" {
-		q = append(q, is(record.SAProcessType.GetName(), w.Process))
-	}
-	return strings.Join(q, " AND ")
+		"CloseTime >= '"+w.Since.Format(time.RFC3339)+"'",
+		"CloseTime <= '"+w.Until.Format(time.RFC3339Nano)+"'")
 }
 
 // resultsInFlight bounds the history reads in flight.
