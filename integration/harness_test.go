@@ -103,31 +103,33 @@ func runMain(m *testing.M) (int, error) {
 		}
 	}
 
-	if addr := os.Getenv("BATON_TEST_TEMPORAL_ADDRESS"); addr != "" {
-		// The codec server (and its key, which every client needs) first.
+	addr := os.Getenv("BATON_TEST_TEMPORAL_ADDRESS")
+	var uiPort string
+	if addr != "" {
 		env.uiURL = os.Getenv("BATON_TEST_TEMPORAL_UI")
-		if err := startCodecServer(ctx, tmp); err != nil {
-			return 0, err
-		}
-		defer func() { _ = env.codecCmd.Process.Signal(syscall.SIGTERM); _ = env.codecCmd.Wait() }()
+	} else {
+		uiAddr := freePort()
+		_, uiPort, _ = net.SplitHostPort(uiAddr)
+		env.uiURL = "http://" + uiAddr
+	}
+	// The codec server (and its key, which every client needs) first: it
+	// allows the UI's origin.
+	if err := startCodecServer(ctx, tmp); err != nil {
+		return 0, err
+	}
+	defer func() { _ = env.codecCmd.Process.Signal(syscall.SIGTERM); _ = env.codecCmd.Wait() }()
+	if addr != "" {
 		if err := useExternalServer(ctx, addr); err != nil {
 			return 0, err
 		}
 		defer env.client.Close()
 	} else {
 		serverLog := &lockedBuffer{}
-		uiPort := freePort()
-		_, port, _ := net.SplitHostPort(uiPort)
-		env.uiURL = "http://" + uiPort
-		if err := startCodecServer(ctx, tmp); err != nil {
-			return 0, err
-		}
-		defer func() { _ = env.codecCmd.Process.Signal(syscall.SIGTERM); _ = env.codecCmd.Wait() }()
 		server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 			ExistingPath: env.temporal,
 			LogLevel:     "error",
 			EnableUI:     true,
-			UIPort:       port,
+			UIPort:       uiPort,
 			// The UI decodes through the codec server; the dev server's UI has
 			// no sign-in to pass a token from, so the token is in the endpoint.
 			ExtraArgs:     append(append(record.DevServerArgs(), devServerArgs()...), "--ui-codec-endpoint", env.codecURL+"/t/"+env.codecToken),
@@ -182,7 +184,6 @@ var benchCleanup []func()
 func useExternalServer(ctx context.Context, addr string) error {
 	env.external = true
 	env.address = addr
-	env.uiURL = os.Getenv("BATON_TEST_TEMPORAL_UI")
 	env.clusterDir = os.Getenv("BATON_TEST_CLUSTER_DIR")
 	env.namespace = fmt.Sprintf("baton-it-%d", time.Now().UnixNano())
 	var err error

@@ -26,7 +26,13 @@ func uniq(prefix string) string {
 // starter runs the starter binary and fails the test on a non-zero exit.
 func starter(t *testing.T, args ...string) string {
 	t.Helper()
-	r := runBin(t, "starter", args...)
+	return starterEnv(t, nil, args...)
+}
+
+// starterEnv is starter with extra environment variables.
+func starterEnv(t *testing.T, extraEnv []string, args ...string) string {
+	t.Helper()
+	r := runBinEnv(t, "starter", extraEnv, args...)
 	if r.code != 0 {
 		t.Fatalf("starter %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	}
@@ -45,13 +51,14 @@ func outcomeOf(t *testing.T, id string) map[string]any {
 	return res
 }
 
-// auditTrail exports the trail through the starter, as a user would.
-func auditTrail(t *testing.T, id string) []record.AuditEntry {
+// auditTrail exports the trail through the starter, as a user would, with
+// extra flags (e.g. --namespace).
+func auditTrail(t *testing.T, id string, extra ...string) []record.AuditEntry {
 	t.Helper()
 	var doc struct {
 		Entries []record.AuditEntry `json:"entries"`
 	}
-	if err := json.Unmarshal([]byte(starter(t, "audit", id, "-o", "json")), &doc); err != nil {
+	if err := json.Unmarshal([]byte(starter(t, append([]string{"audit", id, "-o", "json"}, extra...)...)), &doc); err != nil {
 		t.Fatal(err)
 	}
 	return doc.Entries

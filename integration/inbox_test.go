@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"baton/internal/oidctest"
-	"baton/workflows/record"
 )
 
 // inboxEnv is a web inbox binary serving one namespace, with a real OpenID
@@ -202,7 +200,7 @@ func TestInboxInTheBrowser(t *testing.T) {
 	}
 
 	eventually(t, "the trail's decision entry", func() bool {
-		trail := auditTrailIn(t, loan, in.ns.ns)
+		trail := auditTrail(t, loan, "--namespace", in.ns.ns)
 		return hasEntry(trail, "ana", "decision-accepted", "approve (1 of 1) via update, signed by inbox (authenticated: oidc "+in.provider.Issuer+"): income and collateral verified")
 	})
 	b.open(in.url + "/tasks/" + loan + "/underwriting")
@@ -226,18 +224,6 @@ func TestInboxInTheBrowser(t *testing.T) {
 	if dst := os.Getenv("BATON_DOCS_SCREENSHOT"); dst != "" {
 		copyFile(t, filepath.Join(env.root, ".artifacts", "inbox-ana-task.png"), dst)
 	}
-}
-
-// auditTrailIn exports an instance's trail from another namespace.
-func auditTrailIn(t *testing.T, id, ns string) []record.AuditEntry {
-	t.Helper()
-	var doc struct {
-		Entries []record.AuditEntry `json:"entries"`
-	}
-	if err := json.Unmarshal([]byte(starter(t, "audit", id, "-o", "json", "--namespace", ns)), &doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc.Entries
 }
 
 func copyFile(t *testing.T, from, to string) {

@@ -77,12 +77,7 @@ func newNamespaceWorker(t testing.TB, prefix string, extraEnv ...string) *report
 
 func (r *reportEnv) starter(t *testing.T, args ...string) string {
 	t.Helper()
-	args = append(args, "--namespace", r.ns)
-	res := runBinEnv(t, "starter", []string{"BATON_AUDIT_DSN=" + r.dsn}, args...)
-	if res.code != 0 {
-		t.Fatalf("starter %s: exit %d\n%s%s", strings.Join(args, " "), res.code, res.stdout, res.stderr)
-	}
-	return res.stdout
+	return starterEnv(t, []string{"BATON_AUDIT_DSN=" + r.dsn}, append(args, "--namespace", r.ns)...)
 }
 
 func TestReportMatchesAKnownMix(t *testing.T) {
@@ -207,9 +202,7 @@ func (r *reportEnv) cycleTimes(t *testing.T, process string) [3]float64 {
 	for _, e := range resp.GetExecutions() {
 		v = append(v, e.GetCloseTime().AsTime().Sub(e.GetStartTime().AsTime()).Seconds())
 	}
-	sort.Float64s(v)
-	rank := func(p float64) float64 { return v[int(math.Ceil(p/100*float64(len(v))))-1] }
-	return [3]float64{rank(50), rank(90), rank(99)}
+	return nearestRanks(v)
 }
 
 // trailCycleTimes computes p50/p90/p99 (nearest rank) from the instances'
@@ -241,7 +234,12 @@ func (r *reportEnv) trailCycleTimes(t *testing.T, ids []string) [3]float64 {
 		}
 		d = append(d, ended.Sub(started).Seconds())
 	}
-	sort.Float64s(d)
-	rank := func(p float64) float64 { return d[max(int(math.Ceil(p/100*float64(len(d)))), 1)-1] }
+	return nearestRanks(d)
+}
+
+// nearestRanks is p50/p90/p99 of v (sorted in place) by nearest rank.
+func nearestRanks(v []float64) [3]float64 {
+	sort.Float64s(v)
+	rank := func(p float64) float64 { return v[max(int(math.Ceil(p/100*float64(len(v)))), 1)-1] }
 	return [3]float64{rank(50), rank(90), rank(99)}
 }

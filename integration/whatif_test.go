@@ -50,6 +50,30 @@ type whatifProcess struct {
 	} `json:"instances"`
 }
 
+// whatifReport is starter whatif's JSON, its figures kept raw to compare.
+type whatifReport struct {
+	Source     string          `json:"source"`
+	SourceNote string          `json:"sourceNote"`
+	Processes  json.RawMessage `json:"processes"`
+}
+
+// whatifBothSources runs starter whatif with policyFile over the last hour
+// twice: with facts from the audit store (the default when it answers) and
+// from the histories.
+func (r *reportEnv) whatifBothSources(t *testing.T, policyFile string) (fromStore, fromHistory whatifReport) {
+	t.Helper()
+	for _, run := range []struct {
+		rep  *whatifReport
+		args []string
+	}{{&fromStore, nil}, {&fromHistory, []string{"--source", "history"}}} {
+		out := r.starter(t, append([]string{"whatif", "--policy", policyFile, "--since", "1h", "-o", "json"}, run.args...)...)
+		if err := json.Unmarshal([]byte(out), run.rep); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	return fromStore, fromHistory
+}
+
 // TestWhatifOverAKnownMix runs loans and orders through every path, people
 // approving and rejecting, terminates one, then replays a proposed policy
 // (loans approved automatically up to 50,000, declined below 670; fraud
@@ -109,24 +133,9 @@ func TestWhatifOverAKnownMix(t *testing.T) {
 	// loan, which has no last entry, comes from visibility) and once from
 	// the histories: every figure is the same.
 	policyFile := writeTemp(t, proposed)
-	type whatifReport struct {
-		Source     string          `json:"source"`
-		SourceNote string          `json:"sourceNote"`
-		Processes  json.RawMessage `json:"processes"`
-	}
-	var fromStore, fromHistory whatifReport
-	for _, run := range []struct {
-		rep  *whatifReport
-		args []string
-		want string
-	}{{&fromStore, nil, "audit-store"}, {&fromHistory, []string{"--source", "history"}, "history"}} {
-		out := r.starter(t, append([]string{"whatif", "--policy", policyFile, "--since", "1h", "-o", "json"}, run.args...)...)
-		if err := json.Unmarshal([]byte(out), run.rep); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-		if run.rep.Source != run.want {
-			t.Errorf("whatif %v: source %q, want %q", run.args, run.rep.Source, run.want)
-		}
+	fromStore, fromHistory := r.whatifBothSources(t, policyFile)
+	if fromStore.Source != "audit-store" || fromHistory.Source != "history" {
+		t.Errorf("sources: %q, %q; want audit-store, history", fromStore.Source, fromHistory.Source)
 	}
 	if fromStore.SourceNote != "1 instance(s) Temporal ended without a last audit entry listed from visibility" || fromHistory.SourceNote != "" {
 		t.Errorf("source notes: store %q, history %q", fromStore.SourceNote, fromHistory.SourceNote)
@@ -285,21 +294,7 @@ func TestWhatifFromTheStoreCountsCompletedInstancesItDoesNotHave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	policyFile := writeTemp(t, string(current))
-	var fromStore, fromHistory struct {
-		Source     string          `json:"source"`
-		SourceNote string          `json:"sourceNote"`
-		Processes  json.RawMessage `json:"processes"`
-	}
-	for _, run := range []struct {
-		rep  any
-		args []string
-	}{{&fromStore, nil}, {&fromHistory, []string{"--source", "history"}}} {
-		out := r.starter(t, append([]string{"whatif", "--policy", policyFile, "--since", "1h", "-o", "json"}, run.args...)...)
-		if err := json.Unmarshal([]byte(out), run.rep); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-	}
+	fromStore, fromHistory := r.whatifBothSources(t, writeTemp(t, string(current)))
 	if fromStore.Source != "audit-store" || fromHistory.Source != "history" {
 		t.Errorf("sources: %q, %q", fromStore.Source, fromHistory.Source)
 	}

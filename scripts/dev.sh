@@ -10,6 +10,7 @@
 #   BATON_DEV_HTTP_PORT     Temporal HTTP API                 7243
 #   BATON_DEV_SIM_ADDR      simulated systems                 localhost:8090
 #   BATON_DEV_METRICS_PORT  worker /metrics and /healthz      9464
+#   BATON_DEV_PG_PORT       PostgreSQL (audit store)          5433
 #   BATON_DEV_INBOX_ADDR    web inbox (skipped when busy)     localhost:8088
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 
 	"baton/config"
@@ -59,6 +60,7 @@ type app struct {
 	cmd         *cobra.Command
 	cfg         *config.Config
 	client      client.Client
+	dc          converter.DataConverter
 }
 
 func newApp(out, errOut io.Writer) *app { return &app{out: out, errOut: errOut} }
@@ -123,7 +125,7 @@ func (a *app) connect() (client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := tclient.Dial(a.cmd.Context(), cfg.Temporal, a.clientOptions())
+	cl, err := tclient.Dial(a.cmd.Context(), cfg.Temporal, tclient.Options{Logger: quietLogger{}})
 	if err != nil {
 		return nil, err
 	}
@@ -131,9 +133,24 @@ func (a *app) connect() (client.Client, error) {
 	return cl, nil
 }
 
-// clientOptions are the client's options: its data converter also decodes
-// the memos visibility returns.
-func (a *app) clientOptions() tclient.Options { return tclient.Options{Logger: quietLogger{}} }
+// dataConverter is the data converter the client uses (the payload
+// codec's, its keys read once): payloads read by hand (memos, failures,
+// history events) decode with it.
+func (a *app) dataConverter() (converter.DataConverter, error) {
+	if a.dc != nil {
+		return a.dc, nil
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	dc, err := tclient.DataConverter(cfg.Temporal)
+	if err != nil {
+		return nil, err
+	}
+	a.dc = dc
+	return dc, nil
+}
 
 // printJSON writes v as one indented JSON document.
 func (a *app) printJSON(v any) error {

@@ -76,8 +76,8 @@ compliance system, with each instance's chain head.`,
 	return cmd
 }
 
-// auditStore opens the store (and brings its schema up to date, so a fresh
-// database reads as empty rather than failing).
+// auditStore opens the store and checks its schema (it does not migrate:
+// the worker does).
 func (a *app) auditStore(cmd *cobra.Command) (*auditstore.Store, error) {
 	cfg, err := a.config()
 	if err != nil {
@@ -200,11 +200,8 @@ func mergeTrail(trail []record.AuditEntry, stored []auditstore.Record) []auditst
 }
 
 func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
-	window, err := parseSince(since)
+	from, until, err := sinceWindow(since, process)
 	if err != nil {
-		return err
-	}
-	if err := checkProcessFlag(process); err != nil {
 		return err
 	}
 	st, err := a.auditStore(cmd)
@@ -212,8 +209,7 @@ func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
 		return err
 	}
 	defer st.Close()
-	now := time.Now().UTC()
-	f := auditstore.Filter{Process: process, Since: now.Add(-window), Until: now}
+	f := auditstore.Filter{Process: process, Since: from, Until: until}
 	heads := map[string]string{}
 	n := 0
 	if a.jsonOutput() {

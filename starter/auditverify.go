@@ -13,7 +13,6 @@ import (
 
 	"baton/activities"
 	"baton/internal/auditstore"
-	"baton/internal/tclient"
 )
 
 // historyAudit is what an instance's current history says about its audit:
@@ -127,7 +126,7 @@ func (a *app) readHistoryAudit(cmd *cobra.Command, id string) (h historyAudit, o
 	}
 	h.RunID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 	// Inputs, results and markers are encrypted by the payload codec.
-	dc, err := tclient.DataConverter(a.cfg.Temporal)
+	dc, err := a.dataConverter()
 	if err != nil {
 		return h, false, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -16,9 +15,9 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"baton/internal/codec"
-	"baton/internal/tclient"
 	"baton/internal/termsafe"
 	"baton/workflows"
+	"baton/workflows/humantask"
 	"baton/workflows/record"
 )
 
@@ -72,7 +71,7 @@ func (a *app) closing(ctx context.Context, id string) (string, error) {
 			// The message is encrypted ("Encoded failure"): decode it with
 			// the client's failure converter.
 			f := ev.GetWorkflowExecutionFailedEventAttributes().GetFailure()
-			dc, err := tclient.DataConverter(a.cfg.Temporal)
+			dc, err := a.dataConverter()
 			if err != nil {
 				return f.GetMessage(), nil
 			}
@@ -90,10 +89,11 @@ func (a *app) closing(ctx context.Context, id string) (string, error) {
 }
 
 // statusFromHistory is the status of an instance that has no record: what
-// the server knows, and the failure from its history.
+// the server knows, and the failure from its history. The caller sets the
+// workflow ID, URL and execution status, as for any instance.
 func (a *app) statusFromHistory(ctx context.Context, id string, desc *workflowservice.DescribeWorkflowExecutionResponse) (statusView, error) {
 	info := desc.GetWorkflowExecutionInfo()
-	st := statusView{WorkflowID: id, URL: a.workflowURL(id), Execution: executionStatus(info.GetStatus())}
+	var st statusView
 	st.Process = info.GetType().GetName()
 	st.BusinessKey = id
 	st.Stage = "-"
@@ -254,20 +254,17 @@ func (a *app) listCommand() *cobra.Command {
 			if limit < 1 {
 				return usageErr("--limit: %d must be at least 1", limit)
 			}
-			q := []string{record.SAProcessType.GetName() + " IS NOT NULL"}
 			if err := checkProcessFlag(process); err != nil {
 				return err
 			}
-			if process != "" {
-				q = append(q, is(record.SAProcessType.GetName(), process))
-			}
+			var state []string
 			if open {
-				q = append(q, "ExecutionStatus = 'Running'")
+				state = append(state, "ExecutionStatus = 'Running'")
 			}
 			if closed {
-				q = append(q, "ExecutionStatus != 'Running'")
+				state = append(state, "ExecutionStatus != 'Running'")
 			}
-			rows, err := a.visibility(cmd, strings.Join(q, " AND "), limit)
+			rows, err := a.visibility(cmd, processQuery(process, state...), limit)
 			if err != nil {
 				return err
 			}
@@ -290,6 +287,16 @@ func (a *app) listCommand() *cobra.Command {
 	return cmd
 }
 
+// processQuery is the visibility query of Baton's instances (of process,
+// unless empty) that match every clause.
+func processQuery(process string, clauses ...string) string {
+	q := append([]string{record.SAProcessType.GetName() + " IS NOT NULL"}, clauses...)
+	if process != "" {
+		q = append(q, is(record.SAProcessType.GetName(), process))
+	}
+	return strings.Join(q, " AND ")
+}
+
 // is is a visibility query clause: attribute equals value (quotes dropped).
 func is(attribute, value string) string {
 	return attribute + " = '" + strings.ReplaceAll(value, "'", "") + "'"
@@ -297,23 +304,31 @@ func is(attribute, value string) string {
 
 // visibility lists instances matching query, newest first.
 func (a *app) visibility(cmd *cobra.Command, query string, limit int) ([]listRow, error) {
-	rows, _, err := a.visibilityWithMemo(cmd, query, limit)
+	rows, _, err := a.listInstances(cmd, query, limit, false)
 	return rows, err
 }
 
-// visibilityWithMemo also returns each instance's task-stats memo (raw JSON,
-// nil when absent).
-func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([]listRow, [][]byte, error) {
+// visibilityWithStats also returns each instance's task stats, decoded from
+// its memo (zero when absent or unreadable).
+func (a *app) visibilityWithStats(cmd *cobra.Command, query string, limit int) ([]listRow, []humantask.TaskStats, error) {
+	return a.listInstances(cmd, query, limit, true)
+}
+
+// listInstances lists instances matching query, newest first, and with
+// withStats their memos' task stats: only then are memos decoded.
+func (a *app) listInstances(cmd *cobra.Command, query string, limit int, withStats bool) ([]listRow, []humantask.TaskStats, error) {
 	cl, err := a.connect()
 	if err != nil {
 		return nil, nil, err
 	}
-	var memos [][]byte
+	var stats []humantask.TaskStats
 	dc := converter.GetDefaultDataConverter()
 	// Memos are encrypted by the payload codec; search attributes never are.
-	memoDC, err := tclient.DataConverter(a.cfg.Temporal)
-	if err != nil {
-		return nil, nil, err
+	var memoDC converter.DataConverter
+	if withStats {
+		if memoDC, err = a.dataConverter(); err != nil {
+			return nil, nil, err
+		}
 	}
 	var rows []listRow
 	var token []byte
@@ -328,7 +343,7 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 			r := listRow{
 				WorkflowID: e.GetExecution().GetWorkflowId(),
 				RunID:      e.GetExecution().GetRunId(),
-				Status:     strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")),
+				Status:     executionStatus(e.GetStatus()),
 				StartedAt:  e.GetStartTime().AsTime(),
 			}
 			if e.GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING && e.GetCloseTime() != nil {
@@ -341,14 +356,13 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 				}
 			}
 			rows = append(rows, r)
-			var memo []byte
-			if p, ok := e.GetMemo().GetFields()[record.MemoTaskStats]; ok {
-				var raw json.RawMessage
-				if err := memoDC.FromPayload(p, &raw); err == nil {
-					memo = raw
+			if withStats {
+				var st humantask.TaskStats
+				if p, ok := e.GetMemo().GetFields()[record.MemoTaskStats]; ok {
+					_ = memoDC.FromPayload(p, &st)
 				}
+				stats = append(stats, st)
 			}
-			memos = append(memos, memo)
 			if len(rows) == limit {
 				break
 			}
@@ -358,7 +372,7 @@ func (a *app) visibilityWithMemo(cmd *cobra.Command, query string, limit int) ([
 			break
 		}
 	}
-	return rows, memos, nil
+	return rows, stats, nil
 }
 
 // writeWrapped prints an aligned table whose last column wraps at word

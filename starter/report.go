@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -195,6 +194,20 @@ func parseSince(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// sinceWindow reads --since and --process (empty: every process): the
+// window of that length that ends now.
+func sinceWindow(since, process string) (from, until time.Time, err error) {
+	d, err := parseSince(since)
+	if err != nil {
+		return from, until, err
+	}
+	if err := checkProcessFlag(process); err != nil {
+		return from, until, err
+	}
+	until = time.Now().UTC()
+	return until.Add(-d), until, nil
+}
+
 func (a *app) reportCommand() *cobra.Command {
 	var process, since string
 	cmd := &cobra.Command{
@@ -209,26 +222,19 @@ whenever its instance started, listed from visibility alone like starter tasks).
 		Example: "  starter report\n  starter report --process loan --since 7d -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			window, err := parseSince(since)
+			from, now, err := sinceWindow(since, process)
 			if err != nil {
 				return err
 			}
-			if err := checkProcessFlag(process); err != nil {
-				return err
-			}
-			now := time.Now().UTC()
-			rep := Report{Since: now.Add(-window), Until: now}
-			q := fmt.Sprintf("%s IS NOT NULL AND StartTime >= '%s'", record.SAProcessType.GetName(), rep.Since.Format(time.RFC3339))
-			if process != "" {
-				q += " AND " + is(record.SAProcessType.GetName(), process)
-			}
-			rows, memos, err := a.reportRows(cmd, q)
+			rep := Report{Since: from, Until: now}
+			q := processQuery(process, "StartTime >= '"+rep.Since.Format(time.RFC3339)+"'")
+			rows, stats, err := a.visibilityWithStats(cmd, q, 100000)
 			if err != nil {
 				return err
 			}
 			var instances []instance
 			for i, r := range rows {
-				instances = append(instances, instance{Process: r.Process, Status: r.Status, HandlingPath: r.HandlingPath, Outcome: r.Outcome, Start: r.StartedAt, Close: r.ClosedAt, Tasks: memos[i]})
+				instances = append(instances, instance{Process: r.Process, Status: r.Status, HandlingPath: r.HandlingPath, Outcome: r.Outcome, Start: r.StartedAt, Close: r.ClosedAt, Tasks: stats[i]})
 			}
 			l, err := a.lister(nil)
 			if err != nil {
@@ -238,7 +244,7 @@ whenever its instance started, listed from visibility alone like starter tasks).
 			if err != nil {
 				return fmt.Errorf("backlog: %v", rootMessage(err))
 			}
-			rep.Processes = aggregate(instances, window.Hours())
+			rep.Processes = aggregate(instances, now.Sub(from).Hours())
 			rep.Processes, rep.CycleTimeSource = a.storeCycles(cmd, rep.Processes, process, rep.Since)
 			rep.Backlog = backlog(open, now)
 			if a.jsonOutput() {
@@ -301,19 +307,4 @@ func human(sec float64) string {
 	default:
 		return fmt.Sprintf("%.1fd", sec/86400)
 	}
-}
-
-// reportRows lists instances with their memo task stats.
-func (a *app) reportRows(cmd *cobra.Command, query string) ([]listRow, []humantask.TaskStats, error) {
-	rows, raw, err := a.visibilityWithMemo(cmd, query, 100000)
-	if err != nil {
-		return nil, nil, err
-	}
-	stats := make([]humantask.TaskStats, len(rows))
-	for i, m := range raw {
-		if m != nil {
-			_ = json.Unmarshal(m, &stats[i])
-		}
-	}
-	return rows, stats, nil
 }

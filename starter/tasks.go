@@ -1,7 +1,6 @@
 package main
 
 import (
-	"baton/internal/tclient"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -41,7 +40,7 @@ func (a *app) lister(pol *policy.Policy) (*taskinbox.Visibility, error) {
 		return nil, err
 	}
 	// Memos are encrypted by the payload codec: decode with the client's.
-	dc, err := tclient.DataConverter(a.cfg.Temporal)
+	dc, err := a.dataConverter()
 	if err != nil {
 		return nil, err
 	}

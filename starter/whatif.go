@@ -18,7 +18,6 @@ import (
 	"baton/internal/whatif"
 	"baton/internal/whatifstore"
 	"baton/workflows"
-	"baton/workflows/record"
 )
 
 // --source values of whatif, and where the report says its facts came from.
@@ -64,11 +63,8 @@ names the proposed policy; it is validated like the worker's.`,
 		Example: "  starter whatif --policy proposed.yaml\n  starter whatif --policy proposed.yaml --process loan --since 7d -o json\n  starter whatif --policy proposed.yaml --source history",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			window, err := parseSince(since)
+			begin, end, err := sinceWindow(since, process)
 			if err != nil {
-				return err
-			}
-			if err := checkProcessFlag(process); err != nil {
 				return err
 			}
 			if !slices.Contains([]string{whatifAuto, whatifStore, whatifHistory}, source) {
@@ -78,8 +74,7 @@ names the proposed policy; it is validated like the worker's.`,
 			if err != nil {
 				return &codedError{exitUsage, err}
 			}
-			now := time.Now().UTC()
-			w := whatif.Window{Process: process, Since: now.Add(-window), Until: now}
+			w := whatif.Window{Process: process, Since: begin, Until: end}
 			instances, from, note, err := a.whatifInstances(cmd, source, w)
 			if err != nil {
 				return err
@@ -116,11 +111,14 @@ func (a *app) whatifInstances(cmd *cobra.Command, source string, w whatif.Window
 		}
 		fmt.Fprintf(a.errOut, "starter: %v; facts from the histories\n", err)
 	}
-	if _, err := a.connect(); err != nil {
+	// Visibility finds the instances; each one's result (the close event of
+	// its history, decoded with the client's data converter) holds its
+	// facts, path, outcome and tasks.
+	rows, err := a.closedRuns(cmd, w)
+	if err != nil {
 		return nil, "", "", err
 	}
-	instances, err := (&historySource{a: a, cmd: cmd}).Finished(cmd.Context(), w)
-	return instances, factsFromHistory, "", err
+	return readResults(cmd.Context(), a.client, rows), factsFromHistory, "", nil
 }
 
 // auditDSNConfigured reports whether audit.dsn was set to something other
@@ -200,37 +198,14 @@ func latestRuns(rows []listRow) []listRow {
 
 // closedQuery is the visibility query of the window's closed instances.
 func closedQuery(w whatif.Window) string {
-	q := []string{
-		record.SAProcessType.GetName() + " IS NOT NULL",
+	return processQuery(w.Process,
 		"ExecutionStatus != 'Running'",
-		"CloseTime >= '" + w.Since.Format(time.RFC3339) + "'",
-		"CloseTime <= '" + w.Until.Format(time.RFC3339Nano) + "'",
-	}
-	if w.Process != "" {
-		q = append(q, is(record.SAProcessType.GetName(), w.Process))
-	}
-	return strings.Join(q, " AND ")
-}
-
-// historySource reads finished instances from Temporal: visibility finds
-// them, each one's result (the close event of its history, decoded with
-// the client's data converter) holds its facts, path, outcome and tasks.
-// The audit store is the other Source (whatifstore).
-type historySource struct {
-	a   *app
-	cmd *cobra.Command
+		"CloseTime >= '"+w.Since.Format(time.RFC3339)+"'",
+		"CloseTime <= '"+w.Until.Format(time.RFC3339Nano)+"'")
 }
 
 // resultsInFlight bounds the history reads in flight.
 const resultsInFlight = 8
-
-func (s *historySource) Finished(ctx context.Context, w whatif.Window) ([]whatif.Instance, error) {
-	rows, err := s.a.closedRuns(s.cmd, w)
-	if err != nil {
-		return nil, err
-	}
-	return readResults(ctx, s.a.client, rows), nil
-}
 
 // readResults makes instances of visibility's rows, each completed one's
 // facts read from its result, resultsInFlight at a time. A result that
