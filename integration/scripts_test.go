@@ -10,8 +10,9 @@ import (
 	"testing"
 )
 
-// make dev checks every port it would bind, the worker's metrics port too,
-// before it starts anything, and names the variable that moves each one.
+// make dev checks every port it would bind, the worker's metrics port and
+// the codec server's too, before it starts anything, and names the variable
+// that moves each one.
 func TestDevScriptChecksEveryPortFirst(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -19,6 +20,11 @@ func TestDevScriptChecksEveryPortFirst(t *testing.T) {
 	}
 	defer busy.Close()
 	_, busyPort, _ := net.SplitHostPort(busy.Addr().String())
+	busyCodec, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busyCodec.Close()
 	port := func() string { _, p, _ := net.SplitHostPort(freePort()); return p }
 	// A stand-in for the Temporal CLI that leaves a marker if started.
 	dir := t.TempDir()
@@ -31,7 +37,8 @@ func TestDevScriptChecksEveryPortFirst(t *testing.T) {
 	cmd.Env = append(baseEnv(),
 		"TEMPORAL="+fake,
 		"BATON_DEV_PORT="+port(), "BATON_DEV_UI_PORT="+port(), "BATON_DEV_HTTP_PORT="+port(),
-		"BATON_DEV_SIM_ADDR=localhost:"+port(), "BATON_DEV_METRICS_PORT="+busyPort)
+		"BATON_DEV_SIM_ADDR=localhost:"+port(), "BATON_DEV_METRICS_PORT="+busyPort, "BATON_DEV_PG_PORT="+port(),
+		"BATON_DEV_CODEC_ADDR="+busyCodec.Addr().String())
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
@@ -40,6 +47,9 @@ func TestDevScriptChecksEveryPortFirst(t *testing.T) {
 	want := "port " + busyPort + " is already in use"
 	if !strings.Contains(string(out), want) || !strings.Contains(string(out), "BATON_DEV_METRICS_PORT") {
 		t.Errorf("output does not say %q and name BATON_DEV_METRICS_PORT:\n%s", want, out)
+	}
+	if !strings.Contains(string(out), "BATON_DEV_CODEC_ADDR") {
+		t.Errorf("output does not name BATON_DEV_CODEC_ADDR, whose port is busy too:\n%s", out)
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("dev.sh started something before checking its ports")

@@ -11,6 +11,7 @@
 #   BATON_DEV_SIM_ADDR      simulated systems                 localhost:8090
 #   BATON_DEV_METRICS_PORT  worker /metrics and /healthz      9464
 #   BATON_DEV_PG_PORT       PostgreSQL (audit store)          5433
+#   BATON_DEV_CODEC_ADDR    codec server (Web UI, CLI)        localhost:8234
 #   BATON_DEV_INBOX_ADDR    web inbox (skipped when busy)     localhost:8088
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ HTTP_PORT=${BATON_DEV_HTTP_PORT:-7243}
 SIM_ADDR=${BATON_DEV_SIM_ADDR:-localhost:8090}
 PG_PORT=${BATON_DEV_PG_PORT:-5433}
 METRICS_PORT=${BATON_DEV_METRICS_PORT:-9464}
+CODEC_ADDR=${BATON_DEV_CODEC_ADDR:-localhost:8234}
 for v in PORT UI_PORT HTTP_PORT METRICS_PORT PG_PORT; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "make dev: BATON_DEV_$v=${!v} is not a port number" >&2; exit 2; }
 done
@@ -44,7 +46,8 @@ trap 'exit 0' INT TERM
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 busy=0
 for pair in "BATON_DEV_PORT=$PORT" "BATON_DEV_UI_PORT=$UI_PORT" "BATON_DEV_HTTP_PORT=$HTTP_PORT" \
-            "BATON_DEV_SIM_ADDR=${SIM_ADDR##*:}" "BATON_DEV_METRICS_PORT=$METRICS_PORT" "BATON_DEV_PG_PORT=$PG_PORT"; do
+            "BATON_DEV_SIM_ADDR=${SIM_ADDR##*:}" "BATON_DEV_METRICS_PORT=$METRICS_PORT" "BATON_DEV_PG_PORT=$PG_PORT" \
+            "BATON_DEV_CODEC_ADDR=${CODEC_ADDR##*:}"; do
   if port_busy "${pair#*=}"; then
     echo "make dev: port ${pair#*=} is already in use (another 'make dev' or 'make cluster' running?): stop it, or set ${pair%%=*}" >&2
     busy=1
@@ -60,7 +63,6 @@ export BATON_AUDIT_DSN="postgres://postgres@localhost:$PG_PORT/baton?sslmode=dis
 # Payload codec (issue 12): key and token in .dev/ (make codec-key). The
 # codec server decodes for the Web UI (the token rides in the endpoint path:
 # the dev UI has no sign-in to pass one) and the temporal CLI (--codec-auth).
-CODEC_ADDR=${BATON_DEV_CODEC_ADDR:-localhost:8234}
 export BATON_CODEC_KEY_FILE=${BATON_CODEC_KEY_FILE:-$PWD/.dev/codec.keys}
 CODEC_TOKEN=$(head -n1 .dev/codec.token)
 codec_flags=(--ui-codec-endpoint "http://$CODEC_ADDR/t/$CODEC_TOKEN")
