@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"baton/config"
 	"baton/internal/taskinbox"
 	"baton/internal/termsafe"
 	"baton/workflows"
@@ -255,6 +256,7 @@ whenever its instance started, listed from visibility alone like starter tasks).
 	}
 	cmd.Flags().StringVar(&process, "process", "", "only this process")
 	cmd.Flags().StringVar(&since, "since", "24h", "window: instances started this recently (e.g. 90m, 24h, 7d)")
+	config.AddFlags(cmd.Flags(), "audit.dsn")
 	return cmd
 }
 
