@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"baton/internal/simulator"
+	"github.com/batonhq/baton/internal/simulator"
 )
 
 // fixture runs the real simulator on an httptest server.

@@ -7,7 +7,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/auditstore"
 )
 
 // ErrAuditConflict: an audit entry's key is already stored with different

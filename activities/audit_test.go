@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"baton/internal/auditstore"
-	"baton/internal/auditstore/auditstoretest"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/auditstore/auditstoretest"
 )
 
 // The audit activity against a real PostgreSQL: stored once however often

@@ -4,7 +4,7 @@ import (
 	"context"
 	"sync"
 
-	"baton/policy"
+	"github.com/batonhq/baton/policy"
 )
 
 // Policy serves the governance policy the worker loaded and validated at

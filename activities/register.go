@@ -7,7 +7,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"baton/policy"
+	"github.com/batonhq/baton/policy"
 )
 
 // Registry is what the SDK worker offers for activities.

@@ -20,9 +20,9 @@ import (
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
-	"baton/config"
-	"baton/internal/codec"
-	"baton/internal/logging"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/internal/logging"
 )
 
 func main() {

@@ -24,13 +24,13 @@ import (
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
-	"baton/config"
-	"baton/internal/logging"
-	"baton/internal/signing"
-	"baton/internal/taskinbox"
-	"baton/internal/tclient"
-	"baton/internal/webinbox"
-	"baton/workflows"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/logging"
+	"github.com/batonhq/baton/internal/signing"
+	"github.com/batonhq/baton/internal/taskinbox"
+	"github.com/batonhq/baton/internal/tclient"
+	"github.com/batonhq/baton/internal/webinbox"
+	"github.com/batonhq/baton/workflows"
 )
 
 func main() {

@@ -6,8 +6,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"baton/policy"
-	"baton/workflows"
+	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows"
 )
 
 // withSigner returns the policy file src with signers.<name>.publicKey set

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"baton/policy"
+	"github.com/batonhq/baton/policy"
 )
 
 // trust adds the signer to a copy of the policy, keeps the rest, replaces

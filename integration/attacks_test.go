@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"baton/workflows/humantask"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // `temporal workflow reset` of a completed loan re-runs the offer and the

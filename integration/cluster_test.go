@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"baton/workflows/record"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // clusterCtl runs scripts/cluster.sh on the cluster under test.

@@ -16,7 +16,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"baton/internal/codec"
+	"github.com/batonhq/baton/internal/codec"
 )
 
 // clusterEnv reads the settings scripts/cluster.sh chose for the cluster

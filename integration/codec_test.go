@@ -14,8 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"baton/internal/codec"
-	"baton/internal/simulator"
+	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/internal/simulator"
 )
 
 // Sentinels: personal and payment data that must never be readable without

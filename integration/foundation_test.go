@@ -16,11 +16,11 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"baton/config"
-	"baton/internal/tclient"
-	"baton/policy"
-	"baton/workflows"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/tclient"
+	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 func TestWorkerIsHealthyAndAnswersPing(t *testing.T) {

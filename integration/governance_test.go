@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // readmeCommand returns the README's `temporal workflow <verb>` command for

@@ -31,9 +31,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"baton/internal/codec"
-	"baton/internal/pgtest"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/internal/pgtest"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // env is the running system every test talks to.

@@ -14,8 +14,8 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
-	"baton/internal/simulator"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/internal/simulator"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // uniq makes a business id unique within this test run.

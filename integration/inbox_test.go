@@ -13,7 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"baton/internal/oidctest"
+	"github.com/batonhq/baton/internal/oidctest"
 )
 
 // inboxEnv is a web inbox binary serving one namespace, with a real OpenID

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"baton/workflows/record"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // startWait starts a process from an example file with a fresh id and

@@ -15,10 +15,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"baton/config"
-	"baton/internal/auditstore"
-	"baton/internal/tclient"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/tclient"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // reportEnv is a namespace with its own worker, so the report sees exactly

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"baton/workflows"
+	"github.com/batonhq/baton/workflows"
 )
 
 func wantExit(t *testing.T, r result, code int, stderrPart string) {

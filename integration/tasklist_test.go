@@ -11,10 +11,10 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"baton/internal/codec"
-	"baton/internal/taskinbox"
-	"baton/workflows"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/internal/taskinbox"
+	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // startExpense starts a small expense claim (one manager-level task, the

@@ -11,7 +11,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
-	"baton/workflows"
+	"github.com/batonhq/baton/workflows"
 )
 
 // whatifSide and whatifProcess are starter whatif's JSON.

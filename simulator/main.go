@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"baton/internal/simulator"
+	"github.com/batonhq/baton/internal/simulator"
 )
 
 func main() {

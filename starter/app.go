@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 
-	"baton/config"
-	"baton/internal/tclient"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/tclient"
 )
 
 // Exit codes, a contract for scripts.

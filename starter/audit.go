@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"baton/config"
-	"baton/internal/auditstore"
-	"baton/internal/termsafe"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // exitVerifyFailed: --verify found a broken chain or a divergence.

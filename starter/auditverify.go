@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/converter"
 
-	"baton/activities"
-	"baton/internal/auditstore"
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/internal/auditstore"
 )
 
 // historyAudit is what an instance's current history says about its audit:

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/auditstore"
 )
 
 func entry(run string, seq int64, actor, action string) auditstore.Entry {

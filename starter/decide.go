@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"baton/internal/termsafe"
-	"baton/workflows/humantask"
+	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/workflows/humantask"
 )
 
 func (a *app) decisionCommands() []*cobra.Command {

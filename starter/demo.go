@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"baton/internal/termsafe"
-	"baton/workflows"
+	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/workflows"
 )
 
 // demoInputs is a realistic mix: every process's demo cases, automated

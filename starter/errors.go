@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
-	"baton/workflows"
+	"github.com/batonhq/baton/workflows"
 )
 
 // rootMessage is the innermost human message of a Temporal error.

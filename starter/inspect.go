@@ -14,11 +14,11 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
-	"baton/internal/codec"
-	"baton/internal/termsafe"
-	"baton/workflows"
-	"baton/workflows/humantask"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // query runs a query on one instance with a bounded wait. It is safe for

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"baton/internal/termsafe"
+	"github.com/batonhq/baton/internal/termsafe"
 )
 
 func main() {

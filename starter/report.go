@@ -12,12 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"baton/config"
-	"baton/internal/taskinbox"
-	"baton/internal/termsafe"
-	"baton/workflows"
-	"baton/workflows/humantask"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/taskinbox"
+	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // instance is what the report needs of one process instance.

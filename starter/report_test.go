@@ -6,10 +6,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"baton/internal/auditstore"
-	"baton/internal/taskinbox"
-	"baton/workflows/humantask"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/taskinbox"
+	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 func TestPercentileNearestRank(t *testing.T) {

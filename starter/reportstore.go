@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"baton/internal/auditstore"
-	"baton/workflows"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // Sources of the report's cycle times.

@@ -17,10 +17,10 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"baton/internal/strictjson"
-	"baton/internal/termsafe"
-	"baton/workflows"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/internal/strictjson"
+	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // declareFlags declares a process's input flags on fs (a flag another

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"baton/workflows"
+	"github.com/batonhq/baton/workflows"
 )
 
 // Every example input passes the starter's strict decoding and its

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"baton/internal/taskinbox"
-	"baton/workflows/humantask"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/internal/taskinbox"
+	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // forged erases the line it is printed on and writes a fake approval in

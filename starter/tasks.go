@@ -8,11 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"baton/internal/taskinbox"
-	"baton/internal/termsafe"
-	"baton/policy"
-	"baton/workflows"
-	"baton/workflows/humantask"
+	"github.com/batonhq/baton/internal/taskinbox"
+	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // taskRows are an instance's open tasks (from its status query) as the

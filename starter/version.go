@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"baton/workflows"
+	"github.com/batonhq/baton/workflows"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -13,11 +13,11 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"baton/config"
-	"baton/internal/auditstore"
-	"baton/internal/whatif"
-	"baton/internal/whatifstore"
-	"baton/workflows"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/whatif"
+	"github.com/batonhq/baton/internal/whatifstore"
+	"github.com/batonhq/baton/workflows"
 )
 
 // --source values of whatif, and where the report says its facts came from.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"baton/internal/whatif"
+	"github.com/batonhq/baton/internal/whatif"
 )
 
 func TestPrintWhatif(t *testing.T) {

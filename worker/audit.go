@@ -6,8 +6,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"baton/config"
-	"baton/internal/auditstore"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/auditstore"
 )
 
 // openAudit connects to the audit store and applies its schema migrations.

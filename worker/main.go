@@ -22,13 +22,13 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
-	"baton/activities"
-	"baton/config"
-	"baton/internal/logging"
-	"baton/internal/metrics"
-	"baton/internal/tclient"
-	"baton/workflows"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/logging"
+	"github.com/batonhq/baton/internal/metrics"
+	"github.com/batonhq/baton/internal/tclient"
+	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 func main() {

@@ -10,8 +10,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
-	"baton/internal/auditstore"
-	"baton/internal/auditstore/auditstoretest"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/auditstore/auditstoretest"
 )
 
 // With the store down, a refusal stands, says it is not recorded yet, and

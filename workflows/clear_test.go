@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"baton/activities"
+	"github.com/batonhq/baton/activities"
 )
 
 // Summary and details are user metadata, which the Web UI shows to every

@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/mock"
 
-	"baton/activities"
-	"baton/workflows/humantask"
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/workflows/humantask"
 )
 
 func expenseIn(amount float64) ExpenseInput {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/mock"
 
-	"baton/activities"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // withAmount returns a process's first demo input with its amount set

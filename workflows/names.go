@@ -16,7 +16,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"baton/policy"
+	"github.com/batonhq/baton/policy"
 )
 
 // DefaultTaskQueue is the task queue the worker polls unless configured otherwise.

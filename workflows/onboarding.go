@@ -8,10 +8,10 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"baton/activities"
-	"baton/policy"
-	"baton/workflows/humantask"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // ProcessOnboarding is the onboarding process's name.

@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"baton/activities"
+	"github.com/batonhq/baton/activities"
 )
 
 // PingInput is empty today; a struct keeps the payload growable.

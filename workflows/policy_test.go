@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"baton/activities"
-	"baton/policy"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // Each process validates its own section of the policy; errors name the entry.

@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"baton/internal/codec"
-	"baton/policy"
+	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/policy"
 )
 
 // testKeys is the committed, test-only key the recorded histories are

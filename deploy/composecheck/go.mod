@@ -1,4 +1,4 @@
-module baton/deploy/composecheck
+module github.com/batonhq/baton/deploy/composecheck
 
 go 1.26.8
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/auditstore"
 )
 
 // An entry without Data hashes exactly as before Data existed: the hash

@@ -13,8 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"baton/internal/auditstore"
-	"baton/internal/pgtest"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/pgtest"
 )
 
 // server is one PostgreSQL for the package; each test gets its own database.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"baton/config"
+	"github.com/batonhq/baton/config"
 )
 
 // KeyFileHeader opens a key file written by AppendNewKey.

@@ -16,7 +16,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"go.temporal.io/sdk/converter"
 
-	"baton/config"
+	"github.com/batonhq/baton/config"
 )
 
 // ServerOptions guard the codec server.

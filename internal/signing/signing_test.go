@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/humantask"
 )
 
 func TestKeyFiles(t *testing.T) {

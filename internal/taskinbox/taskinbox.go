@@ -25,9 +25,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"baton/policy"
-	"baton/workflows/humantask"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // Task is one open task in a listing.

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"baton/policy"
-	"baton/workflows/humantask"
+	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows/humantask"
 )
 
 func devPolicy(t *testing.T) *policy.Policy {

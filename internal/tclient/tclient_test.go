@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"baton/config"
+	"github.com/batonhq/baton/config"
 )
 
 var plain = config.Codec{Plaintext: true}

@@ -21,7 +21,7 @@ import (
 	"github.com/gorilla/csrf"
 	"go.uber.org/zap"
 
-	"baton/policy"
+	"github.com/batonhq/baton/policy"
 )
 
 // Options configure the inbox.

@@ -19,10 +19,10 @@ import (
 	"slices"
 	"time"
 
-	"baton/policy"
-	"baton/workflows"
-	"baton/workflows/humantask"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // Instance is one finished process instance as a source knows it.

@@ -10,10 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"baton/internal/auditstore"
-	"baton/internal/whatif"
-	"baton/workflows"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/whatif"
+	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // Instance statuses, as Temporal names a closed execution's: a completed

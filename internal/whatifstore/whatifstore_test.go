@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"baton/internal/auditstore"
-	"baton/internal/auditstore/auditstoretest"
-	"baton/internal/whatif"
-	"baton/internal/whatifstore"
-	"baton/workflows"
-	"baton/workflows/humantask"
-	"baton/workflows/record"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/auditstore/auditstoretest"
+	"github.com/batonhq/baton/internal/whatif"
+	"github.com/batonhq/baton/internal/whatifstore"
+	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"baton/internal/termsafe"
-	"baton/policy"
+	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/policy"
 )
 
 // Subject is exactly what a decision decides: the run of the instance, the

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"baton/policy"
+	"github.com/batonhq/baton/policy"
 )
 
 // Task is the handle a process holds on an opened task.

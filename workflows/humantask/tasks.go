@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"baton/policy"
+	"github.com/batonhq/baton/policy"
 )
 
 // Names that cross the wire: the messages of human tasks.

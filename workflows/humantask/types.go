@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"baton/policy"
+	"github.com/batonhq/baton/policy"
 )
 
 // Verdicts.

@@ -22,10 +22,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"baton/activities"
-	"baton/internal/auditstore"
-	"baton/policy"
-	"baton/workflows/humantask"
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // Queries the record answers (humantask answers QueryTasks).

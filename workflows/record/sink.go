@@ -6,8 +6,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"baton/activities"
-	"baton/internal/auditstore"
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/internal/auditstore"
 )
 
 // AuditWrites says whether instances write their trail to the audit store.

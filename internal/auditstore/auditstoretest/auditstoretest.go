@@ -6,8 +6,8 @@ import (
 	"context"
 	"testing"
 
-	"baton/internal/auditstore"
-	"baton/internal/pgtest"
+	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/pgtest"
 )
 
 // Start starts a PostgreSQL for the test and opens a migrated audit store
