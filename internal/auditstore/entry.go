@@ -50,7 +50,8 @@ type Entry struct {
 	// Data is structured data of the entry, compact JSON, at most
 	// MaxDataBytes: an instance's terminal entry carries what a what-if
 	// replays (handling path, outcome, routing decision, the facts it was
-	// taken on, task timings). Empty on every other entry.
+	// taken on, task timings); the writer puts other data on other entries
+	// (the record: the start, tasks opened, decisions).
 	Data json.RawMessage `json:"data,omitempty"`
 }
 

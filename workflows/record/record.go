@@ -98,7 +98,9 @@ type AuditEntry struct {
 	// task it was made in).
 	EventID int64 `json:"eventId,omitempty"`
 	// Data is structured data (compact JSON): the terminal entry of a
-	// finished instance carries what a what-if replays (see FinishWith).
+	// finished instance carries what a what-if replays (see FinishWith),
+	// the start the lineage that owns the key (ClaimKey), task-opened and
+	// decision entries their task and decision (humantask.DecisionData).
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
