@@ -168,13 +168,7 @@ func TestResetDroppingADecisionIsADivergence(t *testing.T) {
 	if len(doc.Chain.Problems) != 0 || len(doc.ResetFrom) != 1 {
 		t.Errorf("chain problems %v, reset from %v: the chain is intact, the history was reset once", doc.Chain.Problems, doc.ResetFrom)
 	}
-	dropped := false
-	for _, d := range doc.Divergences {
-		if d.Kind == "dropped-by-history" && strings.Contains(d.Detail, "decision-accepted by ana") {
-			dropped = true
-		}
-	}
-	if !dropped {
+	if !droppedReported(doc.Divergences, "decision-accepted by ana") {
 		t.Errorf("the dropped decision is not reported: %+v", doc.Divergences)
 	}
 	// The store still shows ana's decision, the reset run's entries after it.

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -60,20 +61,27 @@ func storeTrail(t *testing.T, st *auditstore.Store, id string) []auditstore.Reco
 	return recs
 }
 
-// A rejected loan started again under its business key with the official
-// CLI (any reuse policy): the new run refuses at once, before any side
-// effect, and records the refused start; starter start says the same
-// before starting. A key whose first run failed validation wrote nothing,
-// so it runs.
-func TestEndedBusinessKeyNeverRunsAgain(t *testing.T) {
-	app := uniq("EK")
-	id := "loan-" + app
+// declinedLoan is a manual loan ana rejected: its business id and key.
+func declinedLoan(t *testing.T, prefix string) (app, id string) {
+	t.Helper()
+	app = uniq(prefix)
+	id = "loan-" + app
 	starter(t, "start", "loan", "--id", app, "--applicant", "C-1002", "--amount", "40000", "--term-months", "36")
 	waitTask(t, id)
 	starter(t, "reject", id, "--as", "ana", "--reason", "income not verified")
 	if res := outcomeOf(t, id); res["outcome"] != "declined" {
 		t.Fatalf("result = %v", res)
 	}
+	return app, id
+}
+
+// A rejected loan started again under its business key with the official
+// CLI (any reuse policy): the new run refuses at once, before any side
+// effect, and records the refused start; starter start says the same
+// before starting. A key whose first run failed validation wrote nothing,
+// so it runs.
+func TestEndedBusinessKeyNeverRunsAgain(t *testing.T) {
+	app, id := declinedLoan(t, "EK")
 	first := runIDOf(t, id)
 
 	input := `{"applicationId":"` + app + `","applicantId":"C-1001","amount":20000,"termMonths":36}`
@@ -144,14 +152,7 @@ func reset(t *testing.T, id, runID string, event int64) string {
 // decision entry the resets dropped from the history (exit 5), however
 // fast the resets came.
 func TestTwoFastResetsCannotUndoARejection(t *testing.T) {
-	app := uniq("R2")
-	id := "loan-" + app
-	starter(t, "start", "loan", "--id", app, "--applicant", "C-1002", "--amount", "40000", "--term-months", "36")
-	waitTask(t, id)
-	starter(t, "reject", id, "--as", "ana", "--reason", "income not verified")
-	if res := outcomeOf(t, id); res["outcome"] != "declined" {
-		t.Fatalf("result = %v", res)
-	}
+	app, id := declinedLoan(t, "R2")
 	r1 := reset(t, id, runIDOf(t, id), 3)
 	time.Sleep(25 * time.Millisecond)
 	r2 := reset(t, id, r1, 3)
@@ -193,15 +194,17 @@ func TestTwoFastResetsCannotUndoARejection(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatal(err)
 	}
-	dropped := false
-	for _, d := range doc.Divergences {
-		if d.Kind == "dropped-by-history" && strings.Contains(d.Detail, "decision-accepted by ana") {
-			dropped = true
-		}
-	}
-	if !dropped {
+	if !droppedReported(doc.Divergences, "decision-accepted by ana") {
 		t.Errorf("the rejection the resets dropped is not reported: %+v", doc.Divergences)
 	}
+}
+
+// droppedReported reports whether --verify's divergences report an entry
+// the history dropped, described by what.
+func droppedReported(ds []struct{ Kind, Detail string }, what string) bool {
+	return slices.ContainsFunc(ds, func(d struct{ Kind, Detail string }) bool {
+		return d.Kind == "dropped-by-history" && strings.Contains(d.Detail, what)
+	})
 }
 
 // A reset run whose task is not the one the trail records a decision for
