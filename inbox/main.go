@@ -117,9 +117,11 @@ func run(args []string) error {
 	}
 	defer cl.Close()
 
+	// Only Baton's own instances are listed and opened.
+	source := taskinbox.Baton(cfg.TaskQueue, cfg.Temporal.Codec)
 	h, err := webinbox.New(webinbox.Options{
-		Backend: &webinbox.TemporalBackend{Client: cl, Lister: &taskinbox.Visibility{
-			Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol, DataConverter: copts.DataConverter}},
+		Backend: &webinbox.TemporalBackend{Client: cl, Source: source, Lister: &taskinbox.Visibility{
+			Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol, DataConverter: copts.DataConverter, Source: source}},
 		Policy:    pol,
 		Key:       key,
 		Signer:    in.Signer,
