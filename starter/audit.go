@@ -13,7 +13,7 @@ import (
 
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/textsafe"
 	"github.com/batonhq/baton/workflows/record"
 )
 
@@ -117,7 +117,7 @@ func (a *app) auditShow(cmd *cobra.Command, id string) error {
 		return a.printJSON(doc)
 	}
 	if doc.Failure != "" && len(doc.Entries) == 0 {
-		_, err = fmt.Fprintf(a.out, "no audit trail: %s ended before its record started: %s\n", id, termsafe.Clean(doc.Failure))
+		_, err = fmt.Fprintf(a.out, "no audit trail: %s ended before its record started: %s\n", id, textsafe.Clean(doc.Failure))
 		return err
 	}
 	rows := [][]string{{"TIME", "ACTOR", "ACTION", "TASK", "DETAILS"}}
@@ -130,7 +130,7 @@ func (a *app) auditShow(cmd *cobra.Command, id string) error {
 	}
 	writeWrapped(a.out, rows, 100)
 	if len(doc.Entries) > 0 {
-		fmt.Fprintf(a.out, "\npolicy %s · source: %s", termsafe.Clean(doc.Entries[len(doc.Entries)-1].PolicyVersion), doc.Source)
+		fmt.Fprintf(a.out, "\npolicy %s · source: %s", textsafe.Clean(doc.Entries[len(doc.Entries)-1].PolicyVersion), doc.Source)
 		if doc.HeadHash != "" {
 			fmt.Fprintf(a.out, " · chain head %s", doc.HeadHash[:16])
 		}

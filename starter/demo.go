@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/textsafe"
 	"github.com/batonhq/baton/workflows"
 )
 
@@ -56,7 +56,7 @@ func (a *app) demoCommand() *cobra.Command {
 			}
 			fmt.Fprintf(a.out, "started %d instances:\n", len(started))
 			for _, s := range started {
-				fmt.Fprintf(a.out, "  %s\n", termsafe.Clean(s.WorkflowID))
+				fmt.Fprintf(a.out, "  %s\n", textsafe.Clean(s.WorkflowID))
 			}
 			hints := [][2]string{
 				{"starter tasks --user ana", "ana's inbox (underwriting)"},

@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/batonhq/baton/internal/codec"
-	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/textsafe"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/humantask"
 	"github.com/batonhq/baton/workflows/record"
@@ -176,7 +176,7 @@ func (a *app) printStatus(st statusView) error {
 		rows = append(rows[:7], append([][2]string{{"Failure", st.Failure}}, rows[7:]...)...)
 	}
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s:\t%s\n", r[0], termsafe.Clean(r[1]))
+		fmt.Fprintf(w, "%s:\t%s\n", r[0], textsafe.Clean(r[1]))
 	}
 	if len(st.OpenTasks) == 0 {
 		fmt.Fprintf(w, "Open tasks:\tnone\n")
@@ -209,14 +209,14 @@ func (a *app) printAudit(trail []record.AuditEntry) {
 	}
 	writeWrapped(a.out, rows, 100)
 	if len(trail) > 0 {
-		fmt.Fprintf(a.out, "\npolicy %s\n", termsafe.Clean(trail[len(trail)-1].PolicyVersion))
+		fmt.Fprintf(a.out, "\npolicy %s\n", textsafe.Clean(trail[len(trail)-1].PolicyVersion))
 	}
 }
 
 // cleanRow escapes the control characters of a table row's cells.
 func cleanRow(cells ...string) []string {
 	for i, c := range cells {
-		cells[i] = termsafe.Clean(c)
+		cells[i] = textsafe.Clean(c)
 	}
 	return cells
 }

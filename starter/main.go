@@ -10,7 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/textsafe"
 )
 
 func main() {
@@ -34,7 +34,7 @@ func run(ctx context.Context, args []string) int {
 		return 0
 	}
 	// Errors quote servers and other people's input: escape control characters.
-	fmt.Fprintln(os.Stderr, "starter:", termsafe.Clean(oneLine(err.Error())))
+	fmt.Fprintln(os.Stderr, "starter:", textsafe.Clean(oneLine(err.Error())))
 	return exitCode(err)
 }
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/textsafe"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/humantask"
 	"github.com/batonhq/baton/workflows/record"
@@ -270,7 +270,7 @@ func (a *app) printReport(r Report) error {
 			cycleTime = human(p.CycleTime.P50) + "/" + human(p.CycleTime.P90) + "/" + human(p.CycleTime.P99)
 			automated = fmt.Sprintf("%.0f%%", p.AutomationRate*100)
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t%.0f%%\t%.0f%%\n", termsafe.Clean(p.Process), p.Started, p.Completed, p.Failed, p.Open,
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t%.0f%%\t%.0f%%\n", textsafe.Clean(p.Process), p.Started, p.Completed, p.Failed, p.Open,
 			p.ThroughputPerHour, cycleTime, automated, p.EscalatedShare*100, p.ExpiredShare*100)
 	}
 	if err := w.Flush(); err != nil {
@@ -281,7 +281,7 @@ func (a *app) printReport(r Report) error {
 	for _, p := range r.Processes {
 		for _, path := range []string{record.PathAutomated, record.PathManual} {
 			if c, ok := p.CycleTimeByPath[path]; ok {
-				fmt.Fprintf(a.out, "  %-11s %-10s %d done, %s / %s\n", termsafe.Clean(p.Process), path, c.Count, human(c.P50), human(c.P90))
+				fmt.Fprintf(a.out, "  %-11s %-10s %d done, %s / %s\n", textsafe.Clean(p.Process), path, c.Count, human(c.P50), human(c.P90))
 			}
 		}
 	}
@@ -290,7 +290,7 @@ func (a *app) printReport(r Report) error {
 		fmt.Fprintln(a.out, "  none")
 	}
 	for _, b := range r.Backlog {
-		fmt.Fprintf(a.out, "  %-20s %3d open, oldest %s\n", termsafe.Clean(b.Role), b.OpenTasks, human(b.OldestSeconds))
+		fmt.Fprintf(a.out, "  %-20s %3d open, oldest %s\n", textsafe.Clean(b.Role), b.OpenTasks, human(b.OldestSeconds))
 	}
 	return nil
 }

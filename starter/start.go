@@ -17,8 +17,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/batonhq/baton/internal/strictjson"
-	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/strictjson"
+	"github.com/batonhq/baton/textsafe"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/record"
 )
@@ -235,11 +235,11 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 	if a.jsonOutput() {
 		return a.printJSON(res)
 	}
-	id := termsafe.Clean(res.WorkflowID)
-	fmt.Fprintf(a.out, "started %s\n  UI: %s\n", id, termsafe.Clean(res.URL))
+	id := textsafe.Clean(res.WorkflowID)
+	fmt.Fprintf(a.out, "started %s\n  UI: %s\n", id, textsafe.Clean(res.URL))
 	if res.Outcome != "" {
 		reason, _ := res.Result["reason"].(string)
-		fmt.Fprintf(a.out, "  outcome: %s (%s)\n", termsafe.Clean(res.Outcome), termsafe.Clean(reason))
+		fmt.Fprintf(a.out, "  outcome: %s (%s)\n", textsafe.Clean(res.Outcome), textsafe.Clean(reason))
 	} else {
 		fmt.Fprintf(a.out, "  next: starter status %s\n", id)
 	}
@@ -321,7 +321,7 @@ func (a *app) refuseEndedKey(cmd *cobra.Command, cl client.Client, key string) e
 	case desc.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		return nil
 	}
-	return errors.New(termsafe.Clean(record.KeyEnded(key, k)))
+	return errors.New(textsafe.Clean(record.KeyEnded(key, k)))
 }
 
 // startInstance starts one process instance: business-key ID, the UI's

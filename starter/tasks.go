@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/internal/termsafe"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/textsafe"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/humantask"
 )
@@ -149,7 +149,7 @@ func (a *app) printTasks(rows []taskinbox.Task, now time.Time) error {
 			mark = "escalated"
 		}
 		fmt.Fprint(w, tabRow(r.WorkflowID, r.TaskID, fmt.Sprintf("%d of %d", r.Approvals, r.Quorum),
-			truncate(termsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), taskinbox.Due(r.Deadline, now, "ago"), mark))
+			truncate(textsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), taskinbox.Due(r.Deadline, now, "ago"), mark))
 	}
 	return w.Flush()
 }

@@ -16,8 +16,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/internal/termsafe"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/textsafe"
 	"github.com/batonhq/baton/workflows/humantask"
 	"github.com/batonhq/baton/workflows/record"
 )
@@ -344,7 +344,7 @@ func atMost(field, v string, n int) error {
 	if len(v) > n {
 		return invalid(field, "at most %d characters", n)
 	}
-	if termsafe.Clean(v) != v || strings.ContainsRune(v, utf8.RuneError) {
+	if textsafe.Clean(v) != v || strings.ContainsRune(v, utf8.RuneError) {
 		return invalid(field, "control characters and invalid UTF-8 are not allowed")
 	}
 	return nil

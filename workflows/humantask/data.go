@@ -8,7 +8,7 @@ import (
 
 	"go.temporal.io/sdk/converter"
 
-	"github.com/batonhq/baton/internal/strictjson"
+	"github.com/batonhq/baton/strictjson"
 )
 
 // DecisionData is the data of every decision entry (accepted, delegated,

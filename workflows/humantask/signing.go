@@ -9,8 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/batonhq/baton/internal/termsafe"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // Subject is exactly what a decision decides: the run of the instance, the
@@ -121,7 +121,7 @@ func (d Decision) bounds() error {
 
 // Clip is how much of an untrusted value a refusal records: at most n
 // bytes, marked when cut, with control characters and invalid UTF-8
-// escaped (termsafe.Clean), so it can neither grow the trail nor rewrite a
+// escaped (textsafe.Clean), so it can neither grow the trail nor rewrite a
 // terminal that shows it.
 func Clip(s string, n int) string {
 	if len(s) > n {
@@ -130,7 +130,7 @@ func Clip(s string, n int) string {
 		}
 		s = s[:n] + "…(cut)"
 	}
-	return termsafe.Clean(s)
+	return textsafe.Clean(s)
 }
 
 // Overlay is the pinned policy with live (the worker's current

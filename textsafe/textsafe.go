@@ -1,10 +1,10 @@
-// Package termsafe makes untrusted text safe to print on a terminal.
+// Package textsafe makes untrusted text safe to print on a terminal.
 //
 // Comments, reasons and other free text come from whoever sent a message to
 // an instance. Printed raw, an ANSI escape sequence can move the cursor,
 // erase lines or recolour them, and a newline or carriage return can forge a
 // row of a table. Clean renders every control character visibly instead.
-package termsafe
+package textsafe
 
 import (
 	"fmt"
