@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/record"
 )
 
 // `temporal workflow reset` of a completed loan re-runs the offer and the

@@ -15,9 +15,9 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // storeMatchesQuery checks that the store holds the instance's trail exactly

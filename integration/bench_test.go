@@ -15,9 +15,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // Benchmarks print figures (make bench); they assert no speed.

@@ -19,8 +19,8 @@ import (
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 func TestWorkerIsHealthyAndAnswersPing(t *testing.T) {

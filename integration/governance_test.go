@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/humantask"
 )
 
 // docsText is the README and every document under docs/, with shell line

@@ -33,7 +33,7 @@ import (
 
 	"github.com/batonhq/baton/internal/codec"
 	"github.com/batonhq/baton/internal/pgtest"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // env is the running system every test talks to.

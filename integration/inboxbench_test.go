@@ -18,7 +18,7 @@ import (
 
 	"github.com/batonhq/baton/internal/codec"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // callCounter counts the gRPC calls a client makes, by method.

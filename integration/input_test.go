@@ -11,8 +11,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // startDirect starts a process as a client other than the starter would

@@ -18,7 +18,7 @@ import (
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/tclient"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // reportEnv is a namespace with its own worker, so the report sees exactly

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // With requireSignedDecisions, an unsigned or wrongly signed decision is

@@ -13,8 +13,8 @@ import (
 
 	"github.com/batonhq/baton/internal/codec"
 	"github.com/batonhq/baton/internal/taskinbox"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // startExpense starts a small expense claim (one manager-level task, the

@@ -13,8 +13,8 @@ import (
 
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/textsafe"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // exitVerifyFailed: --verify found a broken chain or a divergence.

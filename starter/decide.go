@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/textsafe"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 func (a *app) decisionCommands() []*cobra.Command {

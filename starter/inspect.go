@@ -14,11 +14,11 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/textsafe"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // query runs a query on one instance with a bounded wait. It is safe for

@@ -17,10 +17,10 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/strictjson"
 	"github.com/batonhq/baton/textsafe"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // declareFlags declares a process's input flags on fs (a flag another

@@ -8,11 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/textsafe"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // taskRows are an instance's open tasks (from its status query) as the

@@ -13,7 +13,7 @@ import (
 
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/auditstore/auditstoretest"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // With the store down, a refusal stands, says it is not recorded yet, and

@@ -8,7 +8,7 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // Each process validates its own section of the policy; errors name the entry.

@@ -33,11 +33,11 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/codec"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // Task is one open task in a listing.

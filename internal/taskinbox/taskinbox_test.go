@@ -8,9 +8,9 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/codec"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 func devPolicy(t *testing.T) *policy.Policy {

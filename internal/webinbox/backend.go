@@ -10,9 +10,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // Backend is what the inbox needs from Temporal: the user's open tasks, one

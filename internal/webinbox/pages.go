@@ -14,9 +14,9 @@ import (
 
 	"github.com/gorilla/csrf"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/signing"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 //go:embed templates/*.html templates/style.css

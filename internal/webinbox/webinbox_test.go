@@ -16,11 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/oidctest"
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 const wf = "loan-A-7"

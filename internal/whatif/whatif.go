@@ -19,10 +19,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // Instance is one finished process instance as a source knows it.

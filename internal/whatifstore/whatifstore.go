@@ -12,8 +12,8 @@ import (
 
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/whatif"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // Instance statuses, as Temporal names a closed execution's: a completed

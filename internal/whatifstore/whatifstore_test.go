@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/auditstore/auditstoretest"
 	"github.com/batonhq/baton/internal/whatif"
 	"github.com/batonhq/baton/internal/whatifstore"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)

@@ -21,9 +21,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
+	ht "github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	ht "github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // plan is what the test process does.
@@ -113,7 +113,7 @@ func policyTask(t *testing.T, p *policy.Policy, process, key string) policy.Task
 
 func devPolicy(t *testing.T) *policy.Policy {
 	t.Helper()
-	p, err := policy.Load("../../config/policy.yaml")
+	p, err := policy.Load("../config/policy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

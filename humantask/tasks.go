@@ -28,7 +28,7 @@ const (
 )
 
 // Record is what tasks report to: the instance record (package
-// workflows/record) implements it. Tasks never write search attributes,
+// record) implements it. Tasks never write search attributes,
 // details, memo or audit themselves, and call no activity.
 type Record interface {
 	// Policy is the pinned policy (nil before it is loaded).

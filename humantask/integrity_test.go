@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/activities"
+	ht "github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	ht "github.com/batonhq/baton/workflows/humantask"
 )
 
 // reload replaces the worker's current policy at time at with a copy of the

@@ -17,10 +17,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // newEnv is a test environment, its log silenced, running wf with the
@@ -31,7 +31,7 @@ func newEnv(t *testing.T, wf any) (*testsuite.TestWorkflowEnvironment, *policy.P
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(wf)
-	pol, err := policy.Load("../../config/policy.yaml")
+	pol, err := policy.Load("../config/policy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
