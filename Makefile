@@ -161,7 +161,7 @@ bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack: the in
 	@mkdir -p .cluster
 	go test -count=1 -run '^$$' -bench . -skip InboxList -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee $(CURDIR)/.cluster/bench-dev.txt
 	BATON_IT_SA_CACHE=production go test -count=1 -run '^$$' -bench InboxList -benchtime 5x -timeout 40m ./integration/ | grep -v '^{"level'
-	go test -count=1 -run '^$$' -bench . ./internal/codec/
+	go test -count=1 -run '^$$' -bench . ./codec/
 	@rm -rf $(BENCH_CLUSTER_DIR); export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BATON_CLUSTER_PORTS=auto; \
 	  scripts/cluster.sh up-server >/dev/null || { scripts/cluster.sh down; exit 1; }; \
 	  . $(BENCH_CLUSTER_DIR)/cluster.env; \

@@ -20,8 +20,8 @@ import (
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/config"
-	"github.com/batonhq/baton/internal/codec"
 	"github.com/batonhq/baton/internal/logging"
 )
 

@@ -28,8 +28,8 @@ import (
 	"github.com/batonhq/baton/internal/logging"
 	"github.com/batonhq/baton/internal/signing"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/webinbox"
+	"github.com/batonhq/baton/tclient"
 	"github.com/batonhq/baton/workflows"
 )
 

@@ -17,9 +17,9 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/batonhq/baton/config"
-	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/tclient"
 	"github.com/batonhq/baton/workflows"
 )
 

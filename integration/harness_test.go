@@ -31,7 +31,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/internal/pgtest"
 	"github.com/batonhq/baton/record"
 )

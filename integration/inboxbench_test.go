@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc"
 
-	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/record"
 )

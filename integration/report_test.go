@@ -17,8 +17,8 @@ import (
 
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/tclient"
 )
 
 // reportEnv is a namespace with its own worker, so the report sees exactly

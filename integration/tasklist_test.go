@@ -11,7 +11,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"

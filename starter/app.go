@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/batonhq/baton/config"
-	"github.com/batonhq/baton/internal/tclient"
+	"github.com/batonhq/baton/tclient"
 )
 
 // Exit codes, a contract for scripts.

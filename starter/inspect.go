@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/humantask"
-	"github.com/batonhq/baton/internal/codec"
 	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/textsafe"
 	"github.com/batonhq/baton/workflows"

@@ -27,9 +27,9 @@ import (
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/logging"
 	"github.com/batonhq/baton/internal/metrics"
-	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/tclient"
 	"github.com/batonhq/baton/workflows"
 )
 

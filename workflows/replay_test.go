@@ -20,7 +20,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/policy"
 )
 

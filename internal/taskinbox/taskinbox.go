@@ -32,9 +32,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/humantask"
-	"github.com/batonhq/baton/internal/codec"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"

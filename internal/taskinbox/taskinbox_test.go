@@ -8,8 +8,8 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/humantask"
-	"github.com/batonhq/baton/internal/codec"
 	"github.com/batonhq/baton/policy"
 )
 

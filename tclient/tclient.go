@@ -24,8 +24,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/config"
-	"github.com/batonhq/baton/internal/codec"
 )
 
 // Options are what differs between callers of Dial.
