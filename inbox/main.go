@@ -52,6 +52,7 @@ func run(args []string) error {
 	fs := pflag.NewFlagSet("inbox", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
 	config.AddFlags(fs, append(config.ConnectionKeys(), "policy.file", "log.level", "log.format")...)
+	config.AddProfileFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: inbox [flags] | inbox keygen --out FILE | inbox trust --key FILE --policy IN --out OUT\n\n"+
 			"Serves the web inbox; configured by the inbox.* keys (BATON_INBOX_*).\n\nFlags:\n%s", fs.FlagUsages())

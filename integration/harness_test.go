@@ -266,6 +266,9 @@ func baseEnv() []string {
 		"BATON_SYSTEMS_URL="+env.simURL,
 		"BATON_AUDIT_DSN="+env.auditDSN,
 		"BATON_CODEC_KEY_FILE="+env.keyFile,
+		// No profile of the host's user (make dev writes one) reaches the
+		// binaries under test.
+		"XDG_CONFIG_HOME="+filepath.Join(filepath.Dir(env.bin), "config"),
 	)
 }
 
