@@ -322,7 +322,7 @@ const testKeyFile = "workflows/testdata/test.keys"
 // key the replay test holds.
 func writeKeyFile(path string) error {
 	if os.Getenv("BATON_RECORD_HISTORIES") == "" {
-		_, err := codec.AppendNewKey(path, "it-")
+		_, _, err := codec.AppendNewKey(path, "it-")
 		return err
 	}
 	data, err := os.ReadFile(filepath.Join(env.root, testKeyFile))

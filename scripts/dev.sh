@@ -64,6 +64,10 @@ export BATON_AUDIT_DSN="postgres://postgres@localhost:$PG_PORT/baton?sslmode=dis
 # codec server decodes for the Web UI (the token rides in the endpoint path:
 # the dev UI has no sign-in to pass one) and the temporal CLI (--codec-auth).
 export BATON_CODEC_KEY_FILE=${BATON_CODEC_KEY_FILE:-$PWD/.dev/codec.keys}
+# Keys added for rotation (codecserver --new-key) are pending, decrypt-only,
+# so that what was running when they were added could still read everything.
+# Nothing of this stack runs yet: every process below starts with them.
+[ ! -f "$BATON_CODEC_KEY_FILE" ] || bin/codecserver --activate-keys "$BATON_CODEC_KEY_FILE"
 CODEC_TOKEN=$(head -n1 .dev/codec.token)
 codec_flags=(--ui-codec-endpoint "http://$CODEC_ADDR/t/$CODEC_TOKEN")
 
