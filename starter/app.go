@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -62,8 +63,10 @@ type app struct {
 	cmd         *cobra.Command
 	cfg         *config.Config
 	missing     []string // relative files of cfg missing here (withHint)
-	client      client.Client
-	dc          converter.DataConverter
+	// queryTimeout bounds a query to an instance (status --timeout).
+	queryTimeout time.Duration
+	client       client.Client
+	dc           converter.DataConverter
 }
 
 func newApp(out, errOut io.Writer) *app { return &app{out: out, errOut: errOut} }
