@@ -30,6 +30,7 @@ import (
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/webinbox"
+	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/workflows"
 )
 
@@ -198,7 +199,7 @@ func trust(args []string) error {
 	if err != nil {
 		return fmt.Errorf("trust: --key: %w", err)
 	}
-	src, err := os.ReadFile(*in)
+	src, err := policy.ReadFile(*in)
 	if err != nil {
 		return fmt.Errorf("trust: --policy: %w", err)
 	}

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,4 +100,23 @@ func TestKeyAddedWhileTheStackRunsKeepsItReadable(t *testing.T) {
 		t.Errorf("starter ping with another key file: exit %d, %q", r.code, r.stderr)
 	}
 	t.Log(r.stderr)
+}
+
+// The codec server's log never holds its token, however a request puts it
+// in the path (issue 20, point 8: /t/<token> with nothing after it was
+// logged as the route).
+func TestCodecServerLogNeverHoldsTheToken(t *testing.T) {
+	for _, path := range []string{"/t/" + env.codecToken, "/t/" + env.codecToken + "/", "/t/" + env.codecToken + "/decode", "/" + env.codecToken} {
+		resp, err := http.Post(env.codecURL+path, "application/json", strings.NewReader(`{"payloads":[]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	eventually(t, "the codec server to log the requests", func() bool {
+		return strings.Contains(env.codecLog.String(), `"route":"/t/{token}"`)
+	})
+	if strings.Contains(env.codecLog.String(), env.codecToken) {
+		t.Error("the codec server's log holds its token")
+	}
 }
