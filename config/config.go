@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -472,7 +473,7 @@ func (c *Config) Validate() error {
 		return errors.New("audit.dsn: must be set (BATON_AUDIT_DSN): the audit store is a PostgreSQL database")
 	}
 	if d := c.Audit.DSN; strings.Contains(d, "://") && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
-		return fmt.Errorf("audit.dsn: %q is not a postgres:// URL", redactDSN(d))
+		return fmt.Errorf("audit.dsn: %q is not a postgres:// URL", RedactDSN(d))
 	}
 	if c.Worker.StopTimeout < 0 {
 		return fmt.Errorf("worker.stop_timeout: %s must not be negative", c.Worker.StopTimeout)
@@ -574,11 +575,17 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// redactDSN hides a password in a connection URL for messages.
-func redactDSN(dsn string) string {
+// RedactDSN hides the password of a PostgreSQL connection string, in URL
+// or key=value form, for messages and listings.
+func RedactDSN(dsn string) string {
+	if !strings.Contains(dsn, "://") {
+		return dsnPassword.ReplaceAllString(dsn, "${1}xxxxx")
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return "(unparseable)"
 	}
 	return u.Redacted()
 }
+
+var dsnPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)

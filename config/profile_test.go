@@ -227,3 +227,17 @@ func TestSaveProfileKeepsTheOthers(t *testing.T) {
 		t.Error("a profile name with a dot was accepted")
 	}
 }
+
+// A DSN's password never shows, in either form.
+func TestRedactDSN(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://baton:s3cret@db:5432/baton":              "postgres://baton:xxxxx@db:5432/baton",
+		"host=db user=baton password=s3cret dbname=baton":    "host=db user=baton password=xxxxx dbname=baton",
+		"host=db password = 's3 cret\\'x' dbname=baton":      "host=db password = xxxxx dbname=baton",
+		"postgres://postgres@localhost:5433/baton?sslmode=x": "postgres://postgres@localhost:5433/baton?sslmode=x",
+	} {
+		if got := RedactDSN(in); got != want || strings.Contains(got, "s3") {
+			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

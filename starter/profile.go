@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +54,7 @@ Precedence: defaults < profile < --config file < environment < flags.`,
 				"temporal.namespace":      cfg.Temporal.Namespace,
 				"temporal.codec.key_file": cfg.Temporal.Codec.KeyFile,
 				"policy.file":             cfg.Policy.File,
-				"audit.dsn":               redactDSN(cfg.Audit.DSN),
+				"audit.dsn":               config.RedactDSN(cfg.Audit.DSN),
 				"ui.url":                  cfg.UI.URL,
 			}, TemporalCLI: info.Profile.Baton.TemporalCLI}
 			if c := info.Profile.Codec; c != nil {
@@ -105,14 +104,6 @@ func (a *app) printShell(info config.ProfileInfo) error {
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// redactDSN hides a password in a connection URL.
-func redactDSN(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
-		return u.Redacted()
-	}
-	return dsn
 }
 
 func (a *app) profileSaveCommand() *cobra.Command {
