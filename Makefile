@@ -96,7 +96,7 @@ chromium: ## install Debian's chromium for the Web UI browser test, if missing
 
 .PHONY: build
 build: ## build worker, starter, simulator, codecserver and inbox into bin/
-	go build -o bin/ ./worker ./starter ./simulator ./codecserver ./inbox
+	go build -o bin/ ./cmd/...
 
 # Development payload key and codec server token, in git-ignored .dev/;
 # never in the repository. Each is written only when missing: an existing
@@ -107,8 +107,8 @@ DEV_DIR := .dev
 .PHONY: codec-key
 codec-key: ## write a development encryption key and codec token into .dev/ when missing (never changes existing ones)
 	@mkdir -p $(DEV_DIR)
-	@test -s $(DEV_DIR)/codec.keys || go run ./codecserver --new-key $(DEV_DIR)/codec.keys
-	@go run ./codecserver --new-token $(DEV_DIR)/codec.token >/dev/null
+	@test -s $(DEV_DIR)/codec.keys || go run ./cmd/codecserver --new-key $(DEV_DIR)/codec.keys
+	@go run ./cmd/codecserver --new-token $(DEV_DIR)/codec.token >/dev/null
 
 .PHONY: dev
 dev: $(TEMPORAL) postgresql build codec-key ## run dev server + simulated systems + codec server + worker + web inbox (Ctrl-C stops all)

@@ -96,7 +96,7 @@ func runMain(m *testing.M) (int, error) {
 	defer os.RemoveAll(tmp)
 	env.bin = filepath.Join(tmp, "bin")
 	for _, name := range []string{"worker", "starter", "simulator", "codecserver", "inbox"} {
-		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(env.bin, name), "./"+name)
+		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(env.bin, name), "./cmd/"+name)
 		build.Dir = env.root
 		if out, err := build.CombinedOutput(); err != nil {
 			return 0, fmt.Errorf("build %s: %v\n%s", name, err, out)

@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/batonhq/baton/workflows"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X github.com/batonhq/baton/starter.version=...".
 var version = "dev"
 
 func (a *app) versionCommand() *cobra.Command {

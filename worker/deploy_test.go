@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"encoding/json"
@@ -120,7 +120,7 @@ func TestDockerfileIsMultiStageStaticNonRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(data)
-	for _, want := range []string{"AS build", "CGO_ENABLED=0", "USER nonroot", "COPY --from=build", "./worker ./starter ./simulator ./codecserver ./inbox"} {
+	for _, want := range []string{"AS build", "CGO_ENABLED=0", "USER nonroot", "COPY --from=build", "./cmd/..."} {
 		if !strings.Contains(s, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}

@@ -1,7 +1,8 @@
-// Command worker hosts Baton's processes: it loads the configuration and the
-// governance policy, dials Temporal, ensures the search attributes, registers
-// every workflow and activity and polls until SIGINT or SIGTERM.
-package main
+// Package worker is the worker as a library: it loads the configuration and
+// the governance policy, dials Temporal, ensures the search attributes,
+// registers every workflow and activity and polls until SIGINT or SIGTERM.
+// cmd/worker is its main.
+package worker
 
 import (
 	"context"
@@ -33,14 +34,17 @@ import (
 	"github.com/batonhq/baton/workflows"
 )
 
-func main() {
-	if err := run(os.Args[1:]); err != nil {
+// Main runs the worker with the program's arguments and exits: 1 on an
+// error, printed as one line.
+func Main() {
+	if err := Run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// Run runs the worker until SIGINT or SIGTERM.
+func Run(args []string) error {
 	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
 	printSA := fs.Bool("print-search-attributes", false, "print the dev server's flags for Baton (--search-attribute, and --dynamic-config-value for its limits) and exit")

@@ -1,13 +1,13 @@
-// Command inbox serves Baton's web inbox: people sign in (OpenID Connect, or
-// the development sign-in when explicitly enabled), see the tasks they may
-// decide and decide them; each decision is signed with the inbox's key on
-// behalf of the signed-in user.
+// Package inbox serves Baton's web inbox, as a library (cmd/inbox is its
+// main): people sign in (OpenID Connect, or the development sign-in when
+// explicitly enabled), see the tasks they may decide and decide them; each
+// decision is signed with the inbox's key on behalf of the signed-in user.
 //
 //	inbox [--config FILE]                          serve (inbox.* keys, BATON_INBOX_*)
 //	inbox keygen --out FILE                        create the inbox's signing key
 //	inbox trust --key FILE --policy IN --out OUT   copy a policy that trusts the key
 //	                 [--create-key]                (creating the key if missing)
-package main
+package inbox
 
 import (
 	"context"
@@ -34,14 +34,17 @@ import (
 	"github.com/batonhq/baton/workflows"
 )
 
-func main() {
-	if err := run(os.Args[1:]); err != nil {
+// Main runs the inbox with the program's arguments and exits: 1 on an
+// error, printed as one line.
+func Main() {
+	if err := Run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "inbox:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// Run serves the inbox until SIGINT or SIGTERM, or runs keygen or trust.
+func Run(args []string) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "keygen":

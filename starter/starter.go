@@ -1,6 +1,7 @@
-// Command starter is the CLI people use to start Baton processes, work their
-// task inbox, decide, and inspect status and audit trails.
-package main
+// Package starter is the CLI people use to start Baton processes, work their
+// task inbox, decide, and inspect status and audit trails, as a library;
+// cmd/starter is its main.
+package starter
 
 import (
 	"context"
@@ -13,16 +14,17 @@ import (
 	"github.com/batonhq/baton/textsafe"
 )
 
-func main() {
+// Main runs the CLI with the program's arguments and exits with its code.
+func Main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:])
+	code := Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
 
-// run executes the CLI and returns the process exit code:
+// Run executes the CLI and returns the process exit code:
 // 0 ok, 1 failure, 2 usage error, 3 refused by policy, 4 not found.
-func run(ctx context.Context, args []string) int {
+func Run(ctx context.Context, args []string) int {
 	a := newApp(os.Stdout, os.Stderr)
 	root := a.rootCommand()
 	root.SetArgs(args)
