@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -21,7 +23,7 @@ const AppendAuditName = "AppendAudit"
 
 // AuditAppender writes to the durable audit store (auditstore.Store).
 type AuditAppender interface {
-	Append(ctx context.Context, entries []auditstore.Entry) (auditstore.AppendResult, error)
+	Append(ctx context.Context, entries []audit.Entry) (audit.AppendResult, error)
 }
 
 // AuditStore is the durable audit store as the audit activities use it
@@ -29,8 +31,8 @@ type AuditAppender interface {
 // store knows of its business key and of its earlier runs.
 type AuditStore interface {
 	AuditAppender
-	KeyState(ctx context.Context, workflowID, startAction string, endActions []string) (auditstore.KeyState, error)
-	Earlier(ctx context.Context, workflowID, exceptRun string, actions []string) ([]auditstore.Record, error)
+	KeyState(ctx context.Context, workflowID, startAction string, endActions []string) (audit.KeyState, error)
+	Earlier(ctx context.Context, workflowID, exceptRun string, actions []string) ([]audit.Stored, error)
 }
 
 // Audit writes an instance's audit entries to the durable store and reads
@@ -41,7 +43,7 @@ type Audit struct {
 
 // AppendAuditInput is a batch of entries, in the instance's order.
 type AppendAuditInput struct {
-	Entries []auditstore.Entry `json:"entries"`
+	Entries []audit.Entry `json:"entries"`
 }
 
 // AppendAuditResult is what the store did, and, for a local activity (the
@@ -49,8 +51,8 @@ type AppendAuditInput struct {
 // history holds its result, not its input, and --verify compares the store
 // with the history's entries.
 type AppendAuditResult struct {
-	auditstore.AppendResult
-	Entries []auditstore.Entry `json:"entries,omitempty"`
+	audit.AppendResult
+	Entries []audit.Entry `json:"entries,omitempty"`
 }
 
 // AppendAudit stores the entries exactly once: each is keyed by instance,
@@ -84,7 +86,7 @@ func (a *Audit) AppendAudit(ctx context.Context, in AppendAuditInput) (AppendAud
 	}
 }
 
-// AuditKeyStateInput asks who owns a business key (see auditstore.KeyState).
+// AuditKeyStateInput asks who owns a business key (see audit.KeyState).
 type AuditKeyStateInput struct {
 	WorkflowID  string   `json:"workflowId"`
 	StartAction string   `json:"startAction"`
@@ -95,7 +97,7 @@ type AuditKeyStateInput struct {
 // first start entry, its last terminal entry and when it last wrote. A
 // process asks before anything else, so a business key that has ended
 // never runs again. An unreachable store is retried.
-func (a *Audit) AuditKeyState(ctx context.Context, in AuditKeyStateInput) (auditstore.KeyState, error) {
+func (a *Audit) AuditKeyState(ctx context.Context, in AuditKeyStateInput) (audit.KeyState, error) {
 	k, err := a.Store.KeyState(ctx, in.WorkflowID, in.StartAction, in.EndActions)
 	if err != nil && !auditstore.Transient(err) {
 		return k, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
@@ -114,8 +116,8 @@ type AuditEarlierInput struct {
 // it is recorded in history, so a later reset of that run knows the answer
 // was given to another run.
 type AuditEarlierResult struct {
-	AskedBy string              `json:"askedBy"`
-	Entries []auditstore.Record `json:"entries,omitempty"`
+	AskedBy string         `json:"askedBy"`
+	Entries []audit.Stored `json:"entries,omitempty"`
 }
 
 // AuditEarlier lists the entries of the given actions that runs of the

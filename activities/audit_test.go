@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/internal/auditstore/auditstoretest"
 )
 
@@ -15,32 +16,32 @@ func TestAppendAudit(t *testing.T) {
 	st, pg := auditstoretest.Start(t)
 	ctx := context.Background()
 	a := &Audit{Store: st}
-	e := auditstore.Entry{WorkflowID: "loan-A-1", RunID: "r1", Seq: 1, Process: "loan", BusinessKey: "A-1",
-		Time: time.Now(), Actor: "system", Action: "started", Source: auditstore.SourceWorkflow}
-	in := AppendAuditInput{Entries: []auditstore.Entry{e}}
+	e := audit.Entry{WorkflowID: "loan-A-1", RunID: "r1", Seq: 1, Process: "loan", BusinessKey: "A-1",
+		Time: time.Now(), Actor: "system", Action: "started", Source: audit.SourceWorkflow}
+	in := AppendAuditInput{Entries: []audit.Entry{e}}
 
-	res, err := run[auditstore.AppendResult](t, a.AppendAudit, in)
+	res, err := run[audit.AppendResult](t, a.AppendAudit, in)
 	if err != nil || res.Stored != 1 || len(res.Heads["loan-A-1"]) != 64 {
 		t.Fatalf("first attempt: %+v, %v", res, err)
 	}
 	// A retry (the worker died after the commit, before reporting it).
-	if res, err = run[auditstore.AppendResult](t, a.AppendAudit, in); err != nil || res.Stored != 0 || res.Duplicates != 1 {
+	if res, err = run[audit.AppendResult](t, a.AppendAudit, in); err != nil || res.Stored != 0 || res.Duplicates != 1 {
 		t.Fatalf("retry: %+v, %v", res, err)
 	}
 	changed := e
 	changed.Actor = "ana"
-	_, err = run[auditstore.AppendResult](t, a.AppendAudit, AppendAuditInput{Entries: []auditstore.Entry{changed}})
+	_, err = run[audit.AppendResult](t, a.AppendAudit, AppendAuditInput{Entries: []audit.Entry{changed}})
 	wantAppError(t, err, ErrAuditConflict, true)
 
 	invalid := e
 	invalid.Seq = 0
-	_, err = run[auditstore.AppendResult](t, a.AppendAudit, AppendAuditInput{Entries: []auditstore.Entry{invalid}})
+	_, err = run[audit.AppendResult](t, a.AppendAudit, AppendAuditInput{Entries: []audit.Entry{invalid}})
 	wantAppError(t, err, ErrInvalidInput, true)
 
 	if err := pg.Stop(ctx, "fast"); err != nil {
 		t.Fatal(err)
 	}
 	e.Seq = 2
-	_, err = run[auditstore.AppendResult](t, a.AppendAudit, AppendAuditInput{Entries: []auditstore.Entry{e}})
+	_, err = run[audit.AppendResult](t, a.AppendAudit, AppendAuditInput{Entries: []audit.Entry{e}})
 	wantAppError(t, err, "", false)
 }

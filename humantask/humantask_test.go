@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/audit"
 	ht "github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
@@ -40,7 +41,7 @@ type plan struct {
 
 type outcome struct {
 	Results []ht.Result
-	Audit   []record.AuditEntry
+	Audit   []audit.Entry
 	Tasks   []ht.TaskView
 	// What the inbox would find once the tasks ended.
 	PendingRolesAfter []string
@@ -245,9 +246,9 @@ func (h *harness) run(p plan) *outcome {
 	return &out
 }
 
-func actions(audit []record.AuditEntry, action string) []record.AuditEntry {
-	var out []record.AuditEntry
-	for _, e := range audit {
+func actions(trail []audit.Entry, action string) []audit.Entry {
+	var out []audit.Entry
+	for _, e := range trail {
 		if e.Action == action {
 			out = append(out, e)
 		}
@@ -267,7 +268,7 @@ func TestQuorumOneApprovedByUpdate(t *testing.T) {
 	if r := out.Results[0]; !r.Approved() || strings.Join(r.Approvers, ",") != "ana" {
 		t.Errorf("result = %+v", r)
 	}
-	acc := actions(out.Audit, ht.ActionDecisionAccepted)
+	acc := actions(out.Audit, audit.ActionDecisionAccepted)
 	if len(acc) != 1 || acc[0].Actor != "ana" || acc[0].PolicyVersion != h.pol.Version {
 		t.Errorf("accepted entries = %+v", acc)
 	}
@@ -340,10 +341,10 @@ func TestEveryRefusalReason(t *testing.T) {
 				t.Fatalf("refusal = %q [%s] (accepted %v), want %q [%s]", msg, code, u.accepted, tc.want, tc.code)
 			}
 			// The validator refused it before history: no trace, no change.
-			if n := len(actions(out.Audit, ht.ActionDecisionAccepted)) + len(actions(out.Audit, ht.ActionDelegated)); n != len(tc.prior) {
+			if n := len(actions(out.Audit, audit.ActionDecisionAccepted)) + len(actions(out.Audit, audit.ActionDelegated)); n != len(tc.prior) {
 				t.Errorf("%d accepted entries, want %d", n, len(tc.prior))
 			}
-			if len(actions(out.Audit, ht.ActionDecisionRefused)) != 0 {
+			if len(actions(out.Audit, audit.ActionDecisionRefused)) != 0 {
 				t.Error("an update refusal must not reach the audit trail (nothing is written)")
 			}
 			for _, r := range out.Results {
@@ -379,7 +380,7 @@ func TestRefusedSignalIsAuditedAndChangesNothing(t *testing.T) {
 	h.signal(time.Hour, approve("fay"))
 	h.signal(2*time.Hour, approve("ana"))
 	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}})
-	ref := actions(out.Audit, ht.ActionDecisionRefused)
+	ref := actions(out.Audit, audit.ActionDecisionRefused)
 	if len(ref) != 1 || ref[0].Actor != "fay" || !strings.Contains(ref[0].Details, `needs role underwriter`) {
 		t.Fatalf("refused entries = %+v", ref)
 	}
@@ -405,7 +406,7 @@ func TestSignalAndUpdateGiveTheSameResult(t *testing.T) {
 		}
 		out := h.run(plan{Specs: []ht.Spec{underwriting(t, 2)}})
 		if bySignal {
-			for _, e := range actions(out.Audit, ht.ActionDecisionRefused) {
+			for _, e := range actions(out.Audit, audit.ActionDecisionRefused) {
 				refusals = append(refusals, e.Actor)
 			}
 		} else {
@@ -454,7 +455,7 @@ func TestDelegation(t *testing.T) {
 	if !out.Results[0].Approved() || out.Results[0].Approvers[0] != "ben" {
 		t.Errorf("result = %+v", out.Results[0])
 	}
-	if del := actions(out.Audit, ht.ActionDelegated); len(del) != 1 || !strings.Contains(del[0].Details, "delegated to ben") {
+	if del := actions(out.Audit, audit.ActionDelegated); len(del) != 1 || !strings.Contains(del[0].Details, "delegated to ben") {
 		t.Errorf("delegated entries = %+v", del)
 	}
 }
@@ -502,7 +503,7 @@ func TestEscalationWidensCandidates(t *testing.T) {
 	if got := strings.Join(h.roles, " "); got != "underwriter senior-underwriter,underwriter" {
 		t.Errorf("PendingRoles upserts = %q, want the escalation role added", got)
 	}
-	esc := actions(out.Audit, ht.ActionEscalated)
+	esc := actions(out.Audit, audit.ActionEscalated)
 	if len(esc) != 1 || !strings.Contains(esc[0].Details, "no decision after 24h0m0s; added role senior-underwriter") {
 		t.Errorf("escalated entries = %+v", esc)
 	}
@@ -517,7 +518,7 @@ func TestRemindersAndExpiry(t *testing.T) {
 	if r := out.Results[0]; r.State != ht.StateExpired {
 		t.Fatalf("state = %s, want expired", r.State)
 	}
-	rem := actions(out.Audit, ht.ActionReminded)
+	rem := actions(out.Audit, audit.ActionReminded)
 	if len(rem) != 5 {
 		t.Fatalf("%d reminders, want 5 (every 8h before a 46h deadline, none after it)", len(rem))
 	}
@@ -529,7 +530,7 @@ func TestRemindersAndExpiry(t *testing.T) {
 	if len(h.mails) < 8 || h.mails[0].To != "ben" || !strings.Contains(h.mails[0].Subject, "test-1") {
 		t.Errorf("mails = %+v", h.mails)
 	}
-	closed := actions(out.Audit, ht.ActionTaskClosed)
+	closed := actions(out.Audit, audit.ActionTaskClosed)
 	if len(closed) != 1 || !strings.Contains(closed[0].Details, "expired: no decision by the deadline (1 of 2 approvals)") {
 		t.Errorf("closed = %+v", closed)
 	}
@@ -555,7 +556,7 @@ func TestTimersAreCancelledWhenTheTaskEnds(t *testing.T) {
 	h := newHarness(t)
 	h.update(time.Hour, approve("ana"))
 	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}, HoldAfter: 200 * time.Hour})
-	if n := len(actions(out.Audit, ht.ActionReminded)) + len(actions(out.Audit, ht.ActionEscalated)); n != 0 {
+	if n := len(actions(out.Audit, audit.ActionReminded)) + len(actions(out.Audit, audit.ActionEscalated)); n != 0 {
 		t.Errorf("%d reminders/escalations after the task ended", n)
 	}
 	if len(h.mails) != 0 {
@@ -575,7 +576,7 @@ func TestCancellationWhenTheProcessEndsFirst(t *testing.T) {
 	if out.Results[0].State != ht.StateCancelled {
 		t.Fatalf("state = %s", out.Results[0].State)
 	}
-	if c := actions(out.Audit, ht.ActionTaskClosed); len(c) != 1 || c[0].Details != "cancelled: withdrawn" {
+	if c := actions(out.Audit, audit.ActionTaskClosed); len(c) != 1 || c[0].Details != "cancelled: withdrawn" {
 		t.Errorf("closed = %+v", c)
 	}
 }
@@ -602,7 +603,7 @@ func TestDecisionAtTheDeadlineInstant(t *testing.T) {
 	h := newHarness(t)
 	u := h.update(48*time.Hour, approve("ana"))
 	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}, HoldAfter: time.Hour})
-	closed := actions(out.Audit, ht.ActionTaskClosed)
+	closed := actions(out.Audit, audit.ActionTaskClosed)
 	if len(closed) != 1 {
 		t.Fatalf("task closed %d times", len(closed))
 	}
@@ -796,7 +797,7 @@ func TestOversizeDecisionsAreRefused(t *testing.T) {
 	if msg, code := u.reason(); u.accepted || msg != "comment: 250000 bytes, at most 2000" || code != ht.RefusedTooLarge {
 		t.Errorf("oversize update: accepted %v, %q [%s]", u.accepted, msg, code)
 	}
-	ref := actions(out.Audit, ht.ActionDecisionRefused)
+	ref := actions(out.Audit, audit.ActionDecisionRefused)
 	if len(ref) != 1 || len(ref[0].Actor) > ht.MaxNameBytes+10 || len(ref[0].Details) > 400 ||
 		!strings.HasSuffix(ref[0].Details, "verdict: 120000 bytes, at most 128") || strings.Contains(ref[0].Details, "\x1b") {
 		t.Errorf("refused signal entry: %d entries, actor %d bytes, details %.300q", len(ref), len(ref[0].Actor), ref[0].Details)
@@ -911,7 +912,7 @@ func TestTrustedSignerSignsForTheActor(t *testing.T) {
 	if !ok.accepted || ok.result.State != ht.StateApproved {
 		t.Fatalf("signed by the trusted inbox: %+v %v", ok.result, ok.refusal)
 	}
-	acc := actions(out.Audit, ht.ActionDecisionAccepted)
+	acc := actions(out.Audit, audit.ActionDecisionAccepted)
 	if len(acc) != 1 || acc[0].Actor != "ana" ||
 		acc[0].Details != "approve (1 of 1) via update, signed by inbox (authenticated: oidc https://idp.example): ok" {
 		t.Errorf("audit = %+v", acc)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/audit"
 	ht "github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
 )
@@ -52,7 +53,7 @@ func TestRevokedDelegateNoLongerDecides(t *testing.T) {
 	if msg, code := byUpdate.reason(); byUpdate.accepted || code != ht.RefusedNoRole || !strings.Contains(msg, `ben may not decide task "underwriting"`) {
 		t.Errorf("the revoked delegate's update: accepted %v, %q [%s]", byUpdate.accepted, msg, code)
 	}
-	if ref := actions(out.Audit, ht.ActionDecisionRefused); len(ref) != 1 || ref[0].Via != "signal" || !strings.Contains(ref[0].Details, "ben may not decide") {
+	if ref := actions(out.Audit, audit.ActionDecisionRefused); len(ref) != 1 || ref[0].Via != "signal" || !strings.Contains(ref[0].Details, "ben may not decide") {
 		t.Errorf("refused entries = %+v", ref)
 	}
 	if out.Results[0].Approved() {
@@ -77,7 +78,7 @@ func TestHandlerRefusalIsAudited(t *testing.T) {
 	if !u.accepted {
 		t.Fatalf("the validator refused (pinned policy): %v", u.refusal)
 	}
-	ref := actions(out.Audit, ht.ActionDecisionRefused)
+	ref := actions(out.Audit, audit.ActionDecisionRefused)
 	if len(ref) != 1 || ref[0].Actor != "ben" || ref[0].Via != "update" || ref[0].Reason != ht.RefusedNoRole ||
 		!strings.Contains(ref[0].Details, "approve refused (update)") {
 		t.Errorf("refused entries = %+v", ref)
@@ -96,7 +97,7 @@ func TestMalformedSignalIsRefusedNamingTheField(t *testing.T) {
 		h.env.SignalWorkflow(ht.SignalDecision, map[string]any{"verdict": "approve", "actor": "ana", "amount": 1})
 	}, 2*time.Hour)
 	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}, CancelAfter: 3 * time.Hour})
-	ref := actions(out.Audit, ht.ActionDecisionRefused)
+	ref := actions(out.Audit, audit.ActionDecisionRefused)
 	if len(ref) != 2 || !strings.Contains(ref[0].Details, "verdict:") || !strings.Contains(ref[1].Details, "amount: unknown key") ||
 		ref[0].Reason != ht.RefusedInvalid {
 		t.Fatalf("refused entries = %+v", ref)
@@ -143,18 +144,18 @@ func TestDecisionEntriesCarryDecisionAndSubject(t *testing.T) {
 		}
 		return d
 	}
-	if d := check(ht.ActionDelegated, "ben"); d.Decision.DelegateTo != "ana" || d.Decision.Comment != "for ana" {
+	if d := check(audit.ActionDelegated, "ben"); d.Decision.DelegateTo != "ana" || d.Decision.Comment != "for ana" {
 		t.Errorf("delegation data = %+v", d)
 	}
-	check(ht.ActionDecisionRefused, "fay")
-	d := check(ht.ActionDecisionAccepted, "ana")
+	check(audit.ActionDecisionRefused, "fay")
+	d := check(audit.ActionDecisionAccepted, "ana")
 	sig, _ := base64.StdEncoding.DecodeString(d.Decision.Signature)
 	pub, _ := policy.ParsePublicKey(h.pol.Users["ana"].PublicKey)
 	if !ed25519.Verify(pub, ht.SigningBytes(d.Subject, d.Decision), sig) {
 		t.Errorf("the signature does not verify from the entry alone: %+v", d)
 	}
 
-	opened := actions(out.Audit, ht.ActionTaskOpened)
+	opened := actions(out.Audit, audit.ActionTaskOpened)
 	var o struct {
 		Occurrence int        `json:"occurrence"`
 		Subject    ht.Subject `json:"subject"`
@@ -200,9 +201,9 @@ func TestSignerAddedLaterIsTrusted(t *testing.T) {
 		t.Errorf("update signed by a signer added later: %v", u.refusal)
 	}
 	if !out.Results[0].Approved() {
-		t.Errorf("result = %+v, trail %+v", out.Results[0], actions(out.Audit, ht.ActionDecisionRefused))
+		t.Errorf("result = %+v, trail %+v", out.Results[0], actions(out.Audit, audit.ActionDecisionRefused))
 	}
-	for _, e := range actions(out.Audit, ht.ActionDecisionAccepted) {
+	for _, e := range actions(out.Audit, audit.ActionDecisionAccepted) {
 		if !strings.Contains(e.Details, "signed by inbox") {
 			t.Errorf("accepted = %+v", e)
 		}

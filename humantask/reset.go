@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -85,7 +87,7 @@ func (t *task) recordedDecisions(earlier []Recorded) ([]honoured, string) {
 	opened := map[string]OpenedData{} // by the run that opened the occurrence
 	var found []honoured
 	for _, e := range earlier {
-		if e.Action == ActionTaskOpened {
+		if e.Action == audit.ActionTaskOpened {
 			var o OpenedData
 			if json.Unmarshal(e.Data, &o) == nil && o.Subject.TaskID == t.spec.ID && o.Occurrence == t.subject.Occurrence {
 				if _, ok := opened[o.Subject.RunID]; !ok {
@@ -166,7 +168,7 @@ func (m *Tasks) hold(ctx workflow.Context, t *task, why string) {
 	if t.cancel != nil {
 		t.cancel()
 	}
-	m.rec.Audit(ctx, SystemActor, ActionTaskHeld, t.spec.ID, "held for an operator: "+why)
+	m.rec.Audit(ctx, audit.SystemActor, audit.ActionTaskHeld, t.spec.ID, "held for an operator: "+why)
 	m.rec.Logger().Warn("task held for an operator", "TaskID", t.spec.ID, "Why", why)
 	m.rec.TasksChanged()
 }

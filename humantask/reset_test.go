@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/batonhq/baton/audit"
 )
 
 // recorded builds an earlier run's entries for the underwriting task's
@@ -16,11 +18,11 @@ func recorded(t *testing.T, run string, spec SpecData, digest string, ds ...Deci
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := []Recorded{{RunID: run, Pos: 5, Action: ActionTaskOpened, Actor: SystemActor, TaskID: "underwriting", Data: b}}
+	out := []Recorded{{RunID: run, Pos: 5, Action: audit.ActionTaskOpened, Actor: audit.SystemActor, TaskID: "underwriting", Data: b}}
 	for i, d := range ds {
-		action := ActionDecisionAccepted
+		action := audit.ActionDecisionAccepted
 		if d.Verdict == Delegate {
-			action = ActionDelegated
+			action = audit.ActionDelegated
 		}
 		out = append(out, Recorded{RunID: run, Pos: int64(6 + i), Action: action, Actor: d.Actor, TaskID: "underwriting", Data: decisionData(d, s)})
 	}
@@ -46,7 +48,7 @@ func TestRecordedDecisionsHonouredOrHeld(t *testing.T) {
 	ben := Decision{Verdict: Reject, Actor: "ben", Comment: "no"}
 
 	tk := resetTask()
-	tk.votes = []Vote{{Actor: "ana", Verdict: Approve}} // replayed from before the reset point
+	tk.votes = []audit.Vote{{Actor: "ana", Verdict: Approve}} // replayed from before the reset point
 	earlier := append(recorded(t, "r1", spec, "d1", ana, ben), recorded(t, "r2", spec, "d1", ben)[1:]...)
 	todo, why := tk.recordedDecisions(earlier)
 	if why != "" || len(todo) != 1 || todo[0].data.Decision != ben || todo[0].rec.RunID != "r1" || todo[0].rec.Pos != 7 {

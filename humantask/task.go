@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -56,7 +58,7 @@ func (m *Tasks) Open(ctx workflow.Context, s Spec) (*Task, error) {
 	tctx, cancel := workflow.WithCancel(ctx)
 	t.cancel = cancel
 	m.tasks = append(m.tasks, t)
-	m.rec.AuditDecision(ctx, SystemActor, ActionTaskOpened, s.ID, fmt.Sprintf("%s: %s, quorum %d, due %s", s.Title, candidatesText(t.view()), s.Quorum, t.deadline.Format(time.RFC3339)),
+	m.rec.AuditDecision(ctx, audit.SystemActor, audit.ActionTaskOpened, s.ID, fmt.Sprintf("%s: %s, quorum %d, due %s", s.Title, candidatesText(t.view()), s.Quorum, t.deadline.Format(time.RFC3339)),
 		How{Data: openedData(t)})
 	m.rec.TasksChanged()
 
@@ -143,7 +145,7 @@ func (m *Tasks) escalate(ctx workflow.Context, t *task, why string) {
 	if len(added) > 0 {
 		details += "; added role " + strings.Join(added, ", ")
 	}
-	m.rec.Audit(ctx, SystemActor, ActionEscalated, t.spec.ID, details)
+	m.rec.Audit(ctx, audit.SystemActor, audit.ActionEscalated, t.spec.ID, details)
 	m.rec.Count(ctx, MetricEscalations, map[string]string{"task": t.spec.ID})
 	m.rec.Logger().Info("task escalated", "TaskID", t.spec.ID, "Roles", t.roles)
 	m.rec.TasksChanged()
@@ -177,7 +179,7 @@ func (m *Tasks) runReminders(ctx workflow.Context, t *task) {
 		}
 		to := m.recipients(t)
 		t.reminders++
-		m.rec.Audit(ctx, SystemActor, ActionReminded, t.spec.ID, fmt.Sprintf("reminder %d sent to %s; due %s", t.reminders, orNone(to), t.deadline.Format(time.RFC3339)))
+		m.rec.Audit(ctx, audit.SystemActor, audit.ActionReminded, t.spec.ID, fmt.Sprintf("reminder %d sent to %s; due %s", t.reminders, orNone(to), t.deadline.Format(time.RFC3339)))
 		for _, u := range to {
 			err := m.rec.Remind(ctx, u,
 				fmt.Sprintf("Reminder: %s (%s) awaits your decision", t.spec.Title, key),

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -69,7 +71,7 @@ type task struct {
 	state      string
 	roles      []string // current candidate roles (grows on escalation)
 	users      []string // named candidates (grows on delegation)
-	votes      []Vote
+	votes      []audit.Vote
 	openedAt   time.Time
 	deadline   time.Time
 	closedAt   *time.Time
@@ -174,7 +176,7 @@ func (m *Tasks) onSignal(ctx workflow.Context, raw converter.RawValue) {
 		actor := ActorOrUnknown(Clip(d.Actor, MaxNameBytes))
 		info := workflow.GetInfo(ctx).WorkflowExecution
 		how := How{Via: "signal", Reason: RefusedInvalid, Data: malformedData(raw, Subject{WorkflowID: info.ID, RunID: info.RunID})}
-		m.rec.AuditRefused(ctx, actor, ActionDecisionRefused, "", "decision refused (signal): "+Clip(err.Error(), MaxTextBytes), how)
+		m.rec.AuditRefused(ctx, actor, audit.ActionDecisionRefused, "", "decision refused (signal): "+Clip(err.Error(), MaxTextBytes), how)
 		m.rec.Logger().Warn("decision refused: malformed", "Actor", actor, "Reason", err.Error())
 		return
 	}
@@ -198,7 +200,7 @@ func (m *Tasks) onSignal(ctx workflow.Context, raw converter.RawValue) {
 // and its task's subject.
 func (m *Tasks) refused(ctx workflow.Context, d Decision, err error, via string) {
 	actor, task := ActorOrUnknown(Clip(d.Actor, MaxNameBytes)), Clip(d.TaskID, MaxNameBytes)
-	m.rec.AuditRefused(ctx, actor, ActionDecisionRefused, task, fmt.Sprintf("%s refused (%s): %v", Clip(d.Verdict, MaxNameBytes), via, err),
+	m.rec.AuditRefused(ctx, actor, audit.ActionDecisionRefused, task, fmt.Sprintf("%s refused (%s): %v", Clip(d.Verdict, MaxNameBytes), via, err),
 		refusedHow(d, err, via, m.subjectOf(ctx, d)))
 	m.rec.Logger().Warn("decision refused", "Actor", actor, "TaskID", task, "Via", via, "Reason", err.Error())
 }
@@ -552,16 +554,16 @@ func (m *Tasks) checkSignature(ctx workflow.Context, t *task, d *Decision, pol *
 // applied the same way and audited as decision-honoured, naming from.
 func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string, from *Recorded) DecisionResult {
 	now := workflow.Now(ctx).UTC()
-	t.votes = append(t.votes, Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via,
+	t.votes = append(t.votes, audit.Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via,
 		Signer: d.Signer, Authenticated: d.Authenticated})
 	trail := "via " + via + signedBy(d) // the trail's wording; metrics and How keep the bare via
 	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
 	how := How{Via: via, Signature: d.Signature, Reason: d.Comment, Data: decisionData(d, t.subject)}
-	accepted, delegated := ActionDecisionAccepted, ActionDelegated
+	accepted, delegated := audit.ActionDecisionAccepted, audit.ActionDelegated
 	if from != nil {
 		trail = "honoured from " + from.ref() + signedBy(d)
 		how.Data = from.Data
-		accepted, delegated = ActionDecisionHonoured, ActionDecisionHonoured
+		accepted, delegated = audit.ActionDecisionHonoured, audit.ActionDecisionHonoured
 	}
 	m.rec.Count(ctx, MetricDecisions, map[string]string{"verdict": d.Verdict, "via": via})
 	switch d.Verdict {
@@ -628,7 +630,7 @@ func (m *Tasks) close(ctx workflow.Context, t *task, state, details string) {
 	}
 	m.rec.Count(ctx, MetricTasksClosed, map[string]string{"task": t.spec.ID, "state": state, "escalated": fmt.Sprint(t.escalated)})
 	m.rec.Observe(ctx, MetricTaskWait, now.Sub(t.openedAt), map[string]string{"task": t.spec.ID})
-	m.rec.Audit(ctx, SystemActor, ActionTaskClosed, t.spec.ID, state+": "+details)
+	m.rec.Audit(ctx, audit.SystemActor, audit.ActionTaskClosed, t.spec.ID, state+": "+details)
 	m.rec.TasksChanged()
 }
 

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/policy"
 )
 
@@ -33,26 +35,6 @@ const (
 	StateExpired   = "expired"
 	StateCancelled = "cancelled"
 )
-
-// Audit actions of tasks (the record declares the process's own).
-const (
-	ActionTaskOpened       = "task-opened"
-	ActionDecisionAccepted = "decision-accepted"
-	ActionDecisionRefused  = "decision-refused"
-	ActionReminded         = "reminded"
-	ActionEscalated        = "escalated"
-	ActionDelegated        = "delegated"
-	ActionTaskClosed       = "task-closed"
-	// ActionDecisionHonoured: a reset run re-applied a decision an earlier
-	// run of the instance recorded for the same task occurrence.
-	ActionDecisionHonoured = "decision-honoured"
-	// ActionTaskHeld: a reset run could not honour a recorded decision (the
-	// task differs from the one decided): the task waits for an operator.
-	ActionTaskHeld = "task-held"
-)
-
-// SystemActor is the actor of automated entries.
-const SystemActor = "system"
 
 // Decision is the payload of the decide update and the decision signal.
 type Decision struct {
@@ -134,37 +116,23 @@ func FromPolicy(id, title string, t policy.Task) Spec {
 	return s
 }
 
-// Vote is one accepted decision on a task.
-type Vote struct {
-	Actor      string    `json:"actor"`
-	Verdict    string    `json:"verdict"`
-	Comment    string    `json:"comment,omitempty"`
-	DelegateTo string    `json:"delegateTo,omitempty"`
-	At         time.Time `json:"at"`
-	Via        string    `json:"via"` // update or signal
-	// Signer and Authenticated are set when a trusted signer vouched for
-	// the actor (see Decision).
-	Signer        string `json:"signer,omitempty"`
-	Authenticated string `json:"authenticated,omitempty"`
-}
-
 // TaskView is a task as queries show it.
 type TaskView struct {
-	ID         string      `json:"id"`
-	Title      string      `json:"title"`
-	State      string      `json:"state"`
-	Roles      []string    `json:"roles,omitempty"`
-	Users      []string    `json:"users,omitempty"`
-	Quorum     int         `json:"quorum"`
-	Approvals  int         `json:"approvals"`
-	Rejections int         `json:"rejections"`
-	Votes      []Vote      `json:"votes,omitempty"`
-	Exclusions []Exclusion `json:"exclusions,omitempty"`
-	OpenedAt   time.Time   `json:"openedAt"`
-	Deadline   time.Time   `json:"deadline"`
-	ClosedAt   *time.Time  `json:"closedAt,omitempty"`
-	Escalated  bool        `json:"escalated"`
-	Reminders  int         `json:"reminders"`
+	ID         string       `json:"id"`
+	Title      string       `json:"title"`
+	State      string       `json:"state"`
+	Roles      []string     `json:"roles,omitempty"`
+	Users      []string     `json:"users,omitempty"`
+	Quorum     int          `json:"quorum"`
+	Approvals  int          `json:"approvals"`
+	Rejections int          `json:"rejections"`
+	Votes      []audit.Vote `json:"votes,omitempty"`
+	Exclusions []Exclusion  `json:"exclusions,omitempty"`
+	OpenedAt   time.Time    `json:"openedAt"`
+	Deadline   time.Time    `json:"deadline"`
+	ClosedAt   *time.Time   `json:"closedAt,omitempty"`
+	Escalated  bool         `json:"escalated"`
+	Reminders  int          `json:"reminders"`
 	// Subject is what a signed decision on this task must sign (see
 	// SigningBytes).
 	Subject Subject `json:"subject"`
@@ -221,7 +189,7 @@ func (t TaskView) exclusion(user string) (string, bool) {
 }
 
 func (t TaskView) decided(user string) bool {
-	return slices.ContainsFunc(t.Votes, func(v Vote) bool { return v.Actor == user })
+	return slices.ContainsFunc(t.Votes, func(v audit.Vote) bool { return v.Actor == user })
 }
 
 // holdsRole reports whether user holds one of the current candidate roles.
@@ -300,7 +268,7 @@ func (s Summary) View() TaskView {
 		t.Exclusions = append(t.Exclusions, Exclusion{User: u})
 	}
 	for _, u := range s.Voted {
-		t.Votes = append(t.Votes, Vote{Actor: u})
+		t.Votes = append(t.Votes, audit.Vote{Actor: u})
 	}
 	return t
 }

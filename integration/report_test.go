@@ -11,13 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/tclient"
 )
 
@@ -226,9 +227,9 @@ func (r *reportEnv) trailCycleTimes(t *testing.T, ids []string) [3]float64 {
 		var started, ended time.Time
 		for _, e := range trail {
 			switch e.Action {
-			case record.ActionStarted:
+			case audit.ActionStarted:
 				started = e.Time
-			case record.ActionCompleted:
+			case audit.ActionCompleted:
 				ended = e.Time
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -66,7 +68,7 @@ const RefusedTooLate = "too-late"
 func (r *Record) EndOn(ctx workflow.Context, name string, who Requesters, allowed func() bool, outcome, verb string) {
 	accept := func(ctx workflow.Context, req Request) string {
 		r.stop = &Ending{Outcome: outcome, Reason: verb + " by " + req.By + suffix(req.Reason)}
-		r.Audit(ctx, req.By, ActionRequested, "", name+suffix(req.Reason))
+		r.Audit(ctx, req.By, audit.ActionRequested, "", name+suffix(req.Reason))
 		return name + " accepted: the instance ends as " + outcome
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, name,
@@ -99,7 +101,7 @@ func (r *Record) EndOn(ctx workflow.Context, name string, who Requesters, allowe
 				if errors.As(err, &ae) {
 					msg = ae.Message()
 				}
-				r.AuditRefused(ctx, by, ActionRequestRefused, "", name+" refused: "+msg, humantask.How{})
+				r.AuditRefused(ctx, by, audit.ActionRequestRefused, "", name+" refused: "+msg, humantask.How{})
 				continue
 			}
 			accept(ctx, req)

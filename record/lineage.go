@@ -5,20 +5,18 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/humantask"
-	"github.com/batonhq/baton/internal/auditstore"
 )
 
 // ErrKeyEnded is the application error type of a run refused because its
 // business key belongs to an instance that has ended.
 const ErrKeyEnded = "KeyEnded"
-
-// EndActions are the entries that end an instance (its outcome).
-var EndActions = []string{ActionCompleted, ActionFailed}
 
 // lineage is the run a workflow execution descends from through resets:
 // its original run (the first run's ID, kept across resets), or its own run
@@ -43,7 +41,7 @@ type startData struct {
 // Owner is the lineage that owns a business key according to the store:
 // the original run its first start entry names (its run, for entries
 // written before they named it); "" when nothing started under the key.
-func Owner(k auditstore.KeyState) string {
+func Owner(k audit.KeyState) string {
 	if k.Start == nil {
 		return ""
 	}
@@ -57,14 +55,14 @@ func Owner(k auditstore.KeyState) string {
 // KeyEnded says, in one line, that key belongs to an instance that has
 // ended: its outcome and when, or, for an instance Temporal ended without
 // one (terminated, cancelled, timed out), when it last wrote.
-func KeyEnded(key string, k auditstore.KeyState) string {
+func KeyEnded(key string, k audit.KeyState) string {
 	const never = "a business key never runs again; start the case under a new key"
 	if e := k.End; e != nil {
 		outcome := e.Action
 		var d struct {
 			Outcome string `json:"outcome"`
 		}
-		if e.Action == ActionCompleted && json.Unmarshal(e.Data, &d) == nil && d.Outcome != "" {
+		if e.Action == audit.ActionCompleted && json.Unmarshal(e.Data, &d) == nil && d.Outcome != "" {
 			outcome = d.Outcome
 		}
 		return fmt.Sprintf("%s has ended (%s, %s): %s", key, outcome, e.Time.UTC().Format("2006-01-02 15:04:05 MST"), never)
@@ -94,8 +92,8 @@ func ClaimKey(ctx workflow.Context, process, key string) error {
 	info := workflow.GetInfo(ctx)
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, RetryPolicy: storeRetry})
 	var a *activities.Audit
-	var k auditstore.KeyState
-	in := activities.AuditKeyStateInput{WorkflowID: info.WorkflowExecution.ID, StartAction: ActionStarted, EndActions: EndActions}
+	var k audit.KeyState
+	in := activities.AuditKeyStateInput{WorkflowID: info.WorkflowExecution.ID, StartAction: audit.ActionStarted, EndActions: audit.EndActions}
 	if err := workflow.ExecuteLocalActivity(lctx, a.AuditKeyState, in).Get(ctx, &k); err != nil {
 		return fmt.Errorf("audit store: who owns %s: %w", key, err)
 	}
@@ -103,14 +101,14 @@ func ClaimKey(ctx workflow.Context, process, key string) error {
 		return nil
 	}
 	msg := KeyEnded(key, k)
-	refused := auditstore.Entry{
+	refused := audit.Entry{
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Seq: 1,
 		EventID: int64(info.GetCurrentHistoryLength()), Process: process, BusinessKey: key,
-		Time: workflow.Now(ctx).UTC(), Actor: humantask.SystemActor, Action: ActionStartRefused, Details: msg,
-		Source: auditstore.SourceWorkflow,
+		Time: workflow.Now(ctx).UTC(), Actor: audit.SystemActor, Action: audit.ActionStartRefused, Details: msg,
+		Source: audit.SourceWorkflow,
 	}
 	sctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, RetryPolicy: sinkRetry})
-	if err := workflow.ExecuteLocalActivity(sctx, activities.AppendAuditName, activities.AppendAuditInput{Entries: []auditstore.Entry{refused}}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(sctx, activities.AppendAuditName, activities.AppendAuditInput{Entries: []audit.Entry{refused}}).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("refused start not recorded in the audit store", "Error", err)
 	}
 	return temporal.NewNonRetryableApplicationError(msg, ErrKeyEnded, nil)
@@ -118,7 +116,7 @@ func ClaimKey(ctx workflow.Context, process, key string) error {
 
 // earlierActions are what a reset run looks up: decisions and the tasks
 // they decided.
-var earlierActions = []string{humantask.ActionTaskOpened, humantask.ActionDecisionAccepted, humantask.ActionDelegated, humantask.ActionDecisionHonoured}
+var earlierActions = []string{audit.ActionTaskOpened, audit.ActionDecisionAccepted, audit.ActionDelegated, audit.ActionDecisionHonoured}
 
 // earlierProbe names the version markers by which a reset run tells the
 // part of its history it replays from the runs before it (no marker: what

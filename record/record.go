@@ -18,13 +18,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/humantask"
-	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/policy"
 )
 
@@ -47,24 +48,6 @@ const (
 	StageFailed    = "failed"
 )
 
-// Audit actions of the process (humantask declares the tasks' own).
-const (
-	ActionStarted        = "started"
-	ActionStepCompleted  = "step-completed"
-	ActionStepFailed     = "step-failed"
-	ActionRouted         = "routed"
-	ActionRequested      = "requested"       // a customer or applicant message (withdraw, cancel)
-	ActionRequestRefused = "request-refused" // such a message that came too late
-	ActionCompensated    = "compensated"
-	ActionCompleted      = "completed"
-	ActionFailed         = "failed"
-	// ActionRefusedSummary counts the refused messages beyond the cap.
-	ActionRefusedSummary = "refused-summary"
-	// ActionStartRefused: a run refused to start under a business key
-	// whose instance has ended (business keys never run again).
-	ActionStartRefused = "start-refused"
-)
-
 // Process metric names (Prometheus adds _total and _seconds). Dashboards
 // rely on them; humantask declares the task metrics.
 const (
@@ -76,33 +59,6 @@ const (
 
 // MemoTaskStats is the memo key of humantask.TaskStats, written at the end.
 const MemoTaskStats = "taskStats"
-
-// AuditEntry is one line of the append-only trail.
-type AuditEntry struct {
-	// Seq numbers the instance's entries from 1, in order, without gaps: an
-	// entry is identified by business key and Seq (for an audit sink that
-	// must write each entry exactly once).
-	Seq           int       `json:"seq"`
-	Time          time.Time `json:"time"`
-	Actor         string    `json:"actor"`
-	Action        string    `json:"action"`
-	TaskID        string    `json:"taskId,omitempty"`
-	Details       string    `json:"details,omitempty"`
-	PolicyVersion string    `json:"policyVersion,omitempty"`
-	// Decisions (accepted or refused) say how they came, with what
-	// signature, and the refusal code or the decider's comment.
-	Via       string `json:"via,omitempty"`
-	Signature string `json:"signature,omitempty"`
-	Reason    string `json:"reason,omitempty"`
-	// EventID is the history length when the entry was made (the workflow
-	// task it was made in).
-	EventID int64 `json:"eventId,omitempty"`
-	// Data is structured data (compact JSON): the terminal entry of a
-	// finished instance carries what a what-if replays (see FinishWith),
-	// the start the lineage that owns the key (ClaimKey), task-opened and
-	// decision entries their task and decision (humantask.DecisionData).
-	Data json.RawMessage `json:"data,omitempty"`
-}
 
 // Status is the status query's answer.
 type Status struct {
@@ -139,7 +95,7 @@ type Record struct {
 	log       log.Logger
 	policy    *policy.Policy
 	tasks     *humantask.Tasks
-	audit     []AuditEntry
+	trail     []audit.Entry
 	stage     string
 	stageIdx  int
 	stageText string
@@ -194,7 +150,7 @@ func New(ctx workflow.Context, opts Options) (*Record, error) {
 		execution: workflow.GetInfo(ctx).WorkflowExecution,
 	}
 	r.readStartAttributes(ctx)
-	if err := workflow.SetQueryHandler(ctx, QueryAudit, func() ([]AuditEntry, error) { return r.audit, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryAudit, func() ([]audit.Entry, error) { return r.trail, nil }); err != nil {
 		return nil, err
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.Status(), nil }); err != nil {
@@ -272,7 +228,7 @@ func (r *Record) Start(ctx workflow.Context, details string) (*policy.Policy, er
 	// The start names the lineage (first run, kept across resets) that
 	// owns the business key (ClaimKey).
 	owner, _ := json.Marshal(startData{OriginalRunID: lineage(workflow.GetInfo(ctx))})
-	r.AuditDecision(ctx, humantask.SystemActor, ActionStarted, "", details, humantask.How{Data: owner})
+	r.AuditDecision(ctx, audit.SystemActor, audit.ActionStarted, "", details, humantask.How{Data: owner})
 	r.Count(ctx, MetricProcessStarted, nil)
 	return r.policy, nil
 }
@@ -312,10 +268,11 @@ func (r *Record) AuditDecision(ctx workflow.Context, actor, action, taskID, deta
 	if len(how.Data) > 0 {
 		data = r.entryData(how.Data)
 	}
-	r.audit = append(r.audit, AuditEntry{
-		Seq: len(r.audit) + 1, Time: workflow.Now(ctx).UTC(), Actor: actor, Action: action, TaskID: taskID,
-		Details: details, PolicyVersion: version, Via: how.Via, Signature: how.Signature, Reason: how.Reason,
-		EventID: int64(workflow.GetInfo(ctx).GetCurrentHistoryLength()), Data: data,
+	r.trail = append(r.trail, audit.Entry{
+		WorkflowID: r.execution.ID, RunID: r.execution.RunID, Seq: int64(len(r.trail) + 1),
+		EventID: int64(workflow.GetInfo(ctx).GetCurrentHistoryLength()), Process: r.opts.Process, BusinessKey: r.opts.BusinessKey,
+		Time: workflow.Now(ctx).UTC(), Actor: actor, Action: action, TaskID: taskID, Details: details,
+		Reason: how.Reason, Via: how.Via, Signature: how.Signature, PolicyVersion: version, Source: audit.SourceWorkflow, Data: data,
 	})
 }
 
@@ -332,7 +289,7 @@ func (r *Record) AuditRefused(ctx workflow.Context, actor, action, taskID, detai
 // auditRefusedSummary audits how many refusals were only counted.
 func (r *Record) auditRefusedSummary(ctx workflow.Context) {
 	if n := r.refused - MaxRefusedAudited; n > 0 {
-		r.Audit(ctx, humantask.SystemActor, ActionRefusedSummary, "", fmt.Sprintf("%d more refused messages were counted, not recorded one by one (%d refused in all)", n, r.refused))
+		r.Audit(ctx, audit.SystemActor, audit.ActionRefusedSummary, "", fmt.Sprintf("%d more refused messages were counted, not recorded one by one (%d refused in all)", n, r.refused))
 	}
 }
 
@@ -363,7 +320,7 @@ func (r *Record) LiveDirectory(ctx workflow.Context, users ...string) (*policy.P
 }
 
 // AuditTrail returns the trail so far.
-func (r *Record) AuditTrail() []AuditEntry { return r.audit }
+func (r *Record) AuditTrail() []audit.Entry { return r.trail }
 
 // SetFact records a business fact shown in status: routing records the
 // facts it decided on, so a what-if can replay the decision. No personal
@@ -393,7 +350,7 @@ func (r *Record) Route(ctx workflow.Context, path, why string) {
 	r.path = path
 	r.changed()
 	if why != "" {
-		r.Audit(ctx, humantask.SystemActor, ActionRouted, "", why)
+		r.Audit(ctx, audit.SystemActor, audit.ActionRouted, "", why)
 	}
 }
 
@@ -441,15 +398,15 @@ func (r *Record) Finish(ctx workflow.Context, outcome, details string) {
 // once the open tasks are cancelled and the close time is set, and what it
 // returns is written (as compact JSON) into that entry's Data, so the
 // durable audit store holds it after the history is gone. Data larger than
-// auditstore.MaxDataBytes is not sent (the store would refuse the entry, and
+// audit.MaxDataBytes is not sent (the store would refuse the entry, and
 // with it the rest of the trail): {"omitted": why} stands in its place, so
 // a reader of the store knows it was not stored rather than never recorded.
 func (r *Record) FinishWith(ctx workflow.Context, outcome, details string, data func() any) {
 	r.CancelOpen(ctx, "the process ended: "+outcome)
 	r.close(ctx, outcome)
-	r.Audit(ctx, humantask.SystemActor, ActionCompleted, "", cmp.Or(details, outcome))
+	r.Audit(ctx, audit.SystemActor, audit.ActionCompleted, "", cmp.Or(details, outcome))
 	if data != nil {
-		r.audit[len(r.audit)-1].Data = r.entryData(data())
+		r.trail[len(r.trail)-1].Data = r.entryData(data())
 	}
 	r.stage, r.stageIdx, r.stageText = StageCompleted, r.opts.Stages, "ended: "+outcome
 	r.ended(ctx)
@@ -463,7 +420,7 @@ func (r *Record) FinishWith(ctx workflow.Context, outcome, details string, data 
 func (r *Record) Fail(ctx workflow.Context, outcome string, err error) {
 	r.CancelOpen(ctx, "the process failed")
 	r.close(ctx, outcome)
-	r.Audit(ctx, humantask.SystemActor, ActionFailed, "", err.Error())
+	r.Audit(ctx, audit.SystemActor, audit.ActionFailed, "", err.Error())
 	r.stage, r.stageText = StageFailed, "failed: "+FailureCode(err)
 	r.ended(ctx)
 	r.auditRefusedSummary(ctx)
@@ -488,9 +445,9 @@ func (r *Record) entryData(v any) json.RawMessage {
 	case err != nil:
 		r.log.Error("audit data not recorded", "Error", err)
 		return omitted("not encodable")
-	case len(b) > auditstore.MaxDataBytes:
-		r.log.Error("audit data not recorded: over the bound", "Bytes", len(b), "Max", auditstore.MaxDataBytes)
-		return omitted(fmt.Sprintf("%d bytes, over the audit store's bound of %d", len(b), auditstore.MaxDataBytes))
+	case len(b) > audit.MaxDataBytes:
+		r.log.Error("audit data not recorded: over the bound", "Bytes", len(b), "Max", audit.MaxDataBytes)
+		return omitted(fmt.Sprintf("%d bytes, over the audit store's bound of %d", len(b), audit.MaxDataBytes))
 	}
 	return b
 }

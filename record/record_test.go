@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -18,7 +20,6 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/humantask"
-	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
 )
@@ -40,7 +41,7 @@ func newEnv(t *testing.T, wf any) (*testsuite.TestWorkflowEnvironment, *policy.P
 }
 
 type outcome struct {
-	Audit   []record.AuditEntry
+	Audit   []audit.Entry
 	Stopped *record.Ending
 	Upserts int
 }
@@ -90,7 +91,7 @@ func TestAuditSequenceAndStopMessages(t *testing.T) {
 	}
 	var actions []string
 	for i, e := range out.Audit {
-		if e.Seq != i+1 {
+		if e.Seq != int64(i+1) {
 			t.Errorf("entry %d has seq %d", i, e.Seq)
 		}
 		if e.PolicyVersion != pol.Version {
@@ -99,12 +100,12 @@ func TestAuditSequenceAndStopMessages(t *testing.T) {
 		actions = append(actions, e.Actor+" "+e.Action)
 	}
 	want := []string{
-		humantask.SystemActor + " " + record.ActionStarted,
-		humantask.SystemActor + " " + record.ActionRouted,
-		"mallory " + record.ActionRequestRefused,
-		"customer " + record.ActionRequested,
-		"K-1 " + record.ActionRequestRefused,
-		humantask.SystemActor + " " + record.ActionCompleted,
+		audit.SystemActor + " " + audit.ActionStarted,
+		audit.SystemActor + " " + audit.ActionRouted,
+		"mallory " + audit.ActionRequestRefused,
+		"customer " + audit.ActionRequested,
+		"K-1 " + audit.ActionRequestRefused,
+		audit.SystemActor + " " + audit.ActionCompleted,
 	}
 	if len(actions) != len(want) {
 		t.Fatalf("audit = %v, want %v", actions, want)
@@ -135,7 +136,7 @@ func TestAuditSequenceAndStopMessages(t *testing.T) {
 	}
 	for i, e := range store.entries {
 		if e.Seq != int64(i+1) || e.Action != out.Audit[i].Action || e.BusinessKey != "test-1" || e.Process != "test" ||
-			e.WorkflowID == "" || e.RunID == "" || e.PolicyVersion != pol.Version || e.Source != auditstore.SourceWorkflow {
+			e.WorkflowID == "" || e.RunID == "" || e.PolicyVersion != pol.Version || e.Source != audit.SourceWorkflow {
 			t.Errorf("stored entry %d = %+v", i, e)
 		}
 	}
@@ -149,33 +150,33 @@ func TestAuditSequenceAndStopMessages(t *testing.T) {
 type memStore struct {
 	failFirst bool
 	batches   int
-	entries   []auditstore.Entry
+	entries   []audit.Entry
 }
 
 // KeyState and Earlier: nothing started under any key before.
-func (m *memStore) KeyState(context.Context, string, string, []string) (auditstore.KeyState, error) {
-	return auditstore.KeyState{}, nil
+func (m *memStore) KeyState(context.Context, string, string, []string) (audit.KeyState, error) {
+	return audit.KeyState{}, nil
 }
 
-func (m *memStore) Earlier(context.Context, string, string, []string) ([]auditstore.Record, error) {
+func (m *memStore) Earlier(context.Context, string, string, []string) ([]audit.Stored, error) {
 	return nil, nil
 }
 
-func (m *memStore) Append(_ context.Context, entries []auditstore.Entry) (auditstore.AppendResult, error) {
+func (m *memStore) Append(_ context.Context, entries []audit.Entry) (audit.AppendResult, error) {
 	if m.failFirst {
 		m.failFirst = false
-		return auditstore.AppendResult{}, errors.New("connection refused")
+		return audit.AppendResult{}, errors.New("connection refused")
 	}
 	m.batches++
 	for _, e := range entries {
 		for _, old := range m.entries {
 			if old.Key() == e.Key() {
-				return auditstore.AppendResult{}, fmt.Errorf("%s written twice", e.Key())
+				return audit.AppendResult{}, fmt.Errorf("%s written twice", e.Key())
 			}
 		}
 		m.entries = append(m.entries, e)
 	}
-	return auditstore.AppendResult{Stored: len(entries)}, nil
+	return audit.AppendResult{Stored: len(entries)}, nil
 }
 
 // A flood of refused messages, some with megabyte fields, leaves a bounded
@@ -220,9 +221,9 @@ func TestRefusedFloodIsCappedAndClipped(t *testing.T) {
 	for _, e := range out.Audit {
 		size += len(e.Actor) + len(e.Details)
 		switch e.Action {
-		case record.ActionRequestRefused:
+		case audit.ActionRequestRefused:
 			refused++
-		case record.ActionRefusedSummary:
+		case audit.ActionRefusedSummary:
 			summary = e.Details
 		}
 	}
@@ -283,7 +284,7 @@ func TestCurrentDetailsNameNoUserAndNoErrorText(t *testing.T) {
 }
 
 // dataProcess ends with data of n bytes of text on its completed entry.
-func dataProcess(ctx workflow.Context, n int) ([]record.AuditEntry, error) {
+func dataProcess(ctx workflow.Context, n int) ([]audit.Entry, error) {
 	r, err := record.New(ctx, record.Options{Process: "test", BusinessKey: "test-1"})
 	if err != nil {
 		return nil, err
@@ -304,7 +305,7 @@ func TestFinishWithDataReachesTheStoreWithinItsBound(t *testing.T) {
 		want string
 	}{
 		{3, `{"facts":"xxx"}`},
-		{auditstore.MaxDataBytes, fmt.Sprintf(`{"omitted":"%d bytes, over the audit store's bound of %d"}`, auditstore.MaxDataBytes+12, auditstore.MaxDataBytes)},
+		{audit.MaxDataBytes, fmt.Sprintf(`{"omitted":"%d bytes, over the audit store's bound of %d"}`, audit.MaxDataBytes+12, audit.MaxDataBytes)},
 	} {
 		env, _ := newEnv(t, dataProcess)
 		store := &memStore{}
@@ -314,11 +315,11 @@ func TestFinishWithDataReachesTheStoreWithinItsBound(t *testing.T) {
 		if err := env.GetWorkflowError(); err != nil {
 			t.Fatal(err)
 		}
-		var trail []record.AuditEntry
+		var trail []audit.Entry
 		if err := env.GetWorkflowResult(&trail); err != nil {
 			t.Fatal(err)
 		}
-		if len(store.entries) != 2 || store.entries[1].Action != record.ActionCompleted || string(store.entries[0].Data) != `{"originalRunId":"default-test-run-id"}` {
+		if len(store.entries) != 2 || store.entries[1].Action != audit.ActionCompleted || string(store.entries[0].Data) != `{"originalRunId":"default-test-run-id"}` {
 			t.Fatalf("%d bytes: stored %+v", tc.n, store.entries)
 		}
 		if got := string(store.entries[1].Data); got != tc.want || string(trail[1].Data) != tc.want {

@@ -1,13 +1,13 @@
 package record
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/internal/auditstore"
 )
 
 // AuditWrites says whether instances write their trail to the audit store.
@@ -58,9 +58,10 @@ func (r *Record) runSink(ctx workflow.Context) {
 		Summary:             "audit: store the trail of " + r.opts.BusinessKey,
 	})
 	for {
-		_ = workflow.Await(ctx, func() bool { return len(r.audit) > r.sink.sent })
-		batch := r.audit[r.sink.sent:]
-		in := activities.AppendAuditInput{Entries: r.storeEntries(ctx, batch)}
+		_ = workflow.Await(ctx, func() bool { return len(r.trail) > r.sink.sent })
+		// A copy: a local activity gets its input as it is, not encoded.
+		batch := slices.Clone(r.trail[r.sink.sent:])
+		in := activities.AppendAuditInput{Entries: batch}
 		r.sink.inFlight = true
 		var err error
 		if AuditLocal {
@@ -82,22 +83,6 @@ func (r *Record) runSink(ctx workflow.Context) {
 	}
 }
 
-// storeEntries are a batch as the audit store keeps them.
-func (r *Record) storeEntries(ctx workflow.Context, batch []AuditEntry) []auditstore.Entry {
-	info := workflow.GetInfo(ctx)
-	out := make([]auditstore.Entry, len(batch))
-	for i, e := range batch {
-		out[i] = auditstore.Entry{
-			WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-			Seq: int64(e.Seq), EventID: e.EventID, Process: r.opts.Process, BusinessKey: r.opts.BusinessKey,
-			Time: e.Time, Actor: e.Actor, Action: e.Action, TaskID: e.TaskID, Details: e.Details,
-			Reason: e.Reason, Via: e.Via, Signature: e.Signature, PolicyVersion: e.PolicyVersion,
-			Source: auditstore.SourceWorkflow, Data: e.Data,
-		}
-	}
-	return out
-}
-
 // DrainAudit waits until every entry is in the audit store (or the store
 // refused them for good), so an instance never completes with entries
 // only in its history. Finish and Fail call it; a workflow that returns an
@@ -107,5 +92,5 @@ func (r *Record) DrainAudit(ctx workflow.Context) {
 		return
 	}
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	_ = workflow.Await(ctx, func() bool { return r.sink.broken || (!r.sink.inFlight && r.sink.sent == len(r.audit)) })
+	_ = workflow.Await(ctx, func() bool { return r.sink.broken || (!r.sink.inFlight && r.sink.sent == len(r.trail)) })
 }

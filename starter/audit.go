@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/spf13/cobra"
 
 	"github.com/batonhq/baton/config"
@@ -99,10 +101,10 @@ func (a *app) auditStore(cmd *cobra.Command) (*auditstore.Store, error) {
 
 // auditDoc is the -o json form of one instance's trail.
 type auditDoc struct {
-	WorkflowID string              `json:"workflowId"`
-	Source     string              `json:"source"`
-	HeadHash   string              `json:"headHash,omitempty"`
-	Entries    []auditstore.Record `json:"entries"`
+	WorkflowID string         `json:"workflowId"`
+	Source     string         `json:"source"`
+	HeadHash   string         `json:"headHash,omitempty"`
+	Entries    []audit.Stored `json:"entries"`
 	// Failure is how an instance that ended before its record started
 	// (input refused at validation) ended: it has no trail.
 	Failure string `json:"failure,omitempty"`
@@ -123,7 +125,7 @@ func (a *app) auditShow(cmd *cobra.Command, id string) error {
 	rows := [][]string{{"TIME", "ACTOR", "ACTION", "TASK", "DETAILS"}}
 	for _, e := range doc.Entries {
 		details := e.Details
-		if e.Source == auditstore.SourceValidator {
+		if e.Source == audit.SourceValidator {
 			details += " [" + e.Reason + "]"
 		}
 		rows = append(rows, cleanRow(e.Time.Local().Format("01-02 15:04:05"), e.Actor, e.Action, dash(e.TaskID), details))
@@ -144,7 +146,7 @@ func (a *app) auditShow(cmd *cobra.Command, id string) error {
 // refusals. An unreachable store falls back to the query with a warning.
 func (a *app) readTrail(cmd *cobra.Command, id string) (auditDoc, error) {
 	doc := auditDoc{WorkflowID: id, Source: sourceStore}
-	var stored []auditstore.Record
+	var stored []audit.Stored
 	st, err := a.auditStore(cmd)
 	if err != nil {
 		fmt.Fprintf(a.errOut, "starter: %v; reading the workflow's own trail\n", err)
@@ -155,11 +157,11 @@ func (a *app) readTrail(cmd *cobra.Command, id string) (auditDoc, error) {
 		}
 		_, doc.HeadHash, _ = st.Head(cmd.Context(), id)
 	}
-	if slices.ContainsFunc(stored, func(r auditstore.Record) bool { return r.Source == auditstore.SourceWorkflow }) {
+	if slices.ContainsFunc(stored, func(r audit.Stored) bool { return r.Source == audit.SourceWorkflow }) {
 		doc.Entries = stored
 		return doc, nil
 	}
-	var trail []record.AuditEntry
+	var trail []audit.Entry
 	if err := a.query(cmd, id, record.QueryAudit, &trail); err != nil {
 		if len(stored) > 0 {
 			doc.Entries = stored
@@ -186,16 +188,13 @@ func (a *app) readTrail(cmd *cobra.Command, id string) (auditDoc, error) {
 
 // mergeTrail places the store's entries (the validator's refusals) among
 // the query's trail by time.
-func mergeTrail(trail []record.AuditEntry, stored []auditstore.Record) []auditstore.Record {
-	out := make([]auditstore.Record, 0, len(trail)+len(stored))
+func mergeTrail(trail []audit.Entry, stored []audit.Stored) []audit.Stored {
+	out := make([]audit.Stored, 0, len(trail)+len(stored))
 	for _, e := range trail {
-		out = append(out, auditstore.Record{Entry: auditstore.Entry{
-			Time: e.Time, Actor: e.Actor, Action: e.Action, TaskID: e.TaskID, Details: e.Details,
-			PolicyVersion: e.PolicyVersion, Source: auditstore.SourceWorkflow,
-		}})
+		out = append(out, audit.Stored{Entry: e})
 	}
 	out = append(out, stored...)
-	slices.SortStableFunc(out, func(x, y auditstore.Record) int { return x.Time.Compare(y.Time) })
+	slices.SortStableFunc(out, func(x, y audit.Stored) int { return x.Time.Compare(y.Time) })
 	return out
 }
 
@@ -216,7 +215,7 @@ func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
 		// One document, streamed: an export may be large.
 		head, _ := json.Marshal(map[string]any{"since": f.Since, "until": f.Until, "process": process})
 		fmt.Fprintf(a.out, "%s,\n  \"entries\": [", strings.TrimSuffix(string(head), "}"))
-		err = st.Export(cmd.Context(), f, func(r auditstore.Record) error {
+		err = st.Export(cmd.Context(), f, func(r audit.Stored) error {
 			b, err := json.Marshal(r)
 			if err != nil {
 				return err
@@ -239,7 +238,7 @@ func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
 	}
 	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "TIME\tWORKFLOW\tACTOR\tACTION\tTASK\tDETAILS")
-	err = st.Export(cmd.Context(), f, func(r auditstore.Record) error {
+	err = st.Export(cmd.Context(), f, func(r audit.Stored) error {
 		n++
 		heads[r.WorkflowID] = r.Hash
 		_, err := fmt.Fprint(w, tabRow(r.Time.Local().Format("01-02 15:04:05"), r.WorkflowID, r.Actor, r.Action, dash(r.TaskID), r.Details))

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/record"
@@ -221,7 +222,7 @@ func dash(s string) string {
 // free text someone sent (a comment, a reason, an actor): control
 // characters are shown escaped, so an ANSI sequence or a carriage return in
 // a comment cannot erase or forge a line.
-func (a *app) printAudit(trail []record.AuditEntry) {
+func (a *app) printAudit(trail []audit.Entry) {
 	rows := [][]string{{"TIME", "ACTOR", "ACTION", "TASK", "DETAILS"}}
 	for _, e := range trail {
 		rows = append(rows, cleanRow(e.Time.Format("01-02 15:04:05"), e.Actor, e.Action, dash(e.TaskID), e.Details))

@@ -6,10 +6,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/record"
 )
 
 func TestPercentileNearestRank(t *testing.T) {
@@ -124,12 +125,12 @@ func TestMergeStoreCycles(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	procs := []ProcessReport{{Process: "order", CycleTime: Cycle{Count: 1, P50: 99}}}
 	cycles := []auditstore.Cycle{
-		{WorkflowID: "order-1", Process: "order", Started: t0, Closed: t0.Add(10 * time.Second), EndAction: record.ActionCompleted},
-		{WorkflowID: "order-2", Process: "order", Started: t0, Closed: t0.Add(30 * time.Second), EndAction: record.ActionCompleted},
-		{WorkflowID: "order-3", Process: "order", Started: t0, Closed: t0.Add(time.Second), EndAction: record.ActionFailed},
+		{WorkflowID: "order-1", Process: "order", Started: t0, Closed: t0.Add(10 * time.Second), EndAction: audit.ActionCompleted},
+		{WorkflowID: "order-2", Process: "order", Started: t0, Closed: t0.Add(30 * time.Second), EndAction: audit.ActionCompleted},
+		{WorkflowID: "order-3", Process: "order", Started: t0, Closed: t0.Add(time.Second), EndAction: audit.ActionFailed},
 		{WorkflowID: "order-4", Process: "order", Started: t0}, // still running
 		// Gone from visibility, still in the store.
-		{WorkflowID: "loan-1", Process: "loan", Started: t0, Closed: t0.Add(time.Minute), EndAction: record.ActionCompleted},
+		{WorkflowID: "loan-1", Process: "loan", Started: t0, Closed: t0.Add(time.Minute), EndAction: audit.ActionCompleted},
 	}
 	out := mergeStoreCycles(procs, cycles)
 	if len(out) != 2 || out[0].Process != "loan" || out[1].Process != "order" {

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/spf13/cobra"
 
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
 )
 
@@ -32,7 +33,7 @@ func (a *app) storeCycles(cmd *cobra.Command, procs []ProcessReport, process str
 		return procs, cycleFromVisibility
 	}
 	defer st.Close()
-	cycles, err := st.Cycles(cmd.Context(), process, since, record.ActionStarted, []string{record.ActionCompleted, record.ActionFailed})
+	cycles, err := st.Cycles(cmd.Context(), process, since, audit.ActionStarted, []string{audit.ActionCompleted, audit.ActionFailed})
 	if err != nil {
 		fmt.Fprintf(a.errOut, "starter: %v; cycle times from visibility\n", err)
 		return procs, cycleFromVisibility
@@ -46,7 +47,7 @@ func (a *app) storeCycles(cmd *cobra.Command, procs []ProcessReport, process str
 func mergeStoreCycles(procs []ProcessReport, cycles []auditstore.Cycle) []ProcessReport {
 	byProcess := map[string][]float64{}
 	for _, c := range cycles {
-		if c.EndAction != record.ActionCompleted || c.Closed.IsZero() {
+		if c.EndAction != audit.ActionCompleted || c.Closed.IsZero() {
 			continue
 		}
 		byProcess[c.Process] = append(byProcess[c.Process], c.Closed.Sub(c.Started).Seconds())

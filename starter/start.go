@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.temporal.io/api/enums/v1"
@@ -303,7 +305,7 @@ func (a *app) refuseEndedKey(cmd *cobra.Command, cl client.Client, key string) e
 		return nil
 	}
 	defer st.Close()
-	k, err := st.KeyState(cmd.Context(), key, record.ActionStarted, record.EndActions)
+	k, err := st.KeyState(cmd.Context(), key, audit.ActionStarted, audit.EndActions)
 	if err != nil {
 		fmt.Fprintf(a.errOut, "starter: %v; the process checks %s itself\n", err, key)
 		return nil

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/record"
 )
 
 // forged erases the line it is printed on and writes a fake approval in
@@ -35,7 +35,7 @@ func TestTablesEscapeControlCharacters(t *testing.T) {
 	var out bytes.Buffer
 	a := newApp(&out, &out)
 
-	a.printAudit([]record.AuditEntry{
+	a.printAudit([]audit.Entry{
 		{Seq: 1, Time: now, Actor: "system", Action: "started", Details: "loan A-1"},
 		{Seq: 2, Time: now, Actor: "mallory" + forged, Action: "decision-refused", TaskID: "underwriting", Details: "reject: " + forged},
 	})

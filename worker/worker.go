@@ -84,11 +84,11 @@ func Run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	audit, err := openAudit(ctx, cfg.Audit, zl)
+	store, err := openAudit(ctx, cfg.Audit, zl)
 	if err != nil {
 		return err
 	}
-	defer audit.Close()
+	defer store.Close()
 
 	met, err := metrics.New()
 	if err != nil {
@@ -127,7 +127,7 @@ func Run(args []string) error {
 		record.AuditWrites = false
 		zl.Warn("BATON_AUDIT_WRITES=off: instances do not write their audit trail to the store (benchmark only)")
 	}
-	refusals := newRefusalRecorder(audit, zl, met.Handler)
+	refusals := newRefusalRecorder(store, zl, met.Handler)
 	w := worker.New(cl, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.Worker.StopTimeout,
 		Interceptors: []interceptor.WorkerInterceptor{refusals}})
 	workflows.Register(w)
@@ -136,7 +136,7 @@ func Run(args []string) error {
 	// The update validator judges trust with the directory the handler
 	// reads: the worker's current one.
 	humantask.ValidatorDirectory = func(users ...string) *policy.Policy { return activities.CurrentDirectory(set.Policy, users...) }
-	activities.RegisterAudit(w, &activities.Audit{Store: audit})
+	activities.RegisterAudit(w, &activities.Audit{Store: store})
 	rctx, rcancel := context.WithCancel(ctx)
 	refusalsDone := make(chan struct{})
 	go func() { refusals.run(rctx); close(refusalsDone) }()

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/stretchr/testify/mock"
 
 	"github.com/batonhq/baton/activities"
@@ -51,7 +53,7 @@ func TestClaimAutoPay(t *testing.T) {
 	if h.ran() != "CheckCoverage TriageClaim OpenReserve Payout SettleClaim" {
 		t.Errorf("steps = %s", h.ran())
 	}
-	if !h.auditHas(record.ActionRouted, "auto-pay: triage score 10 < 50") {
+	if !h.auditHas(audit.ActionRouted, "auto-pay: triage score 10 < 50") {
 		t.Error("routing not audited")
 	}
 	h.env.AssertExpectations(t)
@@ -104,7 +106,7 @@ func TestClaimAdjusterReview(t *testing.T) {
 			if tc.outcome == OutcomeDenied && h.ran() != "CheckCoverage TriageClaim" {
 				t.Errorf("denied claim ran %s", h.ran())
 			}
-			if len(tc.decisions) == 0 && !h.auditHas(humantask.ActionEscalated, "added role senior-adjuster") {
+			if len(tc.decisions) == 0 && !h.auditHas(audit.ActionEscalated, "added role senior-adjuster") {
 				t.Error("the review was not escalated to a senior adjuster")
 			}
 		})
@@ -123,7 +125,7 @@ func TestClaimPayoutFailureReleasesTheReserve(t *testing.T) {
 	if h.ran() != "CheckCoverage TriageClaim OpenReserve Payout ReleaseReserve" {
 		t.Errorf("steps = %s", h.ran())
 	}
-	if !h.auditHas(record.ActionCompensated, "release-reserve (payout-failed)") {
+	if !h.auditHas(audit.ActionCompensated, "release-reserve (payout-failed)") {
 		t.Error("compensation not audited")
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -20,7 +22,6 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/humantask"
-	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
 )
@@ -155,13 +156,13 @@ func (h *harness) run(wf any, in any, out any) {
 }
 
 // audit returns the trail through the query (it works after completion).
-func (h *harness) audit() []record.AuditEntry {
+func (h *harness) audit() []audit.Entry {
 	h.t.Helper()
 	v, err := h.env.QueryWorkflow(record.QueryAudit)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	var a []record.AuditEntry
+	var a []audit.Entry
 	if err := v.Get(&a); err != nil {
 		h.t.Fatal(err)
 	}
@@ -201,14 +202,14 @@ func wantInvalidInput(t *testing.T, env *testsuite.TestWorkflowEnvironment, fiel
 // tests check what reaches the store).
 type discardAudit struct{}
 
-func (discardAudit) Append(_ context.Context, e []auditstore.Entry) (auditstore.AppendResult, error) {
-	return auditstore.AppendResult{Stored: len(e)}, nil
+func (discardAudit) Append(_ context.Context, e []audit.Entry) (audit.AppendResult, error) {
+	return audit.AppendResult{Stored: len(e)}, nil
 }
 
-func (discardAudit) KeyState(context.Context, string, string, []string) (auditstore.KeyState, error) {
-	return auditstore.KeyState{}, nil
+func (discardAudit) KeyState(context.Context, string, string, []string) (audit.KeyState, error) {
+	return audit.KeyState{}, nil
 }
 
-func (discardAudit) Earlier(context.Context, string, string, []string) ([]auditstore.Record, error) {
+func (discardAudit) Earlier(context.Context, string, string, []string) ([]audit.Stored, error) {
 	return nil, nil
 }

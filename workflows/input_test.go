@@ -6,10 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/stretchr/testify/mock"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/record"
 )
 
 // withAmount returns a process's first demo input with its amount set
@@ -96,7 +97,7 @@ func TestLoanUnknownApplicantFailsNamingTheField(t *testing.T) {
 	if h.ran() != "VerifyIdentity" {
 		t.Errorf("ran %s", h.ran())
 	}
-	if !h.auditHas(record.ActionFailed, `applicantId: "C-0000" is unknown`) {
+	if !h.auditHas(audit.ActionFailed, `applicantId: "C-0000" is unknown`) {
 		t.Errorf("audit %+v", h.audit())
 	}
 }

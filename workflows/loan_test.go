@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/stretchr/testify/mock"
 
 	"github.com/batonhq/baton/activities"
@@ -91,7 +93,7 @@ func TestLoanManualUnderwritingQuorumByAmount(t *testing.T) {
 		if res.Outcome != OutcomeApproved || res.HandlingPath != record.PathManual {
 			t.Fatalf("%v: %+v", tc.amount, res)
 		}
-		if !h.auditHas(record.ActionRouted, "quorum "+string(rune('0'+len(tc.approvers)))) {
+		if !h.auditHas(audit.ActionRouted, "quorum "+string(rune('0'+len(tc.approvers)))) {
 			t.Errorf("%v: routing does not record quorum %d", tc.amount, len(tc.approvers))
 		}
 		h.env.AssertExpectations(t)
@@ -107,7 +109,7 @@ func TestLoanUnderwritingDeadlineDeclinesAfterEscalation(t *testing.T) {
 	if res.Outcome != OutcomeDeclined || res.Reason != "no underwriting decision by the deadline" {
 		t.Fatalf("result = %+v", res)
 	}
-	if !h.auditHas(humantask.ActionEscalated, "added role senior-underwriter") {
+	if !h.auditHas(audit.ActionEscalated, "added role senior-underwriter") {
 		t.Error("no escalation to senior-underwriter before the deadline")
 	}
 	if strings.Contains(h.ran(), "CreateOffer") {
@@ -142,16 +144,16 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 	// the reason and the decider's comment, and its time is the close.
 	trail := h.audit()
 	last := trail[len(trail)-1]
-	if last.Action != record.ActionCompleted || !res.StartedAt.Equal(testStart) || !res.ClosedAt.Equal(last.Time) {
+	if last.Action != audit.ActionCompleted || !res.StartedAt.Equal(testStart) || !res.ClosedAt.Equal(last.Time) {
 		t.Fatalf("last entry %s at %s; result started %s, closed %s", last.Action, last.Time, res.StartedAt, res.ClosedAt)
 	}
-	var data EndData
+	var data audit.EndData
 	if err := json.Unmarshal(last.Data, &data); err != nil {
 		t.Fatalf("completed entry's data %q: %v", last.Data, err)
 	}
 	want := res.Ending
 	want.Reason, want.Tasks[0].Decisions[0].Comment = "", ""
-	if got := data.Ending(last.Time); !reflect.DeepEqual(got, want) {
+	if got := EndingOf(data, last.Time); !reflect.DeepEqual(got, want) {
 		t.Errorf("completed entry's data:\n%+v\nwant\n%+v", got, want)
 	}
 	if strings.Contains(string(last.Data), "debt ratio") {
@@ -161,8 +163,8 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 	// the decision carry data; the decision's has no time in it.
 	for _, e := range trail[:len(trail)-1] {
 		switch e.Action {
-		case record.ActionStarted, humantask.ActionTaskOpened:
-		case humantask.ActionDecisionAccepted:
+		case audit.ActionStarted, audit.ActionTaskOpened:
+		case audit.ActionDecisionAccepted:
 			if !strings.Contains(string(e.Data), `"decision":{"verdict":"reject","actor":"ben","comment":"debt ratio too high"}`) {
 				t.Errorf("decision entry data %s", e.Data)
 			}
@@ -205,10 +207,10 @@ func TestLoanWithdrawDuringUnderwriting(t *testing.T) {
 	if late.done {
 		t.Error("an approval after withdrawal was accepted")
 	}
-	if strings.Contains(h.ran(), "CreateOffer") || !h.auditHas(humantask.ActionTaskClosed, "cancelled: withdrawn by C-1002: found a better rate") {
+	if strings.Contains(h.ran(), "CreateOffer") || !h.auditHas(audit.ActionTaskClosed, "cancelled: withdrawn by C-1002: found a better rate") {
 		t.Errorf("steps %s; audit %+v", h.ran(), h.audit())
 	}
-	if !h.auditHas(record.ActionRequested, "withdraw: found a better rate") {
+	if !h.auditHas(audit.ActionRequested, "withdraw: found a better rate") {
 		t.Error("withdrawal not audited")
 	}
 }
@@ -222,7 +224,7 @@ func TestLoanWithdrawAfterDisbursementIsRefused(t *testing.T) {
 	h.signal(30*time.Second, SignalWithdraw, record.Request{By: "C-1001"})
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeApproved || !h.auditHas(record.ActionRequestRefused, "withdraw refused: too late") {
+	if res.Outcome != OutcomeApproved || !h.auditHas(audit.ActionRequestRefused, "withdraw refused: too late") {
 		t.Fatalf("result %+v, audit %+v", res, h.audit())
 	}
 }

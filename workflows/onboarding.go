@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
@@ -236,11 +238,11 @@ func (p *proc) provision(ctx workflow.Context, in OnboardingInput, pol Onboardin
 			if err := futures[i].Get(ctx, &out); err != nil {
 				failed = append(failed, pv)
 				reasons = append(reasons, pv.name+": "+cause(err))
-				p.Audit(ctx, humantask.SystemActor, record.ActionStepFailed, "", "provision "+pv.name+": "+cause(err))
+				p.Audit(ctx, audit.SystemActor, audit.ActionStepFailed, "", "provision "+pv.name+": "+cause(err))
 				continue
 			}
 			res.Provisioned[pv.name] = out.Reference
-			p.Audit(ctx, humantask.SystemActor, record.ActionStepCompleted, "", "provision "+pv.name)
+			p.Audit(ctx, audit.SystemActor, audit.ActionStepCompleted, "", "provision "+pv.name)
 		}
 		pending = failed
 		if len(failed) == 0 {

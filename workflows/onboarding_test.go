@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/stretchr/testify/mock"
 
 	"github.com/batonhq/baton/activities"
@@ -117,7 +119,7 @@ func TestOnboardingProvisioningFailureOpensAnITTask(t *testing.T) {
 		if refused.err == nil || !strings.Contains(refused.err.Error(), "needs role it-admin") {
 			t.Errorf("mia on the fix task: %v", refused.err)
 		}
-		if !h.auditHas(humantask.ActionTaskOpened, "Provisioning failed for onboarding-E-7: equipment") {
+		if !h.auditHas(audit.ActionTaskOpened, "Provisioning failed for onboarding-E-7: equipment") {
 			t.Errorf("fix task not opened: %+v", h.audit())
 		}
 		if attempts != 3 && tc.outcome == OutcomeAborted || attempts != 4 && tc.outcome == OutcomeOnboarded {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/stretchr/testify/mock"
 
 	"github.com/batonhq/baton/activities"
@@ -159,7 +161,7 @@ func TestOrderCancel(t *testing.T) {
 		h.signal(30*time.Second, SignalCancel, record.Request{By: in.CustomerID})
 		var res OrderResult
 		h.run(Order, in, &res)
-		if res.Outcome != OutcomeFulfilled || !h.auditHas(record.ActionRequestRefused, "cancel refused: too late") {
+		if res.Outcome != OutcomeFulfilled || !h.auditHas(audit.ActionRequestRefused, "cancel refused: too late") {
 			t.Fatalf("result = %+v", res)
 		}
 	})

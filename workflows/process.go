@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -74,42 +76,25 @@ func nonRetryableInput(err error) error {
 // are the instance's start (workflow start time) and the time of its
 // completed audit entry (microseconds, as the audit store keeps it): the
 // cycle time a what-if measures, the same from the result as from the
-// store. The completed entry carries the same as EndData.
+// store. The completed entry carries the same as audit.EndData.
 type Ending struct {
-	Outcome      string            `json:"outcome"`
-	HandlingPath string            `json:"handlingPath"`
-	Reason       string            `json:"reason"`
-	Decision     string            `json:"decision,omitempty"`
-	Facts        map[string]string `json:"facts"`
-	Tasks        []TaskOutcome     `json:"tasks,omitempty"`
-	StartedAt    time.Time         `json:"startedAt,omitzero"`
-	ClosedAt     time.Time         `json:"closedAt,omitzero"`
-}
-
-// EndData is what an instance's completed audit entry carries as data, for
-// a what-if over the durable audit store once the history is gone: the
-// Ending without its reason (already the entry's details) and without
-// ClosedAt (the entry's own time). Task decisions keep who decided what,
-// when and how: their comments are in the decision entries already.
-type EndData struct {
-	StartedAt    time.Time         `json:"startedAt"`
-	HandlingPath string            `json:"handlingPath,omitempty"`
-	Outcome      string            `json:"outcome"`
-	Decision     string            `json:"decision,omitempty"`
-	Facts        map[string]string `json:"facts"`
-	Tasks        []TaskOutcome     `json:"tasks,omitempty"`
-	// Omitted, alone, says the data was not stored and why (it was over
-	// the store's bound: record.FinishWith).
-	Omitted string `json:"omitted,omitempty"`
+	Outcome      string              `json:"outcome"`
+	HandlingPath string              `json:"handlingPath"`
+	Reason       string              `json:"reason"`
+	Decision     string              `json:"decision,omitempty"`
+	Facts        map[string]string   `json:"facts"`
+	Tasks        []audit.TaskOutcome `json:"tasks,omitempty"`
+	StartedAt    time.Time           `json:"startedAt,omitzero"`
+	ClosedAt     time.Time           `json:"closedAt,omitzero"`
 }
 
 // endData is e as the completed entry's data.
-func endData(e *Ending) EndData {
-	d := EndData{StartedAt: e.StartedAt, HandlingPath: e.HandlingPath, Outcome: e.Outcome, Decision: e.Decision, Facts: e.Facts}
+func endData(e *Ending) audit.EndData {
+	d := audit.EndData{StartedAt: e.StartedAt, HandlingPath: e.HandlingPath, Outcome: e.Outcome, Decision: e.Decision, Facts: e.Facts}
 	for _, t := range e.Tasks {
-		votes := make([]humantask.Vote, len(t.Decisions))
+		votes := make([]audit.Vote, len(t.Decisions))
 		for i, v := range t.Decisions {
-			votes[i] = humantask.Vote{Actor: v.Actor, Verdict: v.Verdict, At: v.At, Via: v.Via}
+			votes[i] = audit.Vote{Actor: v.Actor, Verdict: v.Verdict, At: v.At, Via: v.Via}
 		}
 		t.Decisions = votes
 		d.Tasks = append(d.Tasks, t)
@@ -117,28 +102,18 @@ func endData(e *Ending) EndData {
 	return d
 }
 
-// Ending is the data of a completed entry as a what-if reads it (Reason
+// EndingOf is the data of a completed entry as a what-if reads it (Reason
 // empty; ClosedAt is the entry's time).
-func (d EndData) Ending(closedAt time.Time) Ending {
+func EndingOf(d audit.EndData, closedAt time.Time) Ending {
 	return Ending{Outcome: d.Outcome, HandlingPath: d.HandlingPath, Decision: d.Decision, Facts: d.Facts, Tasks: d.Tasks,
 		StartedAt: d.StartedAt, ClosedAt: closedAt}
 }
 
-// TaskOutcome is a human task as the result records it: when it opened and
-// closed, how it ended, and each decision (who, which verdict, when).
-type TaskOutcome struct {
-	ID        string           `json:"id"`
-	State     string           `json:"state"`
-	OpenedAt  time.Time        `json:"openedAt"`
-	ClosedAt  time.Time        `json:"closedAt"`
-	Decisions []humantask.Vote `json:"decisions,omitempty"`
-}
-
 // taskOutcomes lists the instance's tasks, closed by now.
-func taskOutcomes(views []humantask.TaskView) []TaskOutcome {
-	var out []TaskOutcome
+func taskOutcomes(views []humantask.TaskView) []audit.TaskOutcome {
+	var out []audit.TaskOutcome
 	for _, v := range views {
-		t := TaskOutcome{ID: v.ID, State: v.State, OpenedAt: v.OpenedAt, Decisions: v.Votes}
+		t := audit.TaskOutcome{ID: v.ID, State: v.State, OpenedAt: v.OpenedAt, Decisions: v.Votes}
 		if v.ClosedAt != nil {
 			t.ClosedAt = *v.ClosedAt
 		}
@@ -376,10 +351,10 @@ func undoneBy(name string, fn func(ctx workflow.Context) error) stepOptions {
 func (p *proc) step(ctx workflow.Context, name, summary string, fn, in, out any, opts ...stepOptions) error {
 	o := p.options(opts...)
 	if err := workflow.ExecuteActivity(p.activityCtx(ctx, p.stepID(name), summary, o), fn, in).Get(ctx, out); err != nil {
-		p.Audit(ctx, humantask.SystemActor, record.ActionStepFailed, "", name+": "+cause(err))
+		p.Audit(ctx, audit.SystemActor, audit.ActionStepFailed, "", name+": "+cause(err))
 		return err
 	}
-	p.Audit(ctx, humantask.SystemActor, record.ActionStepCompleted, "", name)
+	p.Audit(ctx, audit.SystemActor, audit.ActionStepCompleted, "", name)
 	if o.undo != nil {
 		p.undo = append(p.undo, *o.undo)
 	}
@@ -452,12 +427,12 @@ func (p *proc) compensate(ctx workflow.Context, why string) {
 	for i := len(p.undo) - 1; i >= 0; i-- {
 		c := p.undo[i]
 		if err := c.run(dctx); err != nil {
-			p.Audit(ctx, humantask.SystemActor, record.ActionStepFailed, "", "compensation "+c.name+": "+cause(err))
+			p.Audit(ctx, audit.SystemActor, audit.ActionStepFailed, "", "compensation "+c.name+": "+cause(err))
 			continue
 		}
 		p.compensated = append(p.compensated, c.name)
 		p.Count(ctx, record.MetricCompensations, map[string]string{"step": c.name})
-		p.Audit(ctx, humantask.SystemActor, record.ActionCompensated, "", c.name+" ("+why+")")
+		p.Audit(ctx, audit.SystemActor, audit.ActionCompensated, "", c.name+" ("+why+")")
 	}
 	p.undo = nil
 }

@@ -11,6 +11,7 @@ package auditstore
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/batonhq/baton/audit"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -78,7 +81,7 @@ func (s *Store) connErr(err error) error {
 // or rolled the transaction back (serialization, deadlock). A conflict, an
 // invalid entry or any other refusal by the database is not.
 func Transient(err error) bool {
-	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrCapped) {
+	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, audit.ErrInvalid) || errors.Is(err, ErrCapped) {
 		return false
 	}
 	var pe *pgconn.PgError
@@ -95,15 +98,12 @@ func Transient(err error) bool {
 	return true
 }
 
-// AppendResult counts what an append did.
-type AppendResult struct {
-	Stored     int `json:"stored"`
-	Duplicates int `json:"duplicates"`
-	// Heads is each instance's chain head after the append (hex SHA-256):
-	// returned to the workflow, it lands in history as an anchor that a
-	// rewrite of the whole chain cannot match.
-	Heads map[string]string `json:"heads,omitempty"`
-}
+// ErrConflict is returned when an entry's key is already stored with
+// different content: the writer is not deterministic, or the row was
+// changed. It is never retried.
+var ErrConflict = errors.New("audit entry conflicts with the stored one")
+
+func hexHash(b []byte) string { return hex.EncodeToString(b) }
 
 // Append stores entries, each exactly once: an entry whose key is already
 // stored with the same content counts as a duplicate (a retried write);
@@ -111,17 +111,17 @@ type AppendResult struct {
 // where a retried update is validated again later (another time, another
 // history length) and the first refusal stays the record. The whole batch commits or
 // nothing does.
-func (s *Store) Append(ctx context.Context, entries []Entry) (AppendResult, error) {
-	res := AppendResult{Heads: map[string]string{}}
+func (s *Store) Append(ctx context.Context, entries []audit.Entry) (audit.AppendResult, error) {
+	res := audit.AppendResult{Heads: map[string]string{}}
 	if len(entries) == 0 {
 		return res, nil
 	}
-	byWorkflow := map[string][]Entry{}
+	byWorkflow := map[string][]audit.Entry{}
 	for _, e := range entries {
-		if err := e.validate(); err != nil {
+		if err := e.Validate(); err != nil {
 			return res, err
 		}
-		byWorkflow[e.WorkflowID] = append(byWorkflow[e.WorkflowID], e.normalize())
+		byWorkflow[e.WorkflowID] = append(byWorkflow[e.WorkflowID], e.Normalize())
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -144,7 +144,7 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (AppendResult, erro
 		res.Heads[id] = head
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return AppendResult{}, fmt.Errorf("audit store: commit: %w", err)
+		return audit.AppendResult{}, fmt.Errorf("audit store: commit: %w", err)
 	}
 	return res, nil
 }
@@ -153,8 +153,8 @@ const entryColumns = `workflow_id, run_id, seq, update_id, event_id, process, bu
 	actor, action, task_id, details, reason, via, signature, policy_version, source, data`
 
 // appendChain appends one instance's entries under its head's row lock.
-func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (stored, dup int, head string, err error) {
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (workflow_id, pos, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, id, GenesisHash); err != nil {
+func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []audit.Entry) (stored, dup int, head string, err error) {
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (workflow_id, pos, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, id, audit.GenesisHash); err != nil {
 		return 0, 0, "", fmt.Errorf("audit store: head of %s: %w", id, err)
 	}
 	var pos int64
@@ -166,21 +166,21 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (st
 	var runs, keys []string
 	for _, e := range entries {
 		runs = append(runs, e.RunID)
-		keys = append(keys, e.dedupKey())
+		keys = append(keys, e.DedupKey())
 	}
 	rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM audit_entries
 		WHERE workflow_id = $1 AND run_id = ANY($2) AND dedup_key = ANY($3)`, id, runs, keys)
 	if err != nil {
 		return 0, 0, "", fmt.Errorf("audit store: read %s: %w", id, err)
 	}
-	existing := map[[2]string]Entry{}
+	existing := map[[2]string]audit.Entry{}
 	for rows.Next() {
-		var e Entry
+		var e audit.Entry
 		if err := scanEntry(rows, &e); err != nil {
 			rows.Close()
 			return 0, 0, "", err
 		}
-		existing[[2]string{e.RunID, e.dedupKey()}] = e
+		existing[[2]string{e.RunID, e.DedupKey()}] = e
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -188,19 +188,19 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (st
 	}
 	batch := &pgx.Batch{}
 	for _, e := range entries {
-		k := [2]string{e.RunID, e.dedupKey()}
+		k := [2]string{e.RunID, e.DedupKey()}
 		if old, ok := existing[k]; ok {
 			// A refused update that the caller sends again is validated
 			// again, at a later time: the first refusal is the record.
-			if e.Source != SourceValidator && !SameFact(old, e) {
-				return 0, 0, "", fmt.Errorf("%w: %s run %s %s", ErrConflict, id, e.RunID, e.dedupKey())
+			if e.Source != audit.SourceValidator && !audit.SameFact(old, e) {
+				return 0, 0, "", fmt.Errorf("%w: %s run %s %s", ErrConflict, id, e.RunID, e.DedupKey())
 			}
 			dup++
 			continue
 		}
 		existing[k] = e
 		pos++
-		h := ChainHash(prev, pos, e)
+		h := audit.ChainHash(prev, pos, e)
 		batch.Queue(`INSERT INTO audit_entries (pos, prev_hash, hash, `+entryColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 			pos, prev, h, e.WorkflowID, e.RunID, e.Seq, e.UpdateID, e.EventID, e.Process, e.BusinessKey, e.Time,
@@ -219,7 +219,7 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (st
 
 // scanEntry scans a row that selects entryColumns after the columns extra
 // receives (a record's position and hashes) into extra and e.
-func scanEntry(rows pgx.Rows, e *Entry, extra ...any) error {
+func scanEntry(rows pgx.Rows, e *audit.Entry, extra ...any) error {
 	var data string
 	err := rows.Scan(append(extra, &e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
 		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source, &data)...)
@@ -240,8 +240,8 @@ func rawData(s string) json.RawMessage {
 
 const recordColumns = `pos, prev_hash, hash, recorded_at, ` + entryColumns
 
-func scanRecord(rows pgx.Rows) (Record, error) {
-	var r Record
+func scanRecord(rows pgx.Rows) (audit.Stored, error) {
+	var r audit.Stored
 	var prev, h []byte
 	if err := scanEntry(rows, &r.Entry, &r.Pos, &prev, &h, &r.RecordedAt); err != nil {
 		return r, err
@@ -253,7 +253,7 @@ func scanRecord(rows pgx.Rows) (Record, error) {
 
 // Trail is an instance's chain in order, across its runs (nil when the
 // store has nothing for it).
-func (s *Store) Trail(ctx context.Context, workflowID string) ([]Record, error) {
+func (s *Store) Trail(ctx context.Context, workflowID string) ([]audit.Stored, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries WHERE workflow_id = $1 ORDER BY pos`, workflowID)
 	if err != nil {
 		return nil, s.queryErr(err)
@@ -261,9 +261,9 @@ func (s *Store) Trail(ctx context.Context, workflowID string) ([]Record, error) 
 	return collect(rows)
 }
 
-func collect(rows pgx.Rows) ([]Record, error) {
+func collect(rows pgx.Rows) ([]audit.Stored, error) {
 	defer rows.Close()
-	var out []Record
+	var out []audit.Stored
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
@@ -283,7 +283,7 @@ type Filter struct {
 
 // Export calls fn for each entry matching f, ordered by instance and
 // position, streaming (an export may be large).
-func (s *Store) Export(ctx context.Context, f Filter, fn func(Record) error) error {
+func (s *Store) Export(ctx context.Context, f Filter, fn func(audit.Stored) error) error {
 	q := `SELECT ` + recordColumns + ` FROM audit_entries WHERE ($1 = '' OR process = $1)
 		AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at < $3)
 		ORDER BY workflow_id, pos`
@@ -362,7 +362,7 @@ func (s *Store) Cycles(ctx context.Context, process string, since time.Time, sta
 		WHERE source = $5 AND ($1 = '' OR process = $1)
 		GROUP BY workflow_id, process
 		HAVING min(at) FILTER (WHERE action = $3) >= $2
-		ORDER BY 3, 1`, process, since, startAction, endActions, SourceWorkflow)
+		ORDER BY 3, 1`, process, since, startAction, endActions, audit.SourceWorkflow)
 	if err != nil {
 		return nil, s.queryErr(err)
 	}
@@ -425,7 +425,7 @@ func (s *Store) Ended(ctx context.Context, f EndedFilter) ([]Ended, error) {
 			AND NOT EXISTS (SELECT 1 FROM audit_entries l WHERE l.workflow_id = e.workflow_id AND l.pos > e.pos
 				AND l.source = $6 AND l.action = ANY($4))
 		ORDER BY e.at, e.workflow_id`,
-		f.Process, nullTime(f.Since), nullTime(f.Until), f.EndActions, f.StartAction, SourceWorkflow)
+		f.Process, nullTime(f.Since), nullTime(f.Until), f.EndActions, f.StartAction, audit.SourceWorkflow)
 	if err != nil {
 		return nil, s.queryErr(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 
@@ -30,7 +32,7 @@ func TestCandidatesAndTheSummaryRule(t *testing.T) {
 	task := humantask.TaskView{
 		ID: "underwriting", State: humantask.StateOpen, Roles: []string{"underwriter"}, Users: []string{"sam"},
 		Exclusions: []humantask.Exclusion{{User: "ben", Reason: "the applicant"}},
-		Votes:      []humantask.Vote{{Actor: "ana", Verdict: humantask.Approve}},
+		Votes:      []audit.Vote{{Actor: "ana", Verdict: humantask.Approve}},
 	}
 	l := &Visibility{Policy: p}
 	now := time.Now()

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/record"
@@ -36,7 +37,7 @@ type Instance struct {
 	WorkflowID string
 	Status     record.Status
 	Tasks      []humantask.TaskView
-	Audit      []record.AuditEntry
+	Audit      []audit.Entry
 }
 
 // Task returns the instance's task id, if it has it.

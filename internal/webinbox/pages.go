@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/gorilla/csrf"
 
 	"github.com/batonhq/baton/humantask"
@@ -181,7 +183,7 @@ func (s *server) delegates(user string, t humantask.TaskView) []userOption {
 	var out []userOption
 	for _, id := range slices.Sorted(maps.Keys(s.Policy.Users)) {
 		if id == user || slices.ContainsFunc(t.Exclusions, func(e humantask.Exclusion) bool { return e.User == id }) ||
-			slices.ContainsFunc(t.Votes, func(v humantask.Vote) bool { return v.Actor == id }) {
+			slices.ContainsFunc(t.Votes, func(v audit.Vote) bool { return v.Actor == id }) {
 			continue
 		}
 		if len(t.Roles) > 0 && !slices.ContainsFunc(t.Roles, func(role string) bool { return s.Policy.HasRole(id, role) }) {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/oidctest"
 	"github.com/batonhq/baton/internal/taskinbox"
@@ -60,7 +62,7 @@ func (f *fakeBackend) Instance(_ context.Context, id string) (*Instance, error) 
 		Status:     record.Status{Process: "loan", Stage: "underwriting", StageIndex: 3, StageTotal: 5, Facts: map[string]string{"amount": "40,000.00"}},
 		Tasks: []humantask.TaskView{{ID: "underwriting", Title: "Underwriting decision", State: humantask.StateOpen, Roles: []string{"underwriter"}, Quorum: 1,
 			Deadline: time.Now().Add(47 * time.Hour), Exclusions: []humantask.Exclusion{{User: "ben", Reason: "the requester"}}}},
-		Audit: []record.AuditEntry{{Time: time.Now(), Actor: "system", Action: humantask.ActionTaskOpened, TaskID: "underwriting"}},
+		Audit: []audit.Entry{{Time: time.Now(), Actor: "system", Action: audit.ActionTaskOpened, TaskID: "underwriting"}},
 	}, nil
 }
 

@@ -19,6 +19,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
@@ -45,7 +47,7 @@ type Instance struct {
 	Outcome    string
 	Decision   string
 	Facts      map[string]string
-	Tasks      []workflows.TaskOutcome
+	Tasks      []audit.TaskOutcome
 }
 
 // Window selects instances by the time they finished, and optionally by
@@ -158,7 +160,7 @@ type Evaluated struct {
 	CycleSeconds  float64 `json:"cycleSeconds"`
 	Tasks         int     `json:"tasks"`
 	PersonHours   float64 `json:"personHours"`
-	tasks         []workflows.TaskOutcome
+	tasks         []audit.TaskOutcome
 }
 
 // Reasons an instance is not evaluated.
@@ -343,7 +345,7 @@ func count(s *Side, path string) {
 // people is what people decided on the instance: reject when any task was
 // rejected, approve when every task (at least one) was approved, else ""
 // (expired, cancelled, or no task).
-func people(tasks []workflows.TaskOutcome) string {
+func people(tasks []audit.TaskOutcome) string {
 	if len(tasks) == 0 {
 		return ""
 	}
@@ -361,7 +363,7 @@ func people(tasks []workflows.TaskOutcome) string {
 }
 
 // taskHours is how long the tasks were open, in hours.
-func taskHours(tasks []workflows.TaskOutcome) float64 {
+func taskHours(tasks []audit.TaskOutcome) float64 {
 	var d time.Duration
 	for _, t := range tasks {
 		if !t.ClosedAt.IsZero() {

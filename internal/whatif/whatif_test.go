@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
@@ -67,8 +69,8 @@ func loanAt(key string, start, cycle int, path, score, amount string) Instance {
 func decided(in Instance, verdict, state string, open int) Instance {
 	opened := in.Start.Add(5 * time.Second)
 	closed := opened.Add(time.Duration(open) * time.Second)
-	in.Tasks = append(in.Tasks, workflows.TaskOutcome{ID: "underwriting", State: state, OpenedAt: opened, ClosedAt: closed,
-		Decisions: []humantask.Vote{{Actor: "ana", Verdict: verdict, At: closed}}})
+	in.Tasks = append(in.Tasks, audit.TaskOutcome{ID: "underwriting", State: state, OpenedAt: opened, ClosedAt: closed,
+		Decisions: []audit.Vote{{Actor: "ana", Verdict: verdict, At: closed}}})
 	return in
 }
 

@@ -1,4 +1,4 @@
-package auditstore
+package audit
 
 import (
 	"testing"

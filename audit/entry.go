@@ -1,10 +1,14 @@
-package auditstore
+// Package audit is the audit trail's entry as every side sees it: the
+// workflow that writes it, the store that keeps it, the verifiers that
+// check it offline. It holds the entry type, the actions, the structured
+// data entries carry, and the canonical encoding and hash chain. It
+// imports nothing of Baton's: any package may import it.
+package audit
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +27,9 @@ const (
 	SourceValidator = "validator"
 )
 
-// Entry is one audit entry as its writer produced it. Its identity in the
+// Entry is one audit entry as its writer produced it: the instance's trail
+// holds them (the record's audit query answers them), the audit activity
+// carries them to the store. Its identity in the
 // store is (WorkflowID, RunID, Seq) when Seq > 0, or (WorkflowID, RunID,
 // UpdateID) for a refused update (Seq 0): a retried write of the same entry
 // is stored once.
@@ -61,10 +67,11 @@ const MaxDataBytes = 32 << 10
 
 // Key identifies an entry within its instance: its run and its sequence
 // (or update ID for a validator refusal).
-func (e Entry) Key() string { return e.RunID + "/" + e.dedupKey() }
+func (e Entry) Key() string { return e.RunID + "/" + e.DedupKey() }
 
-// Record is an entry as stored: its place in the instance's chain.
-type Record struct {
+// Stored is an entry as the store keeps it: its place in the instance's
+// chain.
+type Stored struct {
 	Entry
 	Pos        int64     `json:"pos,omitempty"`
 	PrevHash   string    `json:"prevHash,omitempty"`
@@ -72,10 +79,10 @@ type Record struct {
 	RecordedAt time.Time `json:"recordedAt,omitzero"`
 }
 
-// normalize brings an entry to the form the store keeps (UTC,
+// Normalize brings an entry to the form the store keeps (UTC,
 // microseconds: PostgreSQL's timestamptz precision), so the hash computed
 // before the write matches the one recomputed from the row.
-func (e Entry) normalize() Entry {
+func (e Entry) Normalize() Entry {
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	return e
 }
@@ -83,8 +90,8 @@ func (e Entry) normalize() Entry {
 // ErrInvalid wraps an entry that cannot be stored (a missing field).
 var ErrInvalid = errors.New("invalid audit entry")
 
-// validate names the first missing field.
-func (e Entry) validate() error {
+// Validate names the first missing or malformed field (ErrInvalid).
+func (e Entry) Validate() error {
 	if err := e.check(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -118,8 +125,9 @@ func (e Entry) check() error {
 	return nil
 }
 
-// dedupKey mirrors the table's generated column.
-func (e Entry) dedupKey() string {
+// DedupKey identifies an entry within its run: "s:<seq>", or "u:<update
+// ID>" for a validator refusal (the store's dedup_key column).
+func (e Entry) DedupKey() string {
 	if e.Seq > 0 {
 		return "s:" + strconv.FormatInt(e.Seq, 10)
 	}
@@ -143,7 +151,7 @@ const (
 // digits. Version 2 (an entry with Data): the tag "baton-audit/v2", the
 // same fields, then data (its JSON bytes as stored).
 func (e Entry) Canonical() []byte {
-	e = e.normalize()
+	e = e.Normalize()
 	fields := []string{
 		e.WorkflowID, e.RunID, strconv.FormatInt(e.Seq, 10), e.UpdateID,
 		strconv.FormatInt(e.EventID, 10), e.Process, e.BusinessKey,
@@ -213,7 +221,7 @@ func sameData(a, b Entry) bool {
 	if !okA || !okB {
 		return bytes.Equal(a.Data, b.Data)
 	}
-	return sameJSON(va, vb, a.normalize().Time, b.normalize().Time)
+	return sameJSON(va, vb, a.Normalize().Time, b.Normalize().Time)
 }
 
 func decodeData(data json.RawMessage) (any, bool) {
@@ -271,10 +279,3 @@ func sameJSON(a, b any, ta, tb time.Time) bool {
 		return a == b
 	}
 }
-
-// ErrConflict is returned when an entry's key is already stored with
-// different content: the writer is not deterministic, or the row was
-// changed. It is never retried.
-var ErrConflict = errors.New("audit entry conflicts with the stored one")
-
-func hexHash(b []byte) string { return hex.EncodeToString(b) }
