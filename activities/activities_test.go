@@ -31,7 +31,7 @@ func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	sim := simulator.New(simulator.Config{Seed: 7})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	return &fixture{sim: sim, srv: srv, set: NewSet(nil, srv.URL, timeout)}
+	return &fixture{sim: sim, srv: srv, set: NewSet(srv.URL, timeout)}
 }
 
 // run executes one activity in a fresh test environment. Fresh environments

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-
-	"github.com/batonhq/baton/policy"
 )
 
 // Registry is what the SDK worker offers for activities.
@@ -17,7 +15,6 @@ type Registry interface {
 
 // Set is every activity struct the processes call.
 type Set struct {
-	Policy     *Policy
 	Credit     *CreditBureau
 	KYC        *KYC
 	Loans      *LoanCore
@@ -35,10 +32,9 @@ type Set struct {
 }
 
 // NewSet builds every activity struct against the systems at baseURL.
-func NewSet(pol *policy.Policy, baseURL string, timeout time.Duration) Set {
+func NewSet(baseURL string, timeout time.Duration) Set {
 	c := func(system string) *Client { return NewClient(system, baseURL, timeout) }
 	return Set{
-		Policy:     &Policy{Current: pol},
 		Credit:     &CreditBureau{C: c("credit bureau")},
 		KYC:        &KYC{C: c("kyc")},
 		Loans:      &LoanCore{C: c("loan core")},
@@ -58,7 +54,7 @@ func NewSet(pol *policy.Policy, baseURL string, timeout time.Duration) Set {
 
 // Register registers every activity struct's methods.
 func Register(r Registry, s Set) {
-	for _, a := range []any{s.Policy, s.Credit, s.KYC, s.Loans, s.Payments, s.Fraud, s.Inventory,
+	for _, a := range []any{s.Credit, s.KYC, s.Loans, s.Payments, s.Fraud, s.Inventory,
 		s.Shipping, s.HR, s.IT, s.Equipment, s.Payroll, s.Facilities, s.Mail, s.Claims} {
 		r.RegisterActivityWithOptions(a, activity.RegisterOptions{})
 	}

@@ -22,9 +22,11 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
 	ht "github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/worker"
 )
 
 // plan is what the test process does.
@@ -49,8 +51,8 @@ type outcome struct {
 }
 
 // testProcess opens the plan's tasks and waits for all of them.
-func testProcess(ctx workflow.Context, p plan) (*outcome, error) {
-	m, err := record.New(ctx, record.Options{Process: "test", BusinessKey: "test-1", Stages: 1})
+func testProcess(ctx workflow.Context, s record.Settings, p plan) (*outcome, error) {
+	m, err := record.New(ctx, record.Options{Process: "test", BusinessKey: "test-1", Stages: 1, Settings: s})
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +116,7 @@ func policyTask(t *testing.T, p *policy.Policy, process, key string) policy.Task
 
 func devPolicy(t *testing.T) *policy.Policy {
 	t.Helper()
-	p, err := policy.Load("../config/policy.yaml")
+	p, err := config.LoadPolicy("../config/policy.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,20 +140,27 @@ type harness struct {
 	upserts int
 	roles   []string // PendingRoles as upserted, in order
 	pol     *policy.Policy
-	pa      *activities.Policy // the worker's current policy
+	pa      *worker.Frame // the worker's current policy
 	cancels int
+	// settings are the worker's (fixed when the test process is
+	// registered, as the worker fixes them).
+	settings record.Settings
 }
 
 func newHarness(t *testing.T) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), pol: devPolicy(t)}
-	h.env.RegisterWorkflow(testProcess)
-	h.pa = &activities.Policy{Current: h.pol}
-	h.env.RegisterActivity(h.pa)
+	h.pa = worker.NewFrame(h.pol, nil)
+	h.pa.Register(h.env)
 	// As the worker does: the validator reads the current directory.
-	ht.ValidatorDirectory = func(users ...string) *policy.Policy { return activities.CurrentDirectory(h.pa, users...) }
-	t.Cleanup(func() { ht.ValidatorDirectory = nil })
+	h.settings.Directory = h.pa.Directory
+	h.settings.Remind = func(ctx workflow.Context, m record.Reminder) error {
+		var mail *activities.Mail
+		return workflow.ExecuteActivity(ctx, mail.SendMail, activities.MailInput{To: m.To, Subject: m.Subject, Body: m.Body, Ref: m.BusinessKey}).Get(ctx, nil)
+	}
+	h.env.RegisterWorkflowWithOptions(func(ctx workflow.Context, p plan) (*outcome, error) { return testProcess(ctx, h.settings, p) },
+		workflow.RegisterOptions{Name: "testProcess"})
 	var mail *activities.Mail
 	h.env.OnActivity(mail.SendMail, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.MailInput) (*activities.MailResult, error) {
@@ -232,7 +241,7 @@ func (h *harness) status(at time.Duration, into *record.Status) {
 
 func (h *harness) run(p plan) *outcome {
 	h.t.Helper()
-	h.env.ExecuteWorkflow(testProcess, p)
+	h.env.ExecuteWorkflow("testProcess", p)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
 	}
@@ -760,7 +769,7 @@ func TestRevokedKeyRoleAndUserStopWorking(t *testing.T) {
 		live.Users["ben"] = ben
 		delete(live.Users, "sam") // left the company
 		live.Version = "sha256:live"
-		activities.ReloadPolicy(h.pa, &live)
+		h.pa.SetPolicy(&live)
 	}, 30*time.Minute)
 	spec := underwriting(t, 1)
 	spec.Roles = []string{"underwriter", "senior-underwriter"}
@@ -933,7 +942,7 @@ func TestRevokedSignerStopsSigning(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() {
 		live := *h.pol
 		live.Signers = nil // the inbox's key revoked
-		activities.ReloadPolicy(h.pa, &live)
+		h.pa.SetPolicy(&live)
 	}, 30*time.Minute)
 	d := ht.Decision{TaskID: "underwriting", Verdict: ht.Approve, Actor: "ana", Signer: "inbox", Authenticated: "oidc https://idp.example"}
 	r := h.signedUpdate(time.Hour, priv, "underwriting", nil, d)

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/audit"
 	ht "github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
@@ -24,7 +23,7 @@ func (h *harness) reload(at time.Duration, change func(live *policy.Policy)) {
 		live.Users = maps.Clone(h.pol.Users)
 		live.Signers = maps.Clone(h.pol.Signers)
 		change(&live)
-		activities.ReloadPolicy(h.pa, &live)
+		h.pa.SetPolicy(&live)
 	}, at)
 }
 
@@ -67,7 +66,7 @@ func TestRevokedDelegateNoLongerDecides(t *testing.T) {
 func TestHandlerRefusalIsAudited(t *testing.T) {
 	h := newHarness(t)
 	// The validator ran before the worker loaded the new directory.
-	ht.ValidatorDirectory = nil
+	h.settings.Directory = nil
 	h.reload(30*time.Minute, func(live *policy.Policy) {
 		ben := live.Users["ben"]
 		ben.Roles = []string{"finance"}

@@ -29,10 +29,10 @@ const (
 	QueryTasks = "tasks"
 )
 
-// Record is what tasks report to: the instance record (package
-// record) implements it. Tasks never write search attributes,
-// details, memo or audit themselves, and call no activity.
-type Record interface {
+// Host is what tasks report to: the instance record (package record)
+// implements it. Tasks never write search attributes, details, memo or
+// audit themselves, and call no activity.
+type Host interface {
 	// Policy is the pinned policy (nil before it is loaded).
 	Policy() *policy.Policy
 	BusinessKey() string
@@ -46,6 +46,12 @@ type Record interface {
 	// (a local activity): keys and roles removed since the policy was
 	// pinned stop working at once.
 	LiveDirectory(ctx workflow.Context, users ...string) (*policy.Policy, error)
+	// CurrentDirectory is the same as LiveDirectory read in memory, for
+	// the update validator, which cannot call an activity; nil when the
+	// worker gave none (unit tests, a replayer): the validator then judges
+	// with the pinned policy. Validators never run on replay and change
+	// nothing, so reading live state there is safe.
+	CurrentDirectory(users ...string) *policy.Policy
 	// FactsDigest digests the instance's business facts as they stand: a
 	// signature binds the decision to what the approver saw.
 	FactsDigest() string
@@ -95,14 +101,14 @@ type task struct {
 // writer (apply), timers and refusals. Create it with New before the
 // workflow first blocks.
 type Tasks struct {
-	rec     Record
+	rec     Host
 	tasks   []*task
 	signals workflow.ReceiveChannel
 }
 
 // New registers the decide update, the decision signal and the tasks query,
 // so they exist before the workflow first blocks.
-func New(ctx workflow.Context, rec Record) (*Tasks, error) {
+func New(ctx workflow.Context, rec Host) (*Tasks, error) {
 	m := &Tasks{rec: rec}
 	if err := workflow.SetQueryHandler(ctx, QueryTasks, func() ([]TaskView, error) { return m.Views(), nil }); err != nil {
 		return nil, err
@@ -125,14 +131,16 @@ func New(ctx workflow.Context, rec Record) (*Tasks, error) {
 		},
 		workflow.UpdateHandlerOptions{
 			// The validator cannot call an activity: it reads the
-			// worker's current directory in memory (ValidatorDirectory),
+			// worker's current directory in memory (CurrentDirectory),
 			// the same entries the handler then reads, recorded, through
 			// the local activity, and checks with them laid over the
 			// pinned policy, as the handler does.
 			Validator: func(ctx workflow.Context, d Decision) error {
 				pol := m.rec.Policy()
-				if dir := ValidatorDirectory; pol != nil && dir != nil {
-					pol = Overlay(pol, dir(d.Actor, d.DelegateTo), d.Actor, d.DelegateTo)
+				if pol != nil {
+					if live := m.rec.CurrentDirectory(d.Actor, d.DelegateTo); live != nil {
+						pol = Overlay(pol, live, d.Actor, d.DelegateTo)
+					}
 				}
 				_, err := m.check(ctx, &d, pol)
 				return m.refusedUpdate(ctx, err)
@@ -227,16 +235,6 @@ func ActorOrUnknown(a string) string {
 	}
 	return a
 }
-
-// ValidatorDirectory, when set, returns the worker's current directory
-// entries of users, with its signers, version and requireSignedDecisions
-// (what the Directory activity returns), read in memory: the worker sets
-// it, so that the update's validator judges trust as the handler does.
-// Validators never run on replay and change nothing, so reading live state
-// there is safe; the handler reads the same through a recorded local
-// activity. Unset (tests, a replayer), the validator checks the pinned
-// policy and the handler decides with the live directory.
-var ValidatorDirectory func(users ...string) *policy.Policy
 
 // checkLive is the handlers' check: against the pinned policy, then against
 // the worker's live directory entries of the actor and delegate laid over

@@ -29,28 +29,28 @@ import (
 	"github.com/batonhq/baton/internal/signing"
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/internal/webinbox"
-	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/tclient"
-	"github.com/batonhq/baton/workflows"
 )
 
 // Main runs the inbox with the program's arguments and exits: 1 on an
-// error, printed as one line.
-func Main() {
-	if err := Run(os.Args[1:]); err != nil {
+// error, printed as one line. The catalog's processes are those it lists
+// and decides.
+func Main(c *process.Catalog) {
+	if err := Run(os.Args[1:], c); err != nil {
 		fmt.Fprintln(os.Stderr, "inbox:", err)
 		os.Exit(1)
 	}
 }
 
 // Run serves the inbox until SIGINT or SIGTERM, or runs keygen or trust.
-func Run(args []string) error {
+func Run(args []string, c *process.Catalog) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "keygen":
 			return keygen(args[1:])
 		case "trust":
-			return trust(args[1:])
+			return trust(args[1:], c)
 		}
 	}
 	fs := pflag.NewFlagSet("inbox", pflag.ContinueOnError)
@@ -80,7 +80,7 @@ func Run(args []string) error {
 	}
 	defer func() { _ = zl.Sync() }()
 
-	pol, err := workflows.LoadPolicy(cfg.Policy.File)
+	pol, err := config.LoadPolicy(cfg.Policy.File, c.CheckPolicy)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func Run(args []string) error {
 	defer cl.Close()
 
 	// Only Baton's own instances are listed and opened.
-	source := taskinbox.Baton(cfg.TaskQueue, cfg.Temporal.Codec)
+	source := taskinbox.Baton(c, cfg.TaskQueue, cfg.Temporal.Codec)
 	h, err := webinbox.New(webinbox.Options{
 		Backend: &webinbox.TemporalBackend{Client: cl, Source: source, Lister: &taskinbox.Visibility{
 			Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol, DataConverter: copts.DataConverter, Source: source}},
@@ -182,7 +182,7 @@ func keygen(args []string) error {
 	return nil
 }
 
-func trust(args []string) error {
+func trust(args []string, c *process.Catalog) error {
 	fs := pflag.NewFlagSet("inbox trust", pflag.ContinueOnError)
 	keyFile := fs.String("key", "", "the inbox's key file")
 	in := fs.String("policy", "config/policy.yaml", "policy file to copy")
@@ -204,11 +204,11 @@ func trust(args []string) error {
 	if err != nil {
 		return fmt.Errorf("trust: --key: %w", err)
 	}
-	src, err := policy.ReadFile(*in)
+	src, err := config.ReadPolicyFile(*in)
 	if err != nil {
 		return fmt.Errorf("trust: --policy: %w", err)
 	}
-	doc, err := withSigner(src, *signer, signing.PublicKey(key))
+	doc, err := withSigner(src, *signer, signing.PublicKey(key), c.CheckPolicy)
 	if err != nil {
 		return fmt.Errorf("trust: %s: %w", *in, err)
 	}

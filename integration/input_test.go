@@ -12,17 +12,18 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
 )
 
 // startDirect starts a process as a client other than the starter would
 // (the official CLI, another SDK): no starter-side check runs.
-func startDirect(t *testing.T, process string, in workflows.Input) {
+func startDirect(t *testing.T, name string, in process.Input) {
 	t.Helper()
 	if _, err := env.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: in.Key(), TaskQueue: workflows.DefaultTaskQueue, TypedSearchAttributes: record.StartAttributes(process, in.Key()),
-	}, process, in); err != nil {
+		ID: in.Key(), TaskQueue: process.DefaultTaskQueue, TypedSearchAttributes: record.StartAttributes(name, in.Key()),
+	}, name, in); err != nil {
 		t.Fatal(err)
 	}
 }

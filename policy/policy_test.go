@@ -96,13 +96,6 @@ func TestValidationNamesTheEntry(t *testing.T) {
 	}
 }
 
-func TestLoadNamesTheFile(t *testing.T) {
-	_, err := Load("/nonexistent/policy.yaml")
-	if err == nil || !strings.Contains(err.Error(), "/nonexistent/policy.yaml") {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 // An OpenID Connect identity maps to a user by subject first, and by email
 // only when the provider verified it.
 func TestUserByIdentity(t *testing.T) {

@@ -15,18 +15,12 @@ import (
 	"github.com/batonhq/baton/policy"
 )
 
-// Ending is how an instance ends: its outcome and the reason people read.
-// As an error it unwinds a process body to the one place that finishes the
-// instance (compensation, notification, Finish).
-type Ending struct {
+// Stop is how a customer's message (withdraw, cancel) asked the instance
+// to end: its outcome and the reason people read (see EndOn, Stopped).
+type Stop struct {
 	Outcome string
 	Reason  string
 }
-
-func (e *Ending) Error() string { return e.Outcome + ": " + e.Reason }
-
-// End is the error a process body returns to end the instance with outcome.
-func End(outcome, reason string) error { return &Ending{Outcome: outcome, Reason: reason} }
 
 // Request is the payload of a message that ends an instance (withdraw,
 // cancel), sent as an update of that name (answered: accepted or refused
@@ -67,7 +61,7 @@ const RefusedTooLate = "too-late"
 // signal in the audit trail (capped, see AuditRefused).
 func (r *Record) EndOn(ctx workflow.Context, name string, who Requesters, allowed func() bool, outcome, verb string) {
 	accept := func(ctx workflow.Context, req Request) string {
-		r.stop = &Ending{Outcome: outcome, Reason: verb + " by " + req.By + suffix(req.Reason)}
+		r.stop = &Stop{Outcome: outcome, Reason: verb + " by " + req.By + suffix(req.Reason)}
 		r.Audit(ctx, req.By, audit.ActionRequested, "", name+suffix(req.Reason))
 		return name + " accepted: the instance ends as " + outcome
 	}
@@ -181,7 +175,7 @@ func mayAsk(owner string, roles []string) string {
 
 // Stopped returns the ending a message asked for, or nil. Once the instance
 // is ending (Finish or Fail began), it is nil: nothing interrupts the end.
-func (r *Record) Stopped() *Ending {
+func (r *Record) Stopped() *Stop {
 	if r.ending {
 		return nil
 	}

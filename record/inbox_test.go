@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
@@ -39,7 +38,6 @@ func inboxProcess(ctx workflow.Context) (string, error) {
 // task is open: what the inbox lists from visibility.
 func TestOpenTasksMemo(t *testing.T) {
 	env, pol := newEnv(t, inboxProcess)
-	env.RegisterActivity(&activities.Mail{})
 	var memos []any
 	env.OnUpsertMemo(mock.Anything).Run(func(args mock.Arguments) {
 		memos = append(memos, args.Get(0).(map[string]any)[record.MemoOpenTasks])

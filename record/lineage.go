@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/humantask"
 )
 
@@ -74,7 +73,7 @@ func KeyEnded(key string, k audit.KeyState) string {
 // storeRetry reads the store until it answers: a run waits for it before
 // anything happens rather than act on a guess.
 var storeRetry = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
-	NonRetryableErrorTypes: []string{activities.ErrInvalidInput}}
+	NonRetryableErrorTypes: []string{ErrAuditInvalid}}
 
 // ClaimKey refuses a run whose business key belongs to an instance that has
 // ended, before anything else happens: it asks the audit store (a local
@@ -85,16 +84,15 @@ var storeRetry = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoef
 // to the key's trail as start-refused, under the refused run, and the run
 // fails (non-retryable, one line). A run refused at validation wrote
 // nothing, so it owns nothing.
-func ClaimKey(ctx workflow.Context, process, key string) error {
-	if !AuditWrites {
+func ClaimKey(ctx workflow.Context, s Settings, process, key string) error {
+	if !s.writes() {
 		return nil
 	}
 	info := workflow.GetInfo(ctx)
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, RetryPolicy: storeRetry})
-	var a *activities.Audit
 	var k audit.KeyState
-	in := activities.AuditKeyStateInput{WorkflowID: info.WorkflowExecution.ID, StartAction: audit.ActionStarted, EndActions: audit.EndActions}
-	if err := workflow.ExecuteLocalActivity(lctx, a.AuditKeyState, in).Get(ctx, &k); err != nil {
+	in := KeyStateInput{WorkflowID: info.WorkflowExecution.ID, StartAction: audit.ActionStarted, EndActions: audit.EndActions}
+	if err := workflow.ExecuteLocalActivity(lctx, ActivityKeyState, in).Get(ctx, &k); err != nil {
 		return fmt.Errorf("audit store: who owns %s: %w", key, err)
 	}
 	if owner := Owner(k); owner == "" || owner == lineage(info) {
@@ -108,7 +106,7 @@ func ClaimKey(ctx workflow.Context, process, key string) error {
 		Source: audit.SourceWorkflow,
 	}
 	sctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, RetryPolicy: sinkRetry})
-	if err := workflow.ExecuteLocalActivity(sctx, activities.AppendAuditName, activities.AppendAuditInput{Entries: []audit.Entry{refused}}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(sctx, ActivityAppendAudit, AppendAuditInput{Entries: []audit.Entry{refused}}).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("refused start not recorded in the audit store", "Error", err)
 	}
 	return temporal.NewNonRetryableApplicationError(msg, ErrKeyEnded, nil)
@@ -123,7 +121,7 @@ var earlierActions = []string{audit.ActionTaskOpened, audit.ActionDecisionAccept
 // an earlier run did is done again as it was) from what it does itself.
 const earlierProbe = "baton-earlier-"
 
-// Earlier implements humantask.Record: in a reset run, the decisions (and
+// Earlier implements humantask.Host: in a reset run, the decisions (and
 // the tasks they decided) that earlier runs of the instance recorded; nil
 // in a run that was not reset, which asks nothing. The answer is read
 // through a local activity at the first event this run handles itself, and
@@ -135,7 +133,7 @@ const earlierProbe = "baton-earlier-"
 // answer names the run that asked, so a later reset of this run asks again.
 func (r *Record) Earlier(ctx workflow.Context) []humantask.Recorded {
 	info := workflow.GetInfo(ctx)
-	if !AuditWrites || !isReset(info) {
+	if !r.opts.Settings.writes() || !isReset(info) {
 		return nil
 	}
 	run := info.WorkflowExecution.RunID
@@ -147,11 +145,10 @@ func (r *Record) Earlier(ctx workflow.Context) []humantask.Recorded {
 		r.probes++
 		if workflow.GetVersion(ctx, fmt.Sprintf("%s%d", earlierProbe, r.probes), workflow.DefaultVersion, 1) == 1 {
 			lctx := workflow.WithLocalActivityOptions(dctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, RetryPolicy: storeRetry})
-			var a *activities.Audit
-			var res activities.AuditEarlierResult
-			in := activities.AuditEarlierInput{WorkflowID: info.WorkflowExecution.ID, RunID: run, Actions: earlierActions}
+			var res EarlierResult
+			in := EarlierInput{WorkflowID: info.WorkflowExecution.ID, RunID: run, Actions: earlierActions}
 			r.asking = true
-			err := workflow.ExecuteLocalActivity(lctx, a.AuditEarlier, in).Get(dctx, &res)
+			err := workflow.ExecuteLocalActivity(lctx, ActivityEarlier, in).Get(dctx, &res)
 			r.asking = false
 			if err != nil {
 				r.log.Error("earlier runs' decisions not read", "Error", err)

@@ -2,7 +2,7 @@
 // handling path, outcome and facts, the append-only audit trail, the search
 // attributes and current details the Web UI and the inbox read, the memo,
 // process metrics and the pinned policy. Human tasks (package humantask)
-// report to it through humantask.Record; processes talk to it directly.
+// report to it through humantask.Host; processes talk to it directly.
 //
 // Everything here is workflow code: deterministic, replay-safe.
 package record
@@ -24,7 +24,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
 )
@@ -86,6 +85,8 @@ type Options struct {
 	// Stages is the number of stages shown as "Stage i of n" (0: unknown
 	// yet; SetStages sets it later).
 	Stages int
+	// Settings are the worker\'s, fixed at registration.
+	Settings Settings
 }
 
 // Record is one instance's record. Build it with New first thing in a
@@ -104,8 +105,8 @@ type Record struct {
 	facts     map[string]string
 	startedAt time.Time
 	closedAt  *time.Time
-	ending    bool    // Finish or Fail has begun
-	stop      *Ending // asked for by a customer message (withdraw, cancel)
+	ending    bool  // Finish or Fail has begun
+	stop      *Stop // asked for by a customer message (withdraw, cancel)
 	// last upserted search attribute values and details, to write only changes
 	lastSA      map[string]string
 	lastDetails string
@@ -122,7 +123,7 @@ type Record struct {
 	sink    sink // the audit store writer (sink.go)
 	// earlier is what earlier runs recorded, read by a reset run (Earlier);
 	// probes counts its version markers.
-	earlier *activities.AuditEarlierResult
+	earlier *EarlierResult
 	probes  int
 	asking  bool
 	// clean and cleanMemo are the search attributes and memo keys the
@@ -242,9 +243,8 @@ func (r *Record) LoadPolicy(ctx workflow.Context) (*policy.Policy, error) {
 		StartToCloseTimeout: 10 * time.Second,
 		Summary:             "policy: load and pin for " + r.opts.BusinessKey,
 	})
-	var pa *activities.Policy
-	var res activities.LoadPolicyResult
-	if err := workflow.ExecuteActivity(actx, pa.LoadPolicy).Get(ctx, &res); err != nil {
+	var res LoadPolicyResult
+	if err := workflow.ExecuteActivity(actx, ActivityLoadPolicy).Get(ctx, &res); err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
 	r.policy = &res.Policy
@@ -258,7 +258,7 @@ func (r *Record) Audit(ctx workflow.Context, actor, action, taskID, details stri
 	r.AuditDecision(ctx, actor, action, taskID, details, humantask.How{})
 }
 
-// AuditDecision implements humantask.Record: Audit with how a decision came.
+// AuditDecision implements humantask.Host: Audit with how a decision came.
 func (r *Record) AuditDecision(ctx workflow.Context, actor, action, taskID, details string, how humantask.How) {
 	version := ""
 	if r.policy != nil {
@@ -311,12 +311,20 @@ func (r *Record) LiveDirectory(ctx workflow.Context, users ...string) (*policy.P
 		StartToCloseTimeout: 5 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
 	})
-	var pa *activities.Policy
 	var live policy.Policy
-	if err := workflow.ExecuteLocalActivity(lctx, pa.Directory, users).Get(ctx, &live); err != nil {
+	if err := workflow.ExecuteLocalActivity(lctx, ActivityDirectory, users).Get(ctx, &live); err != nil {
 		return nil, err
 	}
 	return &live, nil
+}
+
+// CurrentDirectory implements humantask.Host: the worker's current entries
+// of users in memory (Settings.Directory), nil when it gave none.
+func (r *Record) CurrentDirectory(users ...string) *policy.Policy {
+	if r.opts.Settings.Directory == nil {
+		return nil
+	}
+	return r.opts.Settings.Directory(users...)
 }
 
 // AuditTrail returns the trail so far.
@@ -344,9 +352,9 @@ func (r *Record) SetStage(ctx workflow.Context, index int, name, description str
 	r.changed()
 }
 
-// Route records the handling path and, when why is not empty, the routing
-// decision in the audit trail.
-func (r *Record) Route(ctx workflow.Context, path, why string) {
+// SetPath records the handling path and, when why is not empty, the
+// routing decision in the audit trail.
+func (r *Record) SetPath(ctx workflow.Context, path, why string) {
 	r.path = path
 	r.changed()
 	if why != "" {
@@ -368,13 +376,18 @@ func (r *Record) CancelOpen(ctx workflow.Context, reason string) { r.tasks.Cance
 // Tasks lists every task, open and closed.
 func (r *Record) Tasks() []humantask.TaskView { return r.tasks.Views() }
 
-// TasksChanged implements humantask.Record.
+// TasksChanged implements humantask.Host.
 func (r *Record) TasksChanged() { r.changed() }
 
-// Remind implements humantask.Record: a reminder mail, a few tries only (a
-// missed reminder must not hold the task up).
+// Remind implements humantask.Host: a reminder through the settings'
+// Remind (a mail), a few tries only (a missed reminder must not hold the
+// task up).
 func (r *Record) Remind(ctx workflow.Context, to, subject, body string) error {
 	r.reminders++
+	send := r.opts.Settings.Remind
+	if send == nil {
+		return nil
+	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		// The activity ID names the business step: a reset does not mail twice.
 		ActivityID:          fmt.Sprintf("reminder-%d-%s", r.reminders, to),
@@ -382,9 +395,7 @@ func (r *Record) Remind(ctx workflow.Context, to, subject, body string) error {
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
 		Summary:             "mail: reminder for " + r.opts.BusinessKey,
 	})
-	var mail *activities.Mail
-	in := activities.MailInput{To: to, Subject: subject, Body: body, Ref: r.opts.BusinessKey}
-	return workflow.ExecuteActivity(actx, mail.SendMail, in).Get(ctx, nil)
+	return send(actx, Reminder{To: to, Subject: subject, Body: body, BusinessKey: r.opts.BusinessKey})
 }
 
 // Finish cancels open tasks, records the outcome, waits for running

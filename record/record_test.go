@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/worker"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/log"
@@ -18,7 +20,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
@@ -26,23 +27,28 @@ import (
 
 // newEnv is a test environment, its log silenced, running wf with the
 // development policy as the worker's current one (returned too).
-func newEnv(t *testing.T, wf any) (*testsuite.TestWorkflowEnvironment, *policy.Policy) {
+// With a store, the audit activities write to it.
+func newEnv(t *testing.T, wf any, store ...worker.AuditStore) (*testsuite.TestWorkflowEnvironment, *policy.Policy) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(wf)
-	pol, err := policy.Load("../config/policy.yaml")
+	pol, err := config.LoadPolicy("../config/policy.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.RegisterActivity(&activities.Policy{Current: pol})
+	var st worker.AuditStore
+	if len(store) > 0 {
+		st = store[0]
+	}
+	worker.NewFrame(pol, st).Register(env)
 	return env, pol
 }
 
 type outcome struct {
 	Audit   []audit.Entry
-	Stopped *record.Ending
+	Stopped *record.Stop
 	Upserts int
 }
 
@@ -59,7 +65,7 @@ func testProcess(ctx workflow.Context) (*outcome, error) {
 		return nil, err
 	}
 	r.SetStage(ctx, 1, "first", "the first stage")
-	r.Route(ctx, record.PathAutomated, "straight through")
+	r.SetPath(ctx, record.PathAutomated, "straight through")
 	_ = workflow.Sleep(ctx, time.Hour)
 	out := &outcome{Stopped: r.Stopped()}
 	open = false
@@ -70,9 +76,8 @@ func testProcess(ctx workflow.Context) (*outcome, error) {
 }
 
 func TestAuditSequenceAndStopMessages(t *testing.T) {
-	env, pol := newEnv(t, testProcess)
 	store := &memStore{failFirst: true}
-	env.RegisterActivity(&activities.Audit{Store: store})
+	env, pol := newEnv(t, testProcess, store)
 	upserts := 0
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(mock.Arguments) { upserts++ }).Return(nil)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow("stop", record.Request{By: "mallory", Reason: "spite"}) }, 20*time.Minute)
@@ -307,9 +312,8 @@ func TestFinishWithDataReachesTheStoreWithinItsBound(t *testing.T) {
 		{3, `{"facts":"xxx"}`},
 		{audit.MaxDataBytes, fmt.Sprintf(`{"omitted":"%d bytes, over the audit store's bound of %d"}`, audit.MaxDataBytes+12, audit.MaxDataBytes)},
 	} {
-		env, _ := newEnv(t, dataProcess)
 		store := &memStore{}
-		env.RegisterActivity(&activities.Audit{Store: store})
+		env, _ := newEnv(t, dataProcess, store)
 		env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 		env.ExecuteWorkflow(dataProcess, tc.n)
 		if err := env.GetWorkflowError(); err != nil {

@@ -6,21 +6,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/batonhq/baton/activities"
 )
-
-// AuditWrites says whether instances write their trail to the audit store.
-// Always true in service; the worker turns it off only for the "without
-// audit writes" half of make bench (BATON_AUDIT_WRITES=off). It is read by
-// workflow code, so it must not change while a worker runs: a history
-// written with one value does not replay with the other.
-var AuditWrites = true
-
-// AuditLocal: the writer uses a local activity (the default, chosen by
-// make bench); false uses a regular one (BATON_AUDIT_WRITES=activity, for
-// the benchmark's comparison). Same rule: fixed for a worker's life.
-var AuditLocal = true
 
 // sink is the audit store writer's state: entries with Seq <= sent are
 // stored; inFlight while a batch is being written.
@@ -37,7 +23,7 @@ var sinkRetry = &temporal.RetryPolicy{
 	InitialInterval:        time.Second,
 	BackoffCoefficient:     2,
 	MaximumInterval:        30 * time.Second,
-	NonRetryableErrorTypes: []string{activities.ErrAuditConflict, activities.ErrInvalidInput},
+	NonRetryableErrorTypes: []string{ErrAuditConflict, ErrAuditInvalid},
 }
 
 // runSink writes the trail to the audit store through the AppendAudit
@@ -48,7 +34,7 @@ var sinkRetry = &temporal.RetryPolicy{
 // a retried or replayed write stores nothing twice. It runs on a
 // disconnected context, so a cancelled instance still writes its trail.
 func (r *Record) runSink(ctx workflow.Context) {
-	if !AuditWrites {
+	if !r.opts.Settings.writes() {
 		return
 	}
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
@@ -61,14 +47,14 @@ func (r *Record) runSink(ctx workflow.Context) {
 		_ = workflow.Await(ctx, func() bool { return len(r.trail) > r.sink.sent })
 		// A copy: a local activity gets its input as it is, not encoded.
 		batch := slices.Clone(r.trail[r.sink.sent:])
-		in := activities.AppendAuditInput{Entries: batch}
+		in := AppendAuditInput{Entries: batch}
 		r.sink.inFlight = true
 		var err error
-		if AuditLocal {
+		if r.opts.Settings.Audit == AuditLocal {
 			lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, RetryPolicy: sinkRetry})
-			err = workflow.ExecuteLocalActivity(lctx, activities.AppendAuditName, in).Get(ctx, nil)
+			err = workflow.ExecuteLocalActivity(lctx, ActivityAppendAudit, in).Get(ctx, nil)
 		} else {
-			err = workflow.ExecuteActivity(ctx, activities.AppendAuditName, in).Get(ctx, nil)
+			err = workflow.ExecuteActivity(ctx, ActivityAppendAudit, in).Get(ctx, nil)
 		}
 		r.sink.inFlight = false
 		if err != nil {
@@ -88,7 +74,7 @@ func (r *Record) runSink(ctx workflow.Context) {
 // only in its history. Finish and Fail call it; a workflow that returns an
 // error without them calls it first.
 func (r *Record) DrainAudit(ctx workflow.Context) {
-	if !AuditWrites {
+	if !r.opts.Settings.writes() {
 		return
 	}
 	ctx, _ = workflow.NewDisconnectedContext(ctx)

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/tclient"
 )
 
@@ -57,6 +58,7 @@ func exitCode(err error) int {
 
 // app holds what every command shares: output, configuration and the client.
 type app struct {
+	catalog     *process.Catalog
 	out, errOut io.Writer
 	cfgFile     string
 	output      string
@@ -69,7 +71,9 @@ type app struct {
 	dc           converter.DataConverter
 }
 
-func newApp(out, errOut io.Writer) *app { return &app{out: out, errOut: errOut} }
+func newApp(c *process.Catalog, out, errOut io.Writer) *app {
+	return &app{catalog: c, out: out, errOut: errOut}
+}
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{

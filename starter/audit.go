@@ -199,7 +199,7 @@ func mergeTrail(trail []audit.Entry, stored []audit.Stored) []audit.Stored {
 }
 
 func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
-	from, until, err := sinceWindow(since, process)
+	from, until, err := a.sinceWindow(since, process)
 	if err != nil {
 		return err
 	}

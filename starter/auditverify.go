@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/record"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
@@ -13,7 +14,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/auditstore"
 )
 
@@ -194,10 +194,10 @@ func readEvent(ev *history.HistoryEvent, dc converter.DataConverter, h *historyA
 		}
 	case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 		at := ev.GetActivityTaskScheduledEventAttributes()
-		if at.GetActivityType().GetName() != activities.AppendAuditName {
+		if at.GetActivityType().GetName() != record.ActivityAppendAudit {
 			return
 		}
-		var in activities.AppendAuditInput
+		var in record.AppendAuditInput
 		if p := at.GetInput().GetPayloads(); len(p) > 0 && dc.FromPayload(p[0], &in) == nil {
 			for _, e := range in.Entries {
 				h.Entries[e.Key()] = e
@@ -212,10 +212,10 @@ func readEvent(ev *history.HistoryEvent, dc converter.DataConverter, h *historyA
 			return
 		}
 		var data struct{ ActivityType string }
-		if p := at.GetDetails()["data"].GetPayloads(); len(p) == 0 || dc.FromPayload(p[0], &data) != nil || data.ActivityType != activities.AppendAuditName {
+		if p := at.GetDetails()["data"].GetPayloads(); len(p) == 0 || dc.FromPayload(p[0], &data) != nil || data.ActivityType != record.ActivityAppendAudit {
 			return
 		}
-		var res activities.AppendAuditResult
+		var res record.AppendAuditResult
 		if p := at.GetDetails()["result"].GetPayloads(); len(p) > 0 && dc.FromPayload(p[0], &res) == nil {
 			for _, e := range res.Entries {
 				h.Entries[e.Key()] = e

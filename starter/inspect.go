@@ -18,9 +18,9 @@ import (
 	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/textsafe"
-	"github.com/batonhq/baton/workflows"
 )
 
 // query runs a query on one instance with a bounded wait. It is safe for
@@ -114,7 +114,7 @@ func (a *app) statusFromHistory(ctx context.Context, id string, desc *workflowse
 	st.Process = info.GetType().GetName()
 	st.BusinessKey = id
 	st.Stage = "-"
-	st.Outcome = workflows.OutcomeFailed
+	st.Outcome = process.OutcomeFailed
 	st.StartedAt = info.GetStartTime().AsTime()
 	if info.GetCloseTime() != nil {
 		closed := info.GetCloseTime().AsTime()
@@ -281,7 +281,7 @@ func (a *app) listCommand() *cobra.Command {
 			if all {
 				limit = 0
 			}
-			if err := checkProcessFlag(process); err != nil {
+			if err := a.checkProcessFlag(process); err != nil {
 				return err
 			}
 			var state []string

@@ -17,7 +17,6 @@ import (
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/textsafe"
-	"github.com/batonhq/baton/workflows"
 )
 
 // instance is what the report needs of one process instance.
@@ -96,13 +95,13 @@ func ratio(a, b int) float64 {
 }
 
 // aggregate computes each process's figures over a window of hours.
-func aggregate(instances []instance, hours float64) []ProcessReport {
+func aggregate(names []string, instances []instance, hours float64) []ProcessReport {
 	byProcess := map[string][]instance{}
 	for _, in := range instances {
 		byProcess[in.Process] = append(byProcess[in.Process], in)
 	}
 	var out []ProcessReport
-	for _, p := range workflows.Names() {
+	for _, p := range names {
 		list, ok := byProcess[p]
 		if !ok {
 			continue
@@ -197,12 +196,12 @@ func parseSince(s string) (time.Duration, error) {
 
 // sinceWindow reads --since and --process (empty: every process): the
 // window of that length that ends now.
-func sinceWindow(since, process string) (from, until time.Time, err error) {
+func (a *app) sinceWindow(since, process string) (from, until time.Time, err error) {
 	d, err := parseSince(since)
 	if err != nil {
 		return from, until, err
 	}
-	if err := checkProcessFlag(process); err != nil {
+	if err := a.checkProcessFlag(process); err != nil {
 		return from, until, err
 	}
 	until = time.Now().UTC()
@@ -223,7 +222,7 @@ whenever its instance started, listed from visibility alone like starter tasks).
 		Example: "  starter report\n  starter report --process loan --since 7d -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			from, now, err := sinceWindow(since, process)
+			from, now, err := a.sinceWindow(since, process)
 			if err != nil {
 				return err
 			}
@@ -245,7 +244,7 @@ whenever its instance started, listed from visibility alone like starter tasks).
 			if err != nil {
 				return fmt.Errorf("backlog: %v", rootMessage(err))
 			}
-			rep.Processes = aggregate(instances, now.Sub(from).Hours())
+			rep.Processes = aggregate(a.catalog.Names(), instances, now.Sub(from).Hours())
 			rep.Processes, rep.CycleTimeSource = a.storeCycles(cmd, rep.Processes, process, rep.Since)
 			rep.Backlog = backlog(open, now)
 			if a.jsonOutput() {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/workflows"
 
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
@@ -39,7 +40,7 @@ func TestAggregate(t *testing.T) {
 		in("failed", "", "", 0, humantask.TaskStats{}),
 		{Process: "order", Status: "completed", HandlingPath: "automated", Outcome: "fulfilled", Start: t0, Close: t0.Add(time.Second)},
 	}
-	reps := aggregate(rows, 24)
+	reps := aggregate(workflows.Catalog().Names(), rows, 24)
 	if len(reps) != 2 || reps[0].Process != "loan" || reps[1].Process != "order" {
 		t.Fatalf("reports = %+v", reps)
 	}
@@ -132,7 +133,7 @@ func TestMergeStoreCycles(t *testing.T) {
 		// Gone from visibility, still in the store.
 		{WorkflowID: "loan-1", Process: "loan", Started: t0, Closed: t0.Add(time.Minute), EndAction: audit.ActionCompleted},
 	}
-	out := mergeStoreCycles(procs, cycles)
+	out := mergeStoreCycles(workflows.Catalog().Names(), procs, cycles)
 	if len(out) != 2 || out[0].Process != "loan" || out[1].Process != "order" {
 		t.Fatalf("processes = %+v, want loan then order", out)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows"
 )
 
 // Sources of the report's cycle times.
@@ -38,13 +37,13 @@ func (a *app) storeCycles(cmd *cobra.Command, procs []ProcessReport, process str
 		fmt.Fprintf(a.errOut, "starter: %v; cycle times from visibility\n", err)
 		return procs, cycleFromVisibility
 	}
-	return mergeStoreCycles(procs, cycles), cycleFromStore
+	return mergeStoreCycles(a.catalog.Names(), procs, cycles), cycleFromStore
 }
 
 // mergeStoreCycles sets each process's cycle time from the store's
 // completed instances, adding a row for a process visibility no longer
 // lists.
-func mergeStoreCycles(procs []ProcessReport, cycles []auditstore.Cycle) []ProcessReport {
+func mergeStoreCycles(names []string, procs []ProcessReport, cycles []auditstore.Cycle) []ProcessReport {
 	byProcess := map[string][]float64{}
 	for _, c := range cycles {
 		if c.EndAction != audit.ActionCompleted || c.Closed.IsZero() {
@@ -58,7 +57,7 @@ func mergeStoreCycles(procs []ProcessReport, cycles []auditstore.Cycle) []Proces
 		procs[i].CycleTime = cycle(byProcess[procs[i].Process])
 	}
 	var out []ProcessReport
-	for _, name := range workflows.Names() {
+	for _, name := range names {
 		for _, p := range procs {
 			if p.Process == name {
 				out = append(out, p)

@@ -11,21 +11,23 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/textsafe"
 )
 
-// Main runs the CLI with the program's arguments and exits with its code.
-func Main() {
+// Main runs the CLI for the catalog's processes with the program's
+// arguments and exits with its code.
+func Main(c *process.Catalog) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Run(ctx, os.Args[1:])
+	code := Run(ctx, c, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
 
 // Run executes the CLI and returns the process exit code:
 // 0 ok, 1 failure, 2 usage error, 3 refused by policy, 4 not found.
-func Run(ctx context.Context, args []string) int {
-	a := newApp(os.Stdout, os.Stderr)
+func Run(ctx context.Context, c *process.Catalog, args []string) int {
+	a := newApp(c, os.Stdout, os.Stderr)
 	root := a.rootCommand()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/batonhq/baton/codec"
-	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/process"
 )
 
 // version is set at build time with -ldflags "-X github.com/batonhq/baton/starter.version=...".
@@ -61,11 +61,11 @@ func (a *app) pingCommand() *cobra.Command {
 				StaticSummary: "ping: is a Baton worker polling?",
 				// The server ends a ping nobody answered.
 				WorkflowExecutionTimeout: timeout + time.Minute,
-			}, workflows.ProcessPing, workflows.PingInput{})
+			}, process.PingName, process.PingInput{})
 			if err != nil {
 				return fmt.Errorf("start ping: %w", err)
 			}
-			var res workflows.PingResult
+			var res process.PingResult
 			if err := run.Get(ctx, &res); err != nil {
 				return a.pingUnanswered(cmd.Context(), cl, run, timeout)
 			}

@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 
-	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/record"
@@ -72,7 +71,7 @@ type refusalRecorder struct {
 
 // refusalStore is where refusals go (auditstore.Store).
 type refusalStore interface {
-	activities.AuditAppender
+	Append(ctx context.Context, entries []audit.Entry) (audit.AppendResult, error)
 	AppendCapped(ctx context.Context, e audit.Entry, max int) error
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -23,34 +24,49 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
-	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/config"
-	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/logging"
 	"github.com/batonhq/baton/internal/metrics"
-	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/tclient"
-	"github.com/batonhq/baton/workflows"
 )
 
-// Main runs the worker with the program's arguments and exits: 1 on an
-// error, printed as one line.
-func Main() {
-	if err := Run(os.Args[1:]); err != nil {
+// Option configures what the worker hosts beside the catalog's processes.
+type Option func(*options)
+
+type options struct {
+	activities []func(r ActivityRegistry, cfg *config.Config) error
+}
+
+// Activities registers the team's own activities (its systems), built from
+// the configuration once the worker has it. The frame's own activities
+// (policy, directory, audit store) are the worker's.
+func Activities(register func(r ActivityRegistry, cfg *config.Config) error) Option {
+	return func(o *options) { o.activities = append(o.activities, register) }
+}
+
+// Main runs the worker for the catalog's processes with the program's
+// arguments and exits: 1 on an error, printed as one line.
+func Main(c *process.Catalog, opts ...Option) {
+	if err := Run(os.Args[1:], c, opts...); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}
 }
 
-// Run runs the worker until SIGINT or SIGTERM.
-func Run(args []string) error {
+// Run hosts the catalog's processes until SIGINT or SIGTERM.
+func Run(args []string, c *process.Catalog, opts ...Option) error {
+	var o options
+	for _, set := range opts {
+		set(&o)
+	}
 	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
 	printSA := fs.Bool("print-search-attributes", false, "print the dev server's flags for Baton (--search-attribute, and --dynamic-config-value for its limits) and exit")
 	config.AddFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: worker [flags]\n\nHosts Baton's processes on a Temporal task queue.\n\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(os.Stderr, "Usage: worker [flags]\n\nHosts the processes (%s) on a Temporal task queue.\n\nFlags:\n%s", strings.Join(c.Names(), ", "), fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -75,7 +91,7 @@ func Run(args []string) error {
 	}
 	defer func() { _ = zl.Sync() }()
 
-	pol, err := workflows.LoadPolicy(cfg.Policy.File)
+	pol, err := config.LoadPolicy(cfg.Policy.File, c.CheckPolicy)
 	if err != nil {
 		return err
 	}
@@ -117,26 +133,31 @@ func Run(args []string) error {
 		zl.Info("search attributes created", zap.Strings("names", added))
 	}
 
-	if os.Getenv("BATON_AUDIT_WRITES") == "activity" {
-		record.AuditLocal = false
+	frame := NewFrame(pol, store)
+	// The update validator judges trust with the directory the handler
+	// reads: the worker's current one. Both are fixed for the worker's
+	// life: workflow code reads them.
+	settings := record.Settings{Directory: frame.Directory}
+	switch os.Getenv("BATON_AUDIT_WRITES") {
+	case "activity":
+		settings.Audit = record.AuditActivity
 		zl.Warn("BATON_AUDIT_WRITES=activity: audit writes through a regular activity (benchmark only)")
-	}
-	if os.Getenv("BATON_AUDIT_WRITES") == "off" {
+	case "off":
 		// make bench's "without audit writes" half only: instances started
 		// by this worker write no trail to the store.
-		record.AuditWrites = false
+		settings.Audit = record.AuditOff
 		zl.Warn("BATON_AUDIT_WRITES=off: instances do not write their audit trail to the store (benchmark only)")
 	}
 	refusals := newRefusalRecorder(store, zl, met.Handler)
 	w := worker.New(cl, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.Worker.StopTimeout,
 		Interceptors: []interceptor.WorkerInterceptor{refusals}})
-	workflows.Register(w)
-	set := activities.NewSet(pol, cfg.Systems.URL, cfg.Systems.Timeout)
-	activities.Register(w, set)
-	// The update validator judges trust with the directory the handler
-	// reads: the worker's current one.
-	humantask.ValidatorDirectory = func(users ...string) *policy.Policy { return activities.CurrentDirectory(set.Policy, users...) }
-	activities.RegisterAudit(w, &activities.Audit{Store: store})
+	c.Register(w, settings)
+	frame.Register(w)
+	for _, register := range o.activities {
+		if err := register(w, cfg); err != nil {
+			return err
+		}
+	}
 	rctx, rcancel := context.WithCancel(ctx)
 	refusalsDone := make(chan struct{})
 	go func() { refusals.run(rctx); close(refusalsDone) }()

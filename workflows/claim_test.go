@@ -141,12 +141,12 @@ func TestClaimRouteFromRecordedFacts(t *testing.T) {
 		{map[string]string{"triageScore": "70", "amount": "1200"}, ClaimAdjusterReview},
 		{map[string]string{"triageScore": "10", "amount": "2500"}, ClaimAdjusterReview},
 	} {
-		r, err := claim.Route(tc.facts, h.pol)
+		r, err := Claim.Routing(tc.facts, h.pol)
 		if err != nil || r.Decision != tc.decision {
 			t.Errorf("%v: %+v, %v", tc.facts, r, err)
 		}
 	}
-	if _, err := claim.Route(map[string]string{"amount": "1"}, h.pol); err == nil {
+	if _, err := Claim.Routing(map[string]string{"amount": "1"}, h.pol); err == nil {
 		t.Error("a missing fact was not refused")
 	}
 }

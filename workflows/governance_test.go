@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
@@ -27,7 +28,7 @@ func TestProcessRefusesAWorkflowIDThatIsNotTheBusinessKey(t *testing.T) {
 	h := newHarness(t)
 	in := loanIn("C-1001", 10000)
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "loan-A-1-again"})
-	h.env.ExecuteWorkflow(Loan, in)
+	h.env.ExecuteWorkflow(Loan.Name, in)
 	wantInvalidInput(t, h.env, "applicationId")
 	if !strings.Contains(h.env.GetWorkflowError().Error(), `the workflow ID "loan-A-1-again" is not the business key "loan-A-1"`) {
 		t.Errorf("err = %v", h.env.GetWorkflowError())
@@ -197,9 +198,8 @@ func TestEndedKeyIsRefusedBeforeAnySideEffect(t *testing.T) {
 	start := &audit.Stored{Entry: audit.Entry{RunID: "first-run", Action: audit.ActionStarted, Data: json.RawMessage(`{"originalRunId":"first-run"}`)}}
 	end := &audit.Stored{Entry: audit.Entry{RunID: "first-run", Action: audit.ActionCompleted, Time: ended, Data: json.RawMessage(`{"outcome":"declined"}`)}}
 
-	h := newHarness(t)
 	st := &ownedStore{state: audit.KeyState{Start: start, End: end}}
-	h.env.RegisterActivity(&activities.Audit{Store: st})
+	h := newHarness(t, st)
 	in := loanIn("C-1001", 10000)
 	h.execute(Loan, in)
 	var ae *temporal.ApplicationError
@@ -216,14 +216,13 @@ func TestEndedKeyIsRefusedBeforeAnySideEffect(t *testing.T) {
 	}
 
 	// The test environment's run is its own lineage: a key it started runs.
-	h = newHarness(t)
 	own := *start
 	own.Data = json.RawMessage(`{"originalRunId":"default-test-run-id"}`)
-	h.env.RegisterActivity(&activities.Audit{Store: &ownedStore{state: audit.KeyState{Start: &own}}})
+	h = newHarness(t, &ownedStore{state: audit.KeyState{Start: &own}})
 	mockLoanSystems(h, in, 780, 5.9)
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeApproved {
+	if res.Outcome != process.OutcomeApproved {
 		t.Errorf("a key this lineage owns: %+v", res)
 	}
 }

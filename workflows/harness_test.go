@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/worker"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
@@ -62,24 +65,28 @@ type harness struct {
 
 func loadDevPolicy(t *testing.T) *policy.Policy {
 	t.Helper()
-	p, err := policy.Load("../config/policy.yaml")
+	p, err := config.LoadPolicy("../config/policy.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func newHarness(t *testing.T) *harness {
+// With a store, the audit activities write to it (else they discard).
+func newHarness(t *testing.T, store ...worker.AuditStore) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), pol: loadDevPolicy(t)}
 	h.env.SetStartTime(testStart)
-	Register(h.env)
-	h.env.RegisterActivity(&activities.Policy{Current: h.pol})
-	h.env.RegisterActivity(&activities.Audit{Store: discardAudit{}})
+	Catalog().Register(h.env, record.Settings{})
+	var st worker.AuditStore = discardAudit{}
+	if len(store) > 0 {
+		st = store[0]
+	}
+	worker.NewFrame(h.pol, st).Register(h.env)
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	h.env.SetOnActivityStartedListener(func(info *activityInfo, _ ctxT, _ encodedValues) {
-		if info.ActivityType.Name == activities.AppendAuditName {
+		if info.ActivityType.Name == record.ActivityAppendAudit {
 			return // the record's writer; the record's tests check it
 		}
 		h.calls = append(h.calls, info.ActivityType.Name)
@@ -132,8 +139,12 @@ func (h *harness) signal(at time.Duration, name string, arg any) {
 	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(name, arg) }, at)
 }
 
-// execute starts a process under its business key, as the starter does.
+// execute starts a process (its description, or a workflow) under its
+// business key, as the starter does.
 func (h *harness) execute(wf any, in any) {
+	if d, ok := wf.(*process.Description); ok {
+		wf = d.Name
+	}
 	if k, ok := in.(interface{ Key() string }); ok {
 		h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: k.Key()})
 	}
@@ -193,7 +204,7 @@ func wantInvalidInput(t *testing.T, env *testsuite.TestWorkflowEnvironment, fiel
 	t.Helper()
 	err := env.GetWorkflowError()
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != ErrInvalidStart || !ae.NonRetryable() || !strings.Contains(ae.Error(), field+":") {
+	if !errors.As(err, &ae) || ae.Type() != process.ErrInvalidStart || !ae.NonRetryable() || !strings.Contains(ae.Error(), field+":") {
 		t.Fatalf("err = %v, want a non-retryable InvalidInput naming %s", err, field)
 	}
 }

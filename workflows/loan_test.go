@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
 
 	"github.com/stretchr/testify/mock"
 
@@ -35,7 +36,7 @@ func TestLoanAutoApprove(t *testing.T) {
 	mockLoanSystems(h, in, 780, 5.9)
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeApproved || res.HandlingPath != record.PathAutomated || res.DisbursementID != "DSB-1" || res.RiskScore != 780 {
+	if res.Outcome != process.OutcomeApproved || res.HandlingPath != record.PathAutomated || res.DisbursementID != "DSB-1" || res.RiskScore != 780 {
 		t.Fatalf("result = %+v", res)
 	}
 	if h.ran() != "VerifyIdentity PullCreditScore CreateOffer Disburse" {
@@ -53,7 +54,7 @@ func TestLoanAutoDeclineAndKYCFailure(t *testing.T) {
 	mockLoanSystems(h, in, 510, 0)
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeDeclined || res.HandlingPath != record.PathAutomated || res.Reason != "risk score 510 below 550" {
+	if res.Outcome != process.OutcomeDeclined || res.HandlingPath != record.PathAutomated || res.Reason != "risk score 510 below 550" {
 		t.Fatalf("low score: %+v", res)
 	}
 	if h.ran() != "VerifyIdentity PullCreditScore" {
@@ -65,7 +66,7 @@ func TestLoanAutoDeclineAndKYCFailure(t *testing.T) {
 	h.env.OnActivity(aKYC.VerifyIdentity, mock.Anything, mock.Anything).Return(nil, refuse(activities.ErrKYCFailed, "document mismatch"))
 	res = LoanResult{}
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeDeclined || res.Reason != "identity check failed" || h.ran() != "VerifyIdentity" {
+	if res.Outcome != process.OutcomeDeclined || res.Reason != "identity check failed" || h.ran() != "VerifyIdentity" {
 		t.Fatalf("KYC failure: %+v after %s", res, h.ran())
 	}
 	if res.Facts == nil || len(res.Facts) != 0 {
@@ -90,7 +91,7 @@ func TestLoanManualUnderwritingQuorumByAmount(t *testing.T) {
 		}
 		var res LoanResult
 		h.run(Loan, in, &res)
-		if res.Outcome != OutcomeApproved || res.HandlingPath != record.PathManual {
+		if res.Outcome != process.OutcomeApproved || res.HandlingPath != record.PathManual {
 			t.Fatalf("%v: %+v", tc.amount, res)
 		}
 		if !h.auditHas(audit.ActionRouted, "quorum "+string(rune('0'+len(tc.approvers)))) {
@@ -106,7 +107,7 @@ func TestLoanUnderwritingDeadlineDeclinesAfterEscalation(t *testing.T) {
 	mockLoanSystems(h, in, 660, 8.9)
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeDeclined || res.Reason != "no underwriting decision by the deadline" {
+	if res.Outcome != process.OutcomeDeclined || res.Reason != "no underwriting decision by the deadline" {
 		t.Fatalf("result = %+v", res)
 	}
 	if !h.auditHas(audit.ActionEscalated, "added role senior-underwriter") {
@@ -124,7 +125,7 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 	h.update(time.Hour, humantask.Decision{Verdict: humantask.Reject, Actor: "ben", Comment: "debt ratio too high"})
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeDeclined || res.Reason != "rejected by ben: debt ratio too high" {
+	if res.Outcome != process.OutcomeDeclined || res.Reason != "rejected by ben: debt ratio too high" {
 		t.Fatalf("result = %+v", res)
 	}
 	// The result records what a what-if needs: the routing facts and the
@@ -153,7 +154,7 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 	}
 	want := res.Ending
 	want.Reason, want.Tasks[0].Decisions[0].Comment = "", ""
-	if got := EndingOf(data, last.Time); !reflect.DeepEqual(got, want) {
+	if got := process.EndingOf(data, last.Time); !reflect.DeepEqual(got, want) {
 		t.Errorf("completed entry's data:\n%+v\nwant\n%+v", got, want)
 	}
 	if strings.Contains(string(last.Data), "debt ratio") {
@@ -178,17 +179,17 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 
 func TestLoanRouteReplaysRecordedFacts(t *testing.T) {
 	pol := loadDevPolicy(t)
-	for facts, want := range map[[2]string]Route{
+	for facts, want := range map[[2]string]process.Route{
 		{"700", "20000"}: {Path: record.PathManual, Decision: LoanUnderwriting},
 		{"720", "25000"}: {Path: record.PathAutomated, Decision: LoanAutoApprove, Verdict: humantask.Approve},
 		{"549", "1000"}:  {Path: record.PathAutomated, Decision: LoanAutoDecline, Verdict: humantask.Reject},
 	} {
-		got, err := loan.Route(map[string]string{"riskScore": facts[0], "amount": facts[1]}, pol)
+		got, err := Loan.Routing(map[string]string{"riskScore": facts[0], "amount": facts[1]}, pol)
 		if err != nil || got.Path != want.Path || got.Decision != want.Decision || got.Verdict != want.Verdict {
 			t.Errorf("%v: %+v, %v; want %+v", facts, got, err, want)
 		}
 	}
-	if _, err := loan.Route(map[string]string{"amount": "1"}, pol); err == nil || err.Error() != "fact riskScore: not recorded" {
+	if _, err := Loan.Routing(map[string]string{"amount": "1"}, pol); err == nil || err.Error() != "fact riskScore: not recorded" {
 		t.Errorf("missing fact: %v", err)
 	}
 }
@@ -224,7 +225,7 @@ func TestLoanWithdrawAfterDisbursementIsRefused(t *testing.T) {
 	h.signal(30*time.Second, SignalWithdraw, record.Request{By: "C-1001"})
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeApproved || !h.auditHas(audit.ActionRequestRefused, "withdraw refused: too late") {
+	if res.Outcome != process.OutcomeApproved || !h.auditHas(audit.ActionRequestRefused, "withdraw refused: too late") {
 		t.Fatalf("result %+v, audit %+v", res, h.audit())
 	}
 }

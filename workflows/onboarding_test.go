@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
 
 	"github.com/stretchr/testify/mock"
 
@@ -84,7 +85,7 @@ func TestOnboardingManagerRejects(t *testing.T) {
 	h.update(time.Hour, humantask.Decision{Verdict: humantask.Reject, Actor: "mia", Comment: "role not budgeted"})
 	var res OnboardingResult
 	h.run(Onboarding, in, &res)
-	if res.Outcome != OutcomeRejected || strings.Contains(h.ran(), "CreateAccounts") {
+	if res.Outcome != process.OutcomeRejected || strings.Contains(h.ran(), "CreateAccounts") {
 		t.Fatalf("result %+v after %s", res, h.ran())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
 
 	"github.com/stretchr/testify/mock"
 
@@ -118,7 +119,7 @@ func TestOrderShipmentFailureCompensatesInReverseOrder(t *testing.T) {
 	mockOrder(h, in, 10)
 	var res OrderResult
 	h.run(Order, in, &res)
-	if res.Outcome != OutcomeFailed || strings.Join(res.Compensations, ",") != "refund,release-stock" {
+	if res.Outcome != process.OutcomeFailed || strings.Join(res.Compensations, ",") != "refund,release-stock" {
 		t.Fatalf("result = %+v", res)
 	}
 	if h.ran() != "ScreenOrder ReserveStock ChargeCard CreateShipment RefundCharge ReleaseStock" {

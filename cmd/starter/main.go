@@ -2,6 +2,9 @@
 // processes (see package starter).
 package main
 
-import "github.com/batonhq/baton/starter"
+import (
+	"github.com/batonhq/baton/starter"
+	"github.com/batonhq/baton/workflows"
+)
 
-func main() { starter.Main() }
+func main() { starter.Main(workflows.Catalog()) }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
@@ -17,7 +18,7 @@ import (
 
 func devPolicy(t *testing.T) *policy.Policy {
 	t.Helper()
-	p, err := policy.Load("../../config/policy.yaml")
+	p, err := config.LoadPolicy("../../config/policy.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
 
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/oidctest"
@@ -100,7 +101,7 @@ func (f *fakeBackend) sent() []humantask.Decision {
 
 func devPolicy(t *testing.T) *policy.Policy {
 	t.Helper()
-	p, err := policy.Load("../../config/policy.yaml")
+	p, err := config.LoadPolicy("../../config/policy.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

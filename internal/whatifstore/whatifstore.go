@@ -11,7 +11,7 @@ import (
 	"fmt"
 
 	"github.com/batonhq/baton/audit"
-	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/process"
 
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/whatif"
@@ -64,7 +64,7 @@ func (s Source) Finished(ctx context.Context, w whatif.Window) ([]whatif.Instanc
 				out = append(out, in)
 				continue
 			}
-			end := workflows.EndingOf(d, e.Closed)
+			end := process.EndingOf(d, e.Closed)
 			in.Recorded = end.Facts != nil
 			in.Path, in.Outcome, in.Decision, in.Facts, in.Tasks = end.HandlingPath, end.Outcome, end.Decision, end.Facts, end.Tasks
 			if !end.StartedAt.IsZero() {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
 
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
@@ -107,11 +108,11 @@ func TestFinishedFromTheStore(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "maxAmount: 25000", "maxAmount: 50000", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pol, err := workflows.LoadPolicy(path)
+	pol, err := config.LoadPolicy(path, workflows.Catalog().CheckPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := whatif.Evaluate(got, pol, w.Since, w.Until)
+	rep := whatif.Evaluate(workflows.Catalog(), got, pol, w.Since, w.Until)
 	if len(rep.Processes) != 1 {
 		t.Fatalf("processes: %+v", rep.Processes)
 	}
@@ -176,11 +177,11 @@ func TestUnreadableDataIsListedNotFatal(t *testing.T) {
 	if got[2].Unreadable != "" || !got[2].Recorded {
 		t.Errorf("loan-U-3: %+v", got[2])
 	}
-	pol, err := workflows.LoadPolicy("../../config/policy.yaml")
+	pol, err := config.LoadPolicy("../../config/policy.yaml", workflows.Catalog().CheckPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := whatif.Evaluate(got, pol, t0, t0.Add(time.Hour)).Processes[0]
+	p := whatif.Evaluate(workflows.Catalog(), got, pol, t0, t0.Add(time.Hour)).Processes[0]
 	if p.Finished != 3 || p.Evaluated != 1 || len(p.NotEvaluated) != 2 || !strings.HasPrefix(p.NotEvaluated[1].Reason, "facts unreadable: not in the audit store") {
 		t.Errorf("finished %d, evaluated %d, not evaluated %+v", p.Finished, p.Evaluated, p.NotEvaluated)
 	}

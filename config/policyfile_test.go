@@ -1,4 +1,4 @@
-package policy
+package config
 
 import (
 	"os"
@@ -6,9 +6,11 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/batonhq/baton/policy"
 )
 
-// A policy file larger than MaxFileBytes is refused with its name and the
+// A policy file larger than policy.MaxFileBytes is refused with its name and the
 // bound, without being read whole: a 200 MB file (whatif --policy took
 // 1.3 GB on one) costs about the bound in memory.
 func TestLoadBoundsTheFileSize(t *testing.T) {
@@ -28,7 +30,7 @@ func TestLoadBoundsTheFileSize(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	_, err = Load(big)
+	_, err = LoadPolicy(big, nil)
 	runtime.ReadMemStats(&after)
 	if err == nil || !strings.Contains(err.Error(), big) || !strings.Contains(err.Error(), "larger than 1048576 bytes (1 MiB)") {
 		t.Fatalf("a 200 MB policy file: %v", err)
@@ -42,22 +44,29 @@ func TestLoadBoundsTheFileSize(t *testing.T) {
 
 	// One byte over the bound, and a device that never ends.
 	over := filepath.Join(t.TempDir(), "over.yaml")
-	if err := os.WriteFile(over, []byte(strings.Repeat("#", MaxFileBytes+1)), 0o644); err != nil {
+	if err := os.WriteFile(over, []byte(strings.Repeat("#", policy.MaxFileBytes+1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(over); err == nil || !strings.Contains(err.Error(), "larger than") {
+	if _, err := LoadPolicy(over, nil); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("one byte over: %v", err)
 	}
 	if _, err := os.Stat("/dev/zero"); err == nil {
-		if _, err := Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "larger than") {
+		if _, err := LoadPolicy("/dev/zero", nil); err == nil || !strings.Contains(err.Error(), "larger than") {
 			t.Errorf("/dev/zero: %v", err)
 		}
 	}
-	if _, err := Parse([]byte(strings.Repeat("#", MaxFileBytes+1))); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
+	if _, err := policy.Parse([]byte(strings.Repeat("#", policy.MaxFileBytes+1))); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
 		t.Errorf("Parse of more than the bound: %v", err)
 	}
 	// The development policy is far inside the bound.
-	if _, err := Load("../config/policy.yaml"); err != nil {
+	if _, err := LoadPolicy("policy.yaml", nil); err != nil {
 		t.Errorf("config/policy.yaml: %v", err)
+	}
+}
+
+func TestLoadPolicyNamesTheFile(t *testing.T) {
+	_, err := LoadPolicy("/nonexistent/policy.yaml", nil)
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/policy.yaml") {
+		t.Fatalf("err = %v", err)
 	}
 }

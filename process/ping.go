@@ -1,12 +1,16 @@
-package workflows
+package process
 
 import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/record"
 )
+
+// PingName is the worker's health probe's workflow type: not a business
+// process (starter ping).
+const PingName = "ping"
 
 // PingInput is empty today; a struct keeps the payload growable.
 type PingInput struct{}
@@ -23,9 +27,8 @@ func Ping(ctx workflow.Context, _ PingInput) (*PingResult, error) {
 		StartToCloseTimeout: 10 * time.Second,
 		Summary:             "policy: load",
 	})
-	var pol *activities.Policy
-	var res activities.LoadPolicyResult
-	if err := workflow.ExecuteActivity(ctx, pol.LoadPolicy).Get(ctx, &res); err != nil {
+	var res record.LoadPolicyResult
+	if err := workflow.ExecuteActivity(ctx, record.ActivityLoadPolicy).Get(ctx, &res); err != nil {
 		return nil, err
 	}
 	return &PingResult{PolicyVersion: res.Policy.Version, Users: len(res.Policy.Users)}, nil
