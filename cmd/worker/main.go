@@ -4,6 +4,7 @@ package main
 
 import (
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/activities/httpsys"
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/worker"
 	"github.com/batonhq/baton/workflows"
@@ -11,7 +12,7 @@ import (
 
 func main() {
 	worker.Main(workflows.Catalog(), worker.Activities(func(r worker.ActivityRegistry, cfg *config.Config) error {
-		activities.Register(r, activities.NewSet(cfg.Systems.URL, cfg.Systems.Timeout))
+		activities.Register(r, httpsys.NewSet(cfg.Systems.URL, cfg.Systems.Timeout))
 		return nil
 	}))
 }

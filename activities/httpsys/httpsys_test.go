@@ -1,4 +1,4 @@
-package activities
+package httpsys
 
 import (
 	"errors"
@@ -16,14 +16,16 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/simulator"
+	"github.com/batonhq/baton/process"
 )
 
 // fixture runs the real simulator on an httptest server.
 type fixture struct {
 	sim *simulator.Server
 	srv *httptest.Server
-	set Set
+	set activities.Set
 }
 
 func newFixture(t *testing.T, timeout time.Duration) *fixture {
@@ -70,27 +72,27 @@ func wantAppError(t *testing.T, err error, typ string, nonRetryable bool) {
 
 func TestSuccessfulCalls(t *testing.T) {
 	f := newFixture(t, 2*time.Second)
-	score, err := run[ScoreResult](t, f.set.Credit.PullCreditScore, ScoreInput{ApplicantID: "C-1001"})
+	score, err := run[activities.ScoreResult](t, f.set.Credit.PullCreditScore, activities.ScoreInput{ApplicantID: "C-1001"})
 	if err != nil || score.Score != 780 {
 		t.Fatalf("score = %+v, %v", score, err)
 	}
-	kyc, err := run[KYCResult](t, f.set.KYC.VerifyIdentity, KYCInput{ApplicantID: "C-1002"})
+	kyc, err := run[activities.KYCResult](t, f.set.KYC.VerifyIdentity, activities.KYCInput{ApplicantID: "C-1002"})
 	if err != nil || !kyc.Verified {
 		t.Fatalf("kyc = %+v, %v", kyc, err)
 	}
-	rsv, err := run[ReserveResult](t, f.set.Inventory.ReserveStock, ReserveInput{OrderID: "O-1", Items: []Item{{SKU: "SKU-BOOK", Quantity: 2}}})
+	rsv, err := run[activities.ReserveResult](t, f.set.Inventory.ReserveStock, activities.ReserveInput{OrderID: "O-1", Items: []activities.Item{{SKU: "SKU-BOOK", Quantity: 2}}})
 	if err != nil || rsv.ReservationID == "" {
 		t.Fatalf("reserve = %+v, %v", rsv, err)
 	}
-	scr, err := run[ScreenResult](t, f.set.Fraud.ScreenOrder, ScreenInput{OrderID: "O-1", CustomerID: "NEW-1", Amount: 2500, BillingCountry: "DE", ShippingCountry: "US"})
+	scr, err := run[activities.ScreenResult](t, f.set.Fraud.ScreenOrder, activities.ScreenInput{OrderID: "O-1", CustomerID: "NEW-1", Amount: 2500, BillingCountry: "DE", ShippingCountry: "US"})
 	if err != nil || scr.Score != 100 {
 		t.Fatalf("screen = %+v, %v", scr, err)
 	}
-	cov, err := run[CoverageResult](t, f.set.Claims.CheckCoverage, CoverageInput{PolicyNumber: "P-100", Kind: "theft"})
+	cov, err := run[activities.CoverageResult](t, f.set.Claims.CheckCoverage, activities.CoverageInput{PolicyNumber: "P-100", Kind: "theft"})
 	if err != nil || cov.Deductible != 250 || cov.Holder != "C-2001" {
 		t.Fatalf("coverage = %+v, %v", cov, err)
 	}
-	mail, err := run[MailResult](t, f.set.Mail.SendMail, MailInput{To: "ana", Subject: "hello", Ref: "loan-1"})
+	mail, err := run[activities.MailResult](t, f.set.Mail.SendMail, activities.MailInput{To: "ana", Subject: "hello", Ref: "loan-1"})
 	if err != nil || mail.MessageID == "" {
 		t.Fatalf("mail = %+v, %v", mail, err)
 	}
@@ -104,12 +106,12 @@ func TestBusinessRefusalsAreNonRetryableWithType(t *testing.T) {
 		in   any
 		typ  string
 	}{
-		{"kyc failed", f.set.KYC.VerifyIdentity, KYCInput{ApplicantID: "C-9999"}, ErrKYCFailed},
-		{"declined card", f.set.Payments.ChargeCard, ChargeInput{OrderID: "O-2", Amount: 10, CardNumber: simulator.DeclinedCard}, ErrCardDeclined},
-		{"out of stock", f.set.Inventory.ReserveStock, ReserveInput{OrderID: "O-3", Items: []Item{{SKU: "SKU-GHOST", Quantity: 1}}}, ErrOutOfStock},
-		{"invalid input", f.set.Loans.CreateOffer, OfferInput{ApplicationID: "A-1"}, ErrInvalidInput},
-		{"unknown applicant", f.set.Credit.PullCreditScore, ScoreInput{ApplicantID: "C-0000"}, ErrNotFound},
-		{"lapsed policy", f.set.Claims.CheckCoverage, CoverageInput{PolicyNumber: "P-300", Kind: "fire"}, ErrNotCovered},
+		{"kyc failed", f.set.KYC.VerifyIdentity, activities.KYCInput{ApplicantID: "C-9999"}, activities.ErrKYCFailed},
+		{"declined card", f.set.Payments.ChargeCard, activities.ChargeInput{OrderID: "O-2", Amount: 10, CardNumber: simulator.DeclinedCard}, activities.ErrCardDeclined},
+		{"out of stock", f.set.Inventory.ReserveStock, activities.ReserveInput{OrderID: "O-3", Items: []activities.Item{{SKU: "SKU-GHOST", Quantity: 1}}}, activities.ErrOutOfStock},
+		{"invalid input", f.set.Loans.CreateOffer, activities.OfferInput{ApplicationID: "A-1"}, activities.ErrInvalidInput},
+		{"unknown applicant", f.set.Credit.PullCreditScore, activities.ScoreInput{ApplicantID: "C-0000"}, activities.ErrNotFound},
+		{"lapsed policy", f.set.Claims.CheckCoverage, activities.CoverageInput{PolicyNumber: "P-300", Kind: "fire"}, activities.ErrNotCovered},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,8 +131,8 @@ func TestRefusalMessagesHoldNoInputValues(t *testing.T) {
 		in       any
 		personal string
 	}{
-		{f.set.KYC.VerifyIdentity, KYCInput{ApplicantID: "C-9999"}, "C-9999"},
-		{f.set.Payments.ChargeCard, ChargeInput{OrderID: "O-2", Amount: 10, CardNumber: simulator.DeclinedCard}, simulator.DeclinedCard[len(simulator.DeclinedCard)-4:]},
+		{f.set.KYC.VerifyIdentity, activities.KYCInput{ApplicantID: "C-9999"}, "C-9999"},
+		{f.set.Payments.ChargeCard, activities.ChargeInput{OrderID: "O-2", Amount: 10, CardNumber: simulator.DeclinedCard}, simulator.DeclinedCard[len(simulator.DeclinedCard)-4:]},
 	} {
 		_, err := run[map[string]any](t, tc.act, tc.in)
 		var ae *temporal.ApplicationError
@@ -140,7 +142,7 @@ func TestRefusalMessagesHoldNoInputValues(t *testing.T) {
 		if strings.Contains(ae.Error(), tc.personal) {
 			t.Errorf("message %q shows %q", ae.Error(), tc.personal)
 		}
-		var se SystemError
+		var se process.SystemError
 		if err := ae.Details(&se); err != nil || !strings.Contains(se.Reason(), tc.personal) {
 			t.Errorf("details = %+v (%v), want the system's message naming %q", se, err, tc.personal)
 		}
@@ -150,10 +152,10 @@ func TestRefusalMessagesHoldNoInputValues(t *testing.T) {
 func TestUnavailableSystemIsRetryable(t *testing.T) {
 	f := newFixture(t, 2*time.Second)
 	f.sim.SetFaults(map[string]simulator.Faults{"credit": {ErrorRate: 1}})
-	_, err := run[ScoreResult](t, f.set.Credit.PullCreditScore, ScoreInput{ApplicantID: "C-1001"})
-	wantAppError(t, err, ErrUnavailable, false)
+	_, err := run[activities.ScoreResult](t, f.set.Credit.PullCreditScore, activities.ScoreInput{ApplicantID: "C-1001"})
+	wantAppError(t, err, activities.ErrUnavailable, false)
 	// Only the credit bureau was faulted.
-	if _, err := run[KYCResult](t, f.set.KYC.VerifyIdentity, KYCInput{ApplicantID: "C-1001"}); err != nil {
+	if _, err := run[activities.KYCResult](t, f.set.KYC.VerifyIdentity, activities.KYCInput{ApplicantID: "C-1001"}); err != nil {
 		t.Fatalf("kyc: %v", err)
 	}
 }
@@ -161,7 +163,7 @@ func TestUnavailableSystemIsRetryable(t *testing.T) {
 func TestTimeoutIsRetryable(t *testing.T) {
 	f := newFixture(t, 50*time.Millisecond)
 	f.sim.SetFaults(map[string]simulator.Faults{"*": {Latency: simulator.Duration(300 * time.Millisecond)}})
-	_, err := run[ScoreResult](t, f.set.Credit.PullCreditScore, ScoreInput{ApplicantID: "C-1001"})
+	_, err := run[activities.ScoreResult](t, f.set.Credit.PullCreditScore, activities.ScoreInput{ApplicantID: "C-1001"})
 	wantAppError(t, err, "", false)
 }
 
@@ -170,16 +172,16 @@ func TestTimeoutIsRetryable(t *testing.T) {
 func TestRetryAfterFailAfterApplyChargesOnce(t *testing.T) {
 	f := newFixture(t, 2*time.Second)
 	f.sim.SetFaults(map[string]simulator.Faults{"payments": {FailAfterApplyRate: 1}})
-	in := ChargeInput{OrderID: "O-9", Amount: 42, CardNumber: "4111111111111111"}
-	_, err := run[ChargeResult](t, f.set.Payments.ChargeCard, in)
+	in := activities.ChargeInput{OrderID: "O-9", Amount: 42, CardNumber: "4111111111111111"}
+	_, err := run[activities.ChargeResult](t, f.set.Payments.ChargeCard, in)
 	wantAppError(t, err, "", false)
 
 	f.sim.SetFaults(nil)
-	first, err := run[ChargeResult](t, f.set.Payments.ChargeCard, in)
+	first, err := run[activities.ChargeResult](t, f.set.Payments.ChargeCard, in)
 	if err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	second, err := run[ChargeResult](t, f.set.Payments.ChargeCard, in)
+	second, err := run[activities.ChargeResult](t, f.set.Payments.ChargeCard, in)
 	if err != nil || second.ChargeID != first.ChargeID {
 		t.Fatalf("second retry = %+v, %v; want the first result %s", second, err, first.ChargeID)
 	}
@@ -194,7 +196,7 @@ func TestRetryAfterFailAfterApplyChargesOnce(t *testing.T) {
 
 func TestIdempotencyKeyIsWorkflowAndActivityID(t *testing.T) {
 	f := newFixture(t, 2*time.Second)
-	if _, err := run[PayoutResult](t, f.set.Payments.Payout, PayoutInput{Reference: "expense-1", Payee: "mia", Amount: 12}); err != nil {
+	if _, err := run[activities.PayoutResult](t, f.set.Payments.Payout, activities.PayoutInput{Reference: "expense-1", Payee: "mia", Amount: 12}); err != nil {
 		t.Fatal(err)
 	}
 	key := f.sim.Ledger()[0].Key
@@ -216,7 +218,7 @@ func TestSlowCallsHeartbeat(t *testing.T) {
 	env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { beats++ })
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
 		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second, HeartbeatTimeout: time.Second})
-		return workflow.ExecuteActivity(ctx, f.set.HR.CreateEmployeeRecord, EmployeeInput{EmployeeID: "E-1"}).Get(ctx, nil)
+		return workflow.ExecuteActivity(ctx, f.set.HR.CreateEmployeeRecord, activities.EmployeeInput{EmployeeID: "E-1"}).Get(ctx, nil)
 	}, workflow.RegisterOptions{Name: "slow"})
 	env.ExecuteWorkflow("slow")
 	if err := env.GetWorkflowError(); err != nil {

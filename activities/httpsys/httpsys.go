@@ -1,4 +1,8 @@
-package activities
+// Package httpsys is how Baton's activities reach their systems on the
+// worker side: over HTTP, with an idempotency key per business step, errors
+// classified (4xx: non-retryable, typed; 5xx and timeouts: retried), and
+// heartbeats while a call is in flight. Workflow packages never import it.
+package httpsys
 
 import (
 	"bytes"
@@ -15,6 +19,9 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/process"
 )
 
 // Client calls one enterprise system over HTTP.
@@ -45,28 +52,13 @@ type apiError struct {
 	Message string `json:"message"`
 }
 
-// SystemError is a system's refusal as the error's details: its message
-// may name the applicant or a card's last digits, so it travels only in
-// the details (a payload, encrypted by the codec). The error's message,
-// which worker logs print, holds the system, its code and the HTTP status.
-type SystemError struct {
-	System  string `json:"system"`
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
-	Status  int    `json:"status"`
-}
-
-// Reason is the refusal for people: "<system>: <message> (HTTP <status>)".
-func (e SystemError) Reason() string {
-	return fmt.Sprintf("%s: %s (HTTP %d)", e.System, cmp.Or(e.Message, e.Code), e.Status)
-}
-
-// get reads; post mutates with an idempotency key.
-func (c *Client) get(ctx context.Context, path string, out any) error {
+// Get reads (activities.System).
+func (c *Client) Get(ctx context.Context, path string, out any) error {
 	return c.do(ctx, http.MethodGet, path, nil, out)
 }
 
-func (c *Client) post(ctx context.Context, path string, in, out any) error {
+// Post mutates, with an idempotency key (activities.System).
+func (c *Client) Post(ctx context.Context, path string, in, out any) error {
 	return c.do(ctx, http.MethodPost, path, in, out)
 }
 
@@ -75,13 +67,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return temporal.NewNonRetryableApplicationError("encode request: "+err.Error(), ErrInvalidInput, err)
+			return temporal.NewNonRetryableApplicationError("encode request: "+err.Error(), activities.ErrInvalidInput, err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if method != http.MethodGet && activity.IsActivity(ctx) {
@@ -105,17 +97,17 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode >= 300 {
 		var ae apiError
 		_ = json.Unmarshal(data, &ae)
-		se := SystemError{System: c.system, Code: ae.Code, Message: cmp.Or(ae.Message, strings.TrimSpace(string(data))), Status: resp.StatusCode}
+		se := process.SystemError{System: c.system, Code: ae.Code, Message: cmp.Or(ae.Message, strings.TrimSpace(string(data))), Status: resp.StatusCode}
 		msg := fmt.Sprintf("%s: %s (HTTP %d)", c.system, cmp.Or(ae.Code, http.StatusText(resp.StatusCode)), resp.StatusCode)
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusRequestTimeout {
 			typ, ok := codeTypes[ae.Code]
 			if !ok {
-				typ = ErrRefused
+				typ = activities.ErrRefused
 			}
 			return temporal.NewNonRetryableApplicationError(msg, typ, nil, se)
 		}
 		// Transient: Temporal retries it. Only the status is in the message.
-		return temporal.NewApplicationError(msg, ErrUnavailable, se)
+		return temporal.NewApplicationError(msg, activities.ErrUnavailable, se)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -157,4 +149,36 @@ func heartbeatWhile(ctx context.Context) func() {
 		}
 	}()
 	return func() { close(done) }
+}
+
+// codeTypes maps the systems' error codes to application error types.
+var codeTypes = map[string]string{
+	"invalid_input":           activities.ErrInvalidInput,
+	"missing_idempotency_key": activities.ErrInvalidInput,
+	"not_found":               activities.ErrNotFound,
+	"kyc_failed":              activities.ErrKYCFailed,
+	"card_declined":           activities.ErrCardDeclined,
+	"out_of_stock":            activities.ErrOutOfStock,
+	"not_covered":             activities.ErrNotCovered,
+}
+
+// NewSet builds every activity struct against the systems at baseURL.
+func NewSet(baseURL string, timeout time.Duration) activities.Set {
+	c := func(system string) *Client { return NewClient(system, baseURL, timeout) }
+	return activities.Set{
+		Credit:     &activities.CreditBureau{C: c("credit bureau")},
+		KYC:        &activities.KYC{C: c("kyc")},
+		Loans:      &activities.LoanCore{C: c("loan core")},
+		Payments:   &activities.Payments{C: c("payments")},
+		Fraud:      &activities.Fraud{C: c("fraud screening")},
+		Inventory:  &activities.Inventory{C: c("inventory")},
+		Shipping:   &activities.Shipping{C: c("shipping")},
+		HR:         &activities.HR{C: c("hr")},
+		IT:         &activities.ITProvisioning{C: c("it provisioning")},
+		Equipment:  &activities.Equipment{C: c("equipment")},
+		Payroll:    &activities.Payroll{C: c("payroll")},
+		Facilities: &activities.Facilities{C: c("facilities")},
+		Mail:       &activities.Mail{C: c("mail")},
+		Claims:     &activities.Claims{C: c("claims")},
+	}
 }
