@@ -236,26 +236,25 @@ func ActorOrUnknown(a string) string {
 	return a
 }
 
-// checkLive is the handlers' check: against the pinned policy, then against
-// the worker's live directory entries of the actor and delegate laid over
-// it (a local activity). The directory decides who may act and whose
-// signature counts: a key, role, user or signer removed since the policy
-// was pinned no longer decides, and one added since does, from the next
-// decision. So a refusal the live directory could lift (an unknown actor
-// or delegate, a missing role, a signature it might verify) goes on to the
-// live check; any other refusal stands without reading the directory.
+// checkLive is the handlers' gate: the one check, once, under the policy a
+// decision is judged by now: the pinned policy (routing: roles, quorum,
+// deadlines, exclusions) with the worker's live directory entries of the
+// actor and the delegate laid over it (who holds a role, whose key, which
+// signers are trusted), read first through a recorded local activity. So
+// a key, role, user or signer removed since the policy was pinned no
+// longer decides, and one added since does, from the next decision. A
+// message out of its bounds, or one before the policy is pinned, reads
+// nothing: the check refuses it as it is.
 func (m *Tasks) checkLive(ctx workflow.Context, d *Decision) (*task, error) {
-	pinned := m.rec.Policy()
-	if _, err := m.check(ctx, d, pinned); err != nil {
-		if r, ok := err.(*Refusal); !ok || !r.directory {
-			return nil, err
+	pol := m.rec.Policy()
+	if pol != nil && d.bounds() == nil {
+		live, err := m.rec.LiveDirectory(ctx, d.Actor, d.DelegateTo)
+		if err != nil {
+			return nil, refuse(RefusedUnavailable, "the directory could not be read: %v", err)
 		}
+		pol = Overlay(pol, live, d.Actor, d.DelegateTo)
 	}
-	live, err := m.rec.LiveDirectory(ctx, d.Actor, d.DelegateTo)
-	if err != nil {
-		return nil, refuse(RefusedUnavailable, "the directory could not be read: %v", err)
-	}
-	return m.check(ctx, d, Overlay(pinned, live, d.Actor, d.DelegateTo))
+	return m.check(ctx, d, pol)
 }
 
 // Drain handles decisions that arrived as signals after the process ended:
@@ -383,8 +382,6 @@ func (m *Tasks) openIDs() []string {
 type Refusal struct {
 	Code string
 	msg  string
-	// directory: the live directory could lift it (see checkLive).
-	directory bool
 }
 
 func (r *Refusal) Error() string { return r.msg }
@@ -413,13 +410,6 @@ func refuse(code, format string, args ...any) *Refusal {
 	return &Refusal{Code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// refuseByDirectory is a refusal the directory's entries decided.
-func refuseByDirectory(code, format string, args ...any) *Refusal {
-	r := refuse(code, format, args...)
-	r.directory = true
-	return r
-}
-
 // check is the one place that decides whether a decision is allowed under
 // pol (the pinned policy, or it with live directory entries laid over). It
 // resolves an omitted task id and changes nothing else.
@@ -441,9 +431,9 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 	user, known := pol.Users[d.Actor]
 	if !known {
 		if _, pinned := m.rec.Policy().Users[d.Actor]; pinned {
-			return nil, refuseByDirectory(RefusedNoRole, "actor: %q is no longer in the directory", d.Actor)
+			return nil, refuse(RefusedNoRole, "actor: %q is no longer in the directory", d.Actor)
 		}
-		return nil, refuseByDirectory(RefusedInvalid, "actor: %q is not in the directory", d.Actor)
+		return nil, refuse(RefusedInvalid, "actor: %q is not in the directory", d.Actor)
 	}
 	if d.TaskID == "" {
 		open := m.openIDs()
@@ -471,7 +461,7 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 		return nil, refuse(RefusedHeld, "task %q is held for an operator: %s", d.TaskID, t.held)
 	}
 	if err := m.checkSignature(ctx, t, d, pol, user); err != nil {
-		return nil, refuseByDirectory(RefusedSignature, "%s", err.Error())
+		return nil, refuse(RefusedSignature, "%s", err.Error())
 	}
 	v := t.view()
 	switch MayAct(pol, d.Actor, v) {
@@ -480,10 +470,10 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 		return nil, refuse(RefusedExcluded, "%s may not decide task %q: separation of duties (%s)", d.Actor, d.TaskID, reason)
 	case RefusedNoRole:
 		if slices.Contains(v.Delegates, d.Actor) && !v.named(d.Actor) {
-			return nil, refuseByDirectory(RefusedNoRole, "%s may not decide task %q: it was delegated to %s, who no longer holds %s",
+			return nil, refuse(RefusedNoRole, "%s may not decide task %q: it was delegated to %s, who no longer holds %s",
 				d.Actor, d.TaskID, d.Actor, "role "+strings.Join(v.DelegateRoles, " or "))
 		}
-		return nil, refuseByDirectory(RefusedNoRole, "%s may not decide task %q: needs %s", d.Actor, d.TaskID, candidatesText(v))
+		return nil, refuse(RefusedNoRole, "%s may not decide task %q: needs %s", d.Actor, d.TaskID, candidatesText(v))
 	case RefusedAlreadyDecided:
 		return nil, refuse(RefusedAlreadyDecided, "%s already decided task %q", d.Actor, d.TaskID)
 	}
@@ -500,7 +490,7 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 			return nil, refuse(RefusedDelegation, "delegateTo: %s cannot delegate to themselves", d.Actor)
 		}
 		if _, ok := pol.Users[d.DelegateTo]; !ok {
-			return nil, refuseByDirectory(RefusedDelegation, "delegateTo: %q is not in the directory", d.DelegateTo)
+			return nil, refuse(RefusedDelegation, "delegateTo: %q is not in the directory", d.DelegateTo)
 		}
 		if reason, excluded := v.exclusion(d.DelegateTo); excluded {
 			return nil, refuse(RefusedDelegation, "delegateTo: %s may not decide task %q: separation of duties (%s)", d.DelegateTo, d.TaskID, reason)
@@ -516,7 +506,7 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 			return nil, refuse(RefusedDelegation, "delegateTo: task %q is addressed to %s and names no role to delegate to", d.TaskID, strings.Join(t.users, ", "))
 		}
 		if !slices.ContainsFunc(roles, func(r string) bool { return pol.HasRole(d.DelegateTo, r) }) {
-			return nil, refuseByDirectory(RefusedDelegation, "delegateTo: %s lacks the role for task %q (needs one of: %s)", d.DelegateTo, d.TaskID, strings.Join(roles, ", "))
+			return nil, refuse(RefusedDelegation, "delegateTo: %s lacks the role for task %q (needs one of: %s)", d.DelegateTo, d.TaskID, strings.Join(roles, ", "))
 		}
 	}
 	return t, nil

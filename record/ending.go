@@ -149,20 +149,20 @@ func (r *Record) checkRequest(name string, who Requesters, allowed func() bool, 
 	return nil
 }
 
-// checkRequestLive checks req under the pinned policy, then with the
-// worker's live directory entry of the requester laid over it.
+// checkRequestLive checks req once, under the pinned policy with the
+// worker's live directory entry of the requester laid over it (read first,
+// a recorded local activity) when the requester is a user of the
+// directory; the owner (a customer) is not, and is checked as pinned.
 func (r *Record) checkRequestLive(ctx workflow.Context, name string, who Requesters, allowed func() bool, req Request) error {
-	if err := r.checkRequest(name, who, allowed, req, r.policy); err != nil {
-		return err
+	pol := r.policy
+	if _, inDirectory := r.directoryUser(req.By); inDirectory && len(req.By) <= humantask.MaxNameBytes {
+		live, err := r.LiveDirectory(ctx, req.By)
+		if err != nil {
+			return requestRefusal(humantask.RefusedUnavailable, "the directory could not be read: %v", err)
+		}
+		pol = humantask.Overlay(pol, live, req.By)
 	}
-	if _, inDirectory := r.policy.Users[req.By]; !inDirectory {
-		return nil // the owner (a customer) is not in the directory
-	}
-	live, err := r.LiveDirectory(ctx, req.By)
-	if err != nil {
-		return requestRefusal(humantask.RefusedUnavailable, "the directory could not be read: %v", err)
-	}
-	return r.checkRequest(name, who, allowed, req, humantask.Overlay(r.policy, live, req.By))
+	return r.checkRequest(name, who, allowed, req, pol)
 }
 
 func mayAsk(owner string, roles []string) string {
@@ -187,4 +187,14 @@ func suffix(s string) string {
 		return ""
 	}
 	return ": " + s
+}
+
+// directoryUser is the pinned directory's entry of user (none before the
+// policy is pinned).
+func (r *Record) directoryUser(user string) (policy.User, bool) {
+	if r.policy == nil {
+		return policy.User{}, false
+	}
+	u, ok := r.policy.Users[user]
+	return u, ok
 }
