@@ -1,6 +1,7 @@
 package humantask
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -192,4 +193,39 @@ func (m *Tasks) runReminders(ctx workflow.Context, t *task) {
 			}
 		}
 	}
+}
+
+// OpenedData is a task-opened entry's data: the occurrence, its subject and
+// the task's governance as opened.
+type OpenedData struct {
+	Occurrence int      `json:"occurrence"`
+	Subject    Subject  `json:"subject"`
+	Spec       SpecData `json:"spec"`
+}
+
+// SpecData is a task's governance as its task-opened entry records it; the
+// deadline is absolute (opening time plus the spec's deadline).
+type SpecData struct {
+	Roles         []string    `json:"roles,omitempty"`
+	Users         []string    `json:"users,omitempty"`
+	Quorum        int         `json:"quorum"`
+	Rejections    int         `json:"rejections"`
+	Exclusions    []Exclusion `json:"exclusions,omitempty"`
+	Deadline      time.Time   `json:"deadline"`
+	OnDeadline    string      `json:"onDeadline"`
+	EscalateAfter string      `json:"escalateAfter,omitempty"`
+	EscalateTo    []string    `json:"escalateTo,omitempty"`
+	DelegateRoles []string    `json:"delegateRoles,omitempty"`
+}
+
+// openedData encodes t's task-opened data.
+func openedData(t *task) json.RawMessage {
+	s := t.spec
+	sd := SpecData{Roles: t.roles, Users: s.Users, Quorum: s.Quorum, Rejections: t.rejectionsNeeded(), Exclusions: s.Exclusions,
+		Deadline: t.deadline, OnDeadline: s.OnDeadline, EscalateTo: s.EscalateTo, DelegateRoles: s.DelegateRoles}
+	if s.EscalateAfter > 0 {
+		sd.EscalateAfter = s.EscalateAfter.String()
+	}
+	b, _ := json.Marshal(OpenedData{Occurrence: t.subject.Occurrence, Subject: t.subject, Spec: sd})
+	return b
 }

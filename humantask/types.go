@@ -12,19 +12,11 @@ package humantask
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/batonhq/baton/audit"
 
 	"github.com/batonhq/baton/policy"
-)
-
-// Verdicts.
-const (
-	Approve  = "approve"
-	Reject   = "reject"
-	Delegate = "delegate"
 )
 
 // Task states.
@@ -35,34 +27,6 @@ const (
 	StateExpired   = "expired"
 	StateCancelled = "cancelled"
 )
-
-// Decision is the payload of the decide update and the decision signal.
-type Decision struct {
-	// TaskID may be omitted when exactly one task is open.
-	TaskID     string `json:"taskId,omitempty"`
-	Verdict    string `json:"verdict"`
-	Actor      string `json:"actor"`
-	Comment    string `json:"comment,omitempty"`
-	DelegateTo string `json:"delegateTo,omitempty"`
-	// Signature is an Ed25519 signature (base64) over SigningBytes of the
-	// task's Subject and this decision.
-	Signature string `json:"signature,omitempty"`
-	// Signer names a service the policy trusts to sign for the users it
-	// authenticated (policy signers, e.g. the web inbox); the signature is
-	// then the signer's, and Authenticated says how it knew the actor
-	// (e.g. "oidc https://login.example.com"). Both are covered by it.
-	Signer        string `json:"signer,omitempty"`
-	Authenticated string `json:"authenticated,omitempty"`
-}
-
-// DecisionResult answers an accepted decision.
-type DecisionResult struct {
-	TaskID    string `json:"taskId"`
-	State     string `json:"state"`
-	Approvals int    `json:"approvals"`
-	Quorum    int    `json:"quorum"`
-	Message   string `json:"message"`
-}
 
 // Exclusion keeps a user from deciding a task, with the reason shown when
 // they try (separation of duties).
@@ -157,67 +121,6 @@ func (t TaskView) WhoMayAct() []string {
 		who = append(who, UserCandidate(u))
 	}
 	return who
-}
-
-// MayAct is the one eligibility rule, used by the workflow's check and by
-// clients listing a user's inbox: "" when user may decide the task now, or
-// the refusal code (RefusedExcluded, RefusedNoRole, RefusedAlreadyDecided).
-//
-// A user named by delegation may decide only while they hold a role the
-// task delegates to (DelegateRoles, read from p: the live directory in the
-// workflow), so revoking the role revokes the delegation.
-func MayAct(p *policy.Policy, user string, t TaskView) string {
-	if _, excluded := t.exclusion(user); excluded {
-		return RefusedExcluded
-	}
-	if !t.named(user) && !t.holdsRole(p, user) && !t.holdsDelegation(p, user) {
-		return RefusedNoRole
-	}
-	if t.decided(user) {
-		return RefusedAlreadyDecided
-	}
-	return ""
-}
-
-func (t TaskView) exclusion(user string) (string, bool) {
-	for _, e := range t.Exclusions {
-		if e.User == user {
-			return e.Reason, true
-		}
-	}
-	return "", false
-}
-
-func (t TaskView) decided(user string) bool {
-	return slices.ContainsFunc(t.Votes, func(v audit.Vote) bool { return v.Actor == user })
-}
-
-// holdsRole reports whether user holds one of the current candidate roles.
-func (t TaskView) holdsRole(p *policy.Policy, user string) bool {
-	return p != nil && slices.ContainsFunc(t.Roles, func(r string) bool { return p.HasRole(user, r) })
-}
-
-// named reports whether the task names user other than by delegation.
-func (t TaskView) named(user string) bool {
-	return slices.Contains(t.Users, user) && !slices.Contains(t.Delegates, user)
-}
-
-// holdsDelegation reports whether user was delegated the task and still
-// holds a role it delegates to.
-func (t TaskView) holdsDelegation(p *policy.Policy, user string) bool {
-	return p != nil && slices.Contains(t.Delegates, user) && slices.ContainsFunc(t.DelegateRoles, func(r string) bool { return p.HasRole(user, r) })
-}
-
-// candidatesText says who may decide, for refusals and the audit trail.
-func candidatesText(t TaskView) string {
-	var parts []string
-	if len(t.Roles) > 0 {
-		parts = append(parts, "role "+strings.Join(t.Roles, " or "))
-	}
-	if len(t.Users) > 0 {
-		parts = append(parts, "to be "+strings.Join(t.Users, " or "))
-	}
-	return strings.Join(parts, ", or ")
 }
 
 // Summary is an open task as an inbox lists it, small enough for the

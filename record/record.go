@@ -9,13 +9,9 @@ package record
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/batonhq/baton/audit"
@@ -133,12 +129,6 @@ type Record struct {
 	cleanStart bool // the first flush has something to clean
 }
 
-// MaxRefusedAudited is how many refused messages (decisions, withdraw,
-// cancel) an instance audits one by one; beyond it they are counted, and
-// the count is audited when the instance ends and shown in status. A
-// flood of hostile signals cannot grow the trail without limit.
-const MaxRefusedAudited = 50
-
 // New registers the queries, the human tasks' update and signal, and the
 // flusher, so they exist before the workflow first blocks.
 func New(ctx workflow.Context, opts Options) (*Record, error) {
@@ -251,84 +241,6 @@ func (r *Record) LoadPolicy(ctx workflow.Context) (*policy.Policy, error) {
 	r.changed()
 	return r.policy, nil
 }
-
-// Audit appends an entry to the trail: the one entry point, which numbers
-// the entries (Seq) and stamps the pinned policy version.
-func (r *Record) Audit(ctx workflow.Context, actor, action, taskID, details string) {
-	r.AuditDecision(ctx, actor, action, taskID, details, humantask.How{})
-}
-
-// AuditDecision implements humantask.Host: Audit with how a decision came.
-func (r *Record) AuditDecision(ctx workflow.Context, actor, action, taskID, details string, how humantask.How) {
-	version := ""
-	if r.policy != nil {
-		version = r.policy.Version
-	}
-	var data json.RawMessage
-	if len(how.Data) > 0 {
-		data = r.entryData(how.Data)
-	}
-	r.trail = append(r.trail, audit.Entry{
-		WorkflowID: r.execution.ID, RunID: r.execution.RunID, Seq: int64(len(r.trail) + 1),
-		EventID: int64(workflow.GetInfo(ctx).GetCurrentHistoryLength()), Process: r.opts.Process, BusinessKey: r.opts.BusinessKey,
-		Time: workflow.Now(ctx).UTC(), Actor: actor, Action: action, TaskID: taskID, Details: details,
-		Reason: how.Reason, Via: how.Via, Signature: how.Signature, PolicyVersion: version, Source: audit.SourceWorkflow, Data: data,
-	})
-}
-
-// AuditRefused audits a refused message, the first MaxRefusedAudited of an
-// instance one by one; later ones are counted (Status.RefusedMessages) and
-// summarised in one entry when the instance ends.
-func (r *Record) AuditRefused(ctx workflow.Context, actor, action, taskID, details string, how humantask.How) {
-	r.refused++
-	if r.refused <= MaxRefusedAudited {
-		r.AuditDecision(ctx, actor, action, taskID, details, how)
-	}
-}
-
-// auditRefusedSummary audits how many refusals were only counted.
-func (r *Record) auditRefusedSummary(ctx workflow.Context) {
-	if n := r.refused - MaxRefusedAudited; n > 0 {
-		r.Audit(ctx, audit.SystemActor, audit.ActionRefusedSummary, "", fmt.Sprintf("%d more refused messages were counted, not recorded one by one (%d refused in all)", n, r.refused))
-	}
-}
-
-// FactsDigest digests the instance's business facts as they stand: the
-// start entry and the recorded facts (see humantask.Subject).
-func (r *Record) FactsDigest() string {
-	h := sha256.New()
-	h.Write([]byte(r.startDetails))
-	for _, k := range slices.Sorted(maps.Keys(r.facts)) {
-		fmt.Fprintf(h, "\n%s=%s", k, r.facts[k])
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
-}
-
-// LiveDirectory reads the worker's current entries of users through a
-// local activity (recorded, so replay sees the same answer).
-func (r *Record) LiveDirectory(ctx workflow.Context, users ...string) (*policy.Policy, error) {
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 5 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-	})
-	var live policy.Policy
-	if err := workflow.ExecuteLocalActivity(lctx, ActivityDirectory, users).Get(ctx, &live); err != nil {
-		return nil, err
-	}
-	return &live, nil
-}
-
-// CurrentDirectory implements humantask.Host: the worker's current entries
-// of users in memory (Settings.Directory), nil when it gave none.
-func (r *Record) CurrentDirectory(users ...string) *policy.Policy {
-	if r.opts.Settings.Directory == nil {
-		return nil
-	}
-	return r.opts.Settings.Directory(users...)
-}
-
-// AuditTrail returns the trail so far.
-func (r *Record) AuditTrail() []audit.Entry { return r.trail }
 
 // SetFact records a business fact shown in status: routing records the
 // facts it decided on, so a what-if can replay the decision. No personal
@@ -447,26 +359,6 @@ func FailureCode(err error) string {
 		return ae.Type()
 	}
 	return "error"
-}
-
-// entryData encodes v for an entry's Data, or says why it was not stored.
-func (r *Record) entryData(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	switch {
-	case err != nil:
-		r.log.Error("audit data not recorded", "Error", err)
-		return omitted("not encodable")
-	case len(b) > audit.MaxDataBytes:
-		r.log.Error("audit data not recorded: over the bound", "Bytes", len(b), "Max", audit.MaxDataBytes)
-		return omitted(fmt.Sprintf("%d bytes, over the audit store's bound of %d", len(b), audit.MaxDataBytes))
-	}
-	return b
-}
-
-// omitted is the data that stands for data not stored.
-func omitted(why string) json.RawMessage {
-	b, _ := json.Marshal(map[string]string{"omitted": why})
-	return b
 }
 
 // StartedAt is when the instance started (its workflow start time).

@@ -3,15 +3,152 @@ package humantask
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"go.temporal.io/sdk/converter"
+
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/strictjson"
 	"github.com/batonhq/baton/textsafe"
 )
+
+// DecisionData is the data of every decision entry (accepted, delegated,
+// honoured, refused): the decision as received, signature included, and
+// the subject of its task, so that an auditor can recompute
+// SigningBytes(Subject, Decision) from the entry alone and check the
+// signature with the key the policy names.
+type DecisionData struct {
+	Decision Decision `json:"decision"`
+	Subject  Subject  `json:"subject"`
+}
+
+// decisionData encodes a decision entry's data.
+func decisionData(d Decision, s Subject) json.RawMessage {
+	b, _ := json.Marshal(DecisionData{Decision: d, Subject: s})
+	return b
+}
+
+// clipped is d with each field cut to its bound (Decision.bounds): what a
+// refusal records of an oversize message. A message within its bounds is
+// recorded exactly as received.
+func (d Decision) clipped() Decision {
+	d.TaskID, d.Verdict, d.Actor, d.DelegateTo = cut(d.TaskID, MaxNameBytes), cut(d.Verdict, MaxNameBytes), cut(d.Actor, MaxNameBytes), cut(d.DelegateTo, MaxNameBytes)
+	d.Comment, d.Signature = cut(d.Comment, MaxTextBytes), cut(d.Signature, MaxSignatureBytes)
+	d.Signer, d.Authenticated = cut(d.Signer, MaxNameBytes), cut(d.Authenticated, MaxTextBytes)
+	return d
+}
+
+// cut keeps at most n bytes of s (on a rune boundary), marking a cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…(cut)"
+}
+
+// maxMalformedBytes bounds how much of an undecodable message a refusal
+// records as it came.
+const maxMalformedBytes = 4 << 10
+
+// decodeDecision decodes a decision signal's payload strictly: JSON, one
+// object, no unknown or duplicate keys, every field of its type. The error
+// names the field.
+func decodeDecision(raw converter.RawValue) (Decision, error) {
+	var d Decision
+	p := raw.Payload()
+	if p == nil {
+		return d, fmt.Errorf("payload: empty")
+	}
+	if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != converter.MetadataEncodingJSON {
+		return d, fmt.Errorf("payload: encoding %q is not JSON", cut(enc, MaxNameBytes))
+	}
+	if err := strictjson.Decode(p.GetData(), &d); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// malformedData is what a refusal of an undecodable decision records: the
+// message as it came when it is JSON and small, and the subject of the
+// instance (no task could be read from it).
+func malformedData(raw converter.RawValue, s Subject) json.RawMessage {
+	var data struct {
+		Decision json.RawMessage `json:"decision"`
+		Subject  Subject         `json:"subject"`
+	}
+	data.Subject = s
+	if p := raw.Payload(); p != nil && len(p.GetData()) <= maxMalformedBytes && json.Valid(p.GetData()) {
+		data.Decision = p.GetData()
+	}
+	b, _ := json.Marshal(data)
+	return b
+}
+
+// How says how a decision came, for its audit entry (and the audit store's
+// via, signature, reason and data columns).
+type How struct {
+	Via       string // update, signal, or trail (a decision a reset run honoured)
+	Signature string // the decider's signature, as sent
+	// Reason is the refusal code of a refused decision, or the decider's
+	// comment on an accepted one.
+	Reason string
+	// Data is the entry's structured data (compact JSON): a decision's is
+	// DecisionData, a task-opened entry's OpenedData.
+	Data json.RawMessage
+}
+
+// refusedHow describes a refused decision: its code, and the decision as
+// received with its task's subject.
+func refusedHow(d Decision, err error, via string, s Subject) How {
+	h := How{Via: via, Signature: Clip(d.Signature, MaxSignatureBytes), Reason: RefusedInvalid, Data: decisionData(d.clipped(), s)}
+	if r, ok := err.(*Refusal); ok {
+		h.Reason = r.Code
+	}
+	return h
+}
+
+// Verdicts.
+const (
+	Approve  = "approve"
+	Reject   = "reject"
+	Delegate = "delegate"
+)
+
+// Decision is the payload of the decide update and the decision signal.
+type Decision struct {
+	// TaskID may be omitted when exactly one task is open.
+	TaskID     string `json:"taskId,omitempty"`
+	Verdict    string `json:"verdict"`
+	Actor      string `json:"actor"`
+	Comment    string `json:"comment,omitempty"`
+	DelegateTo string `json:"delegateTo,omitempty"`
+	// Signature is an Ed25519 signature (base64) over SigningBytes of the
+	// task's Subject and this decision.
+	Signature string `json:"signature,omitempty"`
+	// Signer names a service the policy trusts to sign for the users it
+	// authenticated (policy signers, e.g. the web inbox); the signature is
+	// then the signer's, and Authenticated says how it knew the actor
+	// (e.g. "oidc https://login.example.com"). Both are covered by it.
+	Signer        string `json:"signer,omitempty"`
+	Authenticated string `json:"authenticated,omitempty"`
+}
+
+// DecisionResult answers an accepted decision.
+type DecisionResult struct {
+	TaskID    string `json:"taskId"`
+	State     string `json:"state"`
+	Approvals int    `json:"approvals"`
+	Quorum    int    `json:"quorum"`
+	Message   string `json:"message"`
+}
 
 // Subject is exactly what a decision decides: the run of the instance, the
 // task occurrence (the task id and the number the workflow gave the task
