@@ -143,8 +143,12 @@ func check(all []pkg, table map[string]string) []string {
 					bad = append(bad, fmt.Sprintf("%s (%s) depends on %s: the workflow side uses no internal package", name, layer, rel(d)))
 				case ours(d) && rank(table[rel(d)]) > rank("workflow"):
 					bad = append(bad, fmt.Sprintf("%s (%s) depends on %s (%s): the workflow side's graph stays on the workflow side", name, layer, rel(d), table[rel(d)]))
-				case slices.ContainsFunc(workflowNeverDeps, func(n string) bool { return d == n || strings.HasPrefix(d, n+"/") }):
-					bad = append(bad, fmt.Sprintf("%s (%s) depends on %s: no database or logging library in workflow code", name, layer, d))
+				default:
+					for _, n := range workflowNeverDeps {
+						if d == n || strings.HasPrefix(d, n+"/") {
+							bad = append(bad, fmt.Sprintf("%s (%s) depends on %s: no database or logging library in workflow code", name, layer, n))
+						}
+					}
 				}
 			}
 		}
@@ -183,7 +187,7 @@ func TestLayeringCatchesViolations(t *testing.T) {
 		{"leaf imports third party", pkg{ImportPath: m("audit"), Imports: []string{"go.yaml.in/yaml/v3"}}, "standard library only"},
 		{"workflow imports os", pkg{ImportPath: m("record"), Imports: []string{"os"}}, "record (workflow) imports os"},
 		{"workflow depends on internal", pkg{ImportPath: m("process"), Deps: []string{m("internal/auditstore")}}, "depends on internal/auditstore"},
-		{"workflow depends on pgx", pkg{ImportPath: m("record"), Deps: []string{"github.com/jackc/pgx/v5"}}, "depends on github.com/jackc/pgx/v5"},
+		{"workflow depends on pgx", pkg{ImportPath: m("record"), Deps: []string{"github.com/jackc/pgx/v5/pgxpool"}}, "depends on github.com/jackc/pgx"},
 		{"workflow depends on the client side", pkg{ImportPath: m("process"), Deps: []string{m("config")}}, "depends on config (client)"},
 		{"upward import", pkg{ImportPath: m("config"), Imports: []string{m("worker")}}, "config (client) imports worker (entry)"},
 		{"a main imported", pkg{ImportPath: m("worker"), Imports: []string{m("cmd/worker")}}, "nothing imports a main"},
