@@ -37,6 +37,9 @@ export BATON_CHROMIUM
 
 GO_PACKAGES := ./...
 UNIT_PACKAGES = $(shell go list ./... | grep -v /integration)
+# A team's own process in its own Go module, on Baton's public packages:
+# linted and tested with the rest (its integration test is in integration/).
+EXAMPLE := examples/purchase
 
 .PHONY: help
 help: ## list the targets
@@ -128,11 +131,13 @@ lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, docker-compose.yml validated
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet $(GO_PACKAGES)
 	$(STATICCHECK) $(GO_PACKAGES)
+	cd $(EXAMPLE) && go vet ./... && $(STATICCHECK) ./...
 	cd deploy/composecheck && go vet . && BATON_CODEC_KEYS=lint BATON_CODEC_TOKEN=lint go test -count=1 .   # docker-compose.yml, as docker compose config reads it (the codec key and token must be set)
 
 .PHONY: test-unit
-test-unit: postgresql ## unit and replay tests, with the race detector
+test-unit: postgresql ## unit, replay and layering tests (and the example module's), with the race detector
 	go test -race -count=1 $(UNIT_PACKAGES)
+	cd $(EXAMPLE) && go test -race -count=1 ./...
 
 .PHONY: test-integration
 test-integration: $(TEMPORAL) chromium postgresql ## integration tests against a real dev server they start, with the race detector

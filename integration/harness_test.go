@@ -398,8 +398,15 @@ func spawnWorker(t testing.TB, ctx context.Context, ns string, log *lockedBuffer
 // health URL and process; the test's cleanup stops it.
 func launchWorker(t testing.TB, ns string, log *lockedBuffer, extraEnv ...string) (string, *exec.Cmd) {
 	t.Helper()
+	return launchWorkerBin(t, "worker", ns, log, extraEnv...)
+}
+
+// launchWorkerBin is launchWorker with another worker binary of env.bin (a
+// team's own, built on the worker package).
+func launchWorkerBin(t testing.TB, bin, ns string, log *lockedBuffer, extraEnv ...string) (string, *exec.Cmd) {
+	t.Helper()
 	metrics := freePort()
-	cmd := exec.Command(filepath.Join(env.bin, "worker"))
+	cmd := exec.Command(filepath.Join(env.bin, bin))
 	cmd.Env = append(append(baseEnv(), "TEMPORAL_NAMESPACE="+ns, "BATON_METRICS_ADDRESS="+metrics, "BATON_WORKER_STOP_TIMEOUT=5s"), extraEnv...)
 	cmd.Dir = env.root
 	cmd.Stdout, cmd.Stderr = log, log

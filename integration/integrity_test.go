@@ -311,9 +311,17 @@ func devInbox(t *testing.T, ns string) string {
 	if r := runBin(t, "inbox", "trust", "--key", key, "--create-key", "--policy", env.policyFile, "--out", polFile); r.code != 0 {
 		t.Fatalf("inbox trust: %d %s", r.code, r.stderr)
 	}
+	return devInboxBin(t, "inbox", key, "TEMPORAL_NAMESPACE="+ns, "BATON_POLICY_FILE="+polFile)
+}
+
+// devInboxBin runs the inbox binary bin of env.bin with the development
+// sign-in, signing with key, in the environment extraEnv adds (namespace,
+// a policy that trusts key), and returns its URL.
+func devInboxBin(t *testing.T, bin, key string, extraEnv ...string) string {
+	t.Helper()
 	listen := freePort()
-	cmd := exec.Command(filepath.Join(env.bin, "inbox"))
-	cmd.Env = append(baseEnv(), "TEMPORAL_NAMESPACE="+ns, "BATON_POLICY_FILE="+polFile, "BATON_INBOX_LISTEN="+listen,
+	cmd := exec.Command(filepath.Join(env.bin, bin))
+	cmd.Env = append(append(baseEnv(), extraEnv...), "BATON_INBOX_LISTEN="+listen,
 		"BATON_INBOX_PUBLIC_URL=http://"+listen, "BATON_INBOX_SIGNING_KEY="+key, "BATON_INBOX_DEV_SIGN_IN=true")
 	cmd.Dir = env.root
 	var log lockedBuffer
