@@ -28,6 +28,9 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	host string
+	// attestor signs each entry's hash as it is appended (the worker's
+	// writer key); nil stores entries unattested.
+	attestor Attestor
 }
 
 // Open connects to the database at dsn and checks that it answers within
@@ -135,7 +138,7 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (AppendResult, erro
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		stored, dup, head, err := appendChain(ctx, tx, id, byWorkflow[id])
+		stored, dup, head, err := appendChain(ctx, tx, id, byWorkflow[id], s.attestor)
 		if err != nil {
 			return res, err
 		}
@@ -153,7 +156,7 @@ const entryColumns = `workflow_id, run_id, seq, update_id, event_id, process, bu
 	actor, action, task_id, details, reason, via, signature, policy_version, source, data`
 
 // appendChain appends one instance's entries under its head's row lock.
-func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (stored, dup int, head string, err error) {
+func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry, attestor Attestor) (stored, dup int, head string, err error) {
 	if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (workflow_id, pos, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, id, GenesisHash); err != nil {
 		return 0, 0, "", fmt.Errorf("audit store: head of %s: %w", id, err)
 	}
@@ -201,10 +204,14 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry) (st
 		existing[k] = e
 		pos++
 		h := ChainHash(prev, pos, e)
-		batch.Queue(`INSERT INTO audit_entries (pos, prev_hash, hash, `+entryColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		att, err := attest(attestor, id, pos, h)
+		if err != nil {
+			return 0, 0, "", err
+		}
+		batch.Queue(`INSERT INTO audit_entries (pos, prev_hash, hash, attestation, `+entryColumns+`)
+			VALUES ($1, $2, $3, $22, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 			pos, prev, h, e.WorkflowID, e.RunID, e.Seq, e.UpdateID, e.EventID, e.Process, e.BusinessKey, e.Time,
-			e.Actor, e.Action, e.TaskID, e.Details, e.Reason, e.Via, e.Signature, e.PolicyVersion, e.Source, string(e.Data))
+			e.Actor, e.Action, e.TaskID, e.Details, e.Reason, e.Via, e.Signature, e.PolicyVersion, e.Source, string(e.Data), att)
 		prev = h
 		stored++
 	}
@@ -238,12 +245,12 @@ func rawData(s string) json.RawMessage {
 	return json.RawMessage(s)
 }
 
-const recordColumns = `pos, prev_hash, hash, recorded_at, ` + entryColumns
+const recordColumns = `pos, prev_hash, hash, recorded_at, attestation, ` + entryColumns
 
-func scanRecord(rows pgx.Rows) (Record, error) {
+func scanRecord(rows pgx.Rows, extra ...any) (Record, error) {
 	var r Record
 	var prev, h []byte
-	if err := scanEntry(rows, &r.Entry, &r.Pos, &prev, &h, &r.RecordedAt); err != nil {
+	if err := scanEntry(rows, &r.Entry, append(extra, &r.Pos, &prev, &h, &r.RecordedAt, &r.Attestation)...); err != nil {
 		return r, err
 	}
 	r.RecordedAt = r.RecordedAt.UTC()
