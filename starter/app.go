@@ -97,7 +97,7 @@ TEMPORAL_API_KEY and TEMPORAL_TLS_*; Baton's own settings use BATON_*.`,
 
 	root.AddCommand(a.startCommand(), a.tasksCommand())
 	root.AddCommand(a.decisionCommands()...)
-	root.AddCommand(a.statusCommand(), a.auditCommand(), a.listCommand(), a.reportCommand(), a.whatifCommand())
+	root.AddCommand(a.statusCommand(), a.auditCommand(), a.verifyEvidenceCommand(), a.listCommand(), a.reportCommand(), a.whatifCommand())
 	root.AddCommand(a.signalCommands()...)
 	root.AddCommand(a.demoCommand(), a.keygenCommand(), a.pingCommand(), a.versionCommand())
 	return root
