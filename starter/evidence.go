@@ -1,13 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/evidence"
 	"github.com/batonhq/baton/internal/termsafe"
 )
@@ -34,69 +34,12 @@ func (a *app) auditEvidence(cmd *cobra.Command, id, file string) error {
 	case tr.log == nil:
 		return fmt.Errorf("--evidence: %s: the pack proves the entries against the audit log", tr.logWhy)
 	}
-	recs, err := st.Trail(ctx, id)
-	if err != nil {
-		return err
-	}
-	if len(recs) == 0 {
-		return &codedError{exitNotFound, fmt.Errorf("%s: nothing in the audit store", id)}
-	}
-	// Wait until a checkpoint covers every entry's leaf.
-	deadline := time.Now().Add(evidenceWait)
-	var cp *auditlog.Checked
-	var leaves []auditlog.Indexed
-	for {
-		if cp, err = tr.log.Checkpoint(ctx); err != nil {
-			return anchoringErr(id, err)
-		}
-		if leaves, err = tr.log.Leaves(ctx, id); err != nil {
-			return anchoringErr(id, err)
-		}
-		covered := 0
-		for _, l := range leaves {
-			if l.Index < cp.Size {
-				covered++
-			}
-		}
-		if covered >= len(recs) || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-	p, err := tr.log.Prover(ctx, cp)
-	if err != nil {
+	pack, err := evidence.Build(ctx, st, tr.log, evidence.Keys{Log: tr.logKey, Witnesses: tr.witnessKeys, Writers: tr.writerKeys}, id, evidenceWait)
+	switch {
+	case errors.Is(err, evidence.ErrNoTrail):
+		return &codedError{exitNotFound, fmt.Errorf("%s: %w", id, err)}
+	case err != nil:
 		return anchoringErr(id, err)
-	}
-	pack := &evidence.Pack{Format: evidence.Format, WorkflowID: id, CreatedAt: time.Now().UTC(), Entries: recs,
-		Checkpoint: string(cp.Raw), Policies: map[string]string{},
-		Keys: evidence.Keys{Log: tr.logKey, Witnesses: tr.witnessKeys, Writers: tr.writerKeys}}
-	for _, l := range leaves {
-		if l.Index >= cp.Size {
-			continue
-		}
-		pr, err := p.Prove(ctx, l.Index)
-		if err != nil {
-			return anchoringErr(id, err)
-		}
-		pack.Leaves = append(pack.Leaves, pr)
-	}
-	for _, r := range recs {
-		if v := r.PolicyVersion; v != "" {
-			if _, done := pack.Policies[v]; done {
-				continue
-			}
-			body, err := st.Policy(ctx, v)
-			if err != nil {
-				return err
-			}
-			if body != nil {
-				pack.Policies[v] = string(body)
-			}
-		}
 	}
 	b, err := pack.Marshal()
 	if err != nil {
@@ -107,7 +50,7 @@ func (a *app) auditEvidence(cmd *cobra.Command, id, file string) error {
 	}
 	rep := evidence.Verify(pack, evidence.Pins{})
 	fmt.Fprintf(a.out, "evidence pack for %s written to %s: %d entries, %d leaves, checkpoint of %d leaves, %d policy text(s)\n",
-		termsafe.Clean(id), file, len(recs), len(pack.Leaves), cp.Size, len(pack.Policies))
+		termsafe.Clean(id), file, len(pack.Entries), len(pack.Leaves), rep.Size, len(pack.Policies))
 	if rep.Failed != nil {
 		return &codedError{exitVerifyFailed, fmt.Errorf("%s: the pack does not verify: %s: %s", id, rep.Failed.Name, rep.Failed.Detail)}
 	}

@@ -51,10 +51,12 @@ type AnchorConfig struct {
 // attestation, chain link), appends a leaf per entry to the log and keeps
 // an index of each instance's leaves.
 type Anchor struct {
-	cfg      AnchorConfig
-	appender *tessera.Appender
-	shutdown func(context.Context) error
-	reader   tessera.LogReader
+	cfg       AnchorConfig
+	appender  *tessera.Appender
+	shutdown  func(context.Context) error
+	reader    tessera.LogReader
+	stop      context.CancelFunc
+	closeOnce sync.Once
 
 	mu       sync.RWMutex
 	index    map[string][]Indexed // workflow ID -> its leaves, by position
@@ -107,14 +109,35 @@ func NewAnchor(ctx context.Context, cfg AnchorConfig) (*Anchor, error) {
 		opts.WithWitnesses(tessera.NewWitnessGroup(1, w), &tessera.WitnessOptions{Timeout: 5 * time.Second})
 	}
 	a := &Anchor{cfg: cfg, index: map[string][]Indexed{}}
-	a.appender, a.shutdown, a.reader, err = tessera.NewAppender(ctx, driver, opts)
+	// The log's background work (integration, checkpoints) lives until
+	// Close, whatever ctx does.
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.appender, a.shutdown, a.reader, err = tessera.NewAppender(lctx, driver, opts)
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("anchor: open the log: %w", err)
 	}
+	a.stop = cancel
 	if err := a.load(ctx); err != nil {
+		a.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// Close publishes what was appended and stops the log's background work.
+func (a *Anchor) Close() {
+	a.closeOnce.Do(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.shutdown(sctx); err != nil {
+			a.cfg.Log.Warn("anchor: shutdown", zap.Error(err))
+		}
+		a.stop()
+		if a.ixFile != nil {
+			_ = a.ixFile.Close()
+		}
+	})
 }
 
 func (a *Anchor) path(name string) string { return filepath.Join(a.cfg.Dir, name) }
@@ -247,14 +270,7 @@ func (a *Anchor) anchored(id string, pos int64) (Indexed, bool) {
 
 // Run anchors until ctx ends, then publishes what it appended.
 func (a *Anchor) Run(ctx context.Context) error {
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.shutdown(sctx); err != nil {
-			a.cfg.Log.Warn("anchor: shutdown", zap.Error(err))
-		}
-		_ = a.ixFile.Close()
-	}()
+	defer a.Close()
 	backoff := a.cfg.Poll
 	for {
 		n, err := a.Step(ctx)

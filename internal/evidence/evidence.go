@@ -78,6 +78,8 @@ type Report struct {
 	// Notes are things that could not be checked offline and are not
 	// failures (a decision recorded without its signed payload).
 	Notes []string `json:"notes,omitempty"`
+	// Size is the checkpoint's (0 when it did not verify).
+	Size uint64 `json:"checkpointSize,omitempty"`
 }
 
 // Verify checks a pack offline and stops at the first item that fails.
@@ -125,6 +127,7 @@ func Verify(p *Pack, pins Pins) Report {
 	if err != nil {
 		return fail("checkpoint", "%v", err)
 	}
+	rep.Size = cp.Size
 	ok("checkpoint", "%d leaves, signed by %s and cosigned by every witness", cp.Size, cp.Origin)
 	// The entries: chain, hashes, attestations.
 	prev := hex.EncodeToString(auditstore.GenesisHash)
@@ -240,11 +243,13 @@ func Verify(p *Pack, pins Pins) Report {
 	return rep
 }
 
-// Marshal writes a pack as indented JSON.
+// Marshal writes a pack as JSON.
 func (p *Pack) Marshal() ([]byte, error) {
 	var b bytes.Buffer
+	// Compact, no HTML escaping: an entry's data is hashed as the bytes
+	// it was stored with, which indenting or escaping would change.
 	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(p); err != nil {
 		return nil, err
 	}

@@ -86,6 +86,7 @@ func NewStack(t testing.TB) Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(a.Close)
 	as := httptest.NewServer(a.Handler())
 	t.Cleanup(as.Close)
 	wvs, _ := auditlog.CosignatureVerifiers("witness", []string{k.WitnessPub})
