@@ -344,6 +344,15 @@ func (s *Store) queryErr(err error) error {
 	return fmt.Errorf("audit store: %w", err)
 }
 
+// prefixed qualifies each of a list of columns with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Cycle is one instance's span in the store: when it started and, once it
 // ended, when and how.
 type Cycle struct {
@@ -360,38 +369,68 @@ type Cycle struct {
 // any visibility window. Action names are the caller's (the store does not
 // know them).
 func (s *Store) Cycles(ctx context.Context, process string, since time.Time, startAction string, endActions []string) ([]Cycle, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT workflow_id, process,
-			min(at) FILTER (WHERE action = $3),
-			min(at) FILTER (WHERE action = ANY($4)),
-			(array_agg(action ORDER BY pos) FILTER (WHERE action = ANY($4)))[1]
-		FROM audit_entries
-		WHERE source = $5 AND ($1 = '' OR process = $1)
-		GROUP BY workflow_id, process
-		HAVING min(at) FILTER (WHERE action = $3) >= $2
-		ORDER BY 3, 1`, process, since, startAction, endActions, SourceWorkflow)
+	cycles, _, err := s.CyclesKept(ctx, process, since, startAction, endActions, nil)
+	return cycles, err
+}
+
+// CyclesKept is Cycles over the entries keep accepts (every entry when keep
+// is nil); it also returns the entries keep refused (a forged row must not
+// move a cycle time in silence).
+func (s *Store) CyclesKept(ctx context.Context, process string, since time.Time, startAction string, endActions []string, keep func(Record) bool) ([]Cycle, []Record, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries
+		WHERE source = $5 AND ($1 = '' OR process = $1) AND (action = $3 OR action = ANY($4))
+			AND workflow_id IN (SELECT workflow_id FROM audit_entries WHERE action = $3 AND source = $5
+				GROUP BY workflow_id HAVING min(at) >= $2)
+		ORDER BY workflow_id, pos`, process, since, startAction, endActions, SourceWorkflow)
 	if err != nil {
-		return nil, s.queryErr(err)
+		return nil, nil, s.queryErr(err)
 	}
-	defer rows.Close()
+	recs, err := collect(rows)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []Cycle
-	for rows.Next() {
-		var c Cycle
-		var closed *time.Time
-		var end *string
-		if err := rows.Scan(&c.WorkflowID, &c.Process, &c.Started, &closed, &end); err != nil {
-			return nil, fmt.Errorf("audit store: read cycle: %w", err)
+	var refused []Record
+	byID := map[string]int{}
+	for _, r := range recs {
+		if keep != nil && !keep(r) {
+			refused = append(refused, r)
+			continue
 		}
-		c.Started = c.Started.UTC()
-		if closed != nil {
-			c.Closed = closed.UTC()
+		i, ok := byID[r.WorkflowID]
+		if !ok {
+			i = len(out)
+			byID[r.WorkflowID] = i
+			out = append(out, Cycle{WorkflowID: r.WorkflowID, Process: r.Process})
 		}
-		if end != nil {
-			c.EndAction = *end
+		c := &out[i]
+		switch {
+		case r.Action == startAction:
+			if c.Started.IsZero() || r.Time.Before(c.Started) {
+				c.Started = r.Time
+			}
+		default:
+			if c.EndAction == "" {
+				c.EndAction = r.Action
+			}
+			if c.Closed.IsZero() || r.Time.Before(c.Closed) {
+				c.Closed = r.Time
+			}
 		}
-		out = append(out, c)
 	}
-	return out, rows.Err()
+	kept := out[:0]
+	for _, c := range out {
+		if !c.Started.IsZero() && !c.Started.Before(since) {
+			kept = append(kept, c)
+		}
+	}
+	slices.SortFunc(kept, func(a, b Cycle) int {
+		if n := a.Started.Compare(b.Started); n != 0 {
+			return n
+		}
+		return strings.Compare(a.WorkflowID, b.WorkflowID)
+	})
+	return kept, refused, nil
 }
 
 // Ended is an instance that ended: its last terminal entry (the action,
@@ -405,6 +444,9 @@ type Ended struct {
 	Closed      time.Time       `json:"closed"`
 	EndAction   string          `json:"endAction"`
 	Data        json.RawMessage `json:"data,omitempty"`
+	// Record is the terminal entry as stored, for checking its
+	// attestation.
+	Record Record `json:"-"`
 }
 
 // EndedFilter selects instances by their last terminal entry: one of
@@ -424,8 +466,8 @@ type EndedFilter struct {
 // once, by the end of its latest run.
 func (s *Store) Ended(ctx context.Context, f EndedFilter) ([]Ended, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT e.workflow_id, e.run_id, e.process, e.business_key, e.at, e.action, e.data,
-			(SELECT min(st.at) FROM audit_entries st WHERE st.workflow_id = e.workflow_id AND st.source = $6 AND st.action = $5)
+		SELECT (SELECT min(st.at) FROM audit_entries st WHERE st.workflow_id = e.workflow_id AND st.source = $6 AND st.action = $5),
+			`+prefixed("e.", recordColumns)+`
 		FROM audit_entries e
 		WHERE e.source = $6 AND e.action = ANY($4) AND ($1 = '' OR e.process = $1)
 			AND ($2::timestamptz IS NULL OR e.at >= $2) AND ($3::timestamptz IS NULL OR e.at <= $3)
@@ -439,13 +481,13 @@ func (s *Store) Ended(ctx context.Context, f EndedFilter) ([]Ended, error) {
 	defer rows.Close()
 	var out []Ended
 	for rows.Next() {
-		var e Ended
-		var data string
 		var started *time.Time
-		if err := rows.Scan(&e.WorkflowID, &e.RunID, &e.Process, &e.BusinessKey, &e.Closed, &e.EndAction, &data, &started); err != nil {
+		r, err := scanRecord(rows, &started)
+		if err != nil {
 			return nil, fmt.Errorf("audit store: read ended instance: %w", err)
 		}
-		e.Closed, e.Data = e.Closed.UTC(), rawData(data)
+		e := Ended{WorkflowID: r.WorkflowID, RunID: r.RunID, Process: r.Process, BusinessKey: r.BusinessKey,
+			Closed: r.Time, EndAction: r.Action, Data: r.Data, Record: r}
 		if started != nil {
 			e.Started = started.UTC()
 		}
