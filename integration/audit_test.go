@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/humantask"
@@ -27,6 +28,12 @@ func auditStore(t *testing.T) *auditstore.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
+	// Entries a test writes are the worker's: attested with its key.
+	w, err := auditlog.LoadWriter(env.audit.writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetAttestor(w)
 	return st
 }
 

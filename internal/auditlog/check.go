@@ -76,7 +76,7 @@ func CompareLog(recs []auditstore.Record, leaves []Proven, unproven int, grace t
 		switch {
 		case !ok:
 			add(l.Leaf.Pos, ProblemMissing, "entry %d was anchored in the log (leaf %d, written %s) but is not in the store: it was deleted", l.Leaf.Pos, l.Index, l.Leaf.At.Format(time.RFC3339))
-		case r.Hash != l.Leaf.Hash:
+		case r.Hash != l.Leaf.Hash || contentHash(r) != l.Leaf.Hash:
 			add(l.Leaf.Pos, ProblemDiffers, "entry %d (%s by %s) is not the one the log anchored at leaf %d: it was rewritten, moved or the chain recomputed", r.Pos, r.Action, r.Actor, l.Index)
 		default:
 			out.Anchored++
@@ -93,4 +93,14 @@ func CompareLog(recs []auditstore.Record, leaves []Proven, unproven int, grace t
 		add(r.Pos, ProblemNotAnchored, "entry %d (%s by %s, stored %s) is not in the audit log: the anchor refused it or is not running", r.Pos, r.Action, r.Actor, r.RecordedAt.Format(time.RFC3339))
 	}
 	return out
+}
+
+// contentHash is the chain hash recomputed from a record's content (its
+// hash column may have been left as it was when the content changed).
+func contentHash(r auditstore.Record) string {
+	prev, err := hex.DecodeString(r.PrevHash)
+	if err != nil {
+		return ""
+	}
+	return hex.EncodeToString(auditstore.ChainHash(prev, r.Pos, r.Entry))
 }

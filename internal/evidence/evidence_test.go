@@ -107,7 +107,9 @@ func TestEvidencePackVerifiesOfflineAndNamesTheFirstEditedItem(t *testing.T) {
 		}, evidence.Pins{}},
 		{"another log key than the pinned one", "log key", func(p *evidence.Pack) {}, evidence.Pins{Log: auditlogtest.NewKeys(t).LogPub}},
 		{"an inclusion proof", "leaf 1", func(p *evidence.Pack) { p.Leaves[1].Proof[0][0] ^= 1 }, evidence.Pins{}},
-		{"a leaf's data", "leaf 0", func(p *evidence.Pack) { p.Leaves[0].Data = []byte(strings.Replace(string(p.Leaves[0].Data), `"pos":1`, `"pos":2`, 1)) }, evidence.Pins{}},
+		{"a leaf's data", "leaf 0", func(p *evidence.Pack) {
+			p.Leaves[0].Data = []byte(strings.Replace(string(p.Leaves[0].Data), `"pos":1`, `"pos":2`, 1))
+		}, evidence.Pins{}},
 		{"the policy text", "policy " + f.pack.Entries[0].PolicyVersion, func(p *evidence.Pack) {
 			for v, text := range p.Policies {
 				p.Policies[v] = strings.Replace(text, "[underwriter]", "[underwriter, director]", 1)
