@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -231,4 +232,96 @@ func TestTamperingIsDetectedWithTheHistoryGone(t *testing.T) {
 		t.Errorf("the sweep names an intact instance")
 	}
 	_ = record.ActionCompleted
+}
+
+// A completed instance planted with the worker's database rights (but not
+// its key) changes neither starter whatif nor starter report in silence:
+// whatif lists it as not evaluated, saying why; report leaves it out of
+// the cycle times and says so.
+func TestForgedCompletedRowsAreLeftOutOfWhatifAndReport(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	st, err := auditstore.Open(context.Background(), env.auditDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.SetAttestor(forger{key})
+	app := uniq("FG")
+	id := "loan-" + app
+	now := time.Now().UTC()
+	base := auditstore.Entry{WorkflowID: id, RunID: "forged-run", Process: "loan", BusinessKey: id, Source: auditstore.SourceWorkflow, Actor: "system"}
+	started, completed := base, base
+	started.Seq, started.Time, started.Action, started.Details = 1, now.Add(-90*time.Minute), record.ActionStarted, "application for 900,000.00"
+	completed.Seq, completed.Time, completed.Action, completed.Details = 2, now.Add(-time.Minute), record.ActionCompleted, "approved"
+	completed.Data = json.RawMessage(`{"path":"automated","outcome":"approved","decision":"approve","facts":{"score":800,"amount":900000}}`)
+	if _, err := st.Append(context.Background(), []auditstore.Entry{started, completed}); err != nil {
+		t.Fatal(err)
+	}
+	out := starter(t, "whatif", "--policy", "config/policy.yaml", "--since", "1h", "-o", "json")
+	var rep struct {
+		Processes []whatifProcess `json:"processes"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	found := false
+	for _, p := range rep.Processes {
+		for _, s := range p.NotEvaluated {
+			if s.BusinessKey == id && strings.Contains(s.Reason, "fails verification") && strings.Contains(s.Reason, "forged") {
+				found = true
+			}
+		}
+		for _, in := range p.Instances {
+			if in.BusinessKey == id {
+				t.Errorf("whatif evaluated the forged instance: %+v", in)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("whatif does not list %s as not evaluated for failing verification:\n%s", id, out)
+	}
+	r := runBin(t, "starter", "report", "--since", "2h", "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stderr, "fail verification and are left out of the cycle times") {
+		t.Errorf("report: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// An auditor's evidence pack: written by starter audit ID --evidence,
+// checked by starter verify-evidence with no Temporal and no database;
+// an edited pack fails naming the first bad item.
+func TestEvidencePackOfADecidedLoan(t *testing.T) {
+	app := uniq("EV")
+	id := startOpen(t, "loan", "loan-manual.json", app)
+	waitTask(t, id)
+	starter(t, "approve", id, "--as", "ana", "--comment", "income verified")
+	if res := outcomeOf(t, id); res["outcome"] != "approved" {
+		t.Fatalf("result = %v", res)
+	}
+	anchored(t, id)
+	file := writeTemp(t, "")
+	out := starter(t, "audit", id, "--evidence", file)
+	mustContain(t, "--evidence", out, "evidence pack for "+id+" written to "+file, "it verifies offline")
+	offline := []string{"BATON_AUDIT_DSN=postgres://nobody@127.0.0.1:1/none?connect_timeout=1", "TEMPORAL_ADDRESS=127.0.0.1:1", "BATON_AUDIT_LOG_URL=http://127.0.0.1:1"}
+	r := runBinEnv(t, "starter", offline, "verify-evidence", file)
+	if r.code != 0 {
+		t.Fatalf("verify-evidence: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	mustContain(t, "verify-evidence", r.stdout, "ok   checkpoint", "ok   entries", "ok   anchoring", "ok   policies", "1 pinned policy text", "verified: "+id)
+	// The pinned policy's text travels with it; the decision is noted when
+	// its entry does not carry the signed decision.
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), `"actor":"ana"`, `"actor":"ben"`, 1)
+	if edited == string(data) {
+		t.Fatalf("the pack has no decision by ana:\n%s", data)
+	}
+	if err := os.WriteFile(file, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runBinEnv(t, "starter", offline, "verify-evidence", file)
+	if r.code != 5 || !strings.Contains(r.stderr, ": entry ") || !strings.Contains(r.stdout, "FAIL entry") {
+		t.Errorf("edited pack: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
