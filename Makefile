@@ -95,8 +95,8 @@ chromium: ## install Debian's chromium for the Web UI browser test, if missing
 	fi
 
 .PHONY: build
-build: ## build worker, starter, simulator, codecserver and inbox into bin/
-	go build -o bin/ ./worker ./starter ./simulator ./codecserver ./inbox
+build: ## build worker, starter, simulator, codecserver, inbox, anchor and witness into bin/
+	go build -o bin/ ./worker ./starter ./simulator ./codecserver ./inbox ./anchor ./witness
 
 # Development payload key and codec server token, in git-ignored .dev/;
 # never in the repository. Rotate with: bin/codecserver --new-key .dev/codec.keys
@@ -106,8 +106,19 @@ codec-key: ## write a development encryption key and codec token into .dev/ (if 
 	@test -s .dev/codec.keys || go run ./codecserver --new-key .dev/codec.keys
 	@go run ./codecserver --new-token .dev/codec.token >/dev/null
 
+# The audit log's development keys, in git-ignored .dev/: the worker's
+# writer key (attests every entry), the anchor's checkpoint key and the
+# witness's cosigning key, each with its public key in .pub. In
+# production each lives only where its process runs.
+.PHONY: audit-keys
+audit-keys: build ## write the audit writer, anchor and witness keys into .dev/ (if missing)
+	@mkdir -p .dev
+	@bin/worker --new-key .dev/audit-writer.key >/dev/null
+	@bin/anchor --new-key .dev/anchor.key >/dev/null
+	@bin/witness --new-key .dev/witness.key >/dev/null
+
 .PHONY: dev
-dev: $(TEMPORAL) postgresql build codec-key ## run dev server + simulated systems + codec server + worker + web inbox (Ctrl-C stops all)
+dev: $(TEMPORAL) postgresql build codec-key audit-keys ## run dev server + simulated systems + codec server + audit anchor and witness + worker + web inbox (Ctrl-C stops all)
 	@TEMPORAL=$(TEMPORAL) scripts/dev.sh
 
 .PHONY: cluster

@@ -37,6 +37,7 @@ func run(args []string) error {
 	fs := pflag.NewFlagSet("anchor", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
 	newKey := fs.String("new-key", "", "write a new checkpoint signing key to FILE (its public key to FILE.pub) unless FILE exists, and exit")
+	pubOut := fs.String("public-key-out", "", "with --new-key: also write the public key to this file")
 	config.AddFlags(fs, "audit.dsn")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: anchor [flags]\n\nAnchors the audit store in a verifiable log (settings: anchor.*, audit.dsn, audit.writer_public_keys, audit.witness_public_keys).\n\nFlags:\n%s", fs.FlagUsages())
@@ -51,6 +52,11 @@ func run(args []string) error {
 		vkey, err := auditlog.NewKeyFile(*newKey, auditlog.LogOrigin)
 		if err != nil {
 			return fmt.Errorf("--new-key: %w", err)
+		}
+		if *pubOut != "" {
+			if err := os.WriteFile(*pubOut, []byte(vkey+"\n"), 0o644); err != nil {
+				return fmt.Errorf("--public-key-out: %w", err)
+			}
 		}
 		fmt.Println(vkey)
 		return nil

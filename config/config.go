@@ -197,8 +197,9 @@ type Witness struct {
 	KeyFile string `mapstructure:"key_file"`
 }
 
-// DefaultAuditDSN is the database make dev starts.
-const DefaultAuditDSN = "postgres://postgres@localhost:5433/baton?sslmode=disable"
+// DefaultAuditDSN is the database make dev starts, as its append-only
+// writer role (the worker's; the starter reads with it).
+const DefaultAuditDSN = "postgres://baton_writer@localhost:5433/baton?sslmode=disable"
 
 // setting is one key with its default, environment variables and flag.
 type setting struct {

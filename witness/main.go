@@ -35,6 +35,7 @@ func run(args []string) error {
 	fs := pflag.NewFlagSet("witness", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
 	newKey := fs.String("new-key", "", "write a new cosigning key to FILE (its public key to FILE.pub) unless FILE exists, and exit")
+	pubOut := fs.String("public-key-out", "", "with --new-key: also write the public key to this file")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: witness [flags]\n\nCosigns the audit log's consistent checkpoints (settings: witness.*, audit.log_public_key).\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -48,6 +49,11 @@ func run(args []string) error {
 		vkey, err := auditlog.NewKeyFile(*newKey, auditlog.WitnessKeyName)
 		if err != nil {
 			return fmt.Errorf("--new-key: %w", err)
+		}
+		if *pubOut != "" {
+			if err := os.WriteFile(*pubOut, []byte(vkey+"\n"), 0o644); err != nil {
+				return fmt.Errorf("--public-key-out: %w", err)
+			}
 		}
 		fmt.Println(vkey)
 		return nil

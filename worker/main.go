@@ -45,6 +45,7 @@ func run(args []string) error {
 	printSA := fs.Bool("print-search-attributes", false, "print the dev server's flags for Baton (--search-attribute, and --dynamic-config-value for its limits) and exit")
 	migrate := fs.Bool("migrate", false, "apply the audit store's migrations as its owner (audit.owner_dsn), grant the writer (audit.dsn's role) and readers their rights, and exit")
 	newKey := fs.String("new-key", "", "write a new audit writer key to FILE (its public key to FILE.pub) unless FILE exists, and exit")
+	pubOut := fs.String("public-key-out", "", "with --new-key: also write the public key to this file")
 	config.AddFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: worker [flags]\n\nHosts Baton's processes on a Temporal task queue.\n\nFlags:\n%s", fs.FlagUsages())
@@ -66,6 +67,11 @@ func run(args []string) error {
 		vkey, err := auditlog.NewKeyFile(*newKey, auditlog.WriterKeyName)
 		if err != nil {
 			return fmt.Errorf("--new-key: %w", err)
+		}
+		if *pubOut != "" {
+			if err := os.WriteFile(*pubOut, []byte(vkey+"\n"), 0o644); err != nil {
+				return fmt.Errorf("--public-key-out: %w", err)
+			}
 		}
 		fmt.Println(vkey)
 		return nil
