@@ -18,6 +18,8 @@ type auditLogEnv struct {
 	logURL, witnessURL            string
 	checkpointFile                string // the starter's last seen checkpoint
 	anchorLog, witnessLog         *lockedBuffer
+	anchor, witness               *exec.Cmd
+	anchorEnv, witnessEnv         []string
 }
 
 // makeAuditKeys writes the three keys of the audit log into tmp, as make
@@ -56,37 +58,47 @@ func startAuditLog(ctx context.Context, tmp string) (func(), error) {
 	a := &env.audit
 	a.witnessURL, a.logURL = "http://"+freePort(), "http://"+freePort()
 	a.anchorLog, a.witnessLog = &lockedBuffer{}, &lockedBuffer{}
-	witness := exec.Command(filepath.Join(env.bin, "witness"))
-	witness.Env = append(baseEnv(), "BATON_WITNESS_LISTEN="+a.witnessURL[len("http://"):], "BATON_WITNESS_DIR="+filepath.Join(tmp, "witness"),
+	a.witnessEnv = append(baseEnv(), "BATON_WITNESS_LISTEN="+a.witnessURL[len("http://"):], "BATON_WITNESS_DIR="+filepath.Join(tmp, "witness"),
 		"BATON_WITNESS_KEY_FILE="+a.witnessKey)
-	witness.Stdout, witness.Stderr = a.witnessLog, a.witnessLog
-	if err := witness.Start(); err != nil {
-		return nil, fmt.Errorf("start witness: %w", err)
-	}
-	stop := []*exec.Cmd{witness}
-	stopAll := func() {
-		for i := len(stop) - 1; i >= 0; i-- {
-			_ = stop[i].Process.Signal(syscall.SIGTERM)
-			_ = stop[i].Wait()
-		}
-	}
-	if err := waitHealthy(ctx, a.witnessURL+"/healthz", a.witnessLog); err != nil {
-		stopAll()
-		return nil, err
-	}
-	anchor := exec.Command(filepath.Join(env.bin, "anchor"))
-	anchor.Env = append(baseEnv(), "BATON_AUDIT_DSN="+env.auditDSNs.Reader, "BATON_ANCHOR_LISTEN="+a.logURL[len("http://"):],
+	a.anchorEnv = append(baseEnv(), "BATON_AUDIT_DSN="+env.auditDSNs.Reader, "BATON_ANCHOR_LISTEN="+a.logURL[len("http://"):],
 		"BATON_ANCHOR_DIR="+filepath.Join(tmp, "anchor"), "BATON_ANCHOR_KEY_FILE="+a.logKey, "BATON_ANCHOR_WITNESS_URL="+a.witnessURL,
 		"BATON_ANCHOR_CHECKPOINT_INTERVAL=500ms")
-	anchor.Stdout, anchor.Stderr = a.anchorLog, a.anchorLog
-	if err := anchor.Start(); err != nil {
-		stopAll()
-		return nil, fmt.Errorf("start anchor: %w", err)
-	}
-	stop = append(stop, anchor)
-	if err := waitHealthy(ctx, a.logURL+"/healthz", a.anchorLog); err != nil {
-		stopAll()
+	if err := startAuditProcesses(ctx); err != nil {
+		stopAuditProcesses()
 		return nil, err
 	}
-	return stopAll, nil
+	return stopAuditProcesses, nil
+}
+
+// startAuditProcesses starts the witness, then the anchor, and waits until
+// both answer.
+func startAuditProcesses(ctx context.Context) error {
+	a := &env.audit
+	a.witness = exec.Command(filepath.Join(env.bin, "witness"))
+	a.witness.Env = a.witnessEnv
+	a.witness.Stdout, a.witness.Stderr = a.witnessLog, a.witnessLog
+	if err := a.witness.Start(); err != nil {
+		return fmt.Errorf("start witness: %w", err)
+	}
+	if err := waitHealthy(ctx, a.witnessURL+"/healthz", a.witnessLog); err != nil {
+		return err
+	}
+	a.anchor = exec.Command(filepath.Join(env.bin, "anchor"))
+	a.anchor.Env = a.anchorEnv
+	a.anchor.Stdout, a.anchor.Stderr = a.anchorLog, a.anchorLog
+	if err := a.anchor.Start(); err != nil {
+		return fmt.Errorf("start anchor: %w", err)
+	}
+	return waitHealthy(ctx, a.logURL+"/healthz", a.anchorLog)
+}
+
+// stopAuditProcesses stops the anchor, then the witness.
+func stopAuditProcesses() {
+	for _, c := range []*exec.Cmd{env.audit.anchor, env.audit.witness} {
+		if c != nil && c.Process != nil {
+			_ = c.Process.Signal(syscall.SIGTERM)
+			_ = c.Wait()
+		}
+	}
+	env.audit.anchor, env.audit.witness = nil, nil
 }

@@ -3,8 +3,13 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
+	"strconv"
+	"strings"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -15,6 +20,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/humantask"
 	"github.com/batonhq/baton/workflows/record"
@@ -268,4 +274,105 @@ func BenchmarkDecideAccepted(b *testing.B) {
 		lat = append(lat, time.Since(t0))
 	}
 	report(b, "accept", lat)
+}
+
+// Automated loans with the audit log anchoring the store (the anchor and
+// the witness running beside the worker, as make dev runs them) and
+// without (both stopped), in halves placed symmetrically (with, without,
+// without, with). The worker attests every entry in both (its key is not
+// optional; internal/auditlog's BenchmarkAttest measures that part). After
+// the anchor is started again it first catches up with what was stored
+// meanwhile, outside the timed runs. The cost is the relative loss of
+// throughput (issue 20's goal: under 5%).
+func BenchmarkAutomatedLoanAnchoringCost(b *testing.B) {
+	run := func(n int) time.Duration {
+		var wg sync.WaitGroup
+		next := atomic.Int64{}
+		start := time.Now()
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= int64(n) {
+					benchWaitOn(b, env.client, benchLoan(b, "C-1001", 10000))
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	ctx := context.Background()
+	caughtUp := func() {
+		st, err := auditstore.Open(ctx, env.auditDSN)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			var rows int64
+			cerr := st.Count(ctx, &rows)
+			size := checkpointSize(b)
+			// Rows the anchor refused (forgeries other tests planted) are
+			// never leaves.
+			var refused []struct {
+				Integrated bool `json:"integrated"`
+			}
+			if resp, err := http.Get(env.audit.logURL + "/baton/rejected"); err == nil {
+				_ = json.NewDecoder(resp.Body).Decode(&refused)
+				resp.Body.Close()
+			}
+			for _, r := range refused {
+				if !r.Integrated {
+					rows--
+				}
+			}
+			if cerr == nil && size >= uint64(rows) {
+				return
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("the anchor did not catch up: %d leaves for %d entries", size, rows)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	first, second := b.N/2, b.N-b.N/2
+	caughtUp()
+	b.ResetTimer()
+	tWith := run(first)
+	stopAuditProcesses()
+	tWithout := run(second) + run(first)
+	b.StopTimer()
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	if err := startAuditProcesses(sctx); err != nil {
+		b.Fatal(err)
+	}
+	cancel()
+	caughtUp()
+	b.StartTimer()
+	tWith += run(second)
+	with, without := float64(b.N)/tWith.Seconds(), float64(b.N)/tWithout.Seconds()
+	cost := 100 * (without - with) / without
+	b.ReportMetric(with, "with-anchoring-instances/s")
+	b.ReportMetric(without, "without-anchoring-instances/s")
+	b.ReportMetric(cost, "anchoring-cost-%")
+	fmt.Printf("automated loans, %d each, 8 at a time: %.2f/s with the audit log anchoring the store (anchor and witness running), %.2f/s without: anchoring costs %.1f%% of throughput\n",
+		b.N, with, without, cost)
+}
+
+// checkpointSize reads the size of the log's published checkpoint (0 when
+// there is none yet).
+func checkpointSize(b *testing.B) uint64 {
+	resp, err := http.Get(env.audit.logURL + "/checkpoint")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	lines := strings.SplitN(string(body), "\n", 3)
+	if resp.StatusCode != http.StatusOK || len(lines) < 2 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(lines[1], 10, 64)
+	return n
 }

@@ -40,7 +40,7 @@ pids=()
 cleanup() {
   trap - INT TERM EXIT
   if [ ${#pids[@]} -gt 0 ]; then
-    echo; echo "Stopping the worker, the simulated systems, the dev server and the codec server..."
+    echo; echo "Stopping the worker, the simulated systems, the dev server, the codec server, the anchor and the witness..."
     # Reverse order: the worker first, so it finishes in-flight work.
     for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
     wait 2>/dev/null || true
@@ -172,6 +172,11 @@ fi
 
 ADDR_FLAG=""
 [ "$PORT" = 7233 ] || ADDR_FLAG=" --address localhost:$PORT"
+# The starter's defaults name make dev's usual ports; moved ones need saying.
+MOVED=""
+[ "$PG_PORT" = 5433 ] || MOVED+=" BATON_AUDIT_DSN='$BATON_AUDIT_DSN'"
+[ "$ANCHOR_ADDR" = localhost:8237 ] || MOVED+=" BATON_AUDIT_LOG_URL=$BATON_AUDIT_LOG_URL"
+[ -z "$MOVED" ] || MOVED=$'\n'"    export$MOVED"
 cat <<MSG
 
   Baton is running.
@@ -182,10 +187,10 @@ cat <<MSG
     Codec server:      http://$CODEC_ADDR (token in .dev/codec.token)
     Web inbox:         http://$INBOX_ADDR  (development sign-in: pick a user)
 
-  In another terminal, try:
+  In another terminal, try:$MOVED
     bin/starter demo$ADDR_FLAG                # every process, some waiting for people
     bin/starter tasks --user ana$ADDR_FLAG    # ana's inbox
-    bin/starter audit --verify --since 1d     # every trail: chain, signatures, the log
+    bin/starter audit --verify --since 1d$ADDR_FLAG  # every trail: chain, signatures, the log
     bin/starter --help
     temporal workflow show --workflow-id <id> --detailed \\
       --codec-endpoint http://$CODEC_ADDR --codec-auth "Bearer \$(cat .dev/codec.token)"

@@ -87,3 +87,11 @@ func (s *Store) Policy(ctx context.Context, version string) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// Count stores the number of entries in n.
+func (s *Store) Count(ctx context.Context, n *int64) error {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries`).Scan(n); err != nil {
+		return s.queryErr(err)
+	}
+	return nil
+}
