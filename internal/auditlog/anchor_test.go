@@ -2,6 +2,8 @@ package auditlog_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -66,5 +68,47 @@ func TestAnchoredEntriesAreProvenAndForgeriesRefused(t *testing.T) {
 	}
 	if cp2 := s.AnchorAll(t, 6); cp2.Since != 5 {
 		t.Errorf("second checkpoint: since %d, want 5", cp2.Since)
+	}
+}
+
+// A restarted anchor appends nothing twice and carries on from its
+// cursor; one that lost its cursor and index rebuilds the index from the
+// log and appends nothing again.
+func TestRestartedAnchorAppendsOnce(t *testing.T) {
+	s := auditlogtest.NewStack(t)
+	ctx := context.Background()
+	if _, err := s.Store.Append(ctx, auditlogtest.Entries("loan-R", 3)); err != nil {
+		t.Fatal(err)
+	}
+	s.AnchorAll(t, 3)
+	s.Restart(t)
+	if _, err := s.Store.Append(ctx, auditlogtest.Entries("loan-R", 5)[3:]); err != nil {
+		t.Fatal(err)
+	}
+	cp := s.AnchorAll(t, 5)
+	leaves, err := s.Verifier.Leaves(ctx, "loan-R")
+	if err != nil || len(leaves) != 5 || cp.Size != 5 {
+		t.Fatalf("after a restart: %d leaves, checkpoint of %d: %v", len(leaves), cp.Size, err)
+	}
+	for i, l := range leaves {
+		if l.Index != uint64(i) || l.Pos != int64(i+1) {
+			t.Errorf("leaf %d: %+v", i, l)
+		}
+	}
+	// Lose the index and the cursor (a crash right after sequencing): the
+	// anchor rebuilds its index from the log and appends nothing again.
+	s.Anchor.Close()
+	if err := os.Remove(filepath.Join(s.Keys.Dir, "anchor", "cursor.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(s.Keys.Dir, "anchor", "index.jsonl"), 0); err != nil {
+		t.Fatal(err)
+	}
+	s.Restart(t)
+	if cp := s.AnchorAll(t, 5); cp.Size != 5 {
+		t.Fatalf("re-read from the start: checkpoint of %d leaves, want 5", cp.Size)
+	}
+	if leaves, _ := s.Verifier.Leaves(ctx, "loan-R"); len(leaves) != 5 {
+		t.Fatalf("index rebuilt with %d leaves", len(leaves))
 	}
 }

@@ -23,7 +23,7 @@ import (
 // pack built for it.
 type packFixture struct {
 	pack  *evidence.Pack
-	stack auditlogtest.Stack
+	stack *auditlogtest.Stack
 }
 
 func version(text string) string {

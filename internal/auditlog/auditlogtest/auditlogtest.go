@@ -5,6 +5,7 @@ package auditlogtest
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -52,10 +53,24 @@ type Stack struct {
 	Anchor   *auditlog.Anchor
 	Verifier *auditlog.Verifier
 	Keys     Keys
+	cfg      auditlog.AnchorConfig
+}
+
+// Restart stops the anchor and starts another on the same folder, as
+// after a crash or a deployment.
+func (s *Stack) Restart(t testing.TB) {
+	t.Helper()
+	s.Anchor.Close()
+	a, err := auditlog.NewAnchor(context.Background(), s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	s.Anchor = a
 }
 
 // NewStack starts a PostgreSQL, an anchor and a witness for the test.
-func NewStack(t testing.TB) Stack {
+func NewStack(t testing.TB) *Stack {
 	t.Helper()
 	ctx := context.Background()
 	k := NewKeys(t)
@@ -81,20 +96,23 @@ func NewStack(t testing.TB) Stack {
 	ws := httptest.NewServer(w.Handler())
 	t.Cleanup(ws.Close)
 	writers, _ := auditlog.Verifiers("writers", []string{k.WriterPub})
-	a, err := auditlog.NewAnchor(ctx, auditlog.AnchorConfig{Store: st, Dir: filepath.Join(k.Dir, "anchor"), Signer: logSigner,
-		Writers: writers, WitnessURL: ws.URL, WitnessKey: k.WitnessPub, CheckpointInterval: 100 * time.Millisecond, Log: zap.NewNop()})
+	cfg := auditlog.AnchorConfig{Store: st, Dir: filepath.Join(k.Dir, "anchor"), Signer: logSigner,
+		Writers: writers, WitnessURL: ws.URL, WitnessKey: k.WitnessPub, CheckpointInterval: 100 * time.Millisecond, Log: zap.NewNop()}
+	a, err := auditlog.NewAnchor(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
-	as := httptest.NewServer(a.Handler())
+	s := &Stack{Store: st, Anchor: a, Keys: k, cfg: cfg}
+	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.Anchor.Handler().ServeHTTP(w, r) }))
 	t.Cleanup(as.Close)
 	wvs, _ := auditlog.CosignatureVerifiers("witness", []string{k.WitnessPub})
 	v, err := auditlog.NewVerifier(as.URL, logVs[0], wvs, filepath.Join(k.Dir, "seen-checkpoint"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Stack{Store: st, Anchor: a, Verifier: v, Keys: k}
+	s.Verifier = v
+	return s
 }
 
 // Entries are n entries of instance id, positions 1..n.
@@ -110,7 +128,7 @@ func Entries(id string, n int) []auditstore.Entry {
 
 // AnchorAll runs the anchor until the store has nothing new and a
 // cosigned checkpoint covers size leaves.
-func (s Stack) AnchorAll(t testing.TB, size uint64) *auditlog.Checked {
+func (s *Stack) AnchorAll(t testing.TB, size uint64) *auditlog.Checked {
 	t.Helper()
 	ctx := context.Background()
 	for {
