@@ -187,9 +187,9 @@ func TestTamperingIsDetectedWithTheHistoryGone(t *testing.T) {
 			recompute(t, id)
 		}, "differs-from-log", func(int) int64 { return 3 }},
 	}
-	ids := make([]string, len(attacks))
+	ids := make([]string, len(attacks)+1) // the last one is left alone
 	var wg sync.WaitGroup
-	for i := range attacks {
+	for i := range ids {
 		ids[i] = "loan-" + uniq("TM")
 		wg.Add(1)
 		go func() {
@@ -199,7 +199,10 @@ func TestTamperingIsDetectedWithTheHistoryGone(t *testing.T) {
 	}
 	wg.Wait()
 	docs := make([]verifyJSON, len(ids))
-	for i, id := range ids {
+	intact := ids[len(attacks)]
+	docs[len(attacks)] = anchored(t, intact)
+	deleteHistory(t, intact)
+	for i, id := range ids[:len(attacks)] {
 		docs[i] = anchored(t, id)
 		deleteHistory(t, id)
 	}
@@ -228,10 +231,13 @@ func TestTamperingIsDetectedWithTheHistoryGone(t *testing.T) {
 			t.Errorf("the sweep does not name %s (%s) with %s:\n%s", ids[i], a.name, a.kind, r.stdout)
 		}
 	}
-	if strings.Contains(r.stdout, "TM-GOOD") {
-		t.Errorf("the sweep names an intact instance")
+	historyGone(t, intact)
+	if strings.Contains(r.stdout, intact) {
+		t.Errorf("the sweep names %s, which nobody touched:\n%s", intact, r.stdout)
 	}
-	_ = record.ActionCompleted
+	if r := runBin(t, "starter", "audit", "--verify", intact); r.code != 0 || !strings.Contains(r.stdout, "history: gone") {
+		t.Errorf("--verify %s (untouched, history deleted): exit %d\n%s%s", intact, r.code, r.stdout, r.stderr)
+	}
 }
 
 // A completed instance planted with the worker's database rights (but not

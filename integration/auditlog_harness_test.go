@@ -61,8 +61,7 @@ func startAuditLog(ctx context.Context, tmp string) (func(), error) {
 	a.witnessEnv = append(baseEnv(), "BATON_WITNESS_LISTEN="+a.witnessURL[len("http://"):], "BATON_WITNESS_DIR="+filepath.Join(tmp, "witness"),
 		"BATON_WITNESS_KEY_FILE="+a.witnessKey)
 	a.anchorEnv = append(baseEnv(), "BATON_AUDIT_DSN="+env.auditDSNs.Reader, "BATON_ANCHOR_LISTEN="+a.logURL[len("http://"):],
-		"BATON_ANCHOR_DIR="+filepath.Join(tmp, "anchor"), "BATON_ANCHOR_KEY_FILE="+a.logKey, "BATON_ANCHOR_WITNESS_URL="+a.witnessURL,
-		"BATON_ANCHOR_CHECKPOINT_INTERVAL=500ms")
+		"BATON_ANCHOR_DIR="+filepath.Join(tmp, "anchor"), "BATON_ANCHOR_KEY_FILE="+a.logKey, "BATON_ANCHOR_WITNESS_URL="+a.witnessURL)
 	if err := startAuditProcesses(ctx); err != nil {
 		stopAuditProcesses()
 		return nil, err

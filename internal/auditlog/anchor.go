@@ -83,7 +83,10 @@ func LogDir(dir string) string { return filepath.Join(dir, "log") }
 // NewAnchor opens (or creates) the log in cfg.Dir and loads the index.
 func NewAnchor(ctx context.Context, cfg AnchorConfig) (*Anchor, error) {
 	if cfg.Poll <= 0 {
-		cfg.Poll = 200 * time.Millisecond
+		// Each read that finds rows is one integration of the tree (files
+		// written and synced): reading twice a second batches a busy
+		// store's entries, well inside the checkpoint interval.
+		cfg.Poll = 500 * time.Millisecond
 	}
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = time.Second
@@ -268,6 +271,9 @@ func (a *Anchor) anchored(id string, pos int64) (Indexed, bool) {
 	return Indexed{}, false
 }
 
+// feedBatch is how many entries one step reads at most.
+const feedBatch = 500
+
 // Run anchors until ctx ends, then publishes what it appended.
 func (a *Anchor) Run(ctx context.Context) error {
 	defer a.Close()
@@ -280,9 +286,9 @@ func (a *Anchor) Run(ctx context.Context) error {
 		case err != nil:
 			a.cfg.Log.Warn("anchor: reading the audit store", zap.Error(err))
 			backoff = min(2*backoff, 10*time.Second)
-		case n > 0:
+		case n == feedBatch:
 			backoff = a.cfg.Poll
-			continue
+			continue // a backlog: read on at once
 		default:
 			backoff = a.cfg.Poll
 		}
@@ -297,7 +303,7 @@ func (a *Anchor) Run(ctx context.Context) error {
 // Step anchors one batch of committed entries and returns how many it
 // read.
 func (a *Anchor) Step(ctx context.Context) (int, error) {
-	batch, err := a.cfg.Store.Committed(ctx, a.cursor, 500)
+	batch, err := a.cfg.Store.Committed(ctx, a.cursor, feedBatch)
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
