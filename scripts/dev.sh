@@ -186,13 +186,14 @@ cat <<MSG
     Audit log:         http://$ANCHOR_ADDR/checkpoint (signed by .dev/anchor.key, cosigned by the witness at http://$WITNESS_ADDR)
     Codec server:      http://$CODEC_ADDR (token in .dev/codec.token)
     Web inbox:         http://$INBOX_ADDR  (development sign-in: pick a user)
+    temporal CLI:      $TEMPORAL  (pinned; export PATH=$(dirname "$TEMPORAL"):\$PATH)
 
   In another terminal, try:$MOVED
     bin/starter demo$ADDR_FLAG                # every process, some waiting for people
     bin/starter tasks --user ana$ADDR_FLAG    # ana's inbox
     bin/starter audit --verify --since 1d$ADDR_FLAG  # every trail: chain, signatures, the log
     bin/starter --help
-    temporal workflow show --workflow-id <id> --detailed \\
+    $TEMPORAL workflow show --workflow-id <id> --detailed \\
       --codec-endpoint http://$CODEC_ADDR --codec-auth "Bearer \$(cat .dev/codec.token)"
 
   Ctrl-C here stops the worker, the simulator, the anchor, the witness, the dev server and PostgreSQL.
