@@ -191,6 +191,25 @@ func plaintextWorker(b *testing.B) client.Client {
 	return plainOnce.cl
 }
 
+// automatedLoans runs n automated loans, 8 at a time, and returns how long
+// they took.
+func automatedLoans(b *testing.B, n int) time.Duration {
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	start := time.Now()
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				benchWaitOn(b, env.client, benchLoan(b, "C-1001", 10000))
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
 // Automated loans with and without the audit store writes, side by side in
 // one run: the same concurrency, the worker restarted with
 // BATON_AUDIT_WRITES=activity (the writer on a regular activity, the
@@ -199,22 +218,7 @@ func plaintextWorker(b *testing.B) client.Client {
 // regular, with), so a drift in the machine's load weighs on all alike. The cost is the relative loss of
 // throughput (issue 11's goal: under 10%).
 func BenchmarkAutomatedLoanAuditCost(b *testing.B) {
-	run := func(n int) time.Duration {
-		var wg sync.WaitGroup
-		next := atomic.Int64{}
-		start := time.Now()
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for next.Add(1) <= int64(n) {
-					benchWaitOn(b, env.client, benchLoan(b, "C-1001", 10000))
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(start)
-	}
+	run := func(n int) time.Duration { return automatedLoans(b, n) }
 	restart := func(extra ...string) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -287,22 +291,7 @@ func BenchmarkDecideAccepted(b *testing.B) {
 // meanwhile, outside the timed runs. The cost is the relative loss of
 // throughput (issue 20's goal: under 5%).
 func BenchmarkAutomatedLoanAnchoringCost(b *testing.B) {
-	run := func(n int) time.Duration {
-		var wg sync.WaitGroup
-		next := atomic.Int64{}
-		start := time.Now()
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for next.Add(1) <= int64(n) {
-					benchWaitOn(b, env.client, benchLoan(b, "C-1001", 10000))
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(start)
-	}
+	run := func(n int) time.Duration { return automatedLoans(b, n) }
 	ctx := context.Background()
 	caughtUp := func() {
 		st, err := auditstore.Open(ctx, env.auditDSN)

@@ -46,14 +46,9 @@ func run(args []string) error {
 		return err
 	}
 	if *newKey != "" {
-		vkey, err := auditlog.NewKeyFile(*newKey, auditlog.WitnessKeyName)
+		vkey, err := auditlog.NewKeyFiles(*newKey, auditlog.WitnessKeyName, *pubOut)
 		if err != nil {
-			return fmt.Errorf("--new-key: %w", err)
-		}
-		if *pubOut != "" {
-			if err := os.WriteFile(*pubOut, []byte(vkey+"\n"), 0o644); err != nil {
-				return fmt.Errorf("--public-key-out: %w", err)
-			}
+			return err
 		}
 		fmt.Println(vkey)
 		return nil

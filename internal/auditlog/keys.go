@@ -55,6 +55,21 @@ func NewKeyFile(path, name string) (string, error) {
 	return vkey, nil
 }
 
+// NewKeyFiles is the mains' --new-key: NewKeyFile, and the public key
+// also to pubOut when it is set (a volume others read, in compose).
+func NewKeyFiles(path, name, pubOut string) (string, error) {
+	vkey, err := NewKeyFile(path, name)
+	if err != nil {
+		return "", fmt.Errorf("--new-key: %w", err)
+	}
+	if pubOut != "" {
+		if err := os.WriteFile(pubOut, []byte(vkey+"\n"), 0o644); err != nil {
+			return "", fmt.Errorf("--public-key-out: %w", err)
+		}
+	}
+	return vkey, nil
+}
+
 // PublicKeyOf reads the public key beside a key file (path.pub).
 func PublicKeyOf(path string) (string, error) {
 	b, err := os.ReadFile(path + ".pub")
