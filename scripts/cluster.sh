@@ -267,7 +267,10 @@ fi
 KEYS=$DIR/keys
 audit_db() {
   [ -n "${BATON_AUDIT_DSN:-}" ] || [ -f "$DIR/audit.done" ] && return 0
-  as_pg "$(pg_bin)/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -q >>"$DIR/schema.log" 2>&1 <<'SQL' \
+  local psql
+  psql=$(dirname "$(readlink -f "$(pg_bin)/pg_ctl")")/psql
+  [ -x "$psql" ] || psql=$(command -v psql) || die "psql not found beside pg_ctl or on the PATH"
+  as_pg "$psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -q >>"$DIR/schema.log" 2>&1 <<'SQL' \
     || die "create the audit roles and database baton_audit failed (log $DIR/schema.log)"
 DO $$ DECLARE r text; BEGIN
   FOREACH r IN ARRAY ARRAY['baton_owner', 'baton_writer', 'baton_reader'] LOOP
