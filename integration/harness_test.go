@@ -284,6 +284,9 @@ func baseEnv() []string {
 		"BATON_AUDIT_LOG_PUBLIC_KEY="+env.audit.logKey+".pub",
 		"BATON_AUDIT_WITNESS_PUBLIC_KEYS="+env.audit.witnessKey+".pub",
 		"BATON_AUDIT_CHECKPOINT_FILE="+env.audit.checkpointFile,
+		// No profile of the host's user (make dev writes one) reaches the
+		// binaries under test.
+		"XDG_CONFIG_HOME="+filepath.Join(filepath.Dir(env.bin), "config"),
 	)
 }
 
@@ -337,7 +340,7 @@ const testKeyFile = "workflows/testdata/test.keys"
 // key the replay test holds.
 func writeKeyFile(path string) error {
 	if os.Getenv("BATON_RECORD_HISTORIES") == "" {
-		_, err := codec.AppendNewKey(path, "it-")
+		_, _, err := codec.AppendNewKey(path, "it-")
 		return err
 	}
 	data, err := os.ReadFile(filepath.Join(env.root, testKeyFile))
