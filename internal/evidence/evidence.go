@@ -50,9 +50,9 @@ type Keys struct {
 	Writers   []string `json:"writers"`
 }
 
-// DecisionData is what a decision entry's Data carries: the decision as
-// received (signature included) and the subject it decided.
-type DecisionData struct {
+// decisionData reads a decision entry's Data (humantask.DecisionData),
+// telling a missing decision or subject from an empty one.
+type decisionData struct {
 	Decision *humantask.Decision `json:"decision"`
 	Subject  *humantask.Subject  `json:"subject"`
 }
@@ -198,7 +198,10 @@ func Verify(p *Pack, pins Pins) Report {
 	// The decisions.
 	signed := 0
 	for _, r := range p.Entries {
-		var d DecisionData
+		if r.Action == humantask.ActionDecisionRefused {
+			continue // refused: its signature need not verify (it may be why)
+		}
+		var d decisionData
 		if len(r.Data) == 0 || json.Unmarshal(r.Data, &d) != nil || d.Decision == nil {
 			if r.Action == humantask.ActionDecisionAccepted {
 				rep.Notes = append(rep.Notes, fmt.Sprintf("entry %d (%s by %s): signature not checkable offline (recorded without its signed decision)", r.Pos, r.Action, r.Actor))

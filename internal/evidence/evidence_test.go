@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/auditlog/auditlogtest"
-	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/evidence"
 	"github.com/batonhq/baton/workflows/humantask"
 )
@@ -48,7 +47,7 @@ func newFixture(t *testing.T, tamperSignature bool) packFixture {
 	if tamperSignature {
 		d.Comment = "income not verified" // signed over the other comment
 	}
-	data, _ := json.Marshal(evidence.DecisionData{Decision: &d, Subject: &subject})
+	data, _ := json.Marshal(humantask.DecisionData{Decision: d, Subject: subject})
 	es := auditlogtest.Entries(id, 3)
 	for i := range es {
 		es[i].PolicyVersion = v
@@ -165,5 +164,29 @@ func TestEvidencePackNotesDecisionsWithoutPayload(t *testing.T) {
 	if rep.Failed != nil || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "signature not checkable offline") {
 		t.Fatalf("no payload: %+v %v", rep.Failed, rep.Notes)
 	}
-	_ = auditstore.SourceWorkflow
+}
+
+// A refused decision's signature need not verify (a bad one may be why it
+// was refused): the pack checks accepted decisions only.
+func TestEvidencePackLeavesRefusedDecisionsUnchecked(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	subject := humantask.Subject{WorkflowID: "loan-EV3", RunID: "r1", TaskID: "underwriting", Occurrence: 1, Digest: "d"}
+	data, _ := json.Marshal(humantask.DecisionData{Decision: humantask.Decision{TaskID: "underwriting", Verdict: humantask.Approve, Actor: "ana", Signature: "bm90LWEtc2lnbmF0dXJl"}, Subject: subject})
+	es := auditlogtest.Entries("loan-EV3", 2)
+	for i := range es {
+		es[i].PolicyVersion = f.pack.Entries[0].PolicyVersion
+	}
+	es[1].Actor, es[1].Action, es[1].Data = "ana", humantask.ActionDecisionRefused, data
+	if _, err := f.stack.Store.Append(ctx, es); err != nil {
+		t.Fatal(err)
+	}
+	f.stack.AnchorAll(t, 5)
+	p, err := evidence.Build(ctx, f.stack.Store, f.stack.Verifier, f.pack.Keys, "loan-EV3", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := evidence.Verify(roundTrip(t, p), evidence.Pins{}); rep.Failed != nil {
+		t.Fatalf("a refused decision failed the pack: %+v", rep.Failed)
+	}
 }
