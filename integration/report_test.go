@@ -55,11 +55,11 @@ func newNamespaceWorker(t testing.TB, prefix string, extraEnv ...string) *report
 	}); err != nil {
 		t.Fatal(err)
 	}
-	dsn, err := env.pg.CreateDB(context.Background(), strings.NewReplacer("-", "_").Replace(r.ns))
+	dsns, err := newAuditDB(context.Background(), strings.NewReplacer("-", "_").Replace(r.ns))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.dsn = dsn
+	r.dsn = dsns.Writer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	r.worker = spawnWorker(t, ctx, r.ns, &r.log, append([]string{"BATON_AUDIT_DSN=" + r.dsn}, extraEnv...)...)

@@ -6,7 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/termsafe"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/record"
 )
@@ -32,10 +34,24 @@ func (a *app) storeCycles(cmd *cobra.Command, procs []ProcessReport, process str
 		return procs, cycleFromVisibility
 	}
 	defer st.Close()
-	cycles, err := st.Cycles(cmd.Context(), process, since, record.ActionStarted, []string{record.ActionCompleted, record.ActionFailed})
+	tr, err := a.trust(cmd.Context())
 	if err != nil {
 		fmt.Fprintf(a.errOut, "starter: %v; cycle times from visibility\n", err)
 		return procs, cycleFromVisibility
+	}
+	var keep func(auditstore.Record) bool
+	if tr.writers != nil {
+		keep = func(r auditstore.Record) bool { kind, _ := auditlog.Attested(r, tr.writers); return kind == "" }
+	}
+	cycles, refused, err := st.CyclesKept(cmd.Context(), process, since, record.ActionStarted, []string{record.ActionCompleted, record.ActionFailed}, keep)
+	if err != nil {
+		fmt.Fprintf(a.errOut, "starter: %v; cycle times from visibility\n", err)
+		return procs, cycleFromVisibility
+	}
+	if len(refused) > 0 {
+		r := refused[0]
+		fmt.Fprintf(a.errOut, "starter: %d audit entries fail verification and are left out of the cycle times (the first: %s entry %d, %s): starter audit --verify --since ...\n",
+			len(refused), termsafe.Clean(r.WorkflowID), r.Pos, r.Action)
 	}
 	return mergeStoreCycles(procs, cycles), cycleFromStore
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/logging"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/tclient"
@@ -44,6 +45,9 @@ func run(args []string) error {
 	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
 	printSA := fs.Bool("print-search-attributes", false, "print the dev server's flags for Baton (--search-attribute, and --dynamic-config-value for its limits) and exit")
+	migrate := fs.Bool("migrate", false, "apply the audit store's migrations as its owner (audit.owner_dsn), grant the writer (audit.dsn's role) and readers their rights, and exit")
+	newKey := fs.String("new-key", "", "write a new audit writer key to FILE (its public key to FILE.pub) unless FILE exists, and exit")
+	pubOut := fs.String("public-key-out", "", "with --new-key: also write the public key to this file")
 	config.AddFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: worker [flags]\n\nHosts Baton's processes on a Temporal task queue.\n\nFlags:\n%s", fs.FlagUsages())
@@ -61,6 +65,14 @@ func run(args []string) error {
 		}
 		return nil
 	}
+	if *newKey != "" {
+		vkey, err := auditlog.NewKeyFiles(*newKey, auditlog.WriterKeyName, *pubOut)
+		if err != nil {
+			return err
+		}
+		fmt.Println(vkey)
+		return nil
+	}
 	cfg, err := config.Load(*cfgFile, fs)
 	if err != nil {
 		return err
@@ -70,6 +82,9 @@ func run(args []string) error {
 		return err
 	}
 	defer func() { _ = zl.Sync() }()
+	if *migrate {
+		return migrateAudit(context.Background(), cfg.Audit, zl)
+	}
 
 	pol, err := workflows.LoadPolicy(cfg.Policy.File)
 	if err != nil {
@@ -85,6 +100,9 @@ func run(args []string) error {
 		return err
 	}
 	defer audit.Close()
+	if err := storePolicy(ctx, audit, cfg.Policy.File, pol); err != nil {
+		return err
+	}
 
 	met, err := metrics.New()
 	if err != nil {

@@ -70,6 +70,9 @@ type Record struct {
 	PrevHash   string    `json:"prevHash,omitempty"`
 	Hash       string    `json:"hash,omitempty"`
 	RecordedAt time.Time `json:"recordedAt,omitzero"`
+	// Attestation is the writer's signature over Hash ("name base64",
+	// auditlog.Writer); empty on entries written without a writer key.
+	Attestation string `json:"attestation,omitempty"`
 }
 
 // normalize brings an entry to the form the store keeps (UTC,

@@ -105,7 +105,7 @@ func (s *Store) AppendCapped(ctx context.Context, e Entry, max int) error {
 	if stored >= max && !again {
 		return ErrCapped
 	}
-	if _, _, _, err := appendChain(ctx, tx, e.WorkflowID, []Entry{e}); err != nil {
+	if _, _, _, err := appendChain(ctx, tx, e.WorkflowID, []Entry{e}, s.attestor); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
