@@ -98,7 +98,7 @@ chromium: ## install Debian's chromium for the Web UI browser test, if missing
 	fi
 
 .PHONY: build
-build: ## build worker, starter, simulator, codecserver and inbox into bin/
+build: ## build worker, starter, simulator, codecserver, inbox, anchor and witness into bin/
 	go build -o bin/ ./cmd/...
 
 # Development payload key and codec server token, in git-ignored .dev/;
@@ -113,8 +113,19 @@ codec-key: ## write a development encryption key and codec token into .dev/ when
 	@test -s $(DEV_DIR)/codec.keys || go run ./cmd/codecserver --new-key $(DEV_DIR)/codec.keys
 	@go run ./cmd/codecserver --new-token $(DEV_DIR)/codec.token >/dev/null
 
+# The audit log's development keys, in git-ignored .dev/: the worker's
+# writer key (attests every entry), the anchor's checkpoint key and the
+# witness's cosigning key, each with its public key in .pub. In
+# production each lives only where its process runs.
+.PHONY: audit-keys
+audit-keys: build ## write the audit writer, anchor and witness keys into .dev/ (if missing)
+	@mkdir -p .dev
+	@bin/worker --new-key .dev/audit-writer.key >/dev/null
+	@bin/anchor --new-key .dev/anchor.key >/dev/null
+	@bin/witness --new-key .dev/witness.key >/dev/null
+
 .PHONY: dev
-dev: $(TEMPORAL) postgresql build codec-key ## run dev server + simulated systems + codec server + worker + web inbox (Ctrl-C stops all)
+dev: $(TEMPORAL) postgresql build codec-key audit-keys ## run dev server + simulated systems + codec server + audit anchor and witness + worker + web inbox (Ctrl-C stops all)
 	@TEMPORAL=$(TEMPORAL) scripts/dev.sh
 
 .PHONY: cluster
@@ -170,7 +181,7 @@ bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack: the in
 	@mkdir -p .cluster
 	go test -count=1 -run '^$$' -bench . -skip InboxList -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee $(CURDIR)/.cluster/bench-dev.txt
 	BATON_IT_SA_CACHE=production go test -count=1 -run '^$$' -bench InboxList -benchtime 5x -timeout 40m ./integration/ | grep -v '^{"level'
-	go test -count=1 -run '^$$' -bench . ./codec/
+	go test -count=1 -run '^$$' -bench . ./codec/ ./internal/auditlog/
 	@rm -rf $(BENCH_CLUSTER_DIR); export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BATON_CLUSTER_PORTS=auto; \
 	  scripts/cluster.sh up-server >/dev/null || { scripts/cluster.sh down; exit 1; }; \
 	  . $(BENCH_CLUSTER_DIR)/cluster.env; \
@@ -184,7 +195,10 @@ bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack: the in
 	  for f in dev:$(CURDIR)/.cluster/bench-dev.txt cluster:$(CURDIR)/.cluster/bench-cluster.txt; do \
 	    awk -v who=$${f%%:*} '/^BenchmarkAutomatedLoan/ { for (i = 1; i < NF; i++) m[$$(i+1)] = $$i; \
 	      printf "  %-34s %6.1f instances/s   p50 %6.0f ms   p99 %6.0f ms\n", (who == "dev" ? "dev server (in memory)" : "cluster (server on PostgreSQL)"), m["instances/s"], m["end-to-end-p50-ms"], m["end-to-end-p99-ms"] }' $${f#*:}; \
-	  done; rm -f $(CURDIR)/.cluster/bench-*.txt; exit $$rc
+	  done; \
+	  echo; echo "The audit log's anchoring beside them (anchor and witness running vs stopped, dev server):"; \
+	  grep -ho 'automated loans.*anchoring costs.*' $(CURDIR)/.cluster/bench-dev.txt | sed 's/^/  /'; \
+	  rm -f $(CURDIR)/.cluster/bench-*.txt; exit $$rc
 
 # Histories are recorded on the committed test-only key and stay encrypted
 # (docs/testing.md: "Replay histories"); RUN='TestX|TestY' limits the tests that run.

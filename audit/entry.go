@@ -77,6 +77,9 @@ type Stored struct {
 	PrevHash   string    `json:"prevHash,omitempty"`
 	Hash       string    `json:"hash,omitempty"`
 	RecordedAt time.Time `json:"recordedAt,omitzero"`
+	// Attestation is the writer's signature over Hash ("name base64",
+	// auditlog.Writer); empty on entries written without a writer key.
+	Attestation string `json:"attestation,omitempty"`
 }
 
 // Normalize brings an entry to the form the store keeps (UTC,

@@ -33,6 +33,8 @@ type Config struct {
 	UI        UI         `mapstructure:"ui"`
 	Inbox     Inbox      `mapstructure:"inbox"`
 	Audit     Audit      `mapstructure:"audit"`
+	Anchor    Anchor     `mapstructure:"anchor"`
+	Witness   Witness    `mapstructure:"witness"`
 	// CodecServer is the codec server's own settings (its keys are
 	// Temporal.Codec's).
 	CodecServer CodecServer `mapstructure:"codec_server"`
@@ -152,14 +154,57 @@ type InboxOIDC struct {
 	RedirectURL  string `mapstructure:"redirect_url"`
 }
 
-// Audit is the durable audit store (PostgreSQL).
+// Audit is the durable audit store (PostgreSQL) and the log that anchors
+// it outside the database.
 type Audit struct {
-	// DSN is a PostgreSQL connection string (URL or key=value form).
+	// DSN is a PostgreSQL connection string (URL or key=value form): the
+	// append-only writer role for the worker, a reader for the others.
 	DSN string `mapstructure:"dsn"`
+	// OwnerDSN connects as the owner of the audit tables; only
+	// `worker --migrate` uses it (schema changes and grants).
+	OwnerDSN string `mapstructure:"owner_dsn"`
+	// Readers are roles granted SELECT by `worker --migrate`
+	// (comma-separated: the anchor's, auditors').
+	Readers string `mapstructure:"readers"`
+	// WriterKey is the worker's key file; it attests every entry it stores.
+	WriterKey string `mapstructure:"writer_key"`
+	// WriterPublicKeys are the keys verifiers accept attestations from
+	// (public keys or files of them, comma-separated).
+	WriterPublicKeys string `mapstructure:"writer_public_keys"`
+	// LogURL is where the anchor serves the log; LogPublicKey its
+	// checkpoint key (or a file of it); WitnessPublicKeys the witnesses'
+	// that must cosign. CheckpointFile keeps the last checkpoint seen
+	// (default: the user's config dir).
+	LogURL            string `mapstructure:"log_url"`
+	LogPublicKey      string `mapstructure:"log_public_key"`
+	WitnessPublicKeys string `mapstructure:"witness_public_keys"`
+	CheckpointFile    string `mapstructure:"checkpoint_file"`
 }
 
-// DefaultAuditDSN is the database make dev starts.
-const DefaultAuditDSN = "postgres://postgres@localhost:5433/baton?sslmode=disable"
+// Anchor is the anchor process: it reads the audit store (audit.dsn, a
+// reader role), appends a leaf per entry to the log in Dir, signs
+// checkpoints with KeyFile, has WitnessURL cosign them, and serves the log
+// on Listen.
+type Anchor struct {
+	Listen             string        `mapstructure:"listen"`
+	Dir                string        `mapstructure:"dir"`
+	KeyFile            string        `mapstructure:"key_file"`
+	WitnessURL         string        `mapstructure:"witness_url"`
+	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
+}
+
+// Witness is the witness process: it cosigns the log's checkpoints
+// (verified with audit.log_public_key) with KeyFile, keeping the last one
+// in Dir.
+type Witness struct {
+	Listen  string `mapstructure:"listen"`
+	Dir     string `mapstructure:"dir"`
+	KeyFile string `mapstructure:"key_file"`
+}
+
+// DefaultAuditDSN is the database make dev starts, as its append-only
+// writer role (the worker's; the starter reads with it).
+const DefaultAuditDSN = "postgres://baton_writer@localhost:5433/baton?sslmode=disable"
 
 // setting is one key with its default, environment variables and flag.
 type setting struct {
@@ -203,6 +248,22 @@ var settings = []setting{
 	{"inbox.session_lifetime", 8 * time.Hour, []string{"BATON_INBOX_SESSION_LIFETIME"}, "", "a web inbox session ends after this, however active"},
 	{"inbox.session_idle", 30 * time.Minute, []string{"BATON_INBOX_SESSION_IDLE"}, "", "a web inbox session unused this long ends"},
 	{"audit.dsn", DefaultAuditDSN, []string{"BATON_AUDIT_DSN"}, "audit-dsn", "PostgreSQL connection string of the audit store"},
+	{"audit.owner_dsn", "", []string{"BATON_AUDIT_OWNER_DSN"}, "", "the audit tables' owner role; only worker --migrate uses it (migrations and grants)"},
+	{"audit.readers", "", []string{"BATON_AUDIT_READERS"}, "", "roles worker --migrate grants SELECT on the trail, comma-separated (the anchor's, auditors')"},
+	{"audit.writer_key", ".dev/audit-writer.key", []string{"BATON_AUDIT_WRITER_KEY"}, "", "the worker's key file: it attests every audit entry it stores (worker --new-key makes one)"},
+	{"audit.writer_public_keys", ".dev/audit-writer.key.pub", []string{"BATON_AUDIT_WRITER_PUBLIC_KEYS"}, "", "writer public keys (or files of them), comma-separated, that attestations must verify with"},
+	{"audit.log_url", "http://localhost:8237", []string{"BATON_AUDIT_LOG_URL"}, "", "where the anchor serves the audit log"},
+	{"audit.log_public_key", ".dev/anchor.key.pub", []string{"BATON_AUDIT_LOG_PUBLIC_KEY"}, "", "the audit log's checkpoint key (or a file of it)"},
+	{"audit.witness_public_keys", ".dev/witness.key.pub", []string{"BATON_AUDIT_WITNESS_PUBLIC_KEYS"}, "", "the witnesses' keys (or files), comma-separated: every one must cosign a checkpoint"},
+	{"audit.checkpoint_file", "", []string{"BATON_AUDIT_CHECKPOINT_FILE"}, "", "where a verifier keeps the last checkpoint it saw (default: the user's config dir)"},
+	{"anchor.listen", "localhost:8237", []string{"BATON_ANCHOR_LISTEN"}, "", "the anchor's listen address (the log and its index)"},
+	{"anchor.dir", ".dev/anchor", []string{"BATON_ANCHOR_DIR"}, "", "the anchor's folder: the log, its index and cursor (not writable by the database)"},
+	{"anchor.key_file", ".dev/anchor.key", []string{"BATON_ANCHOR_KEY_FILE"}, "", "the anchor's checkpoint signing key file (anchor --new-key makes one)"},
+	{"anchor.witness_url", "http://localhost:8238", []string{"BATON_ANCHOR_WITNESS_URL"}, "", "the witness that cosigns every checkpoint before it is published"},
+	{"anchor.checkpoint_interval", time.Second, []string{"BATON_ANCHOR_CHECKPOINT_INTERVAL"}, "", "how often the anchor publishes a checkpoint"},
+	{"witness.listen", "localhost:8238", []string{"BATON_WITNESS_LISTEN"}, "", "the witness's listen address"},
+	{"witness.dir", ".dev/witness", []string{"BATON_WITNESS_DIR"}, "", "the witness's folder: the last checkpoint it cosigned"},
+	{"witness.key_file", ".dev/witness.key", []string{"BATON_WITNESS_KEY_FILE"}, "", "the witness's cosigning key file (witness --new-key makes one)"},
 	{"codec_server.listen", "localhost:8234", []string{"BATON_CODEC_SERVER_LISTEN"}, "listen", "codec server listen address"},
 	{"codec_server.tokens", "", []string{"BATON_CODEC_SERVER_TOKENS"}, "", "accepted codec server tokens, comma-separated (at least 16 characters each)"},
 	{"codec_server.token_file", "", []string{"BATON_CODEC_SERVER_TOKEN_FILE"}, "token-file", "file of accepted codec server tokens, one a line"},

@@ -35,6 +35,10 @@ import (
 //	audit_dsn = "postgres://postgres@localhost:5433/baton?sslmode=disable"
 //	ui_url = "http://localhost:8233"
 //	temporal_cli = "/home/me/.cache/baton/temporal-v1.5.1/temporal"
+//	audit_log_url = "http://localhost:8237"
+//	audit_log_public_key = "/home/me/baton/.dev/anchor.key.pub"
+//	audit_witness_public_keys = "/home/me/baton/.dev/witness.key.pub"
+//	audit_writer_public_keys = "/home/me/baton/.dev/audit-writer.key.pub"
 //
 // A program that declares --profile (AddProfileFlag) reads the profile its
 // flag or BATON_PROFILE names, else DefaultProfile when the file has one,
@@ -81,6 +85,12 @@ type ProfileBaton struct {
 	UIURL        string `toml:"ui_url,omitempty"`
 	// TemporalCLI is the pinned temporal CLI (starter profile --shell).
 	TemporalCLI string `toml:"temporal_cli,omitempty"`
+	// The audit log a verifier checks the store against, and the public
+	// keys it trusts (files, absolute, or keys).
+	AuditLogURL            string `toml:"audit_log_url,omitempty"`
+	AuditLogPublicKey      string `toml:"audit_log_public_key,omitempty"`
+	AuditWitnessPublicKeys string `toml:"audit_witness_public_keys,omitempty"`
+	AuditWriterPublicKeys  string `toml:"audit_writer_public_keys,omitempty"`
 }
 
 // ProfileInfo says which profile a configuration was loaded with.
@@ -95,13 +105,17 @@ type ProfileInfo struct {
 // values maps the profile onto configuration keys (only what it sets).
 func (p Profile) values() map[string]string {
 	v := map[string]string{
-		"temporal.address":        p.Address,
-		"temporal.namespace":      p.Namespace,
-		"temporal.api_key":        p.APIKey,
-		"temporal.codec.key_file": p.Baton.CodecKeyFile,
-		"policy.file":             p.Baton.PolicyFile,
-		"audit.dsn":               p.Baton.AuditDSN,
-		"ui.url":                  p.Baton.UIURL,
+		"temporal.address":          p.Address,
+		"temporal.namespace":        p.Namespace,
+		"temporal.api_key":          p.APIKey,
+		"temporal.codec.key_file":   p.Baton.CodecKeyFile,
+		"policy.file":               p.Baton.PolicyFile,
+		"audit.dsn":                 p.Baton.AuditDSN,
+		"ui.url":                    p.Baton.UIURL,
+		"audit.log_url":             p.Baton.AuditLogURL,
+		"audit.log_public_key":      p.Baton.AuditLogPublicKey,
+		"audit.witness_public_keys": p.Baton.AuditWitnessPublicKeys,
+		"audit.writer_public_keys":  p.Baton.AuditWriterPublicKeys,
 	}
 	if t := p.TLS; t != nil {
 		v["temporal.tls.cert"] = t.ClientCertPath

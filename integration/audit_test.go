@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/workflows"
 )
@@ -28,6 +30,12 @@ func auditStore(t *testing.T) *auditstore.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
+	// Entries a test writes are the worker's: attested with its key.
+	w, err := auditlog.LoadWriter(env.audit.writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetAttestor(w)
 	return st
 }
 
@@ -195,5 +203,31 @@ func TestStarterAuditReadsTheStoreWithoutTemporal(t *testing.T) {
 	r = runBin(t, "starter", "audit", "--verify", id, nowhere)
 	if r.code != 0 || !strings.Contains(r.stdout, "chain:   intact, 4 entries") || !strings.Contains(r.stdout, "history: not compared") {
 		t.Errorf("verify with Temporal unreachable: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// A worker with only the writer's DSN does not migrate: on a database
+// nobody migrated it says what to run, in one line; without its writer
+// key it says how to make one.
+func TestWorkerOnAnUnmigratedStoreSaysWhatToRun(t *testing.T) {
+	dsns, err := env.pg.CreateAuditDB(context.Background(), "unmigrated_"+strings.ToLower(strings.ReplaceAll(uniq("u"), "-", "_")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runWorkerOnce(t, "BATON_AUDIT_DSN="+dsns.Writer)
+	if r.code == 0 {
+		t.Fatal("the worker ran on a store without schema")
+	}
+	mustContain(t, "stderr", r.stderr, "worker: audit store at 127.0.0.1:", "run `worker --migrate` with audit.owner_dsn / BATON_AUDIT_OWNER_DSN")
+	if n := strings.Count(r.stderr, "worker: "); n != 1 {
+		t.Errorf("want one error line, got %d: %q", n, r.stderr)
+	}
+	r = runWorkerOnce(t, "BATON_AUDIT_WRITER_KEY="+filepath.Join(t.TempDir(), "none.key"))
+	if r.code == 0 || !strings.Contains(r.stderr, "audit.writer_key: cannot read") || !strings.Contains(r.stderr, "worker --new-key FILE") {
+		t.Errorf("without a writer key: exit %d %q", r.code, r.stderr)
+	}
+	r = runBinEnv(t, "worker", nil, "--migrate")
+	if r.code == 0 || !strings.Contains(r.stderr, "audit.owner_dsn: required for --migrate") {
+		t.Errorf("--migrate without the owner's DSN: exit %d %q", r.code, r.stderr)
 	}
 }

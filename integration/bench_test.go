@@ -3,10 +3,17 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,6 +23,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
@@ -184,6 +192,25 @@ func plaintextWorker(b *testing.B) client.Client {
 	return plainOnce.cl
 }
 
+// automatedLoans runs n automated loans, 8 at a time, and returns how long
+// they took.
+func automatedLoans(b *testing.B, n int) time.Duration {
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	start := time.Now()
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				benchWaitOn(b, env.client, benchLoan(b, "C-1001", 10000))
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
 // Automated loans with and without the audit store writes, side by side in
 // one run: the same concurrency, the worker restarted with
 // BATON_AUDIT_WRITES=activity (the writer on a regular activity, the
@@ -192,22 +219,7 @@ func plaintextWorker(b *testing.B) client.Client {
 // regular, with), so a drift in the machine's load weighs on all alike. The cost is the relative loss of
 // throughput (issue 11's goal: under 10%).
 func BenchmarkAutomatedLoanAuditCost(b *testing.B) {
-	run := func(n int) time.Duration {
-		var wg sync.WaitGroup
-		next := atomic.Int64{}
-		start := time.Now()
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for next.Add(1) <= int64(n) {
-					benchWaitOn(b, env.client, benchLoan(b, "C-1001", 10000))
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(start)
-	}
+	run := func(n int) time.Duration { return automatedLoans(b, n) }
 	restart := func(extra ...string) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -269,4 +281,166 @@ func BenchmarkDecideAccepted(b *testing.B) {
 		lat = append(lat, time.Since(t0))
 	}
 	report(b, "accept", lat)
+}
+
+// Automated loans with the audit log anchoring the store (the anchor and
+// the witness running beside the worker, as make dev runs them) and
+// without (both stopped), in halves placed symmetrically (with, without,
+// without, with). The worker attests every entry in both (its key is not
+// optional; internal/auditlog's BenchmarkAttest measures that part). After
+// the anchor is started again it first catches up with what was stored
+// meanwhile, outside the timed runs. The cost is the relative loss of
+// throughput (issue 20's goal: under 5%).
+func BenchmarkAutomatedLoanAnchoringCost(b *testing.B) {
+	run := func(n int) time.Duration { return automatedLoans(b, n) }
+	ctx := context.Background()
+	caughtUp := func() {
+		st, err := auditstore.Open(ctx, env.auditDSN)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			var rows int64
+			cerr := st.Count(ctx, &rows)
+			size := checkpointSize(b)
+			// Rows the anchor refused (forgeries other tests planted) are
+			// never leaves.
+			var refused []struct {
+				Integrated bool `json:"integrated"`
+			}
+			if resp, err := http.Get(env.audit.logURL + "/baton/rejected"); err == nil {
+				_ = json.NewDecoder(resp.Body).Decode(&refused)
+				resp.Body.Close()
+			}
+			for _, r := range refused {
+				if !r.Integrated {
+					rows--
+				}
+			}
+			if cerr == nil && size >= uint64(rows) {
+				return
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("the anchor did not catch up: %d leaves for %d entries", size, rows)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	// CPU the anchor and the witness use while the loans of the timed
+	// "with" runs go through, against the worker's: a figure the machine's
+	// noise moves far less than throughput.
+	var anchorCPU, stackCPU time.Duration
+	withRun := func(n int) time.Duration {
+		a0, s0 := procCPU(env.audit.anchor)+procCPU(env.audit.witness), harnessCPU()
+		d := run(n)
+		caughtUp() // the anchor's share of these loans is done
+		anchorCPU += procCPU(env.audit.anchor) + procCPU(env.audit.witness) - a0
+		stackCPU += harnessCPU() - s0
+		return d
+	}
+	first, second := b.N/2, b.N-b.N/2
+	run(16) // warm-up: the first loans of a run are slower whatever runs
+	caughtUp()
+	b.ResetTimer()
+	tWith := withRun(first)
+	stopAuditProcesses()
+	tWithout := run(second) + run(first)
+	b.StopTimer()
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	if err := startAuditProcesses(sctx); err != nil {
+		b.Fatal(err)
+	}
+	cancel()
+	caughtUp()
+	b.StartTimer()
+	tWith += withRun(second)
+	with, without := float64(b.N)/tWith.Seconds(), float64(b.N)/tWithout.Seconds()
+	cost := 100 * (without - with) / without
+	perLoan := float64(anchorCPU.Microseconds()) / 1000 / float64(b.N)
+	b.ReportMetric(with, "with-anchoring-instances/s")
+	b.ReportMetric(without, "without-anchoring-instances/s")
+	b.ReportMetric(cost, "anchoring-cost-%")
+	b.ReportMetric(perLoan, "anchor+witness-cpu-ms/instance")
+	share := 100 * float64(anchorCPU) / float64(max(stackCPU, 1))
+	b.ReportMetric(share, "anchoring-cpu-share-%")
+	fmt.Printf("automated loans, %d each, 8 at a time: %.2f/s with the audit log anchoring the store (anchor and witness running), %.2f/s without: anchoring costs %.1f%% of throughput; the anchor and witness used %.1f ms CPU per instance, %.1f%% of the whole stack's CPU (dev server, PostgreSQL, worker, simulator, clients)\n",
+		b.N, with, without, cost, perLoan, share)
+}
+
+// harnessCPU is the CPU time used so far by everything the harness runs:
+// this process (the benchmark's clients), its child processes (dev
+// server, worker, simulator, codec server, anchor, witness) and the test
+// PostgreSQL (its postmaster and backends).
+func harnessCPU() time.Duration {
+	self := os.Getpid()
+	procs, _ := os.ReadDir("/proc")
+	parents := map[int]int{}
+	var pgMain []int
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + p.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) > 1 {
+			parents[pid], _ = strconv.Atoi(f[1])
+		}
+		if cmd, _ := os.ReadFile("/proc/" + p.Name() + "/cmdline"); env.pg != nil && bytes.Contains(cmd, []byte(env.pg.Dir)) {
+			pgMain = append(pgMain, pid)
+		}
+	}
+	var total time.Duration
+	for pid, ppid := range parents {
+		if pid == self || ppid == self || slices.Contains(pgMain, pid) || slices.Contains(pgMain, ppid) {
+			total += pidCPU(pid)
+		}
+	}
+	return total
+}
+
+func pidCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command (which may hold spaces) start after ')'.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+}
+
+// procCPU is the CPU time (user and system) a running process used so far,
+// from /proc (0 when it is not running).
+func procCPU(cmd *exec.Cmd) time.Duration {
+	if cmd == nil || cmd.Process == nil {
+		return 0
+	}
+	return pidCPU(cmd.Process.Pid)
+}
+
+// checkpointSize reads the size of the log's published checkpoint (0 when
+// there is none yet).
+func checkpointSize(b *testing.B) uint64 {
+	resp, err := http.Get(env.audit.logURL + "/checkpoint")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	lines := strings.SplitN(string(body), "\n", 3)
+	if resp.StatusCode != http.StatusOK || len(lines) < 2 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(lines[1], 10, 64)
+	return n
 }

@@ -71,9 +71,15 @@ func TestMakeClusterStack(t *testing.T) {
 	banner := ctl("up-apps")
 	t.Cleanup(func() { ctl("down-apps") })
 	ce := clusterEnv(t)
-	auditDSN := "postgres://postgres@127.0.0.1:" + ce["PG_PORT"] + "/baton_audit?sslmode=disable"
-	if !strings.Contains(banner, "BATON_AUDIT_DSN='"+auditDSN+"'") {
-		t.Errorf("the banner does not tell the starter where the audit store is (%s):\n%s", auditDSN, banner)
+	auditDSN := "postgres://baton_reader@127.0.0.1:" + ce["PG_PORT"] + "/baton_audit?sslmode=disable"
+	keys := filepath.Join(env.clusterDir, "keys")
+	logEnv := []string{"BATON_AUDIT_LOG_URL=http://" + ce["ANCHOR_ADDR"], "BATON_AUDIT_LOG_PUBLIC_KEY=" + keys + "/anchor.key.pub",
+		"BATON_AUDIT_WITNESS_PUBLIC_KEYS=" + keys + "/witness.key.pub", "BATON_AUDIT_WRITER_PUBLIC_KEYS=" + keys + "/audit-writer.key.pub",
+		"BATON_AUDIT_CHECKPOINT_FILE=" + filepath.Join(t.TempDir(), "checkpoint")}
+	for _, want := range append([]string{"BATON_AUDIT_DSN='" + auditDSN + "'"}, logEnv[:4]...) {
+		if !strings.Contains(banner, want) {
+			t.Errorf("the banner does not tell the starter %s:\n%s", want, banner)
+		}
 	}
 
 	// The Web UI decodes through the cluster's codec server.
@@ -112,7 +118,7 @@ func TestMakeClusterStack(t *testing.T) {
 
 	// A loan on the script's workers, audited in the script's database.
 	id := uniq("CS")
-	starterEnv := []string{"BATON_TASK_QUEUE=" + queue, "BATON_AUDIT_DSN=" + auditDSN}
+	starterEnv := append([]string{"BATON_TASK_QUEUE=" + queue, "BATON_AUDIT_DSN=" + auditDSN}, logEnv...)
 	r := runBinEnv(t, "starter", starterEnv, "start", "loan", "--file", "examples/loan-auto-approve.json", "--id", id, "--wait", "-o", "json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"approved"`) {
 		t.Fatalf("loan on the cluster's workers: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -121,7 +127,12 @@ func TestMakeClusterStack(t *testing.T) {
 		r = runBinEnv(t, "starter", starterEnv, "audit", "loan-"+id, "--verify")
 		return r.code == 0
 	})
-	if !strings.Contains(r.stdout, "chain:   intact") || !strings.Contains(r.stdout, "history: matches the store") {
+	eventually(t, "the loan's trail anchored in the cluster's audit log", func() bool {
+		r = runBinEnv(t, "starter", starterEnv, "audit", "loan-"+id, "--verify")
+		return r.code == 0 && !strings.Contains(r.stdout, "not anchored yet")
+	})
+	if !strings.Contains(r.stdout, "chain:   intact") || !strings.Contains(r.stdout, "history: matches the store") ||
+		!strings.Contains(r.stdout, "signed:  every entry's writer attestation checked") || !strings.Contains(r.stdout, "entries anchored in the log (checkpoint of") {
 		t.Fatalf("audit --verify on the cluster's audit database:\n%s\n%s", r.stdout, r.stderr)
 	}
 }

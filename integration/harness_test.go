@@ -54,7 +54,10 @@ var env struct {
 	sim        *exec.Cmd
 	uiURL      string
 	pg         *pgtest.Server
-	auditDSN   string // the audit store the worker and the starter use
+	auditDSN   string // the audit store the worker and the starter use: the append-only writer role
+	auditDSNs  pgtest.AuditDSNs
+	// The audit log: the keys (in tmp), the anchor and the witness.
+	audit auditLogEnv
 	// The payload codec: the key file every binary reads, the codec server
 	// the Web UI and the temporal CLI decode through, and its token.
 	keyFile    string
@@ -95,7 +98,7 @@ func runMain(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(tmp)
 	env.bin = filepath.Join(tmp, "bin")
-	for _, name := range []string{"worker", "starter", "simulator", "codecserver", "inbox"} {
+	for _, name := range []string{"worker", "starter", "simulator", "codecserver", "inbox", "anchor", "witness"} {
 		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(env.bin, name), "./cmd/"+name)
 		build.Dir = env.root
 		if out, err := build.CombinedOutput(); err != nil {
@@ -150,9 +153,18 @@ func runMain(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer env.pg.Close()
-	if env.auditDSN, err = env.pg.CreateDB(ctx, "baton"); err != nil {
+	if err := makeAuditKeys(tmp); err != nil {
 		return 0, err
 	}
+	if env.auditDSNs, err = newAuditDB(ctx, "baton"); err != nil {
+		return 0, err
+	}
+	env.auditDSN = env.auditDSNs.Writer
+	stopLog, err := startAuditLog(ctx, tmp)
+	if err != nil {
+		return 0, err
+	}
+	defer stopLog()
 
 	if err := startSimulator(ctx); err != nil {
 		return 0, err
@@ -266,6 +278,12 @@ func baseEnv() []string {
 		"BATON_SYSTEMS_URL="+env.simURL,
 		"BATON_AUDIT_DSN="+env.auditDSN,
 		"BATON_CODEC_KEY_FILE="+env.keyFile,
+		"BATON_AUDIT_WRITER_KEY="+env.audit.writerKey,
+		"BATON_AUDIT_WRITER_PUBLIC_KEYS="+env.audit.writerKey+".pub",
+		"BATON_AUDIT_LOG_URL="+env.audit.logURL,
+		"BATON_AUDIT_LOG_PUBLIC_KEY="+env.audit.logKey+".pub",
+		"BATON_AUDIT_WITNESS_PUBLIC_KEYS="+env.audit.witnessKey+".pub",
+		"BATON_AUDIT_CHECKPOINT_FILE="+env.audit.checkpointFile,
 		// No profile of the host's user (make dev writes one) reaches the
 		// binaries under test.
 		"XDG_CONFIG_HOME="+filepath.Join(filepath.Dir(env.bin), "config"),

@@ -55,11 +55,11 @@ func newNamespace(t testing.TB, prefix string) (ns, dsn string) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	dsn, err := env.pg.CreateDB(context.Background(), strings.NewReplacer("-", "_").Replace(ns))
+	dsns, err := newAuditDB(context.Background(), strings.NewReplacer("-", "_").Replace(ns))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ns, dsn
+	return ns, dsns.Writer
 }
 
 // newNamespaceWorker registers a fresh namespace and runs a worker of its

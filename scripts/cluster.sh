@@ -3,7 +3,8 @@
 # containers. PostgreSQL 15 (Debian's), the Temporal schema, a Temporal server
 # with every service in one process on PostgreSQL (deploy/cluster/temporal.yaml),
 # the Temporal Web UI server with the codec server that decrypts payloads for
-# it, the simulated systems and two worker replicas.
+# it, the simulated systems, the audit log's witness and anchor, and two
+# worker replicas.
 # Everything runs in the background; state and logs stay in $BATON_CLUSTER_DIR.
 #
 #   scripts/cluster.sh up                start everything (make cluster)
@@ -26,6 +27,13 @@
 #   BATON_CLUSTER_SIM_ADDR      simulated systems             localhost:8090
 #   BATON_CLUSTER_METRICS_PORT  first worker's /metrics, the second's is +1  9464
 #   BATON_CLUSTER_CODEC_ADDR    codec server (for the Web UI)  localhost:8236
+#   BATON_CLUSTER_ANCHOR_ADDR   audit log (anchor)            localhost:8237
+#   BATON_CLUSTER_WITNESS_ADDR  audit log witness             localhost:8238
+# The audit store is a database of the cluster's PostgreSQL with three
+# roles: baton_owner (migrations: worker --migrate), baton_writer (the
+# workers: append only), baton_reader (the anchor, starter audit). The
+# audit keys (writer, anchor, witness) are made on first start in
+# $BATON_CLUSTER_DIR/keys.
 # Payloads are encrypted with the key make codec-key writes (.dev/codec.keys,
 # or BATON_CODEC_KEY_FILE); the UI reaches the codec server with the token in
 # .dev/codec.token, in the endpoint's path as make dev does.
@@ -64,20 +72,24 @@ else
   SIM_ADDR=${BATON_CLUSTER_SIM_ADDR:-localhost:8090}
   METRICS_PORT=${BATON_CLUSTER_METRICS_PORT:-9464}
   CODEC_ADDR=${BATON_CLUSTER_CODEC_ADDR:-localhost:8236}
+  ANCHOR_ADDR=${BATON_CLUSTER_ANCHOR_ADDR:-localhost:8237}
+  WITNESS_ADDR=${BATON_CLUSTER_WITNESS_ADDR:-localhost:8238}
   if [ "${BATON_CLUSTER_PORTS:-}" = auto ] && [[ ${1:-} == up* ]]; then
-    # A block of 16 free ports at a random place: frontend, 9 internal,
-    # PostgreSQL, UI, simulator, two workers' metrics, codec server.
+    # A block of 18 free ports at a random place: frontend, 9 internal,
+    # PostgreSQL, UI, simulator, two workers' metrics, codec server,
+    # anchor, witness.
     for _ in $(seq 1 50); do
       base=$((20000 + RANDOM % 12000))
       free=1
-      for ((p = base; p < base + 16; p++)); do
+      for ((p = base; p < base + 18; p++)); do
         if port_busy "$p"; then free=0; break; fi
       done
       [ $free = 1 ] && break
     done
-    [ $free = 1 ] || die "no block of 16 free ports found"
+    [ $free = 1 ] || die "no block of 18 free ports found"
     PORT=$base INTERNAL=$((base + 1)) PG_PORT=$((base + 10)) UI_PORT=$((base + 11))
     SIM_ADDR=localhost:$((base + 12)) METRICS_PORT=$((base + 13)) CODEC_ADDR=localhost:$((base + 15))
+    ANCHOR_ADDR=localhost:$((base + 16)) WITNESS_ADDR=localhost:$((base + 17))
   fi
 fi
 
@@ -114,6 +126,8 @@ UI_PORT=$UI_PORT
 SIM_ADDR=$SIM_ADDR
 METRICS_PORT=$METRICS_PORT
 CODEC_ADDR=$CODEC_ADDR
+ANCHOR_ADDR=$ANCHOR_ADDR
+WITNESS_ADDR=$WITNESS_ADDR
 PG_BASE=$PG_BASE
 TEMPORAL_ADDRESS=127.0.0.1:$PORT
 EOF
@@ -238,27 +252,67 @@ namespace() { # create the default namespace once; 7 days for starter report --s
 # ---- Baton ---------------------------------------------------------------
 http_ok() { curl -fsS -o /dev/null "$1" 2>/dev/null; }
 
-# The audit store: a database of its own on the cluster's PostgreSQL, unless
-# BATON_AUDIT_DSN names another; the workers apply its migrations.
-AUDIT_DSN=${BATON_AUDIT_DSN:-postgres://postgres@127.0.0.1:$PG_PORT/baton_audit?sslmode=disable}
+# The audit store: a database of its own on the cluster's PostgreSQL with
+# an owner, a writer and a reader role, unless BATON_AUDIT_DSN names
+# another (then BATON_AUDIT_OWNER_DSN, if set, migrates it, and the anchor
+# reads with BATON_AUDIT_DSN). worker --migrate applies the migrations as
+# the owner; the workers append as the writer.
+AUDIT_DB="@127.0.0.1:$PG_PORT/baton_audit?sslmode=disable"
+AUDIT_DSN=${BATON_AUDIT_DSN:-postgres://baton_writer$AUDIT_DB}
+AUDIT_OWNER_DSN=${BATON_AUDIT_OWNER_DSN:-}
+AUDIT_READER_DSN=$AUDIT_DSN
+if [ -z "${BATON_AUDIT_DSN:-}" ]; then
+  AUDIT_OWNER_DSN=postgres://baton_owner$AUDIT_DB AUDIT_READER_DSN=postgres://baton_reader$AUDIT_DB
+fi
+KEYS=$DIR/keys
 audit_db() {
   [ -n "${BATON_AUDIT_DSN:-}" ] || [ -f "$DIR/audit.done" ] && return 0
-  need TEMPORAL_SQL
-  "$TEMPORAL_SQL" --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u postgres --db baton_audit create >>"$DIR/schema.log" 2>&1 \
-    || die "create database baton_audit failed (log $DIR/schema.log)"
+  local psql
+  psql=$(dirname "$(readlink -f "$(pg_bin)/pg_ctl")")/psql
+  [ -x "$psql" ] || psql=$(command -v psql) || die "psql not found beside pg_ctl or on the PATH"
+  as_pg "$psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -q >>"$DIR/schema.log" 2>&1 <<'SQL' \
+    || die "create the audit roles and database baton_audit failed (log $DIR/schema.log)"
+DO $$ DECLARE r text; BEGIN
+  FOREACH r IN ARRAY ARRAY['baton_owner', 'baton_writer', 'baton_reader'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN EXECUTE format('CREATE ROLE %I LOGIN', r); END IF;
+  END LOOP; END $$;
+CREATE DATABASE baton_audit OWNER baton_owner;
+SQL
   touch "$DIR/audit.done"
+}
+
+# The audit log: keys made once in $KEYS, the schema migrated as the
+# owner, the witness, then the anchor (it publishes cosigned checkpoints).
+audit_log_start() {
+  local bin=$1
+  mkdir -p "$KEYS"
+  "$bin/worker" --new-key "$KEYS/audit-writer.key" >/dev/null && "$bin/anchor" --new-key "$KEYS/anchor.key" >/dev/null &&
+    "$bin/witness" --new-key "$KEYS/witness.key" >/dev/null || die "could not write the audit keys into $KEYS"
+  if [ -n "$AUDIT_OWNER_DSN" ]; then
+    BATON_AUDIT_OWNER_DSN=$AUDIT_OWNER_DSN BATON_AUDIT_DSN=$AUDIT_DSN BATON_AUDIT_READERS=baton_reader \
+      "$bin/worker" --migrate --log-level warn >>"$DIR/schema.log" 2>&1 || { tail -5 "$DIR/schema.log" >&2; die "worker --migrate failed (log $DIR/schema.log)"; }
+  fi
+  BATON_WITNESS_LISTEN=$WITNESS_ADDR BATON_WITNESS_DIR=$DIR/witness BATON_WITNESS_KEY_FILE=$KEYS/witness.key \
+    BATON_AUDIT_LOG_PUBLIC_KEY=$KEYS/anchor.key.pub spawn witness "$bin/witness"
+  wait_for "the witness" 20 witness http_ok "http://$WITNESS_ADDR/healthz"
+  BATON_AUDIT_DSN=$AUDIT_READER_DSN BATON_ANCHOR_LISTEN=$ANCHOR_ADDR BATON_ANCHOR_DIR=$DIR/anchor BATON_ANCHOR_KEY_FILE=$KEYS/anchor.key \
+    BATON_ANCHOR_WITNESS_URL=http://$WITNESS_ADDR BATON_AUDIT_WRITER_PUBLIC_KEYS=$KEYS/audit-writer.key.pub \
+    BATON_AUDIT_WITNESS_PUBLIC_KEYS=$KEYS/witness.key.pub spawn anchor "$bin/anchor"
+  wait_for "the anchor" 20 anchor http_ok "http://$ANCHOR_ADDR/healthz"
 }
 
 apps_start() {
   need TEMPORAL_UI
   local p
-  for p in "$UI_PORT" "${SIM_ADDR##*:}" "$METRICS_PORT" $((METRICS_PORT + 1)) "${CODEC_ADDR##*:}"; do
-    port_busy "$p" && die "port $p is in use: set BATON_CLUSTER_UI_PORT / BATON_CLUSTER_SIM_ADDR / BATON_CLUSTER_METRICS_PORT / BATON_CLUSTER_CODEC_ADDR"
+  for p in "$UI_PORT" "${SIM_ADDR##*:}" "$METRICS_PORT" $((METRICS_PORT + 1)) "${CODEC_ADDR##*:}" "${ANCHOR_ADDR##*:}" "${WITNESS_ADDR##*:}"; do
+    port_busy "$p" && die "port $p is in use: set BATON_CLUSTER_UI_PORT / BATON_CLUSTER_SIM_ADDR / BATON_CLUSTER_METRICS_PORT / BATON_CLUSTER_CODEC_ADDR / BATON_CLUSTER_ANCHOR_ADDR / BATON_CLUSTER_WITNESS_ADDR"
   done
   local bin=${BATON_BIN:-bin} token=${BATON_CODEC_SERVER_TOKEN_FILE:-.dev/codec.token}
-  [ -x "$bin/worker" ] && [ -x "$bin/simulator" ] && [ -x "$bin/codecserver" ] || die "$bin/worker, $bin/simulator or $bin/codecserver missing: run make build"
+  [ -x "$bin/worker" ] && [ -x "$bin/simulator" ] && [ -x "$bin/codecserver" ] && [ -x "$bin/anchor" ] && [ -x "$bin/witness" ] ||
+    die "$bin/worker, $bin/simulator, $bin/codecserver, $bin/anchor or $bin/witness missing: run make build"
   [ -s "$token" ] || die "$token missing: run make codec-key"
   audit_db
+  audit_log_start "$bin"
   CODEC_TOKEN=$(head -n1 "$token")
   # The codec server answers the UI's browser (its origin is the UI's URL).
   BATON_CODEC_SERVER_LISTEN="$CODEC_ADDR" BATON_CODEC_SERVER_TOKEN_FILE="$token" \
@@ -274,6 +328,7 @@ apps_start() {
   local i
   for i in 1 2; do
     TEMPORAL_ADDRESS=127.0.0.1:$PORT BATON_SYSTEMS_URL=http://$SIM_ADDR BATON_UI_URL=http://localhost:$UI_PORT BATON_AUDIT_DSN=$AUDIT_DSN \
+      BATON_AUDIT_WRITER_KEY=$KEYS/audit-writer.key \
       BATON_METRICS_ADDRESS=127.0.0.1:$((METRICS_PORT + i - 1)) TEMPORAL_IDENTITY=baton-worker-$i@$(hostname) \
       spawn "worker-$i" "$bin/worker"
     wait_for "worker $i" 90 "worker-$i" http_ok "http://127.0.0.1:$((METRICS_PORT + i - 1))/healthz"
@@ -288,12 +343,15 @@ banner() {
     Temporal frontend: 127.0.0.1:$PORT
     Temporal Web UI:   http://localhost:$UI_PORT (payloads decrypted by the codec server at http://$CODEC_ADDR)
     Worker metrics:    http://localhost:$METRICS_PORT/healthz, http://localhost:$((METRICS_PORT + 1))/healthz
-    Audit store:       $AUDIT_DSN
-    Logs:              $DIR/{server,ui,codec,simulator,worker-1,worker-2}.log
+    Audit store:       $AUDIT_DSN (append-only writer role)
+    Audit log:         http://$ANCHOR_ADDR/checkpoint (signed by $KEYS/anchor.key, cosigned by the witness at http://$WITNESS_ADDR)
+    Logs:              $DIR/{server,ui,codec,simulator,anchor,witness,worker-1,worker-2}.log
 
   In another terminal, try:
     export TEMPORAL_ADDRESS=127.0.0.1:$PORT BATON_UI_URL=http://localhost:$UI_PORT \\
-      BATON_AUDIT_DSN='$AUDIT_DSN'
+      BATON_AUDIT_DSN='$AUDIT_READER_DSN' BATON_AUDIT_LOG_URL=http://$ANCHOR_ADDR \\
+      BATON_AUDIT_LOG_PUBLIC_KEY=$KEYS/anchor.key.pub BATON_AUDIT_WITNESS_PUBLIC_KEYS=$KEYS/witness.key.pub \\
+      BATON_AUDIT_WRITER_PUBLIC_KEYS=$KEYS/audit-writer.key.pub
     bin/starter demo                  # every process, some waiting for people
     bin/starter tasks --user ana      # ana's inbox
     bin/starter --help
@@ -306,7 +364,7 @@ MSG
 PG_BASE=${PG_BASE:-$(pg_base)}
 
 stop_apps() {
-  for n in worker-2 worker-1 simulator ui codec; do stop "$n"; done
+  for n in worker-2 worker-1 simulator ui codec anchor witness; do stop "$n"; done
 }
 
 stop_all() {
@@ -339,7 +397,7 @@ case "${1:-}" in
   restart-postgres)
     pg_stop; pg_start ;;
   status)
-    for n in server ui codec simulator worker-1 worker-2; do
+    for n in server ui codec simulator anchor witness worker-1 worker-2; do
       if running "$n"; then echo "$n: running (pid $(cat "$DIR/$n.pid"))"; else echo "$n: stopped"; fi
     done
     if as_pg "$(pg_bin)/pg_ctl" -D "$PG_BASE/data" status >/dev/null 2>&1; then echo "postgres: running on :$PG_PORT"; else echo "postgres: stopped"; fi ;;

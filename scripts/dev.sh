@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make dev: the pinned Temporal dev server (SQLite file under .dev/, UI on
 # :8233, Baton's search attributes registered), the simulated systems, the
+# audit store's witness and anchor (the log outside the database), the
 # worker and the web inbox (:8088, development sign-in). Ctrl-C stops
 # everything this script started.
 #
@@ -13,6 +14,10 @@
 #   BATON_DEV_PG_PORT       PostgreSQL (audit store)          5433
 #   BATON_DEV_CODEC_ADDR    codec server (Web UI, CLI)        localhost:8234
 #   BATON_DEV_INBOX_ADDR    web inbox (skipped when busy)     localhost:8088
+#   BATON_DEV_ANCHOR_ADDR   audit log (anchor)                localhost:8237
+#   BATON_DEV_WITNESS_ADDR  audit log witness                 localhost:8238
+# The audit keys (make audit-keys) are in .dev/: the worker's writer key,
+# the anchor's checkpoint key and the witness's key, each with its .pub.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +29,8 @@ SIM_ADDR=${BATON_DEV_SIM_ADDR:-localhost:8090}
 PG_PORT=${BATON_DEV_PG_PORT:-5433}
 METRICS_PORT=${BATON_DEV_METRICS_PORT:-9464}
 CODEC_ADDR=${BATON_DEV_CODEC_ADDR:-localhost:8234}
+ANCHOR_ADDR=${BATON_DEV_ANCHOR_ADDR:-localhost:8237}
+WITNESS_ADDR=${BATON_DEV_WITNESS_ADDR:-localhost:8238}
 for v in PORT UI_PORT HTTP_PORT METRICS_PORT PG_PORT; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "make dev: BATON_DEV_$v=${!v} is not a port number" >&2; exit 2; }
 done
@@ -33,7 +40,7 @@ pids=()
 cleanup() {
   trap - INT TERM EXIT
   if [ ${#pids[@]} -gt 0 ]; then
-    echo; echo "Stopping the worker, the simulated systems, the dev server and the codec server..."
+    echo; echo "Stopping the worker, the simulated systems, the dev server, the codec server, the anchor and the witness..."
     # Reverse order: the worker first, so it finishes in-flight work.
     for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
     wait 2>/dev/null || true
@@ -47,7 +54,8 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 busy=0
 for pair in "BATON_DEV_PORT=$PORT" "BATON_DEV_UI_PORT=$UI_PORT" "BATON_DEV_HTTP_PORT=$HTTP_PORT" \
             "BATON_DEV_SIM_ADDR=${SIM_ADDR##*:}" "BATON_DEV_METRICS_PORT=$METRICS_PORT" "BATON_DEV_PG_PORT=$PG_PORT" \
-            "BATON_DEV_CODEC_ADDR=${CODEC_ADDR##*:}"; do
+            "BATON_DEV_CODEC_ADDR=${CODEC_ADDR##*:}" "BATON_DEV_ANCHOR_ADDR=${ANCHOR_ADDR##*:}" \
+            "BATON_DEV_WITNESS_ADDR=${WITNESS_ADDR##*:}"; do
   if port_busy "${pair#*=}"; then
     echo "make dev: port ${pair#*=} is already in use (another 'make dev' or 'make cluster' running?): stop it, or set ${pair%%=*}" >&2
     busy=1
@@ -58,7 +66,34 @@ done
 echo "Starting PostgreSQL for the audit store on :$PG_PORT (data .dev/pg)..."
 scripts/pg.sh start .dev/pg "$PG_PORT"
 pg_started=1
-export BATON_AUDIT_DSN="postgres://postgres@localhost:$PG_PORT/baton?sslmode=disable"
+# Three roles (scripts/pg.sh): the owner migrates, the worker appends, the
+# anchor and people read.
+AUDIT_DB="@localhost:$PG_PORT/baton?sslmode=disable"
+export BATON_AUDIT_DSN="postgres://baton_writer$AUDIT_DB"
+BATON_AUDIT_OWNER_DSN="postgres://baton_owner$AUDIT_DB" BATON_AUDIT_READERS=baton_reader bin/worker --migrate --log-level warn
+
+# The audit log outside the database: the keys in .dev/ (make audit-keys),
+# the witness first (the anchor publishes only cosigned checkpoints).
+for k in audit-writer anchor witness; do
+  [ -s ".dev/$k.key" ] || { echo "make dev: .dev/$k.key missing: run make audit-keys" >&2; exit 1; }
+done
+export BATON_AUDIT_LOG_URL="http://$ANCHOR_ADDR"
+echo "Starting the audit log's witness on $WITNESS_ADDR (state .dev/witness, log .dev/witness.log)..."
+BATON_WITNESS_LISTEN="$WITNESS_ADDR" bin/witness >.dev/witness.log 2>&1 &
+pids+=($!)
+echo "Starting the audit anchor on $ANCHOR_ADDR (log in .dev/anchor, its log .dev/anchor.log)..."
+BATON_AUDIT_DSN="postgres://baton_reader$AUDIT_DB" BATON_ANCHOR_LISTEN="$ANCHOR_ADDR" \
+  BATON_ANCHOR_WITNESS_URL="http://$WITNESS_ADDR" bin/anchor >.dev/anchor.log 2>&1 &
+pids+=($!)
+for i in $(seq 1 40); do
+  if bin/simulator --probe "http://$ANCHOR_ADDR/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "${pids[-1]}" 2>/dev/null || ! kill -0 "${pids[-2]}" 2>/dev/null; then
+    echo "make dev: the anchor or the witness exited; their logs (.dev/anchor.log, .dev/witness.log):" >&2
+    tail -5 .dev/anchor.log .dev/witness.log >&2
+    exit 1
+  fi
+  sleep 0.25
+done
 
 # Payload codec (issue 12): key and token in .dev/ (make codec-key). The
 # codec server decodes for the Web UI (the token rides in the endpoint path:
@@ -154,7 +189,8 @@ cat <<MSG
   Baton is running.
     Temporal Web UI:   http://localhost:$UI_PORT
     Worker metrics:    http://localhost:$METRICS_PORT/healthz
-    Audit store:       $BATON_AUDIT_DSN
+    Audit store:       $BATON_AUDIT_DSN (append-only writer role)
+    Audit log:         http://$ANCHOR_ADDR/checkpoint (signed by .dev/anchor.key, cosigned by the witness at http://$WITNESS_ADDR)
     Codec server:      http://$CODEC_ADDR (token in .dev/codec.token)
     Web inbox:         http://$INBOX_ADDR  (development sign-in: pick a user)
     temporal CLI:      $TEMPORAL  (pinned; export PATH=$(dirname "$TEMPORAL"):\$PATH)
@@ -164,11 +200,12 @@ cat <<MSG
   \`go install ./cmd/starter\`, \`starter\` works from any directory):
     bin/starter demo                # every process, some waiting for people
     bin/starter tasks --user ana    # ana's inbox
+    bin/starter audit --verify --since 1d   # every trail: chain, signatures, the audit log
     bin/starter --help
     eval "\$(bin/starter profile --shell)"    # \`temporal\`: the pinned CLI with this stack's profile
     temporal workflow show --workflow-id <id> --detailed
 
-  Ctrl-C here stops the worker, the simulator, the dev server and PostgreSQL.
+  Ctrl-C here stops the worker, the simulator, the anchor, the witness, the dev server and PostgreSQL.
 
 MSG
 wait -n "${pids[@]}" || true

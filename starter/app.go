@@ -111,7 +111,7 @@ use BATON_*. Precedence: defaults < profile < --config < environment < flags.`,
 
 	root.AddCommand(a.startCommand(), a.tasksCommand())
 	root.AddCommand(a.decisionCommands()...)
-	root.AddCommand(a.statusCommand(), a.auditCommand(), a.listCommand(), a.reportCommand(), a.whatifCommand())
+	root.AddCommand(a.statusCommand(), a.auditCommand(), a.verifyEvidenceCommand(), a.listCommand(), a.reportCommand(), a.whatifCommand())
 	root.AddCommand(a.signalCommands()...)
 	root.AddCommand(a.demoCommand(), a.keygenCommand(), a.pingCommand(), a.versionCommand(), a.profileCommand(), a.newCommand())
 	return root

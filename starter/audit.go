@@ -31,7 +31,7 @@ const (
 
 func (a *app) auditCommand() *cobra.Command {
 	var verify bool
-	var since, process string
+	var since, process, evidence string
 	cmd := &cobra.Command{
 		Use:   "audit <workflow-id> | --verify <workflow-id> | --since 7d [--process P]",
 		Short: "Show an instance's audit trail, verify it, or export the store",
@@ -46,16 +46,29 @@ the entries the history wrote: an entry the store holds for the instance's
 runs that the current history lacks (e.g. a reset dropped an accepted
 decision) is a divergence. Exit code 5 when anything is wrong.
 
+--verify also checks each entry's writer attestation (a row inserted with the
+worker's database rights but without its key is a forgery) and compares the
+store with the audit log outside the database (audit.log_url): an entry the
+log anchored that the store lacks or holds changed is named; the log's
+checkpoint must be cosigned by the witness and consistent with the last one
+this user saw (kept in the user's config dir).
+
 --since exports every entry in the window (optionally of one process) for a
-compliance system, with each instance's chain head.`,
-		Example: "  starter audit loan-A-17\n  starter audit --verify loan-A-17\n  starter audit --since 7d --process loan -o json > loan-audit.json",
+compliance system, with each instance's chain head; with --verify it checks
+every instance of the window instead, those only the log still knows too.
+
+--evidence FILE writes everything an auditor needs to check the instance with
+no server and no database: starter verify-evidence FILE.`,
+		Example: "  starter audit loan-A-17\n  starter audit --verify loan-A-17\n  starter audit --verify --since 30d\n  starter audit loan-A-17 --evidence loan-A-17.evidence.json\n  starter audit --since 7d --process loan -o json > loan-audit.json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case since != "" && len(args) > 0:
 				return usageErr("--since exports a window: give no workflow ID")
+			case since != "" && evidence != "":
+				return usageErr("--evidence packs one instance: give a workflow ID, not --since")
 			case since != "":
 				if verify {
-					return usageErr("--verify checks one instance: it excludes --since")
+					return a.auditSweep(cmd, since, process)
 				}
 				return a.auditExport(cmd, since, process)
 			case process != "":
@@ -63,6 +76,9 @@ compliance system, with each instance's chain head.`,
 			}
 			if err := exactlyOneID(cmd, args); err != nil {
 				return err
+			}
+			if evidence != "" {
+				return a.auditEvidence(cmd, args[0], evidence)
 			}
 			if verify {
 				return a.auditVerify(cmd, args[0])
@@ -74,6 +90,7 @@ compliance system, with each instance's chain head.`,
 	f.BoolVar(&verify, "verify", false, "check the instance's hash chain and compare it with its history")
 	f.StringVar(&since, "since", "", "export entries of this window (e.g. 24h, 7d)")
 	f.StringVar(&process, "process", "", "with --since: only this process")
+	f.StringVar(&evidence, "evidence", "", "write the instance's evidence pack to FILE (check it offline with starter verify-evidence FILE)")
 	config.AddFlags(f, "audit.dsn")
 	return cmd
 }

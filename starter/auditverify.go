@@ -253,6 +253,9 @@ type verifyDoc struct {
 	RunID        string                 `json:"runId,omitempty"`
 	ResetFrom    []string               `json:"resetFrom,omitempty"`
 	Divergences  []Divergence           `json:"divergences,omitempty"`
+	// Anchoring: the writers' attestations and the log outside the
+	// database (auditanchor.go).
+	Anchoring anchoring `json:"anchoring"`
 }
 
 func (a *app) auditVerify(cmd *cobra.Command, id string) error {
@@ -266,14 +269,23 @@ func (a *app) auditVerify(cmd *cobra.Command, id string) error {
 		return err
 	}
 	doc := verifyDoc{WorkflowID: id, Chain: chain, OK: chain.OK()}
+	tr, err := a.trust(cmd.Context())
+	if err != nil {
+		return err
+	}
+	if doc.Anchoring, _, err = tr.checkAnchoring(cmd.Context(), id, chain.Records); err != nil {
+		return anchoringErr(id, err)
+	}
+	doc.OK = doc.OK && doc.Anchoring.OK()
+	gone := chain.Entries == 0 && doc.Anchoring.OK() // nothing stored, nothing anchored
 	h, ok, err := a.readHistoryAudit(cmd, id, chain.Records)
 	switch {
-	case err != nil && chain.Entries == 0:
+	case err != nil && gone:
 		return err
 	case err != nil:
 		// The chain stands on its own; say why nothing was compared.
 		doc.History, doc.HistoryError = "unreachable", err.Error()
-	case !ok && chain.Entries == 0:
+	case !ok && gone:
 		return &codedError{exitNotFound, fmt.Errorf("%s: no such workflow, and nothing in the audit store", id)}
 	case !ok:
 		doc.History = "gone"
@@ -317,6 +329,7 @@ func (a *app) printVerify(d verifyDoc) {
 			fmt.Fprintf(a.out, "  - %s at %d: %s\n", p.Kind, p.Pos, p.Detail)
 		}
 	}
+	a.printAnchoring(d.Anchoring)
 	switch d.History {
 	case "unreachable":
 		fmt.Fprintf(a.out, "history: not compared (%s)\n", d.HistoryError)

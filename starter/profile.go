@@ -56,6 +56,7 @@ Precedence: defaults < profile < --config file < environment < flags.`,
 				"policy.file":             cfg.Policy.File,
 				"audit.dsn":               config.RedactDSN(cfg.Audit.DSN),
 				"ui.url":                  cfg.UI.URL,
+				"audit.log_url":           cfg.Audit.LogURL,
 			}, TemporalCLI: info.Profile.Baton.TemporalCLI}
 			if c := info.Profile.Codec; c != nil {
 				v.CodecURL = c.Endpoint
@@ -70,7 +71,7 @@ Precedence: defaults < profile < --config file < environment < flags.`,
 			}
 			fmt.Fprintln(a.out, "settings in use (defaults < profile < --config < environment < flags):")
 			w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-			for _, k := range []string{"temporal.address", "temporal.namespace", "temporal.codec.key_file", "policy.file", "audit.dsn", "ui.url"} {
+			for _, k := range []string{"temporal.address", "temporal.namespace", "temporal.codec.key_file", "policy.file", "audit.dsn", "audit.log_url", "ui.url"} {
 				fmt.Fprintf(w, "  %s\t%s\n", k, textsafe.Clean(v.Settings[k]))
 			}
 			if v.TemporalCLI != "" {
@@ -150,6 +151,22 @@ The file is mode 0600.`,
 						return err
 					}
 				}
+			}
+			// The audit log's settings: key files made absolute (a key
+			// given inline stays as it is); a default file that does not
+			// exist is left out.
+			for _, k := range []struct {
+				value string
+				dst   *string
+			}{{cfg.Audit.LogPublicKey, &p.Baton.AuditLogPublicKey}, {cfg.Audit.WitnessPublicKeys, &p.Baton.AuditWitnessPublicKeys}, {cfg.Audit.WriterPublicKeys, &p.Baton.AuditWriterPublicKeys}} {
+				if _, err := os.Stat(k.value); err == nil {
+					*k.dst, _ = filepath.Abs(k.value)
+				} else if strings.Count(k.value, "+") == 2 {
+					*k.dst = k.value
+				}
+			}
+			if p.Baton.AuditLogPublicKey != "" {
+				p.Baton.AuditLogURL = cfg.Audit.LogURL
 			}
 			if cli != "" {
 				if p.Baton.TemporalCLI, err = existingFile("--temporal-cli", cli); err != nil {

@@ -152,3 +152,38 @@ func repoRoot(t *testing.T) string {
 	}
 	return filepath.Dir(wd)
 }
+
+// make dev's profile carries the audit log and the public keys a verifier
+// trusts, as absolute paths, so starter audit --verify checks the log from
+// any directory.
+func TestProfileSavesTheAuditLog(t *testing.T) {
+	cfgDir := isolate(t)
+	policy, err := os.ReadFile(filepath.Join(repoRoot(t), "config", "policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	t.Chdir(work)
+	for name, content := range map[string]string{"policy.yaml": string(policy), "codec.keys": "k1:" + strings.Repeat("A", 43) + "=\n",
+		"anchor.key.pub": "k\n", "witness.key.pub": "k\n", "writer.pub": "k\n"} {
+		if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("BATON_AUDIT_LOG_URL", "http://localhost:9237")
+	t.Setenv("BATON_AUDIT_LOG_PUBLIC_KEY", "anchor.key.pub")
+	t.Setenv("BATON_AUDIT_WITNESS_PUBLIC_KEYS", "witness.key.pub")
+	t.Setenv("BATON_AUDIT_WRITER_PUBLIC_KEYS", "writer.pub")
+	if out, err := runStarter(t, "profile", "save", "dev", "--policy", "policy.yaml", "--codec-key-file", "codec.keys"); err != nil {
+		t.Fatalf("save: %v\n%s", err, out)
+	}
+	all, err := config.ReadProfiles(filepath.Join(cfgDir, "baton", config.ProfileFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := all["dev"].Baton
+	if b.AuditLogURL != "http://localhost:9237" || b.AuditLogPublicKey != filepath.Join(work, "anchor.key.pub") ||
+		b.AuditWitnessPublicKeys != filepath.Join(work, "witness.key.pub") || b.AuditWriterPublicKeys != filepath.Join(work, "writer.pub") {
+		t.Errorf("saved %+v", b)
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/textsafe"
 
 	"github.com/spf13/cobra"
 
+	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
 )
 
@@ -32,10 +34,24 @@ func (a *app) storeCycles(cmd *cobra.Command, procs []ProcessReport, process str
 		return procs, cycleFromVisibility
 	}
 	defer st.Close()
-	cycles, err := st.Cycles(cmd.Context(), process, since, audit.ActionStarted, []string{audit.ActionCompleted, audit.ActionFailed})
+	tr, err := a.trust(cmd.Context())
 	if err != nil {
 		fmt.Fprintf(a.errOut, "starter: %v; cycle times from visibility\n", err)
 		return procs, cycleFromVisibility
+	}
+	var keep func(audit.Stored) bool
+	if tr.writers != nil {
+		keep = func(r audit.Stored) bool { kind, _ := auditlog.Attested(r, tr.writers); return kind == "" }
+	}
+	cycles, refused, err := st.CyclesKept(cmd.Context(), process, since, audit.ActionStarted, []string{audit.ActionCompleted, audit.ActionFailed}, keep)
+	if err != nil {
+		fmt.Fprintf(a.errOut, "starter: %v; cycle times from visibility\n", err)
+		return procs, cycleFromVisibility
+	}
+	if len(refused) > 0 {
+		r := refused[0]
+		fmt.Fprintf(a.errOut, "starter: %d audit entries fail verification and are left out of the cycle times (the first: %s entry %d, %s): starter audit --verify --since ...\n",
+			len(refused), textsafe.Clean(r.WorkflowID), r.Pos, r.Action)
 	}
 	return mergeStoreCycles(a.catalog.Names(), procs, cycles), cycleFromStore
 }

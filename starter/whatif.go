@@ -138,7 +138,11 @@ func (a *app) auditDSNConfigured() bool {
 // They are counted, never dropped. Without Temporal, the store's instances
 // stand and the note says what is missing.
 func (a *app) storeInstances(cmd *cobra.Command, st *auditstore.Store, w whatif.Window) (_ []whatif.Instance, from, note string, _ error) {
-	instances, err := whatifstore.Source{Store: st}.Finished(cmd.Context(), w)
+	tr, err := a.trust(cmd.Context())
+	if err != nil {
+		return nil, "", "", err
+	}
+	instances, err := whatifstore.Source{Store: st, Writers: tr.writers}.Finished(cmd.Context(), w)
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/logging"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/process"
@@ -64,6 +65,9 @@ func Run(args []string, c *process.Catalog, opts ...Option) error {
 	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
 	printSA := fs.Bool("print-search-attributes", false, "print the dev server's flags for Baton (--search-attribute, and --dynamic-config-value for its limits) and exit")
+	migrate := fs.Bool("migrate", false, "apply the audit store's migrations as its owner (audit.owner_dsn), grant the writer (audit.dsn's role) and readers their rights, and exit")
+	newKey := fs.String("new-key", "", "write a new audit writer key to FILE (its public key to FILE.pub) unless FILE exists, and exit")
+	pubOut := fs.String("public-key-out", "", "with --new-key: also write the public key to this file")
 	config.AddFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: worker [flags]\n\nHosts the processes (%s) on a Temporal task queue.\n\nFlags:\n%s", strings.Join(c.Names(), ", "), fs.FlagUsages())
@@ -81,6 +85,14 @@ func Run(args []string, c *process.Catalog, opts ...Option) error {
 		}
 		return nil
 	}
+	if *newKey != "" {
+		vkey, err := auditlog.NewKeyFiles(*newKey, auditlog.WriterKeyName, *pubOut)
+		if err != nil {
+			return err
+		}
+		fmt.Println(vkey)
+		return nil
+	}
 	cfg, err := config.Load(*cfgFile, fs)
 	if err != nil {
 		return err
@@ -90,6 +102,9 @@ func Run(args []string, c *process.Catalog, opts ...Option) error {
 		return err
 	}
 	defer func() { _ = zl.Sync() }()
+	if *migrate {
+		return migrateAudit(context.Background(), cfg.Audit, zl)
+	}
 
 	pol, err := config.LoadPolicy(cfg.Policy.File, c.CheckPolicy)
 	if err != nil {
@@ -105,6 +120,9 @@ func Run(args []string, c *process.Catalog, opts ...Option) error {
 		return err
 	}
 	defer store.Close()
+	if err := storePolicy(ctx, store, cfg.Policy.File, pol); err != nil {
+		return err
+	}
 
 	met, err := metrics.New()
 	if err != nil {

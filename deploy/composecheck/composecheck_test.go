@@ -97,3 +97,53 @@ func TestWorkersAndRetention(t *testing.T) {
 		t.Errorf("worker BATON_UI_URL = %v, want the UI's published port %s", u, ui[0].Published)
 	}
 }
+
+// The audit store's roles and keys: the workers append as the writer
+// role, the owner role is only the migration job's, and each audit key
+// volume is mounted by the one process that signs with it (and the job
+// that makes the key).
+func TestAuditRolesAndKeys(t *testing.T) {
+	p := load(t)
+	env := func(service, key string) string {
+		if v := p.Services[service].Environment[key]; v != nil {
+			return *v
+		}
+		return ""
+	}
+	if d := env("worker", "BATON_AUDIT_DSN"); !strings.Contains(d, "//baton_writer:") {
+		t.Errorf("worker BATON_AUDIT_DSN = %q, want the baton_writer role", d)
+	}
+	if d := env("anchor", "BATON_AUDIT_DSN"); !strings.Contains(d, "//baton_reader:") {
+		t.Errorf("anchor BATON_AUDIT_DSN = %q, want the baton_reader role", d)
+	}
+	for name := range p.Services {
+		if env(name, "BATON_AUDIT_OWNER_DSN") != "" && name != "audit-migrate" {
+			t.Errorf("%s has the owner's DSN", name)
+		}
+	}
+	mounts := map[string][]string{}
+	for name, s := range p.Services {
+		for _, v := range s.Volumes {
+			mounts[v.Source] = append(mounts[v.Source], name)
+		}
+	}
+	for vol, want := range map[string][]string{"anchor-data": {"anchor", "anchor-key"}, "witness-data": {"witness", "witness-key"}} {
+		got := mounts[vol]
+		if len(got) != len(want) {
+			t.Errorf("%s is mounted by %v, want only %v", vol, got, want)
+		}
+		for _, n := range got {
+			if n != want[0] && n != want[1] {
+				t.Errorf("%s is mounted by %s", vol, n)
+			}
+		}
+	}
+	for _, n := range mounts["baton-keys"] {
+		if n == "anchor" || n == "witness" {
+			t.Errorf("%s mounts the workers' keys", n)
+		}
+	}
+	if dep := p.Services["worker"].DependsOn["audit-migrate"]; dep.Condition != types.ServiceConditionCompletedSuccessfully {
+		t.Errorf("worker depends on audit-migrate with %q", dep.Condition)
+	}
+}

@@ -9,7 +9,7 @@ import (
 	"github.com/batonhq/baton/audit"
 )
 
-// KeyState reads who owns workflowID: its first startAction entry, its last
+// audit.KeyState reads who owns workflowID: its first startAction entry, its last
 // endActions entry and the time of its last entry, among the entries its
 // instances wrote (validator refusals left out). Action names are the
 // caller's (the store does not know them).
@@ -97,7 +97,7 @@ func (s *Store) AppendCapped(ctx context.Context, e audit.Entry, max int) error 
 	if stored >= max && !again {
 		return ErrCapped
 	}
-	if _, _, _, err := appendChain(ctx, tx, e.WorkflowID, []audit.Entry{e}); err != nil {
+	if _, _, _, err := appendChain(ctx, tx, e.WorkflowID, []audit.Entry{e}, s.attestor); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

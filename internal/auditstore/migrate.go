@@ -86,6 +86,40 @@ ALTER TABLE audit_entries ADD COLUMN data text NOT NULL DEFAULT '';
 -- whatif lists the instances whose terminal entry is in a window.
 CREATE INDEX audit_entries_action_at ON audit_entries (action, at);
 `},
+	{3, "entry attestation, commit order for the anchor, pinned policy texts", `
+-- The writer's signature over each entry's hash (auditlog.Writer): a row
+-- inserted by anyone without the worker's key fails it. Not hashed: it
+-- signs the hash. Rows written before attestation keep ''.
+ALTER TABLE audit_entries ADD COLUMN attestation text NOT NULL DEFAULT '';
+-- The inserting transaction's id, set by a trigger whatever the writer
+-- sends: the anchor reads rows in this order, only below the oldest
+-- transaction still running (pg_snapshot_xmin), so a transaction that
+-- commits after a later one is never skipped.
+ALTER TABLE audit_entries ADD COLUMN txid xid8 NOT NULL DEFAULT '0';
+CREATE FUNCTION audit_stamp_txid() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.txid := pg_current_xact_id();
+	RETURN NEW;
+END $$;
+CREATE TRIGGER audit_entries_txid BEFORE INSERT ON audit_entries
+	FOR EACH ROW EXECUTE FUNCTION audit_stamp_txid();
+CREATE INDEX audit_entries_txid ON audit_entries (txid, workflow_id, pos);
+
+-- The text of every policy an instance pinned, by version (a content
+-- hash, so the text proves itself): an evidence pack carries it.
+CREATE TABLE audit_policies (
+	version     text        PRIMARY KEY,
+	body        bytea       NOT NULL,
+	recorded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TRIGGER audit_policies_append_only BEFORE UPDATE OR DELETE ON audit_policies
+	FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_policies_no_truncate BEFORE TRUNCATE ON audit_policies
+	FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+
+-- Nobody but the owner and the roles Grant names reaches the trail.
+REVOKE ALL ON audit_entries, audit_heads, audit_policies, audit_schema_migrations FROM PUBLIC;
+`},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -148,11 +182,11 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	case v == want:
 		return nil
 	case v == 0:
-		return fmt.Errorf("audit store at %s holds no audit trail (no schema): start a worker with this audit.dsn / BATON_AUDIT_DSN (it creates the schema), or point them at the worker's", s.host)
+		return fmt.Errorf("audit store at %s holds no audit trail (no schema): run `worker --migrate` with audit.owner_dsn / BATON_AUDIT_OWNER_DSN (the owner role) to create it, or point audit.dsn at the worker's store", s.host)
 	case v > want:
 		return fmt.Errorf("audit store schema is version %d, newer than this binary's %d: upgrade Baton", v, want)
 	default:
-		return fmt.Errorf("audit store schema is version %d, this binary reads version %d: start the upgraded worker first (it migrates the store)", v, want)
+		return fmt.Errorf("audit store schema is version %d, this binary needs version %d: run `worker --migrate` with audit.owner_dsn / BATON_AUDIT_OWNER_DSN (the owner role) first", v, want)
 	}
 }
 

@@ -31,6 +31,9 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	host string
+	// attestor signs each entry's hash as it is appended (the worker's
+	// writer key); nil stores entries unattested.
+	attestor Attestor
 }
 
 // Open connects to the database at dsn and checks that it answers within
@@ -135,7 +138,7 @@ func (s *Store) Append(ctx context.Context, entries []audit.Entry) (audit.Append
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		stored, dup, head, err := appendChain(ctx, tx, id, byWorkflow[id])
+		stored, dup, head, err := appendChain(ctx, tx, id, byWorkflow[id], s.attestor)
 		if err != nil {
 			return res, err
 		}
@@ -153,7 +156,7 @@ const entryColumns = `workflow_id, run_id, seq, update_id, event_id, process, bu
 	actor, action, task_id, details, reason, via, signature, policy_version, source, data`
 
 // appendChain appends one instance's entries under its head's row lock.
-func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []audit.Entry) (stored, dup int, head string, err error) {
+func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []audit.Entry, attestor Attestor) (stored, dup int, head string, err error) {
 	if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (workflow_id, pos, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, id, audit.GenesisHash); err != nil {
 		return 0, 0, "", fmt.Errorf("audit store: head of %s: %w", id, err)
 	}
@@ -201,10 +204,14 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []audit.Entr
 		existing[k] = e
 		pos++
 		h := audit.ChainHash(prev, pos, e)
-		batch.Queue(`INSERT INTO audit_entries (pos, prev_hash, hash, `+entryColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		att, err := attest(attestor, id, pos, h)
+		if err != nil {
+			return 0, 0, "", err
+		}
+		batch.Queue(`INSERT INTO audit_entries (pos, prev_hash, hash, attestation, `+entryColumns+`)
+			VALUES ($1, $2, $3, $22, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 			pos, prev, h, e.WorkflowID, e.RunID, e.Seq, e.UpdateID, e.EventID, e.Process, e.BusinessKey, e.Time,
-			e.Actor, e.Action, e.TaskID, e.Details, e.Reason, e.Via, e.Signature, e.PolicyVersion, e.Source, string(e.Data))
+			e.Actor, e.Action, e.TaskID, e.Details, e.Reason, e.Via, e.Signature, e.PolicyVersion, e.Source, string(e.Data), att)
 		prev = h
 		stored++
 	}
@@ -238,12 +245,12 @@ func rawData(s string) json.RawMessage {
 	return json.RawMessage(s)
 }
 
-const recordColumns = `pos, prev_hash, hash, recorded_at, ` + entryColumns
+const recordColumns = `pos, prev_hash, hash, recorded_at, attestation, ` + entryColumns
 
-func scanRecord(rows pgx.Rows) (audit.Stored, error) {
+func scanRecord(rows pgx.Rows, extra ...any) (audit.Stored, error) {
 	var r audit.Stored
 	var prev, h []byte
-	if err := scanEntry(rows, &r.Entry, &r.Pos, &prev, &h, &r.RecordedAt); err != nil {
+	if err := scanEntry(rows, &r.Entry, append(extra, &r.Pos, &prev, &h, &r.RecordedAt, &r.Attestation)...); err != nil {
 		return r, err
 	}
 	r.RecordedAt = r.RecordedAt.UTC()
@@ -337,6 +344,15 @@ func (s *Store) queryErr(err error) error {
 	return fmt.Errorf("audit store: %w", err)
 }
 
+// prefixed qualifies each of a list of columns with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Cycle is one instance's span in the store: when it started and, once it
 // ended, when and how.
 type Cycle struct {
@@ -353,38 +369,68 @@ type Cycle struct {
 // any visibility window. Action names are the caller's (the store does not
 // know them).
 func (s *Store) Cycles(ctx context.Context, process string, since time.Time, startAction string, endActions []string) ([]Cycle, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT workflow_id, process,
-			min(at) FILTER (WHERE action = $3),
-			min(at) FILTER (WHERE action = ANY($4)),
-			(array_agg(action ORDER BY pos) FILTER (WHERE action = ANY($4)))[1]
-		FROM audit_entries
-		WHERE source = $5 AND ($1 = '' OR process = $1)
-		GROUP BY workflow_id, process
-		HAVING min(at) FILTER (WHERE action = $3) >= $2
-		ORDER BY 3, 1`, process, since, startAction, endActions, audit.SourceWorkflow)
+	cycles, _, err := s.CyclesKept(ctx, process, since, startAction, endActions, nil)
+	return cycles, err
+}
+
+// CyclesKept is Cycles over the entries keep accepts (every entry when keep
+// is nil); it also returns the entries keep refused (a forged row must not
+// move a cycle time in silence).
+func (s *Store) CyclesKept(ctx context.Context, process string, since time.Time, startAction string, endActions []string, keep func(audit.Stored) bool) ([]Cycle, []audit.Stored, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries
+		WHERE source = $5 AND ($1 = '' OR process = $1) AND (action = $3 OR action = ANY($4))
+			AND workflow_id IN (SELECT workflow_id FROM audit_entries WHERE action = $3 AND source = $5
+				GROUP BY workflow_id HAVING min(at) >= $2)
+		ORDER BY workflow_id, pos`, process, since, startAction, endActions, audit.SourceWorkflow)
 	if err != nil {
-		return nil, s.queryErr(err)
+		return nil, nil, s.queryErr(err)
 	}
-	defer rows.Close()
+	recs, err := collect(rows)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []Cycle
-	for rows.Next() {
-		var c Cycle
-		var closed *time.Time
-		var end *string
-		if err := rows.Scan(&c.WorkflowID, &c.Process, &c.Started, &closed, &end); err != nil {
-			return nil, fmt.Errorf("audit store: read cycle: %w", err)
+	var refused []audit.Stored
+	byID := map[string]int{}
+	for _, r := range recs {
+		if keep != nil && !keep(r) {
+			refused = append(refused, r)
+			continue
 		}
-		c.Started = c.Started.UTC()
-		if closed != nil {
-			c.Closed = closed.UTC()
+		i, ok := byID[r.WorkflowID]
+		if !ok {
+			i = len(out)
+			byID[r.WorkflowID] = i
+			out = append(out, Cycle{WorkflowID: r.WorkflowID, Process: r.Process})
 		}
-		if end != nil {
-			c.EndAction = *end
+		c := &out[i]
+		switch {
+		case r.Action == startAction:
+			if c.Started.IsZero() || r.Time.Before(c.Started) {
+				c.Started = r.Time
+			}
+		default:
+			if c.EndAction == "" {
+				c.EndAction = r.Action
+			}
+			if c.Closed.IsZero() || r.Time.Before(c.Closed) {
+				c.Closed = r.Time
+			}
 		}
-		out = append(out, c)
 	}
-	return out, rows.Err()
+	kept := out[:0]
+	for _, c := range out {
+		if !c.Started.IsZero() && !c.Started.Before(since) {
+			kept = append(kept, c)
+		}
+	}
+	slices.SortFunc(kept, func(a, b Cycle) int {
+		if n := a.Started.Compare(b.Started); n != 0 {
+			return n
+		}
+		return strings.Compare(a.WorkflowID, b.WorkflowID)
+	})
+	return kept, refused, nil
 }
 
 // Ended is an instance that ended: its last terminal entry (the action,
@@ -398,6 +444,9 @@ type Ended struct {
 	Closed      time.Time       `json:"closed"`
 	EndAction   string          `json:"endAction"`
 	Data        json.RawMessage `json:"data,omitempty"`
+	// Stored is the terminal entry as stored, for checking its
+	// attestation.
+	Stored audit.Stored `json:"-"`
 }
 
 // EndedFilter selects instances by their last terminal entry: one of
@@ -417,8 +466,8 @@ type EndedFilter struct {
 // once, by the end of its latest run.
 func (s *Store) Ended(ctx context.Context, f EndedFilter) ([]Ended, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT e.workflow_id, e.run_id, e.process, e.business_key, e.at, e.action, e.data,
-			(SELECT min(st.at) FROM audit_entries st WHERE st.workflow_id = e.workflow_id AND st.source = $6 AND st.action = $5)
+		SELECT (SELECT min(st.at) FROM audit_entries st WHERE st.workflow_id = e.workflow_id AND st.source = $6 AND st.action = $5),
+			`+prefixed("e.", recordColumns)+`
 		FROM audit_entries e
 		WHERE e.source = $6 AND e.action = ANY($4) AND ($1 = '' OR e.process = $1)
 			AND ($2::timestamptz IS NULL OR e.at >= $2) AND ($3::timestamptz IS NULL OR e.at <= $3)
@@ -432,13 +481,13 @@ func (s *Store) Ended(ctx context.Context, f EndedFilter) ([]Ended, error) {
 	defer rows.Close()
 	var out []Ended
 	for rows.Next() {
-		var e Ended
-		var data string
 		var started *time.Time
-		if err := rows.Scan(&e.WorkflowID, &e.RunID, &e.Process, &e.BusinessKey, &e.Closed, &e.EndAction, &data, &started); err != nil {
+		r, err := scanRecord(rows, &started)
+		if err != nil {
 			return nil, fmt.Errorf("audit store: read ended instance: %w", err)
 		}
-		e.Closed, e.Data = e.Closed.UTC(), rawData(data)
+		e := Ended{WorkflowID: r.WorkflowID, RunID: r.RunID, Process: r.Process, BusinessKey: r.BusinessKey,
+			Closed: r.Time, EndAction: r.Action, Data: r.Data, Stored: r}
 		if started != nil {
 			e.Started = started.UTC()
 		}

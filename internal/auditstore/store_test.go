@@ -563,7 +563,7 @@ func TestCheckSchemaChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "holds no audit trail (no schema): start a worker") {
+	if err := s.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "holds no audit trail (no schema): run `worker --migrate` with audit.owner_dsn") {
 		t.Fatalf("empty database: %v", err)
 	}
 	if v, err := s.Version(ctx); err != nil || v != 0 {
@@ -589,7 +589,7 @@ func TestCheckSchemaChangesNothing(t *testing.T) {
 	if _, err := conn.Exec(ctx, `DELETE FROM audit_schema_migrations WHERE version >= $1`, auditstore.SchemaVersion()); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "start the upgraded worker first") {
+	if err := s.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "run `worker --migrate` with audit.owner_dsn / BATON_AUDIT_OWNER_DSN (the owner role) first") {
 		t.Fatalf("older schema: %v", err)
 	}
 }

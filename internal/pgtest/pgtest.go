@@ -201,3 +201,36 @@ func freePort() int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// Audit store roles, as make dev, make cluster and compose create them.
+const (
+	AuditOwner  = "baton_owner"  // owns the tables, runs migrations
+	AuditWriter = "baton_writer" // the worker's: append only
+	AuditReader = "baton_reader" // the anchor's and auditors': SELECT
+)
+
+// AuditDSNs are the connection strings of an audit database's roles.
+type AuditDSNs struct{ Owner, Writer, Reader string }
+
+// CreateAuditDB creates the audit roles (once per server; no password:
+// the test cluster trusts loopback) and database name owned by the owner
+// role, and returns each role's DSN. Nothing is migrated.
+func (s *Server) CreateAuditDB(ctx context.Context, name string) (AuditDSNs, error) {
+	conn, err := pgx.Connect(ctx, s.DSN("postgres"))
+	if err != nil {
+		return AuditDSNs{}, err
+	}
+	defer conn.Close(ctx)
+	for _, role := range []string{AuditOwner, AuditWriter, AuditReader} {
+		if _, err := conn.Exec(ctx, `DO $$ BEGIN CREATE ROLE `+role+` LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`); err != nil {
+			return AuditDSNs{}, fmt.Errorf("create role %s: %w", role, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" OWNER "+AuditOwner); err != nil {
+		return AuditDSNs{}, fmt.Errorf("create database %s: %w", name, err)
+	}
+	dsn := func(role string) string {
+		return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", role, s.Port, name)
+	}
+	return AuditDSNs{Owner: dsn(AuditOwner), Writer: dsn(AuditWriter), Reader: dsn(AuditReader)}, nil
+}

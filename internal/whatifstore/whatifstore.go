@@ -13,6 +13,9 @@ import (
 	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/process"
 
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/whatif"
 )
@@ -27,6 +30,11 @@ const (
 // Source reads finished instances from an audit store.
 type Source struct {
 	Store *auditstore.Store
+	// Writers are the keys a terminal entry's attestation must verify
+	// with; an instance whose entry fails is listed as not evaluated,
+	// never counted (a forged completed row must not change a what-if).
+	// Nil checks nothing.
+	Writers []note.Verifier
 }
 
 // Finished lists, in one query, every instance of the window's process
@@ -49,6 +57,13 @@ func (s Source) Finished(ctx context.Context, w whatif.Window) ([]whatif.Instanc
 		in := whatif.Instance{Process: e.Process, BusinessKey: e.WorkflowID, Status: StatusFailed, Start: e.Started, Close: e.Closed}
 		if e.EndAction == audit.ActionCompleted {
 			in.Status = StatusCompleted
+		}
+		if s.Writers != nil {
+			if kind, detail := auditlog.Attested(e.Stored, s.Writers); kind != "" {
+				in.Unreadable = fmt.Sprintf("its %s entry in the audit store fails verification (%s: %s): left out; check it with starter audit --verify %s", e.EndAction, kind, detail, e.WorkflowID)
+				out = append(out, in)
+				continue
+			}
 		}
 		if in.Status == StatusCompleted && len(e.Data) > 0 {
 			var d audit.EndData

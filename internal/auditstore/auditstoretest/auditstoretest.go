@@ -15,9 +15,17 @@ import (
 // restart it.
 func Start(t testing.TB) (*auditstore.Store, *pgtest.Server) {
 	t.Helper()
+	st, pg, _ := StartDSN(t)
+	return st, pg
+}
+
+// StartDSN is Start, also returning the database's DSN (the superuser's).
+func StartDSN(t testing.TB) (*auditstore.Store, *pgtest.Server, string) {
+	t.Helper()
 	pg := pgtest.Start(t)
 	ctx := context.Background()
-	st, err := auditstore.Open(ctx, pg.DB(t, "audit"))
+	dsn := pg.DB(t, "audit")
+	st, err := auditstore.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,5 +33,5 @@ func Start(t testing.TB) (*auditstore.Store, *pgtest.Server) {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return st, pg
+	return st, pg, dsn
 }
