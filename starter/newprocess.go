@@ -311,6 +311,7 @@ var processTemplate = template.Must(template.New("process").Parse(`package {{.Pa
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -405,6 +406,12 @@ var {{.Ident}} = process.Define(process.Description{
 	},
 	Directory: func(in process.Input) []process.UserField {
 		return []process.UserField{{"{{"}}Field: "requester", User: in.(*{{.Ident}}Input).Requester{{"}}"}}
+	},
+	Demo: func(id func(int) string, _ time.Time) []process.Input {
+		return []process.Input{
+			&{{.Ident}}Input{RequestID: id(1), Requester: "{{.Requester}}", Amount: 300, Description: "within the automatic limit"},
+			&{{.Ident}}Input{RequestID: id(2), Requester: "{{.Requester}}", Amount: 2500, Description: "for an approver"},
+		}
 	},
 	CheckPolicy: process.CheckSection({{.Ident}}Name, func(p *policy.Policy, sec {{.Ident}}Policy) error {
 		if sec.AutoApproveUpTo < 0 {
