@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/internal/activitytest"
 	"github.com/batonhq/baton/internal/simulator"
 	"github.com/batonhq/baton/process"
 )
@@ -36,63 +37,29 @@ func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	return &fixture{sim: sim, srv: srv, set: NewSet(srv.URL, timeout)}
 }
 
-// run executes one activity in a fresh test environment. Fresh environments
-// give the same workflow and activity IDs, hence the same idempotency key:
-// exactly what a retry of one activity sends.
-func run[R any](t *testing.T, act any, in any) (*R, error) {
-	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(act)
-	val, err := env.ExecuteActivity(act, in)
-	if err != nil {
-		return nil, err
-	}
-	var out R
-	if err := val.Get(&out); err != nil {
-		t.Fatal(err)
-	}
-	return &out, nil
-}
-
-func wantAppError(t *testing.T, err error, typ string, nonRetryable bool) {
-	t.Helper()
-	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) {
-		t.Fatalf("err = %v, want an application error", err)
-	}
-	if typ != "" && ae.Type() != typ {
-		t.Errorf("type = %q, want %q (%v)", ae.Type(), typ, err)
-	}
-	if ae.NonRetryable() != nonRetryable {
-		t.Errorf("non-retryable = %v, want %v (%v)", ae.NonRetryable(), nonRetryable, err)
-	}
-}
-
 func TestSuccessfulCalls(t *testing.T) {
 	f := newFixture(t, 2*time.Second)
-	score, err := run[activities.ScoreResult](t, f.set.Credit.PullCreditScore, activities.ScoreInput{ApplicantID: "C-1001"})
+	score, err := activitytest.Run[activities.ScoreResult](t, f.set.Credit.PullCreditScore, activities.ScoreInput{ApplicantID: "C-1001"})
 	if err != nil || score.Score != 780 {
 		t.Fatalf("score = %+v, %v", score, err)
 	}
-	kyc, err := run[activities.KYCResult](t, f.set.KYC.VerifyIdentity, activities.KYCInput{ApplicantID: "C-1002"})
+	kyc, err := activitytest.Run[activities.KYCResult](t, f.set.KYC.VerifyIdentity, activities.KYCInput{ApplicantID: "C-1002"})
 	if err != nil || !kyc.Verified {
 		t.Fatalf("kyc = %+v, %v", kyc, err)
 	}
-	rsv, err := run[activities.ReserveResult](t, f.set.Inventory.ReserveStock, activities.ReserveInput{OrderID: "O-1", Items: []activities.Item{{SKU: "SKU-BOOK", Quantity: 2}}})
+	rsv, err := activitytest.Run[activities.ReserveResult](t, f.set.Inventory.ReserveStock, activities.ReserveInput{OrderID: "O-1", Items: []activities.Item{{SKU: "SKU-BOOK", Quantity: 2}}})
 	if err != nil || rsv.ReservationID == "" {
 		t.Fatalf("reserve = %+v, %v", rsv, err)
 	}
-	scr, err := run[activities.ScreenResult](t, f.set.Fraud.ScreenOrder, activities.ScreenInput{OrderID: "O-1", CustomerID: "NEW-1", Amount: 2500, BillingCountry: "DE", ShippingCountry: "US"})
+	scr, err := activitytest.Run[activities.ScreenResult](t, f.set.Fraud.ScreenOrder, activities.ScreenInput{OrderID: "O-1", CustomerID: "NEW-1", Amount: 2500, BillingCountry: "DE", ShippingCountry: "US"})
 	if err != nil || scr.Score != 100 {
 		t.Fatalf("screen = %+v, %v", scr, err)
 	}
-	cov, err := run[activities.CoverageResult](t, f.set.Claims.CheckCoverage, activities.CoverageInput{PolicyNumber: "P-100", Kind: "theft"})
+	cov, err := activitytest.Run[activities.CoverageResult](t, f.set.Claims.CheckCoverage, activities.CoverageInput{PolicyNumber: "P-100", Kind: "theft"})
 	if err != nil || cov.Deductible != 250 || cov.Holder != "C-2001" {
 		t.Fatalf("coverage = %+v, %v", cov, err)
 	}
-	mail, err := run[activities.MailResult](t, f.set.Mail.SendMail, activities.MailInput{To: "ana", Subject: "hello", Ref: "loan-1"})
+	mail, err := activitytest.Run[activities.MailResult](t, f.set.Mail.SendMail, activities.MailInput{To: "ana", Subject: "hello", Ref: "loan-1"})
 	if err != nil || mail.MessageID == "" {
 		t.Fatalf("mail = %+v, %v", mail, err)
 	}
@@ -115,8 +82,8 @@ func TestBusinessRefusalsAreNonRetryableWithType(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := run[map[string]any](t, tc.act, tc.in)
-			wantAppError(t, err, tc.typ, true)
+			_, err := activitytest.Run[map[string]any](t, tc.act, tc.in)
+			activitytest.WantAppError(t, err, tc.typ, true)
 		})
 	}
 }
@@ -134,7 +101,7 @@ func TestRefusalMessagesHoldNoInputValues(t *testing.T) {
 		{f.set.KYC.VerifyIdentity, activities.KYCInput{ApplicantID: "C-9999"}, "C-9999"},
 		{f.set.Payments.ChargeCard, activities.ChargeInput{OrderID: "O-2", Amount: 10, CardNumber: simulator.DeclinedCard}, simulator.DeclinedCard[len(simulator.DeclinedCard)-4:]},
 	} {
-		_, err := run[map[string]any](t, tc.act, tc.in)
+		_, err := activitytest.Run[map[string]any](t, tc.act, tc.in)
 		var ae *temporal.ApplicationError
 		if !errors.As(err, &ae) {
 			t.Fatalf("err = %v, want an application error", err)
@@ -152,10 +119,10 @@ func TestRefusalMessagesHoldNoInputValues(t *testing.T) {
 func TestUnavailableSystemIsRetryable(t *testing.T) {
 	f := newFixture(t, 2*time.Second)
 	f.sim.SetFaults(map[string]simulator.Faults{"credit": {ErrorRate: 1}})
-	_, err := run[activities.ScoreResult](t, f.set.Credit.PullCreditScore, activities.ScoreInput{ApplicantID: "C-1001"})
-	wantAppError(t, err, activities.ErrUnavailable, false)
+	_, err := activitytest.Run[activities.ScoreResult](t, f.set.Credit.PullCreditScore, activities.ScoreInput{ApplicantID: "C-1001"})
+	activitytest.WantAppError(t, err, activities.ErrUnavailable, false)
 	// Only the credit bureau was faulted.
-	if _, err := run[activities.KYCResult](t, f.set.KYC.VerifyIdentity, activities.KYCInput{ApplicantID: "C-1001"}); err != nil {
+	if _, err := activitytest.Run[activities.KYCResult](t, f.set.KYC.VerifyIdentity, activities.KYCInput{ApplicantID: "C-1001"}); err != nil {
 		t.Fatalf("kyc: %v", err)
 	}
 }
@@ -163,8 +130,8 @@ func TestUnavailableSystemIsRetryable(t *testing.T) {
 func TestTimeoutIsRetryable(t *testing.T) {
 	f := newFixture(t, 50*time.Millisecond)
 	f.sim.SetFaults(map[string]simulator.Faults{"*": {Latency: simulator.Duration(300 * time.Millisecond)}})
-	_, err := run[activities.ScoreResult](t, f.set.Credit.PullCreditScore, activities.ScoreInput{ApplicantID: "C-1001"})
-	wantAppError(t, err, "", false)
+	_, err := activitytest.Run[activities.ScoreResult](t, f.set.Credit.PullCreditScore, activities.ScoreInput{ApplicantID: "C-1001"})
+	activitytest.WantAppError(t, err, "", false)
 }
 
 // The hard case: the charge happens, the answer is lost (500). The retry
@@ -173,15 +140,15 @@ func TestRetryAfterFailAfterApplyChargesOnce(t *testing.T) {
 	f := newFixture(t, 2*time.Second)
 	f.sim.SetFaults(map[string]simulator.Faults{"payments": {FailAfterApplyRate: 1}})
 	in := activities.ChargeInput{OrderID: "O-9", Amount: 42, CardNumber: "4111111111111111"}
-	_, err := run[activities.ChargeResult](t, f.set.Payments.ChargeCard, in)
-	wantAppError(t, err, "", false)
+	_, err := activitytest.Run[activities.ChargeResult](t, f.set.Payments.ChargeCard, in)
+	activitytest.WantAppError(t, err, "", false)
 
 	f.sim.SetFaults(nil)
-	first, err := run[activities.ChargeResult](t, f.set.Payments.ChargeCard, in)
+	first, err := activitytest.Run[activities.ChargeResult](t, f.set.Payments.ChargeCard, in)
 	if err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	second, err := run[activities.ChargeResult](t, f.set.Payments.ChargeCard, in)
+	second, err := activitytest.Run[activities.ChargeResult](t, f.set.Payments.ChargeCard, in)
 	if err != nil || second.ChargeID != first.ChargeID {
 		t.Fatalf("second retry = %+v, %v; want the first result %s", second, err, first.ChargeID)
 	}
@@ -196,7 +163,7 @@ func TestRetryAfterFailAfterApplyChargesOnce(t *testing.T) {
 
 func TestIdempotencyKeyIsWorkflowAndActivityID(t *testing.T) {
 	f := newFixture(t, 2*time.Second)
-	if _, err := run[activities.PayoutResult](t, f.set.Payments.Payout, activities.PayoutInput{Reference: "expense-1", Payee: "mia", Amount: 12}); err != nil {
+	if _, err := activitytest.Run[activities.PayoutResult](t, f.set.Payments.Payout, activities.PayoutInput{Reference: "expense-1", Payee: "mia", Amount: 12}); err != nil {
 		t.Fatal(err)
 	}
 	key := f.sim.Ledger()[0].Key
