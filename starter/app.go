@@ -79,7 +79,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "starter",
 		Short: "Start and steer Baton's governed business processes",
-		Long: `starter starts Baton processes (claim, expense, loan, onboarding, order),
+		Long: `starter starts governed business processes (` + strings.Join(a.catalog.Names(), ", ") + `),
 lists the human tasks waiting for people, records their decisions under the
 policy, and shows status, audit trails and reports.
 
