@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // DefaultTaskQueue is the task queue the worker polls unless configured otherwise.
@@ -84,6 +85,25 @@ type Process struct {
 	// facts an instance recorded and the policy: what the workflow decided,
 	// or would decide under another policy (what-if).
 	Route func(facts map[string]string, p *policy.Policy) (Route, error)
+	// Tasks lists the human tasks the policy requires of an instance with
+	// these recorded facts, in the order the workflow opens them, built by
+	// the same functions the workflow opens them with: what conformance
+	// (starter conformance) holds the trail against.
+	Tasks func(facts map[string]string, p *policy.Policy) ([]TaskRule, error)
+}
+
+// TaskRule is a human task the policy requires: its Spec as the workflow
+// opens it (titles and the instance's own exclusions and named users
+// aside, which the facts do not hold).
+type TaskRule struct {
+	humantask.Spec
+	// DistinctFrom names earlier tasks whose approvers may not decide this
+	// one (an approval chain's levels are decided by different people).
+	DistinctFrom []string `json:"distinctFrom,omitempty"`
+	// Optional tasks open only when something goes wrong, any number of
+	// times (onboarding's provisioning fix); Spec.ID is then the prefix of
+	// their ids.
+	Optional bool `json:"optional,omitempty"`
 }
 
 // UserField is an input field that names a user of the directory.

@@ -293,6 +293,22 @@ func routeSection[T, F any](process string, parsers func(f *F) []factParser, rou
 	}
 }
 
+// taskSection builds a description's Tasks from a pure function of the
+// facts (read with parsers into F) and the process's section (a T).
+func taskSection[T, F any](process string, parsers func(f *F) []factParser, tasks func(f F, sec T) []TaskRule) func(map[string]string, *policy.Policy) ([]TaskRule, error) {
+	return func(facts map[string]string, p *policy.Policy) ([]TaskRule, error) {
+		var f F
+		if err := parseFacts(facts, parsers(&f)...); err != nil {
+			return nil, err
+		}
+		sec, err := policy.Section[T](p, process)
+		if err != nil {
+			return nil, err
+		}
+		return tasks(f, sec), nil
+	}
+}
+
 // fourEyesQuorum is the task's quorum, at least two (distinct approvers)
 // when amount is above the four-eyes threshold.
 func fourEyesQuorum(t policy.Task, amount, above float64) int {
