@@ -314,4 +314,3 @@ func Backlog(trails []*Trail, since, until time.Time, steps int) []BacklogPoint 
 	}
 	return out
 }
-

@@ -259,7 +259,6 @@ func NewTrail(entries []auditstore.Entry) *Trail {
 	return t
 }
 
-
 // readEnd reads the completed entry's data (workflows.EndData).
 func (t *Trail) readEnd(e auditstore.Entry) {
 	if len(e.Data) == 0 {
