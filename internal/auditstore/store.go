@@ -446,3 +446,58 @@ func (s *Store) Ended(ctx context.Context, f EndedFilter) ([]Ended, error) {
 	}
 	return out, rows.Err()
 }
+
+// TrailFilter selects instances whose whole trails Trails reads: by their
+// terminal entry (one of EndActions) in [Since, Until], or, with ByStart,
+// by their StartAction entry in it (ended or still running). A zero bound
+// is open; Process empty is every process. Action names are the caller's.
+type TrailFilter struct {
+	Process      string
+	Since, Until time.Time
+	ByStart      bool
+	StartAction  string
+	EndActions   []string
+}
+
+// Trails calls fn with each selected instance's entries, in chain order,
+// instance by instance (ordered by workflow ID), streaming: a window of a
+// hundred thousand instances is read in one query and never held whole.
+// fn must not keep the slice past its call.
+func (s *Store) Trails(ctx context.Context, f TrailFilter, fn func([]Entry) error) error {
+	selectBy := `action = ANY($5::text[]) AND ($4::text IS NULL OR true)`
+	if f.ByStart {
+		selectBy = `action = $4::text AND ($5::text[] IS NULL OR true)`
+	}
+	q := `SELECT ` + entryColumns + ` FROM audit_entries
+		WHERE workflow_id IN (
+			SELECT workflow_id FROM audit_entries
+			WHERE source = $6 AND ` + selectBy + ` AND ($1 = '' OR process = $1)
+				AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at <= $3))
+		ORDER BY workflow_id, pos`
+	rows, err := s.pool.Query(ctx, q, f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, SourceWorkflow)
+	if err != nil {
+		return s.queryErr(err)
+	}
+	defer rows.Close()
+	var trail []Entry
+	for rows.Next() {
+		var e Entry
+		if err := scanEntry(rows, &e); err != nil {
+			return err
+		}
+		if len(trail) > 0 && trail[0].WorkflowID != e.WorkflowID {
+			if err := fn(trail); err != nil {
+				return err
+			}
+			trail = trail[:0]
+		}
+		trail = append(trail, e)
+	}
+	if err := rows.Err(); err != nil {
+		return s.queryErr(err)
+	}
+	if len(trail) > 0 {
+		return fn(trail)
+	}
+	return nil
+}
