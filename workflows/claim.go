@@ -53,8 +53,7 @@ var claim = &Process{
 		}
 		return p.ValidateTask("processes.claim.adjusterReview", cp.AdjusterReview, true)
 	}),
-	Route: routeSection(ProcessClaim, claimFacts, func(f ClaimFacts, cp ClaimPolicy) Route { return ClaimRoute(f, nil, cp) }),
-	Tasks: taskSection(ProcessClaim, claimFacts, func(f ClaimFacts, cp ClaimPolicy) []TaskRule {
+	Rules: sectionRules(ProcessClaim, claimFacts, func(f ClaimFacts, cp ClaimPolicy) Route { return ClaimRoute(f, nil, cp) }, func(f ClaimFacts, cp ClaimPolicy) []TaskRule {
 		if ClaimRoute(f, nil, cp).Decision != ClaimAdjusterReview {
 			return nil
 		}

@@ -55,8 +55,7 @@ var expense = &Process{
 		}
 		return nil
 	}),
-	Route: routeSection(ProcessExpense, expenseFacts, func(amount float64, ep ExpensePolicy) Route { route, _ := ExpenseRoute(amount, ep); return route }),
-	Tasks: taskSection(ProcessExpense, expenseFacts, func(amount float64, ep ExpensePolicy) []TaskRule {
+	Rules: sectionRules(ProcessExpense, expenseFacts, func(amount float64, ep ExpensePolicy) Route { route, _ := ExpenseRoute(amount, ep); return route }, func(amount float64, ep ExpensePolicy) []TaskRule {
 		_, chain := ExpenseRoute(amount, ep)
 		var rules []TaskRule
 		var earlier []string

@@ -45,8 +45,7 @@ var loan = &Process{
 		}
 		return nil
 	}),
-	Route: routeSection(ProcessLoan, loanFacts, LoanRoute),
-	Tasks: taskSection(ProcessLoan, loanFacts, func(f LoanFacts, lp LoanPolicy) []TaskRule {
+	Rules: sectionRules(ProcessLoan, loanFacts, LoanRoute, func(f LoanFacts, lp LoanPolicy) []TaskRule {
 		if LoanRoute(f, lp).Decision != LoanUnderwriting {
 			return nil
 		}

@@ -50,15 +50,18 @@ var onboarding = &Process{
 		}
 		return p.ValidateTask("processes.onboarding.provisioningFix", op.ProvisioningFix, true)
 	}),
-	Route: func(map[string]string, *policy.Policy) (Route, error) { return OnboardingRoute(), nil },
-	Tasks: func(_ map[string]string, p *policy.Policy) ([]TaskRule, error) {
+	Rules: func(p *policy.Policy) (Rules, error) {
 		op, err := policy.Section[OnboardingPolicy](p, ProcessOnboarding)
 		if err != nil {
-			return nil, err
+			return Rules{}, err
 		}
-		return []TaskRule{
+		tasks := []TaskRule{
 			{Spec: onboardingManagerApproval(op, "", "", "")},
 			{Spec: onboardingProvisioningFix(op, 0, ""), Optional: true},
+		}
+		return Rules{
+			Route: func(map[string]string) (Route, error) { return OnboardingRoute(), nil },
+			Tasks: func(map[string]string) ([]TaskRule, error) { return tasks, nil },
 		}, nil
 	},
 }

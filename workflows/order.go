@@ -68,8 +68,7 @@ var order = &Process{
 		}
 		return nil
 	}),
-	Route: routeSection(ProcessOrder, orderFacts, func(score int, op OrderPolicy) Route { return OrderRoute(score, nil, op) }),
-	Tasks: taskSection(ProcessOrder, orderFacts, func(score int, op OrderPolicy) []TaskRule {
+	Rules: sectionRules(ProcessOrder, orderFacts, func(score int, op OrderPolicy) Route { return OrderRoute(score, nil, op) }, func(score int, op OrderPolicy) []TaskRule {
 		if OrderRoute(score, nil, op).Decision != OrderFraudReview {
 			return nil
 		}

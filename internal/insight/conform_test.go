@@ -18,7 +18,7 @@ import (
 
 func conform(t *testing.T, trails []*Trail, pols ...*policy.Policy) Conformance {
 	t.Helper()
-	return Conform(context.Background(), trails, NewPolicySet(append(pols, devPolicy(t))...), Described{})
+	return Conform(context.Background(), trails, NewPolicySet(append(pols, devPolicy(t))...), &Described{})
 }
 
 func TestRecordedTrailsConform(t *testing.T) {

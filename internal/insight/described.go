@@ -2,33 +2,65 @@ package insight
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/workflows"
 )
 
 // Described is Processes over Baton's process descriptions: each one's own
-// routing function and task rules (workflows.Process.Route and Tasks), the
-// ones its workflow runs.
-type Described struct{}
+// routing function and task rules (workflows.Process.Rules, the ones its
+// workflow runs), compiled once per process and policy. The zero value is
+// ready; it is safe for concurrent use.
+type Described struct {
+	mu    sync.Mutex
+	rules map[describedKey]workflows.Rules
+}
+
+type describedKey struct {
+	process string
+	pol     *policy.Policy
+}
+
+func (d *Described) compiled(process string, pol *policy.Policy) (workflows.Rules, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := describedKey{process, pol}
+	if r, ok := d.rules[k]; ok {
+		return r, nil
+	}
+	desc, ok := workflows.Lookup(process)
+	if !ok {
+		return workflows.Rules{}, fmt.Errorf("unknown process %q", process)
+	}
+	r, err := desc.Rules(pol)
+	if err != nil {
+		return r, err
+	}
+	if d.rules == nil {
+		d.rules = map[describedKey]workflows.Rules{}
+	}
+	d.rules[k] = r
+	return r, nil
+}
 
 // Route implements Processes.
-func (Described) Route(process string, facts map[string]string, pol *policy.Policy) (Route, error) {
-	d, ok := workflows.Lookup(process)
-	if !ok {
-		return Route{}, fmt.Errorf("unknown process %q", process)
+func (d *Described) Route(process string, facts map[string]string, pol *policy.Policy) (Route, error) {
+	r, err := d.compiled(process, pol)
+	if err != nil {
+		return Route{}, err
 	}
-	r, err := d.Route(facts, pol)
-	return Route{Path: r.Path, Decision: r.Decision}, err
+	route, err := r.Route(facts)
+	return Route{Path: route.Path, Decision: route.Decision}, err
 }
 
 // Tasks implements Processes.
-func (Described) Tasks(process string, facts map[string]string, pol *policy.Policy) ([]TaskRule, error) {
-	d, ok := workflows.Lookup(process)
-	if !ok {
-		return nil, fmt.Errorf("unknown process %q", process)
+func (d *Described) Tasks(process string, facts map[string]string, pol *policy.Policy) ([]TaskRule, error) {
+	r, err := d.compiled(process, pol)
+	if err != nil {
+		return nil, err
 	}
-	rules, err := d.Tasks(facts, pol)
+	rules, err := r.Tasks(facts)
 	if err != nil {
 		return nil, err
 	}
