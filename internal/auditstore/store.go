@@ -337,56 +337,6 @@ func (s *Store) queryErr(err error) error {
 	return fmt.Errorf("audit store: %w", err)
 }
 
-// Cycle is one instance's span in the store: when it started and, once it
-// ended, when and how.
-type Cycle struct {
-	WorkflowID string    `json:"workflowId"`
-	Process    string    `json:"process"`
-	Started    time.Time `json:"started"`
-	Closed     time.Time `json:"closed,omitzero"`
-	EndAction  string    `json:"endAction,omitempty"`
-}
-
-// Cycles lists the instances of process (every process when empty) whose
-// startAction entry is at or after since, with their first endActions
-// entry: exact cycle times for as long as the store keeps entries, beyond
-// any visibility window. Action names are the caller's (the store does not
-// know them).
-func (s *Store) Cycles(ctx context.Context, process string, since time.Time, startAction string, endActions []string) ([]Cycle, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT workflow_id, process,
-			min(at) FILTER (WHERE action = $3),
-			min(at) FILTER (WHERE action = ANY($4)),
-			(array_agg(action ORDER BY pos) FILTER (WHERE action = ANY($4)))[1]
-		FROM audit_entries
-		WHERE source = $5 AND ($1 = '' OR process = $1)
-		GROUP BY workflow_id, process
-		HAVING min(at) FILTER (WHERE action = $3) >= $2
-		ORDER BY 3, 1`, process, since, startAction, endActions, SourceWorkflow)
-	if err != nil {
-		return nil, s.queryErr(err)
-	}
-	defer rows.Close()
-	var out []Cycle
-	for rows.Next() {
-		var c Cycle
-		var closed *time.Time
-		var end *string
-		if err := rows.Scan(&c.WorkflowID, &c.Process, &c.Started, &closed, &end); err != nil {
-			return nil, fmt.Errorf("audit store: read cycle: %w", err)
-		}
-		c.Started = c.Started.UTC()
-		if closed != nil {
-			c.Closed = closed.UTC()
-		}
-		if end != nil {
-			c.EndAction = *end
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
 // Ended is an instance that ended: its last terminal entry (the action,
 // its time and Data) and when its first start entry was made.
 type Ended struct {
