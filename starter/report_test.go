@@ -166,4 +166,3 @@ func TestWriteWrappedKeepsLinesWithinWidth(t *testing.T) {
 		t.Errorf("continuation not aligned under DETAILS:\n%s", out)
 	}
 }
-
