@@ -24,6 +24,9 @@ const (
 	exitNotFound = 4
 )
 
+// outputSVG is -o svg, for the commands whose Annotations name it.
+const outputSVG = "svg"
+
 // codedError carries an exit code with its message.
 type codedError struct {
 	code int
@@ -79,9 +82,13 @@ TEMPORAL_API_KEY and TEMPORAL_TLS_*; Baton's own settings use BATON_*.`,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			a.cmd = cmd
-			switch a.output {
-			case "table", "json":
+			switch {
+			case a.output == "table", a.output == "json":
 				return nil
+			case a.output == outputSVG && cmd.Annotations[outputSVG] != "":
+				return nil
+			case cmd.Annotations[outputSVG] != "":
+				return usageErr("--output: %q is not one of table, json, svg", a.output)
 			default:
 				return usageErr("--output: %q is not one of table, json", a.output)
 			}
@@ -92,12 +99,13 @@ TEMPORAL_API_KEY and TEMPORAL_TLS_*; Baton's own settings use BATON_*.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &codedError{exitUsage, err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.cfgFile, "config", "", "config file (YAML); also BATON_CONFIG")
-	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
+	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json (discover: also svg)")
 	config.AddFlags(pf, append(config.ConnectionKeys(), "task_queue", "ui.url", "policy.file")...)
 
 	root.AddCommand(a.startCommand(), a.tasksCommand())
 	root.AddCommand(a.decisionCommands()...)
 	root.AddCommand(a.statusCommand(), a.auditCommand(), a.listCommand(), a.reportCommand(), a.whatifCommand())
+	root.AddCommand(a.discoverCommand(), a.conformanceCommand())
 	root.AddCommand(a.signalCommands()...)
 	root.AddCommand(a.demoCommand(), a.keygenCommand(), a.pingCommand(), a.versionCommand())
 	return root
