@@ -186,8 +186,8 @@ const (
 )
 
 // Discover maps each process of the trails (ended instances), in name
-// order. policies holds the pinned policies by version (a version missing
-// names deciders "person").
+// order. policies holds the pinned policies by version; the one under ""
+// stands for versions missing (without it, their deciders are "person").
 func Discover(trails []*Trail, policies map[string]*policy.Policy) []Discovery {
 	byProcess := map[string][]*Trail{}
 	for _, t := range trails {
@@ -217,7 +217,11 @@ func discover(process string, trails []*Trail, policies map[string]*policy.Polic
 	}
 	var cycles []float64
 	for _, t := range trails {
-		events := t.Events(policies[t.PolicyVersion])
+		pol, ok := policies[t.PolicyVersion]
+		if !ok {
+			pol = policies[""]
+		}
+		events := t.Events(pol)
 		labels := make([]string, len(events))
 		seen := map[string]bool{}
 		for i, ev := range events {
