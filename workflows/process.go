@@ -386,6 +386,7 @@ func (p *proc) step(ctx workflow.Context, name, summary string, fn, in, out any,
 	o := p.options(opts...)
 	if err := workflow.ExecuteActivity(p.activityCtx(ctx, p.stepID(name), summary, o), fn, in).Get(ctx, out); err != nil {
 		p.Audit(ctx, humantask.SystemActor, record.ActionStepFailed, "", name+": "+cause(err))
+		p.Count(ctx, record.MetricStepFailures, map[string]string{"step": name})
 		return err
 	}
 	p.Audit(ctx, humantask.SystemActor, record.ActionStepCompleted, "", name)

@@ -68,6 +68,11 @@ const (
 	MetricProcessStarted   = "baton_process_started"
 	MetricProcessCompleted = "baton_process_completed"
 	MetricProcessDuration  = "baton_process_duration"
+	// MetricProcessQueue is the queue time: workflow start to its first
+	// step (the started entry), the wait for a worker.
+	MetricProcessQueue = "baton_process_queue"
+	// MetricStepFailures counts steps that failed after their retries.
+	MetricStepFailures = "baton_step_failures"
 	MetricCompensations    = "baton_compensations"
 )
 
@@ -225,6 +230,7 @@ func (r *Record) Start(ctx workflow.Context, details string) (*policy.Policy, er
 	r.startDetails = details
 	r.Audit(ctx, humantask.SystemActor, ActionStarted, "", details)
 	r.Count(ctx, MetricProcessStarted, nil)
+	r.Observe(ctx, MetricProcessQueue, workflow.Now(ctx).Sub(r.startedAt), nil)
 	return r.policy, nil
 }
 
