@@ -121,7 +121,7 @@ func run(args []string) error {
 	// The insight pages read the audit store; without it they say so.
 	insightSource := openInsight(ctx, cfg.Audit.DSN, zl)
 	h, err := webinbox.New(webinbox.Options{
-		Insight:   insightSource,
+		Insight: insightSource,
 		Backend: &webinbox.TemporalBackend{Client: cl, Lister: &taskinbox.Visibility{
 			Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol, DataConverter: copts.DataConverter}},
 		Policy:    pol,

@@ -72,8 +72,8 @@ const (
 	// step (the started entry), the wait for a worker.
 	MetricProcessQueue = "baton_process_queue"
 	// MetricStepFailures counts steps that failed after their retries.
-	MetricStepFailures = "baton_step_failures"
-	MetricCompensations    = "baton_compensations"
+	MetricStepFailures  = "baton_step_failures"
+	MetricCompensations = "baton_compensations"
 )
 
 // MemoTaskStats is the memo key of humantask.TaskStats, written at the end.
