@@ -18,6 +18,7 @@ import (
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/tclient"
+	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/record"
 )
 
@@ -118,7 +119,7 @@ func TestReportMatchesAKnownMix(t *testing.T) {
 			ManualTasks     int                           `json:"manualTasks"`
 			Outcomes        map[string]int                `json:"outcomes"`
 			CycleTime       map[string]float64            `json:"cycleTime"`
-			CycleTimeByPath map[string]map[string]float64 `json:"cycleTimeByPath"`
+			CycleTimeByPath map[string]map[string]float64 `json:"byPath"`
 		} `json:"processes"`
 		Backlog []struct {
 			Role      string `json:"role"`
@@ -150,8 +151,9 @@ func TestReportMatchesAKnownMix(t *testing.T) {
 		t.Errorf("expense = %+v", expense)
 	}
 	// Cycle times come from the audit store and equal those computed from
-	// each instance's trail (started to completed), within a step of those
-	// visibility gives (start to close).
+	// each instance's trail (the workflow's start its completed entry
+	// records, to that entry), within a step of those visibility gives
+	// (start to close).
 	if rep.CycleTimeSource != "audit-store" {
 		t.Errorf("cycle times from %q, want audit-store", rep.CycleTimeSource)
 	}
@@ -169,7 +171,7 @@ func TestReportMatchesAKnownMix(t *testing.T) {
 	if d := math.Abs(vis[2] - want[2]); d > 1 {
 		t.Errorf("loan p99: store %.3fs, visibility %.3fs", want[2], vis[2])
 	}
-	if loan.CycleTimeByPath["manual"]["count"] != 1 || loan.CycleTimeByPath["automated"]["count"] != 3 {
+	if loan.CycleTimeByPath["manual"]["completed"] != 1 || loan.CycleTimeByPath["automated"]["completed"] != 3 {
 		t.Errorf("by path = %v", loan.CycleTimeByPath)
 	}
 	backlog := map[string]int{}
@@ -209,7 +211,8 @@ func (r *reportEnv) cycleTimes(t *testing.T, process string) [3]float64 {
 }
 
 // trailCycleTimes computes p50/p90/p99 (nearest rank) from the instances'
-// trails in the namespace's audit store: started to completed.
+// trails in the namespace's audit store: the workflow's start (recorded in
+// the completed entry) to the completed entry.
 func (r *reportEnv) trailCycleTimes(t *testing.T, ids []string) [3]float64 {
 	t.Helper()
 	st, err := auditstore.Open(context.Background(), r.dsn)
@@ -225,11 +228,12 @@ func (r *reportEnv) trailCycleTimes(t *testing.T, ids []string) [3]float64 {
 		}
 		var started, ended time.Time
 		for _, e := range trail {
-			switch e.Action {
-			case record.ActionStarted:
-				started = e.Time
-			case record.ActionCompleted:
-				ended = e.Time
+			if e.Action == record.ActionCompleted {
+				var d workflows.EndData
+				if err := json.Unmarshal(e.Data, &d); err != nil {
+					t.Fatal(err)
+				}
+				started, ended = d.StartedAt, e.Time
 			}
 		}
 		if started.IsZero() || ended.IsZero() {

@@ -136,8 +136,8 @@ func run(args []string) error {
 	var ready atomic.Bool
 	if cfg.Metrics.Address != "" {
 		// The figures starter report prints, per process and path, as
-		// gauges: computed from the audit store once a minute.
-		err := met.ServeFigures(rctx, time.Minute, func(ctx context.Context) ([]insight.ProcessFigures, error) {
+		// gauges: computed from the audit store every metrics.figures_every.
+		err := met.ServeFigures(rctx, cfg.Metrics.FiguresEvery, func(ctx context.Context) ([]insight.ProcessFigures, error) {
 			until := time.Now().UTC()
 			trails, err := insight.ReadTrails(ctx, audit, insight.Window{Since: until.Add(-metrics.FiguresWindow), Until: until, Started: true})
 			if err != nil {
