@@ -336,6 +336,7 @@ func TestInsightInTheBrowser(t *testing.T) {
 	b.click("Sign in without a password")
 	b.see("insight-max-tasks.png", "My tasks", "Insight")
 	b.click("Insight")
+	b.see("insight-first.png", "What if the policy changed?")
 	b.open(in + "/insight?process=loan&since=7d")
 	page := b.see("insight-loan.png", "Loan origination", "instances ended in the window", "Process map", "Bottleneck", "Cycle time and automation per week", "Backlog by role")
 	if !strings.Contains(page, "underwriting opened") {
@@ -385,7 +386,7 @@ func TestInsightInTheBrowser(t *testing.T) {
 
 	// An underwriter is not shown the pages.
 	b.click("Sign out")
-	b.open(in + "/login")
+	b.see("insight-signed-out.png", "Development sign-in")
 	if err := chromedp.Do(b.ctx, chromedp.SetValue(chromedp.CSS("#user"), "ana")); err != nil {
 		t.Fatal(err)
 	}
