@@ -110,15 +110,15 @@ func TestReportMatchesAKnownMix(t *testing.T) {
 	var rep struct {
 		CycleTimeSource string `json:"cycleTimeSource"`
 		Processes       []struct {
-			Process         string                        `json:"process"`
-			Started         int                           `json:"started"`
-			Completed       int                           `json:"completed"`
-			Failed          int                           `json:"failed"`
-			Open            int                           `json:"open"`
-			AutomationRate  float64                       `json:"automationRate"`
-			ManualTasks     int                           `json:"manualTasks"`
-			Outcomes        map[string]int                `json:"outcomes"`
-			CycleTime       map[string]float64            `json:"cycleTime"`
+			Process         string             `json:"process"`
+			Started         int                `json:"started"`
+			Completed       int                `json:"completed"`
+			Failed          int                `json:"failed"`
+			Open            int                `json:"open"`
+			AutomationRate  float64            `json:"automationRate"`
+			ManualTasks     int                `json:"manualTasks"`
+			Outcomes        map[string]int     `json:"outcomes"`
+			CycleTime       map[string]float64 `json:"cycleTime"`
 			CycleTimeByPath map[string]struct {
 				Completed int `json:"completed"`
 			} `json:"byPath"`
