@@ -2,8 +2,9 @@
 // maintained libraries and no network: the process map is laid out by
 // Graphviz (github.com/goccy/go-graphviz: Graphviz compiled to WebAssembly,
 // run in pure Go by wazero, so no system Graphviz is needed), the charts
-// are drawn by gonum.org/v1/plot. Text is set in Liberation Sans (gonum's
-// fonts, measured the same way the browser's fallback sans draws them).
+// are drawn by gonum.org/v1/plot. Chart text is set in Liberation Sans (gonum's
+// fonts); the map is set in Helvetica, whose widths Graphviz knows and which
+// browsers draw with a metric-compatible sans (Liberation Sans, Arial).
 package charts
 
 import (
@@ -81,10 +82,10 @@ func MapDOT(d insight.Discovery, o MapOptions) string {
 	}
 	var b strings.Builder
 	b.WriteString("digraph process {\n")
-	fmt.Fprintf(&b, "  graph [rankdir=TB, bgcolor=\"white\", pad=0.3, nodesep=0.35, ranksep=0.45, fontname=\"Liberation Sans,Arial,sans-serif\", fontsize=16, fontcolor=%q, labelloc=t, label=%q];\n",
+	fmt.Fprintf(&b, "  graph [rankdir=TB, bgcolor=\"white\", pad=0.3, nodesep=0.35, ranksep=0.45, fontname=\"Helvetica\", fontsize=16, fontcolor=%q, labelloc=t, label=%q];\n",
 		colorInk, fmt.Sprintf("%s: %d instances, %d variants", d.Process, d.Instances, len(d.Variants)))
-	fmt.Fprintf(&b, "  node [shape=box, style=\"rounded,filled\", fontname=\"Liberation Sans,Arial,sans-serif\", fontsize=12, color=%q, fontcolor=%q, penwidth=1];\n", colorLine, colorInk)
-	fmt.Fprintf(&b, "  edge [fontname=\"Liberation Sans,Arial,sans-serif\", fontsize=10, color=%q, fontcolor=%q, arrowsize=0.7];\n", colorLine, colorMuted)
+	fmt.Fprintf(&b, "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=12, color=%q, fontcolor=%q, penwidth=1];\n", colorLine, colorInk)
+	fmt.Fprintf(&b, "  edge [fontname=\"Helvetica\", fontsize=10, color=%q, fontcolor=%q, arrowsize=0.7];\n", colorLine, colorMuted)
 	ids := map[string]string{}
 	for i, n := range d.Nodes {
 		if !nodes[n.Label] {
@@ -108,7 +109,10 @@ func MapDOT(d insight.Discovery, o MapOptions) string {
 	}
 	for _, e := range shown {
 		width := 1 + 3*float64(e.Count)/float64(max(1, d.Instances))
-		label := fmt.Sprintf("%d · %s", e.Count, Duration(e.Wait.P50))
+		label := fmt.Sprint(e.Count)
+		if e.Wait.P50 >= 1 {
+			label += " · " + Duration(e.Wait.P50)
+		}
 		attrs := fmt.Sprintf("penwidth=%.1f", width)
 		if rank := hot[[2]string{e.From, e.To}]; rank > 0 {
 			e = bottleneck[[2]string{e.From, e.To}]

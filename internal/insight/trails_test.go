@@ -1,23 +1,13 @@
 package insight
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"io"
-	"log/slog"
-	"reflect"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
-
-	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/insight/insighttest"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/humantask"
@@ -40,87 +30,13 @@ func devPolicy(t testing.TB) *policy.Policy {
 	return p
 }
 
-// captureStore is an audit store that keeps what it is given.
-type captureStore struct {
-	mu      sync.Mutex
-	entries []auditstore.Entry
-}
-
-func (c *captureStore) Append(_ context.Context, e []auditstore.Entry) (auditstore.AppendResult, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, x := range e {
-		if len(c.entries) == 0 || x.Seq == 0 || x.Seq > c.entries[len(c.entries)-1].Seq {
-			c.entries = append(c.entries, x)
-		}
-	}
-	return auditstore.AppendResult{Stored: len(e)}, nil
-}
-
-// decision is a decision sent after a delay.
-type decision struct {
-	after time.Duration
-	humantask.Decision
-}
-
-// scenario is one instance to record.
-type scenario struct {
-	input     workflows.Input
-	score     int // credit or triage score the mocked system answers
-	decisions []decision
-	start     time.Time
-}
-
-// recordTrail runs the scenario and returns its trail as the store would hold it.
-func recordTrail(t testing.TB, pol *policy.Policy, s scenario) []auditstore.Entry {
-	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(cmpTime(s.start, testStart))
-	workflows.Register(env)
-	store := &captureStore{}
-	env.RegisterActivity(&activities.Policy{Current: pol})
-	env.RegisterActivity(&activities.Audit{Store: store})
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
-	var (
-		kyc    *activities.KYC
-		credit *activities.CreditBureau
-		loans  *activities.LoanCore
-		pay    *activities.Payments
-		mail   *activities.Mail
-	)
-	env.OnActivity(kyc.VerifyIdentity, mock.Anything, mock.Anything).Return(&activities.KYCResult{Verified: true}, nil).Maybe()
-	env.OnActivity(credit.PullCreditScore, mock.Anything, mock.Anything).Return(&activities.ScoreResult{Score: s.score}, nil).Maybe()
-	env.OnActivity(loans.CreateOffer, mock.Anything, mock.Anything).Return(&activities.OfferResult{OfferID: "OFF-1"}, nil).Maybe()
-	env.OnActivity(loans.Disburse, mock.Anything, mock.Anything).Return(&activities.DisburseResult{DisbursementID: "DSB-1"}, nil).Maybe()
-	env.OnActivity(pay.Payout, mock.Anything, mock.Anything).Return(&activities.PayoutResult{PayoutID: "PAY-1"}, nil).Maybe()
-	env.OnActivity(mail.SendMail, mock.Anything, mock.Anything).Return(&activities.MailResult{MessageID: "m"}, nil).Maybe()
-	for i, d := range s.decisions {
-		env.RegisterDelayedCallback(func() {
-			env.UpdateWorkflow(humantask.UpdateDecide, fmt.Sprint("d", i), &testsuite.TestUpdateCallback{
-				OnAccept: func() {}, OnReject: func(err error) { t.Errorf("%s: decision %d refused: %v", s.input.Key(), i, err) }, OnComplete: func(any, error) {},
-			}, d.Decision)
-		}, d.after)
-	}
-	d := workflows.ProcessOf(s.input.Key())
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: s.input.Key()})
-	env.ExecuteWorkflow(d.Workflow, reflect.ValueOf(s.input).Elem().Interface())
-	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
-		t.Fatalf("%s: %v", s.input.Key(), env.GetWorkflowError())
-	}
-	return store.entries
-}
-
-func cmpTime(a, b time.Time) time.Time {
-	if a.IsZero() {
-		return b
-	}
-	return a
-}
+type (
+	scenario = insighttest.Scenario
+	decision = insighttest.Decision
+)
 
 func approve(after time.Duration, actor string) decision {
-	return decision{after, humantask.Decision{Verdict: humantask.Approve, Actor: actor}}
+	return decision{After: after, Decision: humantask.Decision{Verdict: humantask.Approve, Actor: actor}}
 }
 
 // The recorded instances the tests plant breaches into.
@@ -145,21 +61,24 @@ func realTrails(t testing.TB) map[string][]auditstore.Entry {
 	recordOnce.Do(func() {
 		pol := devPolicy(t)
 		scenarios := map[string]scenario{
-			"auto":      {input: loanIn("A-1", 10000), score: 780},
-			"decline":   {input: loanIn("A-2", 10000), score: 510},
-			"manual":    {input: loanIn("A-3", 40000), score: 660, decisions: []decision{approve(2*time.Hour, "ana")}},
-			"four-eyes": {input: loanIn("A-4", 150000), score: 660, decisions: []decision{approve(time.Hour, "ana"), approve(3*time.Hour, "ben")}},
-			"escalated": {input: loanIn("A-5", 40000), score: 660, decisions: []decision{
-				{time.Hour, humantask.Decision{Verdict: humantask.Delegate, Actor: "ana", DelegateTo: "ben", Comment: "holiday"}},
+			"auto":      {Input: loanIn("A-1", 10000), Score: 780},
+			"decline":   {Input: loanIn("A-2", 10000), Score: 510},
+			"manual":    {Input: loanIn("A-3", 40000), Score: 660, Decisions: []decision{approve(2*time.Hour, "ana")}},
+			"four-eyes": {Input: loanIn("A-4", 150000), Score: 660, Decisions: []decision{approve(time.Hour, "ana"), approve(3*time.Hour, "ben")}},
+			"escalated": {Input: loanIn("A-5", 40000), Score: 660, Decisions: []decision{
+				{After: time.Hour, Decision: humantask.Decision{Verdict: humantask.Delegate, Actor: "ana", DelegateTo: "ben", Comment: "holiday"}},
 				approve(30*time.Hour, "sam")}},
-			"expired": {input: loanIn("A-6", 40000), score: 660},
-			"expense": {input: expenseIn("X-1", 7800), decisions: []decision{approve(time.Hour, "mia"), approve(5*time.Hour, "fin"), approve(26*time.Hour, "dan")}},
+			"expired": {Input: loanIn("A-6", 40000), Score: 660},
+			"expense": {Input: expenseIn("X-1", 7800), Decisions: []decision{approve(time.Hour, "mia"), approve(5*time.Hour, "fin"), approve(26*time.Hour, "dan")}},
 			// A week later, so the weekly figures have two weeks.
-			"later": {input: loanIn("A-7", 12000), score: 790, start: testStart.AddDate(0, 0, 8)},
+			"later": {Input: loanIn("A-7", 12000), Score: 790, Start: testStart.AddDate(0, 0, 8)},
 		}
 		recorded = map[string][]auditstore.Entry{}
 		for name, s := range scenarios {
-			recorded[name] = recordTrail(t, pol, s)
+			if s.Start.IsZero() {
+				s.Start = testStart
+			}
+			recorded[name] = insighttest.Record(t, pol, s)
 		}
 	})
 	if recorded == nil {
