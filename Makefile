@@ -180,7 +180,7 @@ bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack: the in
 	  done; rm -f $(CURDIR)/.cluster/bench-*.txt; exit $$rc
 
 # Histories are recorded on the committed test-only key and stay encrypted
-# (README: "Replay histories"); RUN='TestX|TestY' limits the tests that run.
+# (docs/testing.md: "Replay histories"); RUN='TestX|TestY' limits the tests that run.
 .PHONY: histories
 histories: $(TEMPORAL) chromium postgresql ## re-record the replay histories in workflows/testdata (encrypted, test key) from real runs
 	@RUN='$(RUN)' scripts/histories.sh

@@ -19,14 +19,24 @@ const ErrAuditConflict = "AuditConflict"
 // finds the entries an instance wrote in its history by it.
 const AppendAuditName = "AppendAudit"
 
-// AuditAppender is the durable audit store (auditstore.Store).
+// AuditAppender writes to the durable audit store (auditstore.Store).
 type AuditAppender interface {
 	Append(ctx context.Context, entries []auditstore.Entry) (auditstore.AppendResult, error)
 }
 
-// Audit writes an instance's audit entries to the durable store.
+// AuditStore is the durable audit store as the audit activities use it
+// (auditstore.Store): they write an instance's entries and read what the
+// store knows of its business key and of its earlier runs.
+type AuditStore interface {
+	AuditAppender
+	KeyState(ctx context.Context, workflowID, startAction string, endActions []string) (auditstore.KeyState, error)
+	Earlier(ctx context.Context, workflowID, exceptRun string, actions []string) ([]auditstore.Record, error)
+}
+
+// Audit writes an instance's audit entries to the durable store and reads
+// them back for the instance.
 type Audit struct {
-	Store AuditAppender
+	Store AuditStore
 }
 
 // AppendAuditInput is a batch of entries, in the instance's order.
@@ -74,7 +84,52 @@ func (a *Audit) AppendAudit(ctx context.Context, in AppendAuditInput) (AppendAud
 	}
 }
 
-// RegisterAudit registers the audit activity.
+// AuditKeyStateInput asks who owns a business key (see auditstore.KeyState).
+type AuditKeyStateInput struct {
+	WorkflowID  string   `json:"workflowId"`
+	StartAction string   `json:"startAction"`
+	EndActions  []string `json:"endActions"`
+}
+
+// AuditKeyState reads what the store knows of a workflow ID's instance: its
+// first start entry, its last terminal entry and when it last wrote. A
+// process asks before anything else, so a business key that has ended
+// never runs again. An unreachable store is retried.
+func (a *Audit) AuditKeyState(ctx context.Context, in AuditKeyStateInput) (auditstore.KeyState, error) {
+	k, err := a.Store.KeyState(ctx, in.WorkflowID, in.StartAction, in.EndActions)
+	if err != nil && !auditstore.Transient(err) {
+		return k, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
+	}
+	return k, err
+}
+
+// AuditEarlierInput asks for what the other runs of a workflow ID recorded.
+type AuditEarlierInput struct {
+	WorkflowID string   `json:"workflowId"`
+	RunID      string   `json:"runId"`
+	Actions    []string `json:"actions"`
+}
+
+// AuditEarlierResult is what earlier runs recorded, and which run asked:
+// it is recorded in history, so a later reset of that run knows the answer
+// was given to another run.
+type AuditEarlierResult struct {
+	AskedBy string              `json:"askedBy"`
+	Entries []auditstore.Record `json:"entries,omitempty"`
+}
+
+// AuditEarlier lists the entries of the given actions that runs of the
+// workflow ID other than the asking one wrote (with data): what a reset
+// run must not act against.
+func (a *Audit) AuditEarlier(ctx context.Context, in AuditEarlierInput) (AuditEarlierResult, error) {
+	recs, err := a.Store.Earlier(ctx, in.WorkflowID, in.RunID, in.Actions)
+	if err != nil && !auditstore.Transient(err) {
+		return AuditEarlierResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
+	}
+	return AuditEarlierResult{AskedBy: in.RunID, Entries: recs}, err
+}
+
+// RegisterAudit registers the audit activities.
 func RegisterAudit(r Registry, a *Audit) {
 	r.RegisterActivityWithOptions(a, activity.RegisterOptions{})
 }

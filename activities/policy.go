@@ -37,6 +37,14 @@ func (p *Policy) current() *policy.Policy {
 // decision time as a local activity, so a key or role removed from the
 // policy stops working on running instances.
 func (p *Policy) Directory(_ context.Context, users []string) (*policy.Policy, error) {
+	return CurrentDirectory(p, users...), nil
+}
+
+// CurrentDirectory is what the Directory activity returns, read directly:
+// the worker gives it to the update validator (humantask.ValidatorDirectory),
+// which cannot call an activity. (A function, not a method: every method
+// of Policy is an activity.)
+func CurrentDirectory(p *Policy, users ...string) *policy.Policy {
 	cur := p.current()
 	out := &policy.Policy{Version: cur.Version, RequireSignedDecisions: cur.RequireSignedDecisions,
 		Users: map[string]policy.User{}, Signers: cur.Signers}
@@ -45,7 +53,7 @@ func (p *Policy) Directory(_ context.Context, users []string) (*policy.Policy, e
 			out.Users[u] = e
 		}
 	}
-	return out, nil
+	return out
 }
 
 // LoadPolicyResult is the policy snapshot a process pins.

@@ -120,10 +120,12 @@ func run(args []string) error {
 
 	// The insight pages read the audit store; without it they say so.
 	insightSource := openInsight(ctx, cfg.Audit.DSN, zl)
+	// Only Baton's own instances are listed and opened.
+	source := taskinbox.Baton(cfg.TaskQueue, cfg.Temporal.Codec)
 	h, err := webinbox.New(webinbox.Options{
 		Insight: insightSource,
-		Backend: &webinbox.TemporalBackend{Client: cl, Lister: &taskinbox.Visibility{
-			Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol, DataConverter: copts.DataConverter}},
+		Backend: &webinbox.TemporalBackend{Client: cl, Source: source, Lister: &taskinbox.Visibility{
+			Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol, DataConverter: copts.DataConverter, Source: source}},
 		Policy:    pol,
 		Key:       key,
 		Signer:    in.Signer,

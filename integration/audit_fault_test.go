@@ -168,13 +168,7 @@ func TestResetDroppingADecisionIsADivergence(t *testing.T) {
 	if len(doc.Chain.Problems) != 0 || len(doc.ResetFrom) != 1 {
 		t.Errorf("chain problems %v, reset from %v: the chain is intact, the history was reset once", doc.Chain.Problems, doc.ResetFrom)
 	}
-	dropped := false
-	for _, d := range doc.Divergences {
-		if d.Kind == "dropped-by-history" && strings.Contains(d.Detail, "decision-accepted by ana") {
-			dropped = true
-		}
-	}
-	if !dropped {
+	if !droppedReported(doc.Divergences, "decision-accepted by ana") {
 		t.Errorf("the dropped decision is not reported: %+v", doc.Divergences)
 	}
 	// The store still shows ana's decision, the reset run's entries after it.
@@ -182,5 +176,19 @@ func TestResetDroppingADecisionIsADivergence(t *testing.T) {
 	if !hasEntry(trail, "ana", humantask.ActionDecisionAccepted, "income verified") {
 		t.Errorf("starter audit lost ana's decision after the reset: %+v", trail)
 	}
-	starter(t, "withdraw", id, "--by", "C-1002", "--reason", "test cleanup")
+	// The reset run honours the approval the trail recorded before it acts
+	// on anything: ben's rejection finds the task approved.
+	r = runBin(t, "starter", "reject", id, "--as", "ben", "--reason", "changed my mind for ana")
+	if r.code != 3 || !strings.Contains(r.stderr, `task "underwriting" is already approved`) {
+		t.Errorf("ben's rejection after the reset: exit %d %s", r.code, r.stderr)
+	}
+	if res := outcomeOf(t, id); res["outcome"] != "approved" {
+		t.Errorf("after the reset: %v", res)
+	}
+	if !hasEntry(auditTrail(t, id), "ana", humantask.ActionDecisionHonoured, "income verified") {
+		t.Errorf("the reset run does not say it honoured ana's approval")
+	}
+	if k := noDuplicates(t, app).kinds(); k != "offer disbursement" {
+		t.Errorf("ledger = %s, want one offer and one disbursement", k)
+	}
 }

@@ -129,7 +129,7 @@ func TestNoPersonalDataInClearInHistories(t *testing.T) {
 	}
 }
 
-// The README's command decodes a history with the official CLI through the
+// The documented command decodes a history with the official CLI through the
 // codec server; without the token the codec server refuses and the CLI
 // shows no plaintext.
 func TestTemporalCLIWithTheCodecServer(t *testing.T) {
@@ -139,13 +139,9 @@ func TestTemporalCLIWithTheCodecServer(t *testing.T) {
 		"items":[{"sku":"SKU-BOOK","quantity":1}],"amount":30,"cardNumber":"`+sentinelCard+`","billingCountry":"DE","shippingCountry":"DE"}`))
 	outcomeOf(t, id)
 
-	data, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?m)^temporal workflow show .*--codec-endpoint.*$").FindString(strings.ReplaceAll(string(data), "\\\n", " "))
+	m := regexp.MustCompile("(?m)^temporal workflow show .*--codec-endpoint.*$").FindString(docsText(t))
 	if m == "" {
-		t.Fatal("README.md has no `temporal workflow show ... --codec-endpoint` command")
+		t.Fatal("neither README.md nor docs/ has a `temporal workflow show ... --codec-endpoint` command")
 	}
 	run := func(line string) (string, error) {
 		cmd := exec.Command("bash", "-c", line)

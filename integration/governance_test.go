@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,20 +12,35 @@ import (
 	"github.com/batonhq/baton/workflows/humantask"
 )
 
-// readmeCommand returns the README's `temporal workflow <verb>` command for
-// approving, split into arguments, so the test runs exactly what the README
-// tells people to type.
-func readmeCommand(t *testing.T, verb string) []string {
+// docsText is the README and every document under docs/, with shell line
+// continuations joined: the commands they tell people to type.
+func docsText(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile("../README.md")
+	files, err := filepath.Glob("../docs/*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := strings.ReplaceAll(string(data), "\\\n", " ")
+	var b strings.Builder
+	for _, f := range append([]string{"../README.md"}, files...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(data)
+		b.WriteByte('\n')
+	}
+	return strings.ReplaceAll(b.String(), "\\\n", " ")
+}
+
+// readmeCommand returns the documented `temporal workflow <verb>` command
+// for approving, split into arguments, so the test runs exactly what the
+// documentation tells people to type.
+func readmeCommand(t *testing.T, verb string) []string {
+	t.Helper()
 	re := regexp.MustCompile(`(?m)^temporal workflow ` + verb + ` (.*)$`)
-	m := re.FindStringSubmatch(text)
+	m := re.FindStringSubmatch(docsText(t))
 	if m == nil {
-		t.Fatalf("README.md has no `temporal workflow %s` command", verb)
+		t.Fatalf("neither README.md nor docs/ has a `temporal workflow %s` command", verb)
 	}
 	var args []string
 	args = append(args, "workflow")

@@ -361,7 +361,7 @@ func TestInsightInTheBrowser(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if docs := os.Getenv("BATON_DOCS_INSIGHT"); docs != "" {
+		if docs := os.Getenv("BATON_INSIGHT_DOCS"); docs != "" {
 			copyFile(t, filepath.Join(dir, name), filepath.Join(docs, name))
 		}
 	}

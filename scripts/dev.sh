@@ -145,12 +145,13 @@ cat <<MSG
     Audit store:       $BATON_AUDIT_DSN
     Codec server:      http://$CODEC_ADDR (token in .dev/codec.token)
     Web inbox:         http://$INBOX_ADDR  (development sign-in: pick a user)
+    temporal CLI:      $TEMPORAL  (pinned; export PATH=$(dirname "$TEMPORAL"):\$PATH)
 
   In another terminal, try:
     bin/starter demo$ADDR_FLAG                # every process, some waiting for people
     bin/starter tasks --user ana$ADDR_FLAG    # ana's inbox
     bin/starter --help
-    temporal workflow show --workflow-id <id> --detailed \\
+    $TEMPORAL workflow show --workflow-id <id> --detailed \\
       --codec-endpoint http://$CODEC_ADDR --codec-auth "Bearer \$(cat .dev/codec.token)"
 
   Ctrl-C here stops the worker, the simulator, the dev server and PostgreSQL.

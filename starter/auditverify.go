@@ -13,6 +13,8 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // historyAudit is what an instance's current history says about its audit:
@@ -53,34 +55,58 @@ const (
 // (pending writes are normal while an instance runs).
 func (d Divergence) problem() bool { return d.Kind != divPending }
 
-// compareHistory compares an instance's store records with its history.
-// Store entries of the current run and of the runs it was reset from must
-// be in the history; entries of unrelated earlier runs (a failed instance
-// run again) and the validator's refusals (never in history) are not
-// compared.
+// refusedStarts are the runs whose only entries are a refused start: runs
+// of a business key that had ended (record.ClaimKey), each its own run,
+// not part of the instance.
+func refusedStarts(recs []auditstore.Record) map[string]bool {
+	refused := map[string]bool{}
+	for _, r := range recs {
+		if r.Source != auditstore.SourceWorkflow {
+			continue
+		}
+		if ok, seen := refused[r.RunID]; ok || !seen {
+			refused[r.RunID] = r.Action == record.ActionStartRefused
+		}
+	}
+	for run, only := range refused {
+		if !only {
+			delete(refused, run)
+		}
+	}
+	return refused
+}
+
+// compareHistory compares an instance's store records with its current
+// history. Every entry that any run of the instance wrote must be in the
+// history: the store holds every run, so however many resets came, and
+// however fast, an entry a reset dropped is reported (its run need not be
+// named by the current history's reset events). Refused starts (their own
+// runs) and the validator's refusals (never in history) are not compared.
+// A dropped decision that the current run honoured says so.
 func compareHistory(recs []auditstore.Record, h historyAudit) []Divergence {
 	var out []Divergence
-	lineage := map[string]bool{h.RunID: true}
-	for _, r := range h.BaseRuns {
-		lineage[r] = true
-	}
-	for _, e := range h.Entries {
-		lineage[e.RunID] = true
+	refused := refusedStarts(recs)
+	honoured := map[string]string{} // a decision's data -> the entry that honoured it
+	for k, e := range h.Entries {
+		if e.Action == humantask.ActionDecisionHonoured {
+			honoured[e.Actor+"\x00"+string(e.Data)] = k
+		}
 	}
 	stored := map[string]auditstore.Record{}
 	hashes := map[string]bool{}
 	for _, r := range recs {
 		hashes[r.Hash] = true
-		if r.Source != auditstore.SourceWorkflow {
+		if r.Source != auditstore.SourceWorkflow || refused[r.RunID] && r.RunID != h.RunID {
 			continue
 		}
 		stored[r.Key()] = r
-		if !lineage[r.RunID] {
-			continue
-		}
 		if _, ok := h.Entries[r.Key()]; !ok {
-			out = append(out, Divergence{divDropped, r.Key(), fmt.Sprintf("%s by %s at %s (%s) is in the store but not in the current history (run %s): a reset or a rewrite dropped it",
-				r.Action, r.Actor, r.Time.Format("2006-01-02 15:04:05"), r.Details, h.RunID)})
+			detail := fmt.Sprintf("%s by %s at %s (%s) is in the store (run %s, entry %d) but not in the current history (run %s): a reset or a rewrite dropped it",
+				r.Action, r.Actor, r.Time.Format("2006-01-02 15:04:05"), r.Details, r.RunID, r.Pos, h.RunID)
+			if k, ok := honoured[r.Actor+"\x00"+string(r.Data)]; ok && len(r.Data) > 0 {
+				detail += "; the current run honoured it (" + k + ")"
+			}
+			out = append(out, Divergence{divDropped, r.Key(), detail})
 		}
 	}
 	keys := make([]string, 0, len(h.Entries))
@@ -108,15 +134,28 @@ func compareHistory(recs []auditstore.Record, h historyAudit) []Divergence {
 	return out
 }
 
-// readHistoryAudit reads the current run's history; ok is false when the
-// history is gone (retention) or the instance is unknown to the server.
-func (a *app) readHistoryAudit(cmd *cobra.Command, id string) (h historyAudit, ok bool, err error) {
+// readHistoryAudit reads the history of the instance's current run: the
+// latest run of the workflow ID, or, when that is a refused start (in
+// refused), the last run of the instance the store holds. ok is false when
+// the history is gone (retention) or the instance is unknown to the server.
+func (a *app) readHistoryAudit(cmd *cobra.Command, id string, recs []auditstore.Record) (h historyAudit, ok bool, err error) {
 	cl, err := a.connect()
 	if err != nil {
 		return h, false, err
 	}
 	h.Entries, h.Committed = map[string]auditstore.Entry{}, map[string]bool{}
 	desc, err := cl.DescribeWorkflowExecution(cmd.Context(), id, "")
+	if refused := refusedStarts(recs); err == nil && refused[desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()] {
+		last := ""
+		for _, r := range recs {
+			if r.Source == auditstore.SourceWorkflow && !refused[r.RunID] {
+				last = r.RunID
+			}
+		}
+		if last != "" {
+			desc, err = cl.DescribeWorkflowExecution(cmd.Context(), id, last)
+		}
+	}
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
@@ -227,7 +266,7 @@ func (a *app) auditVerify(cmd *cobra.Command, id string) error {
 		return err
 	}
 	doc := verifyDoc{WorkflowID: id, Chain: chain, OK: chain.OK()}
-	h, ok, err := a.readHistoryAudit(cmd, id)
+	h, ok, err := a.readHistoryAudit(cmd, id, chain.Records)
 	switch {
 	case err != nil && chain.Entries == 0:
 		return err

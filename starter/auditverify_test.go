@@ -67,10 +67,22 @@ func TestCompareHistory(t *testing.T) {
 			t.Errorf("divergences: %v", ds)
 		}
 	})
-	t.Run("an earlier unrelated run is not compared", func(t *testing.T) {
-		old := entry("r0", 1, "system", "failed")
-		store := records(old, started)
-		h := histAudit("r1", nil, true, nil, started)
+	t.Run("every run the store holds is compared, however many resets", func(t *testing.T) {
+		// r1 decided and ended; r2 was reset from it to the start and, 25
+		// ms later, r3 from r2: r3's history names only r2 as its base,
+		// and r2 wrote nothing before it was reset away.
+		mine := func(e auditstore.Entry, run string) auditstore.Entry { e.RunID = run; return e }
+		store := records(started, opened, accepted, closedR1, mine(started, "r3"), mine(opened, "r3"))
+		h := histAudit("r3", []string{"r2"}, true, nil, mine(started, "r3"), mine(opened, "r3"))
+		got := kinds(compareHistory(store, h))
+		if want := []string{started.Key(), opened.Key(), accepted.Key(), closedR1.Key()}; fmt.Sprint(got[divDropped]) != fmt.Sprint(want) {
+			t.Errorf("dropped = %v, want %v (all: %v)", got[divDropped], want, got)
+		}
+	})
+	t.Run("a refused start is its own run, not compared", func(t *testing.T) {
+		refused := entry("r9", 1, "system", "start-refused")
+		store := records(started, opened, accepted, closedR1, refused)
+		h := histAudit("r1", nil, true, nil, started, opened, accepted, closedR1)
 		if ds := compareHistory(store, h); len(ds) != 0 {
 			t.Errorf("divergences: %v", ds)
 		}

@@ -70,7 +70,7 @@ func (a *app) historyTrails(cmd *cobra.Command, rows []listRow) ([]*insight.Trai
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			h, ok, err := a.readHistoryAudit(cmd, r.WorkflowID)
+			h, ok, err := a.readHistoryAudit(cmd, r.WorkflowID, nil)
 			if err != nil || !ok || len(h.Entries) == 0 {
 				errs[i] = err
 				return

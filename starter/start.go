@@ -209,6 +209,9 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 	if err != nil {
 		return err
 	}
+	if err := a.refuseEndedKey(cmd, cl, in.Key()); err != nil {
+		return err
+	}
 	run, err := a.startInstance(cmd.Context(), cl, process, in)
 	if err != nil {
 		return err
@@ -285,6 +288,40 @@ func gaveUp(ctx context.Context, err error) bool {
 	var ce *serviceerror.Canceled
 	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		errors.As(err, &de) || errors.As(err, &ce)
+}
+
+// refuseEndedKey says, before anything starts, what the workflow would
+// answer (record.ClaimKey): a business key whose instance has ended never
+// runs again. The audit store knows the key's outcome; an instance that
+// ended without one (terminated, ...) is one the store saw start and
+// Temporal no longer runs. A store that cannot be read is a warning: the
+// workflow checks the key itself.
+func (a *app) refuseEndedKey(cmd *cobra.Command, cl client.Client, key string) error {
+	st, err := a.auditStore(cmd)
+	if err != nil {
+		fmt.Fprintf(a.errOut, "starter: %v; the process checks %s itself\n", err, key)
+		return nil
+	}
+	defer st.Close()
+	k, err := st.KeyState(cmd.Context(), key, record.ActionStarted, record.EndActions)
+	if err != nil {
+		fmt.Fprintf(a.errOut, "starter: %v; the process checks %s itself\n", err, key)
+		return nil
+	}
+	if k.Start == nil {
+		return nil
+	}
+	// A run of it (or a reset of it) still running: the start says so.
+	desc, err := cl.DescribeWorkflowExecution(cmd.Context(), key, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+	case err != nil:
+		return nil // the start answers for the server
+	case desc.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return nil
+	}
+	return errors.New(termsafe.Clean(record.KeyEnded(key, k)))
 }
 
 // startInstance starts one process instance: business-key ID, the UI's

@@ -44,7 +44,8 @@ func (a *app) lister(pol *policy.Policy) (*taskinbox.Visibility, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &taskinbox.Visibility{Client: cl, Namespace: a.cfg.Temporal.Namespace, Policy: pol, DataConverter: dc}, nil
+	return &taskinbox.Visibility{Client: cl, Namespace: a.cfg.Temporal.Namespace, Policy: pol, DataConverter: dc,
+		Source: taskinbox.Baton(a.cfg.TaskQueue, a.cfg.Temporal.Codec)}, nil
 }
 
 func (a *app) tasksCommand() *cobra.Command {

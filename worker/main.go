@@ -28,7 +28,9 @@ import (
 	"github.com/batonhq/baton/internal/logging"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/tclient"
+	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/humantask"
 	"github.com/batonhq/baton/workflows/record"
 )
 
@@ -126,7 +128,11 @@ func run(args []string) error {
 	w := worker.New(cl, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.Worker.StopTimeout,
 		Interceptors: []interceptor.WorkerInterceptor{refusals}})
 	workflows.Register(w)
-	activities.Register(w, activities.NewSet(pol, cfg.Systems.URL, cfg.Systems.Timeout))
+	set := activities.NewSet(pol, cfg.Systems.URL, cfg.Systems.Timeout)
+	activities.Register(w, set)
+	// The update validator judges trust with the directory the handler
+	// reads: the worker's current one.
+	humantask.ValidatorDirectory = func(users ...string) *policy.Policy { return activities.CurrentDirectory(set.Policy, users...) }
 	activities.RegisterAudit(w, &activities.Audit{Store: audit})
 	rctx, rcancel := context.WithCancel(ctx)
 	refusalsDone := make(chan struct{})

@@ -37,6 +37,13 @@ import (
 //     after this one was killed; the store keeps the first write and counts
 //     the rest as duplicates. Validators never run on replay, so a replay
 //     never writes.
+//   - Bounded: like refused signals, a run's first record.MaxRefusedAudited
+//     refusals are stored one by one; beyond them the store refuses the row
+//     (auditstore.AppendCapped, checked under the chain's lock, so workers
+//     together cannot pass the cap) and they are counted: the metric
+//     baton_audit_refusals_counted, and a refused-summary entry each time a
+//     run's count beyond the cap reaches 1, 2, 4, 8, ... (so 120 refusals
+//     store 57 rows, a million about 70). The count is per worker process.
 //   - Durable: the write commits before the caller gets the refusal, so a
 //     refusal someone was told about is in the store. It is bounded by
 //     refusalWriteTimeout, well inside the SDK's one-second deadlock
@@ -48,36 +55,54 @@ import (
 //     is in the worker's log.
 type refusalRecorder struct {
 	interceptor.WorkerInterceptorBase
-	store      activities.AuditAppender
+	store      refusalStore
 	log        *zap.Logger
 	unrecorded client.MetricsCounter
+	counted    client.MetricsCounter
 	timeout    time.Duration
 
 	mu      sync.Mutex
 	backlog []auditstore.Entry
 	wake    chan struct{}
+	// beyond counts each run's refusals beyond the cap (workflow/run).
+	beyond map[string]int
+}
+
+// refusalStore is where refusals go (auditstore.Store).
+type refusalStore interface {
+	activities.AuditAppender
+	AppendCapped(ctx context.Context, e auditstore.Entry, max int) error
 }
 
 const (
 	refusalWriteTimeout = 500 * time.Millisecond
 	maxBacklog          = 10000
+	// maxCountedRuns bounds the runs whose refusals beyond the cap are
+	// counted in memory (then the counts start again).
+	maxCountedRuns = 10000
 	// Bounds on what a refused message may put in the store: a refusal
 	// must not let anyone grow the audit without limit.
 	maxFieldRunes   = 200
 	maxDetailsRunes = 1000
 )
 
-// metricUnrecordedRefusals counts refusals the store did not take at once.
-const metricUnrecordedRefusals = "baton_audit_refusals_unrecorded"
+// Metrics of refusals: those the store did not take at once, and those
+// beyond a run's cap, counted rather than stored.
+const (
+	metricUnrecordedRefusals = "baton_audit_refusals_unrecorded"
+	metricCountedRefusals    = "baton_audit_refusals_counted"
+)
 
-func newRefusalRecorder(store activities.AuditAppender, log *zap.Logger, metrics client.MetricsHandler) *refusalRecorder {
+func newRefusalRecorder(store refusalStore, log *zap.Logger, metrics client.MetricsHandler) *refusalRecorder {
 	if metrics == nil {
 		metrics = client.MetricsNopHandler
 	}
 	return &refusalRecorder{
 		store: store, log: log, timeout: refusalWriteTimeout,
 		unrecorded: metrics.Counter(metricUnrecordedRefusals),
+		counted:    metrics.Counter(metricCountedRefusals),
 		wake:       make(chan struct{}, 1),
+		beyond:     map[string]int{},
 	}
 }
 
@@ -167,7 +192,11 @@ func notRecorded(refusal error) error {
 func (r *refusalRecorder) record(e auditstore.Entry) error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
-	_, err := r.store.Append(ctx, []auditstore.Entry{e})
+	err := r.store.AppendCapped(ctx, e, record.MaxRefusedAudited)
+	if errors.Is(err, auditstore.ErrCapped) {
+		r.count(ctx, e)
+		return nil
+	}
 	if err == nil {
 		return nil
 	}
@@ -190,6 +219,32 @@ func (r *refusalRecorder) record(e auditstore.Entry) error {
 	default:
 	}
 	return err
+}
+
+// count counts a refusal beyond its run's cap, and writes a summary when
+// the run's count reaches a power of two. A summary the store does not
+// take is only logged: the count goes on in the metric and the next one.
+func (r *refusalRecorder) count(ctx context.Context, e auditstore.Entry) {
+	r.counted.Inc(1)
+	key := e.WorkflowID + "/" + e.RunID
+	r.mu.Lock()
+	if len(r.beyond) >= maxCountedRuns {
+		clear(r.beyond)
+	}
+	r.beyond[key]++
+	n := r.beyond[key]
+	r.mu.Unlock()
+	if n&(n-1) != 0 {
+		return
+	}
+	sum := e
+	sum.UpdateID = fmt.Sprintf("refused-summary-%d", n)
+	sum.Actor, sum.Action, sum.TaskID, sum.Reason, sum.Signature = humantask.SystemActor, record.ActionRefusedSummary, "", "", ""
+	sum.Details = fmt.Sprintf("%d more refused updates of this run were counted, not recorded one by one (beyond the first %d; %s on the worker)",
+		n, record.MaxRefusedAudited, metricCountedRefusals)
+	if _, err := r.store.Append(ctx, []auditstore.Entry{sum}); err != nil {
+		r.log.Warn("refusal summary not recorded in the audit store", zap.Error(err), zap.Any("entry", sum))
+	}
 }
 
 // run writes the backlog until ctx ends, then tries once more.
@@ -228,7 +283,7 @@ func (r *refusalRecorder) pending() int {
 	return len(r.backlog)
 }
 
-// flush writes the queued entries in one batch.
+// flush writes the queued entries, each under its run's cap.
 func (r *refusalRecorder) flush(ctx context.Context) bool {
 	r.mu.Lock()
 	batch := append([]auditstore.Entry(nil), r.backlog...)
@@ -236,12 +291,17 @@ func (r *refusalRecorder) flush(ctx context.Context) bool {
 	if len(batch) == 0 {
 		return true
 	}
-	if _, err := r.store.Append(ctx, batch); err != nil {
-		if !auditstore.Transient(err) {
-			r.log.Error("queued refusals rejected by the audit store; dropped (each is in this log)", zap.Error(err), zap.Int("count", len(batch)))
-			r.drop(len(batch))
+	for i, e := range batch {
+		err := r.store.AppendCapped(ctx, e, record.MaxRefusedAudited)
+		switch {
+		case errors.Is(err, auditstore.ErrCapped):
+			r.count(ctx, e)
+		case err != nil && auditstore.Transient(err):
+			r.drop(i)
+			return false
+		case err != nil:
+			r.log.Error("queued refusal rejected by the audit store; dropped (it is in this log)", zap.Error(err), zap.Any("entry", e))
 		}
-		return false
 	}
 	r.drop(len(batch))
 	r.log.Info("queued refused decisions recorded in the audit store", zap.Int("count", len(batch)))

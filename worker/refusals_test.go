@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/auditstore/auditstoretest"
+	"github.com/batonhq/baton/workflows/record"
 )
 
 // With the store down, a refusal stands, says it is not recorded yet, and
@@ -66,5 +68,44 @@ func TestRefusalRecorderQueuesWhileTheStoreIsDown(t *testing.T) {
 	}
 	if len(recs) != 2 || recs[1].UpdateID != "u-2" {
 		t.Fatalf("store holds %d refusals, want u-1 and u-2 once each: %+v", len(recs), recs)
+	}
+}
+
+// Refused updates are capped like refused signals: a run's first
+// MaxRefusedAudited are stored one by one; beyond them they are counted,
+// and the count is in the trail (summaries at 1, 2, 4, ... more), so 120
+// refusals do not store 120 rows.
+func TestRefusalsBeyondTheCapAreCounted(t *testing.T) {
+	st, _ := auditstoretest.Start(t)
+	ctx := context.Background()
+	r := newRefusalRecorder(st, zap.NewNop(), nil)
+	for i := range 120 {
+		e := auditstore.Entry{WorkflowID: "loan-A-2", RunID: "r1", UpdateID: fmt.Sprint("u-", i), Process: "loan", BusinessKey: "A-2",
+			Time: time.Now(), Actor: "eve", Action: "decision-refused", Reason: "not-a-candidate", Via: "update", Source: auditstore.SourceValidator}
+		if err := r.record(e); err != nil {
+			t.Fatalf("refusal %d: %v", i, err)
+		}
+	}
+	recs, err := st.Trail(ctx, "loan-A-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused, summaries []auditstore.Record
+	for _, rec := range recs {
+		switch rec.Action {
+		case "decision-refused":
+			refused = append(refused, rec)
+		case record.ActionRefusedSummary:
+			summaries = append(summaries, rec)
+		}
+	}
+	if len(refused) != record.MaxRefusedAudited || len(summaries) != 7 {
+		t.Fatalf("%d refusals and %d summaries stored, want %d and 7 (1, 2, ... 64 counted)", len(refused), len(summaries), record.MaxRefusedAudited)
+	}
+	if last := summaries[len(summaries)-1]; !strings.HasPrefix(last.Details, "64 more refused updates of this run were counted") {
+		t.Errorf("last summary = %q", last.Details)
+	}
+	if rep, err := st.Verify(ctx, "loan-A-2"); err != nil || !rep.OK() {
+		t.Errorf("chain: %+v %v", rep.Problems, err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 // Summary and details are user metadata, which the Web UI shows to every
 // operator in lists and timelines: they name the business key and business
 // facts, never a person, a card, a policy number, a date of the person or
-// free text (README: "What stays in clear").
+// free text (docs/security.md: "What stays in clear").
 func TestSummaryAndDetailsHoldNoPersonalData(t *testing.T) {
 	for _, c := range []struct {
 		in       Input

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/workflows/humantask"
 	"github.com/batonhq/baton/workflows/record"
 )
@@ -165,5 +167,62 @@ func TestOnboardingManagerApprovalUnderSeparationOfDuties(t *testing.T) {
 	h.run(Onboarding, in, &res)
 	if toFay.err == nil || !strings.Contains(toFay.err.Error(), `delegateTo: fay lacks the role for task "manager-approval" (needs one of: hr, manager)`) {
 		t.Errorf("delegation to a fraud analyst: %v", toFay.err)
+	}
+}
+
+// ownedStore is an audit store whose key was started by another lineage
+// and ended as state says; it keeps what it is asked to append.
+type ownedStore struct {
+	discardAudit
+	state    auditstore.KeyState
+	appended []auditstore.Entry
+}
+
+func (s *ownedStore) KeyState(context.Context, string, string, []string) (auditstore.KeyState, error) {
+	return s.state, nil
+}
+
+func (s *ownedStore) Append(_ context.Context, e []auditstore.Entry) (auditstore.AppendResult, error) {
+	s.appended = append(s.appended, e...)
+	return auditstore.AppendResult{Stored: len(e)}, nil
+}
+
+// A business key whose instance has ended never runs again: the run
+// refuses before any step (one line, non-retryable) and records the refused
+// start under its own run. A key owned by this run's lineage (a reset of
+// it) runs.
+func TestEndedKeyIsRefusedBeforeAnySideEffect(t *testing.T) {
+	ended := time.Date(2026, 11, 20, 10, 15, 2, 0, time.UTC)
+	start := &auditstore.Record{Entry: auditstore.Entry{RunID: "first-run", Action: record.ActionStarted, Data: json.RawMessage(`{"originalRunId":"first-run"}`)}}
+	end := &auditstore.Record{Entry: auditstore.Entry{RunID: "first-run", Action: record.ActionCompleted, Time: ended, Data: json.RawMessage(`{"outcome":"declined"}`)}}
+
+	h := newHarness(t)
+	st := &ownedStore{state: auditstore.KeyState{Start: start, End: end}}
+	h.env.RegisterActivity(&activities.Audit{Store: st})
+	in := loanIn("C-1001", 10000)
+	h.execute(Loan, in)
+	var ae *temporal.ApplicationError
+	err := h.env.GetWorkflowError()
+	if !errors.As(err, &ae) || ae.Type() != record.ErrKeyEnded || !ae.NonRetryable() ||
+		ae.Message() != "loan-A-1 has ended (declined, 2026-11-20 10:15:02 UTC): a business key never runs again; start the case under a new key" {
+		t.Fatalf("err = %v", err)
+	}
+	if len(h.calls) != 0 {
+		t.Errorf("steps ran: %v", h.calls)
+	}
+	if len(st.appended) != 1 || st.appended[0].Action != record.ActionStartRefused || st.appended[0].Seq != 1 || st.appended[0].Details != ae.Message() {
+		t.Errorf("recorded = %+v", st.appended)
+	}
+
+	// The test environment's run is its own lineage: a key it started runs.
+	h = newHarness(t)
+	own := *start
+	own.Data = json.RawMessage(`{"originalRunId":"default-test-run-id"}`)
+	h.env.RegisterActivity(&activities.Audit{Store: &ownedStore{state: auditstore.KeyState{Start: &own}}})
+	mockLoanSystems(h, in, 780, 5.9)
+	var res LoanResult
+	h.run(Loan, in, &res)
+	if res.Outcome != OutcomeApproved {
+		t.Errorf("a key this lineage owns: %+v", res)
 	}
 }

@@ -204,3 +204,11 @@ type discardAudit struct{}
 func (discardAudit) Append(_ context.Context, e []auditstore.Entry) (auditstore.AppendResult, error) {
 	return auditstore.AppendResult{Stored: len(e)}, nil
 }
+
+func (discardAudit) KeyState(context.Context, string, string, []string) (auditstore.KeyState, error) {
+	return auditstore.KeyState{}, nil
+}
+
+func (discardAudit) Earlier(context.Context, string, string, []string) ([]auditstore.Record, error) {
+	return nil, nil
+}

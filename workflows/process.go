@@ -188,7 +188,8 @@ func (p *proc) stepID(name string) string {
 }
 
 // run is every process's frame: it validates the input (failing at once,
-// naming the field), builds the record before anything blocks, runs body,
+// naming the field), refuses a business key whose instance has ended
+// (record.ClaimKey), builds the record, runs body,
 // and finishes the instance once body returns an ending (record.End, or a
 // message that stopped it): compensation, onEnd, then the record's Finish.
 // Any other error fails the workflow as it is.
@@ -206,6 +207,11 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 	// business: two instances for one application cannot both pay out.
 	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; id != input.Key() {
 		return none, nonRetryableInput(invalid(d.IDField, "the workflow ID %q is not the business key %q; start it under %s", id, input.Key(), input.Key()))
+	}
+	// A business key whose instance has ended never runs again, whoever
+	// starts it: refused (and recorded) before anything happens.
+	if err := record.ClaimKey(ctx, d.Name, input.Key()); err != nil {
+		return none, err
 	}
 	rec, err := record.New(ctx, record.Options{Process: d.Name, BusinessKey: input.Key(), Stages: d.Stages})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -56,9 +57,11 @@ func TestReplayRecordedHistories(t *testing.T) {
 			}
 			Register(r)
 			hist, key := recordedHistory(t, f, dc)
-			// Replayed under its business key: a process refuses any other
-			// workflow ID.
-			opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: key}}
+			// Replayed under its business key (a process refuses any other
+			// workflow ID) and, for a run made by a reset, under its own
+			// run ID, as a worker replays it: the reset run acts on what
+			// runs before it recorded (humantask.Record.Earlier).
+			opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: key, RunID: resetRunID(hist)}}
 			if err := r.ReplayWorkflowHistoryWithOptions(logger, hist, opts); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
@@ -89,6 +92,18 @@ func recordedHistory(t *testing.T, file string, dc converter.DataConverter) (*hi
 		t.Fatalf("%s: input: %v", file, err)
 	}
 	return hist, in.Key()
+}
+
+// resetRunID is the run a reset made of hist (the last reset's new run),
+// or "" for a history no reset made.
+func resetRunID(hist *historypb.History) string {
+	run := ""
+	for _, e := range hist.GetEvents() {
+		if a := e.GetWorkflowTaskFailedEventAttributes(); a.GetCause() == enums.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW {
+			run = a.GetNewRunId()
+		}
+	}
+	return run
 }
 
 func historyFiles(t *testing.T) []string {

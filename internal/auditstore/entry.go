@@ -50,7 +50,8 @@ type Entry struct {
 	// Data is structured data of the entry, compact JSON, at most
 	// MaxDataBytes: an instance's terminal entry carries what a what-if
 	// replays (handling path, outcome, routing decision, the facts it was
-	// taken on, task timings). Empty on every other entry.
+	// taken on, task timings); the writer puts other data on other entries
+	// (the record: the start, tasks opened, decisions).
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
@@ -185,59 +186,90 @@ func ChainHash(prev []byte, pos int64, e Entry) []byte {
 // Time and event ID are left out: an entry made in a workflow task that is
 // retried (its worker died after the audit write, before the task
 // completed) is made again at the retry's workflow time and history
-// length. Its Data may carry that time too (a task closed as the instance
-// ends), so within Data a timestamp at the entry's own time is left out,
-// and nothing else: other facts, other times, or Data present on one side
-// only are a conflict (a completed entry planted before the instance wrote
-// its own must not stand as the record). The first write is the record.
+// length. Its Data may carry times derived from that time too (a task
+// closed as the instance ends, a task's deadline counted from when it
+// opened), so within Data a timestamp matches when it is the same instant
+// or lies at the same distance from its entry's own time, and nothing else
+// may differ: other facts, other times, or Data present on one side only
+// are a conflict (a completed entry planted before the instance wrote its
+// own must not stand as the record). The first write is the record.
 func SameFact(a, b Entry) bool {
-	da, db := a.dataWithoutOwnTime(), b.dataWithoutOwnTime()
+	if !sameData(a, b) {
+		return false
+	}
 	a.Time, b.Time, a.EventID, b.EventID = time.Time{}, time.Time{}, 0, 0
-	a.Data, b.Data = da, db
+	a.Data, b.Data = nil, nil
 	return bytes.Equal(a.Canonical(), b.Canonical())
 }
 
-// ownTime stands, in SameFact's comparison, for a timestamp in Data at the
-// entry's own time.
-const ownTime = "\x00entry-time"
-
-// dataWithoutOwnTime is Data re-encoded (keys sorted) with every string
-// that is a timestamp at the entry's own time (to the microsecond) replaced
-// by ownTime. Data that does not decode is compared as it is.
-func (e Entry) dataWithoutOwnTime() json.RawMessage {
-	if len(e.Data) == 0 {
-		return nil
+// sameData compares two entries' Data as JSON, timestamps as SameFact says.
+// Data that does not decode is compared byte for byte.
+func sameData(a, b Entry) bool {
+	if len(a.Data) == 0 || len(b.Data) == 0 {
+		return len(a.Data) == len(b.Data)
 	}
-	dec := json.NewDecoder(bytes.NewReader(e.Data))
+	va, okA := decodeData(a.Data)
+	vb, okB := decodeData(b.Data)
+	if !okA || !okB {
+		return bytes.Equal(a.Data, b.Data)
+	}
+	return sameJSON(va, vb, a.normalize().Time, b.normalize().Time)
+}
+
+func decodeData(data json.RawMessage) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return e.Data
+		return nil, false
 	}
-	at := e.normalize().Time
-	var mask func(v any) any
-	mask = func(v any) any {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, y := range x {
-				x[k] = mask(y)
-			}
-		case []any:
-			for i, y := range x {
-				x[i] = mask(y)
-			}
-		case string:
-			if t, err := time.Parse(time.RFC3339Nano, x); err == nil && t.UTC().Truncate(time.Microsecond).Equal(at) {
-				return ownTime
+	return v, true
+}
+
+// sameJSON compares decoded JSON values; strings that are both timestamps
+// match at the same instant or at the same distance from ta and tb.
+func sameJSON(a, b any, ta, tb time.Time) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if w, ok := y[k]; !ok || !sameJSON(v, w, ta, tb) {
+				return false
 			}
 		}
-		return v
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameJSON(x[i], y[i], ta, tb) {
+				return false
+			}
+		}
+		return true
+	case string:
+		y, ok := b.(string)
+		if !ok {
+			return false
+		}
+		if x == y {
+			return true
+		}
+		tx, errX := time.Parse(time.RFC3339Nano, x)
+		ty, errY := time.Parse(time.RFC3339Nano, y)
+		if errX != nil || errY != nil {
+			return false
+		}
+		tx, ty = tx.UTC().Truncate(time.Microsecond), ty.UTC().Truncate(time.Microsecond)
+		return tx.Equal(ty) || tx.Sub(ta) == ty.Sub(tb)
+	default: // json.Number, bool, nil
+		return a == b
 	}
-	b, err := json.Marshal(mask(v))
-	if err != nil {
-		return e.Data
-	}
-	return b
 }
 
 // ErrConflict is returned when an entry's key is already stored with

@@ -78,7 +78,7 @@ func (s *Store) connErr(err error) error {
 // or rolled the transaction back (serialization, deadlock). A conflict, an
 // invalid entry or any other refusal by the database is not.
 func Transient(err error) bool {
-	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) {
+	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrCapped) {
 		return false
 	}
 	var pe *pgconn.PgError

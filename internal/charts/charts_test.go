@@ -69,9 +69,9 @@ func wellFormed(t *testing.T, svg []byte) string {
 	return text.String()
 }
 
-// keep writes an SVG where BATON_CHARTS_OUT says (to look at it).
+// keep writes an SVG where BATON_INSIGHT_DOCS says (to look at it).
 func keep(t *testing.T, name string, svg []byte) {
-	if dir := os.Getenv("BATON_CHARTS_OUT"); dir != "" {
+	if dir := os.Getenv("BATON_INSIGHT_DOCS"); dir != "" {
 		if err := os.WriteFile(filepath.Join(dir, name), svg, 0o644); err != nil {
 			t.Fatal(err)
 		}

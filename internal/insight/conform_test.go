@@ -235,3 +235,64 @@ func TestOldTrailsSayWhatCannotBeChecked(t *testing.T) {
 		t.Errorf("unchecked = %+v", c.Unchecked)
 	}
 }
+
+// Trails record each task's spec when it opens: the requester's exclusion
+// from their own expense is then checked, and an approval by the requester
+// (planted) is a separation-of-duties breach naming the exclusion.
+func TestRequesterExclusionFromTheRecordedSpec(t *testing.T) {
+	clean := NewTrail(trailCopy(t, "expense", "spec"))
+	if k := clean.Tasks[0]; k.Spec == nil || len(k.Spec.Exclusions) == 0 || k.Spec.Exclusions[0].User != "max" || k.Decisions[0].Sent == nil {
+		t.Fatalf("the recorded spec and decision are not read: %+v", k)
+	}
+	tr := trailCopy(t, "expense", "requester")
+	tr[find(t, tr, humantask.ActionDecisionAccepted, "mia")].Actor = "max"
+	c := conform(t, []*Trail{clean, NewTrail(tr)})
+	if len(c.Breaches) == 0 {
+		t.Fatal("no breach")
+	}
+	for _, b := range c.Breaches {
+		if b.WorkflowID != "requester" {
+			t.Errorf("breach on the clean trail: %+v", b)
+		}
+	}
+	if !slices.ContainsFunc(c.Breaches, func(b Breach) bool {
+		return b.Kind == BreachSeparation && strings.Contains(b.Detail, "max decided task manager-approval although excluded (the requester)")
+	}) {
+		t.Errorf("breaches %+v", c.Breaches)
+	}
+	if slices.ContainsFunc(c.Unchecked, func(u Unchecked) bool { return u.Rule == BreachSeparation }) {
+		t.Errorf("separation of duties said unchecked on trails with specs: %+v", c.Unchecked)
+	}
+}
+
+// Trails written before tasks recorded their spec and decisions their
+// data are read from the entries' details: clean ones conform, a planted
+// quorum breach is found, and the exclusions they cannot show are said
+// not checked.
+func TestTrailsWithoutTaskDataAreReadFromDetails(t *testing.T) {
+	strip := func(tr []auditstore.Entry) []auditstore.Entry {
+		for i := range tr {
+			if tr[i].Action != record.ActionCompleted {
+				tr[i].Data = nil
+			}
+		}
+		return tr
+	}
+	var trails []*Trail
+	for name := range realTrails(t) {
+		trails = append(trails, NewTrail(strip(trailCopy(t, name, name))))
+	}
+	if c := conform(t, trails); len(c.Breaches) != 0 || !slices.ContainsFunc(c.Unchecked, func(u Unchecked) bool { return u.Rule == BreachSeparation }) {
+		t.Fatalf("old-format trails: breaches %+v, unchecked %+v", c.Breaches, c.Unchecked)
+	}
+	tr := strip(trailCopy(t, "four-eyes", "old-quorum"))
+	i := find(t, tr, humantask.ActionDecisionAccepted, "ben")
+	k := NewTrail(slices.Delete(tr, i, i+1))
+	if task := k.Tasks[0]; task.Quorum != 2 || task.Due.IsZero() || !slices.Equal(task.Roles, []string{"underwriter"}) {
+		t.Fatalf("task read from its details: %+v", task)
+	}
+	c := conform(t, []*Trail{k})
+	if !slices.ContainsFunc(c.Breaches, func(b Breach) bool { return b.Kind == BreachQuorum }) {
+		t.Errorf("quorum breach not found on an old-format trail: %+v", c.Breaches)
+	}
+}

@@ -20,8 +20,8 @@ type InsurancePolicy struct {
 	Lapsed     bool     `json:"lapsed,omitempty"`
 }
 
-// SeedPolicies are the policy-admin system's policies (documented in the
-// README; tests rely on them).
+// SeedPolicies are the policy-admin system's policies (documented in
+// docs/guide.md; tests rely on them).
 var SeedPolicies = map[string]InsurancePolicy{
 	"P-100": {Holder: "C-2001", Covers: []string{"water-damage", "fire", "theft"}, Deductible: 250, Limit: 50000},
 	"P-200": {Holder: "C-2002", Covers: []string{"auto"}, Deductible: 500, Limit: 30000},

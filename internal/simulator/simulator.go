@@ -118,7 +118,7 @@ type charge struct {
 	Refunded float64
 }
 
-// New builds a simulator with the seed data the README documents.
+// New builds a simulator with the seed data docs/guide.md documents.
 func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now

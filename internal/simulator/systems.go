@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Seed data (documented in the README; tests rely on it).
+// Seed data (documented in docs/guide.md; tests rely on it).
 var (
 	// SeedScores are the credit bureau's scores.
 	SeedScores = map[string]int{"C-1001": 780, "C-1002": 660, "C-1003": 510, "C-9999": 700}

@@ -8,6 +8,12 @@
 // A user's tasks follow humantask.MayAct, the workflow's own rule: their
 // roles, tasks named to them, minus tasks they are excluded from or have
 // already decided.
+//
+// Only tasks a Baton workflow opened are listed (Source): anyone who may
+// start workflows can set any memo and search attributes on one, so the
+// listing keeps to Baton's process types on Baton's task queue (where the
+// record overwrites what a starter set before it does anything) and, with
+// a payload codec configured, to memos that went through it.
 package taskinbox
 
 import (
@@ -21,11 +27,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/codec"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/humantask"
 	"github.com/batonhq/baton/workflows/record"
 )
@@ -76,10 +86,40 @@ type Lister interface {
 	List(ctx context.Context, f Filter) (Page, error)
 }
 
+// Source says which instances are Baton's own: its process types on its
+// task queue, and, when a payload codec is configured (Encrypted), only
+// those whose memo the codec encrypted, as the worker's is: a memo written
+// by a client without the key is plain, and is not listed. The zero
+// Source lists every instance with an open-tasks memo.
+type Source struct {
+	TaskQueue string
+	Types     []string
+	Encrypted bool
+}
+
+// Baton is the Source of Baton's workers on taskQueue: its processes, and
+// encrypted memos unless the codec is switched off (temporal.codec.plaintext).
+func Baton(taskQueue string, c config.Codec) Source {
+	return Source{TaskQueue: taskQueue, Types: workflows.Names(), Encrypted: !c.Plaintext}
+}
+
+// Owns reports whether an instance of workflowType on taskQueue is one the
+// source lists (the web inbox opens no other).
+func (s Source) Owns(workflowType, taskQueue string) bool {
+	return (s.TaskQueue == "" || taskQueue == s.TaskQueue) && (len(s.Types) == 0 || slices.Contains(s.Types, workflowType))
+}
+
+// trusted reports whether a memo payload may be decoded as Baton's.
+func (s Source) trusted(p *commonpb.Payload) bool {
+	return !s.Encrypted || string(p.GetMetadata()[converter.MetadataEncoding]) == codec.MetadataEncoding
+}
+
 // Visibility is the Lister that reads visibility only.
 type Visibility struct {
 	Client    client.Client
 	Namespace string
+	// Source keeps the listing to Baton's own instances.
+	Source Source
 	// Policy is the directory, needed for Filter.User.
 	Policy *policy.Policy
 	// DataConverter decodes the memo: it must be the client's own (a payload
@@ -147,6 +187,12 @@ func (l *Visibility) Query(f Filter) (string, error) {
 	}
 	if f.Process != "" {
 		q = append(q, record.SAProcessType.GetName()+" = "+quote(f.Process))
+	}
+	if len(l.Source.Types) > 0 {
+		q = append(q, "WorkflowType IN ("+quoteAll(l.Source.Types)+")")
+	}
+	if l.Source.TaskQueue != "" {
+		q = append(q, "TaskQueue = "+quote(l.Source.TaskQueue))
 	}
 	if f.Overdue {
 		q = append(q, record.SATaskDeadline.GetName()+" < "+quote(f.now().UTC().Format(time.RFC3339Nano)))
@@ -226,10 +272,16 @@ func (l *Visibility) List(ctx context.Context, f Filter) (Page, error) {
 		}
 		matched, full := 0, false
 		for _, e := range resp.GetExecutions() {
+			if !l.Source.Owns(e.GetType().GetName(), e.GetTaskQueue()) {
+				continue
+			}
 			var open []humantask.Summary
 			if p, ok := e.GetMemo().GetFields()[record.MemoOpenTasks]; ok {
-				if err := dc.FromPayload(p, &open); err != nil {
-					return Page{}, fmt.Errorf("%s: memo %s: %w", e.GetExecution().GetWorkflowId(), record.MemoOpenTasks, err)
+				// A memo that is not the codec's, or does not decrypt
+				// (another key, altered), is not Baton's: not listed,
+				// and it does not stop the listing of the others.
+				if !l.Source.trusted(p) || dc.FromPayload(p, &open) != nil {
+					continue
 				}
 			}
 			var process string

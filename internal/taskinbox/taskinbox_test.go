@@ -5,6 +5,10 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/batonhq/baton/internal/codec"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/workflows/humantask"
 )
@@ -93,5 +97,23 @@ func TestCursorRoundTripAndRefusal(t *testing.T) {
 		if _, err := decodeCursor(bad); err == nil || !strings.Contains(err.Error(), "cursor: not a cursor from an earlier page") {
 			t.Errorf("decodeCursor(%q) = %v", bad, err)
 		}
+	}
+}
+
+// Only Baton's own instances are listed: its types on its task queue, and,
+// with a codec, memos the codec encrypted.
+func TestSourceKeepsToBatonsInstances(t *testing.T) {
+	l := &Visibility{Source: Source{TaskQueue: "baton", Types: []string{"loan", "order"}, Encrypted: true}}
+	q, err := l.Query(Filter{Role: "underwriter"})
+	if err != nil || !strings.Contains(q, "WorkflowType IN ('loan', 'order')") || !strings.Contains(q, "TaskQueue = 'baton'") {
+		t.Errorf("query = %s, %v", q, err)
+	}
+	if !l.Source.Owns("loan", "baton") || l.Source.Owns("phish", "baton") || l.Source.Owns("loan", "elsewhere") {
+		t.Error("Owns does not keep to the types on the task queue")
+	}
+	plain := &commonpb.Payload{Metadata: map[string][]byte{converter.MetadataEncoding: []byte(converter.MetadataEncodingJSON)}}
+	sealed := &commonpb.Payload{Metadata: map[string][]byte{converter.MetadataEncoding: []byte(codec.MetadataEncoding)}}
+	if l.Source.trusted(plain) || !l.Source.trusted(sealed) || !(Source{}).trusted(plain) {
+		t.Error("with a codec only encrypted memos are trusted; without one, any")
 	}
 }

@@ -66,6 +66,9 @@ func (e *RefusedError) Error() string { return "refused: " + e.Reason }
 type TemporalBackend struct {
 	Client client.Client
 	Lister taskinbox.Lister
+	// Source says which instances are Baton's: any other (a workflow
+	// someone started with a forged open-tasks memo) does not exist here.
+	Source taskinbox.Source
 }
 
 // List implements taskinbox.Lister.
@@ -77,6 +80,9 @@ func (b *TemporalBackend) List(ctx context.Context, f taskinbox.Filter) (taskinb
 func (b *TemporalBackend) Instance(ctx context.Context, workflowID string) (*Instance, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
+	if err := b.owned(ctx, workflowID); err != nil {
+		return nil, err
+	}
 	in := &Instance{WorkflowID: workflowID}
 	for _, q := range []struct {
 		name string
@@ -87,6 +93,23 @@ func (b *TemporalBackend) Instance(ctx context.Context, workflowID string) (*Ins
 		}
 	}
 	return in, nil
+}
+
+// owned is ErrNotFound unless workflowID's current run is one of Baton's
+// instances (Source): nothing is asked of any other workflow.
+func (b *TemporalBackend) owned(ctx context.Context, workflowID string) error {
+	desc, err := b.Client.DescribeWorkflowExecution(ctx, workflowID, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return ErrNotFound
+	case err != nil:
+		return fmt.Errorf("describe: %w", err)
+	}
+	if info := desc.GetWorkflowExecutionInfo(); !b.Source.Owns(info.GetType().GetName(), info.GetTaskQueue()) {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // query runs the named query on the instance's current run and decodes its
@@ -110,6 +133,9 @@ func (b *TemporalBackend) query(ctx context.Context, workflowID, name string, in
 func (b *TemporalBackend) Subject(ctx context.Context, workflowID, taskID string) (humantask.Subject, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
+	if err := b.owned(ctx, workflowID); err != nil {
+		return humantask.Subject{}, err
+	}
 	var views []humantask.TaskView
 	if err := b.query(ctx, workflowID, humantask.QueryTasks, &views); err != nil {
 		return humantask.Subject{}, err

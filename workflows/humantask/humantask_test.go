@@ -148,6 +148,9 @@ func newHarness(t *testing.T) *harness {
 	h.env.RegisterWorkflow(testProcess)
 	h.pa = &activities.Policy{Current: h.pol}
 	h.env.RegisterActivity(h.pa)
+	// As the worker does: the validator reads the current directory.
+	ht.ValidatorDirectory = func(users ...string) *policy.Policy { return activities.CurrentDirectory(h.pa, users...) }
+	t.Cleanup(func() { ht.ValidatorDirectory = nil })
 	var mail *activities.Mail
 	h.env.OnActivity(mail.SendMail, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.MailInput) (*activities.MailResult, error) {

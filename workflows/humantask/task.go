@@ -56,7 +56,8 @@ func (m *Tasks) Open(ctx workflow.Context, s Spec) (*Task, error) {
 	tctx, cancel := workflow.WithCancel(ctx)
 	t.cancel = cancel
 	m.tasks = append(m.tasks, t)
-	m.rec.Audit(ctx, SystemActor, ActionTaskOpened, s.ID, fmt.Sprintf("%s: %s, quorum %d, due %s", s.Title, candidatesText(t.view()), s.Quorum, t.deadline.Format(time.RFC3339)))
+	m.rec.AuditDecision(ctx, SystemActor, ActionTaskOpened, s.ID, fmt.Sprintf("%s: %s, quorum %d, due %s", s.Title, candidatesText(t.view()), s.Quorum, t.deadline.Format(time.RFC3339)),
+		How{Data: openedData(t)})
 	m.rec.TasksChanged()
 
 	workflow.Go(tctx, func(ctx workflow.Context) { m.runDeadline(ctx, t) })
@@ -65,12 +66,17 @@ func (m *Tasks) Open(ctx workflow.Context, s Spec) (*Task, error) {
 			if err := m.timer(ctx, s.EscalateAfter, "escalation: "+s.ID); err != nil || t.state != StateOpen {
 				return
 			}
+			if m.reconcile(ctx, t); t.state != StateOpen || t.held != "" {
+				return
+			}
 			m.escalate(ctx, t, fmt.Sprintf("no decision after %s", s.EscalateAfter))
 		})
 	}
 	if s.ReminderEvery > 0 {
 		workflow.Go(tctx, func(ctx workflow.Context) { m.runReminders(ctx, t) })
 	}
+	// A reset run honours what earlier runs decided on this occurrence.
+	m.reconcile(ctx, t)
 	return &Task{t: t}, nil
 }
 
@@ -108,6 +114,9 @@ func (m *Tasks) runDeadline(ctx workflow.Context, t *task) {
 	for {
 		wait := t.deadline.Sub(workflow.Now(ctx))
 		if err := m.timer(ctx, wait, "deadline: "+t.spec.ID); err != nil || t.state != StateOpen {
+			return
+		}
+		if m.reconcile(ctx, t); t.state != StateOpen || t.held != "" {
 			return
 		}
 		if t.spec.OnDeadline == policy.OnDeadlineEscalate && !t.extended {
@@ -161,6 +170,9 @@ func (m *Tasks) runReminders(ctx workflow.Context, t *task) {
 	key := m.rec.BusinessKey()
 	for {
 		if err := m.timer(ctx, t.spec.ReminderEvery, "reminder: "+t.spec.ID); err != nil || t.state != StateOpen {
+			return
+		}
+		if m.reconcile(ctx, t); t.state != StateOpen || t.held != "" {
 			return
 		}
 		to := m.recipients(t)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -56,6 +57,10 @@ type Record interface {
 	TasksChanged()
 	// Remind mails a reminder to a user.
 	Remind(ctx workflow.Context, to, subject, body string) error
+	// Earlier is, in a run made by a reset, what the runs it was reset
+	// from recorded in the durable trail (tasks opened, decisions
+	// accepted), so that it never acts against them; nil otherwise.
+	Earlier(ctx workflow.Context) []Recorded
 }
 
 // task is an open or closed task's state.
@@ -74,6 +79,10 @@ type task struct {
 	cancel     workflow.CancelFunc
 	rejecter   string
 	lastReason string
+	// delegates are the users named by delegation (also in users).
+	delegates []string
+	// held says why the task waits for an operator (see hold).
+	held string
 	// subject is what a signature on a decision must cover: the run, the
 	// occurrence (the tasks of an instance are numbered from 1 in opening
 	// order) and the facts digest when the task opened.
@@ -98,20 +107,32 @@ func New(ctx workflow.Context, rec Record) (*Tasks, error) {
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
 		func(ctx workflow.Context, d Decision) (DecisionResult, error) {
-			t, err := m.checkLive(ctx, &d)
+			m.reconcileOpen(ctx)
+			checked := d
+			t, err := m.checkLive(ctx, &checked)
 			if err != nil {
 				// Reached if the live directory revoked the actor's key
-				// or role, or state changed between validation and
-				// handling; the validator refuses everything else.
+				// or role, does not trust a signature the validator
+				// deferred, or state changed between validation and
+				// handling (the deadline passed): the update is in
+				// history, so the refusal goes to the trail too.
+				m.refused(ctx, d, err, "update")
 				return DecisionResult{}, m.refusedUpdate(ctx, err)
 			}
-			return m.apply(ctx, t, d, "update"), nil
+			return m.apply(ctx, t, d, "update", nil), nil
 		},
 		workflow.UpdateHandlerOptions{
-			// The validator checks the pinned policy (it cannot call an
-			// activity); the handler checks again with the live directory.
+			// The validator cannot call an activity: it reads the
+			// worker's current directory in memory (ValidatorDirectory),
+			// the same entries the handler then reads, recorded, through
+			// the local activity, and checks with them laid over the
+			// pinned policy, as the handler does.
 			Validator: func(ctx workflow.Context, d Decision) error {
-				_, err := m.check(ctx, &d, m.rec.Policy())
+				pol := m.rec.Policy()
+				if dir := ValidatorDirectory; pol != nil && dir != nil {
+					pol = Overlay(pol, dir(d.Actor, d.DelegateTo), d.Actor, d.DelegateTo)
+				}
+				_, err := m.check(ctx, &d, pol)
 				return m.refusedUpdate(ctx, err)
 			},
 			Description: "Decide a human task: approve, reject or delegate",
@@ -122,11 +143,13 @@ func New(ctx workflow.Context, rec Record) (*Tasks, error) {
 	m.signals = workflow.GetSignalChannel(ctx, SignalDecision)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
-			var d Decision
-			if !m.signals.Receive(ctx, &d) {
+			// Received raw and decoded strictly here, so a payload that
+			// is not a decision is refused and audited, not dropped.
+			var raw converter.RawValue
+			if !m.signals.Receive(ctx, &raw) {
 				return
 			}
-			m.onSignal(ctx, d)
+			m.onSignal(ctx, raw)
 		}
 	})
 	return m, nil
@@ -144,20 +167,55 @@ func (m *Tasks) refusedUpdate(ctx workflow.Context, err error) error {
 	return temporal.NewApplicationError(r.msg, r.Code)
 }
 
-func (m *Tasks) onSignal(ctx workflow.Context, d Decision) {
-	t, err := m.checkLive(ctx, &d)
+func (m *Tasks) onSignal(ctx workflow.Context, raw converter.RawValue) {
+	d, err := decodeDecision(raw)
+	if err != nil {
+		m.rec.Count(ctx, MetricRefusals, map[string]string{"reason": RefusedInvalid, "via": "signal"})
+		actor := ActorOrUnknown(Clip(d.Actor, MaxNameBytes))
+		info := workflow.GetInfo(ctx).WorkflowExecution
+		how := How{Via: "signal", Reason: RefusedInvalid, Data: malformedData(raw, Subject{WorkflowID: info.ID, RunID: info.RunID})}
+		m.rec.AuditRefused(ctx, actor, ActionDecisionRefused, "", "decision refused (signal): "+Clip(err.Error(), MaxTextBytes), how)
+		m.rec.Logger().Warn("decision refused: malformed", "Actor", actor, "Reason", err.Error())
+		return
+	}
+	m.reconcileOpen(ctx)
+	checked := d
+	t, err := m.checkLive(ctx, &checked)
 	if err != nil {
 		if r, ok := err.(*Refusal); ok {
 			m.rec.Count(ctx, MetricRefusals, map[string]string{"reason": r.Code, "via": "signal"})
 		}
-		// Only clipped values are recorded: an oversize message is
-		// refused by its size before anything else reads it.
-		actor, task := ActorOrUnknown(Clip(d.Actor, MaxNameBytes)), Clip(d.TaskID, MaxNameBytes)
-		m.rec.AuditRefused(ctx, actor, ActionDecisionRefused, task, fmt.Sprintf("%s refused (signal): %v", Clip(d.Verdict, MaxNameBytes), err), refusedHow(d, err))
-		m.rec.Logger().Warn("decision refused", "Actor", actor, "TaskID", task, "Reason", err.Error())
+		m.refused(ctx, d, err, "signal")
 		return
 	}
-	m.apply(ctx, t, d, "signal")
+	m.apply(ctx, t, d, "signal", nil)
+}
+
+// refused audits a refused decision (the first MaxRefusedAudited of an
+// instance one by one): only clipped values are recorded in its fields,
+// since an oversize message is refused by its size before anything else
+// reads it; its data holds the decision as received (cut to its bounds)
+// and its task's subject.
+func (m *Tasks) refused(ctx workflow.Context, d Decision, err error, via string) {
+	actor, task := ActorOrUnknown(Clip(d.Actor, MaxNameBytes)), Clip(d.TaskID, MaxNameBytes)
+	m.rec.AuditRefused(ctx, actor, ActionDecisionRefused, task, fmt.Sprintf("%s refused (%s): %v", Clip(d.Verdict, MaxNameBytes), via, err),
+		refusedHow(d, err, via, m.subjectOf(ctx, d)))
+	m.rec.Logger().Warn("decision refused", "Actor", actor, "TaskID", task, "Via", via, "Reason", err.Error())
+}
+
+// subjectOf is the subject of the task d names (the only open one when it
+// names none), or, when there is no such task, the instance's run and the
+// task id as sent.
+func (m *Tasks) subjectOf(ctx workflow.Context, d Decision) Subject {
+	id := d.TaskID
+	if open := m.openIDs(); id == "" && len(open) == 1 {
+		id = open[0]
+	}
+	if t := m.find(id); t != nil {
+		return t.subject
+	}
+	info := workflow.GetInfo(ctx).WorkflowExecution
+	return Subject{WorkflowID: info.ID, RunID: info.RunID, TaskID: cut(d.TaskID, MaxNameBytes)}
 }
 
 // ActorOrUnknown names an anonymous sender in the trail.
@@ -168,13 +226,30 @@ func ActorOrUnknown(a string) string {
 	return a
 }
 
-// checkLive is check against the pinned policy, then, when that passes,
-// against the worker's live directory entries of the actor and delegate:
-// a key or role removed since the policy was pinned no longer decides.
+// ValidatorDirectory, when set, returns the worker's current directory
+// entries of users, with its signers, version and requireSignedDecisions
+// (what the Directory activity returns), read in memory: the worker sets
+// it, so that the update's validator judges trust as the handler does.
+// Validators never run on replay and change nothing, so reading live state
+// there is safe; the handler reads the same through a recorded local
+// activity. Unset (tests, a replayer), the validator checks the pinned
+// policy and the handler decides with the live directory.
+var ValidatorDirectory func(users ...string) *policy.Policy
+
+// checkLive is the handlers' check: against the pinned policy, then against
+// the worker's live directory entries of the actor and delegate laid over
+// it (a local activity). The directory decides who may act and whose
+// signature counts: a key, role, user or signer removed since the policy
+// was pinned no longer decides, and one added since does, from the next
+// decision. So a refusal the live directory could lift (an unknown actor
+// or delegate, a missing role, a signature it might verify) goes on to the
+// live check; any other refusal stands without reading the directory.
 func (m *Tasks) checkLive(ctx workflow.Context, d *Decision) (*task, error) {
 	pinned := m.rec.Policy()
 	if _, err := m.check(ctx, d, pinned); err != nil {
-		return nil, err
+		if r, ok := err.(*Refusal); !ok || !r.directory {
+			return nil, err
+		}
 	}
 	live, err := m.rec.LiveDirectory(ctx, d.Actor, d.DelegateTo)
 	if err != nil {
@@ -187,11 +262,11 @@ func (m *Tasks) checkLive(ctx workflow.Context, d *Decision) (*task, error) {
 // each is audited as refused. The record calls it when the instance ends.
 func (m *Tasks) Drain(ctx workflow.Context) {
 	for {
-		var d Decision
-		if !m.signals.ReceiveAsync(&d) {
+		var raw converter.RawValue
+		if !m.signals.ReceiveAsync(&raw) {
 			return
 		}
-		m.onSignal(ctx, d)
+		m.onSignal(ctx, raw)
 	}
 }
 
@@ -245,7 +320,18 @@ func (t *task) view() TaskView {
 		Votes: t.votes, Exclusions: t.spec.Exclusions,
 		OpenedAt: t.openedAt, Deadline: t.deadline, ClosedAt: t.closedAt,
 		Escalated: t.escalated, Reminders: t.reminders, Subject: t.subject,
+		Delegates: t.delegates, DelegateRoles: t.delegateRoles(), Held: t.held,
 	}
+}
+
+// delegateRoles are the roles a delegate must hold: the task's candidate
+// roles or, for a task addressed to named users, its DelegateRoles and
+// escalation roles (none: it cannot be delegated).
+func (t *task) delegateRoles() []string {
+	if len(t.roles) > 0 {
+		return t.roles
+	}
+	return sortedUnique(append(slices.Clone(t.spec.DelegateRoles), t.spec.EscalateTo...))
 }
 
 func (t *task) approvals() int { return t.count(Approve) }
@@ -297,6 +383,8 @@ func (m *Tasks) openIDs() []string {
 type Refusal struct {
 	Code string
 	msg  string
+	// directory: the live directory could lift it (see checkLive).
+	directory bool
 }
 
 func (r *Refusal) Error() string { return r.msg }
@@ -314,6 +402,8 @@ const (
 	RefusedDelegation     = "bad-delegation"
 	RefusedTooLarge       = "too-large"
 	RefusedUnavailable    = "directory-unavailable"
+	// RefusedHeld: the task waits for an operator (see hold).
+	RefusedHeld = "held"
 	// RefusedStarting: the instance has not pinned its policy yet; the same
 	// request a moment later is decided (the starter retries it).
 	RefusedStarting = "starting"
@@ -321,6 +411,13 @@ const (
 
 func refuse(code, format string, args ...any) *Refusal {
 	return &Refusal{Code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// refuseByDirectory is a refusal the directory's entries decided.
+func refuseByDirectory(code, format string, args ...any) *Refusal {
+	r := refuse(code, format, args...)
+	r.directory = true
+	return r
 }
 
 // check is the one place that decides whether a decision is allowed under
@@ -344,9 +441,9 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 	user, known := pol.Users[d.Actor]
 	if !known {
 		if _, pinned := m.rec.Policy().Users[d.Actor]; pinned {
-			return nil, refuse(RefusedNoRole, "actor: %q is no longer in the directory", d.Actor)
+			return nil, refuseByDirectory(RefusedNoRole, "actor: %q is no longer in the directory", d.Actor)
 		}
-		return nil, refuse(RefusedInvalid, "actor: %q is not in the directory", d.Actor)
+		return nil, refuseByDirectory(RefusedInvalid, "actor: %q is not in the directory", d.Actor)
 	}
 	if d.TaskID == "" {
 		open := m.openIDs()
@@ -370,8 +467,11 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 	if t.state != StateOpen {
 		return nil, refuse(RefusedClosed, "task %q is already %s", d.TaskID, t.state)
 	}
+	if t.held != "" {
+		return nil, refuse(RefusedHeld, "task %q is held for an operator: %s", d.TaskID, t.held)
+	}
 	if err := m.checkSignature(ctx, t, d, pol, user); err != nil {
-		return nil, refuse(RefusedSignature, "%s", err.Error())
+		return nil, refuseByDirectory(RefusedSignature, "%s", err.Error())
 	}
 	v := t.view()
 	switch MayAct(pol, d.Actor, v) {
@@ -379,7 +479,11 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 		reason, _ := v.exclusion(d.Actor)
 		return nil, refuse(RefusedExcluded, "%s may not decide task %q: separation of duties (%s)", d.Actor, d.TaskID, reason)
 	case RefusedNoRole:
-		return nil, refuse(RefusedNoRole, "%s may not decide task %q: needs %s", d.Actor, d.TaskID, candidatesText(v))
+		if slices.Contains(v.Delegates, d.Actor) && !v.named(d.Actor) {
+			return nil, refuseByDirectory(RefusedNoRole, "%s may not decide task %q: it was delegated to %s, who no longer holds %s",
+				d.Actor, d.TaskID, d.Actor, "role "+strings.Join(v.DelegateRoles, " or "))
+		}
+		return nil, refuseByDirectory(RefusedNoRole, "%s may not decide task %q: needs %s", d.Actor, d.TaskID, candidatesText(v))
 	case RefusedAlreadyDecided:
 		return nil, refuse(RefusedAlreadyDecided, "%s already decided task %q", d.Actor, d.TaskID)
 	}
@@ -396,7 +500,7 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 			return nil, refuse(RefusedDelegation, "delegateTo: %s cannot delegate to themselves", d.Actor)
 		}
 		if _, ok := pol.Users[d.DelegateTo]; !ok {
-			return nil, refuse(RefusedDelegation, "delegateTo: %q is not in the directory", d.DelegateTo)
+			return nil, refuseByDirectory(RefusedDelegation, "delegateTo: %q is not in the directory", d.DelegateTo)
 		}
 		if reason, excluded := v.exclusion(d.DelegateTo); excluded {
 			return nil, refuse(RefusedDelegation, "delegateTo: %s may not decide task %q: separation of duties (%s)", d.DelegateTo, d.TaskID, reason)
@@ -407,15 +511,12 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 		// A task addressed to named users (a manager) delegates only to
 		// holders of its DelegateRoles or of the roles it escalates to:
 		// delegation never widens a task beyond what the policy names.
-		roles := t.roles
-		if len(roles) == 0 {
-			roles = sortedUnique(append(slices.Clone(t.spec.DelegateRoles), t.spec.EscalateTo...))
-		}
+		roles := t.delegateRoles()
 		if len(roles) == 0 {
 			return nil, refuse(RefusedDelegation, "delegateTo: task %q is addressed to %s and names no role to delegate to", d.TaskID, strings.Join(t.users, ", "))
 		}
 		if !slices.ContainsFunc(roles, func(r string) bool { return pol.HasRole(d.DelegateTo, r) }) {
-			return nil, refuse(RefusedDelegation, "delegateTo: %s lacks the role for task %q (needs one of: %s)", d.DelegateTo, d.TaskID, strings.Join(roles, ", "))
+			return nil, refuseByDirectory(RefusedDelegation, "delegateTo: %s lacks the role for task %q (needs one of: %s)", d.DelegateTo, d.TaskID, strings.Join(roles, ", "))
 		}
 	}
 	return t, nil
@@ -446,19 +547,27 @@ func (m *Tasks) checkSignature(ctx workflow.Context, t *task, d *Decision, pol *
 	return VerifySignature(d.Actor, u, msg, d.Signature)
 }
 
-// apply records an accepted decision; check has passed.
-func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) DecisionResult {
+// apply records an accepted decision, d as received; check has passed. A
+// decision an earlier run recorded (from: a reset run honours it) is
+// applied the same way and audited as decision-honoured, naming from.
+func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string, from *Recorded) DecisionResult {
 	now := workflow.Now(ctx).UTC()
 	t.votes = append(t.votes, Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via,
 		Signer: d.Signer, Authenticated: d.Authenticated})
-	trail := via + signedBy(d) // the trail's wording; metrics and How keep the bare via
+	trail := "via " + via + signedBy(d) // the trail's wording; metrics and How keep the bare via
 	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
-	how := How{Via: via, Signature: d.Signature, Reason: d.Comment}
+	how := How{Via: via, Signature: d.Signature, Reason: d.Comment, Data: decisionData(d, t.subject)}
+	accepted, delegated := ActionDecisionAccepted, ActionDelegated
+	if from != nil {
+		trail = "honoured from " + from.ref() + signedBy(d)
+		how.Data = from.Data
+		accepted, delegated = ActionDecisionHonoured, ActionDecisionHonoured
+	}
 	m.rec.Count(ctx, MetricDecisions, map[string]string{"verdict": d.Verdict, "via": via})
 	switch d.Verdict {
 	case Approve:
 		res.Approvals = t.approvals()
-		m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) via %s%s", res.Approvals, t.spec.Quorum, trail, commentSuffix(d.Comment)), how)
+		m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) %s%s", res.Approvals, t.spec.Quorum, trail, commentSuffix(d.Comment)), how)
 		if res.Approvals >= t.spec.Quorum {
 			m.close(ctx, t, StateApproved, fmt.Sprintf("approved by %s", strings.Join(t.approvers(), ", ")))
 			res.Message = fmt.Sprintf("accepted: approved (%d of %d approvals)", res.Approvals, t.spec.Quorum)
@@ -470,9 +579,9 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 		t.rejecter, t.lastReason = d.Actor, d.Comment
 		n, need := t.count(Reject), t.rejectionsNeeded()
 		if need == 1 {
-			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, "reject via "+trail+commentSuffix(d.Comment), how)
+			m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, "reject "+trail+commentSuffix(d.Comment), how)
 		} else {
-			m.rec.AuditDecision(ctx, d.Actor, ActionDecisionAccepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) via %s%s", n, need, trail, commentSuffix(d.Comment)), how)
+			m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) %s%s", n, need, trail, commentSuffix(d.Comment)), how)
 		}
 		if n >= need {
 			m.close(ctx, t, StateRejected, "rejected by "+d.Actor)
@@ -484,8 +593,9 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string) Dec
 		res.Approvals = t.approvals()
 		if !slices.Contains(t.users, d.DelegateTo) {
 			t.users = append(t.users, d.DelegateTo)
+			t.delegates = append(t.delegates, d.DelegateTo)
 		}
-		m.rec.AuditDecision(ctx, d.Actor, ActionDelegated, t.spec.ID, fmt.Sprintf("delegated to %s via %s%s", d.DelegateTo, trail, commentSuffix(d.Comment)), how)
+		m.rec.AuditDecision(ctx, d.Actor, delegated, t.spec.ID, fmt.Sprintf("delegated to %s %s%s", d.DelegateTo, trail, commentSuffix(d.Comment)), how)
 		res.Message = "accepted: delegated to " + d.DelegateTo
 	}
 	res.State = t.state

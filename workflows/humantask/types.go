@@ -43,6 +43,12 @@ const (
 	ActionEscalated        = "escalated"
 	ActionDelegated        = "delegated"
 	ActionTaskClosed       = "task-closed"
+	// ActionDecisionHonoured: a reset run re-applied a decision an earlier
+	// run of the instance recorded for the same task occurrence.
+	ActionDecisionHonoured = "decision-honoured"
+	// ActionTaskHeld: a reset run could not honour a recorded decision (the
+	// task differs from the one decided): the task waits for an operator.
+	ActionTaskHeld = "task-held"
 )
 
 // SystemActor is the actor of automated entries.
@@ -162,6 +168,13 @@ type TaskView struct {
 	// Subject is what a signed decision on this task must sign (see
 	// SigningBytes).
 	Subject Subject `json:"subject"`
+	// Delegates are the users among Users who were named by delegation:
+	// each must still hold one of DelegateRoles to decide.
+	Delegates     []string `json:"delegates,omitempty"`
+	DelegateRoles []string `json:"delegateRoles,omitempty"`
+	// Held says why the task waits for an operator (a reset run could not
+	// honour a decision the trail recorded for it); no one may decide it.
+	Held string `json:"held,omitempty"`
 }
 
 // UserCandidate is how a named candidate appears among PendingRoles and
@@ -181,11 +194,15 @@ func (t TaskView) WhoMayAct() []string {
 // MayAct is the one eligibility rule, used by the workflow's check and by
 // clients listing a user's inbox: "" when user may decide the task now, or
 // the refusal code (RefusedExcluded, RefusedNoRole, RefusedAlreadyDecided).
+//
+// A user named by delegation may decide only while they hold a role the
+// task delegates to (DelegateRoles, read from p: the live directory in the
+// workflow), so revoking the role revokes the delegation.
 func MayAct(p *policy.Policy, user string, t TaskView) string {
 	if _, excluded := t.exclusion(user); excluded {
 		return RefusedExcluded
 	}
-	if !slices.Contains(t.Users, user) && !t.holdsRole(p, user) {
+	if !t.named(user) && !t.holdsRole(p, user) && !t.holdsDelegation(p, user) {
 		return RefusedNoRole
 	}
 	if t.decided(user) {
@@ -210,6 +227,17 @@ func (t TaskView) decided(user string) bool {
 // holdsRole reports whether user holds one of the current candidate roles.
 func (t TaskView) holdsRole(p *policy.Policy, user string) bool {
 	return p != nil && slices.ContainsFunc(t.Roles, func(r string) bool { return p.HasRole(user, r) })
+}
+
+// named reports whether the task names user other than by delegation.
+func (t TaskView) named(user string) bool {
+	return slices.Contains(t.Users, user) && !slices.Contains(t.Delegates, user)
+}
+
+// holdsDelegation reports whether user was delegated the task and still
+// holds a role it delegates to.
+func (t TaskView) holdsDelegation(p *policy.Policy, user string) bool {
+	return p != nil && slices.Contains(t.Delegates, user) && slices.ContainsFunc(t.DelegateRoles, func(r string) bool { return p.HasRole(user, r) })
 }
 
 // candidatesText says who may decide, for refusals and the audit trail.
@@ -242,12 +270,15 @@ type Summary struct {
 	Approvals int       `json:"approvals"`
 	Quorum    int       `json:"quorum"`
 	Escalated bool      `json:"escalated,omitempty"`
+	// Delegates and DelegateRoles: see TaskView.
+	Delegates     []string `json:"delegates,omitempty"`
+	DelegateRoles []string `json:"delegateRoles,omitempty"`
 }
 
 // Summary is the task's inbox line.
 func (t TaskView) Summary() Summary {
 	s := Summary{ID: t.ID, Title: t.Title, Roles: t.Roles, Users: t.Users, Opened: t.OpenedAt, Deadline: t.Deadline,
-		Approvals: t.Approvals, Quorum: t.Quorum, Escalated: t.Escalated}
+		Approvals: t.Approvals, Quorum: t.Quorum, Escalated: t.Escalated, Delegates: t.Delegates, DelegateRoles: t.DelegateRoles}
 	for _, e := range t.Exclusions {
 		s.Excluded = append(s.Excluded, e.User)
 	}
@@ -263,7 +294,8 @@ func (t TaskView) Summary() Summary {
 // (exclusions without their reasons, votes without their verdicts).
 func (s Summary) View() TaskView {
 	t := TaskView{ID: s.ID, Title: s.Title, State: StateOpen, Roles: s.Roles, Users: s.Users, Quorum: s.Quorum,
-		Approvals: s.Approvals, OpenedAt: s.Opened, Deadline: s.Deadline, Escalated: s.Escalated}
+		Approvals: s.Approvals, OpenedAt: s.Opened, Deadline: s.Deadline, Escalated: s.Escalated,
+		Delegates: s.Delegates, DelegateRoles: s.DelegateRoles}
 	for _, u := range s.Excluded {
 		t.Exclusions = append(t.Exclusions, Exclusion{User: u})
 	}

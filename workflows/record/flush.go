@@ -68,7 +68,20 @@ func (r *Record) runFlusher(ctx workflow.Context) {
 func (r *Record) flush(ctx workflow.Context) {
 	r.dirty = false
 	open := r.tasks.OpenViews()
-	var updates []temporal.SearchAttributeUpdate
+	// What a starter set that the record owns goes first, so that the
+	// record's own values in the same upsert win.
+	updates := r.clean
+	r.clean = nil
+	if len(r.cleanMemo) > 0 {
+		memo := map[string]any{}
+		for _, k := range r.cleanMemo {
+			memo[k] = nil
+		}
+		r.cleanMemo = nil
+		if err := workflow.UpsertMemo(ctx, memo); err != nil {
+			r.log.Warn("memo not cleaned", "Error", err)
+		}
+	}
 	keyword := func(key temporal.SearchAttributeKeyKeyword, v string) {
 		if v == "" || r.lastSA[key.GetName()] == v {
 			return
@@ -84,7 +97,9 @@ func (r *Record) flush(ctx workflow.Context) {
 	if r.policy != nil {
 		keyword(SAPolicyVersion, r.policy.Version)
 	}
-	roles := pendingRoles(open)
+	// A task held for an operator is in no one's inbox.
+	decidable := slices.DeleteFunc(slices.Clone(open), func(t humantask.TaskView) bool { return t.Held != "" })
+	roles := pendingRoles(decidable)
 	if v := strings.Join(roles, ","); r.changedSA(SAPendingRoles.GetName(), v) {
 		if len(roles) == 0 {
 			updates = append(updates, SAPendingRoles.ValueUnset())
@@ -92,7 +107,7 @@ func (r *Record) flush(ctx workflow.Context) {
 			updates = append(updates, SAPendingRoles.ValueSet(roles))
 		}
 	}
-	dl, ok := earliestDeadline(open)
+	dl, ok := earliestDeadline(decidable)
 	v := ""
 	if ok {
 		v = dl.Format(time.RFC3339Nano)
@@ -109,7 +124,7 @@ func (r *Record) flush(ctx workflow.Context) {
 			r.log.Warn("search attributes not updated", "Error", err)
 		}
 	}
-	r.flushInbox(ctx, open)
+	r.flushInbox(ctx, decidable)
 	if d := r.details(open); d != r.lastDetails {
 		r.lastDetails = d
 		workflow.SetCurrentDetails(ctx, d)
@@ -145,6 +160,11 @@ func (r *Record) details(open []humantask.TaskView) string {
 		b.WriteString("\n")
 	}
 	for _, t := range open {
+		if t.Held != "" {
+			// The reason names people: it is in the (encrypted) trail.
+			fmt.Fprintf(&b, "- **%s**: held for an operator: a decision the trail recorded cannot be honoured (see the audit trail)\n", t.ID)
+			continue
+		}
 		who := strings.Join(append(slices.Clone(t.Roles), namedUsers(len(t.Users))...), ", ")
 		if t.Escalated {
 			who += " (escalated)"

@@ -1,10 +1,12 @@
 package record_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
@@ -80,5 +82,74 @@ func TestOpenTasksMemo(t *testing.T) {
 	}
 	if memos[2] != nil {
 		t.Errorf("memo after the task closed = %#v, want the key removed", memos[2])
+	}
+}
+
+// forgedStart reports the search attributes and memo keys the instance has
+// once its record started.
+func forgedStart(ctx workflow.Context) (map[string]any, error) {
+	r, err := record.New(ctx, record.Options{Process: "test", BusinessKey: "test-3", Stages: 1})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Start(ctx, "started for a test"); err != nil {
+		return nil, err
+	}
+	_ = workflow.Sleep(ctx, time.Minute)
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	process, _ := sa.GetKeyword(record.SAProcessType)
+	key, _ := sa.GetKeyword(record.SABusinessKey)
+	roles, _ := sa.GetKeywordList(record.SAPendingRoles)
+	outcome, _ := sa.GetKeyword(record.SAOutcome)
+	_, deadline := sa.GetTime(record.SATaskDeadline)
+	return map[string]any{"process": process, "key": key, "roles": roles, "outcome": outcome, "deadline": deadline}, nil
+}
+
+// The record owns the memo keys and search attributes it writes: what a
+// starter put there (a task in ana's inbox, an outcome, another process
+// type) is overwritten or removed at the start.
+func TestStartClearsWhatTheRecordOwns(t *testing.T) {
+	env, _ := newEnv(t, forgedStart)
+	if err := env.SetMemoOnStart(map[string]any{
+		record.MemoOpenTasks: []humantask.Summary{{ID: "verify", Title: "URGENT: re-confirm your credentials", Roles: []string{"underwriter"}, Quorum: 1}},
+		record.MemoTaskStats: humantask.TaskStats{Tasks: 9},
+		"note":               "not the record's",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(
+		record.SAProcessType.ValueSet("expense"), record.SABusinessKey.ValueSet("test-3"),
+		record.SAPendingRoles.ValueSet([]string{"underwriter", "user:ana"}), record.SAOutcome.ValueSet("approved"),
+		record.SATaskDeadline.ValueSet(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+	)); err != nil {
+		t.Fatal(err)
+	}
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	var memo map[string]any
+	env.OnUpsertMemo(mock.Anything).Run(func(args mock.Arguments) {
+		if memo == nil {
+			memo = args.Get(0).(map[string]any)
+		}
+	}).Return(nil)
+	env.ExecuteWorkflow(forgedStart)
+	var got map[string]any
+	if err := env.GetWorkflowError(); err != nil || env.GetWorkflowResult(&got) != nil {
+		var pe *temporal.PanicError
+		if errors.As(err, &pe) {
+			t.Log(pe.StackTrace())
+		}
+		t.Fatalf("%v", err)
+	}
+	if got["process"] != "test" || got["key"] != "test-3" || got["roles"] != nil || got["outcome"] != "" || got["deadline"] != false {
+		t.Errorf("search attributes after the start = %v", got)
+	}
+	if v, ok := memo[record.MemoOpenTasks]; !ok || v != nil {
+		t.Errorf("openTasks memo = %#v (present %v), want removed", v, ok)
+	}
+	if v, ok := memo[record.MemoTaskStats]; !ok || v != nil {
+		t.Errorf("taskStats memo = %#v (present %v), want removed", v, ok)
+	}
+	if _, ok := memo["note"]; ok {
+		t.Errorf("a memo key the record does not own was touched: %v", memo)
 	}
 }

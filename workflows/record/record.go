@@ -60,6 +60,9 @@ const (
 	ActionFailed         = "failed"
 	// ActionRefusedSummary counts the refused messages beyond the cap.
 	ActionRefusedSummary = "refused-summary"
+	// ActionStartRefused: a run refused to start under a business key
+	// whose instance has ended (business keys never run again).
+	ActionStartRefused = "start-refused"
 )
 
 // Process metric names (Prometheus adds _total and _seconds). Dashboards
@@ -100,7 +103,9 @@ type AuditEntry struct {
 	// task it was made in).
 	EventID int64 `json:"eventId,omitempty"`
 	// Data is structured data (compact JSON): the terminal entry of a
-	// finished instance carries what a what-if replays (see FinishWith).
+	// finished instance carries what a what-if replays (see FinishWith),
+	// the start the lineage that owns the key (ClaimKey), task-opened and
+	// decision entries their task and decision (humantask.DecisionData).
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
@@ -164,6 +169,16 @@ type Record struct {
 	// counted, not audited one by one.
 	refused int
 	sink    sink // the audit store writer (sink.go)
+	// earlier is what earlier runs recorded, read by a reset run (Earlier);
+	// probes counts its version markers.
+	earlier *activities.AuditEarlierResult
+	probes  int
+	asking  bool
+	// clean and cleanMemo are the search attributes and memo keys the
+	// record owns that a starter set: removed at the first flush.
+	clean      []temporal.SearchAttributeUpdate
+	cleanMemo  []string
+	cleanStart bool // the first flush has something to clean
 }
 
 // MaxRefusedAudited is how many refused messages (decisions, withdraw,
@@ -199,18 +214,49 @@ func New(ctx workflow.Context, opts Options) (*Record, error) {
 		return nil, err
 	}
 	r.tasks = tasks
+	if r.cleanStart {
+		r.changed()
+	}
 	return r, nil
 }
 
-// readStartAttributes remembers what the starter already set, so it is not
-// upserted again.
+// readStartAttributes remembers what the starter already set that the
+// record would set itself (process, business key, first stage), so it is
+// not upserted again. The record owns its search attributes and memo keys:
+// anything else a starter put there (a task in someone's inbox, an
+// outcome, another process type) is overwritten, or removed at the first
+// flush, before the instance does anything.
 func (r *Record) readStartAttributes(ctx workflow.Context) {
 	sa := workflow.GetTypedSearchAttributes(ctx)
+	own := map[string]string{SAProcessType.GetName(): r.opts.Process, SABusinessKey.GetName(): r.opts.BusinessKey, SAProcessStage.GetName(): StageStarting}
 	for _, key := range []temporal.SearchAttributeKeyKeyword{SAProcessType, SABusinessKey, SAProcessStage, SAHandlingPath, SAOutcome, SAPolicyVersion} {
-		if v, ok := sa.GetKeyword(key); ok {
+		v, ok := sa.GetKeyword(key)
+		switch {
+		case !ok:
+		case own[key.GetName()] == v:
 			r.lastSA[key.GetName()] = v
+		case key == SAProcessType || key == SABusinessKey:
+			// Overwritten by the first flush.
+		default:
+			r.clean = append(r.clean, key.ValueUnset())
 		}
 	}
+	if _, ok := sa.GetKeywordList(SAPendingRoles); ok {
+		r.clean, r.lastSA[SAPendingRoles.GetName()] = append(r.clean, SAPendingRoles.ValueUnset()), ""
+	}
+	if _, ok := sa.GetTime(SATaskDeadline); ok {
+		r.clean, r.lastSA[SATaskDeadline.GetName()] = append(r.clean, SATaskDeadline.ValueUnset()), ""
+	}
+	memo := workflow.GetInfo(ctx).Memo.GetFields()
+	for _, k := range []string{MemoOpenTasks, MemoTaskStats} {
+		if _, ok := memo[k]; ok {
+			r.cleanMemo = append(r.cleanMemo, k)
+			r.lastSA[k] = ""
+		}
+	}
+	r.cleanStart = len(r.clean) > 0 || len(r.cleanMemo) > 0 ||
+		r.lastSA[SAProcessType.GetName()] != r.opts.Process && sa.ContainsKey(SAProcessType) ||
+		r.lastSA[SABusinessKey.GetName()] != r.opts.BusinessKey && sa.ContainsKey(SABusinessKey)
 }
 
 // BusinessKey is the instance's business key (its workflow ID).
@@ -228,7 +274,10 @@ func (r *Record) Start(ctx workflow.Context, details string) (*policy.Policy, er
 		return nil, err
 	}
 	r.startDetails = details
-	r.Audit(ctx, humantask.SystemActor, ActionStarted, "", details)
+	// The start names the lineage (first run, kept across resets) that
+	// owns the business key (ClaimKey).
+	owner, _ := json.Marshal(startData{OriginalRunID: lineage(workflow.GetInfo(ctx))})
+	r.AuditDecision(ctx, humantask.SystemActor, ActionStarted, "", details, humantask.How{Data: owner})
 	r.Count(ctx, MetricProcessStarted, nil)
 	r.Observe(ctx, MetricProcessQueue, workflow.Now(ctx).Sub(r.startedAt), nil)
 	return r.policy, nil
@@ -265,10 +314,14 @@ func (r *Record) AuditDecision(ctx workflow.Context, actor, action, taskID, deta
 	if r.policy != nil {
 		version = r.policy.Version
 	}
+	var data json.RawMessage
+	if len(how.Data) > 0 {
+		data = r.entryData(how.Data)
+	}
 	r.audit = append(r.audit, AuditEntry{
 		Seq: len(r.audit) + 1, Time: workflow.Now(ctx).UTC(), Actor: actor, Action: action, TaskID: taskID,
 		Details: details, PolicyVersion: version, Via: how.Via, Signature: how.Signature, Reason: how.Reason,
-		EventID: int64(workflow.GetInfo(ctx).GetCurrentHistoryLength()),
+		EventID: int64(workflow.GetInfo(ctx).GetCurrentHistoryLength()), Data: data,
 	})
 }
 

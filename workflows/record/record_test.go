@@ -152,6 +152,15 @@ type memStore struct {
 	entries   []auditstore.Entry
 }
 
+// KeyState and Earlier: nothing started under any key before.
+func (m *memStore) KeyState(context.Context, string, string, []string) (auditstore.KeyState, error) {
+	return auditstore.KeyState{}, nil
+}
+
+func (m *memStore) Earlier(context.Context, string, string, []string) ([]auditstore.Record, error) {
+	return nil, nil
+}
+
 func (m *memStore) Append(_ context.Context, entries []auditstore.Entry) (auditstore.AppendResult, error) {
 	if m.failFirst {
 		m.failFirst = false
@@ -309,7 +318,7 @@ func TestFinishWithDataReachesTheStoreWithinItsBound(t *testing.T) {
 		if err := env.GetWorkflowResult(&trail); err != nil {
 			t.Fatal(err)
 		}
-		if len(store.entries) != 2 || store.entries[1].Action != record.ActionCompleted || store.entries[0].Data != nil {
+		if len(store.entries) != 2 || store.entries[1].Action != record.ActionCompleted || string(store.entries[0].Data) != `{"originalRunId":"default-test-run-id"}` {
 			t.Fatalf("%d bytes: stored %+v", tc.n, store.entries)
 		}
 		if got := string(store.entries[1].Data); got != tc.want || string(trail[1].Data) != tc.want {

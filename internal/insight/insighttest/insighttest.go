@@ -44,6 +44,17 @@ func (c *captureStore) Append(_ context.Context, e []auditstore.Entry) (auditsto
 	return auditstore.AppendResult{Stored: len(e)}, nil
 }
 
+// KeyState answers that nothing ran under the key before (every scenario
+// has a key of its own).
+func (c *captureStore) KeyState(context.Context, string, string, []string) (auditstore.KeyState, error) {
+	return auditstore.KeyState{}, nil
+}
+
+// Earlier answers that no earlier run recorded anything.
+func (c *captureStore) Earlier(context.Context, string, string, []string) ([]auditstore.Record, error) {
+	return nil, nil
+}
+
 // Decision is a decision sent after a delay.
 type Decision struct {
 	After time.Duration
