@@ -8,12 +8,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -327,7 +325,7 @@ func TestInsightInTheBrowser(t *testing.T) {
 	r.waitOpen(t, open, "underwriting")
 	_ = ids
 
-	in := startDevInbox(t, r)
+	in := devInbox(t, r.ns, "BATON_AUDIT_DSN="+r.dsn)
 	b := newBrowser(t)
 	b.open(in + "/login")
 	if err := chromedp.Do(b.ctx, chromedp.SetValue(chromedp.CSS("#user"), "max")); err != nil {
@@ -394,33 +392,4 @@ func TestInsightInTheBrowser(t *testing.T) {
 	b.see("insight-ana-tasks.png", "My tasks")
 	b.open(in + "/insight")
 	b.see("insight-ana-refused.png", "Not yours to see", "manager, director")
-}
-
-// startDevInbox runs the inbox binary on r's namespace and audit store with
-// the development sign-in, its key trusted by a copy of the policy, and
-// returns its URL.
-func startDevInbox(t *testing.T, r *reportEnv) string {
-	t.Helper()
-	dir := t.TempDir()
-	key, polFile := filepath.Join(dir, "inbox.key"), filepath.Join(dir, "policy.yaml")
-	if res := runBin(t, "inbox", "trust", "--create-key", "--key", key, "--policy", env.policyFile, "--out", polFile); res.code != 0 {
-		t.Fatalf("inbox trust: %d %s", res.code, res.stderr)
-	}
-	listen := freePort()
-	var log lockedBuffer
-	cmd := exec.Command(filepath.Join(env.bin, "inbox"))
-	cmd.Env = append(baseEnv(), "TEMPORAL_NAMESPACE="+r.ns, "BATON_POLICY_FILE="+polFile, "BATON_AUDIT_DSN="+r.dsn,
-		"BATON_INBOX_LISTEN="+listen, "BATON_INBOX_PUBLIC_URL=http://"+listen, "BATON_INBOX_SIGNING_KEY="+key, "BATON_INBOX_DEV_SIGN_IN=true")
-	cmd.Dir = env.root
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := waitHealthy(ctx, "http://"+listen+"/healthz", &log); err != nil {
-		t.Fatal(err)
-	}
-	return "http://" + listen
 }

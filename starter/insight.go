@@ -205,7 +205,7 @@ func (a *app) printDiscovery(doc discoverDoc, variants int) error {
 	}
 	for _, d := range doc.Processes {
 		fmt.Fprintf(a.out, "\n%s: %d instances, %d variants; cycle time p50 %s, p90 %s\n", termsafe.Clean(d.Process), d.Instances, len(d.Variants),
-			human(d.CycleTime.P50), human(d.CycleTime.P90))
+			charts.Duration(d.CycleTime.P50), charts.Duration(d.CycleTime.P90))
 		var cycles []float64
 		for _, v := range d.Variants[:min(variants, len(d.Variants))] {
 			cycles = append(cycles, v.CycleTime.P50)

@@ -394,20 +394,3 @@ func (u unit) format(sec float64) string {
 }
 
 func percent(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }
-
-// human renders seconds as 850ms, 42s, 12m, 5.5h or 3.2d (one value alone,
-// where there is no column to carry a unit).
-func human(sec float64) string {
-	switch {
-	case sec < 1:
-		return fmt.Sprintf("%.0fms", sec*1000)
-	case sec < 120:
-		return fmt.Sprintf("%.0fs", sec)
-	case sec < 7200:
-		return fmt.Sprintf("%.0fm", sec/60)
-	case sec < 2*86400:
-		return fmt.Sprintf("%.1fh", sec/3600)
-	default:
-		return fmt.Sprintf("%.1fd", sec/86400)
-	}
-}
