@@ -161,7 +161,7 @@ Temporal histories while they exist (--source picks one).`,
 			if err != nil {
 				return err
 			}
-			trails, src, err := a.endedTrails(cmd, source, insight.Window{Process: process, Since: from, Until: until})
+			trails, src, err := a.endedTrails(cmd, source, insight.Window{Process: process, Since: from, Until: until, Need: insight.NeedEnd})
 			if err != nil {
 				return err
 			}
@@ -320,7 +320,7 @@ from the Temporal histories (--source picks one).`,
 			if err != nil {
 				return err
 			}
-			trails, src, err := a.endedTrails(cmd, source, insight.Window{Process: process, Since: from, Until: until})
+			trails, src, err := a.endedTrails(cmd, source, insight.Window{Process: process, Since: from, Until: until, Need: insight.NeedSpecs})
 			if err != nil {
 				return err
 			}

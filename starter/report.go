@@ -207,7 +207,7 @@ count; the same figures are on the worker's /metrics.`,
 			if err != nil {
 				return err
 			}
-			trails, err := a.storeTrails(cmd, insight.Window{Process: process, Since: from, Until: now, Started: true})
+			trails, err := a.storeTrails(cmd, insight.Window{Process: process, Since: from, Until: now, Started: true, Need: insight.NeedEnd})
 			if err != nil {
 				fmt.Fprintf(a.errOut, "starter: %v; timings from visibility\n", err)
 			} else {

@@ -145,7 +145,7 @@ func run(args []string) error {
 		// gauges: computed from the audit store every metrics.figures_every.
 		err := met.ServeFigures(rctx, cfg.Metrics.FiguresEvery, func(ctx context.Context) ([]insight.ProcessFigures, error) {
 			until := time.Now().UTC()
-			trails, err := insight.ReadTrails(ctx, audit, insight.Window{Since: until.Add(-metrics.FiguresWindow), Until: until, Started: true})
+			trails, err := insight.ReadTrails(ctx, audit, insight.Window{Since: until.Add(-metrics.FiguresWindow), Until: until, Started: true, Need: insight.NeedEnd})
 			if err != nil {
 				return nil, err
 			}

@@ -411,6 +411,10 @@ type TrailFilter struct {
 	// instances (by a hash of the workflow ID): the parts read in
 	// parallel cover the window once.
 	Part, Parts int
+	// DataOf, when set, names the actions whose entries' Data is read;
+	// the others come without it (a reader that needs little reads
+	// less).
+	DataOf []string
 }
 
 // Trails calls fn with each selected instance's entries, in chain order,
@@ -422,14 +426,20 @@ func (s *Store) Trails(ctx context.Context, f TrailFilter, fn func([]Entry) erro
 	if f.ByStart {
 		selectBy = `action = $4::text AND ($5::text[] IS NULL OR true)`
 	}
-	q := `SELECT ` + entryColumns + ` FROM audit_entries
+	columns := entryColumns
+	if f.DataOf != nil {
+		columns = strings.TrimSuffix(entryColumns, "data") + `CASE WHEN action = ANY($9::text[]) THEN data ELSE '' END`
+	} else {
+		selectBy += ` AND ($9::text[] IS NULL OR true)`
+	}
+	q := `SELECT ` + columns + ` FROM audit_entries
 		WHERE workflow_id IN (
 			SELECT workflow_id FROM audit_entries
 			WHERE source = $6 AND ` + selectBy + ` AND ($1 = '' OR process = $1)
 				AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at <= $3)
 				AND ($7::int <= 1 OR abs(hashtext(workflow_id)) % $7::int = $8::int))
 		ORDER BY workflow_id, pos`
-	rows, err := s.pool.Query(ctx, q, f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, SourceWorkflow, f.Parts, f.Part)
+	rows, err := s.pool.Query(ctx, q, f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, SourceWorkflow, f.Parts, f.Part, f.DataOf)
 	if err != nil {
 		return s.queryErr(err)
 	}

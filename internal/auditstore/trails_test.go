@@ -2,6 +2,7 @@ package auditstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +54,31 @@ func TestTrailsStreamsWholeTrailsOfTheWindow(t *testing.T) {
 	all := auditstore.TrailFilter{StartAction: "started", EndActions: []string{"completed", "failed"}}
 	if got := read(all); got != "loan-T-1/7 loan-T-3/7 order-T-4/7" {
 		t.Errorf("every ended instance: %s", got)
+	}
+
+	// DataOf: only the named actions' entries come with their data.
+	withData := dataTrail("loan-T-5", 7, `{"outcome":"approved"}`)
+	withData[2].Data = json.RawMessage(`{"spec":{"quorum":2}}`) // task-opened
+	mustAppend(t, s, withData)
+	for _, tc := range []struct {
+		dataOf []string
+		want   string
+	}{{nil, "task-opened completed"}, {[]string{"completed"}, "completed"}, {[]string{}, ""}} {
+		f := all
+		f.Process, f.DataOf = "loan", tc.dataOf
+		var got []string
+		if err := s.Trails(ctx, f, func(tr []auditstore.Entry) error {
+			for _, e := range tr {
+				if e.WorkflowID == "loan-T-5" && len(e.Data) > 0 {
+					got = append(got, e.Action)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("data of %v: entries with data %v, want %s", tc.dataOf, got, tc.want)
+		}
 	}
 }

@@ -91,10 +91,9 @@ func BenchmarkInsight100k(b *testing.B) {
 	b.Logf("seeded %d instances in %s", benchInstances, time.Since(began).Round(time.Second))
 	pol := devPolicy(b)
 	filter := auditstore.TrailFilter{Since: time.Now().Add(-30 * 24 * time.Hour), Until: time.Now(),
-		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed}}
-	w := Window{Since: filter.Since, Until: filter.Until}
-	read := func() []*Trail {
-		trails, err := ReadTrails(ctx, st, w)
+		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed}, DataOf: NeedSpecs.dataOf()}
+	read := func(need Need) []*Trail {
+		trails, err := ReadTrails(ctx, st, Window{Since: filter.Since, Until: filter.Until, Need: need})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -113,7 +112,7 @@ func BenchmarkInsight100k(b *testing.B) {
 		}
 		b.Logf("the store's read of %d entries: %s", n, time.Since(t0).Round(time.Millisecond))
 		t0 = time.Now()
-		tr := read()
+		tr := read(NeedSpecs)
 		b.Logf("read and parsed into trails: %s", time.Since(t0).Round(time.Millisecond))
 		t0 = time.Now()
 		Discover(tr, map[string]*policy.Policy{pol.Version: pol})
@@ -126,10 +125,10 @@ func BenchmarkInsight100k(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		t0 := time.Now()
-		ds := Discover(read(), map[string]*policy.Policy{pol.Version: pol})
+		ds := Discover(read(NeedEnd), map[string]*policy.Policy{pol.Version: pol})
 		discover += time.Since(t0)
 		t1 := time.Now()
-		c := Conform(ctx, read(), NewPolicySet(pol), &Described{})
+		c := Conform(ctx, read(NeedSpecs), NewPolicySet(pol), &Described{})
 		conform += time.Since(t1)
 		if len(ds) != 2 || c.Checked != benchInstances || len(c.Breaches) != 0 {
 			b.Fatalf("discoveries %d, checked %d, breaches %d", len(ds), c.Checked, len(c.Breaches))

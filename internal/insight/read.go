@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/workflows/humantask"
 	"github.com/batonhq/baton/workflows/record"
 )
 
@@ -21,13 +22,39 @@ type Window struct {
 	Process      string
 	Since, Until time.Time
 	Started      bool
+	// Need says what the reader needs of the entries' data: NeedAll (the
+	// zero value), NeedEnd (the completed entry's: figures, discovery) or
+	// NeedSpecs (and the task-opened entries': conformance). Decisions
+	// are read from their details either way.
+	Need Need
+}
+
+// Need is what a reader needs of the entries' data.
+type Need int
+
+// What readers need.
+const (
+	NeedAll Need = iota
+	NeedEnd
+	NeedSpecs
+)
+
+// dataOf is the actions whose data the need reads (nil: all).
+func (n Need) dataOf() []string {
+	switch n {
+	case NeedEnd:
+		return []string{record.ActionCompleted}
+	case NeedSpecs:
+		return []string{record.ActionCompleted, humantask.ActionTaskOpened}
+	}
+	return nil
 }
 
 // ReadTrails reads the window's trails from src, parsing each while the
 // next is read.
 func ReadTrails(ctx context.Context, src TrailSource, w Window) ([]*Trail, error) {
 	f := auditstore.TrailFilter{Process: w.Process, Since: w.Since, Until: w.Until, ByStart: w.Started,
-		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed}}
+		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed}, DataOf: w.Need.dataOf()}
 	in := make(chan []auditstore.Entry, 512)
 	done := make(chan []*Trail)
 	for range readParts {

@@ -116,7 +116,7 @@ func (s *server) trails(ctx context.Context, q insightRequest, started bool) ([]
 		return c.trails, c.until, nil
 	}
 	until := time.Now().UTC()
-	trails, err := s.Insight.Trails(ctx, insight.Window{Process: q.Process, Since: until.Add(-q.span), Until: until, Started: started})
+	trails, err := s.Insight.Trails(ctx, insight.Window{Process: q.Process, Since: until.Add(-q.span), Until: until, Started: started, Need: insight.NeedEnd})
 	if err != nil {
 		return nil, until, err
 	}
