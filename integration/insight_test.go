@@ -44,8 +44,9 @@ func (r *reportEnv) waitOpen(t *testing.T, id, task string) {
 // insightMix runs, in r's namespace, a mix of instances that ends: two
 // automated loans and an automated decline, a loan an underwriter approves,
 // a four-eyes loan two underwriters approve, an expense through three
-// levels, and an order. It returns the workflow IDs by name.
-func insightMix(t *testing.T, r *reportEnv) map[string]string {
+// levels, and an order; people take think to decide. It returns the
+// workflow IDs by name.
+func insightMix(t *testing.T, r *reportEnv, think time.Duration) map[string]string {
 	t.Helper()
 	ids := map[string]string{}
 	start := func(name, process, file string) {
@@ -63,6 +64,7 @@ func insightMix(t *testing.T, r *reportEnv) map[string]string {
 	decide := func(name, task string, actors ...string) {
 		for _, a := range actors {
 			r.waitOpen(t, ids[name], task)
+			time.Sleep(think)
 			r.starter(t, "approve", ids[name], "--as", a, "--task", task)
 		}
 	}
@@ -156,7 +158,7 @@ func entryAt(t *testing.T, es []auditstore.Entry, action, actor string) int {
 func TestInsightOnRealTrails(t *testing.T) {
 	metricsAddr := freePort()
 	r := newNamespaceWorker(t, "insight", "BATON_METRICS_ADDRESS="+metricsAddr, "BATON_METRICS_FIGURES_EVERY=2s")
-	ids := insightMix(t, r)
+	ids := insightMix(t, r, 0)
 	eventually(t, "visibility to show every close", func() bool {
 		return strings.Count(r.starter(t, "list", "--closed", "-o", "json"), `"workflowId"`) == len(ids)
 	})
@@ -315,7 +317,8 @@ func TestInsightOnRealTrails(t *testing.T) {
 // drawn on the server, with no network beyond the inbox.
 func TestInsightInTheBrowser(t *testing.T) {
 	r := newNamespaceWorker(t, "insightui")
-	ids := insightMix(t, r)
+	// Underwriters take three seconds: waiting for them is the bottleneck.
+	ids := insightMix(t, r, 3*time.Second)
 	// A few more loans, so the map has volume; one waits for a decision.
 	for range 6 {
 		r.starter(t, "start", "loan", "--file", "examples/loan-auto-approve.json", "--id", uniq("IA"))
