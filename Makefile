@@ -99,12 +99,16 @@ build: ## build worker, starter, simulator, codecserver and inbox into bin/
 	go build -o bin/ ./worker ./starter ./simulator ./codecserver ./inbox
 
 # Development payload key and codec server token, in git-ignored .dev/;
-# never in the repository. Rotate with: bin/codecserver --new-key .dev/codec.keys
+# never in the repository. Each is written only when missing: an existing
+# key or token is never changed, so a running stack keeps reading its data.
+# Rotate with: bin/codecserver --new-key .dev/codec.keys (added pending;
+# the next make dev activates it). DEV_DIR moves them (the tests do).
+DEV_DIR := .dev
 .PHONY: codec-key
-codec-key: ## write a development encryption key and codec token into .dev/ (if missing)
-	@mkdir -p .dev
-	@test -s .dev/codec.keys || go run ./codecserver --new-key .dev/codec.keys
-	@go run ./codecserver --new-token .dev/codec.token >/dev/null
+codec-key: ## write a development encryption key and codec token into .dev/ when missing (never changes existing ones)
+	@mkdir -p $(DEV_DIR)
+	@test -s $(DEV_DIR)/codec.keys || go run ./codecserver --new-key $(DEV_DIR)/codec.keys
+	@go run ./codecserver --new-token $(DEV_DIR)/codec.token >/dev/null
 
 .PHONY: dev
 dev: $(TEMPORAL) postgresql build codec-key ## run dev server + simulated systems + codec server + worker + web inbox (Ctrl-C stops all)

@@ -35,7 +35,8 @@ func main() {
 func run(args []string) error {
 	fs := pflag.NewFlagSet("codecserver", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
-	newKey := fs.String("new-key", "", "append a fresh key to this key file (created mode 0600; the new key then encrypts) and exit")
+	newKey := fs.String("new-key", "", "append a fresh key to this key file and exit: it encrypts in a new file (created mode 0600), else it is added pending (decrypt-only) until --activate-keys")
+	activate := fs.String("activate-keys", "", "make this key file's pending keys encrypt (once every program reading it was restarted with them) and exit")
 	newToken := fs.String("new-token", "", "write a fresh access token to this file (mode 0600) unless it holds one, and exit")
 	config.AddFlags(fs, "temporal.codec.key_file", "codec_server.listen", "codec_server.token_file", "codec_server.ui_origins",
 		"codec_server.oidc_issuer", "codec_server.oidc_audience", "ui.url", "log.level", "log.format")
@@ -50,11 +51,24 @@ func run(args []string) error {
 	}
 	switch {
 	case *newKey != "":
-		id, err := codec.AppendNewKey(*newKey, "baton-")
+		id, active, err := codec.AppendNewKey(*newKey, "baton-")
 		if err != nil {
 			return err
 		}
-		fmt.Printf("key %s added to %s: it encrypts from now on\n", id, *newKey)
+		if active {
+			fmt.Printf("key %s added to %s: it encrypts from now on\n", id, *newKey)
+		} else {
+			fmt.Printf("key %s added to %s as pending: it decrypts, the current key still encrypts. Restart every program that reads %s, then: codecserver --activate-keys %s (make dev does it when it starts)\n", id, *newKey, *newKey, *newKey)
+		}
+		return nil
+	case *activate != "":
+		ids, err := codec.ActivateKeys(*activate)
+		if err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			fmt.Printf("activated %s in %s: programs started from now on encrypt with %s\n", strings.Join(ids, ", "), *activate, ids[len(ids)-1])
+		}
 		return nil
 	case *newToken != "":
 		return writeToken(*newToken)
@@ -106,7 +120,7 @@ func run(args []string) error {
 		_ = srv.Shutdown(sctx)
 	}()
 	zl.Info("codec server listening", zap.String("address", "http://"+ln.Addr().String()),
-		zap.Strings("keyIds", ring.IDs()), zap.String("encryptsWith", ring.NewestID()),
+		zap.Strings("keyIds", ring.IDs()), zap.String("encryptsWith", ring.NewestID()), zap.Strings("pendingKeyIds", ring.PendingIDs()),
 		zap.Strings("uiOrigins", origins), zap.Int("tokens", len(tokens)), zap.String("oidcIssuer", cfg.CodecServer.OIDCIssuer))
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -121,8 +135,8 @@ func logRequests(zl *zap.Logger, h http.Handler) http.Handler {
 		start := time.Now()
 		rec := &status{ResponseWriter: w, code: http.StatusOK}
 		h.ServeHTTP(rec, r)
-		route := r.URL.Path[strings.LastIndex(r.URL.Path, "/"):]
-		zl.Info("codec request", zap.String("method", r.Method), zap.String("route", route),
+		// A pattern, never the path: /t/<token> carries a secret.
+		zl.Info("codec request", zap.String("method", r.Method), zap.String("route", codec.Route(r.URL.Path)),
 			zap.String("namespace", r.Header.Get("X-Namespace")), zap.Int("status", rec.code),
 			zap.Duration("took", time.Since(start)))
 	})

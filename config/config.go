@@ -1,6 +1,8 @@
-// Package config loads Baton's typed configuration: defaults < config file
-// (--config or BATON_CONFIG) < environment < flags. The Temporal connection
-// honours the ecosystem's TEMPORAL_* variables; Baton's own keys use BATON_.
+// Package config loads Baton's typed configuration: defaults < profile
+// (--profile or BATON_PROFILE, for the programs that declare it) < config
+// file (--config or BATON_CONFIG) < environment < flags. The Temporal
+// connection honours the ecosystem's TEMPORAL_* variables; Baton's own keys
+// use BATON_.
 package config
 
 import (
@@ -9,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +36,8 @@ type Config struct {
 	// CodecServer is the codec server's own settings (its keys are
 	// Temporal.Codec's).
 	CodecServer CodecServer `mapstructure:"codec_server"`
+	// Profile is the profile the configuration was loaded with, if any.
+	Profile ProfileInfo `mapstructure:"-"`
 }
 
 // Temporal is the connection to the Temporal service.
@@ -251,11 +256,33 @@ func ConnectionKeys() []string {
 }
 
 // Load builds the configuration. file may be empty (then BATON_CONFIG is
-// consulted); fs may be nil. Load validates the result.
+// consulted); fs may be nil. When fs declares --profile (AddProfileFlag),
+// the profile it or BATON_PROFILE names is read over the defaults (else
+// DefaultProfile, when the profile file has one). Load validates the result.
 func Load(file string, fs *pflag.FlagSet) (*Config, error) {
+	return load(file, fs, fs != nil && fs.Lookup("profile") != nil)
+}
+
+// LoadWithoutProfile is Load without the profile layer: what the defaults,
+// the config file, the environment and the flags alone give.
+func LoadWithoutProfile(file string, fs *pflag.FlagSet) (*Config, error) {
+	return load(file, fs, false)
+}
+
+func load(file string, fs *pflag.FlagSet, profiles bool) (*Config, error) {
 	v := viper.New()
+	var info ProfileInfo
+	if profiles {
+		var err error
+		if info, err = profileLayer(v, fs); err != nil {
+			return nil, err
+		}
+	}
+	fromProfile := info.Profile.values()
 	for _, s := range settings {
-		v.SetDefault(s.key, s.def)
+		if _, set := fromProfile[s.key]; !set {
+			v.SetDefault(s.key, s.def)
+		}
 		if err := v.BindEnv(append([]string{s.key}, s.env...)...); err != nil {
 			return nil, err
 		}
@@ -290,10 +317,40 @@ func Load(file string, fs *pflag.FlagSet) (*Config, error) {
 	if err := v.Unmarshal(&c); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	c.Profile = info
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// profileLayer sets the named profile's values as v's defaults: over the
+// settings' defaults, under everything else.
+func profileLayer(v *viper.Viper, fs *pflag.FlagSet) (ProfileInfo, error) {
+	name, explicit := "", false
+	if f := fs.Lookup("profile"); f != nil && f.Changed {
+		name, explicit = f.Value.String(), true
+	} else if e := os.Getenv("BATON_PROFILE"); e != "" {
+		name, explicit = e, true
+	}
+	if !explicit {
+		name = DefaultProfile
+	}
+	file, err := ProfileFile()
+	if err != nil {
+		if explicit {
+			return ProfileInfo{}, err
+		}
+		return ProfileInfo{}, nil
+	}
+	p, err := findProfile(file, name, explicit)
+	if err != nil || p == nil {
+		return ProfileInfo{File: file}, err
+	}
+	for k, val := range p.values() {
+		v.SetDefault(k, val)
+	}
+	return ProfileInfo{Name: name, File: file, Profile: *p}, nil
 }
 
 // ValidateInbox checks the inbox's keys (only the inbox needs them) and
@@ -423,7 +480,7 @@ func (c *Config) Validate() error {
 		return errors.New("audit.dsn: must be set (BATON_AUDIT_DSN): the audit store is a PostgreSQL database")
 	}
 	if d := c.Audit.DSN; strings.Contains(d, "://") && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
-		return fmt.Errorf("audit.dsn: %q is not a postgres:// URL", redactDSN(d))
+		return fmt.Errorf("audit.dsn: %q is not a postgres:// URL", RedactDSN(d))
 	}
 	if c.Worker.StopTimeout < 0 {
 		return fmt.Errorf("worker.stop_timeout: %s must not be negative", c.Worker.StopTimeout)
@@ -525,11 +582,17 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// redactDSN hides a password in a connection URL for messages.
-func redactDSN(dsn string) string {
+// RedactDSN hides the password of a PostgreSQL connection string, in URL
+// or key=value form, for messages and listings.
+func RedactDSN(dsn string) string {
+	if !strings.Contains(dsn, "://") {
+		return dsnPassword.ReplaceAllString(dsn, "${1}xxxxx")
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return "(unparseable)"
 	}
 	return u.Redacted()
 }
+
+var dsnPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)

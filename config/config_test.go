@@ -19,8 +19,12 @@ func clearEnv(t *testing.T) {
 			os.Unsetenv(e)
 		}
 	}
-	t.Setenv("BATON_CONFIG", "")
-	os.Unsetenv("BATON_CONFIG")
+	for _, e := range []string{"BATON_CONFIG", "BATON_PROFILE"} {
+		t.Setenv(e, "")
+		os.Unsetenv(e)
+	}
+	// No profile of the host's user: each test writes its own.
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 }
 
 func writeFile(t *testing.T, name, content string) string {

@@ -31,6 +31,7 @@ import (
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/webinbox"
+	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/workflows"
 )
 
@@ -53,6 +54,7 @@ func run(args []string) error {
 	fs := pflag.NewFlagSet("inbox", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
 	config.AddFlags(fs, append(config.ConnectionKeys(), "policy.file", "log.level", "log.format", "audit.dsn")...)
+	config.AddProfileFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: inbox [flags] | inbox keygen --out FILE | inbox trust --key FILE --policy IN --out OUT\n\n"+
 			"Serves the web inbox; configured by the inbox.* keys (BATON_INBOX_*).\n\nFlags:\n%s", fs.FlagUsages())
@@ -222,7 +224,7 @@ func trust(args []string) error {
 	if err != nil {
 		return fmt.Errorf("trust: --key: %w", err)
 	}
-	src, err := os.ReadFile(*in)
+	src, err := policy.ReadFile(*in)
 	if err != nil {
 		return fmt.Errorf("trust: --policy: %w", err)
 	}

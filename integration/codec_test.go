@@ -252,7 +252,7 @@ func TestMissingOrWrongKeyIsOneLine(t *testing.T) {
 	starter(t, "start", "order", "--id", oid, "--file", "examples/order-straight-through.json")
 	outcomeOf(t, "order-"+oid)
 	other := filepath.Join(t.TempDir(), "other.keys")
-	if _, err := codec.AppendNewKey(other, "other-"); err != nil {
+	if _, _, err := codec.AppendNewKey(other, "other-"); err != nil {
 		t.Fatal(err)
 	}
 	r = runBinEnv(t, "starter", []string{"BATON_CODEC_KEY_FILE=" + other}, "status", "order-"+oid)

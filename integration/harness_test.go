@@ -266,6 +266,9 @@ func baseEnv() []string {
 		"BATON_SYSTEMS_URL="+env.simURL,
 		"BATON_AUDIT_DSN="+env.auditDSN,
 		"BATON_CODEC_KEY_FILE="+env.keyFile,
+		// No profile of the host's user (make dev writes one) reaches the
+		// binaries under test.
+		"XDG_CONFIG_HOME="+filepath.Join(filepath.Dir(env.bin), "config"),
 	)
 }
 
@@ -319,7 +322,7 @@ const testKeyFile = "workflows/testdata/test.keys"
 // key the replay test holds.
 func writeKeyFile(path string) error {
 	if os.Getenv("BATON_RECORD_HISTORIES") == "" {
-		_, err := codec.AppendNewKey(path, "it-")
+		_, _, err := codec.AppendNewKey(path, "it-")
 		return err
 	}
 	data, err := os.ReadFile(filepath.Join(env.root, testKeyFile))

@@ -144,6 +144,9 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 
 // Parse decodes and validates a policy file's content and stamps its version.
 func Parse(data []byte) (*Policy, error) {
+	if len(data) > MaxFileBytes {
+		return nil, errTooLarge
+	}
 	var file struct {
 		Policy    `yaml:",inline"`
 		Processes map[string]any `yaml:"processes"`

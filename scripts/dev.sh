@@ -64,6 +64,10 @@ export BATON_AUDIT_DSN="postgres://postgres@localhost:$PG_PORT/baton?sslmode=dis
 # codec server decodes for the Web UI (the token rides in the endpoint path:
 # the dev UI has no sign-in to pass one) and the temporal CLI (--codec-auth).
 export BATON_CODEC_KEY_FILE=${BATON_CODEC_KEY_FILE:-$PWD/.dev/codec.keys}
+# Keys added for rotation (codecserver --new-key) are pending, decrypt-only,
+# so that what was running when they were added could still read everything.
+# Nothing of this stack runs yet: every process below starts with them.
+[ ! -f "$BATON_CODEC_KEY_FILE" ] || bin/codecserver --activate-keys "$BATON_CODEC_KEY_FILE"
 CODEC_TOKEN=$(head -n1 .dev/codec.token)
 codec_flags=(--ui-codec-endpoint "http://$CODEC_ADDR/t/$CODEC_TOKEN")
 
@@ -135,8 +139,16 @@ if [ -x bin/inbox ]; then
   fi
 fi
 
-ADDR_FLAG=""
-[ "$PORT" = 7233 ] || ADDR_FLAG=" --address localhost:$PORT"
+# The dev profile (docs/configuration.md, "Profiles"): this stack's address,
+# payload key, policy, audit store, Web UI, codec server and pinned temporal
+# CLI, with absolute paths, in the user's configuration directory; the
+# starter reads it from any directory (starter profile shows it).
+write_profile() {
+  bin/starter profile save dev --policy "${BATON_POLICY_FILE:-config/policy.yaml}" --temporal-cli "$TEMPORAL" \
+    --codec-endpoint "http://$CODEC_ADDR" --codec-auth-file .dev/codec.token
+}
+PROFILE_MSG=$(write_profile 2>&1) || { echo "make dev: $PROFILE_MSG" >&2; exit 1; }
+
 cat <<MSG
 
   Baton is running.
@@ -146,13 +158,15 @@ cat <<MSG
     Codec server:      http://$CODEC_ADDR (token in .dev/codec.token)
     Web inbox:         http://$INBOX_ADDR  (development sign-in: pick a user)
     temporal CLI:      $TEMPORAL  (pinned; export PATH=$(dirname "$TEMPORAL"):\$PATH)
+    Starter profile:   dev, in ${PROFILE_MSG##* to } (starter profile shows it)
 
-  In another terminal, try:
-    bin/starter demo$ADDR_FLAG                # every process, some waiting for people
-    bin/starter tasks --user ana$ADDR_FLAG    # ana's inbox
+  In another terminal (the starter reads the dev profile: after
+  \`go install ./starter\`, \`starter\` works from any directory):
+    bin/starter demo                # every process, some waiting for people
+    bin/starter tasks --user ana    # ana's inbox
     bin/starter --help
-    $TEMPORAL workflow show --workflow-id <id> --detailed \\
-      --codec-endpoint http://$CODEC_ADDR --codec-auth "Bearer \$(cat .dev/codec.token)"
+    eval "\$(bin/starter profile --shell)"    # \`temporal\`: the pinned CLI with this stack's profile
+    temporal workflow show --workflow-id <id> --detailed
 
   Ctrl-C here stops the worker, the simulator, the dev server and PostgreSQL.
 

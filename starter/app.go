@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -62,8 +65,11 @@ type app struct {
 	output      string
 	cmd         *cobra.Command
 	cfg         *config.Config
-	client      client.Client
-	dc          converter.DataConverter
+	missing     []string // relative files of cfg missing here (withHint)
+	// queryTimeout bounds a query to an instance (status --timeout).
+	queryTimeout time.Duration
+	client       client.Client
+	dc           converter.DataConverter
 }
 
 func newApp(out, errOut io.Writer) *app { return &app{out: out, errOut: errOut} }
@@ -72,12 +78,15 @@ func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "starter",
 		Short: "Start and steer Baton's governed business processes",
-		Long: `starter starts Baton processes (loan, order, onboarding, expense), lists the
-human tasks waiting for people, records their decisions under the policy, and
-shows status, audit trails and reports.
+		Long: `starter starts Baton processes (claim, expense, loan, onboarding, order),
+lists the human tasks waiting for people, records their decisions under the
+policy, and shows status, audit trails and reports.
 
-The Temporal connection honours TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-TEMPORAL_API_KEY and TEMPORAL_TLS_*; Baton's own settings use BATON_*.`,
+It reads the dev profile that make dev writes (or the one --profile or
+BATON_PROFILE names: starter profile shows it), so it works from any
+directory. The Temporal connection honours TEMPORAL_ADDRESS,
+TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS_*; Baton's own settings
+use BATON_*. Precedence: defaults < profile < --config < environment < flags.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -101,13 +110,14 @@ TEMPORAL_API_KEY and TEMPORAL_TLS_*; Baton's own settings use BATON_*.`,
 	pf.StringVar(&a.cfgFile, "config", "", "config file (YAML); also BATON_CONFIG")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json (discover: also svg)")
 	config.AddFlags(pf, append(config.ConnectionKeys(), "task_queue", "ui.url", "policy.file")...)
+	config.AddProfileFlag(pf)
 
 	root.AddCommand(a.startCommand(), a.tasksCommand())
 	root.AddCommand(a.decisionCommands()...)
 	root.AddCommand(a.statusCommand(), a.auditCommand(), a.listCommand(), a.reportCommand(), a.whatifCommand())
 	root.AddCommand(a.discoverCommand(), a.conformanceCommand())
 	root.AddCommand(a.signalCommands()...)
-	root.AddCommand(a.demoCommand(), a.keygenCommand(), a.pingCommand(), a.versionCommand())
+	root.AddCommand(a.demoCommand(), a.keygenCommand(), a.pingCommand(), a.versionCommand(), a.profileCommand())
 	return root
 }
 
@@ -121,7 +131,39 @@ func (a *app) config() (*config.Config, error) {
 		return nil, &codedError{exitUsage, err}
 	}
 	a.cfg = cfg
+	a.missing = missingDefaults(cfg)
 	return cfg, nil
+}
+
+// missingDefaults lists the files the configuration names by a relative
+// path that does not exist here: the repository's defaults, read outside it
+// without a profile.
+func missingDefaults(cfg *config.Config) []string {
+	var out []string
+	for _, path := range []string{cfg.Policy.File, cfg.Temporal.Codec.KeyFile} {
+		if path == "" || filepath.IsAbs(path) {
+			continue
+		}
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			out = append(out, path)
+		}
+	}
+	return out
+}
+
+// withHint adds what to do to an error about a relative file missing from
+// the working directory when no profile was read.
+func (a *app) withHint(err error) error {
+	if a.cfg == nil || a.cfg.Profile.Name != "" {
+		return err
+	}
+	for _, path := range a.missing {
+		if strings.Contains(err.Error(), path) {
+			wd, _ := os.Getwd()
+			return &codedError{exitCode(err), fmt.Errorf("%w (no %s in %s, and no profile: run make dev, which writes the dev profile the starter reads from any directory, or see starter profile --help)", err, path, wd)}
+		}
+	}
+	return err
 }
 
 // connect dials Temporal once.

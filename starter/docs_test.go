@@ -1,12 +1,15 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/spf13/cobra"
 )
 
 // docFiles are the README and every document under docs/.
@@ -93,5 +96,36 @@ func TestReadmeIsShort(t *testing.T) {
 	}
 	if n := strings.Count(string(data), "\n"); n > 250 {
 		t.Errorf("README.md has %d lines; keep it at most 250 and move reference material to docs/", n)
+	}
+}
+
+// Every examples/ file that a command's help or a document names exists:
+// a newcomer copies these commands first.
+func TestNamedExamplesExist(t *testing.T) {
+	re := regexp.MustCompile(`examples/[A-Za-z0-9._*-]+`)
+	check := func(where, text string) {
+		for _, path := range re.FindAllString(text, -1) {
+			path = strings.TrimRight(path, ".")
+			matches, err := filepath.Glob(filepath.Join("..", path))
+			if err != nil || len(matches) == 0 {
+				t.Errorf("%s names %s, which does not exist", where, path)
+			}
+		}
+	}
+	var walk func(cmd *cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		text := cmd.Use + "\n" + cmd.Short + "\n" + cmd.Long + "\n" + cmd.Example + "\n" + cmd.Flags().FlagUsages()
+		check("starter "+cmd.CommandPath()+" --help", text)
+		for _, c := range cmd.Commands() {
+			walk(c)
+		}
+	}
+	walk(newApp(io.Discard, io.Discard).rootCommand())
+	for _, file := range docFiles(t) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(file, string(data))
 	}
 }

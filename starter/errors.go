@@ -8,6 +8,8 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/batonhq/baton/workflows"
 )
@@ -21,6 +23,13 @@ func rootMessage(err error) string {
 	return err.Error()
 }
 
+// timedOut reports an error of a call that ran out of time, whether the
+// client's context or the server said so.
+func timedOut(err error) bool {
+	var de *serviceerror.DeadlineExceeded
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de) || status.Code(err) == codes.DeadlineExceeded
+}
+
 // instanceErr classifies an error about one workflow: unknown (exit 4), a
 // worker that does not answer, or anything else.
 func instanceErr(id string, err error) error {
@@ -28,8 +37,8 @@ func instanceErr(id string, err error) error {
 	if errors.As(err, &nf) {
 		return &codedError{exitNotFound, fmt.Errorf("%s: no such workflow", id)}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s: no worker answered in time (is the worker running?)", id)
+	if timedOut(err) {
+		return fmt.Errorf("%s: no answer in time: is a worker running (starter ping checks)?", id)
 	}
 	var qf *serviceerror.QueryFailed
 	if errors.As(err, &qf) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,14 +29,29 @@ func (a *app) query(cmd *cobra.Command, id, name string, out any) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
+	timeout := a.queryTimeout
+	if timeout <= 0 {
+		timeout = defaultQueryTimeout
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
 	v, err := cl.QueryWorkflow(ctx, id, "", name)
 	if err != nil {
+		if timedOut(err) {
+			retry := "retry"
+			if cmd.Flags().Lookup("timeout") != nil {
+				retry = "retry with --timeout 1m"
+			}
+			return fmt.Errorf("%s: no answer to the %s query within %s: a worker answers queries, is one polling task queue %q (starter ping checks)? A busy worker answers later: %s; starter list shows the instance without asking it",
+				id, name, timeout, a.cfg.TaskQueue, retry)
+		}
 		return instanceErr(id, err)
 	}
 	return v.Get(out)
 }
+
+// defaultQueryTimeout is how long a query waits for the instance's worker.
+const defaultQueryTimeout = 15 * time.Second
 
 // statusView joins the status query with what the server knows.
 type statusView struct {
@@ -113,10 +129,11 @@ func executionStatus(s enums.WorkflowExecutionStatus) string {
 }
 
 func (a *app) statusCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "status <workflow-id>",
+	cmd := &cobra.Command{
+		Use:     "status <workflow-id> [--timeout D]",
 		Short:   "Show an instance: stage, handling path, open tasks, outcome, policy version",
-		Example: "  starter status loan-A-17\n  starter status order-O-4 -o json",
+		Long:    "Show an instance. A running instance answers through its worker (the status\nquery): --timeout is how long to wait for it.",
+		Example: "  starter status loan-A-17\n  starter status order-O-4 -o json\n  starter status loan-A-17 --timeout 1m",
 		Args:    exactlyOneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
@@ -154,6 +171,8 @@ func (a *app) statusCommand() *cobra.Command {
 			return a.printStatus(st)
 		},
 	}
+	cmd.Flags().DurationVar(&a.queryTimeout, "timeout", defaultQueryTimeout, "how long to wait for the instance's worker to answer")
+	return cmd
 }
 
 func (a *app) printStatus(st statusView) error {
@@ -240,19 +259,26 @@ type listRow struct {
 
 func (a *app) listCommand() *cobra.Command {
 	var process string
-	var open, closed bool
+	var open, closed, all bool
 	var limit int
 	cmd := &cobra.Command{
-		Use:     "list [--process P] [--open|--closed] [--limit N]",
+		Use:     "list [--process P] [--open|--closed] [--limit N | --all]",
 		Short:   "List instances with stage and outcome",
-		Example: "  starter list\n  starter list --process loan --open",
+		Long:    "List instances from visibility, newest first: the first 50 unless --limit or --all\nsays otherwise (when more exist, a line on standard error says so).",
+		Example: "  starter list\n  starter list --process loan --open\n  starter list --all -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if open && closed {
 				return usageErr("--open and --closed exclude each other")
 			}
+			if all && cmd.Flags().Changed("limit") {
+				return usageErr("--limit and --all exclude each other")
+			}
 			if limit < 1 {
 				return usageErr("--limit: %d must be at least 1", limit)
+			}
+			if all {
+				limit = 0
 			}
 			if err := checkProcessFlag(process); err != nil {
 				return err
@@ -264,10 +290,16 @@ func (a *app) listCommand() *cobra.Command {
 			if closed {
 				state = append(state, "ExecutionStatus != 'Running'")
 			}
-			rows, err := a.visibility(cmd, processQuery(process, state...), limit)
+			rows, _, more, err := a.listInstances(cmd, processQuery(process, state...), limit, false)
 			if err != nil {
 				return err
 			}
+			// Standard error, so that -o json stays one document.
+			defer func() {
+				if more {
+					fmt.Fprintf(a.errOut, "showing %d of more; --limit N or --all\n", len(rows))
+				}
+			}()
 			if a.jsonOutput() {
 				return a.printJSON(rows)
 			}
@@ -283,7 +315,8 @@ func (a *app) listCommand() *cobra.Command {
 	f.StringVar(&process, "process", "", "only this process")
 	f.BoolVar(&open, "open", false, "only running instances")
 	f.BoolVar(&closed, "closed", false, "only closed instances")
-	f.IntVar(&limit, "limit", 50, "at most this many")
+	f.IntVar(&limit, "limit", 50, "at most this many, newest first")
+	f.BoolVar(&all, "all", false, "every instance (however many)")
 	return cmd
 }
 
@@ -304,40 +337,45 @@ func is(attribute, value string) string {
 
 // visibility lists instances matching query, newest first.
 func (a *app) visibility(cmd *cobra.Command, query string, limit int) ([]listRow, error) {
-	rows, _, err := a.listInstances(cmd, query, limit, false)
+	rows, _, _, err := a.listInstances(cmd, query, limit, false)
 	return rows, err
 }
 
 // visibilityWithStats also returns each instance's task stats, decoded from
 // its memo (zero when absent or unreadable).
 func (a *app) visibilityWithStats(cmd *cobra.Command, query string, limit int) ([]listRow, []humantask.TaskStats, error) {
-	return a.listInstances(cmd, query, limit, true)
+	rows, stats, _, err := a.listInstances(cmd, query, limit, true)
+	return rows, stats, err
 }
 
-// listInstances lists instances matching query, newest first, and with
-// withStats their memos' task stats: only then are memos decoded.
-func (a *app) listInstances(cmd *cobra.Command, query string, limit int, withStats bool) ([]listRow, []humantask.TaskStats, error) {
+// listInstances lists at most limit instances matching query (every one
+// when limit is 0), newest first, and with withStats their memos' task
+// stats: only then are memos decoded. more reports that instances beyond
+// the limit exist (one more is read to know).
+func (a *app) listInstances(cmd *cobra.Command, query string, limit int, withStats bool) (rows []listRow, stats []humantask.TaskStats, more bool, err error) {
 	cl, err := a.connect()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	var stats []humantask.TaskStats
+	want := limit + 1 // one more than shown: do more exist?
+	if limit == 0 {
+		want = math.MaxInt
+	}
 	dc := converter.GetDefaultDataConverter()
 	// Memos are encrypted by the payload codec; search attributes never are.
 	var memoDC converter.DataConverter
 	if withStats {
 		if memoDC, err = a.dataConverter(); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 	}
-	var rows []listRow
 	var token []byte
-	for len(rows) < limit {
+	for len(rows) < want {
 		resp, err := cl.ListWorkflow(cmd.Context(), &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: a.cfg.Temporal.Namespace, Query: query, PageSize: int32(min(limit, 1000)), NextPageToken: token,
+			Namespace: a.cfg.Temporal.Namespace, Query: query, PageSize: int32(min(want, 1000)), NextPageToken: token,
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("list instances: %v", rootMessage(err))
+			return nil, nil, false, fmt.Errorf("list instances: %v", rootMessage(err))
 		}
 		for _, e := range resp.GetExecutions() {
 			r := listRow{
@@ -363,7 +401,7 @@ func (a *app) listInstances(cmd *cobra.Command, query string, limit int, withSta
 				}
 				stats = append(stats, st)
 			}
-			if len(rows) == limit {
+			if len(rows) == want {
 				break
 			}
 		}
@@ -372,7 +410,13 @@ func (a *app) listInstances(cmd *cobra.Command, query string, limit int, withSta
 			break
 		}
 	}
-	return rows, stats, nil
+	if limit > 0 && len(rows) > limit {
+		rows, more = rows[:limit], true
+		if withStats {
+			stats = stats[:limit]
+		}
+	}
+	return rows, stats, more, nil
 }
 
 // writeWrapped prints an aligned table whose last column wraps at word

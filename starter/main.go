@@ -33,6 +33,7 @@ func run(ctx context.Context, args []string) int {
 	if err == nil {
 		return 0
 	}
+	err = a.withHint(err)
 	// Errors quote servers and other people's input: escape control characters.
 	fmt.Fprintln(os.Stderr, "starter:", termsafe.Clean(oneLine(err.Error())))
 	return exitCode(err)

@@ -95,7 +95,7 @@ generated.`,
   starter start order --customer K-100 --item SKU-BOOK:2 --amount 120 --card 4111111111111111 --billing DE --shipping DE
   starter start onboarding --file examples/onboarding.json --wait
   starter start expense --requester max --amount 300 --category travel
-  starter start claim --file examples/claim-small.json`,
+  starter start claim --file examples/claim-auto-pay.json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErr("start needs a process: one of %s", strings.Join(workflows.Names(), ", "))

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.temporal.io/api/serviceerror"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/batonhq/baton/workflows"
 )
@@ -31,5 +38,26 @@ func TestExamplesAreStrictlyValid(t *testing.T) {
 		if err := in.Validate(); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+// Running out of time reads as such whether the client's context or the
+// server reports it (the server's DeadlineExceeded is not context's).
+func TestTimedOut(t *testing.T) {
+	for _, err := range []error{
+		context.DeadlineExceeded,
+		fmt.Errorf("query: %w", context.DeadlineExceeded),
+		serviceerror.NewDeadlineExceeded("context deadline exceeded"),
+		status.Error(codes.DeadlineExceeded, "context deadline exceeded"),
+	} {
+		if !timedOut(err) {
+			t.Errorf("%T %v: not a time-out", err, err)
+		}
+		if msg := instanceErr("loan-A-1", err).Error(); !strings.Contains(msg, "starter ping") {
+			t.Errorf("%T: %q", err, msg)
+		}
+	}
+	if timedOut(errors.New("boom")) || timedOut(serviceerror.NewNotFound("x")) {
+		t.Error("other errors read as time-outs")
 	}
 }

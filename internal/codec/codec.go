@@ -3,8 +3,9 @@
 // memos, failure details) passes through it; the Temporal service and anyone
 // reading its histories see ciphertext and a key id, never the data.
 //
-// Keys rotate: the newest key of the keyring encrypts, every key of the
-// keyring decrypts, and each encrypted payload names its key in its metadata.
+// Keys rotate: the newest key of the keyring that is not pending encrypts,
+// every key of the keyring decrypts, and each encrypted payload names its key
+// in its metadata.
 package codec
 
 import (
@@ -109,7 +110,9 @@ type KeyError struct {
 }
 
 func (e *KeyError) Error() string {
-	return fmt.Sprintf("payload encrypted with key %q, which is not in the configured keys %v (temporal.codec.key_file / BATON_CODEC_KEY_FILE)", e.ID, e.Known)
+	return fmt.Sprintf("payload encrypted with key %q, which is not in the configured keys %v: "+
+		"this program reads another key file than the one that wrote the data, or started before that key was added: "+
+		"point temporal.codec.key_file / BATON_CODEC_KEY_FILE at the writer's key file (starter profile shows the starter's), or restart the program", e.ID, e.Known)
 }
 
 // DataConverter wraps the SDK's default data converter with the codec.

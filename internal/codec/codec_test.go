@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +99,7 @@ func TestRotationNewestKeyEncryptsOldKeysDecrypt(t *testing.T) {
 	if !errors.As(err, &ke) || ke.ID != "2025-a" {
 		t.Fatalf("err = %v, want a KeyError naming 2025-a", err)
 	}
-	if want := `payload encrypted with key "2025-a", which is not in the configured keys [2026-b] (temporal.codec.key_file / BATON_CODEC_KEY_FILE)`; err.Error() != want {
+	if want := `payload encrypted with key "2025-a", which is not in the configured keys [2026-b]: `; !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("message = %q", err)
 	}
 }
@@ -184,30 +186,97 @@ func TestKeyFileGenerationAndRotation(t *testing.T) {
 	if _, err := LoadKeyFile(path); err == nil || !strings.Contains(err.Error(), "does not exist: generate a development key with `make codec-key`") {
 		t.Fatalf("missing file: %v", err)
 	}
-	first, err := AppendNewKey(path, "dev-")
-	if err != nil {
-		t.Fatal(err)
+	first, active, err := AppendNewKey(path, "dev-")
+	if err != nil || !active {
+		t.Fatalf("first key: %v, active %v", err, active)
 	}
 	st, err := os.Stat(path)
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode: %v %v", st, err)
 	}
+	// r1 is a program that started before the rotation (a running worker).
 	r1, err := LoadKeyFile(path)
 	if err != nil || r1.NewestID() != first {
 		t.Fatalf("load: %v %v", r1, err)
 	}
 	enc, _ := New(r1).Encode([]*commonpb.Payload{payload(t, 1)})
+	before, _ := os.ReadFile(path)
 	time.Sleep(1100 * time.Millisecond) // ids carry the second
-	second, err := AppendNewKey(path, "dev-")
-	if err != nil {
-		t.Fatal(err)
+	second, active, err := AppendNewKey(path, "dev-")
+	if err != nil || active {
+		t.Fatalf("second key: %v, active %v (a key added to a file in use must start pending)", err, active)
 	}
+	after, _ := os.ReadFile(path)
+	added := regexp.MustCompile(`^` + Pending + ` ` + regexp.QuoteMeta(second) + `:[A-Za-z0-9+/]{43}=\n$`)
+	if !strings.HasPrefix(string(after), string(before)) || !added.MatchString(string(after[len(before):])) {
+		t.Fatalf("the append changed what was there or added more than one line:\nbefore %q\nafter  %q", before, after)
+	}
+	// r2 is a program started after the rotation (a new starter): it
+	// decrypts the new key but still encrypts with the old one, so the
+	// running r1 reads what it writes.
 	r2, err := LoadKeyFile(path)
-	if err != nil || r2.NewestID() != second || len(r2.IDs()) != 2 {
-		t.Fatalf("after rotation: %v %v", r2.IDs(), err)
+	if err != nil || r2.NewestID() != first || len(r2.IDs()) != 2 || !slices.Equal(r2.PendingIDs(), []string{second}) {
+		t.Fatalf("after the append: ids %v, pending %v, encrypts %s, %v", r2.IDs(), r2.PendingIDs(), r2.NewestID(), err)
 	}
-	if _, err := New(r2).Decode(enc); err != nil {
+	fromNew, _ := New(r2).Encode([]*commonpb.Payload{payload(t, 2)})
+	if _, err := New(r1).Decode(fromNew); err != nil {
+		t.Errorf("a program started before the rotation cannot read what a newer one wrote: %v", err)
+	}
+	// Activated (every program restarted with it), the new key encrypts and
+	// the old one still decrypts.
+	ids, err := ActivateKeys(path)
+	if err != nil || !slices.Equal(ids, []string{second}) {
+		t.Fatalf("activate: %v %v", ids, err)
+	}
+	activated, _ := os.ReadFile(path)
+	if string(activated) != strings.Replace(string(after), "\n"+Pending+" ", "\n", 1) {
+		t.Errorf("activation changed more than the mark:\n%q\n%q", after, activated)
+	}
+	r3, err := LoadKeyFile(path)
+	if err != nil || r3.NewestID() != second || len(r3.PendingIDs()) != 0 {
+		t.Fatalf("after activation: %v %v", r3.NewestID(), err)
+	}
+	if _, err := New(r3).Decode(enc); err != nil {
 		t.Errorf("old payload after rotation: %v", err)
+	}
+	if ids, err := ActivateKeys(path); err != nil || ids != nil {
+		t.Errorf("a second activation: %v %v", ids, err)
+	}
+	if again, _ := os.ReadFile(path); string(again) != string(activated) {
+		t.Error("a second activation changed the file")
+	}
+}
+
+// The pending mark reads in the environment's comma-separated form too, and
+// a keyring of pending keys only (nothing could encrypt) is refused.
+func TestPendingKeys(t *testing.T) {
+	r, err := ParseKeys(entry("a", 1)+", "+Pending+" "+entry("b", 2), "env")
+	if err != nil || r.NewestID() != "a" || !slices.Equal(r.PendingIDs(), []string{"b"}) {
+		t.Errorf("env with a pending key: %v %v", r, err)
+	}
+	if _, err := ParseKeys(Pending+" "+entry("a", 1), "k"); err == nil || !strings.Contains(err.Error(), "every key is pending") {
+		t.Errorf("only pending keys: %v", err)
+	}
+}
+
+// A payload whose key the program lacks says what to do, in one line.
+func TestKeyErrorSaysWhatToDo(t *testing.T) {
+	a, _ := ParseKeys(entry("a", 1), "a")
+	b, _ := ParseKeys(entry("b", 2), "b")
+	enc, _ := New(a).Encode([]*commonpb.Payload{payload(t, 1)})
+	_, err := New(b).Decode(enc)
+	var ke *KeyError
+	if !errors.As(err, &ke) {
+		t.Fatalf("got %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{`payload encrypted with key "a", which is not in the configured keys [b]`, "BATON_CODEC_KEY_FILE", "restart the program"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "\n") {
+		t.Errorf("not one line: %q", msg)
 	}
 }
 

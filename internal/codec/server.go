@@ -85,6 +85,28 @@ func Handler(ring *Keyring, o ServerOptions) http.Handler {
 	})
 }
 
+// Route names a request's path for logs as a pattern: "/encode",
+// "/t/{token}/decode", "/healthz", or "{other}" for anything else. It never
+// returns a path segment, since one may be a secret: /t/<token> carries the
+// token in the path.
+func Route(path string) string {
+	prefix := ""
+	if rest, ok := strings.CutPrefix(path, "/t/"); ok {
+		prefix = "/t/{token}"
+		_, tail, _ := strings.Cut(rest, "/")
+		path = "/" + tail
+	}
+	switch path {
+	case "/encode", "/decode", "/healthz":
+		return prefix + path
+	case "/":
+		if prefix != "" {
+			return prefix
+		}
+	}
+	return prefix + "{other}"
+}
+
 // credential returns the token a request carries and its path without a
 // /t/<token> prefix.
 func credential(r *http.Request) (token, path string) {
