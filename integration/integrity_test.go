@@ -300,8 +300,8 @@ func temporalCLIIn(t *testing.T, ns string, args ...string) (string, error) {
 }
 
 // devInbox runs the web inbox with the development sign-in in namespace ns
-// and returns its URL.
-func devInbox(t *testing.T, ns string) string {
+// (and extra environment: its audit store) and returns its URL.
+func devInbox(t *testing.T, ns string, extraEnv ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	key := filepath.Join(dir, "inbox.key")
@@ -313,6 +313,7 @@ func devInbox(t *testing.T, ns string) string {
 	cmd := exec.Command(filepath.Join(env.bin, "inbox"))
 	cmd.Env = append(baseEnv(), "TEMPORAL_NAMESPACE="+ns, "BATON_POLICY_FILE="+polFile, "BATON_INBOX_LISTEN="+listen,
 		"BATON_INBOX_PUBLIC_URL=http://"+listen, "BATON_INBOX_SIGNING_KEY="+key, "BATON_INBOX_DEV_SIGN_IN=true")
+	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Dir = env.root
 	var log lockedBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log

@@ -25,6 +25,7 @@ import (
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/auditlog"
+	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/logging"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/tclient"
@@ -158,6 +159,23 @@ func run(args []string) error {
 
 	var ready atomic.Bool
 	if cfg.Metrics.Address != "" {
+		// The figures starter report prints, per process and path, as
+		// gauges: computed from the audit store every metrics.figures_every.
+		err := met.ServeFigures(rctx, cfg.Metrics.FiguresEvery, func(ctx context.Context) ([]insight.ProcessFigures, error) {
+			until := time.Now().UTC()
+			trails, err := insight.ReadTrails(ctx, audit, insight.Window{Since: until.Add(-metrics.FiguresWindow), Until: until, Started: true, Need: insight.NeedEnd})
+			if err != nil {
+				return nil, err
+			}
+			runs := make([]insight.Run, len(trails))
+			for i, t := range trails {
+				runs[i] = t.Run()
+			}
+			return insight.Measure(runs, metrics.FiguresWindow.Hours(), workflows.Names()), nil
+		}, func(err error) { zl.Warn("insight figures not refreshed", zap.Error(err)) })
+		if err != nil {
+			return err
+		}
 		srv, err := serveOps(cfg.Metrics.Address, &ready, met.HTTP)
 		if err != nil {
 			return err

@@ -53,9 +53,24 @@ var claim = &Process{
 		}
 		return p.ValidateTask("processes.claim.adjusterReview", cp.AdjusterReview, true)
 	}),
-	Route: routeSection(ProcessClaim, func(f *ClaimFacts) []factParser {
-		return []factParser{intFact("triageScore", &f.TriageScore), floatFact("amount", &f.Amount)}
-	}, func(f ClaimFacts, cp ClaimPolicy) Route { return ClaimRoute(f, nil, cp) }),
+	Rules: sectionRules(ProcessClaim, claimFacts, func(f ClaimFacts, cp ClaimPolicy) Route { return ClaimRoute(f, nil, cp) }, func(f ClaimFacts, cp ClaimPolicy) []TaskRule {
+		if ClaimRoute(f, nil, cp).Decision != ClaimAdjusterReview {
+			return nil
+		}
+		return []TaskRule{{Spec: claimAdjusterReview(f, cp, "")}}
+	}),
+}
+
+func claimFacts(f *ClaimFacts) []factParser {
+	return []factParser{intFact("triageScore", &f.TriageScore), floatFact("amount", &f.Amount)}
+}
+
+// claimAdjusterReview is the adjuster's review: the policy's, with the
+// four-eyes quorum for the amount.
+func claimAdjusterReview(f ClaimFacts, cp ClaimPolicy, title string) humantask.Spec {
+	spec := humantask.FromPolicy("adjuster-review", title, cp.AdjusterReview)
+	spec.Quorum = ClaimQuorum(f, cp)
+	return spec
 }
 
 func init() { describe(claim, Claim) }
@@ -220,8 +235,7 @@ func claimBody(ctx workflow.Context, p *proc, in ClaimInput, res *ClaimResult) e
 	route := ClaimRoute(facts, tri.Reasons, pol)
 	p.route(ctx, route)
 	if route.Decision == ClaimAdjusterReview {
-		spec := humantask.FromPolicy("adjuster-review", "Adjuster review of "+in.Key(), pol.AdjusterReview)
-		spec.Quorum = ClaimQuorum(facts, pol)
+		spec := claimAdjusterReview(facts, pol, "Adjuster review of "+in.Key())
 		p.SetStage(ctx, 3, "adjuster-review", fmt.Sprintf("awaiting adjuster approval (%d needed)", spec.Quorum))
 		if _, err := p.decide(ctx, spec, review{outcome: OutcomeDenied, decision: "adjuster decision"}); err != nil {
 			return err

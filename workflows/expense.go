@@ -55,8 +55,25 @@ var expense = &Process{
 		}
 		return nil
 	}),
-	Route: routeSection(ProcessExpense, func(amount *float64) []factParser { return []factParser{floatFact("amount", amount)} },
-		func(amount float64, ep ExpensePolicy) Route { route, _ := ExpenseRoute(amount, ep); return route }),
+	Rules: sectionRules(ProcessExpense, expenseFacts, func(amount float64, ep ExpensePolicy) Route { route, _ := ExpenseRoute(amount, ep); return route }, func(amount float64, ep ExpensePolicy) []TaskRule {
+		_, chain := ExpenseRoute(amount, ep)
+		var rules []TaskRule
+		var earlier []string
+		for _, l := range chain {
+			spec := expenseLevel(l, "")
+			rules = append(rules, TaskRule{Spec: spec, DistinctFrom: slices.Clone(earlier)})
+			earlier = append(earlier, spec.ID)
+		}
+		return rules
+	}),
+}
+
+func expenseFacts(amount *float64) []factParser { return []factParser{floatFact("amount", amount)} }
+
+// expenseLevel is one level's approval task, as the policy sets it; the
+// approvers of earlier levels are excluded from it.
+func expenseLevel(l ExpenseLevel, title string) humantask.Spec {
+	return humantask.FromPolicy(l.Name+"-approval", title, l.Task)
 }
 
 func init() { describe(expense, Expense) }
@@ -165,7 +182,7 @@ func expenseBody(ctx workflow.Context, p *proc, in ExpenseInput, res *ExpenseRes
 	exclusions := []humantask.Exclusion{{User: in.Requester, Reason: "the requester"}}
 	for i, l := range chain {
 		p.SetStage(ctx, i+1, l.Name+"-approval", fmt.Sprintf("awaiting %s approval", l.Name))
-		spec := humantask.FromPolicy(l.Name+"-approval", fmt.Sprintf("%s approval of %s", capitalize(l.Name), in.Key()), l.Task)
+		spec := expenseLevel(l, fmt.Sprintf("%s approval of %s", capitalize(l.Name), in.Key()))
 		spec.Exclusions = slices.Clone(exclusions)
 		r, err := p.decide(ctx, spec, review{outcome: OutcomeRejected, decision: l.Name + " decision", level: l.Name})
 		if err != nil {

@@ -45,9 +45,24 @@ var loan = &Process{
 		}
 		return nil
 	}),
-	Route: routeSection(ProcessLoan, func(f *LoanFacts) []factParser {
-		return []factParser{intFact("riskScore", &f.RiskScore), floatFact("amount", &f.Amount)}
-	}, LoanRoute),
+	Rules: sectionRules(ProcessLoan, loanFacts, LoanRoute, func(f LoanFacts, lp LoanPolicy) []TaskRule {
+		if LoanRoute(f, lp).Decision != LoanUnderwriting {
+			return nil
+		}
+		return []TaskRule{{Spec: loanUnderwriting(f, lp, "")}}
+	}),
+}
+
+func loanFacts(f *LoanFacts) []factParser {
+	return []factParser{intFact("riskScore", &f.RiskScore), floatFact("amount", &f.Amount)}
+}
+
+// loanUnderwriting is the underwriting task: the policy's, with the
+// four-eyes quorum for the amount.
+func loanUnderwriting(f LoanFacts, lp LoanPolicy, title string) humantask.Spec {
+	spec := humantask.FromPolicy("underwriting", title, lp.Underwriting)
+	spec.Quorum = LoanQuorum(f, lp)
+	return spec
 }
 
 func init() { describe(loan, Loan) }
@@ -237,8 +252,7 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 	case LoanAutoDecline:
 		return record.End(OutcomeDeclined, fmt.Sprintf("risk score %d below %d", res.RiskScore, pol.AutoDeclineBelow))
 	case LoanUnderwriting:
-		spec := humantask.FromPolicy("underwriting", "Underwriting decision for "+in.Key(), pol.Underwriting)
-		spec.Quorum = LoanQuorum(facts, pol)
+		spec := loanUnderwriting(facts, pol, "Underwriting decision for "+in.Key())
 		p.SetStage(ctx, 3, "underwriting", fmt.Sprintf("awaiting underwriter approval (%d needed)", spec.Quorum))
 		if _, err := p.decide(ctx, spec, review{outcome: OutcomeDeclined, decision: "underwriting decision"}); err != nil {
 			return err

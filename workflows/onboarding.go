@@ -50,7 +50,47 @@ var onboarding = &Process{
 		}
 		return p.ValidateTask("processes.onboarding.provisioningFix", op.ProvisioningFix, true)
 	}),
-	Route: func(map[string]string, *policy.Policy) (Route, error) { return OnboardingRoute(), nil },
+	Rules: func(p *policy.Policy) (Rules, error) {
+		op, err := policy.Section[OnboardingPolicy](p, ProcessOnboarding)
+		if err != nil {
+			return Rules{}, err
+		}
+		tasks := []TaskRule{
+			{Spec: onboardingManagerApproval(op, "", "", "")},
+			{Spec: onboardingProvisioningFix(op, 0, ""), Optional: true},
+		}
+		return Rules{
+			Route: func(map[string]string) (Route, error) { return OnboardingRoute(), nil },
+			Tasks: func(map[string]string) ([]TaskRule, error) { return tasks, nil },
+		}, nil
+	},
+}
+
+// onboardingManagerApproval is the manager's approval: addressed to the
+// named manager (empty: not known), delegated only to holders of the
+// policy's roles, the new hire excluded.
+func onboardingManagerApproval(op OnboardingPolicy, manager, employee, title string) humantask.Spec {
+	spec := humantask.FromPolicy("manager-approval", title, op.ManagerApproval)
+	spec.DelegateRoles, spec.Roles = spec.Roles, nil
+	if manager != "" {
+		spec.Users = []string{manager}
+	}
+	if employee != "" {
+		// Separation of duties as everywhere: the new hire never approves
+		// their own access, whoever the task is delegated or escalated to.
+		spec.Exclusions = []humantask.Exclusion{{User: employee, Reason: "the new hire"}}
+	}
+	return spec
+}
+
+// onboardingProvisioningFix is the it-admins' task after provisioning
+// round failed ("provisioning-fix-" with round 0: the prefix of them all).
+func onboardingProvisioningFix(op OnboardingPolicy, round int, title string) humantask.Spec {
+	id := "provisioning-fix-"
+	if round > 0 {
+		id = fmt.Sprintf("provisioning-fix-%d", round)
+	}
+	return humantask.FromPolicy(id, title, op.ProvisioningFix)
 }
 
 func init() { describe(onboarding, Onboarding) }
@@ -169,11 +209,7 @@ func onboardingBody(ctx workflow.Context, p *proc, in OnboardingInput, res *Onbo
 	}
 
 	p.SetStage(ctx, 2, "manager-approval", "awaiting the manager's approval of the access package")
-	spec := humantask.FromPolicy("manager-approval", "Access package for "+in.Key(), pol.ManagerApproval)
-	spec.DelegateRoles, spec.Roles, spec.Users = spec.Roles, nil, []string{in.Manager}
-	// Separation of duties as everywhere: the new hire never approves their
-	// own access, whoever the task is delegated or escalated to.
-	spec.Exclusions = []humantask.Exclusion{{User: in.EmployeeID, Reason: "the new hire"}}
+	spec := onboardingManagerApproval(pol, in.Manager, in.EmployeeID, "Access package for "+in.Key())
 	if _, err := p.decide(ctx, spec, review{outcome: OutcomeRejected, decision: "approval"}); err != nil {
 		return err
 	}
@@ -247,7 +283,7 @@ func (p *proc) provision(ctx workflow.Context, in OnboardingInput, pol Onboardin
 			return nil
 		}
 		p.SetStage(ctx, 3, "provisioning-fix", "awaiting IT to fix "+names(failed)+": approve retries, reject aborts")
-		fix := humantask.FromPolicy(fmt.Sprintf("provisioning-fix-%d", round), "Provisioning failed for "+in.Key()+": "+strings.Join(reasons, "; "), pol.ProvisioningFix)
+		fix := onboardingProvisioningFix(pol, round, "Provisioning failed for "+in.Key()+": "+strings.Join(reasons, "; "))
 		ft, err := p.Open(ctx, fix)
 		if err != nil {
 			return err

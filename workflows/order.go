@@ -68,8 +68,19 @@ var order = &Process{
 		}
 		return nil
 	}),
-	Route: routeSection(ProcessOrder, func(score *int) []factParser { return []factParser{intFact("fraudScore", score)} },
-		func(score int, op OrderPolicy) Route { return OrderRoute(score, nil, op) }),
+	Rules: sectionRules(ProcessOrder, orderFacts, func(score int, op OrderPolicy) Route { return OrderRoute(score, nil, op) }, func(score int, op OrderPolicy) []TaskRule {
+		if OrderRoute(score, nil, op).Decision != OrderFraudReview {
+			return nil
+		}
+		return []TaskRule{{Spec: orderFraudReview(op, "")}}
+	}),
+}
+
+func orderFacts(score *int) []factParser { return []factParser{intFact("fraudScore", score)} }
+
+// orderFraudReview is the fraud analysts' review, as the policy sets it.
+func orderFraudReview(op OrderPolicy, title string) humantask.Spec {
+	return humantask.FromPolicy("fraud-review", title, op.FraudReview)
 }
 
 func init() { describe(order, Order) }
@@ -220,7 +231,7 @@ func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) e
 	p.route(ctx, route)
 	if route.Decision == OrderFraudReview {
 		p.SetStage(ctx, 2, "fraud-review", "awaiting a fraud analyst's review")
-		spec := humantask.FromPolicy("fraud-review", "Fraud review for "+in.Key(), pol.FraudReview)
+		spec := orderFraudReview(pol, "Fraud review for "+in.Key())
 		if _, err := p.decide(ctx, spec, review{outcome: OutcomeFraudRejected, decision: "fraud review"}); err != nil {
 			return err
 		}

@@ -282,20 +282,35 @@ func checkSection[T any](process string, check func(p *policy.Policy, sec T) err
 	}
 }
 
-// routeSection builds a description's Route from the process's pure
-// routing function: the recorded facts are read with parsers into facts,
-// the section decoded into a T.
-func routeSection[T, F any](process string, parsers func(f *F) []factParser, route func(f F, sec T) Route) func(map[string]string, *policy.Policy) (Route, error) {
-	return func(facts map[string]string, p *policy.Policy) (Route, error) {
-		var f F
-		if err := parseFacts(facts, parsers(&f)...); err != nil {
-			return Route{}, err
-		}
+// sectionRules builds a description's Rules from its pure routing and
+// task functions: the process's section of a policy is decoded into a T
+// once, and each instance's recorded facts are read with parsers into an F.
+func sectionRules[T, F any](process string, parsers func(f *F) []factParser, route func(f F, sec T) Route, tasks func(f F, sec T) []TaskRule) func(*policy.Policy) (Rules, error) {
+	return func(p *policy.Policy) (Rules, error) {
 		sec, err := policy.Section[T](p, process)
 		if err != nil {
-			return Route{}, err
+			return Rules{}, err
 		}
-		return route(f, sec), nil
+		read := func(facts map[string]string) (F, error) {
+			var f F
+			return f, parseFacts(facts, parsers(&f)...)
+		}
+		return Rules{
+			Route: func(facts map[string]string) (Route, error) {
+				f, err := read(facts)
+				if err != nil {
+					return Route{}, err
+				}
+				return route(f, sec), nil
+			},
+			Tasks: func(facts map[string]string) ([]TaskRule, error) {
+				f, err := read(facts)
+				if err != nil {
+					return nil, err
+				}
+				return tasks(f, sec), nil
+			},
+		}, nil
 	}
 }
 
@@ -377,6 +392,7 @@ func (p *proc) step(ctx workflow.Context, name, summary string, fn, in, out any,
 	o := p.options(opts...)
 	if err := workflow.ExecuteActivity(p.activityCtx(ctx, p.stepID(name), summary, o), fn, in).Get(ctx, out); err != nil {
 		p.Audit(ctx, humantask.SystemActor, record.ActionStepFailed, "", name+": "+cause(err))
+		p.Count(ctx, record.MetricStepFailures, map[string]string{"step": name})
 		return err
 	}
 	p.Audit(ctx, humantask.SystemActor, record.ActionStepCompleted, "", name)

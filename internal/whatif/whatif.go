@@ -19,6 +19,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/humantask"
@@ -220,7 +221,7 @@ func evaluate(name string, list []Instance, proposed *policy.Policy) Process {
 			continue
 		}
 		e := Evaluated{BusinessKey: in.BusinessKey, CurrentPath: in.Path, CurrentDecision: in.Decision, People: people(in.Tasks),
-			CycleSeconds: in.Close.Sub(in.Start).Seconds(), Tasks: len(in.Tasks), PersonHours: taskHours(in.Tasks), tasks: in.Tasks}
+			CycleSeconds: insight.Cycle(in.Start, in.Close), Tasks: len(in.Tasks), PersonHours: taskHours(in.Tasks), tasks: in.Tasks}
 		route, err := d.Route(in.Facts, proposed)
 		switch {
 		case err != nil && len(in.Facts) == 0:
