@@ -103,6 +103,9 @@ type Log struct {
 // Metrics is the worker's /metrics and /healthz listener.
 type Metrics struct {
 	Address string `mapstructure:"address"`
+	// FiguresEvery is how often the worker computes the report's figures
+	// (baton_insight_* gauges) from the audit store.
+	FiguresEvery time.Duration `mapstructure:"figures_every"`
 }
 
 // PolicyFile locates the governance policy.
@@ -231,6 +234,7 @@ var settings = []setting{
 	{"log.level", "info", []string{"BATON_LOG_LEVEL"}, "log-level", "debug, info, warn or error"},
 	{"log.format", "console", []string{"BATON_LOG_FORMAT"}, "log-format", "console or json"},
 	{"metrics.address", "localhost:9464", []string{"BATON_METRICS_ADDRESS"}, "metrics-address", "listen address for /metrics and /healthz (empty disables)"},
+	{"metrics.figures_every", time.Minute, []string{"BATON_METRICS_FIGURES_EVERY"}, "", "how often the worker computes the report's figures (baton_insight_* gauges) from the audit store"},
 	{"policy.file", "config/policy.yaml", []string{"BATON_POLICY_FILE"}, "policy", "governance policy file"},
 	{"systems.url", "http://localhost:8090", []string{"BATON_SYSTEMS_URL"}, "systems-url", "base URL of the enterprise systems (the simulator locally)"},
 	{"systems.timeout", 10 * time.Second, []string{"BATON_SYSTEMS_TIMEOUT"}, "", "timeout of one call to an enterprise system"},
@@ -520,6 +524,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return fmt.Errorf("metrics.address: %q is not host:port", a)
 		}
+	}
+	if c.Metrics.FiguresEvery < time.Second {
+		return fmt.Errorf("metrics.figures_every: %s is under a second (each refresh reads a day of the audit store)", c.Metrics.FiguresEvery)
 	}
 	if c.Policy.File == "" {
 		return errors.New("policy.file: must not be empty")

@@ -24,9 +24,9 @@ import (
 	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/config"
 	ht "github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/frameact"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
-	"github.com/batonhq/baton/worker"
 )
 
 // plan is what the test process does.
@@ -140,7 +140,7 @@ type harness struct {
 	upserts int
 	roles   []string // PendingRoles as upserted, in order
 	pol     *policy.Policy
-	pa      *worker.Frame // the worker's current policy
+	pa      *frameact.Frame // the worker's current policy
 	cancels int
 	// settings are the worker's (fixed when the test process is
 	// registered, as the worker fixes them).
@@ -151,7 +151,7 @@ func newHarness(t *testing.T) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), pol: devPolicy(t)}
-	h.pa = worker.NewFrame(h.pol, nil)
+	h.pa = frameact.NewFrame(h.pol, nil)
 	h.pa.Register(h.env)
 	// As the worker does: the validator reads the current directory.
 	h.settings.Directory = h.pa.Directory

@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/logging"
 	"github.com/batonhq/baton/internal/signing"
 	"github.com/batonhq/baton/internal/taskinbox"
@@ -55,7 +56,7 @@ func Run(args []string, c *process.Catalog) error {
 	}
 	fs := pflag.NewFlagSet("inbox", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
-	config.AddFlags(fs, append(config.ConnectionKeys(), "policy.file", "log.level", "log.format")...)
+	config.AddFlags(fs, append(config.ConnectionKeys(), "policy.file", "log.level", "log.format", "audit.dsn")...)
 	config.AddProfileFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: inbox [flags] | inbox keygen --out FILE | inbox trust --key FILE --policy IN --out OUT\n\n"+
@@ -122,9 +123,13 @@ func Run(args []string, c *process.Catalog) error {
 	}
 	defer cl.Close()
 
+	// The insight pages read the audit store; without it they say so.
+	insightSource := openInsight(ctx, cfg.Audit.DSN, zl)
 	// Only Baton's own instances are listed and opened.
 	source := taskinbox.Baton(c, cfg.TaskQueue, cfg.Temporal.Codec)
 	h, err := webinbox.New(webinbox.Options{
+		Catalog: c,
+		Insight: insightSource,
 		Backend: &webinbox.TemporalBackend{Client: cl, Source: source, Lister: &taskinbox.Visibility{
 			Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol, DataConverter: copts.DataConverter, Source: source}},
 		Policy:    pol,
@@ -163,6 +168,25 @@ func Run(args []string, c *process.Catalog) error {
 	defer cancel()
 	zl.Info("inbox stopping")
 	return srv.Shutdown(sctx)
+}
+
+// openInsight opens the audit store for the insight pages. A store that
+// does not answer at start leaves the inbox serving tasks: the insight
+// pages then say why they cannot show anything.
+func openInsight(ctx context.Context, dsn string, zl *zap.Logger) webinbox.Insight {
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	st, err := auditstore.Open(octx, dsn)
+	if err == nil {
+		if err = st.CheckSchema(octx); err != nil {
+			st.Close()
+		}
+	}
+	if err != nil {
+		zl.Warn("insight pages without the audit store", zap.Error(err))
+		return webinbox.Unavailable{Err: err}
+	}
+	return webinbox.StoreInsight{Store: st}
 }
 
 func keygen(args []string) error {

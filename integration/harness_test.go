@@ -424,6 +424,11 @@ func launchWorker(t testing.TB, ns string, log *lockedBuffer, extraEnv ...string
 func launchWorkerBin(t testing.TB, bin, ns string, log *lockedBuffer, extraEnv ...string) (string, *exec.Cmd) {
 	t.Helper()
 	metrics := freePort()
+	for _, e := range extraEnv { // a test that scrapes it picks the address
+		if a, ok := strings.CutPrefix(e, "BATON_METRICS_ADDRESS="); ok {
+			metrics = a
+		}
+	}
 	cmd := exec.Command(filepath.Join(env.bin, bin))
 	cmd.Env = append(append(baseEnv(), "TEMPORAL_NAMESPACE="+ns, "BATON_METRICS_ADDRESS="+metrics, "BATON_WORKER_STOP_TIMEOUT=5s"), extraEnv...)
 	cmd.Dir = env.root

@@ -302,8 +302,8 @@ func temporalCLIIn(t *testing.T, ns string, args ...string) (string, error) {
 }
 
 // devInbox runs the web inbox with the development sign-in in namespace ns
-// and returns its URL.
-func devInbox(t *testing.T, ns string) string {
+// (and extra environment: its audit store) and returns its URL.
+func devInbox(t *testing.T, ns string, extraEnv ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	key := filepath.Join(dir, "inbox.key")
@@ -323,6 +323,7 @@ func devInboxBin(t *testing.T, bin, key string, extraEnv ...string) string {
 	cmd := exec.Command(filepath.Join(env.bin, bin))
 	cmd.Env = append(append(baseEnv(), extraEnv...), "BATON_INBOX_LISTEN="+listen,
 		"BATON_INBOX_PUBLIC_URL=http://"+listen, "BATON_INBOX_SIGNING_KEY="+key, "BATON_INBOX_DEV_SIGN_IN=true")
+	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Dir = env.root
 	var log lockedBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log

@@ -42,6 +42,9 @@ type Policy struct {
 	// they authenticated (the web inbox): a decision naming a signer is
 	// verified against the signer's key instead of the actor's.
 	Signers map[string]Signer `yaml:"signers,omitempty" json:"signers,omitempty"`
+	// Insight names who may see how the processes run (the web inbox's
+	// process maps and charts): holders of its roles.
+	Insight *Insight `yaml:"insight,omitempty" json:"insight,omitempty"`
 	// Processes holds each process's own section, as JSON. The policy
 	// package does not know the processes: each decodes and validates its
 	// section with Section (package workflows does that for all of them).
@@ -65,6 +68,17 @@ type User struct {
 type Signer struct {
 	// PublicKey is an Ed25519 public key, base64.
 	PublicKey string `yaml:"publicKey" json:"publicKey"`
+}
+
+// Insight is who may see the insight pages.
+type Insight struct {
+	Roles []string `yaml:"roles" json:"roles"`
+}
+
+// MaySeeInsight reports whether user holds a role of the policy's insight
+// entry (nobody, without one).
+func (p *Policy) MaySeeInsight(user string) bool {
+	return p.Insight != nil && slices.ContainsFunc(p.Insight.Roles, func(r string) bool { return p.HasRole(user, r) })
 }
 
 // Task is the governance of one kind of human task.
@@ -193,6 +207,14 @@ func (p *Policy) Validate() error {
 	}
 	if err := p.validateKeys(); err != nil {
 		return err
+	}
+	if p.Insight != nil {
+		if len(p.Insight.Roles) == 0 {
+			return fmt.Errorf("policy: insight.roles: name at least one role (or leave insight out: nobody sees the insight pages)")
+		}
+		if err := p.rolesHaveUsers("insight.roles", p.Insight.Roles); err != nil {
+			return err
+		}
 	}
 	return p.validateIdentities()
 }

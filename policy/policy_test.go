@@ -88,11 +88,27 @@ func TestValidationNamesTheEntry(t *testing.T) {
 		{"\nusers:", "\nsigners:\n  inbox: {publicKey: bm90LWEta2V5}\nusers:", "signers.inbox.publicKey: an Ed25519 public key is 32 bytes, this one is 9"},
 		{"ben: {name: Ben Brandt,    roles: [underwriter]}", "ben: {name: Ben Brandt,    roles: [underwriter], subject: s-1}\n  zed: {name: Zed, roles: [senior-underwriter], subject: s-1}", "users.zed.subject: already the subject of ben"},
 		{"ben: {name: Ben Brandt,    roles: [underwriter]}", "ben: {name: Ben Brandt,    roles: [underwriter], email: b@x.test}\n  zed: {name: Zed, roles: [senior-underwriter], email: B@x.test}", "users.zed.email: already the email of ben"},
+		{"insight: {roles: [manager, director]}", "insight: {roles: [manager, auditor]}", "insight.roles: role 'auditor' has no users"},
+		{"insight: {roles: [manager, director]}", "insight: {roles: []}", "insight.roles: name at least one role"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
 			refusesEdit(t, tc.old, tc.new, tc.want)
 		})
+	}
+}
+
+func TestInsightIsForTheRolesThePolicyNames(t *testing.T) {
+	p, err := Parse([]byte(devFile(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.MaySeeInsight("max") || !p.MaySeeInsight("dan") || p.MaySeeInsight("ana") || p.MaySeeInsight("nobody") {
+		t.Errorf("insight viewers: max %v, dan %v, ana %v", p.MaySeeInsight("max"), p.MaySeeInsight("dan"), p.MaySeeInsight("ana"))
+	}
+	p.Insight = nil
+	if p.MaySeeInsight("max") {
+		t.Error("without an insight entry nobody sees the insight pages")
 	}
 }
 

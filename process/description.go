@@ -17,6 +17,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
 )
@@ -66,14 +67,59 @@ type Description struct {
 	Demo func(id func(n int) string, today time.Time) []Input
 	// CheckPolicy decodes and validates the process's section of the policy.
 	CheckPolicy func(p *policy.Policy) error
-	// Routing is the process's routing as a pure function of the facts an
-	// instance recorded and a policy: what the workflow decided, or would
-	// decide under another policy (what-if).
-	Routing func(facts map[string]string, p *policy.Policy) (Route, error)
+	// Rules are the process's routing and task rules under a policy (its
+	// section decoded once, for many instances): pure functions of the
+	// facts an instance recorded (SectionRules builds them).
+	Rules func(p *policy.Policy) (Rules, error)
 
 	// Set by Define.
 	newInput func() Input
 	workflow func(s record.Settings) any
+}
+
+// Routing is the process's routing decision on the facts an instance
+// recorded under a policy: what the workflow decided, or would decide
+// under another policy (what-if). From Rules.
+func (d *Description) Routing(facts map[string]string, p *policy.Policy) (Route, error) {
+	r, err := d.Rules(p)
+	if err != nil {
+		return Route{}, err
+	}
+	return r.Route(facts)
+}
+
+// Tasks lists the human tasks the policy requires of an instance with
+// these recorded facts, in the order the workflow opens them, built by the
+// same functions the workflow opens them with: what conformance (starter
+// conformance) holds the trail against. From Rules.
+func (d *Description) Tasks(facts map[string]string, p *policy.Policy) ([]TaskRule, error) {
+	r, err := d.Rules(p)
+	if err != nil {
+		return nil, err
+	}
+	return r.Tasks(facts)
+}
+
+// Rules are a process's routing and task rules under one policy.
+type Rules struct {
+	// Route is the routing decision the policy takes on recorded facts.
+	Route func(facts map[string]string) (Route, error)
+	// Tasks are the human tasks the policy requires on them, in order.
+	Tasks func(facts map[string]string) ([]TaskRule, error)
+}
+
+// TaskRule is a human task the policy requires: its Spec as the workflow
+// opens it (titles and the instance's own exclusions and named users
+// aside, which the facts do not hold).
+type TaskRule struct {
+	humantask.Spec
+	// DistinctFrom names earlier tasks whose approvers may not decide this
+	// one (an approval chain's levels are decided by different people).
+	DistinctFrom []string `json:"distinctFrom,omitempty"`
+	// Optional tasks open only when something goes wrong, any number of
+	// times (onboarding's provisioning fix); Spec.ID is then the prefix of
+	// their ids.
+	Optional bool `json:"optional,omitempty"`
 }
 
 // NewInput returns an empty input of the process to decode into.

@@ -47,20 +47,35 @@ func CheckSection[T any](process string, check func(p *policy.Policy, sec T) err
 	}
 }
 
-// RouteSection builds a description's Routing from the process's pure
-// routing function: the recorded facts are read with parsers into an F,
-// the section decoded into a T.
-func RouteSection[T, F any](process string, parsers func(f *F) []FactParser, route func(f F, sec T) Route) func(map[string]string, *policy.Policy) (Route, error) {
-	return func(facts map[string]string, p *policy.Policy) (Route, error) {
-		var f F
-		if err := ParseFacts(facts, parsers(&f)...); err != nil {
-			return Route{}, err
-		}
+// SectionRules builds a description's Rules from the process's pure
+// routing and task functions: its section of a policy is decoded into a T
+// once, and each instance's recorded facts are read with parsers into an F.
+func SectionRules[T, F any](process string, parsers func(f *F) []FactParser, route func(f F, sec T) Route, tasks func(f F, sec T) []TaskRule) func(*policy.Policy) (Rules, error) {
+	return func(p *policy.Policy) (Rules, error) {
 		sec, err := policy.Section[T](p, process)
 		if err != nil {
-			return Route{}, err
+			return Rules{}, err
 		}
-		return route(f, sec), nil
+		read := func(facts map[string]string) (F, error) {
+			var f F
+			return f, ParseFacts(facts, parsers(&f)...)
+		}
+		return Rules{
+			Route: func(facts map[string]string) (Route, error) {
+				f, err := read(facts)
+				if err != nil {
+					return Route{}, err
+				}
+				return route(f, sec), nil
+			},
+			Tasks: func(facts map[string]string) ([]TaskRule, error) {
+				f, err := read(facts)
+				if err != nil {
+					return nil, err
+				}
+				return tasks(f, sec), nil
+			},
+		}, nil
 	}
 }
 

@@ -72,6 +72,7 @@ func (p *Proc) Step(ctx workflow.Context, name, summary string, fn, in, out any,
 	o := p.options(opts...)
 	if err := workflow.ExecuteActivity(p.activityCtx(ctx, p.stepID(name), summary, o), fn, in).Get(ctx, out); err != nil {
 		p.Audit(ctx, audit.SystemActor, audit.ActionStepFailed, "", name+": "+Cause(err))
+		p.Count(ctx, record.MetricStepFailures, map[string]string{"step": name})
 		return err
 	}
 	p.Audit(ctx, audit.SystemActor, audit.ActionStepCompleted, "", name)

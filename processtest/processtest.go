@@ -23,10 +23,10 @@ import (
 	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/frameact"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/record"
-	"github.com/batonhq/baton/worker"
 )
 
 // Start is when every test environment's clock starts.
@@ -54,7 +54,7 @@ func New(t testing.TB, c *process.Catalog, policyFile string) *Env {
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	e := &Env{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment(), t: t, Policy: pol, store: &Store{}}
 	e.SetStartTime(Start)
-	frame := worker.NewFrame(pol, e.store)
+	frame := frameact.NewFrame(pol, e.store)
 	c.Register(e, record.Settings{Directory: frame.Directory})
 	frame.Register(e)
 	return e

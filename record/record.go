@@ -49,7 +49,12 @@ const (
 	MetricProcessStarted   = "baton_process_started"
 	MetricProcessCompleted = "baton_process_completed"
 	MetricProcessDuration  = "baton_process_duration"
-	MetricCompensations    = "baton_compensations"
+	// MetricProcessQueue is the queue time: workflow start to its first
+	// step (the started entry), the wait for a worker.
+	MetricProcessQueue = "baton_process_queue"
+	// MetricStepFailures counts steps that failed after their retries.
+	MetricStepFailures  = "baton_step_failures"
+	MetricCompensations = "baton_compensations"
 )
 
 // MemoTaskStats is the memo key of humantask.TaskStats, written at the end.
@@ -221,6 +226,7 @@ func (r *Record) Start(ctx workflow.Context, details string) (*policy.Policy, er
 	owner, _ := json.Marshal(startData{OriginalRunID: lineage(workflow.GetInfo(ctx))})
 	r.AuditDecision(ctx, audit.SystemActor, audit.ActionStarted, "", details, humantask.How{Data: owner})
 	r.Count(ctx, MetricProcessStarted, nil)
+	r.Observe(ctx, MetricProcessQueue, workflow.Now(ctx).Sub(r.startedAt), nil)
 	return r.policy, nil
 }
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/config"
-	"github.com/batonhq/baton/worker"
+	"github.com/batonhq/baton/internal/frameact"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/log"
@@ -28,7 +28,7 @@ import (
 // newEnv is a test environment, its log silenced, running wf with the
 // development policy as the worker's current one (returned too).
 // With a store, the audit activities write to it.
-func newEnv(t *testing.T, wf any, store ...worker.AuditStore) (*testsuite.TestWorkflowEnvironment, *policy.Policy) {
+func newEnv(t *testing.T, wf any, store ...frameact.AuditStore) (*testsuite.TestWorkflowEnvironment, *policy.Policy) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -38,11 +38,11 @@ func newEnv(t *testing.T, wf any, store ...worker.AuditStore) (*testsuite.TestWo
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st worker.AuditStore
+	var st frameact.AuditStore
 	if len(store) > 0 {
 		st = store[0]
 	}
-	worker.NewFrame(pol, st).Register(env)
+	frameact.NewFrame(pol, st).Register(env)
 	return env, pol
 }
 

@@ -28,6 +28,9 @@ const (
 	exitNotFound = 4
 )
 
+// outputSVG is -o svg, for the commands whose Annotations name it.
+const outputSVG = "svg"
+
 // codedError carries an exit code with its message.
 type codedError struct {
 	code int
@@ -92,9 +95,13 @@ use BATON_*. Precedence: defaults < profile < --config < environment < flags.`,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			a.cmd = cmd
-			switch a.output {
-			case "table", "json":
+			switch {
+			case a.output == "table", a.output == "json":
 				return nil
+			case a.output == outputSVG && cmd.Annotations[outputSVG] != "":
+				return nil
+			case cmd.Annotations[outputSVG] != "":
+				return usageErr("--output: %q is not one of table, json, svg", a.output)
 			default:
 				return usageErr("--output: %q is not one of table, json", a.output)
 			}
@@ -105,13 +112,14 @@ use BATON_*. Precedence: defaults < profile < --config < environment < flags.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &codedError{exitUsage, err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.cfgFile, "config", "", "config file (YAML); also BATON_CONFIG")
-	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
+	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json (discover: also svg)")
 	config.AddFlags(pf, append(config.ConnectionKeys(), "task_queue", "ui.url", "policy.file")...)
 	config.AddProfileFlag(pf)
 
 	root.AddCommand(a.startCommand(), a.tasksCommand())
 	root.AddCommand(a.decisionCommands()...)
 	root.AddCommand(a.statusCommand(), a.auditCommand(), a.verifyEvidenceCommand(), a.listCommand(), a.reportCommand(), a.whatifCommand())
+	root.AddCommand(a.discoverCommand(), a.conformanceCommand())
 	root.AddCommand(a.signalCommands()...)
 	root.AddCommand(a.demoCommand(), a.keygenCommand(), a.pingCommand(), a.versionCommand(), a.profileCommand(), a.newCommand())
 	return root

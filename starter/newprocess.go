@@ -419,10 +419,23 @@ var {{.Ident}} = process.Define(process.Description{
 		}
 		return p.ValidateTask("processes.{{.Name}}.approval", sec.Approval, true)
 	}),
-	Routing: process.RouteSection({{.Ident}}Name, func(amount *float64) []process.FactParser {
+	Rules: process.SectionRules({{.Ident}}Name, func(amount *float64) []process.FactParser {
 		return []process.FactParser{process.FloatFact("amount", amount)}
-	}, func(amount float64, sec {{.Ident}}Policy) process.Route { return {{.Ident}}Route(amount, sec) }),
+	}, func(amount float64, sec {{.Ident}}Policy) process.Route { return {{.Ident}}Route(amount, sec) },
+		func(amount float64, sec {{.Ident}}Policy) []process.TaskRule {
+			if {{.Ident}}Route(amount, sec).Path != record.PathManual {
+				return nil
+			}
+			return []process.TaskRule{{"{{"}}Spec: {{.Name}}Approval(sec, ""){{"}}"}}
+		}),
 }, {{.Name}}Body)
+
+// {{.Name}}Approval is the approval task as the policy sets it (the
+// workflow adds the title and the requester's exclusion); conformance
+// checks trails against the same.
+func {{.Name}}Approval(pol {{.Ident}}Policy, title string) humantask.Spec {
+	return humantask.FromPolicy("approval", title, pol.Approval)
+}
 
 func {{.Name}}Body(ctx workflow.Context, p *process.Proc, in {{.Ident}}Input, res *{{.Ident}}Result) error {
 	pol, err := process.Start[{{.Ident}}Policy](ctx, p, fmt.Sprintf("request %s by %s for %s", in.RequestID, in.Requester, process.Money(in.Amount)))
@@ -433,7 +446,7 @@ func {{.Name}}Body(ctx workflow.Context, p *process.Proc, in {{.Ident}}Input, re
 	p.Route(ctx, route)
 	if route.Path == record.PathManual {
 		p.SetStage(ctx, 1, "approval", "awaiting approval")
-		spec := humantask.FromPolicy("approval", "{{.Ident}} request "+in.Key(), pol.Approval)
+		spec := {{.Name}}Approval(pol, "{{.Ident}} request "+in.Key())
 		spec.Exclusions = []humantask.Exclusion{{"{{"}}User: in.Requester, Reason: "the requester"{{"}}"}}
 		r, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeRejected, Decision: "approval"})
 		if err != nil {

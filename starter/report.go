@@ -1,7 +1,6 @@
 package starter
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"sort"
@@ -14,151 +13,111 @@ import (
 
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/taskinbox"
+	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/textsafe"
 )
 
-// instance is what the report needs of one process instance.
-type instance struct {
-	Process      string
-	Status       string // running, completed, failed, terminated, ...
-	HandlingPath string
-	Outcome      string
-	Start, Close time.Time
-	Tasks        humantask.TaskStats
-}
+// ProcessReport is one process's figures over the window, overall and per
+// handling path (insight.Measure: the same figures as the worker's
+// /metrics).
+type ProcessReport = insight.ProcessFigures
 
-// Cycle holds cycle-time percentiles in seconds (nearest rank).
-type Cycle struct {
-	Count int     `json:"count"`
-	P50   float64 `json:"p50Seconds"`
-	P90   float64 `json:"p90Seconds"`
-	P99   float64 `json:"p99Seconds"`
-}
-
-// ProcessReport is one process's figures over the window.
-type ProcessReport struct {
-	Process           string           `json:"process"`
-	Started           int              `json:"started"`
-	Completed         int              `json:"completed"`
-	Failed            int              `json:"failed"`
-	Open              int              `json:"open"`
-	ThroughputPerHour float64          `json:"throughputPerHour"`
-	CycleTime         Cycle            `json:"cycleTime"`
-	CycleTimeByPath   map[string]Cycle `json:"cycleTimeByPath"`
-	AutomationRate    float64          `json:"automationRate"`
-	ManualTasks       int              `json:"manualTasks"`
-	EscalatedShare    float64          `json:"escalatedShare"`
-	ExpiredShare      float64          `json:"expiredShare"`
-	Outcomes          map[string]int   `json:"outcomes"`
-}
-
-// Backlog is the open tasks one role (or named user) may act on.
+// Backlog is the open tasks one role, or one person they are named to, may
+// act on.
 type Backlog struct {
-	Role          string  `json:"role"`
+	Role string `json:"role,omitempty"`
+	// User and Name are the person a task is named to (the onboarding
+	// manager, a delegate), as the directory lists them.
+	User          string  `json:"user,omitempty"`
+	Name          string  `json:"name,omitempty"`
 	OpenTasks     int     `json:"openTasks"`
 	OldestSeconds float64 `json:"oldestAgeSeconds"`
 }
 
+// who is the backlog row's role or person, for people.
+func (b Backlog) who() string {
+	if b.User == "" {
+		return b.Role
+	}
+	if b.Name == "" {
+		return b.User
+	}
+	return b.Name + " (" + b.User + ")"
+}
+
 // Report is the whole report.
 type Report struct {
-	Since     time.Time       `json:"since"`
-	Until     time.Time       `json:"until"`
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+	// CycleTime defines the figures (the one definition, insight.Span).
+	CycleTime string          `json:"cycleTimeDefinition"`
 	Processes []ProcessReport `json:"processes"`
-	// CycleTimeSource says where the overall cycle times come from:
-	// audit-store (exact for every instance started in the window) or
-	// visibility (only instances it still lists).
+	// CycleTimeSource says where the instances' timings come from:
+	// audit-store (every instance started in the window, with queue
+	// time) or visibility (only instances it still lists).
 	CycleTimeSource string    `json:"cycleTimeSource"`
 	Backlog         []Backlog `json:"backlog"`
 }
 
-// percentile is the nearest-rank percentile of sorted values.
-func percentile(sorted []float64, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
-	return sorted[max(rank, 1)-1]
+// cycleTimeDefinition is said with every report.
+const cycleTimeDefinition = "cycle time: workflow start to close; queue time: workflow start to the first step (waiting for a worker)"
+
+// visibilityRun is a visibility row as the figures count it: its start
+// and close, no queue time (visibility does not know the first step).
+func visibilityRun(r listRow, st humantask.TaskStats) insight.Run {
+	return insight.Run{Process: r.Process, Status: r.Status, Path: r.HandlingPath, Outcome: r.Outcome,
+		Span: insight.Span{Start: r.StartedAt, Close: r.ClosedAt}, Tasks: st.Tasks, Escalated: st.Escalated, Expired: st.Expired}
 }
 
-func cycle(values []float64) Cycle {
-	sort.Float64s(values)
-	return Cycle{Count: len(values), P50: percentile(values, 50), P90: percentile(values, 90), P99: percentile(values, 99)}
-}
-
-func ratio(a, b int) float64 {
-	if b == 0 {
-		return 0
+// mergeRuns joins visibility's instances with the store's trails of the
+// same window: an instance the store has is counted from its trail (exact
+// start, close and queue time, failed steps), with visibility's status when
+// Temporal ended it without a terminal entry (terminated, cancelled, timed
+// out); instances only one source knows count from it.
+func mergeRuns(rows []listRow, stats []humantask.TaskStats, trails []*insight.Trail) []insight.Run {
+	byID := map[string]int{}
+	var runs []insight.Run
+	for i, r := range rows {
+		byID[r.WorkflowID] = len(runs)
+		var st humantask.TaskStats
+		if i < len(stats) {
+			st = stats[i]
+		}
+		runs = append(runs, visibilityRun(r, st))
 	}
-	return math.Round(float64(a)/float64(b)*10000) / 10000
-}
-
-// aggregate computes each process's figures over a window of hours.
-func aggregate(names []string, instances []instance, hours float64) []ProcessReport {
-	byProcess := map[string][]instance{}
-	for _, in := range instances {
-		byProcess[in.Process] = append(byProcess[in.Process], in)
-	}
-	var out []ProcessReport
-	for _, p := range names {
-		list, ok := byProcess[p]
+	for _, t := range trails {
+		run := t.Run()
+		i, ok := byID[t.WorkflowID]
 		if !ok {
+			runs = append(runs, run)
 			continue
 		}
-		r := ProcessReport{Process: p, CycleTimeByPath: map[string]Cycle{}, Outcomes: map[string]int{}}
-		var all []float64
-		byPath := map[string][]float64{}
-		automated := 0
-		for _, in := range list {
-			r.Started++
-			r.ManualTasks += in.Tasks.Tasks
-			r.EscalatedShare += float64(in.Tasks.Escalated)
-			r.ExpiredShare += float64(in.Tasks.Expired)
-			switch in.Status {
-			case "running":
-				r.Open++
-				continue
-			case "completed":
-				r.Completed++
-			default:
-				r.Failed++
-				continue
-			}
-			if in.Outcome != "" {
-				r.Outcomes[in.Outcome]++
-			}
-			d := in.Close.Sub(in.Start).Seconds()
-			all = append(all, d)
-			path := cmp.Or(in.HandlingPath, "unknown")
-			byPath[path] = append(byPath[path], d)
-			if in.HandlingPath == record.PathAutomated {
-				automated++
-			}
+		if v := runs[i]; run.Status == "running" && v.Status != "running" {
+			run.Status, run.Span.Close = v.Status, v.Span.Close
 		}
-		r.CycleTime = cycle(all)
-		for path, v := range byPath {
-			r.CycleTimeByPath[path] = cycle(v)
-		}
-		r.AutomationRate = ratio(automated, r.Completed)
-		if hours > 0 {
-			r.ThroughputPerHour = math.Round(float64(r.Completed)/hours*10000) / 10000
-		}
-		escalated, expired := int(r.EscalatedShare), int(r.ExpiredShare)
-		r.EscalatedShare, r.ExpiredShare = ratio(escalated, r.ManualTasks), ratio(expired, r.ManualTasks)
-		out = append(out, r)
+		runs[i] = run
 	}
-	return out
+	return runs
 }
 
-// backlog counts open tasks per role (and named user) with the oldest age.
-func backlog(tasks []taskinbox.Task, now time.Time) []Backlog {
+// backlog counts open tasks per role and per person with the oldest age;
+// people are named from the directory (pol, nil: by id).
+func backlog(tasks []taskinbox.Task, now time.Time, pol *policy.Policy) []Backlog {
 	by := map[string]*Backlog{}
 	for _, t := range tasks {
 		for _, w := range t.WhoMayAct {
 			b := by[w]
 			if b == nil {
 				b = &Backlog{Role: w}
+				if user, ok := strings.CutPrefix(w, humantask.UserCandidate("")); ok {
+					b.Role, b.User = "", user
+					if pol != nil {
+						b.Name = pol.Users[user].Name
+					}
+				}
 				by[w] = b
 			}
 			b.OpenTasks++
@@ -169,7 +128,13 @@ func backlog(tasks []taskinbox.Task, now time.Time) []Backlog {
 	for _, b := range by {
 		out = append(out, *b)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Role < out[j].Role })
+	// Roles first, then people, each by name.
+	sort.Slice(out, func(i, j int) bool {
+		if (out[i].User == "") != (out[j].User == "") {
+			return out[i].User == ""
+		}
+		return out[i].who() < out[j].who()
+	})
 	return out
 }
 
@@ -212,13 +177,22 @@ func (a *app) reportCommand() *cobra.Command {
 	var process, since string
 	cmd := &cobra.Command{
 		Use:   "report [--process P] [--since 24h|7d]",
-		Short: "Cycle times, throughput, automation rate, escalations and the open backlog",
-		Long: `Report, per process, over instances started in the window: started, completed,
-failed and open instances; throughput per hour; cycle time p50/p90/p99 overall
-and per handling path; automation rate (share of completed instances handled
-without a human task); the share of human tasks that escalated or expired; and
-the current backlog of open tasks by role with the oldest age (every open task,
-whenever its instance started, listed from visibility alone like starter tasks).`,
+		Short: "Cycle and queue times, throughput, automation, failures and errors, escalations, and the open backlog",
+		Long: `Report, per process and per handling path, over instances started in the
+window: started, completed, failed and open instances; throughput per hour;
+cycle time p50 and p90 with its spread (standard deviation) and queue time;
+automation rate (share of completed instances handled without a human task);
+failure rate (ended instances that did not complete) and error rate (ended
+instances with a failed step); the share of human tasks that escalated or
+expired; and the current backlog of open tasks by role and by the person a
+task is named to, with the oldest age (every open task, whenever its
+instance started, listed from visibility alone like starter tasks).
+
+Cycle time is the one definition every Baton figure uses: from the
+workflow's start to its close; queue time, the part before its first step
+(waiting for a worker), is shown apart. Timings come from the audit store
+(audit.dsn) when it answers, so instances visibility no longer lists still
+count; the same figures are on the worker's /metrics.`,
 		Example: "  starter report\n  starter report --process loan --since 7d -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -226,15 +200,17 @@ whenever its instance started, listed from visibility alone like starter tasks).
 			if err != nil {
 				return err
 			}
-			rep := Report{Since: from, Until: now}
+			rep := Report{Since: from, Until: now, CycleTime: cycleTimeDefinition, CycleTimeSource: cycleFromVisibility}
 			q := processQuery(process, "StartTime >= '"+rep.Since.Format(time.RFC3339)+"'")
 			rows, stats, err := a.visibilityWithStats(cmd, q, 100000)
 			if err != nil {
 				return err
 			}
-			var instances []instance
-			for i, r := range rows {
-				instances = append(instances, instance{Process: r.Process, Status: r.Status, HandlingPath: r.HandlingPath, Outcome: r.Outcome, Start: r.StartedAt, Close: r.ClosedAt, Tasks: stats[i]})
+			trails, err := a.storeTrails(cmd, insight.Window{Process: process, Since: from, Until: now, Started: true, Need: insight.NeedEnd})
+			if err != nil {
+				fmt.Fprintf(a.errOut, "starter: %v; timings from visibility\n", err)
+			} else {
+				rep.CycleTimeSource = cycleFromStore
 			}
 			l, err := a.lister(nil)
 			if err != nil {
@@ -244,9 +220,8 @@ whenever its instance started, listed from visibility alone like starter tasks).
 			if err != nil {
 				return fmt.Errorf("backlog: %v", rootMessage(err))
 			}
-			rep.Processes = aggregate(a.catalog.Names(), instances, now.Sub(from).Hours())
-			rep.Processes, rep.CycleTimeSource = a.storeCycles(cmd, rep.Processes, process, rep.Since)
-			rep.Backlog = backlog(open, now)
+			rep.Processes = insight.Measure(mergeRuns(rows, stats, trails), now.Sub(from).Hours(), a.catalog.Names())
+			rep.Backlog = backlog(open, now, a.directory())
 			if a.jsonOutput() {
 				return a.printJSON(rep)
 			}
@@ -259,53 +234,162 @@ whenever its instance started, listed from visibility alone like starter tasks).
 	return cmd
 }
 
+// Sources of the report's timings.
+const (
+	cycleFromStore      = "audit-store"
+	cycleFromVisibility = "visibility"
+)
+
+// storeTrails reads the window's trails from the audit store.
+func (a *app) storeTrails(cmd *cobra.Command, w insight.Window) ([]*insight.Trail, error) {
+	st, err := a.auditStore(cmd)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return insight.ReadTrails(cmd.Context(), st, w)
+}
+
+// directory is the configured policy's directory, to name people (nil
+// when it does not load: ids are shown).
+func (a *app) directory() *policy.Policy {
+	cfg, err := a.config()
+	if err != nil {
+		return nil
+	}
+	pol, err := config.LoadPolicy(cfg.Policy.File, nil)
+	if err != nil {
+		return nil
+	}
+	return pol
+}
+
 func (a *app) printReport(r Report) error {
-	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "Instances started %s .. %s\n\n", r.Since.Local().Format("01-02 15:04"), r.Until.Local().Format("01-02 15:04"))
-	fmt.Fprintln(w, "PROCESS\tSTARTED\tDONE\tFAILED\tOPEN\tPER HOUR\tCYCLE P50/P90/P99\tAUTOMATED\tESCALATED\tEXPIRED")
+	fmt.Fprintf(a.out, "Instances started %s .. %s; timings from the %s.\n", r.Since.Local().Format("01-02 15:04"), r.Until.Local().Format("01-02 15:04"),
+		strings.ReplaceAll(r.CycleTimeSource, "-", " "))
+	fmt.Fprintf(a.out, "Cycle time: workflow start to close (p50, p90, spread = standard deviation); queue: start to the first step.\n\n")
+	if len(r.Processes) == 0 {
+		fmt.Fprintln(a.out, "No instance started in the window.")
+	}
+	type line struct {
+		process, path string
+		f             insight.Figures
+	}
+	var lines []line
 	for _, p := range r.Processes {
-		cycleTime, automated := "-", "-"
-		if p.CycleTime.Count > 0 {
-			cycleTime = human(p.CycleTime.P50) + "/" + human(p.CycleTime.P90) + "/" + human(p.CycleTime.P99)
-			automated = fmt.Sprintf("%.0f%%", p.AutomationRate*100)
+		lines = append(lines, line{p.Process, "all", p.Figures})
+		for _, path := range []string{record.PathAutomated, record.PathManual} {
+			if f, ok := p.ByPath[path]; ok {
+				lines = append(lines, line{"", path, f})
+			}
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t%.0f%%\t%.0f%%\n", textsafe.Clean(p.Process), p.Started, p.Completed, p.Failed, p.Open,
-			p.ThroughputPerHour, cycleTime, automated, p.EscalatedShare*100, p.ExpiredShare*100)
+	}
+	cols := []durationColumn{
+		{title: "CYCLE P50", value: func(f insight.Figures) float64 { return f.CycleTime.P50 }},
+		{title: "CYCLE P90", value: func(f insight.Figures) float64 { return f.CycleTime.P90 }},
+		{title: "SPREAD", value: func(f insight.Figures) float64 { return f.CycleTime.StdDev }},
+		{title: "QUEUE P50", value: func(f insight.Figures) float64 { return f.QueueTime.P50 }},
+	}
+	for i := range cols {
+		var v []float64
+		for _, l := range lines {
+			v = append(v, cols[i].value(l.f))
+		}
+		cols[i].unit = unitFor(v)
+	}
+	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	header := "PROCESS\tPATH\tSTARTED\tDONE\tFAILED\tOPEN\tPER HOUR"
+	for _, c := range cols {
+		header += "\t" + c.title + " (" + c.unit.name + ")"
+	}
+	fmt.Fprintln(w, header+"\tAUTOMATED\tFAILURES\tERRORS\tESCALATED\tEXPIRED")
+	for _, l := range lines {
+		f := l.f
+		row := fmt.Sprintf("%s\t%s\t%d\t%d\t%d\t%d\t%.2f", textsafe.Clean(l.process), l.path, f.Started, f.Completed, f.Failed, f.Open, f.ThroughputPerHour)
+		for _, c := range cols {
+			dist := f.CycleTime
+			if c.title == "QUEUE P50" {
+				dist = f.QueueTime
+			}
+			if dist.Count == 0 {
+				row += "\t-"
+			} else {
+				row += "\t" + c.unit.format(c.value(f))
+			}
+		}
+		automated := "-"
+		if f.Completed > 0 {
+			automated = percent(f.AutomationRate)
+		}
+		row += fmt.Sprintf("\t%s\t%s\t%s\t%s\t%s", automated, percent(f.FailureRate), percent(f.ErrorRate), percent(f.EscalatedShare), percent(f.ExpiredShare))
+		fmt.Fprintln(w, row)
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.out, "\nCycle times from the %s.\n", strings.ReplaceAll(r.CycleTimeSource, "-", " "))
-	fmt.Fprintln(a.out, "\nCycle time by handling path (p50 / p90, from visibility):")
-	for _, p := range r.Processes {
-		for _, path := range []string{record.PathAutomated, record.PathManual} {
-			if c, ok := p.CycleTimeByPath[path]; ok {
-				fmt.Fprintf(a.out, "  %-11s %-10s %d done, %s / %s\n", textsafe.Clean(p.Process), path, c.Count, human(c.P50), human(c.P90))
-			}
-		}
-	}
-	fmt.Fprintln(a.out, "\nOpen tasks by role:")
+	fmt.Fprintln(a.out, "\nOpen tasks by role, and by the person they are named to:")
 	if len(r.Backlog) == 0 {
 		fmt.Fprintln(a.out, "  none")
+		return nil
 	}
+	var ages []float64
 	for _, b := range r.Backlog {
-		fmt.Fprintf(a.out, "  %-20s %3d open, oldest %s\n", textsafe.Clean(b.Role), b.OpenTasks, human(b.OldestSeconds))
+		ages = append(ages, b.OldestSeconds)
 	}
-	return nil
+	u := unitFor(ages)
+	w = tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "  WHO\tOPEN\tOLDEST (%s)\n", u.name)
+	for _, b := range r.Backlog {
+		fmt.Fprintf(w, "  %s\t%d\t%s\n", textsafe.Clean(b.who()), b.OpenTasks, u.format(b.OldestSeconds))
+	}
+	return w.Flush()
 }
 
-// human renders seconds as 850ms, 42s, 12m, 5.5h or 3.2d.
-func human(sec float64) string {
+// durationColumn is a table column of durations, in one unit.
+type durationColumn struct {
+	title string
+	value func(insight.Figures) float64
+	unit  unit
+}
+
+// unit is a unit of time for a column: every value of the column in it.
+type unit struct {
+	name    string
+	seconds float64
+}
+
+// unitFor picks the unit that reads best for a column's values (seconds):
+// the one its largest value reads in.
+func unitFor(values []float64) unit {
+	largest := 0.0
+	for _, v := range values {
+		largest = math.Max(largest, math.Abs(v))
+	}
 	switch {
-	case sec < 1:
-		return fmt.Sprintf("%.0fms", sec*1000)
-	case sec < 120:
-		return fmt.Sprintf("%.0fs", sec)
-	case sec < 7200:
-		return fmt.Sprintf("%.0fm", sec/60)
-	case sec < 2*86400:
-		return fmt.Sprintf("%.1fh", sec/3600)
+	case largest < 1 && largest > 0:
+		return unit{"ms", 0.001}
+	case largest < 120:
+		return unit{"s", 1}
+	case largest < 7200:
+		return unit{"min", 60}
+	case largest < 2*86400:
+		return unit{"h", 3600}
 	default:
-		return fmt.Sprintf("%.1fd", sec/86400)
+		return unit{"d", 86400}
 	}
 }
+
+// format writes seconds in the unit, with one decimal (none for ms); a
+// value too small to show in it reads "<0.1", never a false 0.
+func (u unit) format(sec float64) string {
+	v := sec / u.seconds
+	switch {
+	case u.name == "ms":
+		return fmt.Sprintf("%.0f", v)
+	case v > 0 && v < 0.05:
+		return "<0.1"
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+func percent(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }

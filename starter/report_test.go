@@ -1,85 +1,130 @@
 package starter
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/workflows"
 
-	"github.com/batonhq/baton/humantask"
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/taskinbox"
 )
 
-func TestPercentileNearestRank(t *testing.T) {
-	v := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	for p, want := range map[float64]float64{50: 5, 90: 9, 99: 10, 10: 1} {
-		if got := percentile(v, p); got != want {
-			t.Errorf("p%v = %v, want %v", p, got, want)
-		}
+// claimEntry is an audit entry of instance id, as its record writes it.
+func claimEntry(id string, seq int64, at time.Time, action, details string, data string) audit.Entry {
+	e := audit.Entry{WorkflowID: id, RunID: "r1", Seq: seq, Process: "claim", BusinessKey: id, Time: at, Actor: "system",
+		Action: action, Details: details, PolicyVersion: "sha256:p", Source: audit.SourceWorkflow}
+	if data != "" {
+		e.Data = json.RawMessage(data)
 	}
-	if percentile(nil, 50) != 0 || percentile([]float64{7}, 99) != 7 {
-		t.Error("edge cases")
-	}
+	return e
 }
 
-func TestAggregate(t *testing.T) {
+// The defect: for the same two completed claims the report printed an
+// overall cycle time of 0.45 s (from the store: the started entry to the
+// completed one) and a per-path one of 85.2 s (from visibility: from the
+// workflow's start), so the queue time vanished from the headline. Both
+// now count from the workflow's start, and the queue is its own figure.
+func TestReportCountsFromTheWorkflowStartWithTheQueueApart(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
-	in := func(status, path, outcome string, secs int, tasks humantask.TaskStats) instance {
-		return instance{Process: "loan", Status: status, HandlingPath: path, Outcome: outcome, Start: t0, Close: t0.Add(time.Duration(secs) * time.Second), Tasks: tasks}
+	var rows []listRow
+	var trails []*insight.Trail
+	for i, id := range []string{"claim-CL-1", "claim-CL-2"} {
+		start := t0.Add(time.Duration(i) * time.Minute)
+		begun, closed := start.Add(84750*time.Millisecond), start.Add(85200*time.Millisecond)
+		rows = append(rows, listRow{WorkflowID: id, Process: "claim", Status: "completed", HandlingPath: "automated", Outcome: "paid", StartedAt: start, ClosedAt: closed.Add(30 * time.Millisecond)})
+		trails = append(trails, insight.NewTrail([]audit.Entry{
+			claimEntry(id, 1, begun, audit.ActionStarted, "claim", ""),
+			claimEntry(id, 2, begun.Add(100*time.Millisecond), audit.ActionRouted, "auto-pay: ...", ""),
+			claimEntry(id, 3, closed, audit.ActionCompleted, "paid", fmt.Sprintf(`{"startedAt":%q,"handlingPath":"automated","outcome":"paid","decision":"auto-pay","facts":{"triageScore":"10","amount":"900"}}`, start.Format(time.RFC3339Nano))),
+		}))
 	}
-	rows := []instance{
-		in("completed", "automated", "approved", 2, humantask.TaskStats{}),
-		in("completed", "automated", "declined", 4, humantask.TaskStats{}),
-		in("completed", "manual", "approved", 3600, humantask.TaskStats{Tasks: 1, Escalated: 1}),
-		in("completed", "manual", "declined", 7200, humantask.TaskStats{Tasks: 1, Expired: 1, Escalated: 1}),
-		in("running", "manual", "", 0, humantask.TaskStats{}),
-		in("failed", "", "", 0, humantask.TaskStats{}),
-		{Process: "order", Status: "completed", HandlingPath: "automated", Outcome: "fulfilled", Start: t0, Close: t0.Add(time.Second)},
+	figures := func(runs []insight.Run) insight.ProcessFigures {
+		f := insight.Measure(runs, 24, workflows.Catalog().Names())
+		if len(f) != 1 {
+			t.Fatalf("figures %+v", f)
+		}
+		return f[0]
 	}
-	reps := aggregate(workflows.Catalog().Names(), rows, 24)
-	if len(reps) != 2 || reps[0].Process != "loan" || reps[1].Process != "order" {
-		t.Fatalf("reports = %+v", reps)
+	store := figures(mergeRuns(rows, nil, trails))
+	if c := store.CycleTime; c.Count != 2 || c.P50 != 85.2 || store.ByPath["automated"].CycleTime.P50 != 85.2 {
+		t.Errorf("from the store: cycle %+v, automated %+v; want 85.2 s overall and per path", c, store.ByPath["automated"].CycleTime)
 	}
-	l := reps[0]
-	if l.Started != 6 || l.Completed != 4 || l.Failed != 1 || l.Open != 1 {
-		t.Errorf("counts = %+v", l)
+	if q := store.QueueTime; q.Count != 2 || q.P50 != 84.75 {
+		t.Errorf("queue %+v, want 84.75 s", q)
 	}
-	if l.AutomationRate != 0.5 || l.ThroughputPerHour != 0.1667 {
-		t.Errorf("automation %v, throughput %v", l.AutomationRate, l.ThroughputPerHour)
+	vis := figures(mergeRuns(rows, nil, nil))
+	if c := vis.CycleTime.P50; c < 85.2 || c > 85.3 {
+		t.Errorf("from visibility alone: cycle p50 %v, want the same instances' 85.2 s (close within a step)", c)
 	}
-	if l.CycleTime != (Cycle{Count: 4, P50: 4, P90: 7200, P99: 7200}) {
-		t.Errorf("cycle = %+v", l.CycleTime)
-	}
-	if c := l.CycleTimeByPath["manual"]; c.Count != 2 || c.P50 != 3600 {
-		t.Errorf("manual cycle = %+v", c)
-	}
-	if l.ManualTasks != 2 || l.EscalatedShare != 1 || l.ExpiredShare != 0.5 {
-		t.Errorf("tasks %d escalated %v expired %v", l.ManualTasks, l.EscalatedShare, l.ExpiredShare)
-	}
-	if l.Outcomes["approved"] != 2 || l.Outcomes["declined"] != 2 {
-		t.Errorf("outcomes = %v", l.Outcomes)
+	// An instance Temporal terminated has no terminal entry: visibility's
+	// status stands; one visibility no longer lists counts from the store.
+	rows = append(rows, listRow{WorkflowID: "claim-CL-3", Process: "claim", Status: "terminated", StartedAt: t0, ClosedAt: t0.Add(time.Hour)})
+	trails = append(trails, insight.NewTrail([]audit.Entry{claimEntry("claim-CL-3", 1, t0, audit.ActionStarted, "claim", "")}),
+		insight.NewTrail([]audit.Entry{claimEntry("claim-CL-4", 1, t0, audit.ActionStarted, "claim", "")}))
+	all := figures(mergeRuns(rows, nil, trails))
+	if all.Started != 4 || all.Failed != 1 || all.Open != 1 || all.Completed != 2 || all.FailureRate != round(1.0/3) {
+		t.Errorf("counts %+v", all.Figures)
 	}
 }
 
-func TestBacklog(t *testing.T) {
+func round(v float64) float64 { return math.Round(v*10000) / 10000 }
+
+func TestBacklogNamesPeople(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	tasks := []taskinbox.Task{
 		{WhoMayAct: []string{"underwriter"}, OpenedAt: now.Add(-2 * time.Hour)},
 		{WhoMayAct: []string{"underwriter", "senior-underwriter"}, OpenedAt: now.Add(-30 * time.Hour)},
-		{WhoMayAct: []string{"user:mia"}, OpenedAt: now.Add(-time.Minute)},
+		{WhoMayAct: []string{"user:max"}, OpenedAt: now.Add(-time.Minute)},
 	}
-	got := backlog(tasks, now)
-	want := []Backlog{{"senior-underwriter", 1, 30 * 3600}, {"underwriter", 2, 30 * 3600}, {"user:mia", 1, 60}}
-	if len(got) != len(want) {
-		t.Fatalf("backlog = %+v", got)
+	pol, err := config.LoadPolicy("../config/policy.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("row %d = %+v, want %+v", i, got[i], want[i])
+	rep := Report{Backlog: backlog(tasks, now, pol), CycleTimeSource: cycleFromStore}
+	want := []Backlog{{Role: "senior-underwriter", OpenTasks: 1, OldestSeconds: 30 * 3600}, {Role: "underwriter", OpenTasks: 2, OldestSeconds: 30 * 3600},
+		{User: "max", Name: "Max Meyer", OpenTasks: 1, OldestSeconds: 60}}
+	if !slices.Equal(rep.Backlog, want) {
+		t.Fatalf("backlog = %+v, want %+v", rep.Backlog, want)
+	}
+	var b strings.Builder
+	a := newApp(workflows.Catalog(), &b, io.Discard)
+	if err := a.printReport(rep); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, "Max Meyer (max)") || strings.Contains(out, "user:max") || !strings.Contains(out, "OLDEST (h)") {
+		t.Errorf("backlog table:\n%s", out)
+	}
+}
+
+// Every duration column of the report is in one unit, named in its header.
+func TestReportDurationsInOneUnitPerColumn(t *testing.T) {
+	f := func(p50, p90 float64) insight.Figures {
+		return insight.Figures{Started: 1, Completed: 1, CycleTime: insight.Dist{Count: 1, P50: p50, P90: p90, StdDev: 3}, QueueTime: insight.Dist{Count: 1, P50: 0.2}}
+	}
+	rep := Report{Processes: []ProcessReport{{Process: "loan", Figures: f(4, 90000), ByPath: map[string]insight.Figures{"automated": f(4, 5), "manual": f(3600, 90000)}}}}
+	var b strings.Builder
+	if err := newApp(workflows.Catalog(), &b, io.Discard).printReport(rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"CYCLE P50 (min)", "CYCLE P90 (h)", "SPREAD (s)", "QUEUE P50 (ms)", "60.0", "25.0", "<0.1", "200"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	for _, mixed := range []string{"60m", "1.0h", "25.0h"} {
+		if strings.Contains(out, mixed) {
+			t.Errorf("a value with its own unit (%q) in\n%s", mixed, out)
 		}
 	}
 }
@@ -119,28 +164,5 @@ func TestWriteWrappedKeepsLinesWithinWidth(t *testing.T) {
 	}
 	if !strings.HasPrefix(strings.Split(out, "\n")[2], strings.Repeat(" ", len("11-24 18:34:43  system  "))) {
 		t.Errorf("continuation not aligned under DETAILS:\n%s", out)
-	}
-}
-
-func TestMergeStoreCycles(t *testing.T) {
-	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	procs := []ProcessReport{{Process: "order", CycleTime: Cycle{Count: 1, P50: 99}}}
-	cycles := []auditstore.Cycle{
-		{WorkflowID: "order-1", Process: "order", Started: t0, Closed: t0.Add(10 * time.Second), EndAction: audit.ActionCompleted},
-		{WorkflowID: "order-2", Process: "order", Started: t0, Closed: t0.Add(30 * time.Second), EndAction: audit.ActionCompleted},
-		{WorkflowID: "order-3", Process: "order", Started: t0, Closed: t0.Add(time.Second), EndAction: audit.ActionFailed},
-		{WorkflowID: "order-4", Process: "order", Started: t0}, // still running
-		// Gone from visibility, still in the store.
-		{WorkflowID: "loan-1", Process: "loan", Started: t0, Closed: t0.Add(time.Minute), EndAction: audit.ActionCompleted},
-	}
-	out := mergeStoreCycles(workflows.Catalog().Names(), procs, cycles)
-	if len(out) != 2 || out[0].Process != "loan" || out[1].Process != "order" {
-		t.Fatalf("processes = %+v, want loan then order", out)
-	}
-	if c := out[0].CycleTime; c.Count != 1 || c.P50 != 60 {
-		t.Errorf("loan cycle = %+v, want one of 60 s", c)
-	}
-	if c := out[1].CycleTime; c.Count != 2 || c.P50 != 10 || c.P99 != 30 {
-		t.Errorf("order cycle = %+v, want the two completed (10 s, 30 s), not the failed or running ones", c)
 	}
 }

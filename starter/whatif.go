@@ -32,8 +32,9 @@ const (
 
 func (a *app) whatifCommand() *cobra.Command {
 	var proposed, process, since, source string
+	var show whatifShow
 	cmd := &cobra.Command{
-		Use:   "whatif --policy proposed.yaml [--process P] [--since 30d] [--source auto|store|history]",
+		Use:   "whatif --policy proposed.yaml [--process P] [--since 30d] [--source auto|store|history] [--all] [--keys]",
 		Short: "Replay a proposed policy over finished instances: automation, workload, cycle time, risk",
 		Long: `whatif takes every instance that finished in the window and takes its routing
 decision again under the proposed policy, with the process's own routing
@@ -84,7 +85,7 @@ names the proposed policy; it is validated like the worker's.`,
 			if a.jsonOutput() {
 				return a.printJSON(rep)
 			}
-			return printWhatif(a.out, rep)
+			return printWhatif(a.out, rep, show)
 		},
 	}
 	f := cmd.Flags()
@@ -92,6 +93,8 @@ names the proposed policy; it is validated like the worker's.`,
 	f.StringVar(&process, "process", "", "only this process")
 	f.StringVar(&since, "since", "30d", "window: instances finished this recently (e.g. 24h, 30d)")
 	f.StringVar(&source, "source", whatifAuto, "where facts come from: auto (the audit store when it answers, else histories), store, history")
+	f.BoolVar(&show.all, "all", false, "also list processes the proposal changes nothing in")
+	f.BoolVar(&show.keys, "keys", false, "list every business key (by default at most 5 per list, with the count)")
 	config.AddFlags(f, "audit.dsn")
 	_ = cmd.MarkFlagRequired("policy")
 	return cmd
@@ -256,8 +259,24 @@ func readResult(ctx context.Context, cl client.Client, id, runID string, in *wha
 	return nil
 }
 
-// printWhatif writes the report as a table per process.
-func printWhatif(out io.Writer, r whatif.Report) error {
+// whatifShow is what the table shows beyond the changes.
+type whatifShow struct {
+	all  bool // processes the proposal changes nothing in
+	keys bool // every business key, not the first few
+}
+
+// keysShown is how many business keys a list shows without --keys.
+const keysShown = 5
+
+// unchanged reports whether the proposal changes nothing in p: same paths,
+// same decisions, no risk.
+func unchanged(p whatif.Process) bool {
+	return p.Current == p.Proposed && len(p.ToManual)+len(p.ToAutomated)+len(p.DecisionChanged)+len(p.AutoApprovedRejected)+len(p.AutoDeclinedApproved) == 0
+}
+
+// printWhatif writes the report as a table per process the proposal
+// changes (every process with show.all).
+func printWhatif(out io.Writer, r whatif.Report, show whatifShow) error {
 	fmt.Fprintf(out, "Proposed policy %s over instances finished %s .. %s\n", r.PolicyVersion,
 		r.Since.Local().Format("01-02 15:04"), r.Until.Local().Format("01-02 15:04"))
 	switch r.Source {
@@ -276,7 +295,13 @@ func printWhatif(out io.Writer, r whatif.Report) error {
 		fmt.Fprintln(out, "\nNo instance finished in the window.")
 		return nil
 	}
+	var hidden []string
 	for _, p := range r.Processes {
+		if unchanged(p) && !show.all {
+			hidden = append(hidden, fmt.Sprintf("%s (%d finished)", p.Process, p.Finished))
+			continue
+		}
+		keys := func(k []string) string { return keyList(k, show.keys) }
 		fmt.Fprintf(out, "\n%s: %d finished, %d evaluated\n", p.Process, p.Finished, p.Evaluated)
 		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(w, "\tCURRENT\tPROPOSED\tCHANGE")
@@ -284,8 +309,13 @@ func printWhatif(out io.Writer, r whatif.Report) error {
 		fmt.Fprintf(w, "  automated\t%d (%.0f%%)\t%d (%.0f%%)\t%+d\n", c.Automated, c.AutomationRate*100, n.Automated, n.AutomationRate*100, n.Automated-c.Automated)
 		fmt.Fprintf(w, "  manual\t%d\t%d\t%+d\n", c.Manual, n.Manual, n.Manual-c.Manual)
 		fmt.Fprintf(w, "  human tasks\t%s\t%s\t%s\n", num(c.Tasks), num(n.Tasks), signed(n.Tasks-c.Tasks, num))
-		fmt.Fprintf(w, "  person time\t%s\t%s\t%s\n", dur(c.PersonHours*3600), dur(n.PersonHours*3600), signed((n.PersonHours-c.PersonHours)*3600, dur))
-		fmt.Fprintf(w, "  mean cycle time\t%s\t%s\t%s\n", dur(c.MeanCycleSeconds), dur(n.MeanCycleSeconds), signed(p.CycleTimeChangeSeconds, dur))
+		// Each duration row in one unit, named in its label.
+		durations := func(label string, cur, prop, change float64) {
+			u := unitFor([]float64{cur, prop, change})
+			fmt.Fprintf(w, "  %s (%s)\t%s\t%s\t%s\n", label, u.name, u.format(cur), u.format(prop), signed(change, u.format))
+		}
+		durations("person time", c.PersonHours*3600, n.PersonHours*3600, (n.PersonHours-c.PersonHours)*3600)
+		durations("mean cycle time", c.MeanCycleSeconds, n.MeanCycleSeconds, p.CycleTimeChangeSeconds)
 		if err := w.Flush(); err != nil {
 			return err
 		}
@@ -301,28 +331,31 @@ func printWhatif(out io.Writer, r whatif.Report) error {
 		}
 		if len(p.NotEvaluated) > 0 {
 			fmt.Fprintf(out, "  not evaluated: %d\n", len(p.NotEvaluated))
-			for _, s := range p.NotEvaluated {
+			for i, s := range p.NotEvaluated {
+				if i == keysShown && !show.keys {
+					fmt.Fprintf(out, "    ... and %d more (--keys lists them all)\n", len(p.NotEvaluated)-keysShown)
+					break
+				}
 				fmt.Fprintf(out, "    %s: %s\n", s.BusinessKey, s.Reason)
 			}
 		}
 	}
+	if len(hidden) > 0 {
+		fmt.Fprintf(out, "\nUnchanged by the proposal (--all shows them): %s\n", strings.Join(hidden, ", "))
+	}
 	return nil
 }
 
-// keys renders "N: k1, k2" or "none".
-func keys(k []string) string {
-	if len(k) == 0 {
+// keyList renders "N: k1, k2" or "none"; without all, at most keysShown
+// keys and how many more.
+func keyList(k []string, all bool) string {
+	switch {
+	case len(k) == 0:
 		return "none"
+	case len(k) > keysShown && !all:
+		return fmt.Sprintf("%d: %s, ... and %d more (--keys lists them all)", len(k), strings.Join(k[:keysShown], ", "), len(k)-keysShown)
 	}
 	return fmt.Sprintf("%d: %s", len(k), strings.Join(k, ", "))
-}
-
-// dur renders seconds as human does, and nothing as 0.
-func dur(sec float64) string {
-	if sec == 0 {
-		return "0"
-	}
-	return human(sec)
 }
 
 func num(v float64) string {

@@ -3,6 +3,7 @@ package starter
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -24,16 +25,16 @@ func TestPrintWhatif(t *testing.T) {
 		CycleTimeChangeSeconds: -3600, Measured: whatif.Measured{Unmeasured: 1},
 	}}}
 	var b bytes.Buffer
-	if err := printWhatif(&b, rep); err != nil {
+	if err := printWhatif(&b, rep, whatifShow{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
 		"Proposed policy sha256:abc",
 		"loan: 5 finished, 4 evaluated",
-		"automated        2 (50%)  3 (75%)   +1",
-		"human tasks      2        1.5       -0.5",
-		"person time      10.0h    4.5h      -5.5h",
-		"mean cycle time  2.0h     60m       -60m",
+		"automated            2 (50%)  3 (75%)   +1",
+		"human tasks          2        1.5       -0.5",
+		"person time (h)      10.0     4.5       -5.5",
+		"mean cycle time (h)  2.0      1.0       -1.0",
 		"automated -> manual: none",
 		"manual -> automated: 1: loan-A-2",
 		"would auto-approve, people rejected: 1: loan-A-2",
@@ -47,6 +48,39 @@ func TestPrintWhatif(t *testing.T) {
 	}
 }
 
+// whatif without --process lists only the processes the proposal changes,
+// and names the others; a long list of business keys is capped with its
+// count unless --keys.
+func TestPrintWhatifHidesUnchangedAndCapsKeys(t *testing.T) {
+	same := whatif.Side{Automated: 3, AutomationRate: 1, MeanCycleSeconds: 2}
+	var many []string
+	for i := range 12 {
+		many = append(many, fmt.Sprintf("loan-A-%d", i))
+	}
+	rep := whatif.Report{Processes: []whatif.Process{
+		{Process: "claim", Finished: 3, Evaluated: 3, Current: same, Proposed: same, ToManual: []string{}, ToAutomated: []string{}},
+		{Process: "loan", Finished: 12, Evaluated: 12, Current: whatif.Side{Automated: 12}, Proposed: whatif.Side{Manual: 12}, ToManual: many},
+	}}
+	var b bytes.Buffer
+	if err := printWhatif(&b, rep, whatifShow{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "claim: 3 finished") || !strings.Contains(out, "Unchanged by the proposal (--all shows them): claim (3 finished)") {
+		t.Errorf("unchanged claim shown, or not named:\n%s", out)
+	}
+	if !strings.Contains(out, "automated -> manual: 12: loan-A-0, loan-A-1, loan-A-2, loan-A-3, loan-A-4, ... and 7 more (--keys lists them all)") {
+		t.Errorf("keys not capped:\n%s", out)
+	}
+	b.Reset()
+	if err := printWhatif(&b, rep, whatifShow{all: true, keys: true}); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, "claim: 3 finished") || !strings.Contains(out, "loan-A-11") || strings.Contains(out, "more (--keys") {
+		t.Errorf("--all --keys:\n%s", out)
+	}
+}
+
 func TestPrintWhatifSaysItsSource(t *testing.T) {
 	for _, tc := range []struct{ source, note, want string }{
 		{factsFromStore, "1 instance(s) Temporal ended without a last audit entry listed from visibility",
@@ -54,7 +88,7 @@ func TestPrintWhatifSaysItsSource(t *testing.T) {
 		{factsFromHistory, "", "Facts from the Temporal histories\n"},
 	} {
 		var b bytes.Buffer
-		if err := printWhatif(&b, whatif.Report{Source: tc.source, SourceNote: tc.note}); err != nil {
+		if err := printWhatif(&b, whatif.Report{Source: tc.source, SourceNote: tc.note}, whatifShow{}); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(b.String(), tc.want) {

@@ -20,18 +20,26 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/auditlog"
+	"github.com/batonhq/baton/internal/frameact"
+	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/logging"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/tclient"
 )
+
+// ActivityRegistry is what the SDK worker offers for activities.
+type ActivityRegistry interface {
+	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
+}
 
 // Option configures what the worker hosts beside the catalog's processes.
 type Option func(*options)
@@ -151,7 +159,7 @@ func Run(args []string, c *process.Catalog, opts ...Option) error {
 		zl.Info("search attributes created", zap.Strings("names", added))
 	}
 
-	frame := NewFrame(pol, store)
+	frame := frameact.NewFrame(pol, store)
 	// The update validator judges trust with the directory the handler
 	// reads: the worker's current one. Both are fixed for the worker's
 	// life: workflow code reads them.
@@ -183,6 +191,23 @@ func Run(args []string, c *process.Catalog, opts ...Option) error {
 
 	var ready atomic.Bool
 	if cfg.Metrics.Address != "" {
+		// The figures starter report prints, per process and path, as
+		// gauges: computed from the audit store every metrics.figures_every.
+		err := met.ServeFigures(rctx, cfg.Metrics.FiguresEvery, func(ctx context.Context) ([]insight.ProcessFigures, error) {
+			until := time.Now().UTC()
+			trails, err := insight.ReadTrails(ctx, store, insight.Window{Since: until.Add(-metrics.FiguresWindow), Until: until, Started: true, Need: insight.NeedEnd})
+			if err != nil {
+				return nil, err
+			}
+			runs := make([]insight.Run, len(trails))
+			for i, t := range trails {
+				runs[i] = t.Run()
+			}
+			return insight.Measure(runs, metrics.FiguresWindow.Hours(), c.Names()), nil
+		}, func(err error) { zl.Warn("insight figures not refreshed", zap.Error(err)) })
+		if err != nil {
+			return err
+		}
 		srv, err := serveOps(cfg.Metrics.Address, &ready, met.HTTP)
 		if err != nil {
 			return err

@@ -58,10 +58,25 @@ var Claim = process.Define(process.Description{
 		}
 		return p.ValidateTask("processes.claim.adjusterReview", cp.AdjusterReview, true)
 	}),
-	Routing: process.RouteSection(ProcessClaim, func(f *ClaimFacts) []process.FactParser {
-		return []process.FactParser{process.IntFact("triageScore", &f.TriageScore), process.FloatFact("amount", &f.Amount)}
-	}, func(f ClaimFacts, cp ClaimPolicy) process.Route { return ClaimRoute(f, nil, cp) }),
+	Rules: process.SectionRules(ProcessClaim, claimFacts, func(f ClaimFacts, cp ClaimPolicy) process.Route { return ClaimRoute(f, nil, cp) }, func(f ClaimFacts, cp ClaimPolicy) []process.TaskRule {
+		if ClaimRoute(f, nil, cp).Decision != ClaimAdjusterReview {
+			return nil
+		}
+		return []process.TaskRule{{Spec: claimAdjusterReview(f, cp, "")}}
+	}),
 }, claimBody)
+
+func claimFacts(f *ClaimFacts) []process.FactParser {
+	return []process.FactParser{process.IntFact("triageScore", &f.TriageScore), process.FloatFact("amount", &f.Amount)}
+}
+
+// claimAdjusterReview is the adjuster's review: the policy's, with the
+// four-eyes quorum for the amount.
+func claimAdjusterReview(f ClaimFacts, cp ClaimPolicy, title string) humantask.Spec {
+	spec := humantask.FromPolicy("adjuster-review", title, cp.AdjusterReview)
+	spec.Quorum = ClaimQuorum(f, cp)
+	return spec
+}
 
 // ClaimPolicy is the claim's section of the policy.
 type ClaimPolicy struct {
@@ -215,8 +230,7 @@ func claimBody(ctx workflow.Context, p *process.Proc, in ClaimInput, res *ClaimR
 	route := ClaimRoute(facts, tri.Reasons, pol)
 	p.Route(ctx, route)
 	if route.Decision == ClaimAdjusterReview {
-		spec := humantask.FromPolicy("adjuster-review", "Adjuster review of "+in.Key(), pol.AdjusterReview)
-		spec.Quorum = ClaimQuorum(facts, pol)
+		spec := claimAdjusterReview(facts, pol, "Adjuster review of "+in.Key())
 		p.SetStage(ctx, 3, "adjuster-review", fmt.Sprintf("awaiting adjuster approval (%d needed)", spec.Quorum))
 		if _, err := p.Decide(ctx, spec, process.Review{Outcome: OutcomeDenied, Decision: "adjuster decision"}); err != nil {
 			return err

@@ -61,14 +61,31 @@ var Expense = process.Define(process.Description{
 		}
 		return nil
 	}),
-	Routing: process.RouteSection(ProcessExpense, func(amount *float64) []process.FactParser {
-		return []process.FactParser{process.FloatFact("amount", amount)}
-	},
-		func(amount float64, ep ExpensePolicy) process.Route {
-			route, _ := ExpenseRoute(amount, ep)
-			return route
-		}),
+	Rules: process.SectionRules(ProcessExpense, expenseFacts, func(amount float64, ep ExpensePolicy) process.Route {
+		route, _ := ExpenseRoute(amount, ep)
+		return route
+	}, func(amount float64, ep ExpensePolicy) []process.TaskRule {
+		_, chain := ExpenseRoute(amount, ep)
+		var rules []process.TaskRule
+		var earlier []string
+		for _, l := range chain {
+			spec := expenseLevel(l, "")
+			rules = append(rules, process.TaskRule{Spec: spec, DistinctFrom: slices.Clone(earlier)})
+			earlier = append(earlier, spec.ID)
+		}
+		return rules
+	}),
 }, expenseBody)
+
+func expenseFacts(amount *float64) []process.FactParser {
+	return []process.FactParser{process.FloatFact("amount", amount)}
+}
+
+// expenseLevel is one level's approval task, as the policy sets it; the
+// approvers of earlier levels are excluded from it.
+func expenseLevel(l ExpenseLevel, title string) humantask.Spec {
+	return humantask.FromPolicy(l.Name+"-approval", title, l.Task)
+}
 
 // ExpensePolicy is the expense section of the policy.
 type ExpensePolicy struct {
@@ -167,7 +184,7 @@ func expenseBody(ctx workflow.Context, p *process.Proc, in ExpenseInput, res *Ex
 	exclusions := []humantask.Exclusion{{User: in.Requester, Reason: "the requester"}}
 	for i, l := range chain {
 		p.SetStage(ctx, i+1, l.Name+"-approval", fmt.Sprintf("awaiting %s approval", l.Name))
-		spec := humantask.FromPolicy(l.Name+"-approval", fmt.Sprintf("%s approval of %s", capitalize(l.Name), in.Key()), l.Task)
+		spec := expenseLevel(l, fmt.Sprintf("%s approval of %s", capitalize(l.Name), in.Key()))
 		spec.Exclusions = slices.Clone(exclusions)
 		r, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeRejected, Decision: l.Name + " decision", Level: l.Name})
 		if err != nil {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/frameact"
 	"github.com/batonhq/baton/process"
-	"github.com/batonhq/baton/worker"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
@@ -73,17 +73,17 @@ func loadDevPolicy(t *testing.T) *policy.Policy {
 }
 
 // With a store, the audit activities write to it (else they discard).
-func newHarness(t *testing.T, store ...worker.AuditStore) *harness {
+func newHarness(t *testing.T, store ...frameact.AuditStore) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), pol: loadDevPolicy(t)}
 	h.env.SetStartTime(testStart)
 	Catalog().Register(h.env, record.Settings{})
-	var st worker.AuditStore = discardAudit{}
+	var st frameact.AuditStore = discardAudit{}
 	if len(store) > 0 {
 		st = store[0]
 	}
-	worker.NewFrame(h.pol, st).Register(h.env)
+	frameact.NewFrame(h.pol, st).Register(h.env)
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	h.env.SetOnActivityStartedListener(func(info *activityInfo, _ ctxT, _ encodedValues) {
 		if info.ActivityType.Name == record.ActivityAppendAudit {

@@ -52,10 +52,25 @@ var Loan = process.Define(process.Description{
 		}
 		return nil
 	}),
-	Routing: process.RouteSection(ProcessLoan, func(f *LoanFacts) []process.FactParser {
-		return []process.FactParser{process.IntFact("riskScore", &f.RiskScore), process.FloatFact("amount", &f.Amount)}
-	}, LoanRoute),
+	Rules: process.SectionRules(ProcessLoan, loanFacts, LoanRoute, func(f LoanFacts, lp LoanPolicy) []process.TaskRule {
+		if LoanRoute(f, lp).Decision != LoanUnderwriting {
+			return nil
+		}
+		return []process.TaskRule{{Spec: loanUnderwriting(f, lp, "")}}
+	}),
 }, loanBody)
+
+func loanFacts(f *LoanFacts) []process.FactParser {
+	return []process.FactParser{process.IntFact("riskScore", &f.RiskScore), process.FloatFact("amount", &f.Amount)}
+}
+
+// loanUnderwriting is the underwriting task: the policy's, with the
+// four-eyes quorum for the amount.
+func loanUnderwriting(f LoanFacts, lp LoanPolicy, title string) humantask.Spec {
+	spec := humantask.FromPolicy("underwriting", title, lp.Underwriting)
+	spec.Quorum = LoanQuorum(f, lp)
+	return spec
+}
 
 // LoanPolicy is the loan's section of the policy.
 type LoanPolicy struct {
@@ -234,8 +249,7 @@ func loanBody(ctx workflow.Context, p *process.Proc, in LoanInput, res *LoanResu
 	case LoanAutoDecline:
 		return process.End(process.OutcomeDeclined, fmt.Sprintf("risk score %d below %d", res.RiskScore, pol.AutoDeclineBelow))
 	case LoanUnderwriting:
-		spec := humantask.FromPolicy("underwriting", "Underwriting decision for "+in.Key(), pol.Underwriting)
-		spec.Quorum = LoanQuorum(facts, pol)
+		spec := loanUnderwriting(facts, pol, "Underwriting decision for "+in.Key())
 		p.SetStage(ctx, 3, "underwriting", fmt.Sprintf("awaiting underwriter approval (%d needed)", spec.Quorum))
 		if _, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeDeclined, Decision: "underwriting decision"}); err != nil {
 			return err

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/batonhq/baton/process"
-
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -59,8 +58,48 @@ var Onboarding = process.Define(process.Description{
 		}
 		return p.ValidateTask("processes.onboarding.provisioningFix", op.ProvisioningFix, true)
 	}),
-	Routing: func(map[string]string, *policy.Policy) (process.Route, error) { return OnboardingRoute(), nil },
+	Rules: func(p *policy.Policy) (process.Rules, error) {
+		op, err := policy.Section[OnboardingPolicy](p, ProcessOnboarding)
+		if err != nil {
+			return process.Rules{}, err
+		}
+		tasks := []process.TaskRule{
+			{Spec: onboardingManagerApproval(op, "", "", "")},
+			{Spec: onboardingProvisioningFix(op, 0, ""), Optional: true},
+		}
+		return process.Rules{
+			Route: func(map[string]string) (process.Route, error) { return OnboardingRoute(), nil },
+			Tasks: func(map[string]string) ([]process.TaskRule, error) { return tasks, nil },
+		}, nil
+	},
 }, onboardingBody)
+
+// onboardingManagerApproval is the manager's approval: addressed to the
+// named manager (empty: not known), delegated only to holders of the
+// policy's roles, the new hire excluded.
+func onboardingManagerApproval(op OnboardingPolicy, manager, employee, title string) humantask.Spec {
+	spec := humantask.FromPolicy("manager-approval", title, op.ManagerApproval)
+	spec.DelegateRoles, spec.Roles = spec.Roles, nil
+	if manager != "" {
+		spec.Users = []string{manager}
+	}
+	if employee != "" {
+		// Separation of duties as everywhere: the new hire never approves
+		// their own access, whoever the task is delegated or escalated to.
+		spec.Exclusions = []humantask.Exclusion{{User: employee, Reason: "the new hire"}}
+	}
+	return spec
+}
+
+// onboardingProvisioningFix is the it-admins' task after provisioning
+// round failed ("provisioning-fix-" with round 0: the prefix of them all).
+func onboardingProvisioningFix(op OnboardingPolicy, round int, title string) humantask.Spec {
+	id := "provisioning-fix-"
+	if round > 0 {
+		id = fmt.Sprintf("provisioning-fix-%d", round)
+	}
+	return humantask.FromPolicy(id, title, op.ProvisioningFix)
+}
 
 // OnboardingPolicy is onboarding's section of the policy.
 type OnboardingPolicy struct {
@@ -169,11 +208,7 @@ func onboardingBody(ctx workflow.Context, p *process.Proc, in OnboardingInput, r
 	}
 
 	p.SetStage(ctx, 2, "manager-approval", "awaiting the manager's approval of the access package")
-	spec := humantask.FromPolicy("manager-approval", "Access package for "+in.Key(), pol.ManagerApproval)
-	spec.DelegateRoles, spec.Roles, spec.Users = spec.Roles, nil, []string{in.Manager}
-	// Separation of duties as everywhere: the new hire never approves their
-	// own access, whoever the task is delegated or escalated to.
-	spec.Exclusions = []humantask.Exclusion{{User: in.EmployeeID, Reason: "the new hire"}}
+	spec := onboardingManagerApproval(pol, in.Manager, in.EmployeeID, "Access package for "+in.Key())
 	if _, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeRejected, Decision: "approval"}); err != nil {
 		return err
 	}
@@ -247,7 +282,7 @@ func provision(ctx workflow.Context, p *process.Proc, in OnboardingInput, pol On
 			return nil
 		}
 		p.SetStage(ctx, 3, "provisioning-fix", "awaiting IT to fix "+names(failed)+": approve retries, reject aborts")
-		fix := humantask.FromPolicy(fmt.Sprintf("provisioning-fix-%d", round), "Provisioning failed for "+in.Key()+": "+strings.Join(reasons, "; "), pol.ProvisioningFix)
+		fix := onboardingProvisioningFix(pol, round, "Provisioning failed for "+in.Key()+": "+strings.Join(reasons, "; "))
 		ft, err := p.Open(ctx, fix)
 		if err != nil {
 			return err

@@ -74,11 +74,22 @@ var Order = process.Define(process.Description{
 		}
 		return nil
 	}),
-	Routing: process.RouteSection(ProcessOrder, func(score *int) []process.FactParser {
-		return []process.FactParser{process.IntFact("fraudScore", score)}
-	},
-		func(score int, op OrderPolicy) process.Route { return OrderRoute(score, nil, op) }),
+	Rules: process.SectionRules(ProcessOrder, orderFacts, func(score int, op OrderPolicy) process.Route { return OrderRoute(score, nil, op) }, func(score int, op OrderPolicy) []process.TaskRule {
+		if OrderRoute(score, nil, op).Decision != OrderFraudReview {
+			return nil
+		}
+		return []process.TaskRule{{Spec: orderFraudReview(op, "")}}
+	}),
 }, orderBody)
+
+func orderFacts(score *int) []process.FactParser {
+	return []process.FactParser{process.IntFact("fraudScore", score)}
+}
+
+// orderFraudReview is the fraud analysts' review, as the policy sets it.
+func orderFraudReview(op OrderPolicy, title string) humantask.Spec {
+	return humantask.FromPolicy("fraud-review", title, op.FraudReview)
+}
 
 // OrderPolicy is the order's section of the policy.
 type OrderPolicy struct {
@@ -219,7 +230,7 @@ func orderBody(ctx workflow.Context, p *process.Proc, in OrderInput, res *OrderR
 	p.Route(ctx, route)
 	if route.Decision == OrderFraudReview {
 		p.SetStage(ctx, 2, "fraud-review", "awaiting a fraud analyst's review")
-		spec := humantask.FromPolicy("fraud-review", "Fraud review for "+in.Key(), pol.FraudReview)
+		spec := orderFraudReview(pol, "Fraud review for "+in.Key())
 		if _, err := p.Decide(ctx, spec, process.Review{Outcome: OutcomeFraudRejected, Decision: "fraud review"}); err != nil {
 			return err
 		}

@@ -110,10 +110,25 @@ var Purchase = process.Define(process.Description{
 		}
 		return p.ValidateTask("processes.purchase.approval", sec.Approval, true)
 	}),
-	Routing: process.RouteSection(Name, func(amount *float64) []process.FactParser {
+	// Its routing and the task its policy requires, as pure functions of
+	// the facts an instance recorded: starter whatif and conformance take
+	// them again.
+	Rules: process.SectionRules(Name, func(amount *float64) []process.FactParser {
 		return []process.FactParser{process.FloatFact("amount", amount)}
-	}, func(amount float64, sec Policy) process.Route { return Route(amount, sec) }),
+	}, func(amount float64, sec Policy) process.Route { return Route(amount, sec) },
+		func(amount float64, sec Policy) []process.TaskRule {
+			if Route(amount, sec).Path != record.PathManual {
+				return nil
+			}
+			return []process.TaskRule{{Spec: approval(sec, "")}}
+		}),
 }, body)
+
+// approval is the manager's task as the policy sets it (the workflow adds
+// the title and the requester's exclusion).
+func approval(pol Policy, title string) humantask.Spec {
+	return humantask.FromPolicy("manager-approval", title, pol.Approval)
+}
 
 // Catalog is the processes this team's worker hosts and starter starts.
 func Catalog() *process.Catalog { return process.NewCatalog(Purchase) }
@@ -127,7 +142,7 @@ func body(ctx workflow.Context, p *process.Proc, in Input, res *Result) error {
 	p.Route(ctx, route)
 	if route.Path == record.PathManual {
 		p.SetStage(ctx, 1, "manager-approval", "awaiting a manager's approval")
-		spec := humantask.FromPolicy("manager-approval", "Purchase of "+in.Item+" ("+in.Key()+")", pol.Approval)
+		spec := approval(pol, "Purchase of "+in.Item+" ("+in.Key()+")")
 		spec.Exclusions = []humantask.Exclusion{{User: in.Requester, Reason: "the requester"}}
 		r, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeRejected, Decision: "manager approval"})
 		if err != nil {

@@ -353,86 +353,6 @@ func prefixed(alias, columns string) string {
 	return strings.Join(parts, ", ")
 }
 
-// Cycle is one instance's span in the store: when it started and, once it
-// ended, when and how.
-type Cycle struct {
-	WorkflowID string    `json:"workflowId"`
-	Process    string    `json:"process"`
-	Started    time.Time `json:"started"`
-	Closed     time.Time `json:"closed,omitzero"`
-	EndAction  string    `json:"endAction,omitempty"`
-}
-
-// Cycles lists the instances of process (every process when empty) whose
-// startAction entry is at or after since, with their first endActions
-// entry: exact cycle times for as long as the store keeps entries, beyond
-// any visibility window. Action names are the caller's (the store does not
-// know them).
-func (s *Store) Cycles(ctx context.Context, process string, since time.Time, startAction string, endActions []string) ([]Cycle, error) {
-	cycles, _, err := s.CyclesKept(ctx, process, since, startAction, endActions, nil)
-	return cycles, err
-}
-
-// CyclesKept is Cycles over the entries keep accepts (every entry when keep
-// is nil); it also returns the entries keep refused (a forged row must not
-// move a cycle time in silence).
-func (s *Store) CyclesKept(ctx context.Context, process string, since time.Time, startAction string, endActions []string, keep func(audit.Stored) bool) ([]Cycle, []audit.Stored, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries
-		WHERE source = $5 AND ($1 = '' OR process = $1) AND (action = $3 OR action = ANY($4))
-			AND workflow_id IN (SELECT workflow_id FROM audit_entries WHERE action = $3 AND source = $5
-				GROUP BY workflow_id HAVING min(at) >= $2)
-		ORDER BY workflow_id, pos`, process, since, startAction, endActions, audit.SourceWorkflow)
-	if err != nil {
-		return nil, nil, s.queryErr(err)
-	}
-	recs, err := collect(rows)
-	if err != nil {
-		return nil, nil, err
-	}
-	var out []Cycle
-	var refused []audit.Stored
-	byID := map[string]int{}
-	for _, r := range recs {
-		if keep != nil && !keep(r) {
-			refused = append(refused, r)
-			continue
-		}
-		i, ok := byID[r.WorkflowID]
-		if !ok {
-			i = len(out)
-			byID[r.WorkflowID] = i
-			out = append(out, Cycle{WorkflowID: r.WorkflowID, Process: r.Process})
-		}
-		c := &out[i]
-		switch {
-		case r.Action == startAction:
-			if c.Started.IsZero() || r.Time.Before(c.Started) {
-				c.Started = r.Time
-			}
-		default:
-			if c.EndAction == "" {
-				c.EndAction = r.Action
-			}
-			if c.Closed.IsZero() || r.Time.Before(c.Closed) {
-				c.Closed = r.Time
-			}
-		}
-	}
-	kept := out[:0]
-	for _, c := range out {
-		if !c.Started.IsZero() && !c.Started.Before(since) {
-			kept = append(kept, c)
-		}
-	}
-	slices.SortFunc(kept, func(a, b Cycle) int {
-		if n := a.Started.Compare(b.Started); n != 0 {
-			return n
-		}
-		return strings.Compare(a.WorkflowID, b.WorkflowID)
-	})
-	return kept, refused, nil
-}
-
 // Ended is an instance that ended: its last terminal entry (the action,
 // its time and Data) and when its first start entry was made.
 type Ended struct {
@@ -494,4 +414,93 @@ func (s *Store) Ended(ctx context.Context, f EndedFilter) ([]Ended, error) {
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// TrailFilter selects instances whose whole trails Trails reads: by their
+// terminal entry (one of EndActions) in [Since, Until], or, with ByStart,
+// by their StartAction entry in it (ended or still running). A zero bound
+// is open; Process empty is every process. Action names are the caller's.
+type TrailFilter struct {
+	Process      string
+	Since, Until time.Time
+	ByStart      bool
+	StartAction  string
+	EndActions   []string
+	// Part of Parts (when Parts > 1) reads only that share of the
+	// instances (by a hash of the workflow ID): the parts read in
+	// parallel cover the window once.
+	Part, Parts int
+	// DataOf, when set, names the actions whose entries' Data is read;
+	// the others come without it (a reader that needs little reads
+	// less).
+	DataOf []string
+}
+
+// Trails calls fn with each selected instance's entries, in chain order,
+// instance by instance (ordered by workflow ID), streaming: a window of a
+// hundred thousand instances is read in one query. Each call gets a slice
+// of its own, which fn may keep.
+func (s *Store) Trails(ctx context.Context, f TrailFilter, fn func([]audit.Entry) error) error {
+	selectBy := `action = ANY($5::text[]) AND ($4::text IS NULL OR true)`
+	if f.ByStart {
+		selectBy = `action = $4::text AND ($5::text[] IS NULL OR true)`
+	}
+	columns := entryColumns
+	if f.DataOf != nil {
+		columns = strings.TrimSuffix(entryColumns, "data") + `CASE WHEN action = ANY($9::text[]) THEN data ELSE '' END`
+	} else {
+		selectBy += ` AND ($9::text[] IS NULL OR true)`
+	}
+	q := `SELECT ` + columns + ` FROM audit_entries
+		WHERE workflow_id IN (
+			SELECT workflow_id FROM audit_entries
+			WHERE source = $6 AND ` + selectBy + ` AND ($1 = '' OR process = $1)
+				AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at <= $3)
+				AND ($7::int <= 1 OR abs(hashtext(workflow_id)) % $7::int = $8::int))
+		ORDER BY workflow_id, pos`
+	rows, err := s.pool.Query(ctx, q, f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, audit.SourceWorkflow, f.Parts, f.Part, f.DataOf)
+	if err != nil {
+		return s.queryErr(err)
+	}
+	defer rows.Close()
+	// One scan destination for every row: no per-row allocation of it.
+	var e audit.Entry
+	var data string
+	dest := []any{&e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
+		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source, &data}
+	var trail []audit.Entry
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("audit store: read entry: %w", err)
+		}
+		e.Time, e.Data = e.Time.UTC(), rawData(data)
+		if len(trail) > 0 {
+			// Strings repeated within an instance are shared.
+			first := &trail[0]
+			e.WorkflowID, e.Process, e.BusinessKey = sameString(first.WorkflowID, e.WorkflowID), sameString(first.Process, e.Process), sameString(first.BusinessKey, e.BusinessKey)
+			e.RunID, e.PolicyVersion, e.Source = sameString(first.RunID, e.RunID), sameString(first.PolicyVersion, e.PolicyVersion), sameString(first.Source, e.Source)
+		}
+		if len(trail) > 0 && trail[0].WorkflowID != e.WorkflowID {
+			if err := fn(trail); err != nil {
+				return err
+			}
+			trail = make([]audit.Entry, 0, cap(trail))
+		}
+		trail = append(trail, e)
+	}
+	if err := rows.Err(); err != nil {
+		return s.queryErr(err)
+	}
+	if len(trail) > 0 {
+		return fn(trail)
+	}
+	return nil
+}
+
+// sameString is a when it equals b (so b's copy can be collected).
+func sameString(a, b string) string {
+	if a == b {
+		return a
+	}
+	return b
 }

@@ -494,66 +494,6 @@ func TestPostgresRestartMidWriteLosesAndDuplicatesNothing(t *testing.T) {
 	t.Logf("%d writes failed during the restart and were retried", failures.Load())
 }
 
-func TestCyclesFromTheStore(t *testing.T) {
-	s, _ := open(t)
-	mustAppend(t, s, trail("loan-A-9", "r1", 7))  // started t0+1m, completed t0+7m
-	mustAppend(t, s, trail("loan-A-10", "r1", 3)) // still open
-	old := trail("loan-A-11", "r1", 7)
-	for i := range old {
-		old[i].Time = old[i].Time.Add(-48 * time.Hour)
-	}
-	mustAppend(t, s, old)
-	got, err := s.Cycles(context.Background(), "loan", t0, "started", []string{"completed", "failed"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 {
-		t.Fatalf("cycles since t0: %+v, want loan-A-9 and loan-A-10", got)
-	}
-	// Same start: ordered by workflow ID, so loan-A-10 comes first.
-	done := got[1]
-	if done.WorkflowID != "loan-A-9" || done.Closed.Sub(done.Started) != 6*time.Minute || done.EndAction != "completed" {
-		t.Errorf("finished instance: %+v", done)
-	}
-	if got[0].WorkflowID != "loan-A-10" || !got[0].Closed.IsZero() || got[0].EndAction != "" {
-		t.Errorf("open instance: %+v", got[0])
-	}
-}
-
-// The store's share of the audit's cost: one batch of three entries (what a
-// workflow task of an automated loan writes), appended to its own instance,
-// eight writers at a time.
-func BenchmarkAppendBatchOfThree(b *testing.B) {
-	ctx := context.Background()
-	dsn, err := server.CreateDB(ctx, fmt.Sprintf("bench_%d", time.Now().UnixNano()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := auditstore.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	var n atomic.Int64
-	b.SetParallelism(4)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			id := fmt.Sprintf("loan-B-%d", n.Add(1))
-			if _, err := s.Append(ctx, trail(id, "r1", 3)); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-// A reader checks the schema and changes nothing: an empty database, one
-// an older worker migrated and one a newer worker migrated each get one
-// line that says what to do; a current one passes.
 func TestCheckSchemaChangesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

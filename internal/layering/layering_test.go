@@ -29,8 +29,8 @@ var (
 	// Baton's own processes and systems: only cmd/ (and each other, and
 	// the systems' HTTP side) import them; the libraries take a catalog.
 	consumerOnly = map[string][]string{
-		"workflows":  {"cmd/"},
-		"activities": {"cmd/", "workflows", "activities/httpsys"},
+		"workflows":  {"cmd/", "internal/insight/insighttest"},
+		"activities": {"cmd/", "workflows", "activities/httpsys", "internal/insight/insighttest"},
 	}
 )
 

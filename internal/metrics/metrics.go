@@ -20,6 +20,7 @@ import (
 type Metrics struct {
 	Handler client.MetricsHandler
 	HTTP    http.Handler
+	reg     *prometheus.Registry
 }
 
 // New builds a registry with Go runtime metrics and an OpenTelemetry meter
@@ -33,6 +34,7 @@ func New() (*Metrics, error) {
 	}
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp),
 		buckets("baton_process_duration", 1, 10, 60, 300, 1800, 3600, 4*3600, 12*3600, 86400, 3*86400, 7*86400),
+		buckets("baton_process_queue", 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600),
 		buckets("baton_task_wait", 60, 300, 900, 3600, 4*3600, 8*3600, 86400, 2*86400, 3*86400, 7*86400),
 		// The SDK's latencies are milliseconds to seconds.
 		buckets("temporal_*latency", 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
@@ -42,7 +44,7 @@ func New() (*Metrics, error) {
 		UseMonotonicCounters: true,
 		OnError:              func(error) {}, // a metric must never take the worker down
 	})
-	return &Metrics{Handler: h, HTTP: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}, nil
+	return &Metrics{Handler: h, HTTP: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), reg: reg}, nil
 }
 
 // buckets sets histogram boundaries (seconds) for instruments named like name.

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/csrf"
 
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/charts"
 	"github.com/batonhq/baton/internal/signing"
 	"github.com/batonhq/baton/internal/taskinbox"
 )
@@ -32,6 +33,8 @@ var funcs = template.FuncMap{
 	"due":     func(t, now time.Time) string { return taskinbox.Due(t, now, "overdue") },
 	"taskURL": taskURL,
 	"join":    strings.Join,
+	"dur":     charts.Duration,
+	"pct":     func(v float64) string { return fmt.Sprintf("%.0f%%", v*100) },
 }
 
 // taskURL is a task page's path: workflow and task ids only.
@@ -41,7 +44,7 @@ func taskURL(wf, task string) string {
 
 func newPages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
-	for _, name := range []string{"login", "tasks", "task", "error"} {
+	for _, name := range []string{"login", "tasks", "task", "error", "insight"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
@@ -67,7 +70,9 @@ type view struct {
 	CSRF       template.HTML
 	Flash      string
 	FlashError string
-	Data       any
+	// Insight shows the link to the insight pages (the user may see them).
+	Insight bool
+	Data    any
 }
 
 type loginData struct {
@@ -85,6 +90,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 	v := view{DevSignIn: s.DevSignIn, CSRF: csrf.TemplateField(r), Data: data}
 	if user := s.sessions.GetString(ctx, keyUser); user != "" {
 		v.User, v.UserName, v.Authn = user, s.Policy.Users[user].Name, s.sessions.GetString(ctx, keyAuthn)
+		v.Insight = s.Policy.MaySeeInsight(user)
 		v.Flash, v.FlashError = s.sessions.PopString(ctx, keyFlash), s.sessions.PopString(ctx, keyFlashE)
 	}
 	switch d := data.(type) {
@@ -96,6 +102,8 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		v.Title = d.Task.Title
 	case errorData:
 		v.Title = d.Title
+	case insightData:
+		v.Title = "Insight: " + d.Title
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/process"
 )
 
 // Options configure the inbox.
@@ -40,6 +41,13 @@ type Options struct {
 	// DevSignIn lets anyone pick a user without a password, with a banner
 	// on every page. Off unless set.
 	DevSignIn bool
+	// Catalog is the processes the inbox serves (the insight pages list
+	// them; a proposed policy's sections are checked with them).
+	Catalog *process.Catalog
+	// Insight serves the insight pages (process maps, charts, what-if) to
+	// holders of a role the policy's insight entry names; nil: the pages
+	// say the audit store is not configured.
+	Insight Insight
 	// SessionLifetime and SessionIdle end sessions (absolute, inactivity).
 	SessionLifetime, SessionIdle time.Duration
 	Logger                       *zap.Logger
@@ -52,6 +60,8 @@ type server struct {
 	sessions *scs.SessionManager
 	pages    *pages
 	secure   bool
+	// trailCache keeps recent windows' trails for the insight pages.
+	trailCache trailCache
 }
 
 // Session keys.
@@ -71,6 +81,8 @@ func New(o Options) (http.Handler, error) {
 		return nil, errors.New("webinbox: a signing key and the signer's name are required")
 	case o.OIDC == nil && !o.DevSignIn:
 		return nil, errNoSignIn
+	case o.Catalog == nil || len(o.Catalog.Names()) == 0:
+		return nil, errors.New("webinbox: a catalog of processes is required")
 	}
 	if o.SessionLifetime <= 0 {
 		o.SessionLifetime = 8 * time.Hour
@@ -117,6 +129,12 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /{$}", s.requireUser(s.myTasks))
 	mux.Handle("GET /tasks/{workflow}/{task}", s.requireUser(s.taskPage))
 	mux.Handle("POST /tasks/{workflow}/{task}/decide", s.requireUser(s.decide))
+	mux.Handle("GET /insight", s.requireInsight(s.insightPage))
+	mux.Handle("GET /insight/map.svg", s.requireInsight(s.insightMap))
+	mux.Handle("GET /insight/weekly.svg", s.requireInsight(s.insightWeekly))
+	mux.Handle("GET /insight/backlog.svg", s.requireInsight(s.insightBacklog))
+	mux.Handle("POST /insight/whatif", s.requireInsight(s.insightWhatIf))
+	mux.Handle("GET /insight/whatif.svg", s.requireInsight(s.insightWhatIfPicture))
 
 	csrfKey := make([]byte, 32)
 	if _, err := rand.Read(csrfKey); err != nil {

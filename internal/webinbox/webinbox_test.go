@@ -18,6 +18,7 @@ import (
 
 	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/workflows"
 
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/oidctest"
@@ -127,7 +128,7 @@ func newInbox(t *testing.T, edit func(*Options)) *inbox {
 	pub, key, _ := ed25519.GenerateKey(nil)
 	b := &fakeBackend{}
 	u, _ := url.Parse(srv.URL)
-	o := Options{Backend: b, Policy: devPolicy(t), Key: key, Signer: "inbox", PublicURL: u, DevSignIn: true}
+	o := Options{Catalog: workflows.Catalog(), Backend: b, Policy: devPolicy(t), Key: key, Signer: "inbox", PublicURL: u, DevSignIn: true}
 	if edit != nil {
 		edit(&o)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/batonhq/baton/process"
 
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
 )
@@ -223,7 +224,7 @@ func evaluate(d *process.Description, name string, list []Instance, proposed *po
 			continue
 		}
 		e := Evaluated{BusinessKey: in.BusinessKey, CurrentPath: in.Path, CurrentDecision: in.Decision, People: people(in.Tasks),
-			CycleSeconds: in.Close.Sub(in.Start).Seconds(), Tasks: len(in.Tasks), PersonHours: taskHours(in.Tasks), tasks: in.Tasks}
+			CycleSeconds: insight.Cycle(in.Start, in.Close), Tasks: len(in.Tasks), PersonHours: taskHours(in.Tasks), tasks: in.Tasks}
 		route, err := d.Routing(in.Facts, proposed)
 		switch {
 		case err != nil && len(in.Facts) == 0:

@@ -1,4 +1,8 @@
-package worker
+// Package frameact implements the frame's own activities on the worker
+// side (record.Activity*: the policy to pin, the live directory, the audit
+// store); the worker registers them, and so do the test environments of
+// processtest. Workflow code calls them by name and imports none of this.
+package frameact
 
 import (
 	"context"
@@ -13,12 +17,6 @@ import (
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
 )
-
-// ActivityRegistry is what the SDK worker (and the test environment)
-// offers for activities.
-type ActivityRegistry interface {
-	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
-}
 
 // AuditStore is the durable audit store as the frame's activities use it
 // (auditstore.Store): they write an instance's entries and read what the
@@ -47,7 +45,9 @@ func NewFrame(pol *policy.Policy, store AuditStore) *Frame {
 
 // Register registers the frame's activities under the names the record
 // calls them by.
-func (f *Frame) Register(r ActivityRegistry) {
+func (f *Frame) Register(r interface {
+	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
+}) {
 	r.RegisterActivityWithOptions(f.loadPolicy, activity.RegisterOptions{Name: record.ActivityLoadPolicy})
 	r.RegisterActivityWithOptions(f.directory, activity.RegisterOptions{Name: record.ActivityDirectory})
 	if f.store == nil {
