@@ -6,12 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/workflows"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/pgtest"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // benchInstances is how many ended instances the benchmark seeds.
@@ -50,10 +52,10 @@ func seed(b *testing.B, dsn string, n int) {
 		src := realTrails(b)[names[i%len(names)]]
 		id := fmt.Sprintf("%s-B-%06d", src[0].Process, i)
 		shift := span/time.Duration(n)*time.Duration(i) - 29*24*time.Hour + time.Since(testStart)
-		prev := auditstore.GenesisHash
+		prev := audit.GenesisHash
 		for j, e := range src {
 			e.WorkflowID, e.BusinessKey, e.RunID, e.Time = id, id, "run-"+id, e.Time.Add(shift).UTC().Truncate(time.Microsecond)
-			h := auditstore.ChainHash(prev, int64(j+1), e)
+			h := audit.ChainHash(prev, int64(j+1), e)
 			rows = append(rows, []any{int64(j + 1), prev, h, e.WorkflowID, e.RunID, e.Seq, e.UpdateID, e.EventID, e.Process, e.BusinessKey, e.Time,
 				e.Actor, e.Action, e.TaskID, e.Details, e.Reason, e.Via, e.Signature, e.PolicyVersion, e.Source, string(e.Data)})
 			prev = h
@@ -91,7 +93,7 @@ func BenchmarkInsight100k(b *testing.B) {
 	b.Logf("seeded %d instances in %s", benchInstances, time.Since(began).Round(time.Second))
 	pol := devPolicy(b)
 	filter := auditstore.TrailFilter{Since: time.Now().Add(-30 * 24 * time.Hour), Until: time.Now(),
-		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed}, DataOf: NeedSpecs.dataOf()}
+		StartAction: audit.ActionStarted, EndActions: []string{audit.ActionCompleted, audit.ActionFailed}, DataOf: NeedSpecs.dataOf()}
 	read := func(need Need) []*Trail {
 		trails, err := ReadTrails(ctx, st, Window{Since: filter.Since, Until: filter.Until, Need: need})
 		if err != nil {
@@ -107,7 +109,7 @@ func BenchmarkInsight100k(b *testing.B) {
 	{
 		t0 := time.Now()
 		n := 0
-		if err := st.Trails(ctx, filter, func(entries []auditstore.Entry) error { n += len(entries); return nil }); err != nil {
+		if err := st.Trails(ctx, filter, func(entries []audit.Entry) error { n += len(entries); return nil }); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("the store's read of %d entries: %s", n, time.Since(t0).Round(time.Millisecond))
@@ -118,7 +120,7 @@ func BenchmarkInsight100k(b *testing.B) {
 		Discover(tr, map[string]*policy.Policy{pol.Version: pol})
 		b.Logf("discovery on trails in memory: %s", time.Since(t0).Round(time.Millisecond))
 		t0 = time.Now()
-		Conform(ctx, tr, NewPolicySet(pol), &Described{})
+		Conform(ctx, tr, NewPolicySet(pol), &Described{Catalog: workflows.Catalog()})
 		b.Logf("conformance on trails in memory: %s", time.Since(t0).Round(time.Millisecond))
 	}
 	var discover, conform time.Duration
@@ -128,7 +130,7 @@ func BenchmarkInsight100k(b *testing.B) {
 		ds := Discover(read(NeedEnd), map[string]*policy.Policy{pol.Version: pol})
 		discover += time.Since(t0)
 		t1 := time.Now()
-		c := Conform(ctx, read(NeedSpecs), NewPolicySet(pol), &Described{})
+		c := Conform(ctx, read(NeedSpecs), NewPolicySet(pol), &Described{Catalog: workflows.Catalog()})
 		conform += time.Since(t1)
 		if len(ds) != 2 || c.Checked != benchInstances || len(c.Breaches) != 0 {
 			b.Fatalf("discoveries %d, checked %d, breaches %d", len(ds), c.Checked, len(c.Breaches))

@@ -10,10 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/audit"
+
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // Policies resolves a pinned policy by its version (the content hash every
@@ -48,7 +49,7 @@ func (s PolicySet) PolicyByVersion(_ context.Context, version string) (*policy.P
 
 // Processes is what conformance needs of the process descriptions: their
 // routing rule and the human tasks their policy requires, both pure
-// functions of recorded facts and a policy (workflows.Process.Route and
+// functions of recorded facts and a policy (process.Description.Routing and
 // Tasks).
 type Processes interface {
 	Route(process string, facts map[string]string, pol *policy.Policy) (Route, error)
@@ -61,7 +62,7 @@ type Route struct {
 	Decision string
 }
 
-// TaskRule is a human task a policy requires (see workflows.TaskRule).
+// TaskRule is a human task a policy requires (see process.TaskRule).
 type TaskRule struct {
 	ID            string
 	Roles         []string
@@ -117,7 +118,7 @@ type Evidence struct {
 	Details string    `json:"details,omitempty"`
 }
 
-func evidence(e auditstore.Entry) Evidence {
+func evidence(e audit.Entry) Evidence {
 	return Evidence{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action, TaskID: e.TaskID, Details: e.Details}
 }
 
@@ -275,7 +276,7 @@ func (c *checker) run() {
 	case t.Unreadable != "":
 		c.breach(BreachUnreadable, "", t.Unreadable, len(t.Entries)-1)
 		return
-	case t.Ended != record.ActionCompleted:
+	case t.Ended != audit.ActionCompleted:
 		return // a failed instance recorded no facts: its routing and tasks cannot be held to the rule
 	case !t.Recorded:
 		why := "the trail is older than the recorded facts (its completed entry has no data)"
@@ -300,7 +301,7 @@ func (c *checker) entryOf(action, task string) int {
 
 func (c *checker) terminalEntry() int {
 	for i := len(c.t.Entries) - 1; i >= 0; i-- {
-		if terminal(c.t.Entries[i].Action) && c.t.Entries[i].Source == auditstore.SourceWorkflow {
+		if terminal(c.t.Entries[i].Action) && c.t.Entries[i].Source == audit.SourceWorkflow {
 			return i
 		}
 	}
@@ -492,7 +493,7 @@ func (c *checker) routing() {
 	}
 	c.breach(BreachRouting, "", fmt.Sprintf("%s %s (%s) is not what policy %s takes on the recorded facts %s: %s (%s)",
 		what, cmp.Or(t.Decision, "-"), t.Path, c.pol.Version, factsText(t.Facts), r.Decision, r.Path),
-		c.entryOf(record.ActionRouted, ""), c.terminalEntry())
+		c.entryOf(audit.ActionRouted, ""), c.terminalEntry())
 }
 
 func factsText(f map[string]string) string {
@@ -568,12 +569,12 @@ func (c *checker) endedBefore(r TaskRule) bool {
 		}
 	}
 	// No task at all: ended before the first (a customer's withdrawal).
-	routed := c.entryOf(record.ActionRouted, "")
+	routed := c.entryOf(audit.ActionRouted, "")
 	if routed < 0 {
 		return true
 	}
 	for _, e := range t.Entries[routed+1:] {
-		if e.Action == record.ActionRequested {
+		if e.Action == audit.ActionRequested {
 			return true
 		}
 	}

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/audit"
+
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // Event is one step of an instance as discovery sees it: a label (a step,
@@ -41,23 +41,23 @@ func (t *Trail) Events(pol *policy.Policy) []Event {
 		}
 	}
 	for i, e := range t.Entries {
-		if e.Source != auditstore.SourceWorkflow {
+		if e.Source != audit.SourceWorkflow {
 			continue
 		}
 		label := ""
 		switch e.Action {
-		case record.ActionStarted:
+		case audit.ActionStarted:
 			label = LabelStart
-		case record.ActionStepCompleted:
+		case audit.ActionStepCompleted:
 			label = stepName(e.Details)
-		case record.ActionStepFailed:
+		case audit.ActionStepFailed:
 			label = stepName(e.Details) + " failed"
-		case record.ActionRouted:
+		case audit.ActionRouted:
 			decision, _, _ := strings.Cut(e.Details, ":")
 			label = "route: " + cmp.Or(t.Decision, decision)
-		case humantask.ActionTaskOpened:
+		case audit.ActionTaskOpened:
 			label = e.TaskID + " opened"
-		case humantask.ActionDecisionAccepted, humantask.ActionDelegated:
+		case audit.ActionDecisionAccepted, audit.ActionDelegated:
 			verdict := "decided"
 			k := tasks[i]
 			if k != nil {
@@ -68,23 +68,23 @@ func (t *Trail) Events(pol *policy.Policy) []Event {
 				}
 			}
 			label = e.TaskID + ": " + verdict + " by " + roleOf(pol, e.Actor, k)
-		case humantask.ActionEscalated:
+		case audit.ActionEscalated:
 			label = e.TaskID + " escalated"
-		case humantask.ActionTaskClosed:
+		case audit.ActionTaskClosed:
 			state, _, _ := strings.Cut(e.Details, ":")
 			if state == humantask.StateApproved || state == humantask.StateRejected {
 				continue // the decision that closed it is the step
 			}
 			label = e.TaskID + " " + state
-		case record.ActionCompensated:
+		case audit.ActionCompensated:
 			label = "undo " + stepName(e.Details)
-		case record.ActionRequested:
+		case audit.ActionRequested:
 			label = "customer request"
-		case record.ActionCompleted:
+		case audit.ActionCompleted:
 			label = LabelEnd + ": " + cmp.Or(t.Outcome, "completed")
-		case record.ActionFailed:
+		case audit.ActionFailed:
 			label = LabelEnd + ": failed"
-		case humantask.ActionReminded, humantask.ActionDecisionRefused, record.ActionRequestRefused, record.ActionRefusedSummary:
+		case audit.ActionReminded, audit.ActionDecisionRefused, audit.ActionRequestRefused, audit.ActionRefusedSummary:
 			continue
 		default:
 			label = e.Action
@@ -303,9 +303,9 @@ func (t *Trail) countRework(by map[string]*Rework) {
 	steps := map[string]int{}
 	for _, e := range t.Entries {
 		switch {
-		case e.Action == record.ActionStepCompleted || e.Action == record.ActionStepFailed:
+		case e.Action == audit.ActionStepCompleted || e.Action == audit.ActionStepFailed:
 			steps[stepName(e.Details)]++
-		case e.Action == humantask.ActionDecisionRefused:
+		case e.Action == audit.ActionDecisionRefused:
 			n[ReworkRefused]++
 		}
 	}

@@ -6,8 +6,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/audit"
+
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/record"
 )
 
 // Dist summarises durations in seconds: nearest-rank percentiles, the
@@ -78,9 +80,9 @@ type Run struct {
 func (t *Trail) Run() Run {
 	r := Run{Process: t.Process, Status: "running", Path: t.Path, Outcome: t.Outcome, Span: t.Span}
 	switch t.Ended {
-	case record.ActionCompleted:
+	case audit.ActionCompleted:
 		r.Status = "completed"
-	case record.ActionFailed:
+	case audit.ActionFailed:
 		r.Status = "failed"
 	}
 	for _, k := range t.Tasks {
@@ -93,7 +95,7 @@ func (t *Trail) Run() Run {
 		}
 	}
 	for _, e := range t.Entries {
-		if e.Action == record.ActionStepFailed {
+		if e.Action == audit.ActionStepFailed {
 			r.StepErrors++
 		}
 	}

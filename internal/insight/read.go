@@ -6,14 +6,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // TrailSource streams whole trails (auditstore.Store).
 type TrailSource interface {
-	Trails(ctx context.Context, f auditstore.TrailFilter, fn func([]auditstore.Entry) error) error
+	Trails(ctx context.Context, f auditstore.TrailFilter, fn func([]audit.Entry) error) error
 }
 
 // Window selects trails: by their end in [Since, Until], or with Started by
@@ -43,9 +43,9 @@ const (
 func (n Need) dataOf() []string {
 	switch n {
 	case NeedEnd:
-		return []string{record.ActionCompleted}
+		return []string{audit.ActionCompleted}
 	case NeedSpecs:
-		return []string{record.ActionCompleted, humantask.ActionTaskOpened}
+		return []string{audit.ActionCompleted, audit.ActionTaskOpened}
 	}
 	return nil
 }
@@ -54,8 +54,8 @@ func (n Need) dataOf() []string {
 // next is read.
 func ReadTrails(ctx context.Context, src TrailSource, w Window) ([]*Trail, error) {
 	f := auditstore.TrailFilter{Process: w.Process, Since: w.Since, Until: w.Until, ByStart: w.Started,
-		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed}, DataOf: w.Need.dataOf()}
-	in := make(chan []auditstore.Entry, 512)
+		StartAction: audit.ActionStarted, EndActions: []string{audit.ActionCompleted, audit.ActionFailed}, DataOf: w.Need.dataOf()}
+	in := make(chan []audit.Entry, 512)
 	done := make(chan []*Trail)
 	for range readParts {
 		go func() {
@@ -74,7 +74,7 @@ func ReadTrails(ctx context.Context, src TrailSource, w Window) ([]*Trail, error
 		go func() {
 			f := f
 			f.Part, f.Parts = part, readParts
-			errs <- src.Trails(ctx, f, func(entries []auditstore.Entry) error {
+			errs <- src.Trails(ctx, f, func(entries []audit.Entry) error {
 				select {
 				case in <- entries:
 					return nil

@@ -4,7 +4,7 @@
 // (Discover: variants, the directly-follows map, rework, bottlenecks) and
 // conformance to the policy each instance pinned (Conform).
 //
-// It is pure: trails come as audit entries (internal/auditstore.Entry, from
+// It is pure: trails come as audit entries (internal/audit.Entry, from
 // the durable store or read back from histories), policies through
 // Policies and the processes' routing and task rules through Processes, so
 // nothing here talks to a server and every rule is tested on trails built
@@ -20,11 +20,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/audit"
+
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/process"
 )
 
 // Trail is one instance as its audit entries tell it: the entries of the
@@ -37,7 +37,7 @@ type Trail struct {
 	RunID       string
 	// Entries are the ending run's entries in chain order (validator
 	// refusals of that run included).
-	Entries []auditstore.Entry
+	Entries []audit.Entry
 	Span    Span
 	// Ended is the terminal action (completed or failed); empty while the
 	// instance runs.
@@ -172,7 +172,7 @@ func Cycle(start, closed time.Time) float64 {
 
 // terminal reports whether action ends an instance.
 func terminal(action string) bool {
-	return action == record.ActionCompleted || action == record.ActionFailed
+	return action == audit.ActionCompleted || action == audit.ActionFailed
 }
 
 var (
@@ -187,14 +187,14 @@ var (
 // NewTrail reads one instance's entries (its whole chain, in order, as the
 // store or a history gives them). Entries of runs before the one that
 // ended it (a reset, or a business key run again) are left out.
-func NewTrail(entries []auditstore.Entry) *Trail {
+func NewTrail(entries []audit.Entry) *Trail {
 	t := &Trail{}
 	if len(entries) == 0 {
 		return t
 	}
 	last := entries[len(entries)-1].RunID
 	for i := len(entries) - 1; i >= 0; i-- {
-		if entries[i].Source == auditstore.SourceWorkflow && terminal(entries[i].Action) {
+		if entries[i].Source == audit.SourceWorkflow && terminal(entries[i].Action) {
 			last = entries[i].RunID
 			break
 		}
@@ -208,34 +208,34 @@ func NewTrail(entries []auditstore.Entry) *Trail {
 	t.WorkflowID, t.Process, t.BusinessKey, t.RunID = first.WorkflowID, first.Process, first.BusinessKey, last
 	open := map[string]*Task{}
 	for i, e := range t.Entries {
-		if e.Source != auditstore.SourceWorkflow {
+		if e.Source != audit.SourceWorkflow {
 			continue
 		}
 		if t.PolicyVersion == "" {
 			t.PolicyVersion = e.PolicyVersion
 		}
 		switch e.Action {
-		case record.ActionStarted:
+		case audit.ActionStarted:
 			if t.Span.Begun.IsZero() {
 				t.Span.Begun = e.Time
 			}
-		case record.ActionCompleted, record.ActionFailed:
+		case audit.ActionCompleted, audit.ActionFailed:
 			t.Ended, t.Span.Close = e.Action, e.Time
-			if e.Action == record.ActionCompleted {
+			if e.Action == audit.ActionCompleted {
 				t.readEnd(e)
 			} else {
-				t.Outcome = workflows.OutcomeFailed
+				t.Outcome = process.OutcomeFailed
 			}
-		case humantask.ActionTaskOpened:
+		case audit.ActionTaskOpened:
 			k := &Task{ID: e.TaskID, Opened: e.Time, OpenedAt: i, ClosedAt: -1, Occurrence: len(t.Tasks) + 1}
 			k.readOpened(e)
 			t.Tasks = append(t.Tasks, k)
 			open[e.TaskID] = k
-		case humantask.ActionDecisionAccepted, humantask.ActionDelegated:
+		case audit.ActionDecisionAccepted, audit.ActionDelegated:
 			if k := open[e.TaskID]; k != nil {
 				k.Decisions = append(k.Decisions, readDecision(i, e))
 			}
-		case humantask.ActionEscalated:
+		case audit.ActionEscalated:
 			if k := open[e.TaskID]; k != nil {
 				k.Escalations = append(k.Escalations, e.Time)
 				if m := addedRe.FindStringSubmatch(e.Details); m != nil {
@@ -245,11 +245,11 @@ func NewTrail(entries []auditstore.Entry) *Trail {
 					k.Extended, _ = time.Parse(time.RFC3339, m[1])
 				}
 			}
-		case humantask.ActionReminded:
+		case audit.ActionReminded:
 			if k := open[e.TaskID]; k != nil {
 				k.Reminders++
 			}
-		case humantask.ActionTaskClosed:
+		case audit.ActionTaskClosed:
 			if k := open[e.TaskID]; k != nil && k.ClosedAt < 0 {
 				k.Closed, k.ClosedAt = e.Time, i
 				k.State, _, _ = strings.Cut(e.Details, ":")
@@ -259,12 +259,12 @@ func NewTrail(entries []auditstore.Entry) *Trail {
 	return t
 }
 
-// readEnd reads the completed entry's data (workflows.EndData).
-func (t *Trail) readEnd(e auditstore.Entry) {
+// readEnd reads the completed entry's data (audit.EndData).
+func (t *Trail) readEnd(e audit.Entry) {
 	if len(e.Data) == 0 {
 		return
 	}
-	// The fields of workflows.EndData read here (its tasks are read from
+	// The fields of audit.EndData read here (its tasks are read from
 	// the task entries, which prove more): decoding only these keeps a
 	// hundred thousand trails quick.
 	var d struct {
@@ -291,7 +291,7 @@ func (t *Trail) readEnd(e auditstore.Entry) {
 
 // readOpened reads a task-opened entry: its data when recorded, else what
 // its details say ("<title>: role a or b, or to be u, quorum 2, due <time>").
-func (k *Task) readOpened(e auditstore.Entry) {
+func (k *Task) readOpened(e audit.Entry) {
 	var d openedData
 	if len(e.Data) > 0 && json.Unmarshal(e.Data, &d) == nil && d.Spec != nil {
 		k.Spec = d.Spec
@@ -325,7 +325,7 @@ func (k *Task) readOpened(e auditstore.Entry) {
 // readDecision reads a decision entry: its data when recorded, else its
 // action and details ("approve (1 of 2) via update", "reject via signal:
 // why", "delegated to ben via update").
-func readDecision(i int, e auditstore.Entry) Decision {
+func readDecision(i int, e audit.Entry) Decision {
 	d := Decision{Entry: i, At: e.Time, Actor: e.Actor, Via: e.Via, Signature: e.Signature}
 	var data decisionData
 	if len(e.Data) > 0 && json.Unmarshal(e.Data, &data) == nil && data.Decision != nil {
@@ -333,7 +333,7 @@ func readDecision(i int, e auditstore.Entry) Decision {
 		d.Verdict, d.DelegateTo, d.Signer = data.Decision.Verdict, data.Decision.DelegateTo, data.Decision.Signer
 		return d
 	}
-	if e.Action == humantask.ActionDelegated {
+	if e.Action == audit.ActionDelegated {
 		d.Verdict = humantask.Delegate
 		if m := delegateRe.FindStringSubmatch(e.Details); m != nil {
 			d.DelegateTo = m[1]
