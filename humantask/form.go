@@ -86,7 +86,8 @@ type Field struct {
 	// Personal values are never recorded in clear outside the encrypted
 	// payloads: the trail keeps a salted digest.
 	Personal bool `json:"personal,omitempty"`
-	// Default is the value a client pre-fills (not applied by the gate).
+	// Default is the process's proposal: clients pre-fill it, and an
+	// approval that leaves the field out approves it.
 	Default string `json:"default,omitempty"`
 }
 
@@ -129,8 +130,8 @@ func Opt(value, label string) Option { return Option{Value: value, Label: label}
 // Require makes an approval carry the field.
 func (f Field) Require() Field { f.Required = true; return f }
 
-// RequireOnReject makes an approval and a rejection carry the field.
-func (f Field) RequireOnReject() Field { f.Required, f.RequiredToReject = true, true; return f }
+// RequireOnReject makes a rejection carry the field.
+func (f Field) RequireOnReject() Field { f.RequiredToReject = true; return f }
 
 // RequireIf makes the field required whenever other is given.
 func (f Field) RequireIf(other string) Field { f.RequiredWith = other; return f }
@@ -299,6 +300,9 @@ func (form Form) Check(verdict string, values map[string]string) (map[string]str
 		raw, given := values[f.Name]
 		if given && strings.TrimSpace(raw) == "" && f.Type != FieldText {
 			given = false
+		}
+		if !given && f.Default != "" && verdict == Approve {
+			raw, given = f.Default, true
 		}
 		if !given || (f.Type == FieldText && strings.TrimSpace(raw) == "") {
 			need := (verdict == Approve && f.Required) || (verdict == Reject && f.RequiredToReject)
@@ -570,8 +574,10 @@ func (f Field) Describe() string {
 		}
 	}
 	switch {
-	case f.RequiredToReject:
+	case f.RequiredToReject && f.Required:
 		parts = append(parts, "required")
+	case f.RequiredToReject:
+		parts = append(parts, "required to reject")
 	case f.Required:
 		parts = append(parts, "required to approve")
 	case f.RequiredWith != "":
@@ -581,6 +587,9 @@ func (f Field) Describe() string {
 	}
 	if f.Personal {
 		parts = append(parts, "personal")
+	}
+	if f.Default != "" {
+		parts = append(parts, "proposed "+f.Default)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -17,7 +17,7 @@ import (
 func assessment() ht.Form {
 	return ht.Form{
 		ht.Money("assessedAmount", "Assessed amount", "EUR").Require().Range(0.01, 25000),
-		ht.Choice("reasonCode", "Reason", ht.Opt("full-cover", "Fully covered"), ht.Opt("partial", "Partly covered")).RequireOnReject(),
+		ht.Choice("reasonCode", "Reason", ht.Opt("full-cover", "Fully covered"), ht.Opt("partial", "Partly covered")).Require().RequireOnReject(),
 		ht.Text("note", "Note for the file").Length(0, 200).MarkPersonal(),
 		ht.MultiChoice("checks", "Checks done", ht.Opt("photos", "Photos"), ht.Opt("invoice", "Invoice")),
 		ht.Boolean("visit", "Site visit"),
