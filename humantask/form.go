@@ -330,6 +330,20 @@ func (form Form) Check(verdict string, values map[string]string) (map[string]str
 	return out, nil
 }
 
+// Names lists the fields for a listing: their names, "*" after one an
+// approval must carry (required, without a proposed value).
+func (form Form) Names() []string {
+	var out []string
+	for _, f := range form {
+		n := f.Name
+		if f.Required && f.Default == "" {
+			n += "*"
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
 func (form Form) names() []string {
 	out := make([]string, len(form))
 	for i, f := range form {

@@ -152,12 +152,16 @@ type Summary struct {
 	// Delegates and DelegateRoles: see TaskView.
 	Delegates     []string `json:"delegates,omitempty"`
 	DelegateRoles []string `json:"delegateRoles,omitempty"`
+	// Fields names the task form's fields (Form.Names: "*" marks one an
+	// approval needs), so a listing says what a decision must carry.
+	Fields []string `json:"fields,omitempty"`
 }
 
 // Summary is the task's inbox line.
 func (t TaskView) Summary() Summary {
 	s := Summary{ID: t.ID, Title: t.Title, Roles: t.Roles, Users: t.Users, Opened: t.OpenedAt, Deadline: t.Deadline,
-		Approvals: t.Approvals, Quorum: t.Quorum, Escalated: t.Escalated, Delegates: t.Delegates, DelegateRoles: t.DelegateRoles}
+		Approvals: t.Approvals, Quorum: t.Quorum, Escalated: t.Escalated, Delegates: t.Delegates, DelegateRoles: t.DelegateRoles,
+		Fields: t.Form.Names()}
 	for _, e := range t.Exclusions {
 		s.Excluded = append(s.Excluded, e.User)
 	}
