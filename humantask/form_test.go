@@ -4,12 +4,17 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/batonhq/baton/audit"
 	ht "github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/policy"
 )
 
 // assessment is a claim adjuster's form: an amount up to 25,000 EUR, a
@@ -213,5 +218,49 @@ func TestSignedValuesVerifyFromTheTrail(t *testing.T) {
 	sig, _ := base64.StdEncoding.DecodeString(data.Decision.Signature)
 	if !ed25519.Verify(key.Public().(ed25519.PublicKey), ht.SigningBytes(data.Subject, data.Decision), sig) {
 		t.Error("the trail's decision does not verify its signature")
+	}
+}
+
+// viewUpdate sends a case view signed by the inbox's key over taskID's
+// subject at at; its answer (always a rejection) is in the returned sent.
+func (h *harness) viewUpdate(at time.Duration, key ed25519.PrivateKey, taskID, actor string) *sent {
+	s := &sent{}
+	h.env.RegisterDelayedCallback(func() {
+		v := ht.CaseView{TaskID: taskID, Actor: actor, At: "2026-12-03T10:00:00Z", Signer: "inbox", Authenticated: "oidc test"}
+		v.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, ht.ViewSigningBytes(h.subject(taskID), v)))
+		h.env.UpdateWorkflow(ht.UpdateViewCase, "view-"+actor+at.String(), s.callback(), v)
+	}, at)
+	return s
+}
+
+// A view of a case file is judged like a decision (the task, the viewer's
+// eligibility, the inbox's signature) and always rejected, so history never
+// grows: an eligible viewer's answer is ViewRecordable carrying the entry's
+// data (the worker records it), an excluded one's a refusal.
+func TestCaseViewsAreJudgedAndNeverInHistory(t *testing.T) {
+	h := newHarness(t)
+	pub, key, _ := ed25519.GenerateKey(nil)
+	h.pol.Signers = map[string]policy.Signer{"inbox": {PublicKey: base64.StdEncoding.EncodeToString(pub)}}
+	_, forger, _ := ed25519.GenerateKey(nil)
+	ok := h.viewUpdate(time.Hour, key, "underwriting", "ben")
+	excluded := h.viewUpdate(time.Hour, key, "underwriting", "C-1002")
+	stranger := h.viewUpdate(time.Hour, key, "underwriting", "fay")
+	forged := h.viewUpdate(time.Hour, forger, "underwriting", "ana")
+	out := h.run(plan{Specs: []ht.Spec{underwriting(t, 1)}, CancelAfter: 2 * time.Hour})
+	if _, code := ok.reason(); code != ht.ViewRecordable || ok.accepted {
+		t.Errorf("an eligible view: %v accepted %v", ok.refusal, ok.accepted)
+	}
+	var ae *temporal.ApplicationError
+	var data ht.ViewData
+	if !errors.As(ok.refusal, &ae) || ae.Details(&data) != nil || data.View.Actor != "ben" || data.Subject.TaskID != "underwriting" {
+		t.Errorf("the view's data: %+v", data)
+	}
+	for name, s := range map[string]*sent{"an excluded user": excluded, "a non-candidate": stranger, "a forged signature": forged} {
+		if _, code := s.reason(); code == ht.ViewRecordable || s.refusal == nil {
+			t.Errorf("%s: %v", name, s.refusal)
+		}
+	}
+	if n := len(out.Audit); n == 0 || slices.ContainsFunc(out.Audit, func(e audit.Entry) bool { return e.Action == audit.ActionCaseViewed }) {
+		t.Error("a view reached the instance's own trail (its history)")
 	}
 }

@@ -73,6 +73,9 @@ func New(ctx workflow.Context, rec Host) (*Tasks, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := m.registerViews(ctx); err != nil {
+		return nil, err
+	}
 	m.signals = workflow.GetSignalChannel(ctx, SignalDecision)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
