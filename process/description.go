@@ -71,6 +71,10 @@ type Description struct {
 	// section decoded once, for many instances): pure functions of the
 	// facts an instance recorded (SectionRules builds them).
 	Rules func(p *policy.Policy) (Rules, error)
+	// Case, if set, is the case file the web inbox shows a task's decider:
+	// the input's data in sections, formatted, personal items marked
+	// (shown only to users who may see them, each view recorded).
+	Case func(in Input) []CaseSection
 
 	// Set by Define.
 	newInput func() Input

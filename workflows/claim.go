@@ -50,6 +50,17 @@ var Claim = process.Define(process.Description{
 			&ClaimInput{ClaimID: id(4), PolicyNumber: "P-300", Claimant: "C-2003", Kind: "fire", Amount: 900, IncidentDate: day, Description: "kitchen fire"},
 		}
 	},
+	Case: func(in process.Input) []process.CaseSection {
+		c := in.(*ClaimInput)
+		return []process.CaseSection{{Title: "Claim", Items: []process.CaseItem{
+			process.Item("Kind of loss", c.Kind),
+			process.Item("Amount claimed", process.MoneyIn(c.Amount, Currency)),
+			process.Item("Incident date", c.IncidentDate),
+			process.PersonalItem("Claimant", c.Claimant),
+			process.PersonalItem("Policy number", c.PolicyNumber),
+			process.PersonalItem("What happened", c.Description),
+		}}}
+	},
 	CheckPolicy: process.CheckSection(ProcessClaim, func(p *policy.Policy, cp ClaimPolicy) error {
 		if cp.ReviewAt < 0 || cp.ReviewAt > 100 {
 			return fmt.Errorf("policy: processes.claim.reviewAt: %d is outside 0..100", cp.ReviewAt)
@@ -300,6 +311,11 @@ func claimBody(ctx workflow.Context, p *process.Proc, in ClaimInput, res *ClaimR
 		forms := workflow.GetVersion(ctx, versionTaskForms, workflow.DefaultVersion, 1) >= 1
 		if forms {
 			spec.Form = claimAssessment(in.Amount, res.Payable, cov)
+			// What the adjuster decides on: coverage and triage.
+			p.SetFact("deductible", process.FormatAmount(cov.Deductible))
+			p.SetFact("coverageLimit", process.FormatAmount(cov.Limit))
+			p.SetFact("payableAmount", process.FormatAmount(res.Payable))
+			p.SetFact("triageReasons", strings.Join(tri.Reasons, "; "))
 		}
 		p.SetStage(ctx, 3, "adjuster-review", fmt.Sprintf("awaiting adjuster approval (%d needed)", spec.Quorum))
 		r, err := p.Decide(ctx, spec, process.Review{Outcome: OutcomeDenied, Decision: "adjuster decision"})

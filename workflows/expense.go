@@ -46,6 +46,15 @@ var Expense = process.Define(process.Description{
 			&ExpenseInput{ExpenseID: id(3), Requester: "ben", Amount: 7800, Category: "equipment", Description: "workstation"},
 		}
 	},
+	Case: func(in process.Input) []process.CaseSection {
+		x := in.(*ExpenseInput)
+		return []process.CaseSection{{Title: "Expense", Items: []process.CaseItem{
+			process.UserItem("Requester", x.Requester),
+			process.Item("Amount claimed", process.MoneyIn(x.Amount, Currency)),
+			process.Item("Category", x.Category),
+			process.Item("What it was for", x.Description),
+		}}}
+	},
 	CheckPolicy: process.CheckSection(ProcessExpense, func(p *policy.Policy, ep ExpensePolicy) error {
 		if len(ep.Levels) == 0 {
 			return fmt.Errorf("policy: processes.expense.levels: at least one level is needed")

@@ -54,6 +54,15 @@ var Loan = process.Define(process.Description{
 		}
 		return nil
 	}),
+	Case: func(in process.Input) []process.CaseSection {
+		l := in.(*LoanInput)
+		return []process.CaseSection{{Title: "Application", Items: []process.CaseItem{
+			process.Item("Amount applied for", process.MoneyIn(l.Amount, Currency)),
+			process.Item("Term", fmt.Sprintf("%d months", l.TermMonths)),
+			process.PersonalItem("Applicant", l.ApplicantID),
+			process.PersonalItem("Purpose", l.Purpose),
+		}}}
+	},
 	Rules: process.SectionRules(ProcessLoan, loanFacts, LoanRoute, func(f LoanFacts, lp LoanPolicy) []process.TaskRule {
 		if LoanRoute(f, lp).Decision != LoanUnderwriting {
 			return nil
@@ -301,6 +310,9 @@ func loanBody(ctx workflow.Context, p *process.Proc, in LoanInput, res *LoanResu
 		forms := workflow.GetVersion(ctx, versionTaskForms, workflow.DefaultVersion, 1) >= 1
 		if forms {
 			spec.Form = loanCounterOffer(in)
+			// What the underwriter decides on: the systems' results.
+			p.SetFact("creditScore", fmt.Sprint(score.Score))
+			p.SetFact("identityCheck", "verified")
 		}
 		p.SetStage(ctx, 3, "underwriting", fmt.Sprintf("awaiting underwriter approval (%d needed)", spec.Quorum))
 		r, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeDeclined, Decision: "underwriting decision"})

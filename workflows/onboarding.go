@@ -52,6 +52,17 @@ var Onboarding = process.Define(process.Description{
 			&OnboardingInput{EmployeeID: id(2), Name: "Omar Ortiz", Role: "analyst", Department: "finance", Manager: "max", StartDate: today.Format(time.DateOnly), Equipment: []string{"laptop"}},
 		}
 	},
+	Case: func(in process.Input) []process.CaseSection {
+		o := in.(*OnboardingInput)
+		return []process.CaseSection{{Title: "New hire", Items: []process.CaseItem{
+			process.PersonalItem("Name", o.Name),
+			process.Item("Role", o.Role),
+			process.Item("Department", o.Department),
+			process.UserItem("Manager", o.Manager),
+			process.PersonalItem("Start date", o.StartDate),
+			process.Item("Equipment requested", cmp.Or(strings.Join(o.Equipment, ", "), "none")),
+		}}}
+	},
 	CheckPolicy: process.CheckSection(ProcessOnboarding, func(p *policy.Policy, op OnboardingPolicy) error {
 		if err := p.ValidateTask("processes.onboarding.managerApproval", op.ManagerApproval, true); err != nil {
 			return err

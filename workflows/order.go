@@ -65,6 +65,25 @@ var Order = process.Define(process.Description{
 			&OrderInput{OrderID: id(4), CustomerID: "K-300", Items: book, Amount: 80, CardNumber: "4000000000000002", BillingCountry: "NL", ShippingCountry: "NL"},
 		}
 	},
+	Case: func(in process.Input) []process.CaseSection {
+		o := in.(*OrderInput)
+		var lines []string
+		for _, it := range o.Items {
+			lines = append(lines, fmt.Sprintf("%d × %s", it.Quantity, it.SKU))
+		}
+		card := o.CardNumber
+		if len(card) > 4 {
+			card = "•••• " + card[len(card)-4:]
+		}
+		return []process.CaseSection{{Title: "Order", Items: []process.CaseItem{
+			process.Item("Items", strings.Join(lines, ", ")),
+			process.Item("Amount", process.MoneyIn(o.Amount, Currency)),
+			process.PersonalItem("Customer", o.CustomerID),
+			process.PersonalItem("Card", card),
+			process.PersonalItem("Billing country", o.BillingCountry),
+			process.PersonalItem("Shipping country", o.ShippingCountry),
+		}}}
+	},
 	CheckPolicy: process.CheckSection(ProcessOrder, func(p *policy.Policy, op OrderPolicy) error {
 		if err := p.ValidateTask("processes.order.fraudReview", op.FraudReview, true); err != nil {
 			return err
@@ -261,6 +280,8 @@ func orderBody(ctx workflow.Context, p *process.Proc, in OrderInput, res *OrderR
 		forms := workflow.GetVersion(ctx, versionTaskForms, workflow.DefaultVersion, 1) >= 1
 		if forms {
 			spec.Form = orderFraudForm()
+			// What the reviewer decides on: the screen's reasons.
+			p.SetFact("fraudReasons", strings.Join(screen.Reasons, "; "))
 		}
 		r, err := p.Decide(ctx, spec, process.Review{Outcome: OutcomeFraudRejected, Decision: "fraud review"})
 		if forms {
