@@ -3,8 +3,6 @@ package starter
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/signing"
 	"github.com/batonhq/baton/textsafe"
 )
 
@@ -220,15 +219,5 @@ func fillValues(open humantask.TaskView, d *humantask.Decision, values map[strin
 		return usageErr("--set %v", err)
 	}
 	d.Values = canon
-	for name := range canon {
-		if f, _ := open.Form.Field(name); f.Personal {
-			salt := make([]byte, humantask.MinSaltBytes)
-			if _, err := rand.Read(salt); err != nil {
-				return err
-			}
-			d.Salt = base64.StdEncoding.EncodeToString(salt)
-			break
-		}
-	}
-	return nil
+	return signing.SaltPersonal(open.Form, d)
 }
