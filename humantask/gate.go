@@ -396,7 +396,8 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string, fro
 	case d.Verdict == Reject:
 		t.rejected = vals
 	}
-	trail := "via " + via + signedBy(d) + t.enteredText(vals) // the trail's wording; metrics and How keep the bare via
+	trail := "via " + via + signedBy(d) // the trail's wording; metrics and How keep the bare via
+	entered := t.enteredText(vals)
 	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
 	how := How{Via: via, Signature: d.Signature, Reason: d.Comment, Data: decisionData(Seal(t.subject, d), t.subject)}
 	accepted, delegated := audit.ActionDecisionAccepted, audit.ActionDelegated
@@ -409,7 +410,7 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string, fro
 	switch d.Verdict {
 	case Approve:
 		res.Approvals = t.approvals()
-		m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) %s%s", res.Approvals, t.spec.Quorum, trail, commentSuffix(d.Comment)), how)
+		m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) %s%s%s", res.Approvals, t.spec.Quorum, trail, commentSuffix(d.Comment), entered), how)
 		if res.Approvals >= t.spec.Quorum {
 			m.close(ctx, t, StateApproved, fmt.Sprintf("approved by %s", strings.Join(t.approvers(), ", ")))
 			res.Message = fmt.Sprintf("accepted: approved (%d of %d approvals)", res.Approvals, t.spec.Quorum)
@@ -421,9 +422,9 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string, fro
 		t.rejecter, t.lastReason = d.Actor, d.Comment
 		n, need := t.count(Reject), t.rejectionsNeeded()
 		if need == 1 {
-			m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, "reject "+trail+commentSuffix(d.Comment), how)
+			m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, "reject "+trail+commentSuffix(d.Comment)+entered, how)
 		} else {
-			m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) %s%s", n, need, trail, commentSuffix(d.Comment)), how)
+			m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) %s%s%s", n, need, trail, commentSuffix(d.Comment), entered), how)
 		}
 		if n >= need {
 			m.close(ctx, t, StateRejected, "rejected by "+d.Actor)

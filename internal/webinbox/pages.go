@@ -208,7 +208,7 @@ func (s *server) taskData(w http.ResponseWriter, r *http.Request, user string) (
 	}
 	d := taskData{Instance: in, Task: t, Process: in.Status.Process, Now: time.Now(), Open: t.State == humantask.StateOpen, MayAct: humantask.MayAct(s.Policy, user, t) == ""}
 	d.Facts = formatFacts(in.Status.Facts)
-	d.Votes = s.votes(t)
+	d.Votes = s.votes(in.Tasks)
 	d.DelegateTo = s.delegates(user, t)
 	s.caseFile(r, user, &d)
 	return d, true
@@ -287,17 +287,28 @@ func (s *server) userName(id string) string {
 	return id
 }
 
-// voteRow is an earlier decision as the case page shows it.
+// voteRow is an earlier decision as the case page shows it: on which task,
+// by whom, what they entered and said.
 type voteRow struct {
-	Who, Verdict, DelegateTo, Comment string
-	At                                time.Time
-	Values                            [][2]string
+	Task, Who, Verdict, DelegateTo, Comment string
+	At                                      time.Time
+	Values                                  [][2]string
 }
 
-func (s *server) votes(t humantask.TaskView) []voteRow {
+// votes are the decisions on every task of the instance so far, in the
+// order the tasks opened: the second adjuster sees the assessment.
+func (s *server) votes(tasks []humantask.TaskView) []voteRow {
+	var out []voteRow
+	for _, t := range tasks {
+		out = append(out, s.taskVotes(t)...)
+	}
+	return out
+}
+
+func (s *server) taskVotes(t humantask.TaskView) []voteRow {
 	var out []voteRow
 	for _, v := range t.Votes {
-		row := voteRow{Who: s.userName(v.Actor), Verdict: v.Verdict, Comment: v.Comment, At: v.At}
+		row := voteRow{Task: t.Title, Who: s.userName(v.Actor), Verdict: v.Verdict, Comment: v.Comment, At: v.At}
 		if v.DelegateTo != "" {
 			row.DelegateTo = s.userName(v.DelegateTo)
 		}
@@ -372,6 +383,10 @@ func fieldsOf(t humantask.TaskView, sent map[string]string, errs map[string]stri
 			ff.Value = t.Entered[f.Name]
 		default:
 			ff.Value = f.Default
+		}
+		if sent == nil && f.Type == humantask.FieldMoney && ff.Value != "" {
+			// As people read amounts: "17,750.00" (the form takes it so).
+			ff.Value = strings.TrimSuffix(f.Display(ff.Value), " "+f.Currency)
 		}
 		if f.Type == humantask.FieldMultiChoice {
 			for _, p := range strings.Split(ff.Value, ",") {
