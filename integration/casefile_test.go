@@ -64,7 +64,7 @@ func TestCaseFileInTheBrowser(t *testing.T) {
 	}
 	// The case page as an adjuster reads it, for the docs.
 	if os.Getenv("BATON_DOCS_SCREENSHOTS") != "" {
-		if png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90)); err == nil {
+		if png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
 			_ = os.WriteFile(filepath.Join(env.root, "docs", "case-file.png"), png, 0o644)
 		}
 	}

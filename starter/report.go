@@ -60,6 +60,9 @@ type Report struct {
 	// time) or visibility (only instances it still lists).
 	CycleTimeSource string    `json:"cycleTimeSource"`
 	Backlog         []Backlog `json:"backlog"`
+	// Entered sets the amounts people entered at data-entry steps against
+	// those requested (from the audit store's trails).
+	Entered []Entered `json:"entered,omitempty"`
 }
 
 // cycleTimeDefinition is said with every report.
@@ -222,6 +225,7 @@ count; the same figures are on the worker's /metrics.`,
 			}
 			rep.Processes = insight.Measure(mergeRuns(rows, stats, trails), now.Sub(from).Hours(), a.catalog.Names())
 			rep.Backlog = backlog(open, now, a.directory())
+			rep.Entered = enteredAmounts(trails)
 			if a.jsonOutput() {
 				return a.printJSON(rep)
 			}
@@ -327,6 +331,7 @@ func (a *app) printReport(r Report) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	printEntered(a.out, r.Entered)
 	fmt.Fprintln(a.out, "\nOpen tasks by role, and by the person they are named to:")
 	if len(r.Backlog) == 0 {
 		fmt.Fprintln(a.out, "  none")
