@@ -22,7 +22,9 @@ type CaseItem struct {
 func Item(label, value string) CaseItem { return CaseItem{Label: label, Value: value} }
 
 // PersonalItem is a case file line of personal data.
-func PersonalItem(label, value string) CaseItem { return CaseItem{Label: label, Value: value, Personal: true} }
+func PersonalItem(label, value string) CaseItem {
+	return CaseItem{Label: label, Value: value, Personal: true}
+}
 
 // UserItem is a case file line naming a user of the directory.
 func UserItem(label, id string) CaseItem { return CaseItem{Label: label, Value: id, User: true} }

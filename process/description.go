@@ -75,6 +75,8 @@ type Description struct {
 	// the input's data in sections, formatted, personal items marked
 	// (shown only to users who may see them, each view recorded).
 	Case func(in Input) []CaseSection
+	// Currency of the process's amounts (facts named *amount*), for people.
+	Currency string
 
 	// Set by Define.
 	newInput func() Input

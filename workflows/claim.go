@@ -50,6 +50,7 @@ var Claim = process.Define(process.Description{
 			&ClaimInput{ClaimID: id(4), PolicyNumber: "P-300", Claimant: "C-2003", Kind: "fire", Amount: 900, IncidentDate: day, Description: "kitchen fire"},
 		}
 	},
+	Currency: Currency,
 	Case: func(in process.Input) []process.CaseSection {
 		c := in.(*ClaimInput)
 		return []process.CaseSection{{Title: "Claim", Items: []process.CaseItem{

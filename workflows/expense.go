@@ -46,6 +46,7 @@ var Expense = process.Define(process.Description{
 			&ExpenseInput{ExpenseID: id(3), Requester: "ben", Amount: 7800, Category: "equipment", Description: "workstation"},
 		}
 	},
+	Currency: Currency,
 	Case: func(in process.Input) []process.CaseSection {
 		x := in.(*ExpenseInput)
 		return []process.CaseSection{{Title: "Expense", Items: []process.CaseItem{

@@ -54,6 +54,7 @@ var Loan = process.Define(process.Description{
 		}
 		return nil
 	}),
+	Currency: Currency,
 	Case: func(in process.Input) []process.CaseSection {
 		l := in.(*LoanInput)
 		return []process.CaseSection{{Title: "Application", Items: []process.CaseItem{

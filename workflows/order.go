@@ -65,6 +65,7 @@ var Order = process.Define(process.Description{
 			&OrderInput{OrderID: id(4), CustomerID: "K-300", Items: book, Amount: 80, CardNumber: "4000000000000002", BillingCountry: "NL", ShippingCountry: "NL"},
 		}
 	},
+	Currency: Currency,
 	Case: func(in process.Input) []process.CaseSection {
 		o := in.(*OrderInput)
 		var lines []string

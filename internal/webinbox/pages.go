@@ -223,6 +223,13 @@ func (s *server) caseFile(r *http.Request, user string, d *taskData) {
 		return
 	}
 	d.Process = desc.Title
+	if desc.Currency != "" {
+		for i, f := range d.Facts {
+			if isAmount(f[0]) && f[1] != "" && f[1][0] >= '0' && f[1][0] <= '9' {
+				d.Facts[i][1] = f[1] + " " + desc.Currency
+			}
+		}
+	}
 	input := desc.NewInput()
 	if err := s.Backend.StartInput(r.Context(), d.Instance.WorkflowID, input); err != nil {
 		s.log.Warnw("case file: start input", "workflow", d.Instance.WorkflowID, "error", err)
