@@ -37,6 +37,10 @@ type fakeBackend struct {
 	mu          sync.Mutex
 	decisions   []humantask.Decision
 	refuseActor string
+	// refuseValue, when set, is the gate's invalid-value refusal of every
+	// decision ("field: why"), as the workflow answers a value the page
+	// could not judge (a later approver's differing value).
+	refuseValue string
 	// pages, when set, answer ana's listing by cursor; filters are the
 	// listings asked for.
 	pages   map[string]taskinbox.Page
@@ -119,6 +123,9 @@ func (f *fakeBackend) Decide(_ context.Context, s humantask.Subject, d humantask
 		return humantask.DecisionResult{}, fmt.Errorf("sent to %+v, not the task's subject", s)
 	}
 	f.decisions = append(f.decisions, d)
+	if f.refuseValue != "" {
+		return humantask.DecisionResult{}, &RefusedError{Code: humantask.RefusedValue, Reason: f.refuseValue}
+	}
 	if d.Actor == f.refuseActor {
 		return humantask.DecisionResult{}, &RefusedError{Code: humantask.RefusedExcluded, Reason: d.Actor + ` may not decide task "underwriting": separation of duties (the requester)`}
 	}
@@ -683,5 +690,24 @@ func TestFormErrorsBesideTheField(t *testing.T) {
 	sent := in.backend.sent()
 	if code != http.StatusSeeOther || len(sent) != 1 || sent[0].Values["counterAmount"] != "30000.00" || sent[0].Values["conditions"] != "payslips" || sent[0].Salt == "" {
 		t.Fatalf("valid values: %d %+v", code, sent)
+	}
+}
+
+// The workflow's gate refusing a value (one the page could not judge)
+// shows the gate's words beside that field, with the values kept.
+func TestGateValueRefusalBesideTheField(t *testing.T) {
+	in := newInbox(t, nil)
+	in.backend.refuseValue = "counterTermMonths: differs from what carla entered (60)"
+	in.devSignIn("ana")
+	page := "/tasks/" + wf + "/underwriting"
+	code, _, body := in.post(page+"/decide", url.Values{"verdict": {"approve"}, "f-counterAmount": {"30000"}, "f-counterTermMonths": {"48"},
+		"comment": {"fine"}, "csrf_token": {in.token(page)}}, in.srv.URL)
+	if code != http.StatusUnprocessableEntity {
+		t.Fatalf("a refused value: %d, want the form again (422)", code)
+	}
+	for _, want := range []string{`id="f-counterTermMonths-error" role="alert">differs from what carla entered (60)</p>`, `value="30000"`, `value="48"`, ">fine</textarea>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q:\n%s", want, body)
+		}
 	}
 }
