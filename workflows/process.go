@@ -98,14 +98,22 @@ type EndData struct {
 	Decision     string            `json:"decision,omitempty"`
 	Facts        map[string]string `json:"facts"`
 	Tasks        []TaskOutcome     `json:"tasks,omitempty"`
+	// Course is the run's course (the sequence of steps, routing, tasks
+	// with their specs, decisions and escalations, with their times): what
+	// discovery and conformance read from this one entry. Nil when it did
+	// not fit the store's bound (CourseOmitted says so; readers read the
+	// whole trail then) and on entries written before it was recorded.
+	Course        *record.Course `json:"course,omitempty"`
+	CourseOmitted bool           `json:"courseOmitted,omitempty"`
 	// Omitted, alone, says the data was not stored and why (it was over
 	// the store's bound: record.FinishWith).
 	Omitted string `json:"omitted,omitempty"`
 }
 
-// endData is e as the completed entry's data.
-func endData(e *Ending) EndData {
-	d := EndData{StartedAt: e.StartedAt, HandlingPath: e.HandlingPath, Outcome: e.Outcome, Decision: e.Decision, Facts: e.Facts}
+// endData is e as the completed entry's data, with the run's course.
+func endData(e *Ending, course *record.Course) EndData {
+	d := EndData{StartedAt: e.StartedAt, HandlingPath: e.HandlingPath, Outcome: e.Outcome, Decision: e.Decision, Facts: e.Facts,
+		Course: course, CourseOmitted: course == nil}
 	for _, t := range e.Tasks {
 		votes := make([]humantask.Vote, len(t.Decisions))
 		for i, v := range t.Decisions {
@@ -230,7 +238,12 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 		if errorType(err) == ErrInvalidStart {
 			// An input refused once the record exists (a user the
 			// directory does not know): the record fails, saying why.
-			p.Fail(ctx, OutcomeFailed, err)
+			p.FailWith(ctx, OutcomeFailed, err, func(course *record.Course) any {
+				// A failed entry's data: when the instance started and its
+				// course (no facts: it failed before it could be routed).
+				return EndData{StartedAt: p.StartedAt().UTC(), HandlingPath: p.HandlingPath(), Outcome: OutcomeFailed,
+					Course: course, CourseOmitted: course == nil}
+			})
 		} else {
 			p.DrainAudit(ctx) // the trail so far reaches the audit store
 		}
@@ -243,10 +256,10 @@ func run[I any, R result](ctx workflow.Context, d *Process, in I, res R, body fu
 	if p.onEnd != nil {
 		p.onEnd(ctx, end.Outcome, end.Reason)
 	}
-	p.FinishWith(ctx, end.Outcome, end.Reason, func() any {
+	p.FinishWith(ctx, end.Outcome, end.Reason, func(course *record.Course) any {
 		e.Decision, e.Facts, e.Tasks = p.decision, maps.Clone(p.Facts()), taskOutcomes(p.Tasks())
 		e.StartedAt, e.ClosedAt = p.StartedAt().UTC(), p.ClosedAt().UTC().Truncate(time.Microsecond)
-		return endData(e)
+		return endData(e, course)
 	})
 	return res, nil
 }

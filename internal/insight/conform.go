@@ -140,6 +140,9 @@ type Conformance struct {
 	// Policies lists the versions the instances pinned and whether each
 	// could be read.
 	Policies map[string]bool `json:"policies"`
+	// PolicyProblems says why a version that is kept somewhere was not
+	// used (a stored text that does not hash to its version).
+	PolicyProblems map[string]string `json:"policyProblems,omitempty"`
 }
 
 // Conform checks every trail (ended instances) against the policy it
@@ -151,16 +154,17 @@ type Conformance struct {
 // the version most recently pinned by an instance started before it.
 func Conform(ctx context.Context, trails []*Trail, pols Policies, procs Processes) Conformance {
 	c := Conformance{Instances: len(trails), ByKind: map[string]int{}, Policies: map[string]bool{}}
-	resolved := map[string]*policy.Policy{}
-	for _, t := range trails {
-		v := t.PolicyVersion
-		if _, done := c.Policies[v]; done || v == "" {
-			continue
-		}
-		p, err := pols.PolicyByVersion(ctx, v)
-		c.Policies[v] = err == nil
-		if err == nil {
-			resolved[v] = p
+	resolved, failed := Resolve(ctx, trails, pols)
+	for v := range resolved {
+		c.Policies[v] = true
+	}
+	for v, err := range failed {
+		c.Policies[v] = false
+		if !errors.Is(err, ErrUnknownPolicy) {
+			if c.PolicyProblems == nil {
+				c.PolicyProblems = map[string]string{}
+			}
+			c.PolicyProblems[v] = err.Error()
 		}
 	}
 	timeline := newTimeline(trails, resolved)
@@ -182,7 +186,7 @@ func Conform(ctx context.Context, trails []*Trail, pols Policies, procs Processe
 			continue
 		}
 		c.Checked++
-		ch := checker{t: t, pol: resolved[t.PolicyVersion], procs: procs, timeline: timeline, skip: skip}
+		ch := checker{t: t, pol: resolved[t.PolicyVersion], polErr: failed[t.PolicyVersion], procs: procs, timeline: timeline, skip: skip}
 		ch.run()
 		c.Breaches = append(c.Breaches, ch.breaches...)
 	}
@@ -240,6 +244,7 @@ func (tl timeline) at(t time.Time) (string, *policy.Policy) {
 type checker struct {
 	t        *Trail
 	pol      *policy.Policy
+	polErr   error
 	procs    Processes
 	timeline timeline
 	skip     func(t *Trail, rule, why string)
@@ -264,6 +269,9 @@ func (c *checker) run() {
 	c.deadlines()
 	if c.pol == nil {
 		why := "policy " + cmp.Or(t.PolicyVersion, "(none recorded)") + " is not known here"
+		if c.polErr != nil && !errors.Is(c.polErr, ErrUnknownPolicy) {
+			why = c.polErr.Error()
+		}
 		for _, rule := range []string{BreachRouting, BreachQuorum, BreachLevels, BreachCandidate, BreachRevoked} {
 			c.skip(t, rule, why)
 		}
