@@ -143,6 +143,10 @@ type Conformance struct {
 	// PolicyProblems says why a version that is kept somewhere was not
 	// used (a stored text that does not hash to its version).
 	PolicyProblems map[string]string `json:"policyProblems,omitempty"`
+	// Incomplete lists breaches of trails read from their course whose
+	// whole trail could not be read again for the evidence (their evidence
+	// lacks the entries' details), with why.
+	Incomplete []string `json:"incompleteEvidence,omitempty"`
 }
 
 // Conform checks every trail (ended instances) against the policy it
@@ -181,13 +185,31 @@ func Conform(ctx context.Context, trails []*Trail, pols Policies, procs Processe
 			u.Examples = append(u.Examples, t.WorkflowID)
 		}
 	}
+	check := func(t *Trail) *checker {
+		ch := &checker{t: t, pol: resolved[t.PolicyVersion], polErr: failed[t.PolicyVersion], procs: procs, timeline: timeline}
+		ch.skip = func(t *Trail, rule, why string) { ch.skips = append(ch.skips, [2]string{rule, why}) }
+		ch.run()
+		return ch
+	}
 	for _, t := range trails {
 		if t.Ended == "" {
 			continue
 		}
 		c.Checked++
-		ch := checker{t: t, pol: resolved[t.PolicyVersion], polErr: failed[t.PolicyVersion], procs: procs, timeline: timeline, skip: skip}
-		ch.run()
+		ch := check(t)
+		if ch.partial && t.Full != nil {
+			// A breach of a trail read from its course: the whole trail,
+			// read again, gives its evidence (the same breaches: the
+			// course is the trail's, CourseOf).
+			if full, err := t.Full(ctx); err == nil && full.Ended != "" {
+				ch = check(full)
+			} else if err != nil {
+				c.Incomplete = append(c.Incomplete, t.WorkflowID+": "+err.Error())
+			}
+		}
+		for _, k := range ch.skips {
+			skip(t, k[0], k[1])
+		}
 		c.Breaches = append(c.Breaches, ch.breaches...)
 	}
 	for _, b := range c.Breaches {
@@ -248,15 +270,24 @@ type checker struct {
 	procs    Processes
 	timeline timeline
 	skip     func(t *Trail, rule, why string)
+	skips    [][2]string
 	breaches []Breach
+	// partial: a breach's evidence lies in entries not read (FromCourse)
+	partial bool
 }
 
 func (c *checker) breach(kind, task, detail string, entries ...int) {
 	b := Breach{WorkflowID: c.t.WorkflowID, Process: c.t.Process, Kind: kind, TaskID: task, Detail: detail, PolicyVersion: c.t.PolicyVersion}
 	slices.Sort(entries)
 	for _, i := range slices.Compact(entries) {
-		if i >= 0 && i < len(c.t.Entries) {
-			b.Evidence = append(b.Evidence, evidence(c.t.Entries[i]))
+		if e, ok := c.t.entry(i); ok {
+			b.Evidence = append(b.Evidence, evidence(e))
+		} else if i >= 0 && i < len(c.t.Course) {
+			// Known from the course only: without its details until
+			// Conform reads the whole trail (Trail.Full).
+			br := c.t.Course[i]
+			b.Evidence = append(b.Evidence, Evidence{Seq: br.Seq, Time: br.At, Actor: br.Actor, Action: br.Action, TaskID: br.Task})
+			c.partial = true
 		}
 	}
 	c.breaches = append(c.breaches, b)
@@ -281,7 +312,7 @@ func (c *checker) run() {
 	c.revoked()
 	switch {
 	case t.Unreadable != "":
-		c.breach(BreachUnreadable, "", t.Unreadable, len(t.Entries)-1)
+		c.breach(BreachUnreadable, "", t.Unreadable, c.terminalEntry())
 		return
 	case t.Ended != record.ActionCompleted:
 		return // a failed instance recorded no facts: its routing and tasks cannot be held to the rule
@@ -296,10 +327,11 @@ func (c *checker) run() {
 	c.required()
 }
 
-// entryOf finds the index of the first entry with action (and task, if set).
+// entryOf finds the index of the first course entry with action (and
+// task, if set).
 func (c *checker) entryOf(action, task string) int {
-	for i, e := range c.t.Entries {
-		if e.Action == action && (task == "" || e.TaskID == task) {
+	for i, b := range c.t.Course {
+		if b.Action == action && (task == "" || b.Task == task) {
 			return i
 		}
 	}
@@ -307,8 +339,8 @@ func (c *checker) entryOf(action, task string) int {
 }
 
 func (c *checker) terminalEntry() int {
-	for i := len(c.t.Entries) - 1; i >= 0; i-- {
-		if terminal(c.t.Entries[i].Action) && c.t.Entries[i].Source == auditstore.SourceWorkflow {
+	for i := len(c.t.Course) - 1; i >= 0; i-- {
+		if terminal(c.t.Course[i].Action) {
 			return i
 		}
 	}
@@ -459,7 +491,7 @@ func (c *checker) revoked() {
 				if _, ok := live.Signers[d.Signer]; !ok {
 					c.breach(BreachRevoked, k.ID, fmt.Sprintf("%s's %s is signed by %s, no longer trusted by policy %s in force at %s", d.Actor, d.Verdict, d.Signer, v, d.At.Format(time.RFC3339)), d.Entry)
 				}
-			case d.Signature != "" && u.PublicKey != pinned.PublicKey:
+			case d.Signed && u.PublicKey != pinned.PublicKey:
 				c.breach(BreachRevoked, k.ID, fmt.Sprintf("%s signed with a key policy %s in force at %s had replaced or removed", d.Actor, v, d.At.Format(time.RFC3339)), d.Entry)
 			}
 			if listed && !slices.Contains(k.Users, d.Actor) {
@@ -580,8 +612,8 @@ func (c *checker) endedBefore(r TaskRule) bool {
 	if routed < 0 {
 		return true
 	}
-	for _, e := range t.Entries[routed+1:] {
-		if e.Action == record.ActionRequested {
+	for _, b := range t.Course[routed+1:] {
+		if b.Action == record.ActionRequested {
 			return true
 		}
 	}

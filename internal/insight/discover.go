@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/workflows/humantask"
 	"github.com/batonhq/baton/workflows/record"
@@ -35,61 +34,52 @@ const (
 func (t *Trail) Events(pol *policy.Policy) []Event {
 	var out []Event
 	tasks := map[int]*Task{}
+	verdicts := map[int]string{}
 	for _, k := range t.Tasks {
 		for _, d := range k.Decisions {
-			tasks[d.Entry] = k
+			tasks[d.Entry], verdicts[d.Entry] = k, d.Verdict
 		}
 	}
-	for i, e := range t.Entries {
-		if e.Source != auditstore.SourceWorkflow {
-			continue
-		}
+	for i, b := range t.Course {
 		label := ""
-		switch e.Action {
+		switch b.Action {
 		case record.ActionStarted:
 			label = LabelStart
 		case record.ActionStepCompleted:
-			label = stepName(e.Details)
+			label = b.Name
 		case record.ActionStepFailed:
-			label = stepName(e.Details) + " failed"
+			label = b.Name + " failed"
 		case record.ActionRouted:
-			decision, _, _ := strings.Cut(e.Details, ":")
-			label = "route: " + cmp.Or(t.Decision, decision)
+			label = "route: " + cmp.Or(t.Decision, b.Name)
 		case humantask.ActionTaskOpened:
-			label = e.TaskID + " opened"
+			label = b.Task + " opened"
 		case humantask.ActionDecisionAccepted, humantask.ActionDelegated:
-			verdict := "decided"
-			k := tasks[i]
-			if k != nil {
-				for _, d := range k.Decisions {
-					if d.Entry == i {
-						verdict = d.Verdict
-					}
-				}
+			verdict, ok := verdicts[i]
+			if !ok {
+				verdict = "decided"
 			}
-			label = e.TaskID + ": " + verdict + " by " + roleOf(pol, e.Actor, k)
+			label = b.Task + ": " + verdict + " by " + roleOf(pol, b.Actor, tasks[i])
 		case humantask.ActionEscalated:
-			label = e.TaskID + " escalated"
+			label = b.Task + " escalated"
 		case humantask.ActionTaskClosed:
-			state, _, _ := strings.Cut(e.Details, ":")
-			if state == humantask.StateApproved || state == humantask.StateRejected {
+			if b.Name == humantask.StateApproved || b.Name == humantask.StateRejected {
 				continue // the decision that closed it is the step
 			}
-			label = e.TaskID + " " + state
+			label = b.Task + " " + b.Name
 		case record.ActionCompensated:
-			label = "undo " + stepName(e.Details)
+			label = "undo " + b.Name
 		case record.ActionRequested:
 			label = "customer request"
 		case record.ActionCompleted:
 			label = LabelEnd + ": " + cmp.Or(t.Outcome, "completed")
 		case record.ActionFailed:
 			label = LabelEnd + ": failed"
-		case humantask.ActionReminded, humantask.ActionDecisionRefused, record.ActionRequestRefused, record.ActionRefusedSummary:
+		case humantask.ActionReminded:
 			continue
 		default:
-			label = e.Action
+			label = b.Action
 		}
-		out = append(out, Event{Label: label, At: e.Time})
+		out = append(out, Event{Label: label, At: b.At})
 	}
 	return out
 }
@@ -301,14 +291,12 @@ func (t *Trail) countRework(by map[string]*Rework) {
 		}
 	}
 	steps := map[string]int{}
-	for _, e := range t.Entries {
-		switch {
-		case e.Action == record.ActionStepCompleted || e.Action == record.ActionStepFailed:
-			steps[stepName(e.Details)]++
-		case e.Action == humantask.ActionDecisionRefused:
-			n[ReworkRefused]++
+	for _, b := range t.Course {
+		if b.Action == record.ActionStepCompleted || b.Action == record.ActionStepFailed {
+			steps[b.Name]++
 		}
 	}
+	n[ReworkRefused] = t.refused
 	for _, c := range steps {
 		if c > 1 {
 			n[ReworkRepeated] += c - 1

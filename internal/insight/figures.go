@@ -92,8 +92,8 @@ func (t *Trail) Run() Run {
 			r.Expired++
 		}
 	}
-	for _, e := range t.Entries {
-		if e.Action == record.ActionStepFailed {
+	for _, b := range t.Course {
+		if b.Action == record.ActionStepFailed {
 			r.StepErrors++
 		}
 	}
