@@ -434,6 +434,8 @@ type TrailFilter struct {
 	// the others come without it (a reader that needs little reads
 	// less).
 	DataOf []string
+	// IDs, when set, selects these instances instead (Records only).
+	IDs []string
 }
 
 // Trails calls fn with each selected instance's entries, in chain order,
@@ -503,4 +505,91 @@ func sameString(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// Records calls fn with each selected instance's records (entries with
+// their positions, hashes and attestations, data in full, so that each
+// can be verified), in chain order, instance by instance, streaming. It
+// selects as Trails does (DataOf aside), or, with IDs, those instances
+// whatever the window.
+func (s *Store) Records(ctx context.Context, f TrailFilter, fn func([]Record) error) error {
+	var rows pgx.Rows
+	var err error
+	if f.IDs != nil {
+		rows, err = s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries WHERE workflow_id = ANY($1) ORDER BY workflow_id, pos`, f.IDs)
+	} else {
+		selectBy := `action = ANY($5::text[]) AND ($4::text IS NULL OR true)`
+		if f.ByStart {
+			selectBy = `action = $4::text AND ($5::text[] IS NULL OR true)`
+		}
+		rows, err = s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries
+			WHERE workflow_id IN (
+				SELECT workflow_id FROM audit_entries
+				WHERE source = $6 AND `+selectBy+` AND ($1 = '' OR process = $1)
+					AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at <= $3)
+					AND ($7::int <= 1 OR abs(hashtext(workflow_id)) % $7::int = $8::int))
+			ORDER BY workflow_id, pos`, f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, SourceWorkflow, f.Parts, f.Part)
+	}
+	if err != nil {
+		return s.queryErr(err)
+	}
+	return s.streamRecords(rows, fn)
+}
+
+// Endings calls fn, for each instance whose last terminal entry (one of
+// f.EndActions, written by its workflow) is in [f.Since, f.Until] (of
+// f.Process, and of f.Part of f.Parts), with what a reader of that one
+// entry needs: the terminal record, the records after it of its run, and
+// the records of its run that its workflow did not write (validator
+// refusals), in chain order. The other entries are not read: the terminal
+// entry's data carries the run's course (record.Course).
+func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func([]Record) error) error {
+	// 'workflow' is written out so that the planner can use the partial
+	// index of the entries the workflow did not write.
+	rows, err := s.pool.Query(ctx, `
+		WITH ends AS (
+			SELECT e.workflow_id, e.pos, e.run_id FROM audit_entries e
+			WHERE e.source = 'workflow' AND e.action = ANY($4) AND ($1 = '' OR e.process = $1)
+				AND ($2::timestamptz IS NULL OR e.at >= $2) AND ($3::timestamptz IS NULL OR e.at <= $3)
+				AND ($5::int <= 1 OR abs(hashtext(e.workflow_id)) % $5::int = $6::int)
+				AND NOT EXISTS (SELECT 1 FROM audit_entries l WHERE l.workflow_id = e.workflow_id AND l.pos > e.pos
+					AND l.source = 'workflow' AND l.action = ANY($4)))
+		SELECT `+recordColumns+` FROM (
+			SELECT a.* FROM ends JOIN audit_entries a ON a.workflow_id = ends.workflow_id AND a.pos >= ends.pos AND a.run_id = ends.run_id
+			UNION ALL
+			SELECT a.* FROM ends JOIN audit_entries a ON a.workflow_id = ends.workflow_id AND a.pos < ends.pos AND a.source <> 'workflow'
+				AND a.run_id = ends.run_id) a
+		ORDER BY workflow_id, pos`,
+		f.Process, nullTime(f.Since), nullTime(f.Until), f.EndActions, f.Parts, f.Part)
+	if err != nil {
+		return s.queryErr(err)
+	}
+	return s.streamRecords(rows, fn)
+}
+
+// streamRecords groups rows of recordColumns, ordered by workflow ID and
+// position, into instances for fn.
+func (s *Store) streamRecords(rows pgx.Rows, fn func([]Record) error) error {
+	defer rows.Close()
+	var recs []Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return err
+		}
+		if len(recs) > 0 && recs[0].WorkflowID != r.WorkflowID {
+			if err := fn(recs); err != nil {
+				return err
+			}
+			recs = nil
+		}
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return s.queryErr(err)
+	}
+	if len(recs) > 0 {
+		return fn(recs)
+	}
+	return nil
 }

@@ -88,16 +88,17 @@ func laterPolicy(t *testing.T) *policy.Policy {
 	return p
 }
 
-// TestPlantedBreachesAreFound plants one breach of each kind in copies of
-// real trails, among the clean ones, and expects every one found, on the
-// instance it was planted in, with the entries that prove it.
-func TestPlantedBreachesAreFound(t *testing.T) {
-	later := laterPolicy(t)
-	plants := []struct {
-		kind, key, from string
-		plant           func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry
-		proof           string // an action among the evidence
-	}{
+// plant is one breach planted in a copy of a recorded trail.
+type plant struct {
+	kind, key, from string
+	plant           func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry
+	proof           string // an action among the evidence
+}
+
+// plants are one breach of each kind (the revoked one needs laterPolicy
+// in force: the "later" trail pinned to it).
+func plants() []plant {
+	return []plant{
 		{BreachSeparation, "sod", "expense", func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
 			// The manager-level approver also approves the finance level.
 			tr[find(t, tr, humantask.ActionDecisionAccepted, "fin")].Actor = "mia"
@@ -145,6 +146,14 @@ func TestPlantedBreachesAreFound(t *testing.T) {
 			return tr
 		}, humantask.ActionDecisionAccepted},
 	}
+}
+
+// TestPlantedBreachesAreFound plants one breach of each kind in copies of
+// real trails, among the clean ones, and expects every one found, on the
+// instance it was planted in, with the entries that prove it.
+func TestPlantedBreachesAreFound(t *testing.T) {
+	later := laterPolicy(t)
+	plants := plants()
 	trails := allTrails(t)
 	// The later instance ran under the policy without ana.
 	for _, tr := range trails {
@@ -175,13 +184,7 @@ func TestPlantedBreachesAreFound(t *testing.T) {
 		}
 	}
 	for _, b := range c.Breaches {
-		if !slices.ContainsFunc(plants, func(p struct {
-			kind, key, from string
-			plant           func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry
-			proof           string
-		}) bool {
-			return p.key == b.WorkflowID
-		}) {
+		if !slices.ContainsFunc(plants, func(p plant) bool { return p.key == b.WorkflowID }) {
 			t.Errorf("breach on a clean instance: %+v", b)
 		}
 	}

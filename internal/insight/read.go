@@ -3,7 +3,11 @@ package insight
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/batonhq/baton/internal/auditstore"
@@ -111,4 +115,206 @@ const readParts = 2
 func (t *Trail) endedIn(since, until time.Time) bool {
 	c := t.Span.Close
 	return t.Ended != "" && (since.IsZero() || !c.Before(since)) && (until.IsZero() || !c.After(until))
+}
+
+// Verify checks one record read from the store: its hash and its writer's
+// attestation (auditlog.Attested with the configured writer keys); an
+// empty kind means it holds.
+type Verify func(auditstore.Record) (kind, detail string)
+
+// RecordSource is the store as ReadVerified reads it (auditstore.Store).
+type RecordSource interface {
+	Endings(ctx context.Context, f auditstore.TrailFilter, fn func([]auditstore.Record) error) error
+	Records(ctx context.Context, f auditstore.TrailFilter, fn func([]auditstore.Record) error) error
+}
+
+// LeftOut is an instance left out of every figure because a record read of
+// it fails verification: the first such record, and how many failed.
+type LeftOut struct {
+	WorkflowID string `json:"workflowId"`
+	Process    string `json:"process"`
+	Pos        int64  `json:"pos"`
+	Action     string `json:"action"`
+	Kind       string `json:"kind"`
+	Detail     string `json:"detail"`
+	Failed     int    `json:"failed"`
+}
+
+// Read is what ReadVerified read: the trails, the instances left out, and
+// how many trails were read from their terminal entry's course and how
+// many whole.
+type Read struct {
+	Trails     []*Trail
+	LeftOut    []LeftOut
+	FromCourse int
+	Whole      int
+}
+
+// ReadVerified reads the window's trails from the store, checking every
+// record it reads with verify (nil checks nothing): an instance a record of
+// which fails is left out and listed in LeftOut, never counted. It is the
+// one rule of every reader of the store (report, discover, conformance,
+// and whatif, which reads the terminal entry only): what is read is
+// verified.
+//
+// Ended instances (a window by end) are read from their terminal entry:
+// its data carries the run's course (record.Course), so one attested row
+// per instance is read, with the few the workflow did not write and any
+// after it; an instance whose terminal entry has no course (recorded
+// before it existed, or over the store's bound) is read whole. A window by
+// start (Started) reads every instance whole, running ones included.
+func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify) (Read, error) {
+	f := auditstore.TrailFilter{Process: w.Process, Since: w.Since, Until: w.Until, ByStart: w.Started,
+		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed}}
+	var (
+		mu    sync.Mutex
+		out   Read
+		whole []string
+	)
+	// check verifies an instance's records; false when it is left out.
+	check := func(recs []auditstore.Record) bool {
+		if verify == nil {
+			return true
+		}
+		var lo *LeftOut
+		for _, r := range recs {
+			if kind, detail := verify(r); kind != "" {
+				if lo == nil {
+					lo = &LeftOut{WorkflowID: r.WorkflowID, Process: r.Process, Pos: r.Pos, Action: r.Action, Kind: kind, Detail: detail}
+				}
+				lo.Failed++
+			}
+		}
+		if lo != nil {
+			mu.Lock()
+			out.LeftOut = append(out.LeftOut, *lo)
+			mu.Unlock()
+		}
+		return lo == nil
+	}
+	wholeTrail := func(recs []auditstore.Record) *Trail {
+		entries := make([]auditstore.Entry, len(recs))
+		for i, r := range recs {
+			entries[i] = r.Entry
+		}
+		return NewTrail(entries)
+	}
+	full := func(ctx context.Context, id string) (*Trail, error) {
+		var t *Trail
+		var failed error
+		err := src.Records(ctx, auditstore.TrailFilter{IDs: []string{id}}, func(recs []auditstore.Record) error {
+			for _, r := range recs {
+				if verify == nil {
+					break
+				}
+				if kind, detail := verify(r); kind != "" {
+					failed = fmt.Errorf("its trail was read again for the evidence and an entry fails verification (%s: %s)", kind, detail)
+					return nil
+				}
+			}
+			t = wholeTrail(recs)
+			return nil
+		})
+		if err == nil && failed == nil && t == nil {
+			failed = errors.New("its trail is not in the store")
+		}
+		return t, cmp.Or(err, failed)
+	}
+	keep := func(t *Trail, fromCourse bool) {
+		if !w.Started && !t.endedIn(w.Since, w.Until) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		out.Trails = append(out.Trails, t)
+		if fromCourse {
+			out.FromCourse++
+		} else {
+			out.Whole++
+		}
+	}
+	// Groups of records are verified and parsed by one worker per core
+	// while the parts are read.
+	in := make(chan []auditstore.Record, 512)
+	var workers sync.WaitGroup
+	for range max(2, runtime.GOMAXPROCS(0)) {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for recs := range in {
+				if !check(recs) {
+					continue
+				}
+				if w.Started {
+					keep(wholeTrail(recs), false)
+					continue
+				}
+				end := -1
+				for i, r := range recs {
+					if r.Source == auditstore.SourceWorkflow && terminal(r.Action) {
+						end = i
+					}
+				}
+				entries := make([]auditstore.Entry, len(recs))
+				for i, r := range recs {
+					entries[i] = r.Entry
+				}
+				t, ok := (*Trail)(nil), false
+				if end >= 0 {
+					t, ok = courseTrail(entries, end)
+				}
+				if !ok {
+					mu.Lock()
+					whole = append(whole, recs[0].WorkflowID)
+					mu.Unlock()
+					continue
+				}
+				id := t.WorkflowID
+				t.Full = func(ctx context.Context) (*Trail, error) { return full(ctx, id) }
+				keep(t, true)
+			}
+		}()
+	}
+	read := src.Endings
+	if w.Started {
+		read = src.Records
+	}
+	errs := make(chan error, readParts)
+	for part := range readParts {
+		go func() {
+			f := f
+			f.Part, f.Parts = part, readParts
+			errs <- read(ctx, f, func(recs []auditstore.Record) error {
+				select {
+				case in <- recs:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+		}()
+	}
+	var err error
+	for range readParts {
+		err = cmp.Or(err, <-errs)
+	}
+	close(in)
+	workers.Wait()
+	if err != nil {
+		return Read{}, err
+	}
+	if len(whole) > 0 {
+		err := src.Records(ctx, auditstore.TrailFilter{IDs: whole}, func(recs []auditstore.Record) error {
+			if check(recs) {
+				keep(wholeTrail(recs), false)
+			}
+			return nil
+		})
+		if err != nil {
+			return Read{}, err
+		}
+	}
+	slices.SortFunc(out.Trails, func(a, b *Trail) int { return cmp.Compare(a.WorkflowID, b.WorkflowID) })
+	slices.SortFunc(out.LeftOut, func(a, b LeftOut) int { return cmp.Compare(a.WorkflowID, b.WorkflowID) })
+	return out, nil
 }
