@@ -10,6 +10,7 @@
 package auditstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -546,25 +547,57 @@ func (s *Store) Records(ctx context.Context, f TrailFilter, fn func([]Record) er
 func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func([]Record) error) error {
 	// 'workflow' is written out so that the planner can use the partial
 	// index of the entries the workflow did not write.
-	rows, err := s.pool.Query(ctx, `
-		WITH ends AS (
-			SELECT e.workflow_id, e.pos, e.run_id FROM audit_entries e
-			WHERE e.source = 'workflow' AND e.action = ANY($4) AND ($1 = '' OR e.process = $1)
-				AND ($2::timestamptz IS NULL OR e.at >= $2) AND ($3::timestamptz IS NULL OR e.at <= $3)
-				AND ($5::int <= 1 OR abs(hashtext(e.workflow_id)) % $5::int = $6::int)
-				AND NOT EXISTS (SELECT 1 FROM audit_entries l WHERE l.workflow_id = e.workflow_id AND l.pos > e.pos
-					AND l.source = 'workflow' AND l.action = ANY($4)))
-		SELECT `+recordColumns+` FROM (
-			SELECT a.* FROM ends JOIN audit_entries a ON a.workflow_id = ends.workflow_id AND a.pos >= ends.pos AND a.run_id = ends.run_id
-			UNION ALL
-			SELECT a.* FROM ends JOIN audit_entries a ON a.workflow_id = ends.workflow_id AND a.pos < ends.pos AND a.source <> 'workflow'
-				AND a.run_id = ends.run_id) a
-		ORDER BY workflow_id, pos`,
-		f.Process, nullTime(f.Since), nullTime(f.Until), f.EndActions, f.Parts, f.Part)
+	ends := `FROM audit_entries e
+		WHERE e.source = 'workflow' AND e.action = ANY($4) AND ($1 = '' OR e.process = $1)
+			AND ($2::timestamptz IS NULL OR e.at >= $2) AND ($3::timestamptz IS NULL OR e.at <= $3)
+			AND ($5::int <= 1 OR abs(hashtext(e.workflow_id)) % $5::int = $6::int)
+			AND NOT EXISTS (SELECT 1 FROM audit_entries l WHERE l.workflow_id = e.workflow_id AND l.pos > e.pos
+				AND l.source = 'workflow' AND l.action = ANY($4))`
+	args := []any{f.Process, nullTime(f.Since), nullTime(f.Until), f.EndActions, f.Parts, f.Part}
+	// First the few other records (after the end, or not the workflow's),
+	// then the terminal records, streamed, each with its others.
+	rows, err := s.pool.Query(ctx, `WITH ends AS (SELECT e.workflow_id, e.pos, e.run_id `+ends+`)
+		SELECT ends.run_id, `+prefixed("a.", recordColumns)+` FROM ends JOIN audit_entries a ON a.workflow_id = ends.workflow_id AND a.pos > ends.pos
+		UNION ALL
+		SELECT ends.run_id, `+prefixed("a.", recordColumns)+` FROM ends JOIN audit_entries a ON a.workflow_id = ends.workflow_id AND a.pos < ends.pos
+			AND a.source <> 'workflow' AND a.run_id = ends.run_id`, args...)
 	if err != nil {
 		return s.queryErr(err)
 	}
-	return s.streamRecords(rows, fn)
+	others := map[string][]Record{}
+	for rows.Next() {
+		var run string
+		r, err := scanRecord(rows, &run)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		if r.RunID == run {
+			others[r.WorkflowID] = append(others[r.WorkflowID], r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.queryErr(err)
+	}
+	if rows, err = s.pool.Query(ctx, `SELECT `+prefixed("e.", recordColumns)+` `+ends, args...); err != nil {
+		return s.queryErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return err
+		}
+		recs := append([]Record{r}, others[r.WorkflowID]...)
+		slices.SortFunc(recs, func(a, b Record) int { return cmp.Compare(a.Pos, b.Pos) })
+		if err := fn(recs); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.queryErr(err)
+	}
+	return nil
 }
 
 // streamRecords groups rows of recordColumns, ordered by workflow ID and
