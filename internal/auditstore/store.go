@@ -10,7 +10,6 @@
 package auditstore
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -537,60 +536,35 @@ func (s *Store) Records(ctx context.Context, f TrailFilter, fn func([]Record) er
 	return s.streamRecords(rows, fn)
 }
 
-// Endings calls fn, for each instance whose last terminal entry (one of
-// f.EndActions, written by its workflow) is in [f.Since, f.Until] (of
-// f.Process, and of f.Part of f.Parts), with what a reader of that one
-// entry needs: the terminal record, the records after it of its run, and
-// the records of its run that its workflow did not write (validator
-// refusals), in chain order. The other entries are not read: the terminal
-// entry's data carries the run's course (record.Course).
-func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func([]Record) error) error {
+// Endings calls fn with each terminal entry (one of f.EndActions, written
+// by its workflow) in [f.Since, f.Until] (of f.Process, and of f.Part of
+// f.Parts), streaming, one row per instance: the terminal entry's data
+// carries the run's course (record.Course), so its other entries are not
+// read. more says the instance has entries after it (a later run, a late
+// refusal) or entries its workflow did not write (validator refusals): a
+// reader needs its whole trail (Records) then; such instances are few.
+func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func(r Record, more bool) error) error {
 	// 'workflow' is written out so that the planner can use the partial
 	// index of the entries the workflow did not write.
-	ends := `FROM audit_entries e
+	rows, err := s.pool.Query(ctx, `SELECT `+prefixed("e.", recordColumns)+`,
+			(SELECT max(l.pos) FROM audit_entries l WHERE l.workflow_id = e.workflow_id) > e.pos
+			OR EXISTS (SELECT 1 FROM audit_entries v WHERE v.workflow_id = e.workflow_id AND v.source <> 'workflow')
+		FROM audit_entries e
 		WHERE e.source = 'workflow' AND e.action = ANY($4) AND ($1 = '' OR e.process = $1)
 			AND ($2::timestamptz IS NULL OR e.at >= $2) AND ($3::timestamptz IS NULL OR e.at <= $3)
-			AND ($5::int <= 1 OR abs(hashtext(e.workflow_id)) % $5::int = $6::int)
-			AND NOT EXISTS (SELECT 1 FROM audit_entries l WHERE l.workflow_id = e.workflow_id AND l.pos > e.pos
-				AND l.source = 'workflow' AND l.action = ANY($4))`
-	args := []any{f.Process, nullTime(f.Since), nullTime(f.Until), f.EndActions, f.Parts, f.Part}
-	// First the few other records (after the end, or not the workflow's),
-	// then the terminal records, streamed, each with its others.
-	rows, err := s.pool.Query(ctx, `WITH ends AS (SELECT e.workflow_id, e.pos, e.run_id `+ends+`)
-		SELECT ends.run_id, `+prefixed("a.", recordColumns)+` FROM ends JOIN audit_entries a ON a.workflow_id = ends.workflow_id AND a.pos > ends.pos
-		UNION ALL
-		SELECT ends.run_id, `+prefixed("a.", recordColumns)+` FROM ends JOIN audit_entries a ON a.workflow_id = ends.workflow_id AND a.pos < ends.pos
-			AND a.source <> 'workflow' AND a.run_id = ends.run_id`, args...)
+			AND ($5::int <= 1 OR abs(hashtext(e.workflow_id)) % $5::int = $6::int)`,
+		f.Process, nullTime(f.Since), nullTime(f.Until), f.EndActions, f.Parts, f.Part)
 	if err != nil {
-		return s.queryErr(err)
-	}
-	others := map[string][]Record{}
-	for rows.Next() {
-		var run string
-		r, err := scanRecord(rows, &run)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		if r.RunID == run {
-			others[r.WorkflowID] = append(others[r.WorkflowID], r)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return s.queryErr(err)
-	}
-	if rows, err = s.pool.Query(ctx, `SELECT `+prefixed("e.", recordColumns)+` `+ends, args...); err != nil {
 		return s.queryErr(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		r, err := scanRecord(rows)
+		var more bool
+		r, err := scanRecordThen(rows, &more)
 		if err != nil {
 			return err
 		}
-		recs := append([]Record{r}, others[r.WorkflowID]...)
-		slices.SortFunc(recs, func(a, b Record) int { return cmp.Compare(a.Pos, b.Pos) })
-		if err := fn(recs); err != nil {
+		if err := fn(r, more); err != nil {
 			return err
 		}
 	}
@@ -598,6 +572,23 @@ func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func([]Record) er
 		return s.queryErr(err)
 	}
 	return nil
+}
+
+// scanRecordThen scans a row of recordColumns followed by the columns
+// after receives.
+func scanRecordThen(rows pgx.Rows, after ...any) (Record, error) {
+	var r Record
+	var prev, h []byte
+	var data string
+	e := &r.Entry
+	err := rows.Scan(append([]any{&r.Pos, &prev, &h, &r.RecordedAt, &r.Attestation, &e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
+		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source, &data}, after...)...)
+	if err != nil {
+		return r, fmt.Errorf("audit store: read entry: %w", err)
+	}
+	e.Time, e.Data, r.RecordedAt = e.Time.UTC(), rawData(data), r.RecordedAt.UTC()
+	r.PrevHash, r.Hash = hexHash(prev), hexHash(h)
+	return r, nil
 }
 
 // streamRecords groups rows of recordColumns, ordered by workflow ID and

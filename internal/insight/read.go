@@ -124,7 +124,7 @@ type Verify func(auditstore.Record) (kind, detail string)
 
 // RecordSource is the store as ReadVerified reads it (auditstore.Store).
 type RecordSource interface {
-	Endings(ctx context.Context, f auditstore.TrailFilter, fn func([]auditstore.Record) error) error
+	Endings(ctx context.Context, f auditstore.TrailFilter, fn func(r auditstore.Record, more bool) error) error
 	Records(ctx context.Context, f auditstore.TrailFilter, fn func([]auditstore.Record) error) error
 }
 
@@ -233,65 +233,63 @@ func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify
 			out.Whole++
 		}
 	}
-	// Groups of records are verified and parsed by one worker per core
-	// while the parts are read.
-	in := make(chan []auditstore.Record, 512)
+	// Records are verified and parsed by one worker per core while the
+	// parts are read.
+	type group struct {
+		recs []auditstore.Record
+		more bool
+	}
+	in := make(chan group, 512)
 	var workers sync.WaitGroup
 	for range max(2, runtime.GOMAXPROCS(0)) {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			for recs := range in {
-				if !check(recs) {
-					continue
-				}
+			for g := range in {
 				if w.Started {
-					keep(wholeTrail(recs), false)
+					if check(g.recs) {
+						keep(wholeTrail(g.recs), false)
+					}
 					continue
 				}
-				end := -1
-				for i, r := range recs {
-					if r.Source == auditstore.SourceWorkflow && terminal(r.Action) {
-						end = i
+				r := g.recs[0]
+				if !g.more {
+					if !check(g.recs) {
+						continue
+					}
+					if t, ok := courseTrail([]auditstore.Entry{r.Entry}, 0); ok {
+						id := t.WorkflowID
+						t.Full = func(ctx context.Context) (*Trail, error) { return full(ctx, id) }
+						keep(t, true)
+						continue
 					}
 				}
-				entries := make([]auditstore.Entry, len(recs))
-				for i, r := range recs {
-					entries[i] = r.Entry
-				}
-				t, ok := (*Trail)(nil), false
-				if end >= 0 {
-					t, ok = courseTrail(entries, end)
-				}
-				if !ok {
-					mu.Lock()
-					whole = append(whole, recs[0].WorkflowID)
-					mu.Unlock()
-					continue
-				}
-				id := t.WorkflowID
-				t.Full = func(ctx context.Context) (*Trail, error) { return full(ctx, id) }
-				keep(t, true)
+				// Without a course, or with entries beyond the terminal
+				// one: read whole.
+				mu.Lock()
+				whole = append(whole, r.WorkflowID)
+				mu.Unlock()
 			}
 		}()
-	}
-	read := src.Endings
-	if w.Started {
-		read = src.Records
 	}
 	errs := make(chan error, readParts)
 	for part := range readParts {
 		go func() {
 			f := f
 			f.Part, f.Parts = part, readParts
-			errs <- read(ctx, f, func(recs []auditstore.Record) error {
+			send := func(g group) error {
 				select {
-				case in <- recs:
+				case in <- g:
 					return nil
 				case <-ctx.Done():
 					return ctx.Err()
 				}
-			})
+			}
+			if w.Started {
+				errs <- src.Records(ctx, f, func(recs []auditstore.Record) error { return send(group{recs: recs}) })
+				return
+			}
+			errs <- src.Endings(ctx, f, func(r auditstore.Record, more bool) error { return send(group{recs: []auditstore.Record{r}, more: more}) })
 		}()
 	}
 	var err error
@@ -304,6 +302,10 @@ func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify
 		return Read{}, err
 	}
 	if len(whole) > 0 {
+		// An instance that ended twice in the window (a reset after its
+		// end) is listed once, by the whole trail.
+		slices.Sort(whole)
+		whole = slices.Compact(whole)
 		err := src.Records(ctx, auditstore.TrailFilter{IDs: whole}, func(recs []auditstore.Record) error {
 			if check(recs) {
 				keep(wholeTrail(recs), false)
@@ -313,8 +315,28 @@ func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify
 		if err != nil {
 			return Read{}, err
 		}
+		out.Trails = slices.DeleteFunc(out.Trails, func(t *Trail) bool {
+			_, again := slices.BinarySearch(whole, t.WorkflowID)
+			if t.FromCourse && again {
+				out.FromCourse--
+			}
+			return t.FromCourse && again
+		})
 	}
 	slices.SortFunc(out.Trails, func(a, b *Trail) int { return cmp.Compare(a.WorkflowID, b.WorkflowID) })
-	slices.SortFunc(out.LeftOut, func(a, b LeftOut) int { return cmp.Compare(a.WorkflowID, b.WorkflowID) })
+	slices.SortStableFunc(out.LeftOut, func(a, b LeftOut) int { return cmp.Compare(a.WorkflowID, b.WorkflowID) })
+	out.LeftOut = slices.CompactFunc(out.LeftOut, func(a, b LeftOut) bool { return a.WorkflowID == b.WorkflowID })
+	// An instance left out is not counted, however else it was read.
+	out.Trails = slices.DeleteFunc(out.Trails, func(t *Trail) bool {
+		_, left := slices.BinarySearchFunc(out.LeftOut, t.WorkflowID, func(l LeftOut, id string) int { return cmp.Compare(l.WorkflowID, id) })
+		if left {
+			if t.FromCourse {
+				out.FromCourse--
+			} else {
+				out.Whole--
+			}
+		}
+		return left
+	})
 	return out, nil
 }

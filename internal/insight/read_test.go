@@ -17,6 +17,7 @@ import (
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/pgtest"
 	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/workflows/humantask"
 	"github.com/batonhq/baton/workflows/record"
 )
 
@@ -124,12 +125,23 @@ func TestCourseAndWholeTrailGiveTheSameAnswers(t *testing.T) {
 	mustAppend(t, st, old)
 	n++
 
+	// A refused update, recorded by the worker's validator after the end:
+	// read whole, its refusal counted as rework either way.
+	refused := stored(t, trailCopy(t, "four-eyes", "four-eyes-refused"))
+	mustAppend(t, st, refused)
+	late := refused[len(refused)-1]
+	late.Seq, late.UpdateID, late.Source, late.Data = 0, "update-1", auditstore.SourceValidator, nil
+	late.Action, late.Actor, late.TaskID, late.Details, late.Reason = humantask.ActionDecisionRefused, "fay", "underwriting", "approve refused: not a candidate", "no-role"
+	late.Time = late.Time.Add(time.Minute)
+	mustAppend(t, st, []auditstore.Entry{late})
+	n++
+
 	got, err := ReadVerified(ctx, st, Window{}, verify)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Trails) != n || got.FromCourse != n-1 || got.Whole != 1 || len(got.LeftOut) != 0 {
-		t.Fatalf("read %d trails (%d from their course, %d whole), left out %+v; want %d, one whole", len(got.Trails), got.FromCourse, got.Whole, got.LeftOut, n)
+	if len(got.Trails) != n || got.FromCourse != n-2 || got.Whole != 2 || len(got.LeftOut) != 0 {
+		t.Fatalf("read %d trails (%d from their course, %d whole), left out %+v; want %d, two whole", len(got.Trails), got.FromCourse, got.Whole, got.LeftOut, n)
 	}
 	whole, err := ReadTrails(ctx, st, Window{})
 	if err != nil {
