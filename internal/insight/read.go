@@ -289,7 +289,9 @@ func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify
 				errs <- src.Records(ctx, f, func(recs []auditstore.Record) error { return send(group{recs: recs}) })
 				return
 			}
-			errs <- src.Endings(ctx, f, func(r auditstore.Record, more bool) error { return send(group{recs: []auditstore.Record{r}, more: more}) })
+			errs <- src.Endings(ctx, f, func(r auditstore.Record, more bool) error {
+				return send(group{recs: []auditstore.Record{r}, more: more})
+			})
 		}()
 	}
 	var err error
