@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/humantask"
@@ -112,8 +113,10 @@ type discoverDoc struct {
 }
 
 // plant stores, under key, a copy of the stored trail of id with edit
-// applied (entries renumbered), as someone with the worker's database
-// rights could: a real trail with one breach in it.
+// applied (entries renumbered, the completed entry's course recomputed),
+// as a worker that broke a rule would have written it, attested with the
+// worker's key: a real trail with one breach in it. (Rows planted without
+// the key are left out of conformance: TestForgedCompletedRows...)
 func plant(t *testing.T, st *auditstore.Store, id, key string, edit func(es []auditstore.Entry) []auditstore.Entry) {
 	t.Helper()
 	recs, err := st.Trail(context.Background(), id)
@@ -133,6 +136,24 @@ func plant(t *testing.T, st *auditstore.Store, id, key string, edit func(es []au
 	for i := range es {
 		es[i].Seq = int64(i + 1)
 	}
+	end := entryAt(t, es, record.ActionCompleted, "")
+	var d map[string]json.RawMessage
+	if err := json.Unmarshal(es[end].Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	course, err := json.Marshal(record.CourseOf(es[:end]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d["course"] = course
+	if es[end].Data, err = json.Marshal(d); err != nil {
+		t.Fatal(err)
+	}
+	w, err := auditlog.LoadWriter(env.audit.writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetAttestor(w)
 	if _, err := st.Append(context.Background(), es); err != nil {
 		t.Fatal(err)
 	}
