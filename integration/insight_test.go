@@ -19,6 +19,7 @@ import (
 
 	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/insight/insighttest"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/humantask"
 	"github.com/batonhq/baton/workflows/record"
@@ -136,19 +137,7 @@ func plant(t *testing.T, st *auditstore.Store, id, key string, edit func(es []au
 	for i := range es {
 		es[i].Seq = int64(i + 1)
 	}
-	end := entryAt(t, es, record.ActionCompleted, "")
-	var d map[string]json.RawMessage
-	if err := json.Unmarshal(es[end].Data, &d); err != nil {
-		t.Fatal(err)
-	}
-	course, err := json.Marshal(record.CourseOf(es[:end]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d["course"] = course
-	if es[end].Data, err = json.Marshal(d); err != nil {
-		t.Fatal(err)
-	}
+	insighttest.WithCourse(t, es)
 	w, err := auditlog.LoadWriter(env.audit.writerKey)
 	if err != nil {
 		t.Fatal(err)

@@ -443,23 +443,13 @@ type TrailFilter struct {
 // hundred thousand instances is read in one query. Each call gets a slice
 // of its own, which fn may keep.
 func (s *Store) Trails(ctx context.Context, f TrailFilter, fn func([]Entry) error) error {
-	selectBy := `action = ANY($5::text[]) AND ($4::text IS NULL OR true)`
-	if f.ByStart {
-		selectBy = `action = $4::text AND ($5::text[] IS NULL OR true)`
-	}
 	columns := entryColumns
+	dataOf := ` AND ($9::text[] IS NULL OR true)`
 	if f.DataOf != nil {
 		columns = strings.TrimSuffix(entryColumns, "data") + `CASE WHEN action = ANY($9::text[]) THEN data ELSE '' END`
-	} else {
-		selectBy += ` AND ($9::text[] IS NULL OR true)`
+		dataOf = ""
 	}
-	q := `SELECT ` + columns + ` FROM audit_entries
-		WHERE workflow_id IN (
-			SELECT workflow_id FROM audit_entries
-			WHERE source = $6 AND ` + selectBy + ` AND ($1 = '' OR process = $1)
-				AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at <= $3)
-				AND ($7::int <= 1 OR abs(hashtext(workflow_id)) % $7::int = $8::int))
-		ORDER BY workflow_id, pos`
+	q := `SELECT ` + columns + ` FROM audit_entries WHERE workflow_id IN (` + windowInstances(f) + dataOf + `) ORDER BY workflow_id, pos`
 	rows, err := s.pool.Query(ctx, q, f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, SourceWorkflow, f.Parts, f.Part, f.DataOf)
 	if err != nil {
 		return s.queryErr(err)
@@ -518,17 +508,8 @@ func (s *Store) Records(ctx context.Context, f TrailFilter, fn func([]Record) er
 	if f.IDs != nil {
 		rows, err = s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries WHERE workflow_id = ANY($1) ORDER BY workflow_id, pos`, f.IDs)
 	} else {
-		selectBy := `action = ANY($5::text[]) AND ($4::text IS NULL OR true)`
-		if f.ByStart {
-			selectBy = `action = $4::text AND ($5::text[] IS NULL OR true)`
-		}
-		rows, err = s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries
-			WHERE workflow_id IN (
-				SELECT workflow_id FROM audit_entries
-				WHERE source = $6 AND `+selectBy+` AND ($1 = '' OR process = $1)
-					AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at <= $3)
-					AND ($7::int <= 1 OR abs(hashtext(workflow_id)) % $7::int = $8::int))
-			ORDER BY workflow_id, pos`, f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, SourceWorkflow, f.Parts, f.Part)
+		rows, err = s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries WHERE workflow_id IN (`+windowInstances(f)+`) ORDER BY workflow_id, pos`,
+			f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, SourceWorkflow, f.Parts, f.Part)
 	}
 	if err != nil {
 		return s.queryErr(err)
@@ -546,9 +527,10 @@ func (s *Store) Records(ctx context.Context, f TrailFilter, fn func([]Record) er
 func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func(r Record, more bool) error) error {
 	// 'workflow' is written out so that the planner can use the partial
 	// index of the entries the workflow did not write.
-	rows, err := s.pool.Query(ctx, `SELECT `+prefixed("e.", recordColumns)+`,
+	rows, err := s.pool.Query(ctx, `SELECT
 			(SELECT max(l.pos) FROM audit_entries l WHERE l.workflow_id = e.workflow_id) > e.pos
-			OR EXISTS (SELECT 1 FROM audit_entries v WHERE v.workflow_id = e.workflow_id AND v.source <> 'workflow')
+			OR EXISTS (SELECT 1 FROM audit_entries v WHERE v.workflow_id = e.workflow_id AND v.source <> 'workflow'),
+			`+prefixed("e.", recordColumns)+`
 		FROM audit_entries e
 		WHERE e.source = 'workflow' AND e.action = ANY($4) AND ($1 = '' OR e.process = $1)
 			AND ($2::timestamptz IS NULL OR e.at >= $2) AND ($3::timestamptz IS NULL OR e.at <= $3)
@@ -560,7 +542,7 @@ func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func(r Record, mo
 	defer rows.Close()
 	for rows.Next() {
 		var more bool
-		r, err := scanRecordThen(rows, &more)
+		r, err := scanRecord(rows, &more)
 		if err != nil {
 			return err
 		}
@@ -574,21 +556,18 @@ func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func(r Record, mo
 	return nil
 }
 
-// scanRecordThen scans a row of recordColumns followed by the columns
-// after receives.
-func scanRecordThen(rows pgx.Rows, after ...any) (Record, error) {
-	var r Record
-	var prev, h []byte
-	var data string
-	e := &r.Entry
-	err := rows.Scan(append([]any{&r.Pos, &prev, &h, &r.RecordedAt, &r.Attestation, &e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
-		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source, &data}, after...)...)
-	if err != nil {
-		return r, fmt.Errorf("audit store: read entry: %w", err)
+// windowInstances selects the workflow IDs of f's window: $1 process, $2
+// and $3 the window, $4 the start action, $5 the end actions, $6 the
+// workflow source, $7 and $8 the parts.
+func windowInstances(f TrailFilter) string {
+	selectBy := `action = ANY($5::text[]) AND ($4::text IS NULL OR true)`
+	if f.ByStart {
+		selectBy = `action = $4::text AND ($5::text[] IS NULL OR true)`
 	}
-	e.Time, e.Data, r.RecordedAt = e.Time.UTC(), rawData(data), r.RecordedAt.UTC()
-	r.PrevHash, r.Hash = hexHash(prev), hexHash(h)
-	return r, nil
+	return `SELECT workflow_id FROM audit_entries
+		WHERE source = $6 AND ` + selectBy + ` AND ($1 = '' OR process = $1)
+			AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at <= $3)
+			AND ($7::int <= 1 OR abs(hashtext(workflow_id)) % $7::int = $8::int)`
 }
 
 // streamRecords groups rows of recordColumns, ordered by workflow ID and

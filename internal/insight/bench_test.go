@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/insight/insighttest"
 	"github.com/batonhq/baton/internal/pgtest"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/workflows"
@@ -142,19 +142,7 @@ func BenchmarkInsight100k(b *testing.B) {
 	if _, err := st.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	keyFile := filepath.Join(b.TempDir(), "writer.key")
-	pub, err := auditlog.NewKeyFile(keyFile, auditlog.WriterKeyName)
-	if err != nil {
-		b.Fatal(err)
-	}
-	writer, err := auditlog.LoadWriter(keyFile)
-	if err != nil {
-		b.Fatal(err)
-	}
-	writers, err := auditlog.Verifiers("writer", []string{pub})
-	if err != nil {
-		b.Fatal(err)
-	}
+	writer, writers := insighttest.Writer(b)
 	verify := func(r auditstore.Record) (string, string) { return auditlog.Attested(r, writers) }
 	began := time.Now()
 	seed(b, dsn, benchInstances, writer)

@@ -8,13 +8,13 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/insight/insighttest"
 	"github.com/batonhq/baton/internal/pgtest"
 	"github.com/batonhq/baton/workflows"
 	"github.com/batonhq/baton/workflows/humantask"
@@ -34,20 +34,8 @@ func attestedStore(t *testing.T) (*auditstore.Store, Verify) {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "writer.key")
-	pub, err := auditlog.NewKeyFile(path, auditlog.WriterKeyName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := auditlog.LoadWriter(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, writers := insighttest.Writer(t)
 	st.SetAttestor(w)
-	writers, err := auditlog.Verifiers("writer", []string{pub})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return st, func(r auditstore.Record) (string, string) { return auditlog.Attested(r, writers) }
 }
 
@@ -59,22 +47,7 @@ func stored(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
 	for i := range tr {
 		tr[i].Seq = int64(i + 1)
 	}
-	end := find(t, tr, record.ActionCompleted, "")
-	var d map[string]json.RawMessage
-	if err := json.Unmarshal(tr[end].Data, &d); err != nil {
-		t.Fatal(err)
-	}
-	if d["course"] == nil {
-		t.Fatalf("%s: the recorded completed entry carries no course", tr[0].WorkflowID)
-	}
-	c, err := json.Marshal(record.CourseOf(tr[:end]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d["course"] = c
-	if tr[end].Data, err = json.Marshal(d); err != nil {
-		t.Fatal(err)
-	}
+	insighttest.WithCourse(t, tr)
 	return tr
 }
 
