@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/auditlog"
-	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/internal/termsafe"
@@ -272,15 +272,43 @@ func (a *app) storeTrails(cmd *cobra.Command, w insight.Window) (storeRead, erro
 		return storeRead{}, err
 	}
 	var verify insight.Verify
+	var verified *auditlog.Verified
 	if tr.writers != nil {
-		verify = func(r auditstore.Record) (string, string) { return auditlog.Attested(r, tr.writers) }
+		if verified, err = a.verifiedEntries(tr); err != nil {
+			st.Close()
+			return storeRead{}, err
+		}
+		verify = verified.Check
 	}
 	read, err := insight.ReadVerified(cmd.Context(), st, w, verify)
 	if err != nil {
 		st.Close()
 		return storeRead{}, err
 	}
+	if verified != nil {
+		if err := verified.Save(); err != nil {
+			fmt.Fprintf(a.errOut, "starter: %v (the entries are verified again next time)\n", err)
+		}
+	}
 	return storeRead{trails: read.Trails, leftOut: read.LeftOut, policies: &insight.StoredPolicies{Texts: st}, close: st.Close}, nil
+}
+
+// verifiedEntries opens what this verifier remembers of the entries it
+// verified with the configured writer keys (auditlog.Verified), beside the
+// checkpoint it keeps (audit.checkpoint_file's folder, by default the
+// user's config dir): a window read again pays the signatures once.
+func (a *app) verifiedEntries(tr *trust) (*auditlog.Verified, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	state := cfg.Audit.CheckpointFile
+	if state == "" {
+		if state, err = auditlog.DefaultStateFile(auditlog.LogOrigin); err != nil {
+			return nil, err
+		}
+	}
+	return auditlog.OpenVerified(auditlog.VerifiedFile(filepath.Dir(state), tr.writerKeys), tr.writers)
 }
 
 // sayLeftOut says on stderr which instances were left out of what, and

@@ -32,9 +32,8 @@ const (
 // after checking that its content matches its hash; an empty kind means
 // it holds.
 func Attested(r auditstore.Record, writers []note.Verifier) (kind, detail string) {
-	prev, err := hex.DecodeString(r.PrevHash)
-	if err != nil || hex.EncodeToString(auditstore.ChainHash(prev, r.Pos, r.Entry)) != r.Hash {
-		return auditstore.ProblemHash, fmt.Sprintf("entry %d (%s by %s) does not match its hash: it was changed after it was written", r.Pos, r.Action, r.Actor)
+	if kind, detail := contentMatches(r); kind != "" {
+		return kind, detail
 	}
 	h, _ := hex.DecodeString(r.Hash)
 	if _, err := VerifyAttestation(writers, h, r.Attestation); err != nil {
@@ -42,6 +41,15 @@ func Attested(r auditstore.Record, writers []note.Verifier) (kind, detail string
 			return ProblemUnattested, fmt.Sprintf("entry %d (%s by %s) carries no writer attestation: it was not written by a Baton worker", r.Pos, r.Action, r.Actor)
 		}
 		return ProblemForged, fmt.Sprintf("entry %d (%s by %s) has an attestation no writer key made: a forgery", r.Pos, r.Action, r.Actor)
+	}
+	return "", ""
+}
+
+// contentMatches checks that a record's content hashes to its hash.
+func contentMatches(r auditstore.Record) (kind, detail string) {
+	prev, err := hex.DecodeString(r.PrevHash)
+	if err != nil || hex.EncodeToString(auditstore.ChainHash(prev, r.Pos, r.Entry)) != r.Hash {
+		return auditstore.ProblemHash, fmt.Sprintf("entry %d (%s by %s) does not match its hash: it was changed after it was written", r.Pos, r.Action, r.Actor)
 	}
 	return "", ""
 }
