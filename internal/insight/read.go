@@ -159,10 +159,14 @@ type Read struct {
 //
 // Ended instances (a window by end) are read from their terminal entry:
 // its data carries the run's course (record.Course), so one attested row
-// per instance is read, with the few the workflow did not write and any
-// after it; an instance whose terminal entry has no course (recorded
-// before it existed, or over the store's bound) is read whole. A window by
-// start (Started) reads every instance whole, running ones included.
+// per instance is read. An instance whose terminal entry has no course
+// (recorded before it existed, or over the store's bound), or that has
+// entries after it (a later run, a late refusal) or entries its workflow
+// did not write (validator refusals), is read whole. A row inserted into
+// an ended instance's chain can only follow its terminal entry (positions
+// are unique and the genuine ones leave no gap), so such an instance is
+// read whole and the row verified. A window by start (Started) reads every
+// instance whole, running ones included.
 func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify) (Read, error) {
 	f := auditstore.TrailFilter{Process: w.Process, Since: w.Since, Until: w.Until, ByStart: w.Started,
 		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed}}
