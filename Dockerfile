@@ -13,7 +13,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/ ./worker ./starter ./simulator ./codecserver ./inbox ./anchor ./witness
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/batonhq/baton/starter.version=${VERSION}" -o /out/ ./cmd/...
 # /keys: where compose's inbox-keys job writes the inbox's key and the policy
 # that trusts it (a named volume takes this directory's owner: nonroot).
 # /anchor, /witness, /public: the audit log's key and state volumes.

@@ -37,6 +37,9 @@ export BATON_CHROMIUM
 
 GO_PACKAGES := ./...
 UNIT_PACKAGES = $(shell go list ./... | grep -v /integration)
+# A team's own process in its own Go module, on Baton's public packages:
+# linted and tested with the rest (its integration test is in integration/).
+EXAMPLE := examples/purchase
 
 .PHONY: help
 help: ## list the targets
@@ -96,7 +99,7 @@ chromium: ## install Debian's chromium for the Web UI browser test, if missing
 
 .PHONY: build
 build: ## build worker, starter, simulator, codecserver, inbox, anchor and witness into bin/
-	go build -o bin/ ./worker ./starter ./simulator ./codecserver ./inbox ./anchor ./witness
+	go build -o bin/ ./cmd/...
 
 # Development payload key and codec server token, in git-ignored .dev/;
 # never in the repository. Each is written only when missing: an existing
@@ -107,8 +110,8 @@ DEV_DIR := .dev
 .PHONY: codec-key
 codec-key: ## write a development encryption key and codec token into .dev/ when missing (never changes existing ones)
 	@mkdir -p $(DEV_DIR)
-	@test -s $(DEV_DIR)/codec.keys || go run ./codecserver --new-key $(DEV_DIR)/codec.keys
-	@go run ./codecserver --new-token $(DEV_DIR)/codec.token >/dev/null
+	@test -s $(DEV_DIR)/codec.keys || go run ./cmd/codecserver --new-key $(DEV_DIR)/codec.keys
+	@go run ./cmd/codecserver --new-token $(DEV_DIR)/codec.token >/dev/null
 
 # The audit log's development keys, in git-ignored .dev/: the worker's
 # writer key (attests every entry), the anchor's checkpoint key and the
@@ -139,11 +142,13 @@ lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, docker-compose.yml validated
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet $(GO_PACKAGES)
 	$(STATICCHECK) $(GO_PACKAGES)
+	cd $(EXAMPLE) && go vet ./... && $(STATICCHECK) ./...
 	cd deploy/composecheck && go vet . && BATON_CODEC_KEYS=lint BATON_CODEC_TOKEN=lint go test -count=1 .   # docker-compose.yml, as docker compose config reads it (the codec key and token must be set)
 
 .PHONY: test-unit
-test-unit: postgresql ## unit and replay tests, with the race detector
+test-unit: postgresql ## unit, replay and layering tests (and the example module's), with the race detector
 	go test -race -count=1 $(UNIT_PACKAGES)
+	cd $(EXAMPLE) && go test -race -count=1 ./...
 
 .PHONY: test-integration
 test-integration: $(TEMPORAL) chromium postgresql ## integration tests against a real dev server they start, with the race detector
@@ -176,7 +181,7 @@ bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack: the in
 	@mkdir -p .cluster
 	go test -count=1 -run '^$$' -bench . -skip InboxList -benchtime 60x -timeout 20m ./integration/ | grep -v '^{"level' | tee $(CURDIR)/.cluster/bench-dev.txt
 	BATON_IT_SA_CACHE=production go test -count=1 -run '^$$' -bench InboxList -benchtime 5x -timeout 40m ./integration/ | grep -v '^{"level'
-	go test -count=1 -run '^$$' -bench . ./internal/codec/ ./internal/auditlog/
+	go test -count=1 -run '^$$' -bench . ./codec/ ./internal/auditlog/
 	@echo "Discovery and conformance over 100,000 ended instances in the audit store (goal: under 5 s each):"
 	go test -count=1 -run '^$$' -bench Insight100k -benchtime 1x -timeout 20m ./internal/insight/ | grep -v '^{"level' 
 	@rm -rf $(BENCH_CLUSTER_DIR); export $(CLUSTER_ENV) BATON_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BATON_CLUSTER_PORTS=auto; \

@@ -9,7 +9,7 @@ import (
 // reserves, settlements); payouts go through Payments ----
 
 // Claims calls the claims system.
-type Claims struct{ C *Client }
+type Claims struct{ C System }
 
 // CoverageInput asks whether a policy covers a kind of loss.
 type CoverageInput struct {
@@ -28,7 +28,7 @@ type CoverageResult struct {
 // CheckCoverage reads the policy's terms for the kind of loss.
 func (a *Claims) CheckCoverage(ctx context.Context, in CoverageInput) (*CoverageResult, error) {
 	var out CoverageResult
-	err := a.C.get(ctx, "/claims/coverage/"+url.PathEscape(in.PolicyNumber)+"?kind="+url.QueryEscape(in.Kind), &out)
+	err := a.C.Get(ctx, "/claims/coverage/"+url.PathEscape(in.PolicyNumber)+"?kind="+url.QueryEscape(in.Kind), &out)
 	return &out, err
 }
 
@@ -50,7 +50,7 @@ type TriageResult struct {
 // TriageClaim scores the claim.
 func (a *Claims) TriageClaim(ctx context.Context, in TriageInput) (*TriageResult, error) {
 	var out TriageResult
-	err := a.C.post(ctx, "/claims/triage", in, &out)
+	err := a.C.Post(ctx, "/claims/triage", in, &out)
 	return &out, err
 }
 
@@ -68,13 +68,13 @@ type ClaimReserveResult struct {
 // OpenReserve sets the claim's reserve.
 func (a *Claims) OpenReserve(ctx context.Context, in ClaimReserveInput) (*ClaimReserveResult, error) {
 	var out ClaimReserveResult
-	err := a.C.post(ctx, "/claims/reserves", in, &out)
+	err := a.C.Post(ctx, "/claims/reserves", in, &out)
 	return &out, err
 }
 
 // ReleaseReserve gives a reserve back (compensation).
 func (a *Claims) ReleaseReserve(ctx context.Context, in ClaimReserveResult) error {
-	return a.C.post(ctx, "/claims/reserves/"+url.PathEscape(in.ReserveID)+"/release", struct{}{}, nil)
+	return a.C.Post(ctx, "/claims/reserves/"+url.PathEscape(in.ReserveID)+"/release", struct{}{}, nil)
 }
 
 // SettleInput closes a claim with its payout.
@@ -92,6 +92,6 @@ type SettleResult struct {
 // SettleClaim closes the claim file.
 func (a *Claims) SettleClaim(ctx context.Context, in SettleInput) (*SettleResult, error) {
 	var out SettleResult
-	err := a.C.post(ctx, "/claims/settlements", in, &out)
+	err := a.C.Post(ctx, "/claims/settlements", in, &out)
 	return &out, err
 }

@@ -13,14 +13,3 @@ const (
 	// ErrUnavailable is a 5xx, 408 or 429: Temporal retries it.
 	ErrUnavailable = "Unavailable"
 )
-
-// codeTypes maps the systems' error codes to application error types.
-var codeTypes = map[string]string{
-	"invalid_input":           ErrInvalidInput,
-	"missing_idempotency_key": ErrInvalidInput,
-	"not_found":               ErrNotFound,
-	"kyc_failed":              ErrKYCFailed,
-	"card_declined":           ErrCardDeclined,
-	"out_of_stock":            ErrOutOfStock,
-	"not_covered":             ErrNotCovered,
-}

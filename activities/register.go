@@ -1,14 +1,24 @@
 // Package activities holds Baton's automated tasks: one struct per external
-// system, each holding its HTTP client, built once by the worker.
+// system, each holding the System it calls (over HTTP on the worker side:
+// package httpsys), built once by the worker. Workflows call the methods
+// through nil pointers of the structs; this package imports no network
+// code, so workflow packages may import it.
 package activities
 
 import (
-	"time"
+	"context"
 
 	"go.temporal.io/sdk/activity"
-
-	"github.com/batonhq/baton/policy"
 )
+
+// System is one enterprise system as the activities call it: Get reads,
+// Post mutates (with an idempotency key per business step). Its errors are
+// application errors typed from errors.go, a refusal's message in
+// process.SystemError details. httpsys.Client implements it over HTTP.
+type System interface {
+	Get(ctx context.Context, path string, out any) error
+	Post(ctx context.Context, path string, in, out any) error
+}
 
 // Registry is what the SDK worker offers for activities.
 type Registry interface {
@@ -17,7 +27,6 @@ type Registry interface {
 
 // Set is every activity struct the processes call.
 type Set struct {
-	Policy     *Policy
 	Credit     *CreditBureau
 	KYC        *KYC
 	Loans      *LoanCore
@@ -34,31 +43,9 @@ type Set struct {
 	Claims     *Claims
 }
 
-// NewSet builds every activity struct against the systems at baseURL.
-func NewSet(pol *policy.Policy, baseURL string, timeout time.Duration) Set {
-	c := func(system string) *Client { return NewClient(system, baseURL, timeout) }
-	return Set{
-		Policy:     &Policy{Current: pol},
-		Credit:     &CreditBureau{C: c("credit bureau")},
-		KYC:        &KYC{C: c("kyc")},
-		Loans:      &LoanCore{C: c("loan core")},
-		Payments:   &Payments{C: c("payments")},
-		Fraud:      &Fraud{C: c("fraud screening")},
-		Inventory:  &Inventory{C: c("inventory")},
-		Shipping:   &Shipping{C: c("shipping")},
-		HR:         &HR{C: c("hr")},
-		IT:         &ITProvisioning{C: c("it provisioning")},
-		Equipment:  &Equipment{C: c("equipment")},
-		Payroll:    &Payroll{C: c("payroll")},
-		Facilities: &Facilities{C: c("facilities")},
-		Mail:       &Mail{C: c("mail")},
-		Claims:     &Claims{C: c("claims")},
-	}
-}
-
 // Register registers every activity struct's methods.
 func Register(r Registry, s Set) {
-	for _, a := range []any{s.Policy, s.Credit, s.KYC, s.Loans, s.Payments, s.Fraud, s.Inventory,
+	for _, a := range []any{s.Credit, s.KYC, s.Loans, s.Payments, s.Fraud, s.Inventory,
 		s.Shipping, s.HR, s.IT, s.Equipment, s.Payroll, s.Facilities, s.Mail, s.Claims} {
 		r.RegisterActivityWithOptions(a, activity.RegisterOptions{})
 	}

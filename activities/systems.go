@@ -14,7 +14,7 @@ type Item struct {
 // ---- Finance: credit bureau, KYC, loan core, payments ----
 
 // CreditBureau pulls credit scores.
-type CreditBureau struct{ C *Client }
+type CreditBureau struct{ C System }
 
 // ScoreInput names the applicant.
 type ScoreInput struct {
@@ -30,12 +30,12 @@ type ScoreResult struct {
 // PullCreditScore reads the applicant's credit score.
 func (a *CreditBureau) PullCreditScore(ctx context.Context, in ScoreInput) (*ScoreResult, error) {
 	var out ScoreResult
-	err := a.C.get(ctx, "/credit/scores/"+url.PathEscape(in.ApplicantID), &out)
+	err := a.C.Get(ctx, "/credit/scores/"+url.PathEscape(in.ApplicantID), &out)
 	return &out, err
 }
 
 // KYC verifies identities.
-type KYC struct{ C *Client }
+type KYC struct{ C System }
 
 // KYCInput names the applicant.
 type KYCInput struct {
@@ -51,12 +51,12 @@ type KYCResult struct {
 // VerifyIdentity runs the identity check.
 func (a *KYC) VerifyIdentity(ctx context.Context, in KYCInput) (*KYCResult, error) {
 	var out KYCResult
-	err := a.C.get(ctx, "/kyc/verifications/"+url.PathEscape(in.ApplicantID), &out)
+	err := a.C.Get(ctx, "/kyc/verifications/"+url.PathEscape(in.ApplicantID), &out)
 	return &out, err
 }
 
 // LoanCore books offers and disbursements.
-type LoanCore struct{ C *Client }
+type LoanCore struct{ C System }
 
 // OfferInput is an approved loan's terms.
 type OfferInput struct {
@@ -74,7 +74,7 @@ type OfferResult struct {
 // CreateOffer books the loan offer.
 func (a *LoanCore) CreateOffer(ctx context.Context, in OfferInput) (*OfferResult, error) {
 	var out OfferResult
-	err := a.C.post(ctx, "/loans/offers", in, &out)
+	err := a.C.Post(ctx, "/loans/offers", in, &out)
 	return &out, err
 }
 
@@ -93,12 +93,12 @@ type DisburseResult struct {
 // Disburse pays the loan out.
 func (a *LoanCore) Disburse(ctx context.Context, in DisburseInput) (*DisburseResult, error) {
 	var out DisburseResult
-	err := a.C.post(ctx, "/loans/disbursements", in, &out)
+	err := a.C.Post(ctx, "/loans/disbursements", in, &out)
 	return &out, err
 }
 
 // Payments charges cards, refunds and pays out.
-type Payments struct{ C *Client }
+type Payments struct{ C System }
 
 // ChargeInput charges an order.
 type ChargeInput struct {
@@ -115,7 +115,7 @@ type ChargeResult struct {
 // ChargeCard captures the payment; a declined card is ErrCardDeclined.
 func (a *Payments) ChargeCard(ctx context.Context, in ChargeInput) (*ChargeResult, error) {
 	var out ChargeResult
-	err := a.C.post(ctx, "/payments/charges", in, &out)
+	err := a.C.Post(ctx, "/payments/charges", in, &out)
 	return &out, err
 }
 
@@ -133,7 +133,7 @@ type RefundResult struct {
 // RefundCharge refunds a charge (saga compensation).
 func (a *Payments) RefundCharge(ctx context.Context, in RefundInput) (*RefundResult, error) {
 	var out RefundResult
-	err := a.C.post(ctx, "/payments/refunds", in, &out)
+	err := a.C.Post(ctx, "/payments/refunds", in, &out)
 	return &out, err
 }
 
@@ -152,14 +152,14 @@ type PayoutResult struct {
 // Payout transfers money to the payee.
 func (a *Payments) Payout(ctx context.Context, in PayoutInput) (*PayoutResult, error) {
 	var out PayoutResult
-	err := a.C.post(ctx, "/payments/payouts", in, &out)
+	err := a.C.Post(ctx, "/payments/payouts", in, &out)
 	return &out, err
 }
 
 // ---- Retail: fraud screening, inventory, shipping ----
 
 // Fraud screens orders.
-type Fraud struct{ C *Client }
+type Fraud struct{ C System }
 
 // ScreenInput describes the order to screen.
 type ScreenInput struct {
@@ -179,12 +179,12 @@ type ScreenResult struct {
 // ScreenOrder scores the order's fraud risk.
 func (a *Fraud) ScreenOrder(ctx context.Context, in ScreenInput) (*ScreenResult, error) {
 	var out ScreenResult
-	err := a.C.post(ctx, "/fraud/screenings", in, &out)
+	err := a.C.Post(ctx, "/fraud/screenings", in, &out)
 	return &out, err
 }
 
 // Inventory reserves and releases stock.
-type Inventory struct{ C *Client }
+type Inventory struct{ C System }
 
 // ReserveInput reserves an order's items.
 type ReserveInput struct {
@@ -200,7 +200,7 @@ type ReserveResult struct {
 // ReserveStock reserves the items; short stock is ErrOutOfStock.
 func (a *Inventory) ReserveStock(ctx context.Context, in ReserveInput) (*ReserveResult, error) {
 	var out ReserveResult
-	err := a.C.post(ctx, "/inventory/reservations", in, &out)
+	err := a.C.Post(ctx, "/inventory/reservations", in, &out)
 	return &out, err
 }
 
@@ -217,12 +217,12 @@ type ReleaseResult struct {
 // ReleaseStock releases a reservation (saga compensation).
 func (a *Inventory) ReleaseStock(ctx context.Context, in ReleaseInput) (*ReleaseResult, error) {
 	var out ReleaseResult
-	err := a.C.post(ctx, "/inventory/reservations/"+url.PathEscape(in.ReservationID)+"/release", nil, &out)
+	err := a.C.Post(ctx, "/inventory/reservations/"+url.PathEscape(in.ReservationID)+"/release", nil, &out)
 	return &out, err
 }
 
 // Shipping creates shipments.
-type Shipping struct{ C *Client }
+type Shipping struct{ C System }
 
 // ShipmentInput ships an order.
 type ShipmentInput struct {
@@ -240,14 +240,14 @@ type ShipmentResult struct {
 // CreateShipment books the shipment.
 func (a *Shipping) CreateShipment(ctx context.Context, in ShipmentInput) (*ShipmentResult, error) {
 	var out ShipmentResult
-	err := a.C.post(ctx, "/shipping/shipments", in, &out)
+	err := a.C.Post(ctx, "/shipping/shipments", in, &out)
 	return &out, err
 }
 
 // ---- People: HR, IT, equipment, payroll, facilities ----
 
 // HR keeps employee records.
-type HR struct{ C *Client }
+type HR struct{ C System }
 
 // EmployeeInput is a new hire's record.
 type EmployeeInput struct {
@@ -266,7 +266,7 @@ type EmployeeResult struct {
 // CreateEmployeeRecord creates the HR record.
 func (a *HR) CreateEmployeeRecord(ctx context.Context, in EmployeeInput) (*EmployeeResult, error) {
 	var out EmployeeResult
-	err := a.C.post(ctx, "/hr/employees", in, &out)
+	err := a.C.Post(ctx, "/hr/employees", in, &out)
 	return &out, err
 }
 
@@ -284,57 +284,57 @@ type ProvisionResult struct {
 }
 
 // ITProvisioning creates accounts.
-type ITProvisioning struct{ C *Client }
+type ITProvisioning struct{ C System }
 
 // CreateAccounts creates the new hire's accounts.
 func (a *ITProvisioning) CreateAccounts(ctx context.Context, in ProvisionInput) (*ProvisionResult, error) {
 	var out struct {
 		ID string `json:"accountId"`
 	}
-	err := a.C.post(ctx, "/it/accounts", in, &out)
+	err := a.C.Post(ctx, "/it/accounts", in, &out)
 	return &ProvisionResult{Reference: out.ID}, err
 }
 
 // Equipment orders laptops and the like.
-type Equipment struct{ C *Client }
+type Equipment struct{ C System }
 
 // OrderEquipment orders the equipment list.
 func (a *Equipment) OrderEquipment(ctx context.Context, in ProvisionInput) (*ProvisionResult, error) {
 	var out struct {
 		ID string `json:"equipmentOrderId"`
 	}
-	err := a.C.post(ctx, "/equipment/orders", in, &out)
+	err := a.C.Post(ctx, "/equipment/orders", in, &out)
 	return &ProvisionResult{Reference: out.ID}, err
 }
 
 // Payroll enrols employees.
-type Payroll struct{ C *Client }
+type Payroll struct{ C System }
 
 // EnrolPayroll enrols the new hire in payroll.
 func (a *Payroll) EnrolPayroll(ctx context.Context, in ProvisionInput) (*ProvisionResult, error) {
 	var out struct {
 		ID string `json:"payrollId"`
 	}
-	err := a.C.post(ctx, "/payroll/enrolments", in, &out)
+	err := a.C.Post(ctx, "/payroll/enrolments", in, &out)
 	return &ProvisionResult{Reference: out.ID}, err
 }
 
 // Facilities issues badges.
-type Facilities struct{ C *Client }
+type Facilities struct{ C System }
 
 // IssueBadge issues the building badge.
 func (a *Facilities) IssueBadge(ctx context.Context, in ProvisionInput) (*ProvisionResult, error) {
 	var out struct {
 		ID string `json:"badgeId"`
 	}
-	err := a.C.post(ctx, "/facilities/badges", in, &out)
+	err := a.C.Post(ctx, "/facilities/badges", in, &out)
 	return &ProvisionResult{Reference: out.ID}, err
 }
 
 // ---- Mail ----
 
 // Mail sends notifications.
-type Mail struct{ C *Client }
+type Mail struct{ C System }
 
 // MailInput is one notification; Ref is the business key it concerns.
 type MailInput struct {
@@ -352,6 +352,6 @@ type MailResult struct {
 // SendMail puts the message in the outbox.
 func (a *Mail) SendMail(ctx context.Context, in MailInput) (*MailResult, error) {
 	var out MailResult
-	err := a.C.post(ctx, "/mail/messages", in, &out)
+	err := a.C.Post(ctx, "/mail/messages", in, &out)
 	return &out, err
 }

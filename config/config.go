@@ -55,7 +55,7 @@ type Temporal struct {
 // Codec is the payload encryption every client of Temporal applies. Keys
 // come from the environment (Keys) or a key file outside the repository
 // (KeyFile); Keys wins when both are set. The format is described in
-// internal/codec (KeyFileHeader).
+// codec (KeyFileHeader).
 type Codec struct {
 	KeyFile string `mapstructure:"key_file"`
 	Keys    string `mapstructure:"keys"`

@@ -1,4 +1,4 @@
-package main
+package inbox
 
 import (
 	"bytes"
@@ -7,13 +7,12 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows"
 )
 
 // withSigner returns the policy file src with signers.<name>.publicKey set
 // to pub, keeping everything else (comments included), and checks that the
 // result is a valid policy.
-func withSigner(src []byte, name, pub string) ([]byte, error) {
+func withSigner(src []byte, name, pub string, check func(*policy.Policy) error) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, err
@@ -35,7 +34,7 @@ func withSigner(src []byte, name, pub string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := workflows.CheckPolicy(p); err != nil {
+	if err := check(p); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil

@@ -1,4 +1,4 @@
-package main
+package inbox
 
 import (
 	"os"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows"
 )
 
 // trust adds the signer to a copy of the policy, keeps the rest, replaces
@@ -16,7 +17,7 @@ func TestWithSigner(t *testing.T) {
 		t.Fatal(err)
 	}
 	const k1, k2 = "TQHOzw7TB3E9w81Nd7VTQnKF8cWDOnL4pkZiXDYiSF8=", "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
-	out, err := withSigner(src, "inbox", k1)
+	out, err := withSigner(src, "inbox", k1, workflows.Catalog().CheckPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,14 +28,14 @@ func TestWithSigner(t *testing.T) {
 	if !strings.Contains(string(out), "# Baton development policy") {
 		t.Error("comments were lost")
 	}
-	again, err := withSigner(out, "inbox", k2)
+	again, err := withSigner(out, "inbox", k2, workflows.Catalog().CheckPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := policy.Parse(again); p.Signers["inbox"].PublicKey != k2 || strings.Count(string(again), "signers:") != 1 {
 		t.Fatalf("replacing the key:\n%s", again)
 	}
-	if _, err := withSigner([]byte("users: {}\n"), "inbox", k1); err == nil || !strings.Contains(err.Error(), "users: the directory is empty") {
+	if _, err := withSigner([]byte("users: {}\n"), "inbox", k1, workflows.Catalog().CheckPolicy); err == nil || !strings.Contains(err.Error(), "users: the directory is empty") {
 		t.Fatalf("invalid policy: %v", err)
 	}
 }

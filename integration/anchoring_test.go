@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // verifyDoc is the part of starter audit --verify -o json these tests read.
@@ -113,11 +114,11 @@ func recompute(t *testing.T, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := auditstore.GenesisHash
+	prev := audit.GenesisHash
 	var stmts []string
 	for i, r := range recs {
 		pos := int64(i + 1)
-		h := auditstore.ChainHash(prev, pos, r.Entry)
+		h := audit.ChainHash(prev, pos, r.Entry)
 		stmts = append(stmts, "UPDATE audit_entries SET pos = "+itoa(pos)+", prev_hash = '\\x"+hex.EncodeToString(prev)+"', hash = '\\x"+hex.EncodeToString(h)+
 			"' WHERE workflow_id = '"+id+"' AND hash = '\\x"+r.Hash+"'")
 		prev = h
@@ -145,11 +146,11 @@ func (f forger) Attest(hash []byte) (string, error) {
 func TestTamperingIsDetectedWithTheHistoryGone(t *testing.T) {
 	attacks := []struct {
 		name string
-		do   func(t *testing.T, id string, recs []auditstore.Record)
+		do   func(t *testing.T, id string, recs []audit.Stored)
 		kind string
 		pos  func(n int) int64
 	}{
-		{"append a row with the worker's rights", func(t *testing.T, id string, recs []auditstore.Record) {
+		{"append a row with the worker's rights", func(t *testing.T, id string, recs []audit.Stored) {
 			_, key, _ := ed25519.GenerateKey(rand.Reader)
 			st, err := auditstore.Open(context.Background(), env.auditDSN)
 			if err != nil {
@@ -159,30 +160,30 @@ func TestTamperingIsDetectedWithTheHistoryGone(t *testing.T) {
 			st.SetAttestor(forger{key})
 			last := recs[len(recs)-1].Entry
 			last.Seq, last.Actor, last.Action, last.Details = last.Seq+1, "ana", "decision-accepted", "approve (1 of 1): looks fine"
-			if _, err := st.Append(context.Background(), []auditstore.Entry{last}); err != nil {
+			if _, err := st.Append(context.Background(), []audit.Entry{last}); err != nil {
 				t.Fatal(err)
 			}
 		}, "forged", func(n int) int64 { return int64(n + 1) }},
-		{"rewrite a row as the owner", func(t *testing.T, id string, recs []auditstore.Record) {
+		{"rewrite a row as the owner", func(t *testing.T, id string, recs []audit.Stored) {
 			asOwner(t, "UPDATE audit_entries SET details = 'declined: income not verified' WHERE workflow_id = '"+id+"' AND pos = 2")
 		}, "differs-from-log", func(int) int64 { return 2 }},
-		{"reorder two rows", func(t *testing.T, id string, recs []auditstore.Record) {
+		{"reorder two rows", func(t *testing.T, id string, recs []audit.Stored) {
 			asOwner(t, "UPDATE audit_entries SET pos = pos + 1000 WHERE workflow_id = '"+id+"' AND pos IN (2, 3)",
 				"UPDATE audit_entries SET pos = CASE pos WHEN 1002 THEN 3 ELSE 2 END WHERE workflow_id = '"+id+"' AND pos > 1000")
 		}, "differs-from-log", func(int) int64 { return 2 }},
-		{"truncate the tail and its head", func(t *testing.T, id string, recs []auditstore.Record) {
+		{"truncate the tail and its head", func(t *testing.T, id string, recs []audit.Stored) {
 			n := len(recs)
 			asOwner(t, "DELETE FROM audit_entries WHERE workflow_id = '"+id+"' AND pos >= "+itoa(int64(n-1)),
 				"UPDATE audit_heads SET pos = "+itoa(int64(n-2))+", hash = '\\x"+recs[n-3].Hash+"' WHERE workflow_id = '"+id+"'")
 		}, "missing-from-store", func(n int) int64 { return int64(n - 1) }},
-		{"delete the whole trail", func(t *testing.T, id string, recs []auditstore.Record) {
+		{"delete the whole trail", func(t *testing.T, id string, recs []audit.Stored) {
 			asOwner(t, "DELETE FROM audit_entries WHERE workflow_id = '"+id+"'", "DELETE FROM audit_heads WHERE workflow_id = '"+id+"'")
 		}, "missing-from-store", func(int) int64 { return 1 }},
-		{"edit a row and recompute the chain and head", func(t *testing.T, id string, recs []auditstore.Record) {
+		{"edit a row and recompute the chain and head", func(t *testing.T, id string, recs []audit.Stored) {
 			asOwner(t, "UPDATE audit_entries SET details = 'declined: income not verified' WHERE workflow_id = '"+id+"' AND pos = 2")
 			recompute(t, id)
 		}, "differs-from-log", func(int) int64 { return 2 }},
-		{"delete a row with the triggers disabled", func(t *testing.T, id string, recs []auditstore.Record) {
+		{"delete a row with the triggers disabled", func(t *testing.T, id string, recs []audit.Stored) {
 			asOwner(t, "DELETE FROM audit_entries WHERE workflow_id = '"+id+"' AND pos = 3")
 			recompute(t, id)
 		}, "differs-from-log", func(int) int64 { return 3 }},
@@ -256,12 +257,12 @@ func TestForgedCompletedRowsAreLeftOutOfWhatifAndReport(t *testing.T) {
 	app := uniq("FG")
 	id := "loan-" + app
 	now := time.Now().UTC()
-	base := auditstore.Entry{WorkflowID: id, RunID: "forged-run", Process: "loan", BusinessKey: id, Source: auditstore.SourceWorkflow, Actor: "system"}
+	base := audit.Entry{WorkflowID: id, RunID: "forged-run", Process: "loan", BusinessKey: id, Source: audit.SourceWorkflow, Actor: "system"}
 	started, completed := base, base
-	started.Seq, started.Time, started.Action, started.Details = 1, now.Add(-90*time.Minute), record.ActionStarted, "application for 900,000.00"
-	completed.Seq, completed.Time, completed.Action, completed.Details = 2, now.Add(-time.Minute), record.ActionCompleted, "approved"
+	started.Seq, started.Time, started.Action, started.Details = 1, now.Add(-90*time.Minute), audit.ActionStarted, "application for 900,000.00"
+	completed.Seq, completed.Time, completed.Action, completed.Details = 2, now.Add(-time.Minute), audit.ActionCompleted, "approved"
 	completed.Data = json.RawMessage(`{"path":"automated","outcome":"approved","decision":"approve","facts":{"score":800,"amount":900000}}`)
-	if _, err := st.Append(context.Background(), []auditstore.Entry{started, completed}); err != nil {
+	if _, err := st.Append(context.Background(), []audit.Entry{started, completed}); err != nil {
 		t.Fatal(err)
 	}
 	out := starter(t, "whatif", "--policy", "config/policy.yaml", "--since", "1h", "-o", "json")

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/audit"
+
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/record"
 )
 
 // `temporal workflow reset` of a completed loan re-runs the offer and the
@@ -132,7 +134,7 @@ func TestInstanceSurvivesAThousandHostileSignals(t *testing.T) {
 		t.Fatalf("result = %v", res)
 	}
 	trail = auditTrail(t, wf)
-	if !hasEntry(trail, humantask.SystemActor, record.ActionRefusedSummary, "more refused messages were counted") {
+	if !hasEntry(trail, audit.SystemActor, audit.ActionRefusedSummary, "more refused messages were counted") {
 		t.Errorf("no summary of the refusals beyond the cap")
 	}
 	if r := runBin(t, "starter", "audit", wf); r.code != 0 {

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/api/enums/v1"
 
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // storeMatchesQuery checks that the store holds the instance's trail exactly
@@ -25,12 +25,12 @@ import (
 // intact chain.
 func storeMatchesQuery(t *testing.T, st *auditstore.Store, id string) {
 	t.Helper()
-	var query []record.AuditEntry
+	var query []audit.Entry
 	v, err := env.client.QueryWorkflow(context.Background(), id, "", "audit")
 	if err != nil || v.Get(&query) != nil {
 		t.Fatalf("%s: audit query: %v", id, err)
 	}
-	var recs []auditstore.Record
+	var recs []audit.Stored
 	eventually(t, "the store to catch up with "+id, func() bool {
 		all, err := st.Trail(context.Background(), id)
 		if err != nil {
@@ -38,7 +38,7 @@ func storeMatchesQuery(t *testing.T, st *auditstore.Store, id string) {
 		}
 		recs = recs[:0]
 		for _, r := range all {
-			if r.Source == auditstore.SourceWorkflow {
+			if r.Source == audit.SourceWorkflow {
 				recs = append(recs, r)
 			}
 		}
@@ -173,7 +173,7 @@ func TestResetDroppingADecisionIsADivergence(t *testing.T) {
 	}
 	// The store still shows ana's decision, the reset run's entries after it.
 	trail := auditTrail(t, id)
-	if !hasEntry(trail, "ana", humantask.ActionDecisionAccepted, "income verified") {
+	if !hasEntry(trail, "ana", audit.ActionDecisionAccepted, "income verified") {
 		t.Errorf("starter audit lost ana's decision after the reset: %+v", trail)
 	}
 	// The reset run honours the approval the trail recorded before it acts
@@ -185,7 +185,7 @@ func TestResetDroppingADecisionIsADivergence(t *testing.T) {
 	if res := outcomeOf(t, id); res["outcome"] != "approved" {
 		t.Errorf("after the reset: %v", res)
 	}
-	if !hasEntry(auditTrail(t, id), "ana", humantask.ActionDecisionHonoured, "income verified") {
+	if !hasEntry(auditTrail(t, id), "ana", audit.ActionDecisionHonoured, "income verified") {
 		t.Errorf("the reset run does not say it honoured ana's approval")
 	}
 	if k := noDuplicates(t, app).kinds(); k != "offer disbursement" {

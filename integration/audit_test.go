@@ -10,14 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 func auditStore(t *testing.T) *auditstore.Store {
@@ -38,15 +39,15 @@ func auditStore(t *testing.T) *auditstore.Store {
 	return st
 }
 
-func refusals(t *testing.T, st *auditstore.Store, id string) []auditstore.Record {
+func refusals(t *testing.T, st *auditstore.Store, id string) []audit.Stored {
 	t.Helper()
 	recs, err := st.Trail(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []auditstore.Record
+	var out []audit.Stored
 	for _, r := range recs {
-		if r.Source == auditstore.SourceValidator {
+		if r.Source == audit.SourceValidator {
 			out = append(out, r)
 		}
 	}
@@ -109,7 +110,7 @@ func TestValidatorRefusalIsRecordedOnceInTheStore(t *testing.T) {
 
 	// starter audit shows them among the workflow's own entries.
 	trail := auditTrail(t, id)
-	if !hasEntry(trail, "fay", humantask.ActionDecisionRefused, "fay has no public key") || !hasEntry(trail, "sam", humantask.ActionDecisionRefused, "needs role underwriter") || !hasEntry(trail, "system", record.ActionStarted, "") {
+	if !hasEntry(trail, "fay", audit.ActionDecisionRefused, "fay has no public key") || !hasEntry(trail, "sam", audit.ActionDecisionRefused, "needs role underwriter") || !hasEntry(trail, "system", audit.ActionStarted, "") {
 		t.Errorf("starter audit: %+v", trail)
 	}
 	// The chain verifies; the export finds them.
@@ -121,9 +122,9 @@ func TestValidatorRefusalIsRecordedOnceInTheStore(t *testing.T) {
 		t.Errorf("verify: %s", out)
 	}
 	var export struct {
-		Entries []auditstore.Record `json:"entries"`
-		Count   int                 `json:"count"`
-		Heads   map[string]string   `json:"heads"`
+		Entries []audit.Stored    `json:"entries"`
+		Count   int               `json:"count"`
+		Heads   map[string]string `json:"heads"`
 	}
 	if err := json.Unmarshal([]byte(starter(t, "audit", "--since", "1h", "--process", "loan", "-o", "json")), &export); err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func TestValidatorRefusalIsRecordedOnceInTheStore(t *testing.T) {
 	for _, r := range export.Entries {
 		if r.WorkflowID == id {
 			n++
-			if r.Source == auditstore.SourceValidator {
+			if r.Source == audit.SourceValidator {
 				refused++
 			}
 		}
@@ -173,24 +174,24 @@ func TestStarterAuditReadsTheStoreWithoutTemporal(t *testing.T) {
 	st := auditStore(t)
 	id := "loan-" + uniq("GONE")
 	t0 := time.Now().Add(-72 * time.Hour).UTC()
-	var entries []auditstore.Entry
+	var entries []audit.Entry
 	for i, a := range []struct{ actor, action, details string }{
-		{"system", record.ActionStarted, "application for 40,000.00"},
-		{"system", humantask.ActionTaskOpened, "Underwriting decision"},
-		{"ana", humantask.ActionDecisionAccepted, "approve (1 of 1) via update: income verified"},
-		{"system", record.ActionCompleted, "approved"},
+		{"system", audit.ActionStarted, "application for 40,000.00"},
+		{"system", audit.ActionTaskOpened, "Underwriting decision"},
+		{"ana", audit.ActionDecisionAccepted, "approve (1 of 1) via update: income verified"},
+		{"system", audit.ActionCompleted, "approved"},
 	} {
-		entries = append(entries, auditstore.Entry{WorkflowID: id, RunID: "r-gone", Seq: int64(i + 1), Process: "loan",
+		entries = append(entries, audit.Entry{WorkflowID: id, RunID: "r-gone", Seq: int64(i + 1), Process: "loan",
 			BusinessKey: strings.TrimPrefix(id, "loan-"), Time: t0.Add(time.Duration(i) * time.Minute), Actor: a.actor,
-			Action: a.action, Details: a.details, PolicyVersion: "sha256:old", Source: auditstore.SourceWorkflow})
+			Action: a.action, Details: a.details, PolicyVersion: "sha256:old", Source: audit.SourceWorkflow})
 	}
 	if _, err := st.Append(context.Background(), entries); err != nil {
 		t.Fatal(err)
 	}
 	nowhere := "--address=" + freePort()
 	var doc struct {
-		Source  string              `json:"source"`
-		Entries []auditstore.Record `json:"entries"`
+		Source  string         `json:"source"`
+		Entries []audit.Stored `json:"entries"`
 	}
 	r := runBin(t, "starter", "audit", id, "-o", "json", nowhere)
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &doc) != nil {

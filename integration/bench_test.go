@@ -22,10 +22,11 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // Benchmarks print figures (make bench); they assert no speed.
@@ -34,7 +35,7 @@ var benchSeq atomic.Int64
 
 func benchLoan(b *testing.B, applicant string, amount float64) string {
 	b.Helper()
-	return benchLoanOn(b, env.client, workflows.DefaultTaskQueue, applicant, amount)
+	return benchLoanOn(b, env.client, process.DefaultTaskQueue, applicant, amount)
 }
 
 func benchLoanOn(b *testing.B, cl client.Client, queue, applicant string, amount float64) string {
@@ -104,7 +105,7 @@ func BenchmarkAutomatedLoanEndToEnd(b *testing.B) {
 		elapsed time.Duration
 		n       int
 	}
-	codec := &mode{cl: env.client, queue: workflows.DefaultTaskQueue}
+	codec := &mode{cl: env.client, queue: process.DefaultTaskQueue}
 	plainMode := &mode{cl: plain, queue: plaintextQueue}
 	const rounds = 6
 	run := func(m *mode, n int) {

@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // clusterCtl runs scripts/cluster.sh on the cluster under test.

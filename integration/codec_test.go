@@ -14,7 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/internal/simulator"
 )
 

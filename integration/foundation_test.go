@@ -17,10 +17,9 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/batonhq/baton/config"
-	"github.com/batonhq/baton/internal/tclient"
-	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/tclient"
 )
 
 func TestWorkerIsHealthyAndAnswersPing(t *testing.T) {
@@ -37,11 +36,11 @@ func TestWorkerIsHealthyAndAnswersPing(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("starter ping exit %d: %s", r.code, r.stderr)
 	}
-	var res workflows.PingResult
+	var res process.PingResult
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("ping output %q: %v", r.stdout, err)
 	}
-	dev, err := policy.Load("../config/policy.yaml")
+	dev, err := config.LoadPolicy("../config/policy.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/audit"
 )
 
 // docsText is the README and every document under docs/, with shell line
@@ -127,10 +127,10 @@ func TestGovernedDecisionsEndToEnd(t *testing.T) {
 
 	trail := auditTrail(t, id)
 	for _, want := range []struct{ actor, action, detail string }{
-		{"sam", humantask.ActionDecisionRefused, "needs role underwriter"},
-		{"ana", humantask.ActionDecisionAccepted, "approve (1 of 2) via update: income verified"},
-		{"ben", humantask.ActionDecisionAccepted, "approve (2 of 2) via signal"},
-		{"system", humantask.ActionTaskClosed, "approved: approved by ana, ben"},
+		{"sam", audit.ActionDecisionRefused, "needs role underwriter"},
+		{"ana", audit.ActionDecisionAccepted, "approve (1 of 2) via update: income verified"},
+		{"ben", audit.ActionDecisionAccepted, "approve (2 of 2) via signal"},
+		{"system", audit.ActionTaskClosed, "approved: approved by ana, ben"},
 	} {
 		if !hasEntry(trail, want.actor, want.action, want.detail) {
 			t.Errorf("audit lacks %s %s %q", want.actor, want.action, want.detail)

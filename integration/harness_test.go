@@ -31,9 +31,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/internal/pgtest"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // env is the running system every test talks to.
@@ -99,7 +99,7 @@ func runMain(m *testing.M) (int, error) {
 	defer os.RemoveAll(tmp)
 	env.bin = filepath.Join(tmp, "bin")
 	for _, name := range []string{"worker", "starter", "simulator", "codecserver", "inbox", "anchor", "witness"} {
-		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(env.bin, name), "./"+name)
+		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(env.bin, name), "./cmd/"+name)
 		build.Dir = env.root
 		if out, err := build.CombinedOutput(); err != nil {
 			return 0, fmt.Errorf("build %s: %v\n%s", name, err, out)
@@ -416,13 +416,20 @@ func spawnWorker(t testing.TB, ctx context.Context, ns string, log *lockedBuffer
 // health URL and process; the test's cleanup stops it.
 func launchWorker(t testing.TB, ns string, log *lockedBuffer, extraEnv ...string) (string, *exec.Cmd) {
 	t.Helper()
+	return launchWorkerBin(t, "worker", ns, log, extraEnv...)
+}
+
+// launchWorkerBin is launchWorker with another worker binary of env.bin (a
+// team's own, built on the worker package).
+func launchWorkerBin(t testing.TB, bin, ns string, log *lockedBuffer, extraEnv ...string) (string, *exec.Cmd) {
+	t.Helper()
 	metrics := freePort()
 	for _, e := range extraEnv { // a test that scrapes it picks the address
 		if a, ok := strings.CutPrefix(e, "BATON_METRICS_ADDRESS="); ok {
 			metrics = a
 		}
 	}
-	cmd := exec.Command(filepath.Join(env.bin, "worker"))
+	cmd := exec.Command(filepath.Join(env.bin, bin))
 	cmd.Env = append(append(baseEnv(), "TEMPORAL_NAMESPACE="+ns, "BATON_METRICS_ADDRESS="+metrics, "BATON_WORKER_STOP_TIMEOUT=5s"), extraEnv...)
 	cmd.Dir = env.root
 	cmd.Stdout, cmd.Stderr = log, log

@@ -14,8 +14,8 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/internal/simulator"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // uniq makes a business id unique within this test run.
@@ -53,10 +53,10 @@ func outcomeOf(t *testing.T, id string) map[string]any {
 
 // auditTrail exports the trail through the starter, as a user would, with
 // extra flags (e.g. --namespace).
-func auditTrail(t *testing.T, id string, extra ...string) []record.AuditEntry {
+func auditTrail(t *testing.T, id string, extra ...string) []audit.Entry {
 	t.Helper()
 	var doc struct {
-		Entries []record.AuditEntry `json:"entries"`
+		Entries []audit.Entry `json:"entries"`
 	}
 	if err := json.Unmarshal([]byte(starter(t, append([]string{"audit", id, "-o", "json"}, extra...)...)), &doc); err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func auditTrail(t *testing.T, id string, extra ...string) []record.AuditEntry {
 	return doc.Entries
 }
 
-func hasEntry(trail []record.AuditEntry, actor, action, detail string) bool {
+func hasEntry(trail []audit.Entry, actor, action, detail string) bool {
 	for _, e := range trail {
 		if e.Actor == actor && e.Action == action && strings.Contains(e.Details, detail) {
 			return true

@@ -11,17 +11,19 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // startDirect starts a process as a client other than the starter would
 // (the official CLI, another SDK): no starter-side check runs.
-func startDirect(t *testing.T, process string, in workflows.Input) {
+func startDirect(t *testing.T, name string, in process.Input) {
 	t.Helper()
 	if _, err := env.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: in.Key(), TaskQueue: workflows.DefaultTaskQueue, TypedSearchAttributes: record.StartAttributes(process, in.Key()),
-	}, process, in); err != nil {
+		ID: in.Key(), TaskQueue: process.DefaultTaskQueue, TypedSearchAttributes: record.StartAttributes(name, in.Key()),
+	}, name, in); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -76,16 +78,16 @@ func TestOtherClientsInputFailsAtValidation(t *testing.T) {
 		!strings.Contains(st["failure"].(string), "0.004 is below one cent") || st["execution"] != "failed" {
 		t.Errorf("status json: %v %v", err, st)
 	}
-	audit := runBin(t, "starter", "audit", subCent.Key())
-	if audit.code != 0 || strings.Contains(audit.stdout+audit.stderr, "queryType") {
-		t.Fatalf("audit: exit %d\n%s%s", audit.code, audit.stdout, audit.stderr)
+	auditOut := runBin(t, "starter", "audit", subCent.Key())
+	if auditOut.code != 0 || strings.Contains(auditOut.stdout+auditOut.stderr, "queryType") {
+		t.Fatalf("audit: exit %d\n%s%s", auditOut.code, auditOut.stdout, auditOut.stderr)
 	}
-	mustContain(t, "audit", audit.stdout, "no audit trail: "+subCent.Key()+" ended before its record started: invalid input: amount: 0.004")
+	mustContain(t, "audit", auditOut.stdout, "no audit trail: "+subCent.Key()+" ended before its record started: invalid input: amount: 0.004")
 
 	// A record exists once the input is valid: the directory refusal is
 	// audited and status shows the failed outcome as usual.
 	mustContain(t, "status", starter(t, "status", stranger.Key()), "Execution:       failed", "Outcome:         failed")
-	if !hasEntry(auditTrail(t, stranger.Key()), "system", record.ActionFailed, `requester: "zed" is not in the directory`) {
+	if !hasEntry(auditTrail(t, stranger.Key()), "system", audit.ActionFailed, `requester: "zed" is not in the directory`) {
 		t.Errorf("directory refusal not audited: %v", auditTrail(t, stranger.Key()))
 	}
 }

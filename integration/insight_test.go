@@ -17,12 +17,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/insight/insighttest"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // waitOpen waits until the instance's task is open.
@@ -118,16 +117,16 @@ type discoverDoc struct {
 // as a worker that broke a rule would have written it, attested with the
 // worker's key: a real trail with one breach in it. (Rows planted without
 // the key are left out of conformance: TestForgedCompletedRows...)
-func plant(t *testing.T, st *auditstore.Store, id, key string, edit func(es []auditstore.Entry) []auditstore.Entry) {
+func plant(t *testing.T, st *auditstore.Store, id, key string, edit func(es []audit.Entry) []audit.Entry) {
 	t.Helper()
 	recs, err := st.Trail(context.Background(), id)
 	if err != nil || len(recs) == 0 {
 		t.Fatalf("trail of %s: %v", id, err)
 	}
-	var es []auditstore.Entry
+	var es []audit.Entry
 	for _, r := range recs {
 		e := r.Entry
-		if e.Source != auditstore.SourceWorkflow {
+		if e.Source != audit.SourceWorkflow {
 			continue
 		}
 		e.WorkflowID, e.BusinessKey, e.RunID = key, strings.TrimPrefix(key, "loan-"), "planted"
@@ -148,7 +147,7 @@ func plant(t *testing.T, st *auditstore.Store, id, key string, edit func(es []au
 	}
 }
 
-func entryAt(t *testing.T, es []auditstore.Entry, action, actor string) int {
+func entryAt(t *testing.T, es []audit.Entry, action, actor string) int {
 	t.Helper()
 	for i, e := range es {
 		if e.Action == action && (actor == "" || e.Actor == actor) {
@@ -216,39 +215,39 @@ func TestInsightOnRealTrails(t *testing.T) {
 	}
 	defer st.Close()
 	plants := map[string]string{} // key -> kind
-	put := func(kind, from string, edit func(es []auditstore.Entry) []auditstore.Entry) {
+	put := func(kind, from string, edit func(es []audit.Entry) []audit.Entry) {
 		key := strings.SplitN(ids[from], "-", 2)[0] + "-PLANT-" + kind
 		plant(t, st, ids[from], key, edit)
 		plants[key] = kind
 	}
-	put("separation-of-duties", "expense", func(es []auditstore.Entry) []auditstore.Entry {
-		es[entryAt(t, es, humantask.ActionDecisionAccepted, "fin")].Actor = "mia"
+	put("separation-of-duties", "expense", func(es []audit.Entry) []audit.Entry {
+		es[entryAt(t, es, audit.ActionDecisionAccepted, "fin")].Actor = "mia"
 		return es
 	})
-	put("four-eyes-and-quorum", "four-eyes", func(es []auditstore.Entry) []auditstore.Entry {
-		i := entryAt(t, es, humantask.ActionDecisionAccepted, "ben")
+	put("four-eyes-and-quorum", "four-eyes", func(es []audit.Entry) []audit.Entry {
+		i := entryAt(t, es, audit.ActionDecisionAccepted, "ben")
 		return slices.Delete(es, i, i+1)
 	})
-	put("levels", "expense", func(es []auditstore.Entry) []auditstore.Entry {
-		return slices.DeleteFunc(es, func(e auditstore.Entry) bool { return e.TaskID == "director-approval" })
+	put("levels", "expense", func(es []audit.Entry) []audit.Entry {
+		return slices.DeleteFunc(es, func(e audit.Entry) bool { return e.TaskID == "director-approval" })
 	})
-	put("not-a-candidate", "manual", func(es []auditstore.Entry) []auditstore.Entry {
-		es[entryAt(t, es, humantask.ActionDecisionAccepted, "ana")].Actor = "fay"
+	put("not-a-candidate", "manual", func(es []audit.Entry) []audit.Entry {
+		es[entryAt(t, es, audit.ActionDecisionAccepted, "ana")].Actor = "fay"
 		return es
 	})
-	put("deadline", "manual", func(es []auditstore.Entry) []auditstore.Entry {
-		es[entryAt(t, es, humantask.ActionDecisionAccepted, "ana")].Time = es[entryAt(t, es, humantask.ActionTaskOpened, "")].Time.Add(72 * time.Hour)
+	put("deadline", "manual", func(es []audit.Entry) []audit.Entry {
+		es[entryAt(t, es, audit.ActionDecisionAccepted, "ana")].Time = es[entryAt(t, es, audit.ActionTaskOpened, "")].Time.Add(72 * time.Hour)
 		return es
 	})
-	put("decision-after-close", "manual", func(es []auditstore.Entry) []auditstore.Entry {
-		i := entryAt(t, es, humantask.ActionTaskClosed, "")
-		late := es[entryAt(t, es, humantask.ActionDecisionAccepted, "ana")]
+	put("decision-after-close", "manual", func(es []audit.Entry) []audit.Entry {
+		i := entryAt(t, es, audit.ActionTaskClosed, "")
+		late := es[entryAt(t, es, audit.ActionDecisionAccepted, "ana")]
 		late.Actor = "ben"
 		return slices.Insert(es, i+1, late)
 	})
-	put("routing", "auto", func(es []auditstore.Entry) []auditstore.Entry {
-		i := entryAt(t, es, record.ActionCompleted, "")
-		var d workflows.EndData
+	put("routing", "auto", func(es []audit.Entry) []audit.Entry {
+		i := entryAt(t, es, audit.ActionCompleted, "")
+		var d record.EndData
 		if err := json.Unmarshal(es[i].Data, &d); err != nil {
 			t.Fatal(err)
 		}

@@ -22,14 +22,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // runIDOf is the current run of a workflow ID.
@@ -52,7 +54,7 @@ func statusOf(id string) (enums.WorkflowExecutionStatus, string) {
 }
 
 // storeTrail is an instance's chain in the audit store.
-func storeTrail(t *testing.T, st *auditstore.Store, id string) []auditstore.Record {
+func storeTrail(t *testing.T, st *auditstore.Store, id string) []audit.Stored {
 	t.Helper()
 	recs, err := st.Trail(context.Background(), id)
 	if err != nil {
@@ -104,7 +106,7 @@ func TestEndedBusinessKeyNeverRunsAgain(t *testing.T) {
 	}
 	refused := false
 	for _, r := range storeTrail(t, auditStore(t), id) {
-		if r.Action == record.ActionStartRefused && r.RunID == again && strings.Contains(r.Details, "never runs again") {
+		if r.Action == audit.ActionStartRefused && r.RunID == again && strings.Contains(r.Details, "never runs again") {
 			refused = true
 		}
 	}
@@ -180,7 +182,7 @@ func TestTwoFastResetsCannotUndoARejection(t *testing.T) {
 	// it and what it did itself (the lookup, the honoured rejection).
 	saveHistory(t, "loan-reset-honours-rejection", id)
 	trail := auditTrail(t, id)
-	if !hasEntry(trail, "ana", humantask.ActionDecisionHonoured, "income not verified") {
+	if !hasEntry(trail, "ana", audit.ActionDecisionHonoured, "income not verified") {
 		t.Errorf("no decision-honoured entry for ana's rejection")
 	}
 
@@ -244,7 +246,7 @@ func TestResetOntoAChangedTaskHoldsIt(t *testing.T) {
 		t.Errorf("held because %q", st.OpenTasks[0].Held)
 	}
 	wantExit(t, runBinEnv(t, "starter", []string{"BATON_AUDIT_DSN=" + r.dsn}, "approve", id, "--as", "ben", "--namespace", r.ns), 3, "held for an operator")
-	if !hasEntry(auditTrail(t, id, "--namespace", r.ns), humantask.SystemActor, humantask.ActionTaskHeld, "quorum was 1") {
+	if !hasEntry(auditTrail(t, id, "--namespace", r.ns), audit.SystemActor, audit.ActionTaskHeld, "quorum was 1") {
 		t.Errorf("the trail does not say why the task is held")
 	}
 	r.starter(t, "withdraw", id, "--by", "C-1002", "--reason", "test cleanup")
@@ -309,9 +311,17 @@ func devInbox(t *testing.T, ns string, extraEnv ...string) string {
 	if r := runBin(t, "inbox", "trust", "--key", key, "--create-key", "--policy", env.policyFile, "--out", polFile); r.code != 0 {
 		t.Fatalf("inbox trust: %d %s", r.code, r.stderr)
 	}
+	return devInboxBin(t, "inbox", key, "TEMPORAL_NAMESPACE="+ns, "BATON_POLICY_FILE="+polFile)
+}
+
+// devInboxBin runs the inbox binary bin of env.bin with the development
+// sign-in, signing with key, in the environment extraEnv adds (namespace,
+// a policy that trusts key), and returns its URL.
+func devInboxBin(t *testing.T, bin, key string, extraEnv ...string) string {
+	t.Helper()
 	listen := freePort()
-	cmd := exec.Command(filepath.Join(env.bin, "inbox"))
-	cmd.Env = append(baseEnv(), "TEMPORAL_NAMESPACE="+ns, "BATON_POLICY_FILE="+polFile, "BATON_INBOX_LISTEN="+listen,
+	cmd := exec.Command(filepath.Join(env.bin, bin))
+	cmd.Env = append(append(baseEnv(), extraEnv...), "BATON_INBOX_LISTEN="+listen,
 		"BATON_INBOX_PUBLIC_URL=http://"+listen, "BATON_INBOX_SIGNING_KEY="+key, "BATON_INBOX_DEV_SIGN_IN=true")
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Dir = env.root
@@ -444,7 +454,7 @@ func TestMalformedDecisionSignalIsRecorded(t *testing.T) {
 	}
 	eventually(t, "the malformed signal in the trail", func() bool {
 		for _, e := range auditTrail(t, id) {
-			if e.Action == humantask.ActionDecisionRefused && strings.Contains(e.Details, "verdict:") {
+			if e.Action == audit.ActionDecisionRefused && strings.Contains(e.Details, "verdict:") {
 				return true
 			}
 		}
@@ -472,7 +482,7 @@ func TestRefusedUpdatesAreCapped(t *testing.T) {
 		}
 	}
 	st := auditStore(t)
-	var rows []auditstore.Record
+	var rows []audit.Stored
 	eventually(t, "the refusals to reach the store", func() bool {
 		rows = refusals(t, st, id)
 		return len(rows) >= record.MaxRefusedAudited
@@ -484,7 +494,7 @@ func TestRefusedUpdatesAreCapped(t *testing.T) {
 	}
 	counted := false
 	for _, r := range rows {
-		if r.Action == record.ActionRefusedSummary && strings.Contains(r.Details, "refused updates") {
+		if r.Action == audit.ActionRefusedSummary && strings.Contains(r.Details, "refused updates") {
 			counted = true
 		}
 	}

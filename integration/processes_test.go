@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/audit"
 )
 
 // startWait starts a process from an example file with a fresh id and
@@ -129,7 +129,7 @@ func TestOrderEndToEnd(t *testing.T) {
 		if res["outcome"] != "cancelled" || res["handlingPath"] != "manual" {
 			t.Fatalf("result = %v", res)
 		}
-		if !hasEntry(auditTrail(t, wf), "NEW-7", record.ActionRequested, "cancel: changed my mind") {
+		if !hasEntry(auditTrail(t, wf), "NEW-7", audit.ActionRequested, "cancel: changed my mind") {
 			t.Error("cancellation not audited")
 		}
 		saveHistory(t, "order-cancelled-in-review", wf)

@@ -11,15 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/internal/tclient"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/tclient"
 )
 
 // reportEnv is a namespace with its own worker, so the report sees exactly
@@ -44,23 +44,30 @@ func newReportNamespace(t *testing.T) *reportEnv {
 	return newNamespaceWorker(t, "report")
 }
 
+// newNamespace registers a fresh namespace (without waiting: the worker
+// started right after must itself wait for the namespace a real server
+// does not know yet) and creates an audit database for it.
+func newNamespace(t testing.TB, prefix string) (ns, dsn string) {
+	t.Helper()
+	ns = prefix + "-" + uniq("ns")
+	if _, err := env.client.WorkflowService().RegisterNamespace(context.Background(), &workflowservice.RegisterNamespaceRequest{
+		Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dsns, err := newAuditDB(context.Background(), strings.NewReplacer("-", "_").Replace(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns, dsns.Writer
+}
+
 // newNamespaceWorker registers a fresh namespace and runs a worker of its
 // own there, with extra environment (e.g. another policy file).
 func newNamespaceWorker(t testing.TB, prefix string, extraEnv ...string) *reportEnv {
 	t.Helper()
-	r := &reportEnv{ns: prefix + "-" + uniq("ns")}
-	// Registered without waiting: the worker started right after must
-	// itself wait for the namespace a real server does not know yet.
-	if _, err := env.client.WorkflowService().RegisterNamespace(context.Background(), &workflowservice.RegisterNamespaceRequest{
-		Namespace: r.ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	dsns, err := newAuditDB(context.Background(), strings.NewReplacer("-", "_").Replace(r.ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.dsn = dsns.Writer
+	r := &reportEnv{}
+	r.ns, r.dsn = newNamespace(t, prefix)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	r.worker = spawnWorker(t, ctx, r.ns, &r.log, append([]string{"BATON_AUDIT_DSN=" + r.dsn}, extraEnv...)...)
@@ -232,8 +239,8 @@ func (r *reportEnv) trailCycleTimes(t *testing.T, ids []string) [3]float64 {
 		}
 		var started, ended time.Time
 		for _, e := range trail {
-			if e.Action == record.ActionCompleted {
-				var d workflows.EndData
+			if e.Action == audit.ActionCompleted {
+				var d audit.EndData
 				if err := json.Unmarshal(e.Data, &d); err != nil {
 					t.Fatal(err)
 				}

@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // With requireSignedDecisions, an unsigned or wrongly signed decision is
@@ -84,7 +86,7 @@ func TestSignedDecisionsEndToEnd(t *testing.T) {
 	}
 	verified := false
 	for _, rec := range recs {
-		if rec.Action != humantask.ActionDecisionAccepted {
+		if rec.Action != audit.ActionDecisionAccepted {
 			continue
 		}
 		var data struct {

@@ -54,7 +54,7 @@ func TestStartInputErrors(t *testing.T) {
 		{"amount Inf", append(flags, "Inf"), nil, 2, "invalid loan input: amount: +Inf is not an amount of money"},
 		{"amount below one cent", append(flags, "0.001"), nil, 2, "invalid loan input: amount: 0.001 is below one cent"},
 		{"negative amount", append(flags, "-3"), nil, 2, "invalid loan input: amount: -3 is below one cent"},
-		{"unknown process", []string{"start", "mortgage"}, nil, 2, `unknown process "mortgage": one of ` + strings.Join(workflows.Names(), ", ")},
+		{"unknown process", []string{"start", "mortgage"}, nil, 2, `unknown process "mortgage": one of ` + strings.Join(workflows.Catalog().Names(), ", ")},
 		{"flag of another process", []string{"start", "loan", "--card", "4111"}, nil, 2, "--card does not apply to loan"},
 		{"manager not in the directory", []string{"start", "onboarding", "--file", "examples/onboarding.json", "--manager", "zed"}, nil, 2, `invalid onboarding input: manager: "zed" is not in the directory`},
 		{"requester not in the directory", []string{"start", "expense", "--file", "examples/expense-small.json", "--id", "IN-5", "--requester", "zed"}, nil, 2, `invalid expense input: requester: "zed" is not in the directory`},
@@ -196,7 +196,7 @@ func TestDemoPopulatesTheInbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := 0
-	for _, p := range workflows.Processes() {
+	for _, p := range workflows.Catalog().Processes() {
 		want += len(p.Demo(func(int) string { return "x" }, time.Now()))
 	}
 	if len(started) != want {

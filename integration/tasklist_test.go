@@ -11,10 +11,11 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/internal/taskinbox"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // startExpense starts a small expense claim (one manager-level task, the
@@ -22,7 +23,7 @@ import (
 func startExpense(ctx context.Context, cl client.Client, id, requester string) (string, error) {
 	in := workflows.ExpenseInput{ExpenseID: id, Requester: requester, Amount: 320, Category: "travel"}
 	_, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: in.Key(), TaskQueue: workflows.DefaultTaskQueue, StaticSummary: in.Summary(),
+		ID: in.Key(), TaskQueue: process.DefaultTaskQueue, StaticSummary: in.Summary(),
 		TypedSearchAttributes: record.StartAttributes(workflows.ProcessExpense, in.Key()),
 	}, workflows.ProcessExpense, in)
 	return in.Key(), err

@@ -11,7 +11,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/process"
 )
 
 // whatifSide and whatifProcess are starter whatif's JSON.
@@ -157,10 +157,10 @@ func TestWhatifOverAKnownMix(t *testing.T) {
 	// result and the store hold both), a little before the execution
 	// closes (the last audit write).
 	visible := r.closedCycles(t)
-	results := map[string]workflows.Ending{}
+	results := map[string]process.Ending{}
 	cycles := map[string]float64{}
 	for _, id := range done {
-		var e workflows.Ending
+		var e process.Ending
 		if err := r.client.GetWorkflow(context.Background(), id, "").Get(context.Background(), &e); err != nil {
 			t.Fatal(err)
 		}

@@ -197,7 +197,7 @@ cat <<MSG
     Starter profile:   dev, in ${PROFILE_MSG##* to } (starter profile shows it)
 
   In another terminal (the starter reads the dev profile: after
-  \`go install ./starter\`, \`starter\` works from any directory):
+  \`go install ./cmd/starter\`, \`starter\` works from any directory):
     bin/starter demo                # every process, some waiting for people
     bin/starter tasks --user ana    # ana's inbox
     bin/starter audit --verify --since 1d   # every trail: chain, signatures, the audit log

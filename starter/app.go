@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"encoding/json"
@@ -16,7 +16,8 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/batonhq/baton/config"
-	"github.com/batonhq/baton/internal/tclient"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/tclient"
 )
 
 // Exit codes, a contract for scripts.
@@ -60,6 +61,7 @@ func exitCode(err error) int {
 
 // app holds what every command shares: output, configuration and the client.
 type app struct {
+	catalog     *process.Catalog
 	out, errOut io.Writer
 	cfgFile     string
 	output      string
@@ -72,13 +74,15 @@ type app struct {
 	dc           converter.DataConverter
 }
 
-func newApp(out, errOut io.Writer) *app { return &app{out: out, errOut: errOut} }
+func newApp(c *process.Catalog, out, errOut io.Writer) *app {
+	return &app{catalog: c, out: out, errOut: errOut}
+}
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "starter",
 		Short: "Start and steer Baton's governed business processes",
-		Long: `starter starts Baton processes (claim, expense, loan, onboarding, order),
+		Long: `starter starts governed business processes (` + strings.Join(a.catalog.Names(), ", ") + `),
 lists the human tasks waiting for people, records their decisions under the
 policy, and shows status, audit trails and reports.
 
@@ -117,7 +121,7 @@ use BATON_*. Precedence: defaults < profile < --config < environment < flags.`,
 	root.AddCommand(a.statusCommand(), a.auditCommand(), a.verifyEvidenceCommand(), a.listCommand(), a.reportCommand(), a.whatifCommand())
 	root.AddCommand(a.discoverCommand(), a.conformanceCommand())
 	root.AddCommand(a.signalCommands()...)
-	root.AddCommand(a.demoCommand(), a.keygenCommand(), a.pingCommand(), a.versionCommand(), a.profileCommand())
+	root.AddCommand(a.demoCommand(), a.keygenCommand(), a.pingCommand(), a.versionCommand(), a.profileCommand(), a.newCommand())
 	return root
 }
 

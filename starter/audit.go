@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"context"
@@ -9,12 +9,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/spf13/cobra"
 
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/internal/termsafe"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // exitVerifyFailed: --verify found a broken chain or a divergence.
@@ -116,10 +118,10 @@ func (a *app) auditStore(cmd *cobra.Command) (*auditstore.Store, error) {
 
 // auditDoc is the -o json form of one instance's trail.
 type auditDoc struct {
-	WorkflowID string              `json:"workflowId"`
-	Source     string              `json:"source"`
-	HeadHash   string              `json:"headHash,omitempty"`
-	Entries    []auditstore.Record `json:"entries"`
+	WorkflowID string         `json:"workflowId"`
+	Source     string         `json:"source"`
+	HeadHash   string         `json:"headHash,omitempty"`
+	Entries    []audit.Stored `json:"entries"`
 	// Failure is how an instance that ended before its record started
 	// (input refused at validation) ended: it has no trail.
 	Failure string `json:"failure,omitempty"`
@@ -134,20 +136,20 @@ func (a *app) auditShow(cmd *cobra.Command, id string) error {
 		return a.printJSON(doc)
 	}
 	if doc.Failure != "" && len(doc.Entries) == 0 {
-		_, err = fmt.Fprintf(a.out, "no audit trail: %s ended before its record started: %s\n", id, termsafe.Clean(doc.Failure))
+		_, err = fmt.Fprintf(a.out, "no audit trail: %s ended before its record started: %s\n", id, textsafe.Clean(doc.Failure))
 		return err
 	}
 	rows := [][]string{{"TIME", "ACTOR", "ACTION", "TASK", "DETAILS"}}
 	for _, e := range doc.Entries {
 		details := e.Details
-		if e.Source == auditstore.SourceValidator {
+		if e.Source == audit.SourceValidator {
 			details += " [" + e.Reason + "]"
 		}
 		rows = append(rows, cleanRow(e.Time.Local().Format("01-02 15:04:05"), e.Actor, e.Action, dash(e.TaskID), details))
 	}
 	writeWrapped(a.out, rows, 100)
 	if len(doc.Entries) > 0 {
-		fmt.Fprintf(a.out, "\npolicy %s · source: %s", termsafe.Clean(doc.Entries[len(doc.Entries)-1].PolicyVersion), doc.Source)
+		fmt.Fprintf(a.out, "\npolicy %s · source: %s", textsafe.Clean(doc.Entries[len(doc.Entries)-1].PolicyVersion), doc.Source)
 		if doc.HeadHash != "" {
 			fmt.Fprintf(a.out, " · chain head %s", doc.HeadHash[:16])
 		}
@@ -161,7 +163,7 @@ func (a *app) auditShow(cmd *cobra.Command, id string) error {
 // refusals. An unreachable store falls back to the query with a warning.
 func (a *app) readTrail(cmd *cobra.Command, id string) (auditDoc, error) {
 	doc := auditDoc{WorkflowID: id, Source: sourceStore}
-	var stored []auditstore.Record
+	var stored []audit.Stored
 	st, err := a.auditStore(cmd)
 	if err != nil {
 		fmt.Fprintf(a.errOut, "starter: %v; reading the workflow's own trail\n", err)
@@ -172,11 +174,11 @@ func (a *app) readTrail(cmd *cobra.Command, id string) (auditDoc, error) {
 		}
 		_, doc.HeadHash, _ = st.Head(cmd.Context(), id)
 	}
-	if slices.ContainsFunc(stored, func(r auditstore.Record) bool { return r.Source == auditstore.SourceWorkflow }) {
+	if slices.ContainsFunc(stored, func(r audit.Stored) bool { return r.Source == audit.SourceWorkflow }) {
 		doc.Entries = stored
 		return doc, nil
 	}
-	var trail []record.AuditEntry
+	var trail []audit.Entry
 	if err := a.query(cmd, id, record.QueryAudit, &trail); err != nil {
 		if len(stored) > 0 {
 			doc.Entries = stored
@@ -203,21 +205,18 @@ func (a *app) readTrail(cmd *cobra.Command, id string) (auditDoc, error) {
 
 // mergeTrail places the store's entries (the validator's refusals) among
 // the query's trail by time.
-func mergeTrail(trail []record.AuditEntry, stored []auditstore.Record) []auditstore.Record {
-	out := make([]auditstore.Record, 0, len(trail)+len(stored))
+func mergeTrail(trail []audit.Entry, stored []audit.Stored) []audit.Stored {
+	out := make([]audit.Stored, 0, len(trail)+len(stored))
 	for _, e := range trail {
-		out = append(out, auditstore.Record{Entry: auditstore.Entry{
-			Time: e.Time, Actor: e.Actor, Action: e.Action, TaskID: e.TaskID, Details: e.Details,
-			PolicyVersion: e.PolicyVersion, Source: auditstore.SourceWorkflow,
-		}})
+		out = append(out, audit.Stored{Entry: e})
 	}
 	out = append(out, stored...)
-	slices.SortStableFunc(out, func(x, y auditstore.Record) int { return x.Time.Compare(y.Time) })
+	slices.SortStableFunc(out, func(x, y audit.Stored) int { return x.Time.Compare(y.Time) })
 	return out
 }
 
 func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
-	from, until, err := sinceWindow(since, process)
+	from, until, err := a.sinceWindow(since, process)
 	if err != nil {
 		return err
 	}
@@ -233,7 +232,7 @@ func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
 		// One document, streamed: an export may be large.
 		head, _ := json.Marshal(map[string]any{"since": f.Since, "until": f.Until, "process": process})
 		fmt.Fprintf(a.out, "%s,\n  \"entries\": [", strings.TrimSuffix(string(head), "}"))
-		err = st.Export(cmd.Context(), f, func(r auditstore.Record) error {
+		err = st.Export(cmd.Context(), f, func(r audit.Stored) error {
 			b, err := json.Marshal(r)
 			if err != nil {
 				return err
@@ -256,7 +255,7 @@ func (a *app) auditExport(cmd *cobra.Command, since, process string) error {
 	}
 	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "TIME\tWORKFLOW\tACTOR\tACTION\tTASK\tDETAILS")
-	err = st.Export(cmd.Context(), f, func(r auditstore.Record) error {
+	err = st.Export(cmd.Context(), f, func(r audit.Stored) error {
 		n++
 		heads[r.WorkflowID] = r.Hash
 		_, err := fmt.Fprint(w, tabRow(r.Time.Local().Format("01-02 15:04:05"), r.WorkflowID, r.Actor, r.Action, dash(r.TaskID), r.Details))

@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/batonhq/baton/audit"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -139,7 +141,7 @@ func (tr *trust) checkpointOnce(ctx context.Context) (*auditlog.Checked, error) 
 // instance's records with the leaves the log holds for it. An error is
 // returned only when the check could not run (the log unreachable, or
 // it failed its own proofs: a verifier cannot tell then).
-func (tr *trust) checkAnchoring(ctx context.Context, id string, recs []auditstore.Record) (anchoring, []auditlog.Proven, error) {
+func (tr *trust) checkAnchoring(ctx context.Context, id string, recs []audit.Stored) (anchoring, []auditlog.Proven, error) {
 	var an anchoring
 	an.Attestations, an.Log = "checked", "checked"
 	if tr.writers == nil {

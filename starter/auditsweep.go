@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // sweepDoc is --verify --since's answer.
@@ -29,7 +29,7 @@ type sweepResult struct {
 // deleted is known to the log only): its chain, its attestations and its
 // anchoring. Histories are not read (--verify ID compares one).
 func (a *app) auditSweep(cmd *cobra.Command, since, process string) error {
-	from, _, err := sinceWindow(since, process)
+	from, _, err := a.sinceWindow(since, process)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (a *app) auditSweep(cmd *cobra.Command, since, process string) error {
 	} else {
 		for _, f := range doc.Failed {
 			for _, p := range f.Problems {
-				fmt.Fprintf(a.out, "%s: %s at %d: %s\n", termsafe.Clean(f.WorkflowID), p.Kind, p.Pos, termsafe.Clean(p.Detail))
+				fmt.Fprintf(a.out, "%s: %s at %d: %s\n", textsafe.Clean(f.WorkflowID), p.Kind, p.Pos, textsafe.Clean(p.Detail))
 			}
 		}
 		if doc.Log != "checked" {

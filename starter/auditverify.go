@@ -1,9 +1,12 @@
-package main
+package starter
 
 import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/record"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
@@ -11,10 +14,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // historyAudit is what an instance's current history says about its audit:
@@ -25,7 +25,7 @@ type historyAudit struct {
 	// BaseRuns are the runs this one was reset from.
 	BaseRuns []string
 	// Entries by key (run/seq), and whether the write completed.
-	Entries   map[string]auditstore.Entry
+	Entries   map[string]audit.Entry
 	Committed map[string]bool
 	// Heads are the chain heads recorded in history after each write.
 	Heads []string
@@ -58,14 +58,14 @@ func (d Divergence) problem() bool { return d.Kind != divPending }
 // refusedStarts are the runs whose only entries are a refused start: runs
 // of a business key that had ended (record.ClaimKey), each its own run,
 // not part of the instance.
-func refusedStarts(recs []auditstore.Record) map[string]bool {
+func refusedStarts(recs []audit.Stored) map[string]bool {
 	refused := map[string]bool{}
 	for _, r := range recs {
-		if r.Source != auditstore.SourceWorkflow {
+		if r.Source != audit.SourceWorkflow {
 			continue
 		}
 		if ok, seen := refused[r.RunID]; ok || !seen {
-			refused[r.RunID] = r.Action == record.ActionStartRefused
+			refused[r.RunID] = r.Action == audit.ActionStartRefused
 		}
 	}
 	for run, only := range refused {
@@ -83,20 +83,20 @@ func refusedStarts(recs []auditstore.Record) map[string]bool {
 // named by the current history's reset events). Refused starts (their own
 // runs) and the validator's refusals (never in history) are not compared.
 // A dropped decision that the current run honoured says so.
-func compareHistory(recs []auditstore.Record, h historyAudit) []Divergence {
+func compareHistory(recs []audit.Stored, h historyAudit) []Divergence {
 	var out []Divergence
 	refused := refusedStarts(recs)
 	honoured := map[string]string{} // a decision's data -> the entry that honoured it
 	for k, e := range h.Entries {
-		if e.Action == humantask.ActionDecisionHonoured {
+		if e.Action == audit.ActionDecisionHonoured {
 			honoured[e.Actor+"\x00"+string(e.Data)] = k
 		}
 	}
-	stored := map[string]auditstore.Record{}
+	stored := map[string]audit.Stored{}
 	hashes := map[string]bool{}
 	for _, r := range recs {
 		hashes[r.Hash] = true
-		if r.Source != auditstore.SourceWorkflow || refused[r.RunID] && r.RunID != h.RunID {
+		if r.Source != audit.SourceWorkflow || refused[r.RunID] && r.RunID != h.RunID {
 			continue
 		}
 		stored[r.Key()] = r
@@ -122,7 +122,7 @@ func compareHistory(recs []auditstore.Record, h historyAudit) []Divergence {
 			out = append(out, Divergence{divMissing, k, fmt.Sprintf("%s by %s was written according to the history but is not in the store", e.Action, e.Actor)})
 		case !ok:
 			out = append(out, Divergence{divPending, k, fmt.Sprintf("%s by %s is not written yet (the audit activity is pending or retrying)", e.Action, e.Actor)})
-		case !auditstore.SameFact(r.Entry, e):
+		case !audit.SameFact(r.Entry, e):
 			out = append(out, Divergence{divDiffers, k, fmt.Sprintf("the store's %s by %s differs from the history's", r.Action, r.Actor)})
 		}
 	}
@@ -138,17 +138,17 @@ func compareHistory(recs []auditstore.Record, h historyAudit) []Divergence {
 // latest run of the workflow ID, or, when that is a refused start (in
 // refused), the last run of the instance the store holds. ok is false when
 // the history is gone (retention) or the instance is unknown to the server.
-func (a *app) readHistoryAudit(cmd *cobra.Command, id string, recs []auditstore.Record) (h historyAudit, ok bool, err error) {
+func (a *app) readHistoryAudit(cmd *cobra.Command, id string, recs []audit.Stored) (h historyAudit, ok bool, err error) {
 	cl, err := a.connect()
 	if err != nil {
 		return h, false, err
 	}
-	h.Entries, h.Committed = map[string]auditstore.Entry{}, map[string]bool{}
+	h.Entries, h.Committed = map[string]audit.Entry{}, map[string]bool{}
 	desc, err := cl.DescribeWorkflowExecution(cmd.Context(), id, "")
 	if refused := refusedStarts(recs); err == nil && refused[desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()] {
 		last := ""
 		for _, r := range recs {
-			if r.Source == auditstore.SourceWorkflow && !refused[r.RunID] {
+			if r.Source == audit.SourceWorkflow && !refused[r.RunID] {
 				last = r.RunID
 			}
 		}
@@ -194,10 +194,10 @@ func readEvent(ev *history.HistoryEvent, dc converter.DataConverter, h *historyA
 		}
 	case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 		at := ev.GetActivityTaskScheduledEventAttributes()
-		if at.GetActivityType().GetName() != activities.AppendAuditName {
+		if at.GetActivityType().GetName() != record.ActivityAppendAudit {
 			return
 		}
-		var in activities.AppendAuditInput
+		var in record.AppendAuditInput
 		if p := at.GetInput().GetPayloads(); len(p) > 0 && dc.FromPayload(p[0], &in) == nil {
 			for _, e := range in.Entries {
 				h.Entries[e.Key()] = e
@@ -212,10 +212,10 @@ func readEvent(ev *history.HistoryEvent, dc converter.DataConverter, h *historyA
 			return
 		}
 		var data struct{ ActivityType string }
-		if p := at.GetDetails()["data"].GetPayloads(); len(p) == 0 || dc.FromPayload(p[0], &data) != nil || data.ActivityType != activities.AppendAuditName {
+		if p := at.GetDetails()["data"].GetPayloads(); len(p) == 0 || dc.FromPayload(p[0], &data) != nil || data.ActivityType != record.ActivityAppendAudit {
 			return
 		}
-		var res activities.AppendAuditResult
+		var res record.AppendAuditResult
 		if p := at.GetDetails()["result"].GetPayloads(); len(p) > 0 && dc.FromPayload(p[0], &res) == nil {
 			for _, e := range res.Entries {
 				h.Entries[e.Key()] = e
@@ -234,7 +234,7 @@ func readEvent(ev *history.HistoryEvent, dc converter.DataConverter, h *historyA
 		for _, k := range keys {
 			h.Committed[k] = true
 		}
-		var res auditstore.AppendResult
+		var res audit.AppendResult
 		if p := at.GetResult().GetPayloads(); len(p) > 0 && dc.FromPayload(p[0], &res) == nil {
 			for _, hh := range res.Heads {
 				h.Heads = append(h.Heads, hh)

@@ -1,29 +1,29 @@
-package main
+package starter
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/audit"
 )
 
-func entry(run string, seq int64, actor, action string) auditstore.Entry {
-	return auditstore.Entry{WorkflowID: "loan-A-1", RunID: run, Seq: seq, Process: "loan", BusinessKey: "A-1",
+func entry(run string, seq int64, actor, action string) audit.Entry {
+	return audit.Entry{WorkflowID: "loan-A-1", RunID: run, Seq: seq, Process: "loan", BusinessKey: "A-1",
 		Time: time.Date(2026, 11, 20, 9, 0, int(seq), 0, time.UTC), Actor: actor, Action: action,
-		Details: fmt.Sprintf("%s %d", action, seq), Source: auditstore.SourceWorkflow}
+		Details: fmt.Sprintf("%s %d", action, seq), Source: audit.SourceWorkflow}
 }
 
-func records(es ...auditstore.Entry) []auditstore.Record {
-	var out []auditstore.Record
+func records(es ...audit.Entry) []audit.Stored {
+	var out []audit.Stored
 	for i, e := range es {
-		out = append(out, auditstore.Record{Entry: e, Pos: int64(i + 1), Hash: fmt.Sprintf("%064d", i+1)})
+		out = append(out, audit.Stored{Entry: e, Pos: int64(i + 1), Hash: fmt.Sprintf("%064d", i+1)})
 	}
 	return out
 }
 
-func histAudit(run string, base []string, committed bool, heads []string, es ...auditstore.Entry) historyAudit {
-	h := historyAudit{RunID: run, BaseRuns: base, Entries: map[string]auditstore.Entry{}, Committed: map[string]bool{}, Heads: heads}
+func histAudit(run string, base []string, committed bool, heads []string, es ...audit.Entry) historyAudit {
+	h := historyAudit{RunID: run, BaseRuns: base, Entries: map[string]audit.Entry{}, Committed: map[string]bool{}, Heads: heads}
 	for _, e := range es {
 		h.Entries[e.Key()] = e
 		h.Committed[e.Key()] = committed
@@ -44,8 +44,8 @@ func TestCompareHistory(t *testing.T) {
 	accepted := entry("r1", 3, "ana", "decision-accepted")
 	closedR1 := entry("r1", 4, "system", "completed")
 	declined := entry("r2", 3, "system", "task-closed") // the reset run's version of seq 3
-	refusal := auditstore.Entry{WorkflowID: "loan-A-1", RunID: "r1", UpdateID: "u1", Process: "loan", Time: started.Time,
-		Actor: "eve", Action: "decision-refused", Source: auditstore.SourceValidator}
+	refusal := audit.Entry{WorkflowID: "loan-A-1", RunID: "r1", UpdateID: "u1", Process: "loan", Time: started.Time,
+		Actor: "eve", Action: "decision-refused", Source: audit.SourceValidator}
 
 	t.Run("reset that dropped an accepted decision", func(t *testing.T) {
 		store := records(started, opened, refusal, accepted, closedR1, declined)
@@ -71,7 +71,7 @@ func TestCompareHistory(t *testing.T) {
 		// r1 decided and ended; r2 was reset from it to the start and, 25
 		// ms later, r3 from r2: r3's history names only r2 as its base,
 		// and r2 wrote nothing before it was reset away.
-		mine := func(e auditstore.Entry, run string) auditstore.Entry { e.RunID = run; return e }
+		mine := func(e audit.Entry, run string) audit.Entry { e.RunID = run; return e }
 		store := records(started, opened, accepted, closedR1, mine(started, "r3"), mine(opened, "r3"))
 		h := histAudit("r3", []string{"r2"}, true, nil, mine(started, "r3"), mine(opened, "r3"))
 		got := kinds(compareHistory(store, h))

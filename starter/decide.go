@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/batonhq/baton/internal/termsafe"
-	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/textsafe"
 )
 
 func (a *app) decisionCommands() []*cobra.Command {
@@ -119,6 +119,6 @@ func (a *app) decide(cmd *cobra.Command, id, runID string, d humantask.Decision)
 	if a.jsonOutput() {
 		return a.printJSON(res)
 	}
-	_, err = fmt.Fprintf(a.out, "%s (%s, task %s)\n", termsafe.Clean(res.Message), termsafe.Clean(id), termsafe.Clean(res.TaskID))
+	_, err = fmt.Fprintf(a.out, "%s (%s, task %s)\n", textsafe.Clean(res.Message), textsafe.Clean(id), textsafe.Clean(res.TaskID))
 	return err
 }

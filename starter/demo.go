@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"fmt"
@@ -8,15 +8,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/batonhq/baton/internal/termsafe"
-	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // demoInputs is a realistic mix: every process's demo cases, automated
 // and manual paths, some waiting for people.
-func demoInputs(tag string, today time.Time) []demoInput {
+func (a *app) demoInputs(tag string, today time.Time) []demoInput {
 	var out []demoInput
-	for _, p := range workflows.Processes() {
+	for _, p := range a.catalog.Processes() {
 		id := func(n int) string { return fmt.Sprintf("%s-%s-%d", p.IDPrefix, tag, n) }
 		for _, in := range p.Demo(id, today) {
 			out = append(out, demoInput{p.Name, in})
@@ -27,7 +27,7 @@ func demoInputs(tag string, today time.Time) []demoInput {
 
 type demoInput struct {
 	process string
-	in      workflows.Input
+	in      process.Input
 }
 
 func (a *app) demoCommand() *cobra.Command {
@@ -44,7 +44,7 @@ func (a *app) demoCommand() *cobra.Command {
 			// Short and unique per run, even for runs a moment apart.
 			tag := strconv.FormatInt(now.UnixMilli()%1_000_000_000, 36)
 			var started []startResult
-			for _, d := range demoInputs(tag, now) {
+			for _, d := range a.demoInputs(tag, now) {
 				run, err := a.startInstance(cmd.Context(), cl, d.process, d.in)
 				if err != nil {
 					return err
@@ -56,7 +56,7 @@ func (a *app) demoCommand() *cobra.Command {
 			}
 			fmt.Fprintf(a.out, "started %d instances:\n", len(started))
 			for _, s := range started {
-				fmt.Fprintf(a.out, "  %s\n", termsafe.Clean(s.WorkflowID))
+				fmt.Fprintf(a.out, "  %s\n", textsafe.Clean(s.WorkflowID))
 			}
 			hints := [][2]string{
 				{"starter tasks --user ana", "ana's inbox (underwriting)"},

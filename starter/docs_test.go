@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"io"
@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"github.com/spf13/cobra"
+
+	"github.com/batonhq/baton/workflows"
 )
 
 // docFiles are the README and every document under docs/.
@@ -120,7 +122,7 @@ func TestNamedExamplesExist(t *testing.T) {
 			walk(c)
 		}
 	}
-	walk(newApp(io.Discard, io.Discard).rootCommand())
+	walk(newApp(workflows.Catalog(), io.Discard, io.Discard).rootCommand())
 	for _, file := range docFiles(t) {
 		data, err := os.ReadFile(file)
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"context"
@@ -10,8 +10,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"github.com/batonhq/baton/workflows"
 )
 
 // rootMessage is the innermost human message of a Temporal error.
@@ -49,9 +47,9 @@ func instanceErr(id string, err error) error {
 
 // checkProcessFlag refuses a --process that names no process (empty means
 // every process), listing the ones there are.
-func checkProcessFlag(process string) error {
-	if _, ok := workflows.Lookup(process); process != "" && !ok {
-		return usageErr("--process: unknown process %q: one of %s", process, strings.Join(workflows.Names(), ", "))
+func (a *app) checkProcessFlag(name string) error {
+	if _, ok := a.catalog.Lookup(name); name != "" && !ok {
+		return usageErr("--process: unknown process %q: one of %s", name, strings.Join(a.catalog.Names(), ", "))
 	}
 	return nil
 }

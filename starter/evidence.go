@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/batonhq/baton/internal/evidence"
-	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // evidenceWait bounds how long --evidence waits for the log to anchor the
@@ -50,7 +50,7 @@ func (a *app) auditEvidence(cmd *cobra.Command, id, file string) error {
 	}
 	rep := evidence.Verify(pack, evidence.Pins{})
 	fmt.Fprintf(a.out, "evidence pack for %s written to %s: %d entries, %d leaves, checkpoint of %d leaves, %d policy text(s)\n",
-		termsafe.Clean(id), file, len(pack.Entries), len(pack.Leaves), rep.Size, len(pack.Policies))
+		textsafe.Clean(id), file, len(pack.Entries), len(pack.Leaves), rep.Size, len(pack.Policies))
 	if rep.Failed != nil {
 		return &codedError{exitVerifyFailed, fmt.Errorf("%s: the pack does not verify: %s: %s", id, rep.Failed.Name, rep.Failed.Detail)}
 	}
@@ -94,17 +94,17 @@ from elsewhere with --log-key, --witness-key and --writer-key.`,
 					if !it.OK {
 						mark = "FAIL"
 					}
-					fmt.Fprintf(a.out, "%s %-12s %s\n", mark, it.Name, termsafe.Clean(it.Detail))
+					fmt.Fprintf(a.out, "%s %-12s %s\n", mark, it.Name, textsafe.Clean(it.Detail))
 				}
 				for _, n := range rep.Notes {
-					fmt.Fprintf(a.out, "note %s\n", termsafe.Clean(n))
+					fmt.Fprintf(a.out, "note %s\n", textsafe.Clean(n))
 				}
 			}
 			if rep.Failed != nil {
 				return &codedError{exitVerifyFailed, fmt.Errorf("%s: %s: %s", args[0], rep.Failed.Name, rep.Failed.Detail)}
 			}
 			if !a.jsonOutput() {
-				fmt.Fprintf(a.out, "verified: %s's trail, as of the checkpoint\n", termsafe.Clean(p.WorkflowID))
+				fmt.Fprintf(a.out, "verified: %s's trail, as of the checkpoint\n", textsafe.Clean(p.WorkflowID))
 			}
 			return nil
 		},

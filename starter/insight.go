@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"cmp"
@@ -12,14 +12,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/config"
-	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/charts"
 	"github.com/batonhq/baton/internal/insight"
-	"github.com/batonhq/baton/internal/termsafe"
 	"github.com/batonhq/baton/internal/whatif"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // exitBreaches: conformance found at least one breach.
@@ -78,13 +77,13 @@ func (a *app) historyTrails(cmd *cobra.Command, rows []listRow) ([]*insight.Trai
 				errs[i] = err
 				return
 			}
-			entries := make([]auditstore.Entry, 0, len(h.Entries))
+			entries := make([]audit.Entry, 0, len(h.Entries))
 			for _, e := range h.Entries {
 				if e.RunID == h.RunID {
 					entries = append(entries, e)
 				}
 			}
-			slices.SortFunc(entries, func(x, y auditstore.Entry) int { return cmp.Compare(x.Seq, y.Seq) })
+			slices.SortFunc(entries, func(x, y audit.Entry) int { return cmp.Compare(x.Seq, y.Seq) })
 			if len(entries) > 0 {
 				out[i] = insight.NewTrail(entries)
 			}
@@ -114,7 +113,7 @@ func (a *app) policies(extra []string, stored insight.Policies) (insight.Policie
 	var pols []*policy.Policy
 	var read []string
 	for _, f := range append([]string{cfg.Policy.File}, extra...) {
-		p, err := workflows.LoadPolicy(f)
+		p, err := config.LoadPolicy(f, a.catalog.CheckPolicy)
 		if err != nil {
 			return nil, nil, &codedError{exitUsage, err}
 		}
@@ -163,7 +162,7 @@ Temporal histories while they exist (--source picks one).`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{outputSVG: "yes"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			from, until, err := sinceWindow(since, process)
+			from, until, err := a.sinceWindow(since, process)
 			if err != nil {
 				return err
 			}
@@ -213,7 +212,7 @@ func (a *app) printDiscovery(doc discoverDoc, variants int) error {
 		return nil
 	}
 	for _, d := range doc.Processes {
-		fmt.Fprintf(a.out, "\n%s: %d instances, %d variants; cycle time p50 %s, p90 %s\n", termsafe.Clean(d.Process), d.Instances, len(d.Variants),
+		fmt.Fprintf(a.out, "\n%s: %d instances, %d variants; cycle time p50 %s, p90 %s\n", textsafe.Clean(d.Process), d.Instances, len(d.Variants),
 			charts.Duration(d.CycleTime.P50), charts.Duration(d.CycleTime.P90))
 		var cycles []float64
 		for _, v := range d.Variants[:min(variants, len(d.Variants))] {
@@ -223,7 +222,7 @@ func (a *app) printDiscovery(doc discoverDoc, variants int) error {
 		rows := [][]string{{"  #", "INSTANCES", "SHARE", "CYCLE P50 (" + u.name + ")", "STEPS"}}
 		for i, v := range d.Variants[:min(variants, len(d.Variants))] {
 			rows = append(rows, []string{fmt.Sprintf("  %d", i+1), fmt.Sprint(v.Count), percent(v.Share), u.format(v.CycleTime.P50),
-				termsafe.Clean(strings.Join(v.Steps, " > "))})
+				textsafe.Clean(strings.Join(v.Steps, " > "))})
 		}
 		fmt.Fprintln(a.out, "\nVariants, most common first:")
 		writeWrapped(a.out, rows, 120)
@@ -265,7 +264,7 @@ func (a *app) printEdges(edges []insight.Edge, total bool) error {
 	}
 	fmt.Fprintln(w, header)
 	for _, e := range edges {
-		line := fmt.Sprintf("  %s\t%s\t%d\t%s\t%s", termsafe.Clean(e.From), termsafe.Clean(e.To), e.Count, u.format(e.Wait.P50), u.format(e.Wait.P90))
+		line := fmt.Sprintf("  %s\t%s\t%d\t%s\t%s", textsafe.Clean(e.From), textsafe.Clean(e.To), e.Count, u.format(e.Wait.P50), u.format(e.Wait.P90))
 		if total {
 			line += fmt.Sprintf("\t%s\t%s", ut.format(e.Total), percent(e.Share))
 		}
@@ -324,7 +323,7 @@ from the Temporal histories (--source picks one).`,
 		Example: "  starter conformance --since 30d\n  starter conformance --process expense --policy policy-2026-10.yaml -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			from, until, err := sinceWindow(since, process)
+			from, until, err := a.sinceWindow(since, process)
 			if err != nil {
 				return err
 			}
@@ -338,7 +337,7 @@ from the Temporal histories (--source picks one).`,
 				return err
 			}
 			doc := conformanceDoc{Since: from, Until: until, Source: src, Readable: readable, LeftOut: read.leftOut,
-				Conformance: insight.Conform(cmd.Context(), read.trails, pols, &insight.Described{})}
+				Conformance: insight.Conform(cmd.Context(), read.trails, pols, &insight.Described{Catalog: a.catalog})}
 			if a.jsonOutput() {
 				err = a.printJSON(doc)
 			} else {
@@ -368,7 +367,7 @@ func (a *app) printConformance(d conformanceDoc) error {
 	for _, v := range slices.Sorted(maps.Keys(d.Policies)) {
 		state := "read"
 		if why, ok := d.PolicyProblems[v]; ok {
-			state = "not used: " + termsafe.Clean(why)
+			state = "not used: " + textsafe.Clean(why)
 		} else if !d.Policies[v] {
 			state = "not readable here (only " + strings.Join(d.Readable, ", ") + "; name it with --policy)"
 		}
@@ -388,13 +387,13 @@ func (a *app) printConformance(d conformanceDoc) error {
 		for _, b := range d.Breaches {
 			task := ""
 			if b.TaskID != "" {
-				task = ", task " + termsafe.Clean(b.TaskID)
+				task = ", task " + textsafe.Clean(b.TaskID)
 			}
-			fmt.Fprintf(a.out, "\n%s  %s%s (policy %s)\n  %s\n", strings.ToUpper(b.Kind), termsafe.Clean(b.WorkflowID), task, b.PolicyVersion, termsafe.Clean(b.Detail))
+			fmt.Fprintf(a.out, "\n%s  %s%s (policy %s)\n  %s\n", strings.ToUpper(b.Kind), textsafe.Clean(b.WorkflowID), task, b.PolicyVersion, textsafe.Clean(b.Detail))
 			rows := [][]string{}
 			for _, e := range b.Evidence {
-				rows = append(rows, []string{fmt.Sprintf("    #%d", e.Seq), e.Time.Local().Format("01-02 15:04:05"), termsafe.Clean(e.Actor),
-					termsafe.Clean(e.Action), termsafe.Clean(e.Details)})
+				rows = append(rows, []string{fmt.Sprintf("    #%d", e.Seq), e.Time.Local().Format("01-02 15:04:05"), textsafe.Clean(e.Actor),
+					textsafe.Clean(e.Action), textsafe.Clean(e.Details)})
 			}
 			writeWrapped(a.out, rows, 120)
 		}
@@ -402,7 +401,7 @@ func (a *app) printConformance(d conformanceDoc) error {
 	if len(d.Unchecked) > 0 {
 		fmt.Fprintln(a.out, "\nNot checked:")
 		for _, u := range d.Unchecked {
-			fmt.Fprintf(a.out, "  %s on %d instance(s) (e.g. %s): %s\n", u.Rule, u.Instances, strings.Join(u.Examples, ", "), termsafe.Clean(u.Why))
+			fmt.Fprintf(a.out, "  %s on %d instance(s) (e.g. %s): %s\n", u.Rule, u.Instances, strings.Join(u.Examples, ", "), textsafe.Clean(u.Why))
 		}
 	}
 	return nil
@@ -416,7 +415,7 @@ func (a *app) printLeftOut(out []insight.LeftOut) {
 	}
 	fmt.Fprintf(a.out, "\nLeft out: %d instance(s) with audit entries that fail verification (starter audit --verify ID says more):\n", len(out))
 	for _, l := range out[:min(5, len(out))] {
-		fmt.Fprintf(a.out, "  %s: entry %d (%s): %s\n", termsafe.Clean(l.WorkflowID), l.Pos, termsafe.Clean(l.Action), termsafe.Clean(l.Detail))
+		fmt.Fprintf(a.out, "  %s: entry %d (%s): %s\n", textsafe.Clean(l.WorkflowID), l.Pos, textsafe.Clean(l.Action), textsafe.Clean(l.Detail))
 	}
 	if n := len(out) - 5; n > 0 {
 		fmt.Fprintf(a.out, "  ... and %d more (-o json lists them)\n", n)

@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"context"
@@ -15,11 +15,12 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/batonhq/baton/internal/codec"
-	"github.com/batonhq/baton/internal/termsafe"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/codec"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // query runs a query on one instance with a bounded wait. It is safe for
@@ -113,7 +114,7 @@ func (a *app) statusFromHistory(ctx context.Context, id string, desc *workflowse
 	st.Process = info.GetType().GetName()
 	st.BusinessKey = id
 	st.Stage = "-"
-	st.Outcome = workflows.OutcomeFailed
+	st.Outcome = process.OutcomeFailed
 	st.StartedAt = info.GetStartTime().AsTime()
 	if info.GetCloseTime() != nil {
 		closed := info.GetCloseTime().AsTime()
@@ -195,7 +196,7 @@ func (a *app) printStatus(st statusView) error {
 		rows = append(rows[:7], append([][2]string{{"Failure", st.Failure}}, rows[7:]...)...)
 	}
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s:\t%s\n", r[0], termsafe.Clean(r[1]))
+		fmt.Fprintf(w, "%s:\t%s\n", r[0], textsafe.Clean(r[1]))
 	}
 	if len(st.OpenTasks) == 0 {
 		fmt.Fprintf(w, "Open tasks:\tnone\n")
@@ -221,21 +222,21 @@ func dash(s string) string {
 // free text someone sent (a comment, a reason, an actor): control
 // characters are shown escaped, so an ANSI sequence or a carriage return in
 // a comment cannot erase or forge a line.
-func (a *app) printAudit(trail []record.AuditEntry) {
+func (a *app) printAudit(trail []audit.Entry) {
 	rows := [][]string{{"TIME", "ACTOR", "ACTION", "TASK", "DETAILS"}}
 	for _, e := range trail {
 		rows = append(rows, cleanRow(e.Time.Format("01-02 15:04:05"), e.Actor, e.Action, dash(e.TaskID), e.Details))
 	}
 	writeWrapped(a.out, rows, 100)
 	if len(trail) > 0 {
-		fmt.Fprintf(a.out, "\npolicy %s\n", termsafe.Clean(trail[len(trail)-1].PolicyVersion))
+		fmt.Fprintf(a.out, "\npolicy %s\n", textsafe.Clean(trail[len(trail)-1].PolicyVersion))
 	}
 }
 
 // cleanRow escapes the control characters of a table row's cells.
 func cleanRow(cells ...string) []string {
 	for i, c := range cells {
-		cells[i] = termsafe.Clean(c)
+		cells[i] = textsafe.Clean(c)
 	}
 	return cells
 }
@@ -280,7 +281,7 @@ func (a *app) listCommand() *cobra.Command {
 			if all {
 				limit = 0
 			}
-			if err := checkProcessFlag(process); err != nil {
+			if err := a.checkProcessFlag(process); err != nil {
 				return err
 			}
 			var state []string

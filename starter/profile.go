@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/batonhq/baton/config"
-	"github.com/batonhq/baton/internal/termsafe"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // profileView is what starter profile shows: the profile read, and the
@@ -65,20 +65,20 @@ Precedence: defaults < profile < --config file < environment < flags.`,
 				return a.printJSON(v)
 			}
 			if info.Name == "" {
-				fmt.Fprintf(a.out, "no profile: none named (--profile, BATON_PROFILE) and %s has no %q profile (make dev writes it)\n", termsafe.Clean(info.File), config.DefaultProfile)
+				fmt.Fprintf(a.out, "no profile: none named (--profile, BATON_PROFILE) and %s has no %q profile (make dev writes it)\n", textsafe.Clean(info.File), config.DefaultProfile)
 			} else {
-				fmt.Fprintf(a.out, "profile %s, from %s\n", termsafe.Clean(info.Name), termsafe.Clean(info.File))
+				fmt.Fprintf(a.out, "profile %s, from %s\n", textsafe.Clean(info.Name), textsafe.Clean(info.File))
 			}
 			fmt.Fprintln(a.out, "settings in use (defaults < profile < --config < environment < flags):")
 			w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
 			for _, k := range []string{"temporal.address", "temporal.namespace", "temporal.codec.key_file", "policy.file", "audit.dsn", "audit.log_url", "ui.url"} {
-				fmt.Fprintf(w, "  %s\t%s\n", k, termsafe.Clean(v.Settings[k]))
+				fmt.Fprintf(w, "  %s\t%s\n", k, textsafe.Clean(v.Settings[k]))
 			}
 			if v.TemporalCLI != "" {
-				fmt.Fprintf(w, "  temporal CLI\t%s\n", termsafe.Clean(v.TemporalCLI))
+				fmt.Fprintf(w, "  temporal CLI\t%s\n", textsafe.Clean(v.TemporalCLI))
 			}
 			if v.CodecURL != "" {
-				fmt.Fprintf(w, "  codec server (temporal CLI)\t%s\n", termsafe.Clean(v.CodecURL))
+				fmt.Fprintf(w, "  codec server (temporal CLI)\t%s\n", textsafe.Clean(v.CodecURL))
 			}
 			return w.Flush()
 		},
@@ -196,7 +196,7 @@ The file is mode 0600.`,
 			if err := config.SaveProfile(file, args[0], p); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(a.out, "wrote profile %s to %s\n", termsafe.Clean(args[0]), termsafe.Clean(file))
+			_, err = fmt.Fprintf(a.out, "wrote profile %s to %s\n", textsafe.Clean(args[0]), textsafe.Clean(file))
 			return err
 		},
 	}

@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/workflows"
 )
 
 // TestMain keeps the host user's profiles (make dev writes one) out of the
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 func runStarter(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	a := newApp(&out, &errOut)
+	a := newApp(workflows.Catalog(), &out, &errOut)
 	root := a.rootCommand()
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())

@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"fmt"
@@ -13,14 +13,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/internal/termsafe"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // ProcessReport is one process's figures over the window, overall and per
@@ -164,12 +163,12 @@ func parseSince(s string) (time.Duration, error) {
 
 // sinceWindow reads --since and --process (empty: every process): the
 // window of that length that ends now.
-func sinceWindow(since, process string) (from, until time.Time, err error) {
+func (a *app) sinceWindow(since, process string) (from, until time.Time, err error) {
 	d, err := parseSince(since)
 	if err != nil {
 		return from, until, err
 	}
-	if err := checkProcessFlag(process); err != nil {
+	if err := a.checkProcessFlag(process); err != nil {
 		return from, until, err
 	}
 	until = time.Now().UTC()
@@ -199,7 +198,7 @@ count; the same figures are on the worker's /metrics.`,
 		Example: "  starter report\n  starter report --process loan --since 7d -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			from, now, err := sinceWindow(since, process)
+			from, now, err := a.sinceWindow(since, process)
 			if err != nil {
 				return err
 			}
@@ -226,7 +225,7 @@ count; the same figures are on the worker's /metrics.`,
 			if err != nil {
 				return fmt.Errorf("backlog: %v", rootMessage(err))
 			}
-			rep.Processes = insight.Measure(mergeRuns(rows, stats, trails), now.Sub(from).Hours(), workflows.Names())
+			rep.Processes = insight.Measure(mergeRuns(rows, stats, trails), now.Sub(from).Hours(), a.catalog.Names())
 			rep.Backlog = backlog(open, now, a.directory())
 			if a.jsonOutput() {
 				return a.printJSON(rep)
@@ -290,7 +289,7 @@ func (a *app) storeTrails(cmd *cobra.Command, w insight.Window) (storeRead, erro
 			fmt.Fprintf(a.errOut, "starter: %v (the entries are verified again next time)\n", err)
 		}
 	}
-	return storeRead{trails: read.Trails, leftOut: read.LeftOut, policies: &insight.StoredPolicies{Texts: st}, close: st.Close}, nil
+	return storeRead{trails: read.Trails, leftOut: read.LeftOut, policies: &insight.StoredPolicies{Texts: st, Check: a.catalog.CheckPolicy}, close: st.Close}, nil
 }
 
 // verifiedEntries opens what this verifier remembers of the entries it
@@ -323,7 +322,7 @@ func (a *app) sayLeftOut(out []insight.LeftOut, of, since string) {
 	}
 	l := out[0]
 	fmt.Fprintf(a.errOut, "starter: %d audit entries of %d instance(s) fail verification and are left out of %s (the first: %s entry %d, %s, %s): check them with starter audit --verify --since %s\n",
-		n, len(out), of, termsafe.Clean(l.WorkflowID), l.Pos, termsafe.Clean(l.Action), l.Kind, since)
+		n, len(out), of, textsafe.Clean(l.WorkflowID), l.Pos, textsafe.Clean(l.Action), l.Kind, since)
 }
 
 // directory is the configured policy's directory, to name people (nil
@@ -333,7 +332,7 @@ func (a *app) directory() *policy.Policy {
 	if err != nil {
 		return nil
 	}
-	pol, err := policy.Load(cfg.Policy.File)
+	pol, err := config.LoadPolicy(cfg.Policy.File, nil)
 	if err != nil {
 		return nil
 	}
@@ -381,7 +380,7 @@ func (a *app) printReport(r Report) error {
 	fmt.Fprintln(w, header+"\tAUTOMATED\tFAILURES\tERRORS\tESCALATED\tEXPIRED")
 	for _, l := range lines {
 		f := l.f
-		row := fmt.Sprintf("%s\t%s\t%d\t%d\t%d\t%d\t%.2f", termsafe.Clean(l.process), l.path, f.Started, f.Completed, f.Failed, f.Open, f.ThroughputPerHour)
+		row := fmt.Sprintf("%s\t%s\t%d\t%d\t%d\t%d\t%.2f", textsafe.Clean(l.process), l.path, f.Started, f.Completed, f.Failed, f.Open, f.ThroughputPerHour)
 		for _, c := range cols {
 			dist := f.CycleTime
 			if c.title == "QUEUE P50" {
@@ -416,7 +415,7 @@ func (a *app) printReport(r Report) error {
 	w = tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "  WHO\tOPEN\tOLDEST (%s)\n", u.name)
 	for _, b := range r.Backlog {
-		fmt.Fprintf(w, "  %s\t%d\t%s\n", termsafe.Clean(b.who()), b.OpenTasks, u.format(b.OldestSeconds))
+		fmt.Fprintf(w, "  %s\t%d\t%s\n", textsafe.Clean(b.who()), b.OpenTasks, u.format(b.OldestSeconds))
 	}
 	return w.Flush()
 }

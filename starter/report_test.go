@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"encoding/json"
@@ -11,18 +11,18 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/workflows"
+
 	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // claimEntry is an audit entry of instance id, as its record writes it.
-func claimEntry(id string, seq int64, at time.Time, action, details string, data string) auditstore.Entry {
-	e := auditstore.Entry{WorkflowID: id, RunID: "r1", Seq: seq, Process: "claim", BusinessKey: id, Time: at, Actor: "system",
-		Action: action, Details: details, PolicyVersion: "sha256:p", Source: auditstore.SourceWorkflow}
+func claimEntry(id string, seq int64, at time.Time, action, details string, data string) audit.Entry {
+	e := audit.Entry{WorkflowID: id, RunID: "r1", Seq: seq, Process: "claim", BusinessKey: id, Time: at, Actor: "system",
+		Action: action, Details: details, PolicyVersion: "sha256:p", Source: audit.SourceWorkflow}
 	if data != "" {
 		e.Data = json.RawMessage(data)
 	}
@@ -42,14 +42,14 @@ func TestReportCountsFromTheWorkflowStartWithTheQueueApart(t *testing.T) {
 		start := t0.Add(time.Duration(i) * time.Minute)
 		begun, closed := start.Add(84750*time.Millisecond), start.Add(85200*time.Millisecond)
 		rows = append(rows, listRow{WorkflowID: id, Process: "claim", Status: "completed", HandlingPath: "automated", Outcome: "paid", StartedAt: start, ClosedAt: closed.Add(30 * time.Millisecond)})
-		trails = append(trails, insight.NewTrail([]auditstore.Entry{
-			claimEntry(id, 1, begun, record.ActionStarted, "claim", ""),
-			claimEntry(id, 2, begun.Add(100*time.Millisecond), record.ActionRouted, "auto-pay: ...", ""),
-			claimEntry(id, 3, closed, record.ActionCompleted, "paid", fmt.Sprintf(`{"startedAt":%q,"handlingPath":"automated","outcome":"paid","decision":"auto-pay","facts":{"triageScore":"10","amount":"900"}}`, start.Format(time.RFC3339Nano))),
+		trails = append(trails, insight.NewTrail([]audit.Entry{
+			claimEntry(id, 1, begun, audit.ActionStarted, "claim", ""),
+			claimEntry(id, 2, begun.Add(100*time.Millisecond), audit.ActionRouted, "auto-pay: ...", ""),
+			claimEntry(id, 3, closed, audit.ActionCompleted, "paid", fmt.Sprintf(`{"startedAt":%q,"handlingPath":"automated","outcome":"paid","decision":"auto-pay","facts":{"triageScore":"10","amount":"900"}}`, start.Format(time.RFC3339Nano))),
 		}))
 	}
 	figures := func(runs []insight.Run) insight.ProcessFigures {
-		f := insight.Measure(runs, 24, workflows.Names())
+		f := insight.Measure(runs, 24, workflows.Catalog().Names())
 		if len(f) != 1 {
 			t.Fatalf("figures %+v", f)
 		}
@@ -69,8 +69,8 @@ func TestReportCountsFromTheWorkflowStartWithTheQueueApart(t *testing.T) {
 	// An instance Temporal terminated has no terminal entry: visibility's
 	// status stands; one visibility no longer lists counts from the store.
 	rows = append(rows, listRow{WorkflowID: "claim-CL-3", Process: "claim", Status: "terminated", StartedAt: t0, ClosedAt: t0.Add(time.Hour)})
-	trails = append(trails, insight.NewTrail([]auditstore.Entry{claimEntry("claim-CL-3", 1, t0, record.ActionStarted, "claim", "")}),
-		insight.NewTrail([]auditstore.Entry{claimEntry("claim-CL-4", 1, t0, record.ActionStarted, "claim", "")}))
+	trails = append(trails, insight.NewTrail([]audit.Entry{claimEntry("claim-CL-3", 1, t0, audit.ActionStarted, "claim", "")}),
+		insight.NewTrail([]audit.Entry{claimEntry("claim-CL-4", 1, t0, audit.ActionStarted, "claim", "")}))
 	all := figures(mergeRuns(rows, nil, trails))
 	if all.Started != 4 || all.Failed != 1 || all.Open != 1 || all.Completed != 2 || all.FailureRate != round(1.0/3) {
 		t.Errorf("counts %+v", all.Figures)
@@ -86,7 +86,7 @@ func TestBacklogNamesPeople(t *testing.T) {
 		{WhoMayAct: []string{"underwriter", "senior-underwriter"}, OpenedAt: now.Add(-30 * time.Hour)},
 		{WhoMayAct: []string{"user:max"}, OpenedAt: now.Add(-time.Minute)},
 	}
-	pol, err := policy.Load("../config/policy.yaml")
+	pol, err := config.LoadPolicy("../config/policy.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestBacklogNamesPeople(t *testing.T) {
 		t.Fatalf("backlog = %+v, want %+v", rep.Backlog, want)
 	}
 	var b strings.Builder
-	a := newApp(&b, io.Discard)
+	a := newApp(workflows.Catalog(), &b, io.Discard)
 	if err := a.printReport(rep); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestReportDurationsInOneUnitPerColumn(t *testing.T) {
 	}
 	rep := Report{Processes: []ProcessReport{{Process: "loan", Figures: f(4, 90000), ByPath: map[string]insight.Figures{"automated": f(4, 5), "manual": f(3600, 90000)}}}}
 	var b strings.Builder
-	if err := newApp(&b, io.Discard).printReport(rep); err != nil {
+	if err := newApp(workflows.Catalog(), &b, io.Discard).printReport(rep); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"crypto/ed25519"
@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/signing"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // A signing key file holds the Ed25519 seed, base64, one line, mode 0600

@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,29 +16,42 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/record"
 )
 
 func (a *app) signalCommands() []*cobra.Command {
-	type spec struct{ name, process, message, short, example string }
-	specs := []spec{
-		{"withdraw", workflows.ProcessLoan, workflows.SignalWithdraw, "Withdraw a loan application (until disbursement)", "  starter withdraw loan-A-17 --by C-1002 --reason 'found a better rate'"},
-		{"cancel", workflows.ProcessOrder, workflows.SignalCancel, "Cancel an order (until shipment); reservations and charges are undone", "  starter cancel order-O-4 --by K-7"},
+	// One command per message name the catalog's processes declare, for
+	// the processes that declare it.
+	type spec struct {
+		name, short, example string
+		processes            []string
+	}
+	var specs []*spec
+	byName := map[string]*spec{}
+	for _, p := range a.catalog.Processes() {
+		for _, m := range p.Messages {
+			sp := byName[m.Name]
+			if sp == nil {
+				sp = &spec{name: m.Name, short: m.Short, example: m.Example}
+				byName[m.Name] = sp
+				specs = append(specs, sp)
+			}
+			sp.processes = append(sp.processes, p.Name)
+		}
 	}
 	var cmds []*cobra.Command
 	for _, s := range specs {
 		var by, reason, keyFile string
 		cmd := &cobra.Command{
-			Use:     s.name + " <" + s.process + "-workflow-id> --by <requester>",
+			Use:     s.name + " <" + strings.Join(s.processes, "|") + "-workflow-id> --by <requester>",
 			Short:   s.short,
 			Example: s.example,
 			Args:    exactlyOneID,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				id := args[0]
-				if p := workflows.ProcessOf(id); p == nil || p.Name != s.process {
-					return usageErr("%s applies to %s instances (%s-...), not %s", s.name, s.process, s.process, id)
+				if p := a.catalog.ProcessOf(id); p == nil || !slices.Contains(s.processes, p.Name) {
+					return usageErr("%s applies to %s instances (%s-...), not %s", s.name, strings.Join(s.processes, " and "), strings.Join(s.processes, "-..., "), id)
 				}
 				if by == "" {
 					return usageErr("--by: who asks is required (the customer or applicant, or a user holding a role the policy names)")
@@ -60,14 +75,14 @@ func (a *app) signalCommands() []*cobra.Command {
 						return instanceErr(id, err)
 					}
 					runID = desc.WorkflowExecutionInfo.Execution.RunId
-					req.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, record.RequestSigningBytes(id, runID, s.message, req)))
+					req.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, record.RequestSigningBytes(id, runID, s.name, req)))
 				}
 				var msg string
 				// An instance that has not pinned its policy yet refuses as
 				// "starting": a request sent right after the start is retried.
 				for {
 					h, err = cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-						WorkflowID: id, RunID: runID, UpdateName: s.message, Args: []any{req},
+						WorkflowID: id, RunID: runID, UpdateName: s.name, Args: []any{req},
 						WaitForStage: client.WorkflowUpdateStageCompleted,
 					})
 					if err == nil {
@@ -99,7 +114,7 @@ func (a *app) signalCommands() []*cobra.Command {
 					return instanceErr(id, err)
 				}
 				if a.jsonOutput() {
-					return a.printJSON(map[string]string{"workflowId": id, "accepted": s.message, "message": msg})
+					return a.printJSON(map[string]string{"workflowId": id, "accepted": s.name, "message": msg})
 				}
 				_, err = fmt.Fprintf(a.out, "%s (%s); see: starter status %s\n", msg, id, id)
 				return err

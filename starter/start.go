@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"context"
@@ -11,21 +11,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/process"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/batonhq/baton/internal/strictjson"
-	"github.com/batonhq/baton/internal/termsafe"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/strictjson"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // declareFlags declares a process's input flags on fs (a flag another
 // process declared already is shared, and its usage lists both).
-func declareFlags(fs *pflag.FlagSet, p *workflows.Process) {
+func declareFlags(fs *pflag.FlagSet, p *process.Description) {
 	for _, f := range p.Flags {
 		if had := fs.Lookup(f.Name); had != nil {
 			if !strings.Contains(had.Usage, f.Usage) {
@@ -34,15 +37,15 @@ func declareFlags(fs *pflag.FlagSet, p *workflows.Process) {
 			continue
 		}
 		switch f.Kind {
-		case workflows.FlagString:
+		case process.FlagString:
 			fs.String(f.Name, "", f.Usage)
-		case workflows.FlagFloat:
+		case process.FlagFloat:
 			fs.Float64(f.Name, 0, f.Usage)
-		case workflows.FlagInt:
+		case process.FlagInt:
 			fs.Int(f.Name, 0, f.Usage)
-		case workflows.FlagStrings:
+		case process.FlagStrings:
 			fs.StringArray(f.Name, nil, f.Usage)
-		case workflows.FlagList:
+		case process.FlagList:
 			fs.StringSlice(f.Name, nil, f.Usage)
 		}
 	}
@@ -50,22 +53,22 @@ func declareFlags(fs *pflag.FlagSet, p *workflows.Process) {
 
 // applyFlags sets the input fields of the flags given on the command line,
 // over what the file set.
-func applyFlags(fs *pflag.FlagSet, p *workflows.Process, in workflows.Input) error {
+func applyFlags(fs *pflag.FlagSet, p *process.Description, in process.Input) error {
 	for _, f := range p.Flags {
 		if !fs.Changed(f.Name) {
 			continue
 		}
 		var v any
 		switch f.Kind {
-		case workflows.FlagString:
+		case process.FlagString:
 			v, _ = fs.GetString(f.Name)
-		case workflows.FlagFloat:
+		case process.FlagFloat:
 			v, _ = fs.GetFloat64(f.Name)
-		case workflows.FlagInt:
+		case process.FlagInt:
 			v, _ = fs.GetInt(f.Name)
-		case workflows.FlagStrings:
+		case process.FlagStrings:
 			v, _ = fs.GetStringArray(f.Name)
-		case workflows.FlagList:
+		case process.FlagList:
 			v, _ = fs.GetStringSlice(f.Name)
 		}
 		if err := f.Set(in, v); err != nil {
@@ -77,11 +80,11 @@ func applyFlags(fs *pflag.FlagSet, p *workflows.Process, in workflows.Input) err
 
 func (a *app) startCommand() *cobra.Command {
 	var idFields []string
-	for _, p := range workflows.Processes() {
+	for _, p := range a.catalog.Processes() {
 		idFields = append(idFields, p.IDField)
 	}
 	cmd := &cobra.Command{
-		Use:   "start <" + strings.Join(workflows.Names(), "|") + ">",
+		Use:   "start <" + strings.Join(a.catalog.Names(), "|") + ">",
 		Short: "Start a process from an input file or flags",
 		Long: `Start a process instance. The workflow ID is the business key, e.g. loan-A-17.
 Input comes from --file (JSON, see examples/; - reads standard input) and/or the
@@ -98,10 +101,10 @@ generated.`,
   starter start claim --file examples/claim-auto-pay.json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageErr("start needs a process: one of %s", strings.Join(workflows.Names(), ", "))
+				return usageErr("start needs a process: one of %s", strings.Join(a.catalog.Names(), ", "))
 			}
-			if _, ok := workflows.Lookup(args[0]); !ok {
-				return usageErr("unknown process %q: one of %s", args[0], strings.Join(workflows.Names(), ", "))
+			if _, ok := a.catalog.Lookup(args[0]); !ok {
+				return usageErr("unknown process %q: one of %s", args[0], strings.Join(a.catalog.Names(), ", "))
 			}
 			return nil
 		},
@@ -113,7 +116,7 @@ generated.`,
 	fs.Bool("wait", false, "wait until the process ends and print its outcome")
 	fs.Duration("wait-timeout", 0, "with --wait, give up after this long (0: no limit)")
 	// Every process's flags are declared; start checks they fit the process.
-	for _, p := range workflows.Processes() {
+	for _, p := range a.catalog.Processes() {
 		declareFlags(fs, p)
 	}
 	return cmd
@@ -122,7 +125,7 @@ generated.`,
 // readInput decodes the input file ("-": standard input) strictly: one
 // JSON object, no duplicate or unknown keys, valid UTF-8, nothing after it.
 // The error names the field, and the line and column of a syntax error.
-func readInput(path string, stdin io.Reader, in workflows.Input) error {
+func readInput(path string, stdin io.Reader, in process.Input) error {
 	var data []byte
 	var err error
 	if path == "-" {
@@ -166,11 +169,11 @@ type startResult struct {
 	Result     map[string]any `json:"result,omitempty"`
 }
 
-func (a *app) runStart(cmd *cobra.Command, process string) error {
+func (a *app) runStart(cmd *cobra.Command, name string) error {
 	fs := cmd.Flags()
-	p, _ := workflows.Lookup(process)
+	p, _ := a.catalog.Lookup(name)
 	// Flags of other processes are refused rather than silently ignored.
-	own := pflag.NewFlagSet(process, pflag.ContinueOnError)
+	own := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	declareFlags(own, p)
 	var stray []string
 	fs.Visit(func(f *pflag.Flag) {
@@ -179,7 +182,7 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 		}
 	})
 	if len(stray) > 0 {
-		return usageErr("%s does not apply to %s", strings.Join(stray, ", "), process)
+		return usageErr("%s does not apply to %s", strings.Join(stray, ", "), name)
 	}
 	in := p.NewInput()
 	if file, _ := fs.GetString("file"); file != "" {
@@ -192,17 +195,17 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 	}
 	if id, _ := fs.GetString("id"); id != "" {
 		in.SetID(id)
-	} else if in.Key() == workflows.WorkflowID(process, "") {
+	} else if in.Key() == process.WorkflowID(name, "") {
 		in.SetID(generatedID(p))
 	}
 	if err := in.Validate(); err != nil {
-		return usageErr("invalid %s input: %v", process, err)
+		return usageErr("invalid %s input: %v", name, err)
 	}
 	cfg, err := a.config()
 	if err != nil {
 		return err
 	}
-	if err := checkDirectory(cfg.Policy.File, p, in); err != nil {
+	if err := a.checkDirectory(cfg.Policy.File, p, in); err != nil {
 		return err
 	}
 	cl, err := a.connect()
@@ -212,7 +215,7 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 	if err := a.refuseEndedKey(cmd, cl, in.Key()); err != nil {
 		return err
 	}
-	run, err := a.startInstance(cmd.Context(), cl, process, in)
+	run, err := a.startInstance(cmd.Context(), cl, name, in)
 	if err != nil {
 		return err
 	}
@@ -235,11 +238,11 @@ func (a *app) runStart(cmd *cobra.Command, process string) error {
 	if a.jsonOutput() {
 		return a.printJSON(res)
 	}
-	id := termsafe.Clean(res.WorkflowID)
-	fmt.Fprintf(a.out, "started %s\n  UI: %s\n", id, termsafe.Clean(res.URL))
+	id := textsafe.Clean(res.WorkflowID)
+	fmt.Fprintf(a.out, "started %s\n  UI: %s\n", id, textsafe.Clean(res.URL))
 	if res.Outcome != "" {
 		reason, _ := res.Result["reason"].(string)
-		fmt.Fprintf(a.out, "  outcome: %s (%s)\n", termsafe.Clean(res.Outcome), termsafe.Clean(reason))
+		fmt.Fprintf(a.out, "  outcome: %s (%s)\n", textsafe.Clean(res.Outcome), textsafe.Clean(reason))
 	} else {
 		fmt.Fprintf(a.out, "  next: starter status %s\n", id)
 	}
@@ -259,8 +262,8 @@ func isStartFlag(name string) bool {
 // that cannot be read or would be refused (the starter checks against the
 // file the worker is configured with). The worker checks again against the
 // policy it serves.
-func checkDirectory(policyFile string, p *workflows.Process, in workflows.Input) error {
-	pol, err := workflows.LoadPolicy(policyFile)
+func (a *app) checkDirectory(policyFile string, p *process.Description, in process.Input) error {
+	pol, err := config.LoadPolicy(policyFile, a.catalog.CheckPolicy)
 	if err != nil {
 		return usageErr("policy.file: %v", err)
 	}
@@ -276,7 +279,7 @@ func checkDirectory(policyFile string, p *workflows.Process, in workflows.Input)
 }
 
 // generatedID is a short, sortable id for starts without one.
-func generatedID(p *workflows.Process) string {
+func generatedID(p *process.Description) string {
 	return fmt.Sprintf("%s-%s", p.IDPrefix, time.Now().UTC().Format("0102-150405.000"))
 }
 
@@ -303,7 +306,7 @@ func (a *app) refuseEndedKey(cmd *cobra.Command, cl client.Client, key string) e
 		return nil
 	}
 	defer st.Close()
-	k, err := st.KeyState(cmd.Context(), key, record.ActionStarted, record.EndActions)
+	k, err := st.KeyState(cmd.Context(), key, audit.ActionStarted, audit.EndActions)
 	if err != nil {
 		fmt.Fprintf(a.errOut, "starter: %v; the process checks %s itself\n", err, key)
 		return nil
@@ -321,13 +324,13 @@ func (a *app) refuseEndedKey(cmd *cobra.Command, cl client.Client, key string) e
 	case desc.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		return nil
 	}
-	return errors.New(termsafe.Clean(record.KeyEnded(key, k)))
+	return errors.New(textsafe.Clean(record.KeyEnded(key, k)))
 }
 
 // startInstance starts one process instance: business-key ID, the UI's
 // summary and details, the start-time search attributes, and a clear
 // refusal for a key that exists.
-func (a *app) startInstance(ctx context.Context, cl client.Client, process string, in workflows.Input) (client.WorkflowRun, error) {
+func (a *app) startInstance(ctx context.Context, cl client.Client, name string, in process.Input) (client.WorkflowRun, error) {
 	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:        in.Key(),
 		TaskQueue: a.cfg.TaskQueue,
@@ -337,8 +340,8 @@ func (a *app) startInstance(ctx context.Context, cl client.Client, process strin
 		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		StaticSummary:                            in.Summary(),
 		StaticDetails:                            in.Details(),
-		TypedSearchAttributes:                    record.StartAttributes(process, in.Key()),
-	}, process, in)
+		TypedSearchAttributes:                    record.StartAttributes(name, in.Key()),
+	}, name, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {

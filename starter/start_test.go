@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func TestExamplesAreStrictlyValid(t *testing.T) {
 	}
 	for _, f := range files {
 		name, _, _ := strings.Cut(filepath.Base(f), "-")
-		p, ok := workflows.Lookup(strings.TrimSuffix(name, ".json"))
+		p, ok := workflows.Catalog().Lookup(strings.TrimSuffix(name, ".json"))
 		if !ok {
 			t.Errorf("%s: no process %q", f, name)
 			continue

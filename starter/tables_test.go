@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"bytes"
@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/workflows"
 )
 
 // forged erases the line it is printed on and writes a fake approval in
@@ -33,9 +34,9 @@ func noControl(t *testing.T, what, out string) {
 func TestTablesEscapeControlCharacters(t *testing.T) {
 	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	var out bytes.Buffer
-	a := newApp(&out, &out)
+	a := newApp(workflows.Catalog(), &out, &out)
 
-	a.printAudit([]record.AuditEntry{
+	a.printAudit([]audit.Entry{
 		{Seq: 1, Time: now, Actor: "system", Action: "started", Details: "loan A-1"},
 		{Seq: 2, Time: now, Actor: "mallory" + forged, Action: "decision-refused", TaskID: "underwriting", Details: "reject: " + forged},
 	})

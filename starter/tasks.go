@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"fmt"
@@ -8,11 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/internal/termsafe"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // taskRows are an instance's open tasks (from its status query) as the
@@ -45,7 +45,7 @@ func (a *app) lister(pol *policy.Policy) (*taskinbox.Visibility, error) {
 		return nil, err
 	}
 	return &taskinbox.Visibility{Client: cl, Namespace: a.cfg.Temporal.Namespace, Policy: pol, DataConverter: dc,
-		Source: taskinbox.Baton(a.cfg.TaskQueue, a.cfg.Temporal.Codec)}, nil
+		Source: taskinbox.Baton(a.catalog, a.cfg.TaskQueue, a.cfg.Temporal.Codec)}, nil
 }
 
 func (a *app) tasksCommand() *cobra.Command {
@@ -81,14 +81,14 @@ instance first) and the command to list the next page is printed (with -o json:
 			}
 			var pol *policy.Policy
 			if user != "" {
-				if pol, err = workflows.LoadPolicy(cfg.Policy.File); err != nil {
+				if pol, err = config.LoadPolicy(cfg.Policy.File, a.catalog.CheckPolicy); err != nil {
 					return fmt.Errorf("--user needs the directory: %v", err)
 				}
 				if _, ok := pol.Users[user]; !ok {
 					return usageErr("--user: %q is not in the directory", user)
 				}
 			}
-			if err := checkProcessFlag(process); err != nil {
+			if err := a.checkProcessFlag(process); err != nil {
 				return err
 			}
 			l, err := a.lister(pol)
@@ -149,7 +149,7 @@ func (a *app) printTasks(rows []taskinbox.Task, now time.Time) error {
 			mark = "escalated"
 		}
 		fmt.Fprint(w, tabRow(r.WorkflowID, r.TaskID, fmt.Sprintf("%d of %d", r.Approvals, r.Quorum),
-			truncate(termsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), taskinbox.Due(r.Deadline, now, "ago"), mark))
+			truncate(textsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), taskinbox.Due(r.Deadline, now, "ago"), mark))
 	}
 	return w.Flush()
 }

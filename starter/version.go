@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"context"
@@ -13,11 +13,11 @@ import (
 	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/batonhq/baton/internal/codec"
-	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/codec"
+	"github.com/batonhq/baton/process"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X github.com/batonhq/baton/starter.version=...".
 var version = "dev"
 
 func (a *app) versionCommand() *cobra.Command {
@@ -61,11 +61,11 @@ func (a *app) pingCommand() *cobra.Command {
 				StaticSummary: "ping: is a Baton worker polling?",
 				// The server ends a ping nobody answered.
 				WorkflowExecutionTimeout: timeout + time.Minute,
-			}, workflows.ProcessPing, workflows.PingInput{})
+			}, process.PingName, process.PingInput{})
 			if err != nil {
 				return fmt.Errorf("start ping: %w", err)
 			}
-			var res workflows.PingResult
+			var res process.PingResult
 			if err := run.Get(ctx, &res); err != nil {
 				return a.pingUnanswered(cmd.Context(), cl, run, timeout)
 			}

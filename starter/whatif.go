@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/whatif"
 	"github.com/batonhq/baton/internal/whatifstore"
-	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/process"
 )
 
 // --source values of whatif, and where the report says its facts came from.
@@ -64,14 +64,14 @@ names the proposed policy; it is validated like the worker's.`,
 		Example: "  starter whatif --policy proposed.yaml\n  starter whatif --policy proposed.yaml --process loan --since 7d -o json\n  starter whatif --policy proposed.yaml --source history",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			begin, end, err := sinceWindow(since, process)
+			begin, end, err := a.sinceWindow(since, process)
 			if err != nil {
 				return err
 			}
 			if !slices.Contains([]string{whatifAuto, whatifStore, whatifHistory}, source) {
 				return usageErr("--source: %q is not auto, store or history", source)
 			}
-			pol, err := workflows.LoadPolicy(proposed)
+			pol, err := config.LoadPolicy(proposed, a.catalog.CheckPolicy)
 			if err != nil {
 				return &codedError{exitUsage, err}
 			}
@@ -80,7 +80,7 @@ names the proposed policy; it is validated like the worker's.`,
 			if err != nil {
 				return err
 			}
-			rep := whatif.Evaluate(instances, pol, w.Since, w.Until)
+			rep := whatif.Evaluate(a.catalog, instances, pol, w.Since, w.Until)
 			rep.Source, rep.SourceNote = from, note
 			if a.jsonOutput() {
 				return a.printJSON(rep)
@@ -244,7 +244,7 @@ func readResults(ctx context.Context, cl client.Client, rows []listRow) []whatif
 func readResult(ctx context.Context, cl client.Client, id, runID string, in *whatif.Instance) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var res workflows.Ending
+	var res process.Ending
 	if err := cl.GetWorkflow(ctx, id, runID).Get(ctx, &res); err != nil {
 		return fmt.Errorf("read the result of %s: %v", id, rootMessage(err))
 	}

@@ -1,4 +1,4 @@
-package main
+package starter
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/whatif"
+	"github.com/batonhq/baton/workflows"
 )
 
 func TestPrintWhatif(t *testing.T) {
@@ -110,7 +111,7 @@ func TestWhatifUnreachableStoreIsAnError(t *testing.T) {
 	t.Setenv("TEMPORAL_ADDRESS", addr)
 	for _, args := range [][]string{{"--source", "store"}, {}} {
 		var out, errOut bytes.Buffer
-		root := newApp(&out, &errOut).rootCommand()
+		root := newApp(workflows.Catalog(), &out, &errOut).rootCommand()
 		root.SetArgs(append([]string{"whatif", "--policy", "../config/policy.yaml"}, args...))
 		err := root.ExecuteContext(context.Background())
 		if err == nil {

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"encoding/json"
@@ -10,8 +10,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/record"
 )
 
 // The production-shaped stack cannot run here (no container engine), so its
@@ -120,7 +120,7 @@ func TestDockerfileIsMultiStageStaticNonRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(data)
-	for _, want := range []string{"AS build", "CGO_ENABLED=0", "USER nonroot", "COPY --from=build", "./worker ./starter ./simulator ./codecserver ./inbox"} {
+	for _, want := range []string{"AS build", "CGO_ENABLED=0", "USER nonroot", "COPY --from=build", "./cmd/..."} {
 		if !strings.Contains(s, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}

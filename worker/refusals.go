@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -9,16 +9,17 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 
-	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // Decisions refused by the update validator never reach workflow history,
@@ -62,7 +63,7 @@ type refusalRecorder struct {
 	timeout    time.Duration
 
 	mu      sync.Mutex
-	backlog []auditstore.Entry
+	backlog []audit.Entry
 	wake    chan struct{}
 	// beyond counts each run's refusals beyond the cap (workflow/run).
 	beyond map[string]int
@@ -70,8 +71,8 @@ type refusalRecorder struct {
 
 // refusalStore is where refusals go (auditstore.Store).
 type refusalStore interface {
-	activities.AuditAppender
-	AppendCapped(ctx context.Context, e auditstore.Entry, max int) error
+	Append(ctx context.Context, entries []audit.Entry) (audit.AppendResult, error)
+	AppendCapped(ctx context.Context, e audit.Entry, max int) error
 }
 
 const (
@@ -140,7 +141,7 @@ type claimed struct {
 	Signature string `json:"signature"`
 }
 
-func refusalEntry(ctx workflow.Context, in *interceptor.UpdateInput, refusal error) auditstore.Entry {
+func refusalEntry(ctx workflow.Context, in *interceptor.UpdateInput, refusal error) audit.Entry {
 	info := workflow.GetInfo(ctx)
 	var d claimed
 	if len(in.Args) > 0 {
@@ -156,16 +157,16 @@ func refusalEntry(ctx workflow.Context, in *interceptor.UpdateInput, refusal err
 	sa := workflow.GetTypedSearchAttributes(ctx)
 	key, _ := sa.GetKeyword(record.SABusinessKey)
 	version, _ := sa.GetKeyword(record.SAPolicyVersion)
-	return auditstore.Entry{
+	return audit.Entry{
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		UpdateID: workflow.GetCurrentUpdateInfo(ctx).ID, EventID: int64(info.GetCurrentHistoryLength()),
 		Process: info.WorkflowType.Name, BusinessKey: key, Time: workflow.Now(ctx),
-		Actor: humantask.ActorOrUnknown(clip(d.Actor, maxFieldRunes)), Action: humantask.ActionDecisionRefused, TaskID: clip(d.TaskID, maxFieldRunes),
+		Actor: humantask.ActorOrUnknown(clip(d.Actor, maxFieldRunes)), Action: audit.ActionDecisionRefused, TaskID: clip(d.TaskID, maxFieldRunes),
 		Details:       clip(fmt.Sprintf("%s refused (update): %s", clip(d.Verdict, maxFieldRunes), msg), maxDetailsRunes),
 		Reason:        reason,
 		Via:           "update",
 		Signature:     clip(d.Signature, maxFieldRunes),
-		PolicyVersion: version, Source: auditstore.SourceValidator,
+		PolicyVersion: version, Source: audit.SourceValidator,
 	}
 }
 
@@ -189,7 +190,7 @@ func notRecorded(refusal error) error {
 
 // record writes the entry within the timeout, or queues it for the
 // background writer.
-func (r *refusalRecorder) record(e auditstore.Entry) error {
+func (r *refusalRecorder) record(e audit.Entry) error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	err := r.store.AppendCapped(ctx, e, record.MaxRefusedAudited)
@@ -224,7 +225,7 @@ func (r *refusalRecorder) record(e auditstore.Entry) error {
 // count counts a refusal beyond its run's cap, and writes a summary when
 // the run's count reaches a power of two. A summary the store does not
 // take is only logged: the count goes on in the metric and the next one.
-func (r *refusalRecorder) count(ctx context.Context, e auditstore.Entry) {
+func (r *refusalRecorder) count(ctx context.Context, e audit.Entry) {
 	r.counted.Inc(1)
 	key := e.WorkflowID + "/" + e.RunID
 	r.mu.Lock()
@@ -239,10 +240,10 @@ func (r *refusalRecorder) count(ctx context.Context, e auditstore.Entry) {
 	}
 	sum := e
 	sum.UpdateID = fmt.Sprintf("refused-summary-%d", n)
-	sum.Actor, sum.Action, sum.TaskID, sum.Reason, sum.Signature = humantask.SystemActor, record.ActionRefusedSummary, "", "", ""
+	sum.Actor, sum.Action, sum.TaskID, sum.Reason, sum.Signature = audit.SystemActor, audit.ActionRefusedSummary, "", "", ""
 	sum.Details = fmt.Sprintf("%d more refused updates of this run were counted, not recorded one by one (beyond the first %d; %s on the worker)",
 		n, record.MaxRefusedAudited, metricCountedRefusals)
-	if _, err := r.store.Append(ctx, []auditstore.Entry{sum}); err != nil {
+	if _, err := r.store.Append(ctx, []audit.Entry{sum}); err != nil {
 		r.log.Warn("refusal summary not recorded in the audit store", zap.Error(err), zap.Any("entry", sum))
 	}
 }
@@ -286,7 +287,7 @@ func (r *refusalRecorder) pending() int {
 // flush writes the queued entries, each under its run's cap.
 func (r *refusalRecorder) flush(ctx context.Context) bool {
 	r.mu.Lock()
-	batch := append([]auditstore.Entry(nil), r.backlog...)
+	batch := append([]audit.Entry(nil), r.backlog...)
 	r.mu.Unlock()
 	if len(batch) == 0 {
 		return true

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
-	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/auditstore/auditstoretest"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // With the store down, a refusal stands, says it is not recorded yet, and
@@ -22,8 +23,8 @@ func TestRefusalRecorderQueuesWhileTheStoreIsDown(t *testing.T) {
 	st, pg := auditstoretest.Start(t)
 	ctx := context.Background()
 	r := newRefusalRecorder(st, zap.NewNop(), nil)
-	e := auditstore.Entry{WorkflowID: "loan-A-1", RunID: "r1", UpdateID: "u-1", Process: "loan", BusinessKey: "A-1",
-		Time: time.Now(), Actor: "eve", Action: "decision-refused", Reason: "not-a-candidate", Via: "update", Source: auditstore.SourceValidator}
+	e := audit.Entry{WorkflowID: "loan-A-1", RunID: "r1", UpdateID: "u-1", Process: "loan", BusinessKey: "A-1",
+		Time: time.Now(), Actor: "eve", Action: "decision-refused", Reason: "not-a-candidate", Via: "update", Source: audit.SourceValidator}
 
 	if err := r.record(e); err != nil {
 		t.Fatalf("store up: %v", err)
@@ -80,8 +81,8 @@ func TestRefusalsBeyondTheCapAreCounted(t *testing.T) {
 	ctx := context.Background()
 	r := newRefusalRecorder(st, zap.NewNop(), nil)
 	for i := range 120 {
-		e := auditstore.Entry{WorkflowID: "loan-A-2", RunID: "r1", UpdateID: fmt.Sprint("u-", i), Process: "loan", BusinessKey: "A-2",
-			Time: time.Now(), Actor: "eve", Action: "decision-refused", Reason: "not-a-candidate", Via: "update", Source: auditstore.SourceValidator}
+		e := audit.Entry{WorkflowID: "loan-A-2", RunID: "r1", UpdateID: fmt.Sprint("u-", i), Process: "loan", BusinessKey: "A-2",
+			Time: time.Now(), Actor: "eve", Action: "decision-refused", Reason: "not-a-candidate", Via: "update", Source: audit.SourceValidator}
 		if err := r.record(e); err != nil {
 			t.Fatalf("refusal %d: %v", i, err)
 		}
@@ -90,12 +91,12 @@ func TestRefusalsBeyondTheCapAreCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var refused, summaries []auditstore.Record
+	var refused, summaries []audit.Stored
 	for _, rec := range recs {
 		switch rec.Action {
 		case "decision-refused":
 			refused = append(refused, rec)
-		case record.ActionRefusedSummary:
+		case audit.ActionRefusedSummary:
 			summaries = append(summaries, rec)
 		}
 	}

@@ -5,12 +5,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/process"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // ProcessClaim is the insurance claim process's name.
@@ -24,27 +26,30 @@ const (
 	OutcomePayoutFailed = "payout-failed"
 )
 
-var claim = &Process{
+// Claim is an insurance claim: coverage check, automated triage, routing
+// to straight-through payment or an adjuster's review (four-eyes above a
+// threshold, escalation to a senior adjuster), then a reserve, the payout
+// and the settlement; a payout that fails releases the reserve.
+var Claim = process.Define(process.Description{
 	Name: ProcessClaim, Title: "Insurance claim", IDField: "claimId", IDPrefix: "CL", Stages: 5,
-	NewInput: func() Input { return &ClaimInput{} },
-	Flags: []Flag{
-		stringFlag("policy-number", "insurance policy number (e.g. P-100)", func(in Input) *string { return &in.(*ClaimInput).PolicyNumber }),
-		stringFlag("claimant", "claimant's customer id (e.g. C-2001)", func(in Input) *string { return &in.(*ClaimInput).Claimant }),
-		stringFlag("kind", "kind of loss (water-damage, fire, theft, auto)", func(in Input) *string { return &in.(*ClaimInput).Kind }),
-		floatFlag("amount", "claimed amount", func(in Input) *float64 { return &in.(*ClaimInput).Amount }),
-		stringFlag("incident-date", "day of the loss, YYYY-MM-DD", func(in Input) *string { return &in.(*ClaimInput).IncidentDate }),
-		stringFlag("description", "what happened", func(in Input) *string { return &in.(*ClaimInput).Description }),
+	Flags: []process.Flag{
+		process.StringFlag("policy-number", "insurance policy number (e.g. P-100)", func(in *ClaimInput) *string { return &in.PolicyNumber }),
+		process.StringFlag("claimant", "claimant's customer id (e.g. C-2001)", func(in *ClaimInput) *string { return &in.Claimant }),
+		process.StringFlag("kind", "kind of loss (water-damage, fire, theft, auto)", func(in *ClaimInput) *string { return &in.Kind }),
+		process.FloatFlag("amount", "claimed amount", func(in *ClaimInput) *float64 { return &in.Amount }),
+		process.StringFlag("incident-date", "day of the loss, YYYY-MM-DD", func(in *ClaimInput) *string { return &in.IncidentDate }),
+		process.StringFlag("description", "what happened", func(in *ClaimInput) *string { return &in.Description }),
 	},
-	Demo: func(id func(int) string, today time.Time) []Input {
+	Demo: func(id func(int) string, today time.Time) []process.Input {
 		day := today.AddDate(0, 0, -3).Format(time.DateOnly)
-		return []Input{
+		return []process.Input{
 			&ClaimInput{ClaimID: id(1), PolicyNumber: "P-100", Claimant: "C-2001", Kind: "water-damage", Amount: 1200, IncidentDate: day, Description: "burst pipe"},
 			&ClaimInput{ClaimID: id(2), PolicyNumber: "P-100", Claimant: "C-2001", Kind: "theft", Amount: 6000, IncidentDate: day, Description: "bicycle stolen"},
 			&ClaimInput{ClaimID: id(3), PolicyNumber: "P-200", Claimant: "C-2002", Kind: "auto", Amount: 25000, IncidentDate: day, Description: "collision"},
 			&ClaimInput{ClaimID: id(4), PolicyNumber: "P-300", Claimant: "C-2003", Kind: "fire", Amount: 900, IncidentDate: day, Description: "kitchen fire"},
 		}
 	},
-	CheckPolicy: checkSection(ProcessClaim, func(p *policy.Policy, cp ClaimPolicy) error {
+	CheckPolicy: process.CheckSection(ProcessClaim, func(p *policy.Policy, cp ClaimPolicy) error {
 		if cp.ReviewAt < 0 || cp.ReviewAt > 100 {
 			return fmt.Errorf("policy: processes.claim.reviewAt: %d is outside 0..100", cp.ReviewAt)
 		}
@@ -53,16 +58,16 @@ var claim = &Process{
 		}
 		return p.ValidateTask("processes.claim.adjusterReview", cp.AdjusterReview, true)
 	}),
-	Rules: sectionRules(ProcessClaim, claimFacts, func(f ClaimFacts, cp ClaimPolicy) Route { return ClaimRoute(f, nil, cp) }, func(f ClaimFacts, cp ClaimPolicy) []TaskRule {
+	Rules: process.SectionRules(ProcessClaim, claimFacts, func(f ClaimFacts, cp ClaimPolicy) process.Route { return ClaimRoute(f, nil, cp) }, func(f ClaimFacts, cp ClaimPolicy) []process.TaskRule {
 		if ClaimRoute(f, nil, cp).Decision != ClaimAdjusterReview {
 			return nil
 		}
-		return []TaskRule{{Spec: claimAdjusterReview(f, cp, "")}}
+		return []process.TaskRule{{Spec: claimAdjusterReview(f, cp, "")}}
 	}),
-}
+}, claimBody)
 
-func claimFacts(f *ClaimFacts) []factParser {
-	return []factParser{intFact("triageScore", &f.TriageScore), floatFact("amount", &f.Amount)}
+func claimFacts(f *ClaimFacts) []process.FactParser {
+	return []process.FactParser{process.IntFact("triageScore", &f.TriageScore), process.FloatFact("amount", &f.Amount)}
 }
 
 // claimAdjusterReview is the adjuster's review: the policy's, with the
@@ -72,8 +77,6 @@ func claimAdjusterReview(f ClaimFacts, cp ClaimPolicy, title string) humantask.S
 	spec.Quorum = ClaimQuorum(f, cp)
 	return spec
 }
-
-func init() { describe(claim, Claim) }
 
 // ClaimPolicy is the claim's section of the policy.
 type ClaimPolicy struct {
@@ -100,18 +103,18 @@ const (
 
 // ClaimRoute pays a small, low-risk claim straight through and sends any
 // other to an adjuster; reasons are triage's, for the audit trail.
-func ClaimRoute(f ClaimFacts, reasons []string, pol ClaimPolicy) Route {
-	facts := map[string]string{"triageScore": fmt.Sprint(f.TriageScore), "amount": formatAmount(f.Amount)}
+func ClaimRoute(f ClaimFacts, reasons []string, pol ClaimPolicy) process.Route {
+	facts := map[string]string{"triageScore": fmt.Sprint(f.TriageScore), "amount": process.FormatAmount(f.Amount)}
 	if f.TriageScore < pol.ReviewAt && f.Amount <= pol.AutoPayMax {
-		return Route{Path: record.PathAutomated, Decision: ClaimAutoPay, Verdict: humantask.Approve, Facts: facts,
-			Reason: fmt.Sprintf("auto-pay: triage score %d < %d and amount %s <= %s", f.TriageScore, pol.ReviewAt, money(f.Amount), money(pol.AutoPayMax))}
+		return process.Route{Path: record.PathAutomated, Decision: ClaimAutoPay, Verdict: humantask.Approve, Facts: facts,
+			Reason: fmt.Sprintf("auto-pay: triage score %d < %d and amount %s <= %s", f.TriageScore, pol.ReviewAt, process.Money(f.Amount), process.Money(pol.AutoPayMax))}
 	}
 	why := ""
 	if len(reasons) > 0 {
 		why = " (" + strings.Join(reasons, "; ") + ")"
 	}
-	return Route{Path: record.PathManual, Decision: ClaimAdjusterReview, Facts: facts,
-		Reason: fmt.Sprintf("adjuster review: triage score %d, amount %s, quorum %d%s", f.TriageScore, money(f.Amount), ClaimQuorum(f, pol), why)}
+	return process.Route{Path: record.PathManual, Decision: ClaimAdjusterReview, Facts: facts,
+		Reason: fmt.Sprintf("adjuster review: triage score %d, amount %s, quorum %d%s", f.TriageScore, process.Money(f.Amount), ClaimQuorum(f, pol), why)}
 }
 
 // ClaimQuorum is how many distinct adjusters must approve: two above the
@@ -141,46 +144,46 @@ type ClaimInput struct {
 // Validate names the first bad field.
 func (in ClaimInput) Validate() error {
 	for _, f := range []struct{ name, v string }{{"claimId", in.ClaimID}, {"policyNumber", in.PolicyNumber}, {"claimant", in.Claimant}} {
-		if err := requireKey(f.name, f.v); err != nil {
+		if err := process.RequireKey(f.name, f.v); err != nil {
 			return err
 		}
 	}
 	if strings.TrimSpace(in.Kind) == "" {
-		return invalid("kind", "required (e.g. water-damage, fire, theft, auto)")
+		return process.Invalid("kind", "required (e.g. water-damage, fire, theft, auto)")
 	}
-	if err := atMost("kind", in.Kind, 100); err != nil {
+	if err := process.AtMost("kind", in.Kind, 100); err != nil {
 		return err
 	}
-	if err := amountUpTo("amount", in.Amount, 1_000_000); err != nil {
+	if err := process.AmountUpTo("amount", in.Amount, 1_000_000); err != nil {
 		return err
 	}
 	if _, err := time.Parse(time.DateOnly, in.IncidentDate); err != nil {
-		return invalid("incidentDate", "%q is not a date such as 2026-11-20", in.IncidentDate)
+		return process.Invalid("incidentDate", "%q is not a date such as 2026-11-20", in.IncidentDate)
 	}
-	return atMost("description", in.Description, 500)
+	return process.AtMost("description", in.Description, 500)
 }
 
 // Key is the business key.
-func (in ClaimInput) Key() string { return WorkflowID(ProcessClaim, in.ClaimID) }
+func (in ClaimInput) Key() string { return process.WorkflowID(ProcessClaim, in.ClaimID) }
 
 // SetID sets the claim id.
 func (in *ClaimInput) SetID(id string) { in.ClaimID = id }
 
 // Summary is the one line the Web UI shows.
 func (in ClaimInput) Summary() string {
-	return fmt.Sprintf("Claim %s: %s %s", in.ClaimID, money(in.Amount), in.Kind)
+	return fmt.Sprintf("Claim %s: %s %s", in.ClaimID, process.Money(in.Amount), in.Kind)
 }
 
 // Details are the business facts, shown to every operator: the
 // policy number, the claimant, the incident date and the description stay
 // in the (encrypted) input.
 func (in ClaimInput) Details() string {
-	return facts("Insurance claim", in.Key(), "kind", in.Kind, "amount", money(in.Amount))
+	return process.Details("Insurance claim", in.Key(), "kind", in.Kind, "amount", process.Money(in.Amount))
 }
 
 // ClaimResult is how a claim ended.
 type ClaimResult struct {
-	Ending
+	process.Ending
 	TriageScore   int      `json:"triageScore,omitempty"`
 	Payable       float64  `json:"payable,omitempty"`
 	PayoutID      string   `json:"payoutId,omitempty"`
@@ -188,20 +191,12 @@ type ClaimResult struct {
 	Compensations []string `json:"compensations,omitempty"`
 }
 
-// Claim is an insurance claim: coverage check, automated triage, routing
-// to straight-through payment or an adjuster's review (four-eyes above a
-// threshold, escalation to a senior adjuster), then a reserve, the payout
-// and the settlement; a payout that fails releases the reserve.
-func Claim(ctx workflow.Context, in ClaimInput) (*ClaimResult, error) {
-	return run(ctx, claim, in, &ClaimResult{}, claimBody)
-}
-
-func claimBody(ctx workflow.Context, p *proc, in ClaimInput, res *ClaimResult) error {
-	p.onEnd = func(ctx workflow.Context, outcome, reason string) {
-		res.Compensations = p.compensated
-		_ = p.notify(ctx, "notify-claimant", in.Claimant, fmt.Sprintf("Your claim %s: %s", in.ClaimID, outcome), reason)
-	}
-	pol, err := start[ClaimPolicy](ctx, p, claim, &in, fmt.Sprintf("claim %s on policy %s by %s for %s", in.ClaimID, in.PolicyNumber, in.Claimant, money(in.Amount)))
+func claimBody(ctx workflow.Context, p *process.Proc, in ClaimInput, res *ClaimResult) error {
+	p.OnEnd(func(ctx workflow.Context, outcome, reason string) {
+		res.Compensations = p.Compensated()
+		_ = notify(ctx, p, "notify-claimant", in.Claimant, fmt.Sprintf("Your claim %s: %s", in.ClaimID, outcome), reason)
+	})
+	pol, err := process.Start[ClaimPolicy](ctx, p, fmt.Sprintf("claim %s on policy %s by %s for %s", in.ClaimID, in.PolicyNumber, in.Claimant, process.Money(in.Amount)))
 	if err != nil {
 		return err
 	}
@@ -209,23 +204,23 @@ func claimBody(ctx workflow.Context, p *proc, in ClaimInput, res *ClaimResult) e
 	var claims *activities.Claims
 	p.SetStage(ctx, 1, "coverage", "checking the policy's coverage")
 	var cov activities.CoverageResult
-	if err := p.step(ctx, "coverage", "claims: coverage for "+in.Key(), claims.CheckCoverage,
+	if err := p.Step(ctx, "coverage", "claims: coverage for "+in.Key(), claims.CheckCoverage,
 		activities.CoverageInput{PolicyNumber: in.PolicyNumber, Kind: in.Kind}, &cov); err != nil {
-		if errorType(err) == activities.ErrNotCovered {
-			p.Route(ctx, record.PathAutomated, "")
-			return record.End(OutcomeNotCovered, cause(err))
+		if process.ErrorType(err) == activities.ErrNotCovered {
+			p.SetPath(ctx, record.PathAutomated, "")
+			return process.End(OutcomeNotCovered, process.Cause(err))
 		}
 		return err
 	}
 	res.Payable = ClaimPayable(in.Amount, cov.Deductible, cov.Limit)
 	if res.Payable <= 0 {
-		p.Route(ctx, record.PathAutomated, "")
-		return record.End(OutcomeNotCovered, fmt.Sprintf("%s is within the deductible of %s", money(in.Amount), money(cov.Deductible)))
+		p.SetPath(ctx, record.PathAutomated, "")
+		return process.End(OutcomeNotCovered, fmt.Sprintf("%s is within the deductible of %s", process.Money(in.Amount), process.Money(cov.Deductible)))
 	}
 
 	p.SetStage(ctx, 2, "triage", "scoring the claim")
 	var tri activities.TriageResult
-	if err := p.step(ctx, "triage", "claims: triage "+in.Key(), claims.TriageClaim, activities.TriageInput{
+	if err := p.Step(ctx, "triage", "claims: triage "+in.Key(), claims.TriageClaim, activities.TriageInput{
 		ClaimID: in.ClaimID, PolicyNumber: in.PolicyNumber, Claimant: in.Claimant, Kind: in.Kind, Amount: in.Amount,
 	}, &tri); err != nil {
 		return err
@@ -233,39 +228,39 @@ func claimBody(ctx workflow.Context, p *proc, in ClaimInput, res *ClaimResult) e
 	res.TriageScore = tri.Score
 	facts := ClaimFacts{TriageScore: tri.Score, Amount: in.Amount}
 	route := ClaimRoute(facts, tri.Reasons, pol)
-	p.route(ctx, route)
+	p.Route(ctx, route)
 	if route.Decision == ClaimAdjusterReview {
 		spec := claimAdjusterReview(facts, pol, "Adjuster review of "+in.Key())
 		p.SetStage(ctx, 3, "adjuster-review", fmt.Sprintf("awaiting adjuster approval (%d needed)", spec.Quorum))
-		if _, err := p.decide(ctx, spec, review{outcome: OutcomeDenied, decision: "adjuster decision"}); err != nil {
+		if _, err := p.Decide(ctx, spec, process.Review{Outcome: OutcomeDenied, Decision: "adjuster decision"}); err != nil {
 			return err
 		}
 	}
 
-	p.SetStage(ctx, 4, "payout", "paying "+money(res.Payable))
+	p.SetStage(ctx, 4, "payout", "paying "+process.Money(res.Payable))
 	var rsv activities.ClaimReserveResult
-	if err := p.step(ctx, "reserve", "claims: reserve "+money(res.Payable)+" for "+in.Key(), claims.OpenReserve,
+	if err := p.Step(ctx, "reserve", "claims: reserve "+process.Money(res.Payable)+" for "+in.Key(), claims.OpenReserve,
 		activities.ClaimReserveInput{ClaimID: in.ClaimID, Amount: res.Payable}, &rsv,
-		undoneBy("release-reserve", func(ctx workflow.Context) error {
-			return p.step(ctx, "release-reserve", "claims: release "+rsv.ReserveID+" for "+in.Key(), claims.ReleaseReserve, rsv, nil)
+		process.UndoneBy("release-reserve", func(ctx workflow.Context) error {
+			return p.Step(ctx, "release-reserve", "claims: release "+rsv.ReserveID+" for "+in.Key(), claims.ReleaseReserve, rsv, nil)
 		})); err != nil {
 		return err
 	}
 	var pay *activities.Payments
 	var out activities.PayoutResult
-	if err := p.step(ctx, "payout", "payments: pay "+money(res.Payable)+" for "+in.Key(), pay.Payout,
+	if err := p.Step(ctx, "payout", "payments: pay "+process.Money(res.Payable)+" for "+in.Key(), pay.Payout,
 		activities.PayoutInput{Reference: in.Key(), Payee: in.Claimant, Amount: res.Payable}, &out,
-		stepOptions{retry: p.limitedRetry(3)}); err != nil {
-		return endOnError(err, "payout", nil, OutcomePayoutFailed)
+		process.Retry(p.LimitedRetry(3))); err != nil {
+		return process.EndOnError(err, "payout", nil, OutcomePayoutFailed)
 	}
 	res.PayoutID = out.PayoutID
-	p.commit() // paid: the reserve is spent, nothing to undo
+	p.Commit() // paid: the reserve is spent, nothing to undo
 	var stl activities.SettleResult
-	if err := p.step(ctx, "settle", "claims: settle "+in.Key(), claims.SettleClaim,
+	if err := p.Step(ctx, "settle", "claims: settle "+in.Key(), claims.SettleClaim,
 		activities.SettleInput{ClaimID: in.ClaimID, ReserveID: rsv.ReserveID, PayoutID: out.PayoutID}, &stl); err != nil {
 		return err
 	}
 	res.SettlementID = stl.SettlementID
 	p.SetStage(ctx, 5, "notification", "notifying the claimant")
-	return record.End(OutcomePaid, fmt.Sprintf("paid %s (claimed %s, deductible %s)", money(res.Payable), money(in.Amount), money(cov.Deductible)))
+	return process.End(OutcomePaid, fmt.Sprintf("paid %s (claimed %s, deductible %s)", process.Money(res.Payable), process.Money(in.Amount), process.Money(cov.Deductible)))
 }

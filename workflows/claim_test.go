@@ -5,11 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/stretchr/testify/mock"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/record"
 )
 
 var aClaims *activities.Claims
@@ -51,7 +53,7 @@ func TestClaimAutoPay(t *testing.T) {
 	if h.ran() != "CheckCoverage TriageClaim OpenReserve Payout SettleClaim" {
 		t.Errorf("steps = %s", h.ran())
 	}
-	if !h.auditHas(record.ActionRouted, "auto-pay: triage score 10 < 50") {
+	if !h.auditHas(audit.ActionRouted, "auto-pay: triage score 10 < 50") {
 		t.Error("routing not audited")
 	}
 	h.env.AssertExpectations(t)
@@ -104,7 +106,7 @@ func TestClaimAdjusterReview(t *testing.T) {
 			if tc.outcome == OutcomeDenied && h.ran() != "CheckCoverage TriageClaim" {
 				t.Errorf("denied claim ran %s", h.ran())
 			}
-			if len(tc.decisions) == 0 && !h.auditHas(humantask.ActionEscalated, "added role senior-adjuster") {
+			if len(tc.decisions) == 0 && !h.auditHas(audit.ActionEscalated, "added role senior-adjuster") {
 				t.Error("the review was not escalated to a senior adjuster")
 			}
 		})
@@ -123,7 +125,7 @@ func TestClaimPayoutFailureReleasesTheReserve(t *testing.T) {
 	if h.ran() != "CheckCoverage TriageClaim OpenReserve Payout ReleaseReserve" {
 		t.Errorf("steps = %s", h.ran())
 	}
-	if !h.auditHas(record.ActionCompensated, "release-reserve (payout-failed)") {
+	if !h.auditHas(audit.ActionCompensated, "release-reserve (payout-failed)") {
 		t.Error("compensation not audited")
 	}
 }
@@ -139,12 +141,12 @@ func TestClaimRouteFromRecordedFacts(t *testing.T) {
 		{map[string]string{"triageScore": "70", "amount": "1200"}, ClaimAdjusterReview},
 		{map[string]string{"triageScore": "10", "amount": "2500"}, ClaimAdjusterReview},
 	} {
-		r, err := claim.Route(tc.facts, h.pol)
+		r, err := Claim.Routing(tc.facts, h.pol)
 		if err != nil || r.Decision != tc.decision {
 			t.Errorf("%v: %+v, %v", tc.facts, r, err)
 		}
 	}
-	if _, err := claim.Route(map[string]string{"amount": "1"}, h.pol); err == nil {
+	if _, err := Claim.Routing(map[string]string{"amount": "1"}, h.pol); err == nil {
 		t.Error("a missing fact was not refused")
 	}
 }

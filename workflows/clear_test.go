@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/process"
 )
 
 // Summary and details are user metadata, which the Web UI shows to every
@@ -13,7 +14,7 @@ import (
 // free text (docs/security.md: "What stays in clear").
 func TestSummaryAndDetailsHoldNoPersonalData(t *testing.T) {
 	for _, c := range []struct {
-		in       Input
+		in       process.Input
 		personal []string
 	}{
 		{&LoanInput{ApplicationID: "A-1", ApplicantID: "APPL-77", Amount: 1000, TermMonths: 12, Purpose: "wedding of my daughter"},

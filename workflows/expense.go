@@ -6,12 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/process"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // ProcessExpense is the expense process's name.
@@ -20,24 +22,28 @@ const ProcessExpense = "expense"
 // Expense outcomes.
 const OutcomeReimbursed = "reimbursed"
 
-var expense = &Process{
+// Expense is expense approval: a chain of levels by amount (manager, then
+// finance, then director), each a human task with distinct approvers; the
+// requester is excluded everywhere; reimbursement on approval.
+var Expense = process.Define(process.Description{
 	Name: ProcessExpense, Title: "Expense approval", IDField: "expenseId", IDPrefix: "X",
-	NewInput: func() Input { return &ExpenseInput{} },
-	Flags: []Flag{
-		stringFlag("requester", "requester's user id (e.g. max)", func(in Input) *string { return &in.(*ExpenseInput).Requester }),
-		floatFlag("amount", "amount to reimburse", func(in Input) *float64 { return &in.(*ExpenseInput).Amount }),
-		stringFlag("category", "category (travel, equipment, training, ...)", func(in Input) *string { return &in.(*ExpenseInput).Category }),
-		stringFlag("description", "what it was for", func(in Input) *string { return &in.(*ExpenseInput).Description }),
+	Flags: []process.Flag{
+		process.StringFlag("requester", "requester's user id (e.g. max)", func(in *ExpenseInput) *string { return &in.Requester }),
+		process.FloatFlag("amount", "amount to reimburse", func(in *ExpenseInput) *float64 { return &in.Amount }),
+		process.StringFlag("category", "category (travel, equipment, training, ...)", func(in *ExpenseInput) *string { return &in.Category }),
+		process.StringFlag("description", "what it was for", func(in *ExpenseInput) *string { return &in.Description }),
 	},
-	Directory: func(in Input) []UserField { return []UserField{{"requester", in.(*ExpenseInput).Requester}} },
-	Demo: func(id func(int) string, _ time.Time) []Input {
-		return []Input{
+	Directory: func(in process.Input) []process.UserField {
+		return []process.UserField{{Field: "requester", User: in.(*ExpenseInput).Requester}}
+	},
+	Demo: func(id func(int) string, _ time.Time) []process.Input {
+		return []process.Input{
 			&ExpenseInput{ExpenseID: id(1), Requester: "max", Amount: 320, Category: "travel", Description: "train to a client"},
 			&ExpenseInput{ExpenseID: id(2), Requester: "mia", Amount: 2400, Category: "training", Description: "certification"},
 			&ExpenseInput{ExpenseID: id(3), Requester: "ben", Amount: 7800, Category: "equipment", Description: "workstation"},
 		}
 	},
-	CheckPolicy: checkSection(ProcessExpense, func(p *policy.Policy, ep ExpensePolicy) error {
+	CheckPolicy: process.CheckSection(ProcessExpense, func(p *policy.Policy, ep ExpensePolicy) error {
 		if len(ep.Levels) == 0 {
 			return fmt.Errorf("policy: processes.expense.levels: at least one level is needed")
 		}
@@ -55,28 +61,31 @@ var expense = &Process{
 		}
 		return nil
 	}),
-	Rules: sectionRules(ProcessExpense, expenseFacts, func(amount float64, ep ExpensePolicy) Route { route, _ := ExpenseRoute(amount, ep); return route }, func(amount float64, ep ExpensePolicy) []TaskRule {
+	Rules: process.SectionRules(ProcessExpense, expenseFacts, func(amount float64, ep ExpensePolicy) process.Route {
+		route, _ := ExpenseRoute(amount, ep)
+		return route
+	}, func(amount float64, ep ExpensePolicy) []process.TaskRule {
 		_, chain := ExpenseRoute(amount, ep)
-		var rules []TaskRule
+		var rules []process.TaskRule
 		var earlier []string
 		for _, l := range chain {
 			spec := expenseLevel(l, "")
-			rules = append(rules, TaskRule{Spec: spec, DistinctFrom: slices.Clone(earlier)})
+			rules = append(rules, process.TaskRule{Spec: spec, DistinctFrom: slices.Clone(earlier)})
 			earlier = append(earlier, spec.ID)
 		}
 		return rules
 	}),
-}
+}, expenseBody)
 
-func expenseFacts(amount *float64) []factParser { return []factParser{floatFact("amount", amount)} }
+func expenseFacts(amount *float64) []process.FactParser {
+	return []process.FactParser{process.FloatFact("amount", amount)}
+}
 
 // expenseLevel is one level's approval task, as the policy sets it; the
 // approvers of earlier levels are excluded from it.
 func expenseLevel(l ExpenseLevel, title string) humantask.Spec {
 	return humantask.FromPolicy(l.Name+"-approval", title, l.Task)
 }
-
-func init() { describe(expense, Expense) }
 
 // ExpensePolicy is the expense section of the policy.
 type ExpensePolicy struct {
@@ -93,7 +102,7 @@ type ExpenseLevel struct {
 
 // ExpenseRoute is the approval chain an amount needs: every level it is
 // above, in order.
-func ExpenseRoute(amount float64, pol ExpensePolicy) (Route, []ExpenseLevel) {
+func ExpenseRoute(amount float64, pol ExpensePolicy) (process.Route, []ExpenseLevel) {
 	var chain []ExpenseLevel
 	var names []string
 	for _, l := range pol.Levels {
@@ -102,8 +111,8 @@ func ExpenseRoute(amount float64, pol ExpensePolicy) (Route, []ExpenseLevel) {
 			names = append(names, l.Name)
 		}
 	}
-	return Route{Path: record.PathManual, Decision: strings.Join(names, " → "), Facts: map[string]string{"amount": formatAmount(amount)},
-		Reason: fmt.Sprintf("approval chain for %s: %s", money(amount), strings.Join(names, " → "))}, chain
+	return process.Route{Path: record.PathManual, Decision: strings.Join(names, " → "), Facts: map[string]string{"amount": process.FormatAmount(amount)},
+		Reason: fmt.Sprintf("approval chain for %s: %s", process.Money(amount), strings.Join(names, " → "))}, chain
 }
 
 // ExpenseInput is an expense claim.
@@ -117,58 +126,51 @@ type ExpenseInput struct {
 
 // Validate names the first bad field.
 func (in ExpenseInput) Validate() error {
-	if err := requireKey("expenseId", in.ExpenseID); err != nil {
+	if err := process.RequireKey("expenseId", in.ExpenseID); err != nil {
 		return err
 	}
-	if err := requireKey("requester", in.Requester); err != nil {
+	if err := process.RequireKey("requester", in.Requester); err != nil {
 		return err
 	}
-	if err := amountUpTo("amount", in.Amount, 1_000_000); err != nil {
+	if err := process.AmountUpTo("amount", in.Amount, 1_000_000); err != nil {
 		return err
 	}
 	if strings.TrimSpace(in.Category) == "" {
-		return invalid("category", "required (e.g. travel, equipment, training)")
+		return process.Invalid("category", "required (e.g. travel, equipment, training)")
 	}
-	if err := atMost("category", in.Category, 100); err != nil {
+	if err := process.AtMost("category", in.Category, 100); err != nil {
 		return err
 	}
-	return atMost("description", in.Description, 500)
+	return process.AtMost("description", in.Description, 500)
 }
 
 // Key is the business key.
-func (in ExpenseInput) Key() string { return WorkflowID(ProcessExpense, in.ExpenseID) }
+func (in ExpenseInput) Key() string { return process.WorkflowID(ProcessExpense, in.ExpenseID) }
 
 // SetID sets the expense id.
 func (in *ExpenseInput) SetID(id string) { in.ExpenseID = id }
 
 // Summary is the one line the Web UI shows.
 func (in ExpenseInput) Summary() string {
-	return fmt.Sprintf("Expense %s: %s %s", in.ExpenseID, money(in.Amount), in.Category)
+	return fmt.Sprintf("Expense %s: %s %s", in.ExpenseID, process.Money(in.Amount), in.Category)
 }
 
 // Details are the business facts, shown to every operator: the
 // requester and the description stay in the (encrypted) input.
 func (in ExpenseInput) Details() string {
-	return facts("Expense approval", in.Key(), "amount", money(in.Amount), "category", in.Category)
+	return process.Details("Expense approval", in.Key(), "amount", process.Money(in.Amount), "category", in.Category)
 }
 
 // ExpenseResult is how a claim ended.
 type ExpenseResult struct {
-	Ending
+	process.Ending
 	Levels    []string `json:"levels"`
 	Approvers []string `json:"approvers,omitempty"`
 	PayoutID  string   `json:"payoutId,omitempty"`
 }
 
-// Expense is expense approval: a chain of levels by amount (manager, then
-// finance, then director), each a human task with distinct approvers; the
-// requester is excluded everywhere; reimbursement on approval.
-func Expense(ctx workflow.Context, in ExpenseInput) (*ExpenseResult, error) {
-	return run(ctx, expense, in, &ExpenseResult{}, expenseBody)
-}
-
-func expenseBody(ctx workflow.Context, p *proc, in ExpenseInput, res *ExpenseResult) error {
-	pol, err := start[ExpensePolicy](ctx, p, expense, &in, fmt.Sprintf("claim %s by %s for %s", in.ExpenseID, in.Requester, money(in.Amount)))
+func expenseBody(ctx workflow.Context, p *process.Proc, in ExpenseInput, res *ExpenseResult) error {
+	pol, err := process.Start[ExpensePolicy](ctx, p, fmt.Sprintf("claim %s by %s for %s", in.ExpenseID, in.Requester, process.Money(in.Amount)))
 	if err != nil {
 		return err
 	}
@@ -177,14 +179,14 @@ func expenseBody(ctx workflow.Context, p *proc, in ExpenseInput, res *ExpenseRes
 		res.Levels = append(res.Levels, l.Name)
 	}
 	p.SetStages(len(chain) + 1)
-	p.route(ctx, route)
+	p.Route(ctx, route)
 
 	exclusions := []humantask.Exclusion{{User: in.Requester, Reason: "the requester"}}
 	for i, l := range chain {
 		p.SetStage(ctx, i+1, l.Name+"-approval", fmt.Sprintf("awaiting %s approval", l.Name))
 		spec := expenseLevel(l, fmt.Sprintf("%s approval of %s", capitalize(l.Name), in.Key()))
 		spec.Exclusions = slices.Clone(exclusions)
-		r, err := p.decide(ctx, spec, review{outcome: OutcomeRejected, decision: l.Name + " decision", level: l.Name})
+		r, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeRejected, Decision: l.Name + " decision", Level: l.Name})
 		if err != nil {
 			return err
 		}
@@ -197,13 +199,13 @@ func expenseBody(ctx workflow.Context, p *proc, in ExpenseInput, res *ExpenseRes
 	var pay *activities.Payments
 	p.SetStage(ctx, p.Stages(), "reimbursement", "reimbursing the requester")
 	var out activities.PayoutResult
-	if err := p.step(ctx, "reimburse", "payments: reimburse "+money(in.Amount)+" for "+in.Key(), pay.Payout,
+	if err := p.Step(ctx, "reimburse", "payments: reimburse "+process.Money(in.Amount)+" for "+in.Key(), pay.Payout,
 		activities.PayoutInput{Reference: in.Key(), Payee: in.Requester, Amount: in.Amount}, &out); err != nil {
 		return err
 	}
 	res.PayoutID = out.PayoutID
-	_ = p.notify(ctx, "notify-requester", in.Requester, "Expense "+in.ExpenseID+" reimbursed", "Approved by "+strings.Join(res.Approvers, ", "))
-	return record.End(OutcomeReimbursed, fmt.Sprintf("approved by %s; paid %s", strings.Join(res.Approvers, ", "), money(in.Amount)))
+	_ = notify(ctx, p, "notify-requester", in.Requester, "Expense "+in.ExpenseID+" reimbursed", "Approved by "+strings.Join(res.Approvers, ", "))
+	return process.End(OutcomeReimbursed, fmt.Sprintf("approved by %s; paid %s", strings.Join(res.Approvers, ", "), process.Money(in.Amount)))
 }
 
 // capitalize upper-cases the first letter of an ASCII level name.

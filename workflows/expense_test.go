@@ -8,7 +8,8 @@ import (
 	"github.com/stretchr/testify/mock"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/process"
 )
 
 func expenseIn(amount float64) ExpenseInput {
@@ -89,7 +90,7 @@ func TestExpenseRejectEndsIt(t *testing.T) {
 	h.update(2*time.Hour, humantask.Decision{Verdict: humantask.Reject, Actor: "fin", Comment: "no receipt"})
 	var res ExpenseResult
 	h.run(Expense, expenseIn(3000), &res)
-	if res.Outcome != OutcomeRejected || res.Reason != "rejected at finance level by fin: no receipt" || strings.Contains(h.ran(), "Payout") {
+	if res.Outcome != process.OutcomeRejected || res.Reason != "rejected at finance level by fin: no receipt" || strings.Contains(h.ran(), "Payout") {
 		t.Fatalf("result %+v after %s", res, h.ran())
 	}
 }

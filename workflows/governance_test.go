@@ -9,14 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
+
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/record"
 )
 
 // Two instances for one application (started with the official CLI under
@@ -26,7 +28,7 @@ func TestProcessRefusesAWorkflowIDThatIsNotTheBusinessKey(t *testing.T) {
 	h := newHarness(t)
 	in := loanIn("C-1001", 10000)
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "loan-A-1-again"})
-	h.env.ExecuteWorkflow(Loan, in)
+	h.env.ExecuteWorkflow(Loan.Name, in)
 	wantInvalidInput(t, h.env, "applicationId")
 	if !strings.Contains(h.env.GetWorkflowError().Error(), `the workflow ID "loan-A-1-again" is not the business key "loan-A-1"`) {
 		t.Errorf("err = %v", h.env.GetWorkflowError())
@@ -114,11 +116,11 @@ func TestWithdrawOnlyByTheApplicantOrAPolicyRole(t *testing.T) {
 	if !sam.done || res.Outcome != OutcomeWithdrawn || res.Reason != "withdrawn by sam: duplicate application" {
 		t.Fatalf("sam: %+v; result %+v", sam, res)
 	}
-	if !h.auditHas(record.ActionRequestRefused, "withdraw refused: by: mallory may not withdraw") {
+	if !h.auditHas(audit.ActionRequestRefused, "withdraw refused: by: mallory may not withdraw") {
 		t.Errorf("refused signal not audited: %+v", h.audit())
 	}
 	for _, e := range h.audit() {
-		if e.Action == record.ActionRequested && e.Actor != "sam" {
+		if e.Action == audit.ActionRequested && e.Actor != "sam" {
 			t.Errorf("requested by %s", e.Actor)
 		}
 	}
@@ -174,17 +176,17 @@ func TestOnboardingManagerApprovalUnderSeparationOfDuties(t *testing.T) {
 // and ended as state says; it keeps what it is asked to append.
 type ownedStore struct {
 	discardAudit
-	state    auditstore.KeyState
-	appended []auditstore.Entry
+	state    audit.KeyState
+	appended []audit.Entry
 }
 
-func (s *ownedStore) KeyState(context.Context, string, string, []string) (auditstore.KeyState, error) {
+func (s *ownedStore) KeyState(context.Context, string, string, []string) (audit.KeyState, error) {
 	return s.state, nil
 }
 
-func (s *ownedStore) Append(_ context.Context, e []auditstore.Entry) (auditstore.AppendResult, error) {
+func (s *ownedStore) Append(_ context.Context, e []audit.Entry) (audit.AppendResult, error) {
 	s.appended = append(s.appended, e...)
-	return auditstore.AppendResult{Stored: len(e)}, nil
+	return audit.AppendResult{Stored: len(e)}, nil
 }
 
 // A business key whose instance has ended never runs again: the run
@@ -193,12 +195,11 @@ func (s *ownedStore) Append(_ context.Context, e []auditstore.Entry) (auditstore
 // it) runs.
 func TestEndedKeyIsRefusedBeforeAnySideEffect(t *testing.T) {
 	ended := time.Date(2026, 11, 20, 10, 15, 2, 0, time.UTC)
-	start := &auditstore.Record{Entry: auditstore.Entry{RunID: "first-run", Action: record.ActionStarted, Data: json.RawMessage(`{"originalRunId":"first-run"}`)}}
-	end := &auditstore.Record{Entry: auditstore.Entry{RunID: "first-run", Action: record.ActionCompleted, Time: ended, Data: json.RawMessage(`{"outcome":"declined"}`)}}
+	start := &audit.Stored{Entry: audit.Entry{RunID: "first-run", Action: audit.ActionStarted, Data: json.RawMessage(`{"originalRunId":"first-run"}`)}}
+	end := &audit.Stored{Entry: audit.Entry{RunID: "first-run", Action: audit.ActionCompleted, Time: ended, Data: json.RawMessage(`{"outcome":"declined"}`)}}
 
-	h := newHarness(t)
-	st := &ownedStore{state: auditstore.KeyState{Start: start, End: end}}
-	h.env.RegisterActivity(&activities.Audit{Store: st})
+	st := &ownedStore{state: audit.KeyState{Start: start, End: end}}
+	h := newHarness(t, st)
 	in := loanIn("C-1001", 10000)
 	h.execute(Loan, in)
 	var ae *temporal.ApplicationError
@@ -210,19 +211,18 @@ func TestEndedKeyIsRefusedBeforeAnySideEffect(t *testing.T) {
 	if len(h.calls) != 0 {
 		t.Errorf("steps ran: %v", h.calls)
 	}
-	if len(st.appended) != 1 || st.appended[0].Action != record.ActionStartRefused || st.appended[0].Seq != 1 || st.appended[0].Details != ae.Message() {
+	if len(st.appended) != 1 || st.appended[0].Action != audit.ActionStartRefused || st.appended[0].Seq != 1 || st.appended[0].Details != ae.Message() {
 		t.Errorf("recorded = %+v", st.appended)
 	}
 
 	// The test environment's run is its own lineage: a key it started runs.
-	h = newHarness(t)
 	own := *start
 	own.Data = json.RawMessage(`{"originalRunId":"default-test-run-id"}`)
-	h.env.RegisterActivity(&activities.Audit{Store: &ownedStore{state: auditstore.KeyState{Start: &own}}})
+	h = newHarness(t, &ownedStore{state: audit.KeyState{Start: &own}})
 	mockLoanSystems(h, in, 780, 5.9)
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeApproved {
+	if res.Outcome != process.OutcomeApproved {
 		t.Errorf("a key this lineage owns: %+v", res)
 	}
 }

@@ -10,6 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/internal/frameact"
+	"github.com/batonhq/baton/process"
+
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -19,10 +24,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // Nil pointers of every activity struct, to name methods in mocks.
@@ -61,24 +65,28 @@ type harness struct {
 
 func loadDevPolicy(t *testing.T) *policy.Policy {
 	t.Helper()
-	p, err := policy.Load("../config/policy.yaml")
+	p, err := config.LoadPolicy("../config/policy.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func newHarness(t *testing.T) *harness {
+// With a store, the audit activities write to it (else they discard).
+func newHarness(t *testing.T, store ...frameact.AuditStore) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), pol: loadDevPolicy(t)}
 	h.env.SetStartTime(testStart)
-	Register(h.env)
-	h.env.RegisterActivity(&activities.Policy{Current: h.pol})
-	h.env.RegisterActivity(&activities.Audit{Store: discardAudit{}})
+	Catalog().Register(h.env, record.Settings{})
+	var st frameact.AuditStore = discardAudit{}
+	if len(store) > 0 {
+		st = store[0]
+	}
+	frameact.NewFrame(h.pol, st).Register(h.env)
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	h.env.SetOnActivityStartedListener(func(info *activityInfo, _ ctxT, _ encodedValues) {
-		if info.ActivityType.Name == activities.AppendAuditName {
+		if info.ActivityType.Name == record.ActivityAppendAudit {
 			return // the record's writer; the record's tests check it
 		}
 		h.calls = append(h.calls, info.ActivityType.Name)
@@ -131,8 +139,12 @@ func (h *harness) signal(at time.Duration, name string, arg any) {
 	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(name, arg) }, at)
 }
 
-// execute starts a process under its business key, as the starter does.
+// execute starts a process (its description, or a workflow) under its
+// business key, as the starter does.
 func (h *harness) execute(wf any, in any) {
+	if d, ok := wf.(*process.Description); ok {
+		wf = d.Name
+	}
 	if k, ok := in.(interface{ Key() string }); ok {
 		h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: k.Key()})
 	}
@@ -155,13 +167,13 @@ func (h *harness) run(wf any, in any, out any) {
 }
 
 // audit returns the trail through the query (it works after completion).
-func (h *harness) audit() []record.AuditEntry {
+func (h *harness) audit() []audit.Entry {
 	h.t.Helper()
 	v, err := h.env.QueryWorkflow(record.QueryAudit)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	var a []record.AuditEntry
+	var a []audit.Entry
 	if err := v.Get(&a); err != nil {
 		h.t.Fatal(err)
 	}
@@ -192,7 +204,7 @@ func wantInvalidInput(t *testing.T, env *testsuite.TestWorkflowEnvironment, fiel
 	t.Helper()
 	err := env.GetWorkflowError()
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != ErrInvalidStart || !ae.NonRetryable() || !strings.Contains(ae.Error(), field+":") {
+	if !errors.As(err, &ae) || ae.Type() != process.ErrInvalidStart || !ae.NonRetryable() || !strings.Contains(ae.Error(), field+":") {
 		t.Fatalf("err = %v, want a non-retryable InvalidInput naming %s", err, field)
 	}
 }
@@ -201,14 +213,14 @@ func wantInvalidInput(t *testing.T, env *testsuite.TestWorkflowEnvironment, fiel
 // tests check what reaches the store).
 type discardAudit struct{}
 
-func (discardAudit) Append(_ context.Context, e []auditstore.Entry) (auditstore.AppendResult, error) {
-	return auditstore.AppendResult{Stored: len(e)}, nil
+func (discardAudit) Append(_ context.Context, e []audit.Entry) (audit.AppendResult, error) {
+	return audit.AppendResult{Stored: len(e)}, nil
 }
 
-func (discardAudit) KeyState(context.Context, string, string, []string) (auditstore.KeyState, error) {
-	return auditstore.KeyState{}, nil
+func (discardAudit) KeyState(context.Context, string, string, []string) (audit.KeyState, error) {
+	return audit.KeyState{}, nil
 }
 
-func (discardAudit) Earlier(context.Context, string, string, []string) ([]auditstore.Record, error) {
+func (discardAudit) Earlier(context.Context, string, string, []string) ([]audit.Stored, error) {
 	return nil, nil
 }

@@ -6,15 +6,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
+
 	"github.com/stretchr/testify/mock"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // withAmount returns a process's first demo input with its amount set
 // through the starter's --amount flag (nil if the process has none).
-func withAmount(t *testing.T, p *Process, v float64) Input {
+func withAmount(t *testing.T, p *process.Description, v float64) process.Input {
 	t.Helper()
 	for _, f := range p.Flags {
 		if f.Name == "amount" {
@@ -34,7 +36,7 @@ func withAmount(t *testing.T, p *Process, v float64) Input {
 func TestInputsRefuseNonFiniteAndSubCentAmounts(t *testing.T) {
 	bad := map[string]float64{"NaN": math.NaN(), "+Inf": math.Inf(1), "-Inf": math.Inf(-1), "zero": 0, "tenth of a cent": 0.001, "negative": -5}
 	checked := 0
-	for _, p := range Processes() {
+	for _, p := range Catalog().Processes() {
 		if withAmount(t, p, 1) == nil {
 			continue
 		}
@@ -59,7 +61,7 @@ func TestInputsRefuseNonFiniteAndSubCentAmounts(t *testing.T) {
 // the field, before anything runs. (JSON cannot carry NaN: a sub-cent
 // amount is what such a client can send.)
 func TestWorkflowsRefuseSubCentAmountsFromOtherClients(t *testing.T) {
-	for _, p := range Processes() {
+	for _, p := range Catalog().Processes() {
 		in := withAmount(t, p, 0.004)
 		if in == nil {
 			continue
@@ -96,7 +98,7 @@ func TestLoanUnknownApplicantFailsNamingTheField(t *testing.T) {
 	if h.ran() != "VerifyIdentity" {
 		t.Errorf("ran %s", h.ran())
 	}
-	if !h.auditHas(record.ActionFailed, `applicantId: "C-0000" is unknown`) {
+	if !h.auditHas(audit.ActionFailed, `applicantId: "C-0000" is unknown`) {
 		t.Errorf("audit %+v", h.audit())
 	}
 }
@@ -105,42 +107,42 @@ func TestLoanUnknownApplicantFailsNamingTheField(t *testing.T) {
 // return forging a line, what a decoder made of invalid UTF-8) is refused
 // in every process's input, naming the field.
 func TestInputsRefuseControlCharactersInText(t *testing.T) {
-	demo := func(name string) Input {
-		p, _ := Lookup(name)
+	demo := func(name string) process.Input {
+		p, _ := Catalog().Lookup(name)
 		return p.Demo(func(n int) string { return fmt.Sprint("T-", n) }, testStart)[0]
 	}
-	cases := map[string]func(bad string) (Input, string){
-		"loan purpose": func(bad string) (Input, string) {
+	cases := map[string]func(bad string) (process.Input, string){
+		"loan purpose": func(bad string) (process.Input, string) {
 			in := demo(ProcessLoan).(*LoanInput)
 			in.Purpose = bad
 			return in, "purpose"
 		},
-		"expense category": func(bad string) (Input, string) {
+		"expense category": func(bad string) (process.Input, string) {
 			in := demo(ProcessExpense).(*ExpenseInput)
 			in.Category = bad
 			return in, "category"
 		},
-		"expense description": func(bad string) (Input, string) {
+		"expense description": func(bad string) (process.Input, string) {
 			in := demo(ProcessExpense).(*ExpenseInput)
 			in.Description = bad
 			return in, "description"
 		},
-		"claim kind": func(bad string) (Input, string) {
+		"claim kind": func(bad string) (process.Input, string) {
 			in := demo(ProcessClaim).(*ClaimInput)
 			in.Kind = bad
 			return in, "kind"
 		},
-		"onboarding name": func(bad string) (Input, string) {
+		"onboarding name": func(bad string) (process.Input, string) {
 			in := demo(ProcessOnboarding).(*OnboardingInput)
 			in.Name = bad
 			return in, "name"
 		},
-		"onboarding equipment": func(bad string) (Input, string) {
+		"onboarding equipment": func(bad string) (process.Input, string) {
 			in := demo(ProcessOnboarding).(*OnboardingInput)
 			in.Equipment = []string{"laptop", bad}
 			return in, "equipment[1]"
 		},
-		"order sku": func(bad string) (Input, string) {
+		"order sku": func(bad string) (process.Input, string) {
 			in := demo(ProcessOrder).(*OrderInput)
 			in.Items = []activities.Item{{SKU: bad, Quantity: 1}}
 			return in, "items[0].sku"

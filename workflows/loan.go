@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/batonhq/baton/process"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // ProcessLoan is the loan process's name.
@@ -18,17 +20,22 @@ const ProcessLoan = "loan"
 // Loan outcomes beyond the shared ones.
 const OutcomeWithdrawn = "withdrawn"
 
-var loan = &Process{
+// Loan is loan origination: KYC, credit bureau, risk score, routing to
+// automatic approval, automatic decline or underwriting (four-eyes above a
+// threshold, escalation on SLA breach), then offer, disbursement and the
+// applicant's notification. The applicant may withdraw until disbursement.
+var Loan = process.Define(process.Description{
 	Name: ProcessLoan, Title: "Loan origination", IDField: "applicationId", IDPrefix: "A", Stages: 5,
-	NewInput: func() Input { return &LoanInput{} },
-	Flags: []Flag{
-		stringFlag("applicant", "applicant id (e.g. C-1002)", func(in Input) *string { return &in.(*LoanInput).ApplicantID }),
-		floatFlag("amount", "loan amount", func(in Input) *float64 { return &in.(*LoanInput).Amount }),
-		intFlag("term-months", "term in months", func(in Input) *int { return &in.(*LoanInput).TermMonths }),
-		stringFlag("purpose", "purpose of the loan", func(in Input) *string { return &in.(*LoanInput).Purpose }),
+	Messages: []process.Message{{Name: SignalWithdraw, Short: "Withdraw a loan application (until disbursement)",
+		Example: "  starter withdraw loan-A-17 --by C-1002 --reason 'found a better rate'"}},
+	Flags: []process.Flag{
+		process.StringFlag("applicant", "applicant id (e.g. C-1002)", func(in *LoanInput) *string { return &in.ApplicantID }),
+		process.FloatFlag("amount", "loan amount", func(in *LoanInput) *float64 { return &in.Amount }),
+		process.IntFlag("term-months", "term in months", func(in *LoanInput) *int { return &in.TermMonths }),
+		process.StringFlag("purpose", "purpose of the loan", func(in *LoanInput) *string { return &in.Purpose }),
 	},
-	Demo: func(id func(int) string, _ time.Time) []Input {
-		return []Input{
+	Demo: func(id func(int) string, _ time.Time) []process.Input {
+		return []process.Input{
 			&LoanInput{ApplicationID: id(1), ApplicantID: "C-1001", Amount: 12000, TermMonths: 36, Purpose: "car"},
 			&LoanInput{ApplicationID: id(2), ApplicantID: "C-1002", Amount: 40000, TermMonths: 48, Purpose: "renovation"},
 			&LoanInput{ApplicationID: id(3), ApplicantID: "C-1002", Amount: 150000, TermMonths: 120, Purpose: "property"},
@@ -36,7 +43,7 @@ var loan = &Process{
 			&LoanInput{ApplicationID: id(5), ApplicantID: "C-9999", Amount: 5000, TermMonths: 12, Purpose: "tuition"},
 		}
 	},
-	CheckPolicy: checkSection(ProcessLoan, func(p *policy.Policy, lp LoanPolicy) error {
+	CheckPolicy: process.CheckSection(ProcessLoan, func(p *policy.Policy, lp LoanPolicy) error {
 		if err := p.ValidateTask("processes.loan.underwriting", lp.Underwriting, true); err != nil {
 			return err
 		}
@@ -45,16 +52,16 @@ var loan = &Process{
 		}
 		return nil
 	}),
-	Rules: sectionRules(ProcessLoan, loanFacts, LoanRoute, func(f LoanFacts, lp LoanPolicy) []TaskRule {
+	Rules: process.SectionRules(ProcessLoan, loanFacts, LoanRoute, func(f LoanFacts, lp LoanPolicy) []process.TaskRule {
 		if LoanRoute(f, lp).Decision != LoanUnderwriting {
 			return nil
 		}
-		return []TaskRule{{Spec: loanUnderwriting(f, lp, "")}}
+		return []process.TaskRule{{Spec: loanUnderwriting(f, lp, "")}}
 	}),
-}
+}, loanBody)
 
-func loanFacts(f *LoanFacts) []factParser {
-	return []factParser{intFact("riskScore", &f.RiskScore), floatFact("amount", &f.Amount)}
+func loanFacts(f *LoanFacts) []process.FactParser {
+	return []process.FactParser{process.IntFact("riskScore", &f.RiskScore), process.FloatFact("amount", &f.Amount)}
 }
 
 // loanUnderwriting is the underwriting task: the policy's, with the
@@ -64,8 +71,6 @@ func loanUnderwriting(f LoanFacts, lp LoanPolicy, title string) humantask.Spec {
 	spec.Quorum = LoanQuorum(f, lp)
 	return spec
 }
-
-func init() { describe(loan, Loan) }
 
 // LoanPolicy is the loan's section of the policy.
 type LoanPolicy struct {
@@ -99,18 +104,18 @@ const (
 // LoanRoute routes an application: automatic decline below the decline
 // score, automatic approval at or above the approval score up to its
 // amount, otherwise manual underwriting.
-func LoanRoute(f LoanFacts, pol LoanPolicy) Route {
-	facts := map[string]string{"riskScore": fmt.Sprint(f.RiskScore), "amount": formatAmount(f.Amount)}
+func LoanRoute(f LoanFacts, pol LoanPolicy) process.Route {
+	facts := map[string]string{"riskScore": fmt.Sprint(f.RiskScore), "amount": process.FormatAmount(f.Amount)}
 	switch {
 	case f.RiskScore < pol.AutoDeclineBelow:
-		return Route{Path: record.PathAutomated, Decision: LoanAutoDecline, Verdict: humantask.Reject, Facts: facts,
+		return process.Route{Path: record.PathAutomated, Decision: LoanAutoDecline, Verdict: humantask.Reject, Facts: facts,
 			Reason: fmt.Sprintf("auto-decline: risk score %d < %d", f.RiskScore, pol.AutoDeclineBelow)}
 	case f.RiskScore >= pol.AutoApprove.MinScore && f.Amount <= pol.AutoApprove.MaxAmount:
-		return Route{Path: record.PathAutomated, Decision: LoanAutoApprove, Verdict: humantask.Approve, Facts: facts,
-			Reason: fmt.Sprintf("auto-approve: risk score %d >= %d and amount %s <= %s", f.RiskScore, pol.AutoApprove.MinScore, money(f.Amount), money(pol.AutoApprove.MaxAmount))}
+		return process.Route{Path: record.PathAutomated, Decision: LoanAutoApprove, Verdict: humantask.Approve, Facts: facts,
+			Reason: fmt.Sprintf("auto-approve: risk score %d >= %d and amount %s <= %s", f.RiskScore, pol.AutoApprove.MinScore, process.Money(f.Amount), process.Money(pol.AutoApprove.MaxAmount))}
 	default:
-		return Route{Path: record.PathManual, Decision: LoanUnderwriting, Facts: facts,
-			Reason: fmt.Sprintf("manual underwriting: risk score %d, amount %s, quorum %d", f.RiskScore, money(f.Amount), LoanQuorum(f, pol))}
+		return process.Route{Path: record.PathManual, Decision: LoanUnderwriting, Facts: facts,
+			Reason: fmt.Sprintf("manual underwriting: risk score %d, amount %s, quorum %d", f.RiskScore, process.Money(f.Amount), LoanQuorum(f, pol))}
 	}
 }
 
@@ -131,41 +136,41 @@ type LoanInput struct {
 
 // Validate names the first bad field.
 func (in LoanInput) Validate() error {
-	if err := requireKey("applicationId", in.ApplicationID); err != nil {
+	if err := process.RequireKey("applicationId", in.ApplicationID); err != nil {
 		return err
 	}
-	if err := requireKey("applicantId", in.ApplicantID); err != nil {
+	if err := process.RequireKey("applicantId", in.ApplicantID); err != nil {
 		return err
 	}
-	if err := amountUpTo("amount", in.Amount, 5_000_000); err != nil {
+	if err := process.AmountUpTo("amount", in.Amount, 5_000_000); err != nil {
 		return err
 	}
 	if in.TermMonths < 6 || in.TermMonths > 360 {
-		return invalid("termMonths", "%d must be between 6 and 360", in.TermMonths)
+		return process.Invalid("termMonths", "%d must be between 6 and 360", in.TermMonths)
 	}
-	return atMost("purpose", in.Purpose, 200)
+	return process.AtMost("purpose", in.Purpose, 200)
 }
 
 // Key is the business key.
-func (in LoanInput) Key() string { return WorkflowID(ProcessLoan, in.ApplicationID) }
+func (in LoanInput) Key() string { return process.WorkflowID(ProcessLoan, in.ApplicationID) }
 
 // SetID sets the application id.
 func (in *LoanInput) SetID(id string) { in.ApplicationID = id }
 
 // Summary is the one line the Web UI shows.
 func (in LoanInput) Summary() string {
-	return fmt.Sprintf("Loan %s: %s over %d months", in.ApplicationID, money(in.Amount), in.TermMonths)
+	return fmt.Sprintf("Loan %s: %s over %d months", in.ApplicationID, process.Money(in.Amount), in.TermMonths)
 }
 
 // Details are the business facts, shown to every operator: the
 // applicant and the purpose stay in the (encrypted) input.
 func (in LoanInput) Details() string {
-	return facts("Loan origination", in.Key(), "amount", money(in.Amount), "term", fmt.Sprintf("%d months", in.TermMonths))
+	return process.Details("Loan origination", in.Key(), "amount", process.Money(in.Amount), "term", fmt.Sprintf("%d months", in.TermMonths))
 }
 
 // LoanResult is how an application ended.
 type LoanResult struct {
-	Ending
+	process.Ending
 	CreditScore    int    `json:"creditScore,omitempty"`
 	RiskScore      int    `json:"riskScore,omitempty"`
 	OfferID        string `json:"offerId,omitempty"`
@@ -195,25 +200,17 @@ func loanAPR(risk int) float64 {
 	}
 }
 
-// Loan is loan origination: KYC, credit bureau, risk score, routing to
-// automatic approval, automatic decline or underwriting (four-eyes above a
-// threshold, escalation on SLA breach), then offer, disbursement and the
-// applicant's notification. The applicant may withdraw until disbursement.
-func Loan(ctx workflow.Context, in LoanInput) (*LoanResult, error) {
-	return run(ctx, loan, in, &LoanResult{}, loanBody)
-}
-
-func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) error {
+func loanBody(ctx workflow.Context, p *process.Proc, in LoanInput, res *LoanResult) error {
 	disbursing := false
 	var pol LoanPolicy
 	p.EndOn(ctx, SignalWithdraw, record.Requesters{Owner: in.ApplicantID, Roles: func() []string { return pol.WithdrawRoles }},
 		func() bool { return !disbursing }, OutcomeWithdrawn, "withdrawn")
-	p.onEnd = func(ctx workflow.Context, outcome, reason string) {
+	p.OnEnd(func(ctx workflow.Context, outcome, reason string) {
 		if outcome != OutcomeWithdrawn {
-			_ = p.notify(ctx, "notify-applicant", in.ApplicantID, fmt.Sprintf("Your loan application %s: %s", in.ApplicationID, outcome), reason)
+			_ = notify(ctx, p, "notify-applicant", in.ApplicantID, fmt.Sprintf("Your loan application %s: %s", in.ApplicationID, outcome), reason)
 		}
-	}
-	pol, err := start[LoanPolicy](ctx, p, loan, &in, fmt.Sprintf("application %s by %s for %s", in.ApplicationID, in.ApplicantID, money(in.Amount)))
+	})
+	pol, err := process.Start[LoanPolicy](ctx, p, fmt.Sprintf("application %s by %s for %s", in.ApplicationID, in.ApplicantID, process.Money(in.Amount)))
 	if err != nil {
 		return err
 	}
@@ -221,16 +218,16 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 	var a *activities.KYC
 	p.SetStage(ctx, 1, "identity-check", "verifying the applicant's identity")
 	var kyc activities.KYCResult
-	if err := p.step(ctx, "kyc", "kyc: verify the applicant's identity for "+in.Key(), a.VerifyIdentity, activities.KYCInput{ApplicantID: in.ApplicantID}, &kyc); err != nil {
-		switch errorType(err) {
+	if err := p.Step(ctx, "kyc", "kyc: verify the applicant's identity for "+in.Key(), a.VerifyIdentity, activities.KYCInput{ApplicantID: in.ApplicantID}, &kyc); err != nil {
+		switch process.ErrorType(err) {
 		case activities.ErrKYCFailed:
-			p.Route(ctx, record.PathAutomated, "")
-			return record.End(OutcomeDeclined, "identity check failed")
+			p.SetPath(ctx, record.PathAutomated, "")
+			return process.End(process.OutcomeDeclined, "identity check failed")
 		case activities.ErrNotFound:
 			// Applicants are the KYC system's, not the directory's: an
 			// unknown one fails the instance as an unknown user does,
 			// naming the field.
-			return nonRetryableInput(invalid("applicantId", "%q is unknown to the identity check (%s)", in.ApplicantID, cause(err)))
+			return process.InvalidStart(process.Invalid("applicantId", "%q is unknown to the identity check (%s)", in.ApplicantID, process.Cause(err)))
 		}
 		return err
 	}
@@ -238,7 +235,7 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 	var cb *activities.CreditBureau
 	p.SetStage(ctx, 2, "credit-check", "pulling the credit report")
 	var score activities.ScoreResult
-	if err := p.step(ctx, "credit-score", "credit bureau: score the applicant for "+in.Key(), cb.PullCreditScore, activities.ScoreInput{ApplicantID: in.ApplicantID}, &score); err != nil {
+	if err := p.Step(ctx, "credit-score", "credit bureau: score the applicant for "+in.Key(), cb.PullCreditScore, activities.ScoreInput{ApplicantID: in.ApplicantID}, &score); err != nil {
 		return err
 	}
 	res.CreditScore = score.Score
@@ -247,14 +244,14 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 	p.SetStage(ctx, 3, "decision", "routing by risk score")
 	facts := LoanFacts{RiskScore: res.RiskScore, Amount: in.Amount}
 	route := LoanRoute(facts, pol)
-	p.route(ctx, route)
+	p.Route(ctx, route)
 	switch route.Decision {
 	case LoanAutoDecline:
-		return record.End(OutcomeDeclined, fmt.Sprintf("risk score %d below %d", res.RiskScore, pol.AutoDeclineBelow))
+		return process.End(process.OutcomeDeclined, fmt.Sprintf("risk score %d below %d", res.RiskScore, pol.AutoDeclineBelow))
 	case LoanUnderwriting:
 		spec := loanUnderwriting(facts, pol, "Underwriting decision for "+in.Key())
 		p.SetStage(ctx, 3, "underwriting", fmt.Sprintf("awaiting underwriter approval (%d needed)", spec.Quorum))
-		if _, err := p.decide(ctx, spec, review{outcome: OutcomeDeclined, decision: "underwriting decision"}); err != nil {
+		if _, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeDeclined, Decision: "underwriting decision"}); err != nil {
 			return err
 		}
 	}
@@ -262,18 +259,18 @@ func loanBody(ctx workflow.Context, p *proc, in LoanInput, res *LoanResult) erro
 	var lc *activities.LoanCore
 	p.SetStage(ctx, 4, "disbursement", "booking the offer and paying out")
 	var offer activities.OfferResult
-	if err := p.step(ctx, "offer", "loan core: offer for "+in.Key(), lc.CreateOffer,
+	if err := p.Step(ctx, "offer", "loan core: offer for "+in.Key(), lc.CreateOffer,
 		activities.OfferInput{ApplicationID: in.ApplicationID, Amount: in.Amount, TermMonths: in.TermMonths, APR: loanAPR(res.RiskScore)}, &offer); err != nil {
 		return err
 	}
 	res.OfferID = offer.OfferID
 	disbursing = true
 	var dis activities.DisburseResult
-	if err := p.step(ctx, "disbursement", "loan core: disburse "+money(in.Amount)+" for "+in.Key(), lc.Disburse,
+	if err := p.Step(ctx, "disbursement", "loan core: disburse "+process.Money(in.Amount)+" for "+in.Key(), lc.Disburse,
 		activities.DisburseInput{ApplicationID: in.ApplicationID, OfferID: offer.OfferID, Amount: in.Amount}, &dis); err != nil {
 		return err
 	}
 	res.DisbursementID = dis.DisbursementID
 	p.SetStage(ctx, 5, "notification", "notifying the applicant")
-	return record.End(OutcomeApproved, fmt.Sprintf("disbursed %s at %.1f%% APR", money(in.Amount), loanAPR(res.RiskScore)))
+	return process.End(process.OutcomeApproved, fmt.Sprintf("disbursed %s at %.1f%% APR", process.Money(in.Amount), loanAPR(res.RiskScore)))
 }

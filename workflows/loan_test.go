@@ -7,11 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
+
 	"github.com/stretchr/testify/mock"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/record"
 )
 
 func loanIn(applicant string, amount float64) LoanInput {
@@ -33,7 +36,7 @@ func TestLoanAutoApprove(t *testing.T) {
 	mockLoanSystems(h, in, 780, 5.9)
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeApproved || res.HandlingPath != record.PathAutomated || res.DisbursementID != "DSB-1" || res.RiskScore != 780 {
+	if res.Outcome != process.OutcomeApproved || res.HandlingPath != record.PathAutomated || res.DisbursementID != "DSB-1" || res.RiskScore != 780 {
 		t.Fatalf("result = %+v", res)
 	}
 	if h.ran() != "VerifyIdentity PullCreditScore CreateOffer Disburse" {
@@ -51,7 +54,7 @@ func TestLoanAutoDeclineAndKYCFailure(t *testing.T) {
 	mockLoanSystems(h, in, 510, 0)
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeDeclined || res.HandlingPath != record.PathAutomated || res.Reason != "risk score 510 below 550" {
+	if res.Outcome != process.OutcomeDeclined || res.HandlingPath != record.PathAutomated || res.Reason != "risk score 510 below 550" {
 		t.Fatalf("low score: %+v", res)
 	}
 	if h.ran() != "VerifyIdentity PullCreditScore" {
@@ -63,7 +66,7 @@ func TestLoanAutoDeclineAndKYCFailure(t *testing.T) {
 	h.env.OnActivity(aKYC.VerifyIdentity, mock.Anything, mock.Anything).Return(nil, refuse(activities.ErrKYCFailed, "document mismatch"))
 	res = LoanResult{}
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeDeclined || res.Reason != "identity check failed" || h.ran() != "VerifyIdentity" {
+	if res.Outcome != process.OutcomeDeclined || res.Reason != "identity check failed" || h.ran() != "VerifyIdentity" {
 		t.Fatalf("KYC failure: %+v after %s", res, h.ran())
 	}
 	if res.Facts == nil || len(res.Facts) != 0 {
@@ -88,10 +91,10 @@ func TestLoanManualUnderwritingQuorumByAmount(t *testing.T) {
 		}
 		var res LoanResult
 		h.run(Loan, in, &res)
-		if res.Outcome != OutcomeApproved || res.HandlingPath != record.PathManual {
+		if res.Outcome != process.OutcomeApproved || res.HandlingPath != record.PathManual {
 			t.Fatalf("%v: %+v", tc.amount, res)
 		}
-		if !h.auditHas(record.ActionRouted, "quorum "+string(rune('0'+len(tc.approvers)))) {
+		if !h.auditHas(audit.ActionRouted, "quorum "+string(rune('0'+len(tc.approvers)))) {
 			t.Errorf("%v: routing does not record quorum %d", tc.amount, len(tc.approvers))
 		}
 		h.env.AssertExpectations(t)
@@ -104,10 +107,10 @@ func TestLoanUnderwritingDeadlineDeclinesAfterEscalation(t *testing.T) {
 	mockLoanSystems(h, in, 660, 8.9)
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeDeclined || res.Reason != "no underwriting decision by the deadline" {
+	if res.Outcome != process.OutcomeDeclined || res.Reason != "no underwriting decision by the deadline" {
 		t.Fatalf("result = %+v", res)
 	}
-	if !h.auditHas(humantask.ActionEscalated, "added role senior-underwriter") {
+	if !h.auditHas(audit.ActionEscalated, "added role senior-underwriter") {
 		t.Error("no escalation to senior-underwriter before the deadline")
 	}
 	if strings.Contains(h.ran(), "CreateOffer") {
@@ -122,7 +125,7 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 	h.update(time.Hour, humantask.Decision{Verdict: humantask.Reject, Actor: "ben", Comment: "debt ratio too high"})
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeDeclined || res.Reason != "rejected by ben: debt ratio too high" {
+	if res.Outcome != process.OutcomeDeclined || res.Reason != "rejected by ben: debt ratio too high" {
 		t.Fatalf("result = %+v", res)
 	}
 	// The result records what a what-if needs: the routing facts and the
@@ -142,16 +145,16 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 	// the reason and the decider's comment, and its time is the close.
 	trail := h.audit()
 	last := trail[len(trail)-1]
-	if last.Action != record.ActionCompleted || !res.StartedAt.Equal(testStart) || !res.ClosedAt.Equal(last.Time) {
+	if last.Action != audit.ActionCompleted || !res.StartedAt.Equal(testStart) || !res.ClosedAt.Equal(last.Time) {
 		t.Fatalf("last entry %s at %s; result started %s, closed %s", last.Action, last.Time, res.StartedAt, res.ClosedAt)
 	}
-	var data EndData
+	var data audit.EndData
 	if err := json.Unmarshal(last.Data, &data); err != nil {
 		t.Fatalf("completed entry's data %q: %v", last.Data, err)
 	}
 	want := res.Ending
 	want.Reason, want.Tasks[0].Decisions[0].Comment = "", ""
-	if got := data.Ending(last.Time); !reflect.DeepEqual(got, want) {
+	if got := process.EndingOf(data, last.Time); !reflect.DeepEqual(got, want) {
 		t.Errorf("completed entry's data:\n%+v\nwant\n%+v", got, want)
 	}
 	if strings.Contains(string(last.Data), "debt ratio") {
@@ -161,8 +164,8 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 	// the decision carry data; the decision's has no time in it.
 	for _, e := range trail[:len(trail)-1] {
 		switch e.Action {
-		case record.ActionStarted, humantask.ActionTaskOpened:
-		case humantask.ActionDecisionAccepted:
+		case audit.ActionStarted, audit.ActionTaskOpened:
+		case audit.ActionDecisionAccepted:
 			if !strings.Contains(string(e.Data), `"decision":{"verdict":"reject","actor":"ben","comment":"debt ratio too high"}`) {
 				t.Errorf("decision entry data %s", e.Data)
 			}
@@ -176,17 +179,17 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 
 func TestLoanRouteReplaysRecordedFacts(t *testing.T) {
 	pol := loadDevPolicy(t)
-	for facts, want := range map[[2]string]Route{
+	for facts, want := range map[[2]string]process.Route{
 		{"700", "20000"}: {Path: record.PathManual, Decision: LoanUnderwriting},
 		{"720", "25000"}: {Path: record.PathAutomated, Decision: LoanAutoApprove, Verdict: humantask.Approve},
 		{"549", "1000"}:  {Path: record.PathAutomated, Decision: LoanAutoDecline, Verdict: humantask.Reject},
 	} {
-		got, err := loan.Route(map[string]string{"riskScore": facts[0], "amount": facts[1]}, pol)
+		got, err := Loan.Routing(map[string]string{"riskScore": facts[0], "amount": facts[1]}, pol)
 		if err != nil || got.Path != want.Path || got.Decision != want.Decision || got.Verdict != want.Verdict {
 			t.Errorf("%v: %+v, %v; want %+v", facts, got, err, want)
 		}
 	}
-	if _, err := loan.Route(map[string]string{"amount": "1"}, pol); err == nil || err.Error() != "fact riskScore: not recorded" {
+	if _, err := Loan.Routing(map[string]string{"amount": "1"}, pol); err == nil || err.Error() != "fact riskScore: not recorded" {
 		t.Errorf("missing fact: %v", err)
 	}
 }
@@ -205,10 +208,10 @@ func TestLoanWithdrawDuringUnderwriting(t *testing.T) {
 	if late.done {
 		t.Error("an approval after withdrawal was accepted")
 	}
-	if strings.Contains(h.ran(), "CreateOffer") || !h.auditHas(humantask.ActionTaskClosed, "cancelled: withdrawn by C-1002: found a better rate") {
+	if strings.Contains(h.ran(), "CreateOffer") || !h.auditHas(audit.ActionTaskClosed, "cancelled: withdrawn by C-1002: found a better rate") {
 		t.Errorf("steps %s; audit %+v", h.ran(), h.audit())
 	}
-	if !h.auditHas(record.ActionRequested, "withdraw: found a better rate") {
+	if !h.auditHas(audit.ActionRequested, "withdraw: found a better rate") {
 		t.Error("withdrawal not audited")
 	}
 }
@@ -222,7 +225,7 @@ func TestLoanWithdrawAfterDisbursementIsRefused(t *testing.T) {
 	h.signal(30*time.Second, SignalWithdraw, record.Request{By: "C-1001"})
 	var res LoanResult
 	h.run(Loan, in, &res)
-	if res.Outcome != OutcomeApproved || !h.auditHas(record.ActionRequestRefused, "withdraw refused: too late") {
+	if res.Outcome != process.OutcomeApproved || !h.auditHas(audit.ActionRequestRefused, "withdraw refused: too late") {
 		t.Fatalf("result %+v, audit %+v", res, h.audit())
 	}
 }

@@ -6,10 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
+
 	"github.com/stretchr/testify/mock"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/humantask"
 )
 
 func onboardingIn(start string) OnboardingInput {
@@ -82,7 +85,7 @@ func TestOnboardingManagerRejects(t *testing.T) {
 	h.update(time.Hour, humantask.Decision{Verdict: humantask.Reject, Actor: "mia", Comment: "role not budgeted"})
 	var res OnboardingResult
 	h.run(Onboarding, in, &res)
-	if res.Outcome != OutcomeRejected || strings.Contains(h.ran(), "CreateAccounts") {
+	if res.Outcome != process.OutcomeRejected || strings.Contains(h.ran(), "CreateAccounts") {
 		t.Fatalf("result %+v after %s", res, h.ran())
 	}
 }
@@ -117,7 +120,7 @@ func TestOnboardingProvisioningFailureOpensAnITTask(t *testing.T) {
 		if refused.err == nil || !strings.Contains(refused.err.Error(), "needs role it-admin") {
 			t.Errorf("mia on the fix task: %v", refused.err)
 		}
-		if !h.auditHas(humantask.ActionTaskOpened, "Provisioning failed for onboarding-E-7: equipment") {
+		if !h.auditHas(audit.ActionTaskOpened, "Provisioning failed for onboarding-E-7: equipment") {
 			t.Errorf("fix task not opened: %+v", h.audit())
 		}
 		if attempts != 3 && tc.outcome == OutcomeAborted || attempts != 4 && tc.outcome == OutcomeOnboarded {

@@ -7,12 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/process"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // ProcessOrder is the order process's name.
@@ -27,12 +29,16 @@ const (
 	OutcomeCancelled     = "cancelled"
 )
 
-var order = &Process{
+// Order is order fulfilment: fraud screen, manual fraud review when risky,
+// inventory reservation, payment, shipment, notification; a saga releases
+// and refunds on failure or on the customer's cancel before shipment.
+var Order = process.Define(process.Description{
 	Name: ProcessOrder, Title: "Order fulfilment", IDField: "orderId", IDPrefix: "O", Stages: 6,
-	NewInput: func() Input { return &OrderInput{} },
-	Flags: []Flag{
-		stringFlag("customer", "customer id (ids starting NEW- are new customers)", func(in Input) *string { return &in.(*OrderInput).CustomerID }),
-		{Name: "item", Usage: "an order line SKU:QUANTITY, repeatable (e.g. --item SKU-BOOK:2)", Kind: FlagStrings, Set: func(in Input, v any) error {
+	Messages: []process.Message{{Name: SignalCancel, Short: "Cancel an order (until shipment); reservations and charges are undone",
+		Example: "  starter cancel order-O-4 --by K-7"}},
+	Flags: []process.Flag{
+		process.StringFlag("customer", "customer id (ids starting NEW- are new customers)", func(in *OrderInput) *string { return &in.CustomerID }),
+		{Name: "item", Usage: "an order line SKU:QUANTITY, repeatable (e.g. --item SKU-BOOK:2)", Kind: process.FlagStrings, Set: func(in process.Input, v any) error {
 			o := in.(*OrderInput)
 			o.Items = nil
 			for _, it := range v.([]string) {
@@ -45,21 +51,21 @@ var order = &Process{
 			}
 			return nil
 		}},
-		floatFlag("amount", "order amount", func(in Input) *float64 { return &in.(*OrderInput).Amount }),
-		stringFlag("card", "card number", func(in Input) *string { return &in.(*OrderInput).CardNumber }),
-		stringFlag("billing", "billing country (two letters)", func(in Input) *string { return &in.(*OrderInput).BillingCountry }),
-		stringFlag("shipping", "shipping country (two letters)", func(in Input) *string { return &in.(*OrderInput).ShippingCountry }),
+		process.FloatFlag("amount", "order amount", func(in *OrderInput) *float64 { return &in.Amount }),
+		process.StringFlag("card", "card number", func(in *OrderInput) *string { return &in.CardNumber }),
+		process.StringFlag("billing", "billing country (two letters)", func(in *OrderInput) *string { return &in.BillingCountry }),
+		process.StringFlag("shipping", "shipping country (two letters)", func(in *OrderInput) *string { return &in.ShippingCountry }),
 	},
-	Demo: func(id func(int) string, _ time.Time) []Input {
+	Demo: func(id func(int) string, _ time.Time) []process.Input {
 		book := []activities.Item{{SKU: "SKU-BOOK", Quantity: 2}}
-		return []Input{
+		return []process.Input{
 			&OrderInput{OrderID: id(1), CustomerID: "K-100", Items: book, Amount: 120, CardNumber: "4111111111111111", BillingCountry: "DE", ShippingCountry: "DE"},
 			&OrderInput{OrderID: id(2), CustomerID: "NEW-7", Items: []activities.Item{{SKU: "SKU-LAMP", Quantity: 1}}, Amount: 2500, CardNumber: "4111111111111111", BillingCountry: "DE", ShippingCountry: "US"},
 			&OrderInput{OrderID: id(3), CustomerID: "K-200", Items: []activities.Item{{SKU: "SKU-GHOST", Quantity: 1}}, Amount: 60, CardNumber: "4111111111111111", BillingCountry: "FR", ShippingCountry: "FR"},
 			&OrderInput{OrderID: id(4), CustomerID: "K-300", Items: book, Amount: 80, CardNumber: "4000000000000002", BillingCountry: "NL", ShippingCountry: "NL"},
 		}
 	},
-	CheckPolicy: checkSection(ProcessOrder, func(p *policy.Policy, op OrderPolicy) error {
+	CheckPolicy: process.CheckSection(ProcessOrder, func(p *policy.Policy, op OrderPolicy) error {
 		if err := p.ValidateTask("processes.order.fraudReview", op.FraudReview, true); err != nil {
 			return err
 		}
@@ -68,22 +74,22 @@ var order = &Process{
 		}
 		return nil
 	}),
-	Rules: sectionRules(ProcessOrder, orderFacts, func(score int, op OrderPolicy) Route { return OrderRoute(score, nil, op) }, func(score int, op OrderPolicy) []TaskRule {
+	Rules: process.SectionRules(ProcessOrder, orderFacts, func(score int, op OrderPolicy) process.Route { return OrderRoute(score, nil, op) }, func(score int, op OrderPolicy) []process.TaskRule {
 		if OrderRoute(score, nil, op).Decision != OrderFraudReview {
 			return nil
 		}
-		return []TaskRule{{Spec: orderFraudReview(op, "")}}
+		return []process.TaskRule{{Spec: orderFraudReview(op, "")}}
 	}),
-}
+}, orderBody)
 
-func orderFacts(score *int) []factParser { return []factParser{intFact("fraudScore", score)} }
+func orderFacts(score *int) []process.FactParser {
+	return []process.FactParser{process.IntFact("fraudScore", score)}
+}
 
 // orderFraudReview is the fraud analysts' review, as the policy sets it.
 func orderFraudReview(op OrderPolicy, title string) humantask.Spec {
 	return humantask.FromPolicy("fraud-review", title, op.FraudReview)
 }
-
-func init() { describe(order, Order) }
 
 // OrderPolicy is the order's section of the policy.
 type OrderPolicy struct {
@@ -102,13 +108,13 @@ const (
 
 // OrderRoute sends an order to manual fraud review when its fraud score
 // reaches the policy's threshold; reasons are the screen's, for the audit.
-func OrderRoute(fraudScore int, reasons []string, pol OrderPolicy) Route {
+func OrderRoute(fraudScore int, reasons []string, pol OrderPolicy) process.Route {
 	facts := map[string]string{"fraudScore": fmt.Sprint(fraudScore)}
 	if fraudScore >= pol.FraudReviewAt {
-		return Route{Path: record.PathManual, Decision: OrderFraudReview, Facts: facts,
+		return process.Route{Path: record.PathManual, Decision: OrderFraudReview, Facts: facts,
 			Reason: fmt.Sprintf("fraud review: score %d >= %d (%s)", fraudScore, pol.FraudReviewAt, strings.Join(reasons, "; "))}
 	}
-	return Route{Path: record.PathAutomated, Decision: OrderStraightThrough, Verdict: humantask.Approve, Facts: facts,
+	return process.Route{Path: record.PathAutomated, Decision: OrderStraightThrough, Verdict: humantask.Approve, Facts: facts,
 		Reason: fmt.Sprintf("straight through: fraud score %d < %d", fraudScore, pol.FraudReviewAt)}
 }
 
@@ -130,50 +136,50 @@ type OrderInput struct {
 
 // Validate names the first bad field.
 func (in OrderInput) Validate() error {
-	if err := requireKey("orderId", in.OrderID); err != nil {
+	if err := process.RequireKey("orderId", in.OrderID); err != nil {
 		return err
 	}
-	if err := requireKey("customerId", in.CustomerID); err != nil {
+	if err := process.RequireKey("customerId", in.CustomerID); err != nil {
 		return err
 	}
 	if len(in.Items) == 0 {
-		return invalid("items", "at least one item is required")
+		return process.Invalid("items", "at least one item is required")
 	}
 	for i, it := range in.Items {
 		if it.SKU == "" {
-			return invalid(fmt.Sprintf("items[%d].sku", i), "required")
+			return process.Invalid(fmt.Sprintf("items[%d].sku", i), "required")
 		}
-		if err := atMost(fmt.Sprintf("items[%d].sku", i), it.SKU, 64); err != nil {
+		if err := process.AtMost(fmt.Sprintf("items[%d].sku", i), it.SKU, 64); err != nil {
 			return err
 		}
 		if it.Quantity < 1 {
-			return invalid(fmt.Sprintf("items[%d].quantity", i), "%d must be at least 1", it.Quantity)
+			return process.Invalid(fmt.Sprintf("items[%d].quantity", i), "%d must be at least 1", it.Quantity)
 		}
 	}
-	if err := amount("amount", in.Amount); err != nil {
+	if err := process.Amount("amount", in.Amount); err != nil {
 		return err
 	}
 	if !cardPattern.MatchString(in.CardNumber) {
-		return invalid("cardNumber", "12 to 19 digits required")
+		return process.Invalid("cardNumber", "12 to 19 digits required")
 	}
 	if !countryPattern.MatchString(in.BillingCountry) {
-		return invalid("billingCountry", "%q is not a two-letter country code such as DE", in.BillingCountry)
+		return process.Invalid("billingCountry", "%q is not a two-letter country code such as DE", in.BillingCountry)
 	}
 	if !countryPattern.MatchString(in.ShippingCountry) {
-		return invalid("shippingCountry", "%q is not a two-letter country code such as DE", in.ShippingCountry)
+		return process.Invalid("shippingCountry", "%q is not a two-letter country code such as DE", in.ShippingCountry)
 	}
 	return nil
 }
 
 // Key is the business key.
-func (in OrderInput) Key() string { return WorkflowID(ProcessOrder, in.OrderID) }
+func (in OrderInput) Key() string { return process.WorkflowID(ProcessOrder, in.OrderID) }
 
 // SetID sets the order id.
 func (in *OrderInput) SetID(id string) { in.OrderID = id }
 
 // Summary is the one line the Web UI shows.
 func (in OrderInput) Summary() string {
-	return fmt.Sprintf("Order %s: %d line(s), %s", in.OrderID, len(in.Items), money(in.Amount))
+	return fmt.Sprintf("Order %s: %d line(s), %s", in.OrderID, len(in.Items), process.Money(in.Amount))
 }
 
 // Details are the business facts, shown to every operator: the
@@ -183,12 +189,12 @@ func (in OrderInput) Details() string {
 	for _, it := range in.Items {
 		lines = append(lines, fmt.Sprintf("%d × %s", it.Quantity, it.SKU))
 	}
-	return facts("Order fulfilment", in.Key(), "items", strings.Join(lines, ", "), "amount", money(in.Amount))
+	return process.Details("Order fulfilment", in.Key(), "items", strings.Join(lines, ", "), "amount", process.Money(in.Amount))
 }
 
 // OrderResult is how an order ended.
 type OrderResult struct {
-	Ending
+	process.Ending
 	FraudScore    int      `json:"fraudScore"`
 	ReservationID string   `json:"reservationId,omitempty"`
 	ChargeID      string   `json:"chargeId,omitempty"`
@@ -196,23 +202,16 @@ type OrderResult struct {
 	Compensations []string `json:"compensations,omitempty"`
 }
 
-// Order is order fulfilment: fraud screen, manual fraud review when risky,
-// inventory reservation, payment, shipment, notification; a saga releases
-// and refunds on failure or on the customer's cancel before shipment.
-func Order(ctx workflow.Context, in OrderInput) (*OrderResult, error) {
-	return run(ctx, order, in, &OrderResult{}, orderBody)
-}
-
-func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) error {
+func orderBody(ctx workflow.Context, p *process.Proc, in OrderInput, res *OrderResult) error {
 	shipping := false
 	var pol OrderPolicy
 	p.EndOn(ctx, SignalCancel, record.Requesters{Owner: in.CustomerID, Roles: func() []string { return pol.CancelRoles }},
 		func() bool { return !shipping }, OutcomeCancelled, "cancelled")
-	p.onEnd = func(ctx workflow.Context, outcome, reason string) {
-		res.Compensations = p.compensated
-		_ = p.notify(ctx, "notify-customer", in.CustomerID, fmt.Sprintf("Your order %s: %s", in.OrderID, outcome), reason)
-	}
-	pol, err := start[OrderPolicy](ctx, p, order, &in, fmt.Sprintf("order %s by %s for %s", in.OrderID, in.CustomerID, money(in.Amount)))
+	p.OnEnd(func(ctx workflow.Context, outcome, reason string) {
+		res.Compensations = p.Compensated()
+		_ = notify(ctx, p, "notify-customer", in.CustomerID, fmt.Sprintf("Your order %s: %s", in.OrderID, outcome), reason)
+	})
+	pol, err := process.Start[OrderPolicy](ctx, p, fmt.Sprintf("order %s by %s for %s", in.OrderID, in.CustomerID, process.Money(in.Amount)))
 	if err != nil {
 		return err
 	}
@@ -220,7 +219,7 @@ func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) e
 	var fraud *activities.Fraud
 	p.SetStage(ctx, 1, "fraud-screening", "screening the order for fraud")
 	var screen activities.ScreenResult
-	if err := p.step(ctx, "fraud-screen", "fraud screening: score "+in.Key(), fraud.ScreenOrder, activities.ScreenInput{
+	if err := p.Step(ctx, "fraud-screen", "fraud screening: score "+in.Key(), fraud.ScreenOrder, activities.ScreenInput{
 		OrderID: in.OrderID, CustomerID: in.CustomerID, Amount: in.Amount,
 		BillingCountry: in.BillingCountry, ShippingCountry: in.ShippingCountry,
 	}, &screen); err != nil {
@@ -228,11 +227,11 @@ func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) e
 	}
 	res.FraudScore = screen.Score
 	route := OrderRoute(screen.Score, screen.Reasons, pol)
-	p.route(ctx, route)
+	p.Route(ctx, route)
 	if route.Decision == OrderFraudReview {
 		p.SetStage(ctx, 2, "fraud-review", "awaiting a fraud analyst's review")
 		spec := orderFraudReview(pol, "Fraud review for "+in.Key())
-		if _, err := p.decide(ctx, spec, review{outcome: OutcomeFraudRejected, decision: "fraud review"}); err != nil {
+		if _, err := p.Decide(ctx, spec, process.Review{Outcome: OutcomeFraudRejected, Decision: "fraud review"}); err != nil {
 			return err
 		}
 	}
@@ -240,22 +239,22 @@ func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) e
 	var inv *activities.Inventory
 	p.SetStage(ctx, 3, "reservation", "reserving stock")
 	var rsv activities.ReserveResult
-	if err := p.step(ctx, "reserve", "inventory: reserve stock for "+in.Key(), inv.ReserveStock, activities.ReserveInput{OrderID: in.OrderID, Items: in.Items}, &rsv,
-		undoneBy("release-stock", func(ctx workflow.Context) error {
-			return p.step(ctx, "release-stock", "inventory: release "+rsv.ReservationID+" for "+in.Key(), inv.ReleaseStock, activities.ReleaseInput(rsv), nil)
+	if err := p.Step(ctx, "reserve", "inventory: reserve stock for "+in.Key(), inv.ReserveStock, activities.ReserveInput{OrderID: in.OrderID, Items: in.Items}, &rsv,
+		process.UndoneBy("release-stock", func(ctx workflow.Context) error {
+			return p.Step(ctx, "release-stock", "inventory: release "+rsv.ReservationID+" for "+in.Key(), inv.ReleaseStock, activities.ReleaseInput(rsv), nil)
 		})); err != nil {
-		return endOnError(err, "reserve", map[string]string{activities.ErrOutOfStock: OutcomeOutOfStock}, OutcomeFailed)
+		return process.EndOnError(err, "reserve", map[string]string{activities.ErrOutOfStock: OutcomeOutOfStock}, process.OutcomeFailed)
 	}
 	res.ReservationID = rsv.ReservationID
 
 	var pay *activities.Payments
 	p.SetStage(ctx, 4, "payment", "charging the card")
 	var chg activities.ChargeResult
-	if err := p.step(ctx, "charge", "payments: charge "+money(in.Amount)+" for "+in.Key(), pay.ChargeCard, activities.ChargeInput{OrderID: in.OrderID, Amount: in.Amount, CardNumber: in.CardNumber}, &chg,
-		undoneBy("refund", func(ctx workflow.Context) error {
-			return p.step(ctx, "refund", "payments: refund "+chg.ChargeID+" for "+in.Key(), pay.RefundCharge, activities.RefundInput{ChargeID: chg.ChargeID, OrderID: in.OrderID}, nil)
+	if err := p.Step(ctx, "charge", "payments: charge "+process.Money(in.Amount)+" for "+in.Key(), pay.ChargeCard, activities.ChargeInput{OrderID: in.OrderID, Amount: in.Amount, CardNumber: in.CardNumber}, &chg,
+		process.UndoneBy("refund", func(ctx workflow.Context) error {
+			return p.Step(ctx, "refund", "payments: refund "+chg.ChargeID+" for "+in.Key(), pay.RefundCharge, activities.RefundInput{ChargeID: chg.ChargeID, OrderID: in.OrderID}, nil)
 		})); err != nil {
-		return endOnError(err, "charge", map[string]string{activities.ErrCardDeclined: OutcomeCardDeclined}, OutcomeFailed)
+		return process.EndOnError(err, "charge", map[string]string{activities.ErrCardDeclined: OutcomeCardDeclined}, process.OutcomeFailed)
 	}
 	res.ChargeID = chg.ChargeID
 
@@ -263,12 +262,12 @@ func orderBody(ctx workflow.Context, p *proc, in OrderInput, res *OrderResult) e
 	shipping = true
 	p.SetStage(ctx, 5, "shipment", "creating the shipment")
 	var shp activities.ShipmentResult
-	if err := p.step(ctx, "ship", "shipping: ship "+in.Key(), ship.CreateShipment, activities.ShipmentInput{OrderID: in.OrderID, Country: in.ShippingCountry, Items: in.Items}, &shp,
-		stepOptions{retry: p.limitedRetry(5)}); err != nil {
-		return endOnError(err, "ship", nil, OutcomeFailed)
+	if err := p.Step(ctx, "ship", "shipping: ship "+in.Key(), ship.CreateShipment, activities.ShipmentInput{OrderID: in.OrderID, Country: in.ShippingCountry, Items: in.Items}, &shp,
+		process.Retry(p.LimitedRetry(5))); err != nil {
+		return process.EndOnError(err, "ship", nil, process.OutcomeFailed)
 	}
 	res.ShipmentID = shp.ShipmentID
-	p.commit() // shipped: nothing left to undo
+	p.Commit() // shipped: nothing left to undo
 	p.SetStage(ctx, 6, "notification", "notifying the customer")
-	return record.End(OutcomeFulfilled, "shipped as "+shp.Tracking)
+	return process.End(OutcomeFulfilled, "shipped as "+shp.Tracking)
 }

@@ -5,11 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
+
 	"github.com/stretchr/testify/mock"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/record"
 )
 
 func orderIn() OrderInput {
@@ -116,7 +119,7 @@ func TestOrderShipmentFailureCompensatesInReverseOrder(t *testing.T) {
 	mockOrder(h, in, 10)
 	var res OrderResult
 	h.run(Order, in, &res)
-	if res.Outcome != OutcomeFailed || strings.Join(res.Compensations, ",") != "refund,release-stock" {
+	if res.Outcome != process.OutcomeFailed || strings.Join(res.Compensations, ",") != "refund,release-stock" {
 		t.Fatalf("result = %+v", res)
 	}
 	if h.ran() != "ScreenOrder ReserveStock ChargeCard CreateShipment RefundCharge ReleaseStock" {
@@ -159,7 +162,7 @@ func TestOrderCancel(t *testing.T) {
 		h.signal(30*time.Second, SignalCancel, record.Request{By: in.CustomerID})
 		var res OrderResult
 		h.run(Order, in, &res)
-		if res.Outcome != OutcomeFulfilled || !h.auditHas(record.ActionRequestRefused, "cancel refused: too late") {
+		if res.Outcome != OutcomeFulfilled || !h.auditHas(audit.ActionRequestRefused, "cancel refused: too late") {
 			t.Fatalf("result = %+v", res)
 		}
 	})

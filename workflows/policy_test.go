@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // Each process validates its own section of the policy; errors name the entry.
@@ -43,7 +43,7 @@ func TestPolicySectionsNameTheEntry(t *testing.T) {
 			}
 			p, err := policy.Parse([]byte(strings.Replace(src, tc.old, tc.new, 1)))
 			if err == nil {
-				err = CheckPolicy(p)
+				err = Catalog().CheckPolicy(p)
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
@@ -53,7 +53,7 @@ func TestPolicySectionsNameTheEntry(t *testing.T) {
 }
 
 func TestDevelopmentPolicyChecks(t *testing.T) {
-	if _, err := LoadPolicy("../config/policy.yaml"); err != nil {
+	if _, err := config.LoadPolicy("../config/policy.yaml", Catalog().CheckPolicy); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -62,7 +62,7 @@ func TestDevelopmentPolicyChecks(t *testing.T) {
 // under the blob limit the servers run with (record.ServerLimits).
 func TestPinnedPolicyIsWellUnderTheBlobLimit(t *testing.T) {
 	p := loadDevPolicy(t)
-	b, err := json.Marshal(activities.LoadPolicyResult{Policy: *p})
+	b, err := json.Marshal(record.LoadPolicyResult{Policy: *p})
 	if err != nil {
 		t.Fatal(err)
 	}

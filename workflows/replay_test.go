@@ -20,8 +20,9 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/batonhq/baton/internal/codec"
-	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/codec"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/record"
 )
 
 // testKeys is the committed, test-only key the recorded histories are
@@ -38,7 +39,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		covered[strings.SplitN(filepath.Base(f), "-", 2)[0]] = true
 	}
-	for _, p := range Names() {
+	for _, p := range Catalog().Names() {
 		if !covered[p] {
 			t.Errorf("no recorded history for %s in testdata/ (run: make histories)", p)
 		}
@@ -55,12 +56,12 @@ func TestReplayRecordedHistories(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			Register(r)
+			Catalog().Register(r, record.Settings{})
 			hist, key := recordedHistory(t, f, dc)
 			// Replayed under its business key (a process refuses any other
 			// workflow ID) and, for a run made by a reset, under its own
 			// run ID, as a worker replays it: the reset run acts on what
-			// runs before it recorded (humantask.Record.Earlier).
+			// runs before it recorded (humantask.Host.Earlier).
 			opts := worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: key, RunID: resetRunID(hist)}}
 			if err := r.ReplayWorkflowHistoryWithOptions(logger, hist, opts); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
@@ -83,7 +84,7 @@ func recordedHistory(t *testing.T, file string, dc converter.DataConverter) (*hi
 		t.Fatal(err)
 	}
 	started := hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
-	p, ok := Lookup(started.GetWorkflowType().GetName())
+	p, ok := Catalog().Lookup(started.GetWorkflowType().GetName())
 	if !ok {
 		t.Fatalf("%s: unknown process %s", file, started.GetWorkflowType().GetName())
 	}
@@ -200,7 +201,7 @@ func exampleSentinels(t *testing.T) []string {
 			}
 		}
 	}
-	pol, err := policy.Load("../config/policy.yaml")
+	pol, err := config.LoadPolicy("../config/policy.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/client"
 	"github.com/transparency-dev/tessera/storage/posix"
@@ -315,7 +317,7 @@ func (a *Anchor) Step(ctx context.Context) (int, error) {
 	var added []pending
 	lastOf := map[string]Indexed{}
 	for _, c := range batch {
-		r := c.Record
+		r := c.Stored
 		if old, ok := a.anchored(r.WorkflowID, r.Pos); ok {
 			if old.Hash != r.Hash {
 				a.reject(Rejection{WorkflowID: r.WorkflowID, Pos: r.Pos, Kind: "rewritten",
@@ -369,9 +371,9 @@ func (a *Anchor) Step(ctx context.Context) (int, error) {
 // check names what is wrong with a stored entry that keeps it out of the
 // log: content that does not match its hash, or an attestation no writer
 // key made.
-func (a *Anchor) check(r auditstore.Record) (kind, detail string) {
+func (a *Anchor) check(r audit.Stored) (kind, detail string) {
 	prev, err1 := hex.DecodeString(r.PrevHash)
-	if err1 != nil || hex.EncodeToString(auditstore.ChainHash(prev, r.Pos, r.Entry)) != r.Hash {
+	if err1 != nil || hex.EncodeToString(audit.ChainHash(prev, r.Pos, r.Entry)) != r.Hash {
 		return auditstore.ProblemHash, "its content does not match its hash"
 	}
 	h, _ := hex.DecodeString(r.Hash)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/batonhq/baton/internal/auditstore"
@@ -31,7 +33,7 @@ const (
 // Attested checks one record's attestation against the writers' keys,
 // after checking that its content matches its hash; an empty kind means
 // it holds.
-func Attested(r auditstore.Record, writers []note.Verifier) (kind, detail string) {
+func Attested(r audit.Stored, writers []note.Verifier) (kind, detail string) {
 	if kind, detail := contentMatches(r); kind != "" {
 		return kind, detail
 	}
@@ -41,15 +43,6 @@ func Attested(r auditstore.Record, writers []note.Verifier) (kind, detail string
 			return ProblemUnattested, fmt.Sprintf("entry %d (%s by %s) carries no writer attestation: it was not written by a Baton worker", r.Pos, r.Action, r.Actor)
 		}
 		return ProblemForged, fmt.Sprintf("entry %d (%s by %s) has an attestation no writer key made: a forgery", r.Pos, r.Action, r.Actor)
-	}
-	return "", ""
-}
-
-// contentMatches checks that a record's content hashes to its hash.
-func contentMatches(r auditstore.Record) (kind, detail string) {
-	prev, err := hex.DecodeString(r.PrevHash)
-	if err != nil || hex.EncodeToString(auditstore.ChainHash(prev, r.Pos, r.Entry)) != r.Hash {
-		return auditstore.ProblemHash, fmt.Sprintf("entry %d (%s by %s) does not match its hash: it was changed after it was written", r.Pos, r.Action, r.Actor)
 	}
 	return "", ""
 }
@@ -68,12 +61,12 @@ type Anchoring struct {
 // every stored entry older than grace must be anchored. Records must have
 // passed Attested for the answer to mean anything; entries the log does
 // not hold and that are newer than grace are pending.
-func CompareLog(recs []auditstore.Record, leaves []Proven, unproven int, grace time.Duration, now time.Time) Anchoring {
+func CompareLog(recs []audit.Stored, leaves []Proven, unproven int, grace time.Duration, now time.Time) Anchoring {
 	var out Anchoring
 	add := func(pos int64, kind, format string, args ...any) {
 		out.Problems = append(out.Problems, auditstore.Problem{Pos: pos, Kind: kind, Detail: fmt.Sprintf(format, args...)})
 	}
-	byPos := map[int64]auditstore.Record{}
+	byPos := map[int64]audit.Stored{}
 	for _, r := range recs {
 		byPos[r.Pos] = r
 	}
@@ -103,12 +96,20 @@ func CompareLog(recs []auditstore.Record, leaves []Proven, unproven int, grace t
 	return out
 }
 
+// contentMatches checks that a record's content hashes to its hash.
+func contentMatches(r audit.Stored) (kind, detail string) {
+	if h := contentHash(r); h == "" || h != r.Hash {
+		return auditstore.ProblemHash, fmt.Sprintf("entry %d (%s by %s) does not match its hash: it was changed after it was written", r.Pos, r.Action, r.Actor)
+	}
+	return "", ""
+}
+
 // contentHash is the chain hash recomputed from a record's content (its
 // hash column may have been left as it was when the content changed).
-func contentHash(r auditstore.Record) string {
+func contentHash(r audit.Stored) string {
 	prev, err := hex.DecodeString(r.PrevHash)
 	if err != nil {
 		return ""
 	}
-	return hex.EncodeToString(auditstore.ChainHash(prev, r.Pos, r.Entry))
+	return hex.EncodeToString(audit.ChainHash(prev, r.Pos, r.Entry))
 }

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/audit"
 )
 
 // Verified is what a verifier remembers of the entries whose attestation
@@ -82,7 +82,7 @@ func OpenVerified(path string, writers []note.Verifier) (*Verified, error) {
 
 // Check is Attested, with the signature checked only for an entry not
 // verified before.
-func (v *Verified) Check(r auditstore.Record) (kind, detail string) {
+func (v *Verified) Check(r audit.Stored) (kind, detail string) {
 	k := verifiedKey{r.WorkflowID, r.Pos}
 	if h, ok := v.known[k]; ok && h == r.Hash {
 		if kind, detail := contentMatches(r); kind != "" {

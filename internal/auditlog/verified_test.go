@@ -6,17 +6,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
 )
 
 // record is an entry as the store holds it, attested by w (nil: not).
-func record(t *testing.T, w *auditlog.Writer, id, details string) auditstore.Record {
+func record(t *testing.T, w *auditlog.Writer, id, details string) audit.Stored {
 	t.Helper()
-	e := auditstore.Entry{WorkflowID: id, RunID: "r", Seq: 1, Process: "loan", BusinessKey: id, Time: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
-		Actor: "system", Action: "completed", Details: details, Source: auditstore.SourceWorkflow}
-	h := auditstore.ChainHash(auditstore.GenesisHash, 1, e)
-	r := auditstore.Record{Entry: e, Pos: 1, PrevHash: hex.EncodeToString(auditstore.GenesisHash), Hash: hex.EncodeToString(h)}
+	e := audit.Entry{WorkflowID: id, RunID: "r", Seq: 1, Process: "loan", BusinessKey: id, Time: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
+		Actor: "system", Action: "completed", Details: details, Source: audit.SourceWorkflow}
+	h := audit.ChainHash(audit.GenesisHash, 1, e)
+	r := audit.Stored{Entry: e, Pos: 1, PrevHash: hex.EncodeToString(audit.GenesisHash), Hash: hex.EncodeToString(h)}
 	if w != nil {
 		att, err := w.Attest(h)
 		if err != nil {

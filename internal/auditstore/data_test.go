@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/internal/auditstore"
 )
 
@@ -16,15 +18,15 @@ import (
 // below was computed by the version-1 code (commit 75a491f), so chains
 // written then still verify.
 func TestEntryWithoutDataHashesAsBefore(t *testing.T) {
-	e := auditstore.Entry{WorkflowID: "loan-A-1", RunID: "r1", Seq: 7, EventID: 42, Process: "loan", BusinessKey: "loan-A-1",
+	e := audit.Entry{WorkflowID: "loan-A-1", RunID: "r1", Seq: 7, EventID: 42, Process: "loan", BusinessKey: "loan-A-1",
 		Time: time.Date(2026, 11, 20, 9, 7, 0, 123456789, time.UTC), Actor: "system", Action: "completed",
-		Details: "approved", PolicyVersion: "sha256:abc", Source: auditstore.SourceWorkflow}
+		Details: "approved", PolicyVersion: "sha256:abc", Source: audit.SourceWorkflow}
 	const v1 = "d0d53b8a46c69897ce4e691d0cf4dd6806f29e141976866f02ab7f498c856caf"
-	if got := hex.EncodeToString(auditstore.ChainHash(auditstore.GenesisHash, 7, e)); got != v1 {
+	if got := hex.EncodeToString(audit.ChainHash(audit.GenesisHash, 7, e)); got != v1 {
 		t.Errorf("an entry without data hashes to %s, version 1 gave %s", got, v1)
 	}
 	e.Data = json.RawMessage(`{"facts":{"score":"780"}}`)
-	if got := hex.EncodeToString(auditstore.ChainHash(auditstore.GenesisHash, 7, e)); got == v1 {
+	if got := hex.EncodeToString(audit.ChainHash(audit.GenesisHash, 7, e)); got == v1 {
 		t.Error("data is not covered by the hash")
 	}
 	if c := string(e.Canonical()); !strings.HasPrefix(c, "baton-audit/v2") || !strings.HasSuffix(c, `{"facts":{"score":"780"}}`) {
@@ -32,13 +34,13 @@ func TestEntryWithoutDataHashesAsBefore(t *testing.T) {
 	}
 	other := e
 	other.Data = json.RawMessage(`{"facts":{"score":"781"}}`)
-	if auditstore.SameFact(e, other) {
+	if audit.SameFact(e, other) {
 		t.Error("a terminal entry whose facts differ is the same fact (see TestPlantedDataIsAConflictNotADuplicate)")
 	}
 }
 
 // dataTrail is trail with data on its terminal entry.
-func dataTrail(id string, n int, data string) []auditstore.Entry {
+func dataTrail(id string, n int, data string) []audit.Entry {
 	tr := trail(id, "r1", n)
 	tr[n-1].Data = json.RawMessage(data)
 	return tr
@@ -82,10 +84,10 @@ func TestDataIsBoundedAndJSON(t *testing.T) {
 	s, _ := open(t)
 	for _, tc := range []struct{ name, data, want string }{
 		{"not JSON", `{"facts":`, "data is not valid JSON"},
-		{"too large", `"` + strings.Repeat("x", auditstore.MaxDataBytes) + `"`, "over the bound of 32768"},
+		{"too large", `"` + strings.Repeat("x", audit.MaxDataBytes) + `"`, "over the bound of 32768"},
 	} {
 		_, err := s.Append(context.Background(), dataTrail("loan-D-2", 3, tc.data))
-		if !errors.Is(err, auditstore.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+		if !errors.Is(err, audit.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
@@ -181,7 +183,7 @@ func TestPlantedDataIsAConflictNotADuplicate(t *testing.T) {
 	}
 	// A retried workflow task makes the entry again at its own, later
 	// time; a task it closed carries that time too: the same fact.
-	entry := func(at time.Time, closed time.Time, score string) auditstore.Entry {
+	entry := func(at time.Time, closed time.Time, score string) audit.Entry {
 		e := dataTrail("loan-P-2", 7, "{}")[6]
 		e.Time = at
 		e.Data = json.RawMessage(`{"facts":{"score":"` + score + `"},"tasks":[{"id":"underwriting","openedAt":"2026-11-20T09:02:00Z","closedAt":"` +
@@ -189,18 +191,18 @@ func TestPlantedDataIsAConflictNotADuplicate(t *testing.T) {
 		return e
 	}
 	first, retry := t0.Add(7*time.Minute), t0.Add(7*time.Minute+3*time.Second)
-	if !auditstore.SameFact(entry(first, first, "780"), entry(retry, retry, "780")) {
+	if !audit.SameFact(entry(first, first, "780"), entry(retry, retry, "780")) {
 		t.Error("a retried terminal entry whose task closed at the retry's time is a conflict")
 	}
-	if auditstore.SameFact(entry(first, first, "780"), entry(retry, retry, "300")) {
+	if audit.SameFact(entry(first, first, "780"), entry(retry, retry, "300")) {
 		t.Error("a retried terminal entry with other facts is the same fact")
 	}
-	if auditstore.SameFact(entry(first, first.Add(-time.Hour), "780"), entry(retry, retry.Add(-2*time.Hour), "780")) {
+	if audit.SameFact(entry(first, first.Add(-time.Hour), "780"), entry(retry, retry.Add(-2*time.Hour), "780")) {
 		t.Error("a task closed an hour earlier than recorded is the same fact")
 	}
 	noData := entry(first, first, "780")
 	noData.Data = nil
-	if auditstore.SameFact(noData, entry(first, first, "780")) {
+	if audit.SameFact(noData, entry(first, first, "780")) {
 		t.Error("an entry without data and one with data are the same fact")
 	}
 }

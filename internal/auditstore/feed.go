@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -20,7 +22,7 @@ type Cursor struct {
 
 // Committed is an entry of the feed with its place in it.
 type Committed struct {
-	Record
+	audit.Stored
 	Cursor Cursor
 }
 
@@ -50,7 +52,7 @@ func (s *Store) Committed(ctx context.Context, after Cursor, limit int) ([]Commi
 		if err != nil {
 			return nil, fmt.Errorf("audit store: transaction id %q: %w", txid, err)
 		}
-		out = append(out, Committed{Record: r, Cursor: Cursor{TxID: n, WorkflowID: r.WorkflowID, Pos: r.Pos}})
+		out = append(out, Committed{Stored: r, Cursor: Cursor{TxID: n, WorkflowID: r.WorkflowID, Pos: r.Pos}})
 	}
 	return out, rows.Err()
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/batonhq/baton/internal/auditstore"
@@ -31,8 +33,8 @@ func TestCommittedFeedWaitsForOlderTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// B starts later and commits first (through the store).
-	b := auditstore.Entry{WorkflowID: "loan-B", RunID: "r", Seq: 1, Process: "loan", Time: time.Now(), Actor: "system", Action: "started", Source: auditstore.SourceWorkflow}
-	if _, err := st.Append(ctx, []auditstore.Entry{b}); err != nil {
+	b := audit.Entry{WorkflowID: "loan-B", RunID: "r", Seq: 1, Process: "loan", Time: time.Now(), Actor: "system", Action: "started", Source: audit.SourceWorkflow}
+	if _, err := st.Append(ctx, []audit.Entry{b}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.Committed(ctx, auditstore.Cursor{}, 100)

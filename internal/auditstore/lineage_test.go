@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/internal/auditstore"
 )
 
@@ -23,12 +25,12 @@ func TestKeyStateNamesTheOwnerAndTheEnd(t *testing.T) {
 		t.Fatalf("an unknown key: %+v %v", k, err)
 	}
 	mustAppend(t, s, trail("loan-K-1", "r1", 7))
-	refusal := auditstore.Entry{WorkflowID: "loan-K-1", RunID: "r2", UpdateID: "u-1", Process: "loan", Time: t0.Add(time.Hour),
-		Actor: "fay", Action: "decision-refused", Source: auditstore.SourceValidator}
-	mustAppend(t, s, []auditstore.Entry{refusal})
-	refused := auditstore.Entry{WorkflowID: "loan-K-1", RunID: "r2", Seq: 1, Process: "loan", Time: t0.Add(2 * time.Hour),
-		Actor: "system", Action: "start-refused", Source: auditstore.SourceWorkflow}
-	mustAppend(t, s, []auditstore.Entry{refused})
+	refusal := audit.Entry{WorkflowID: "loan-K-1", RunID: "r2", UpdateID: "u-1", Process: "loan", Time: t0.Add(time.Hour),
+		Actor: "fay", Action: "decision-refused", Source: audit.SourceValidator}
+	mustAppend(t, s, []audit.Entry{refusal})
+	refused := audit.Entry{WorkflowID: "loan-K-1", RunID: "r2", Seq: 1, Process: "loan", Time: t0.Add(2 * time.Hour),
+		Actor: "system", Action: "start-refused", Source: audit.SourceWorkflow}
+	mustAppend(t, s, []audit.Entry{refused})
 	k, err := s.KeyState(ctx, "loan-K-1", "started", ends)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +51,7 @@ func TestKeyStateNamesTheOwnerAndTheEnd(t *testing.T) {
 func TestEarlierListsOtherRunsEntries(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()
-	withData := func(e auditstore.Entry) auditstore.Entry {
+	withData := func(e audit.Entry) audit.Entry {
 		e.Data = json.RawMessage(fmt.Sprintf(`{"seq":%d}`, e.Seq))
 		return e
 	}
@@ -74,9 +76,9 @@ func TestEarlierListsOtherRunsEntries(t *testing.T) {
 func TestAppendCappedStoresAtMostTheCap(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()
-	refusal := func(run, update string) auditstore.Entry {
-		return auditstore.Entry{WorkflowID: "loan-C-1", RunID: run, UpdateID: update, Process: "loan", Time: t0,
-			Actor: "fay", Action: "decision-refused", Source: auditstore.SourceValidator}
+	refusal := func(run, update string) audit.Entry {
+		return audit.Entry{WorkflowID: "loan-C-1", RunID: run, UpdateID: update, Process: "loan", Time: t0,
+			Actor: "fay", Action: "decision-refused", Source: audit.SourceValidator}
 	}
 	var capped int
 	for i := range 5 {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/batonhq/baton/internal/auditstore"
@@ -48,12 +50,12 @@ func TestWriterRoleCanOnlyAppend(t *testing.T) {
 	if r, _ := owner.Role(ctx); r.AppendOnly() || !r.Owner {
 		t.Errorf("owner role reads as %+v", r)
 	}
-	e := auditstore.Entry{WorkflowID: "loan-R", RunID: "r", Seq: 1, Process: "loan", Time: time.Now(), Actor: "system", Action: "started", Source: auditstore.SourceWorkflow}
-	if _, err := w.Append(ctx, []auditstore.Entry{e}); err != nil {
+	e := audit.Entry{WorkflowID: "loan-R", RunID: "r", Seq: 1, Process: "loan", Time: time.Now(), Actor: "system", Action: "started", Source: audit.SourceWorkflow}
+	if _, err := w.Append(ctx, []audit.Entry{e}); err != nil {
 		t.Fatalf("the writer cannot append: %v", err)
 	}
 	e.Seq = 2
-	if _, err := w.Append(ctx, []auditstore.Entry{e}); err != nil {
+	if _, err := w.Append(ctx, []audit.Entry{e}); err != nil {
 		t.Fatalf("the writer cannot move the head forward: %v", err)
 	}
 	if err := w.PutPolicy(ctx, "sha256:0123456789ab", []byte("policy")); err != nil {
@@ -106,7 +108,7 @@ func TestWriterRoleCanOnlyAppend(t *testing.T) {
 	if recs, err := r.Trail(ctx, "loan-R"); err != nil || len(recs) != 3 {
 		t.Errorf("the reader reads %d entries: %v", len(recs), err)
 	}
-	if _, err := r.Append(ctx, []auditstore.Entry{{WorkflowID: "loan-S", RunID: "r", Seq: 1, Process: "loan", Time: time.Now(), Actor: "system", Action: "started", Source: auditstore.SourceWorkflow}}); err == nil {
+	if _, err := r.Append(ctx, []audit.Entry{{WorkflowID: "loan-S", RunID: "r", Seq: 1, Process: "loan", Time: time.Now(), Actor: "system", Action: "started", Source: audit.SourceWorkflow}}); err == nil {
 		t.Error("the reader could append")
 	}
 }

@@ -11,6 +11,7 @@ package auditstore
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/batonhq/baton/audit"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -81,7 +84,7 @@ func (s *Store) connErr(err error) error {
 // or rolled the transaction back (serialization, deadlock). A conflict, an
 // invalid entry or any other refusal by the database is not.
 func Transient(err error) bool {
-	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrCapped) {
+	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, audit.ErrInvalid) || errors.Is(err, ErrCapped) {
 		return false
 	}
 	var pe *pgconn.PgError
@@ -98,15 +101,12 @@ func Transient(err error) bool {
 	return true
 }
 
-// AppendResult counts what an append did.
-type AppendResult struct {
-	Stored     int `json:"stored"`
-	Duplicates int `json:"duplicates"`
-	// Heads is each instance's chain head after the append (hex SHA-256):
-	// returned to the workflow, it lands in history as an anchor that a
-	// rewrite of the whole chain cannot match.
-	Heads map[string]string `json:"heads,omitempty"`
-}
+// ErrConflict is returned when an entry's key is already stored with
+// different content: the writer is not deterministic, or the row was
+// changed. It is never retried.
+var ErrConflict = errors.New("audit entry conflicts with the stored one")
+
+func hexHash(b []byte) string { return hex.EncodeToString(b) }
 
 // Append stores entries, each exactly once: an entry whose key is already
 // stored with the same content counts as a duplicate (a retried write);
@@ -114,17 +114,17 @@ type AppendResult struct {
 // where a retried update is validated again later (another time, another
 // history length) and the first refusal stays the record. The whole batch commits or
 // nothing does.
-func (s *Store) Append(ctx context.Context, entries []Entry) (AppendResult, error) {
-	res := AppendResult{Heads: map[string]string{}}
+func (s *Store) Append(ctx context.Context, entries []audit.Entry) (audit.AppendResult, error) {
+	res := audit.AppendResult{Heads: map[string]string{}}
 	if len(entries) == 0 {
 		return res, nil
 	}
-	byWorkflow := map[string][]Entry{}
+	byWorkflow := map[string][]audit.Entry{}
 	for _, e := range entries {
-		if err := e.validate(); err != nil {
+		if err := e.Validate(); err != nil {
 			return res, err
 		}
-		byWorkflow[e.WorkflowID] = append(byWorkflow[e.WorkflowID], e.normalize())
+		byWorkflow[e.WorkflowID] = append(byWorkflow[e.WorkflowID], e.Normalize())
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -147,7 +147,7 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (AppendResult, erro
 		res.Heads[id] = head
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return AppendResult{}, fmt.Errorf("audit store: commit: %w", err)
+		return audit.AppendResult{}, fmt.Errorf("audit store: commit: %w", err)
 	}
 	return res, nil
 }
@@ -156,8 +156,8 @@ const entryColumns = `workflow_id, run_id, seq, update_id, event_id, process, bu
 	actor, action, task_id, details, reason, via, signature, policy_version, source, data`
 
 // appendChain appends one instance's entries under its head's row lock.
-func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry, attestor Attestor) (stored, dup int, head string, err error) {
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (workflow_id, pos, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, id, GenesisHash); err != nil {
+func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []audit.Entry, attestor Attestor) (stored, dup int, head string, err error) {
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (workflow_id, pos, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, id, audit.GenesisHash); err != nil {
 		return 0, 0, "", fmt.Errorf("audit store: head of %s: %w", id, err)
 	}
 	var pos int64
@@ -169,21 +169,21 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry, att
 	var runs, keys []string
 	for _, e := range entries {
 		runs = append(runs, e.RunID)
-		keys = append(keys, e.dedupKey())
+		keys = append(keys, e.DedupKey())
 	}
 	rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM audit_entries
 		WHERE workflow_id = $1 AND run_id = ANY($2) AND dedup_key = ANY($3)`, id, runs, keys)
 	if err != nil {
 		return 0, 0, "", fmt.Errorf("audit store: read %s: %w", id, err)
 	}
-	existing := map[[2]string]Entry{}
+	existing := map[[2]string]audit.Entry{}
 	for rows.Next() {
-		var e Entry
+		var e audit.Entry
 		if err := scanEntry(rows, &e); err != nil {
 			rows.Close()
 			return 0, 0, "", err
 		}
-		existing[[2]string{e.RunID, e.dedupKey()}] = e
+		existing[[2]string{e.RunID, e.DedupKey()}] = e
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -191,19 +191,19 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry, att
 	}
 	batch := &pgx.Batch{}
 	for _, e := range entries {
-		k := [2]string{e.RunID, e.dedupKey()}
+		k := [2]string{e.RunID, e.DedupKey()}
 		if old, ok := existing[k]; ok {
 			// A refused update that the caller sends again is validated
 			// again, at a later time: the first refusal is the record.
-			if e.Source != SourceValidator && !SameFact(old, e) {
-				return 0, 0, "", fmt.Errorf("%w: %s run %s %s", ErrConflict, id, e.RunID, e.dedupKey())
+			if e.Source != audit.SourceValidator && !audit.SameFact(old, e) {
+				return 0, 0, "", fmt.Errorf("%w: %s run %s %s", ErrConflict, id, e.RunID, e.DedupKey())
 			}
 			dup++
 			continue
 		}
 		existing[k] = e
 		pos++
-		h := ChainHash(prev, pos, e)
+		h := audit.ChainHash(prev, pos, e)
 		att, err := attest(attestor, id, pos, h)
 		if err != nil {
 			return 0, 0, "", err
@@ -226,7 +226,7 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []Entry, att
 
 // scanEntry scans a row that selects entryColumns after the columns extra
 // receives (a record's position and hashes) into extra and e.
-func scanEntry(rows pgx.Rows, e *Entry, extra ...any) error {
+func scanEntry(rows pgx.Rows, e *audit.Entry, extra ...any) error {
 	var data string
 	err := rows.Scan(append(extra, &e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
 		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source, &data)...)
@@ -247,8 +247,8 @@ func rawData(s string) json.RawMessage {
 
 const recordColumns = `pos, prev_hash, hash, recorded_at, attestation, ` + entryColumns
 
-func scanRecord(rows pgx.Rows, extra ...any) (Record, error) {
-	var r Record
+func scanRecord(rows pgx.Rows, extra ...any) (audit.Stored, error) {
+	var r audit.Stored
 	var prev, h []byte
 	if err := scanEntry(rows, &r.Entry, append(extra, &r.Pos, &prev, &h, &r.RecordedAt, &r.Attestation)...); err != nil {
 		return r, err
@@ -260,7 +260,7 @@ func scanRecord(rows pgx.Rows, extra ...any) (Record, error) {
 
 // Trail is an instance's chain in order, across its runs (nil when the
 // store has nothing for it).
-func (s *Store) Trail(ctx context.Context, workflowID string) ([]Record, error) {
+func (s *Store) Trail(ctx context.Context, workflowID string) ([]audit.Stored, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries WHERE workflow_id = $1 ORDER BY pos`, workflowID)
 	if err != nil {
 		return nil, s.queryErr(err)
@@ -268,9 +268,9 @@ func (s *Store) Trail(ctx context.Context, workflowID string) ([]Record, error) 
 	return collect(rows)
 }
 
-func collect(rows pgx.Rows) ([]Record, error) {
+func collect(rows pgx.Rows) ([]audit.Stored, error) {
 	defer rows.Close()
-	var out []Record
+	var out []audit.Stored
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
@@ -290,7 +290,7 @@ type Filter struct {
 
 // Export calls fn for each entry matching f, ordered by instance and
 // position, streaming (an export may be large).
-func (s *Store) Export(ctx context.Context, f Filter, fn func(Record) error) error {
+func (s *Store) Export(ctx context.Context, f Filter, fn func(audit.Stored) error) error {
 	q := `SELECT ` + recordColumns + ` FROM audit_entries WHERE ($1 = '' OR process = $1)
 		AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at < $3)
 		ORDER BY workflow_id, pos`
@@ -364,9 +364,9 @@ type Ended struct {
 	Closed      time.Time       `json:"closed"`
 	EndAction   string          `json:"endAction"`
 	Data        json.RawMessage `json:"data,omitempty"`
-	// Record is the terminal entry as stored, for checking its
+	// Stored is the terminal entry as stored, for checking its
 	// attestation.
-	Record Record `json:"-"`
+	Stored audit.Stored `json:"-"`
 }
 
 // EndedFilter selects instances by their last terminal entry: one of
@@ -394,7 +394,7 @@ func (s *Store) Ended(ctx context.Context, f EndedFilter) ([]Ended, error) {
 			AND NOT EXISTS (SELECT 1 FROM audit_entries l WHERE l.workflow_id = e.workflow_id AND l.pos > e.pos
 				AND l.source = $6 AND l.action = ANY($4))
 		ORDER BY e.at, e.workflow_id`,
-		f.Process, nullTime(f.Since), nullTime(f.Until), f.EndActions, f.StartAction, SourceWorkflow)
+		f.Process, nullTime(f.Since), nullTime(f.Until), f.EndActions, f.StartAction, audit.SourceWorkflow)
 	if err != nil {
 		return nil, s.queryErr(err)
 	}
@@ -407,7 +407,7 @@ func (s *Store) Ended(ctx context.Context, f EndedFilter) ([]Ended, error) {
 			return nil, fmt.Errorf("audit store: read ended instance: %w", err)
 		}
 		e := Ended{WorkflowID: r.WorkflowID, RunID: r.RunID, Process: r.Process, BusinessKey: r.BusinessKey,
-			Closed: r.Time, EndAction: r.Action, Data: r.Data, Record: r}
+			Closed: r.Time, EndAction: r.Action, Data: r.Data, Stored: r}
 		if started != nil {
 			e.Started = started.UTC()
 		}
@@ -442,7 +442,7 @@ type TrailFilter struct {
 // instance by instance (ordered by workflow ID), streaming: a window of a
 // hundred thousand instances is read in one query. Each call gets a slice
 // of its own, which fn may keep.
-func (s *Store) Trails(ctx context.Context, f TrailFilter, fn func([]Entry) error) error {
+func (s *Store) Trails(ctx context.Context, f TrailFilter, fn func([]audit.Entry) error) error {
 	columns := entryColumns
 	dataOf := ` AND ($9::text[] IS NULL OR true)`
 	if f.DataOf != nil {
@@ -450,17 +450,17 @@ func (s *Store) Trails(ctx context.Context, f TrailFilter, fn func([]Entry) erro
 		dataOf = ""
 	}
 	q := `SELECT ` + columns + ` FROM audit_entries WHERE workflow_id IN (` + windowInstances(f) + dataOf + `) ORDER BY workflow_id, pos`
-	rows, err := s.pool.Query(ctx, q, f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, SourceWorkflow, f.Parts, f.Part, f.DataOf)
+	rows, err := s.pool.Query(ctx, q, f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, audit.SourceWorkflow, f.Parts, f.Part, f.DataOf)
 	if err != nil {
 		return s.queryErr(err)
 	}
 	defer rows.Close()
 	// One scan destination for every row: no per-row allocation of it.
-	var e Entry
+	var e audit.Entry
 	var data string
 	dest := []any{&e.WorkflowID, &e.RunID, &e.Seq, &e.UpdateID, &e.EventID, &e.Process, &e.BusinessKey, &e.Time,
 		&e.Actor, &e.Action, &e.TaskID, &e.Details, &e.Reason, &e.Via, &e.Signature, &e.PolicyVersion, &e.Source, &data}
-	var trail []Entry
+	var trail []audit.Entry
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("audit store: read entry: %w", err)
@@ -476,7 +476,7 @@ func (s *Store) Trails(ctx context.Context, f TrailFilter, fn func([]Entry) erro
 			if err := fn(trail); err != nil {
 				return err
 			}
-			trail = make([]Entry, 0, cap(trail))
+			trail = make([]audit.Entry, 0, cap(trail))
 		}
 		trail = append(trail, e)
 	}
@@ -502,14 +502,14 @@ func sameString(a, b string) string {
 // can be verified), in chain order, instance by instance, streaming. It
 // selects as Trails does (DataOf aside), or, with IDs, those instances
 // whatever the window.
-func (s *Store) Records(ctx context.Context, f TrailFilter, fn func([]Record) error) error {
+func (s *Store) Records(ctx context.Context, f TrailFilter, fn func([]audit.Stored) error) error {
 	var rows pgx.Rows
 	var err error
 	if f.IDs != nil {
 		rows, err = s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries WHERE workflow_id = ANY($1) ORDER BY workflow_id, pos`, f.IDs)
 	} else {
 		rows, err = s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries WHERE workflow_id IN (`+windowInstances(f)+`) ORDER BY workflow_id, pos`,
-			f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, SourceWorkflow, f.Parts, f.Part)
+			f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, audit.SourceWorkflow, f.Parts, f.Part)
 	}
 	if err != nil {
 		return s.queryErr(err)
@@ -524,7 +524,7 @@ func (s *Store) Records(ctx context.Context, f TrailFilter, fn func([]Record) er
 // read. more says the instance has entries after it (a later run, a late
 // refusal) or entries its workflow did not write (validator refusals): a
 // reader needs its whole trail (Records) then; such instances are few.
-func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func(r Record, more bool) error) error {
+func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func(r audit.Stored, more bool) error) error {
 	// 'workflow' is written out so that the planner can use the partial
 	// index of the entries the workflow did not write.
 	rows, err := s.pool.Query(ctx, `SELECT
@@ -572,9 +572,9 @@ func windowInstances(f TrailFilter) string {
 
 // streamRecords groups rows of recordColumns, ordered by workflow ID and
 // position, into instances for fn.
-func (s *Store) streamRecords(rows pgx.Rows, fn func([]Record) error) error {
+func (s *Store) streamRecords(rows pgx.Rows, fn func([]audit.Stored) error) error {
 	defer rows.Close()
-	var recs []Record
+	var recs []audit.Stored
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/batonhq/baton/internal/auditstore"
@@ -61,14 +63,14 @@ func openDSN(t *testing.T, dsn string) *auditstore.Store {
 var t0 = time.Date(2026, 11, 20, 9, 0, 0, 123456789, time.UTC)
 
 // trail is n workflow entries of one instance, as its record would write them.
-func trail(id, run string, n int) []auditstore.Entry {
+func trail(id, run string, n int) []audit.Entry {
 	actions := []string{"started", "step-completed", "task-opened", "decision-accepted", "decision-accepted", "task-closed", "completed"}
-	var out []auditstore.Entry
+	var out []audit.Entry
 	for i := 1; i <= n; i++ {
-		e := auditstore.Entry{
+		e := audit.Entry{
 			WorkflowID: id, RunID: run, Seq: int64(i), EventID: int64(5 * i), Process: "loan", BusinessKey: strings.TrimPrefix(id, "loan-"),
 			Time: t0.Add(time.Duration(i) * time.Minute), Actor: "system", Action: actions[(i-1)%len(actions)],
-			Details: fmt.Sprintf("entry %d", i), PolicyVersion: "p-1", Source: auditstore.SourceWorkflow,
+			Details: fmt.Sprintf("entry %d", i), PolicyVersion: "p-1", Source: audit.SourceWorkflow,
 		}
 		if e.Action == "decision-accepted" {
 			e.Actor, e.TaskID, e.Via, e.Signature = "ana", "underwriting", "update", "c2lnbmF0dXJl"
@@ -78,7 +80,7 @@ func trail(id, run string, n int) []auditstore.Entry {
 	return out
 }
 
-func mustAppend(t *testing.T, s *auditstore.Store, entries []auditstore.Entry) auditstore.AppendResult {
+func mustAppend(t *testing.T, s *auditstore.Store, entries []audit.Entry) audit.AppendResult {
 	t.Helper()
 	res, err := s.Append(context.Background(), entries)
 	if err != nil {
@@ -146,17 +148,17 @@ func TestRetriedAppendIsStoredOnce(t *testing.T) {
 		t.Errorf("overlap: %+v, want 2 stored 2 duplicates", res)
 	}
 	// The same entry twice in one batch is stored once.
-	if res := mustAppend(t, s, []auditstore.Entry{es[4], es[4]}); res.Stored != 0 || res.Duplicates != 2 {
+	if res := mustAppend(t, s, []audit.Entry{es[4], es[4]}); res.Stored != 0 || res.Duplicates != 2 {
 		t.Errorf("repeat within a batch: %+v", res)
 	}
 	// Refusals by the validator are keyed by update ID.
-	ref := auditstore.Entry{WorkflowID: "loan-A-3", RunID: "r1", UpdateID: "u-77", Process: "loan", BusinessKey: "A-3",
+	ref := audit.Entry{WorkflowID: "loan-A-3", RunID: "r1", UpdateID: "u-77", Process: "loan", BusinessKey: "A-3",
 		Time: t0, Actor: "eve", Action: "decision-refused", TaskID: "underwriting", Reason: "not-a-candidate",
-		Via: "update", Details: "approve refused: eve holds none of underwriter", Source: auditstore.SourceValidator}
-	mustAppend(t, s, []auditstore.Entry{ref})
+		Via: "update", Details: "approve refused: eve holds none of underwriter", Source: audit.SourceValidator}
+	mustAppend(t, s, []audit.Entry{ref})
 	again := ref
 	again.Time, again.EventID = ref.Time.Add(3*time.Second), 42 // validated again, later
-	if res := mustAppend(t, s, []auditstore.Entry{again}); res.Duplicates != 1 || res.Stored != 0 {
+	if res := mustAppend(t, s, []audit.Entry{again}); res.Duplicates != 1 || res.Stored != 0 {
 		t.Errorf("refusal retried: %+v", res)
 	}
 	recs, _ := s.Trail(ctx, "loan-A-3")
@@ -166,13 +168,13 @@ func TestRetriedAppendIsStoredOnce(t *testing.T) {
 	// Same key, different content: never silently accepted.
 	changed := es[2]
 	changed.Details = "something else"
-	_, err := s.Append(ctx, []auditstore.Entry{changed})
+	_, err := s.Append(ctx, []audit.Entry{changed})
 	if !errors.Is(err, auditstore.ErrConflict) {
 		t.Errorf("changed entry under a stored key: %v, want ErrConflict", err)
 	}
 	// The conflicting batch wrote nothing, not even its other entries.
 	extra := trail("loan-A-3", "r1", 6)[5]
-	if _, err := s.Append(ctx, []auditstore.Entry{extra, changed}); !errors.Is(err, auditstore.ErrConflict) {
+	if _, err := s.Append(ctx, []audit.Entry{extra, changed}); !errors.Is(err, auditstore.ErrConflict) {
 		t.Errorf("batch with a conflict: %v", err)
 	}
 	if recs, _ := s.Trail(ctx, "loan-A-3"); len(recs) != 6 {
@@ -186,15 +188,15 @@ func TestRetriedAppendIsStoredOnce(t *testing.T) {
 func TestAppendValidatesEntries(t *testing.T) {
 	s, _ := open(t)
 	e := trail("loan-A-4", "r1", 1)[0]
-	for name, mutate := range map[string]func(*auditstore.Entry){
-		"actor":              func(e *auditstore.Entry) { e.Actor = "" },
-		"runId":              func(e *auditstore.Entry) { e.RunID = "" },
-		"seq or an updateId": func(e *auditstore.Entry) { e.Seq = 0 },
-		"time":               func(e *auditstore.Entry) { e.Time = time.Time{} },
+	for name, mutate := range map[string]func(*audit.Entry){
+		"actor":              func(e *audit.Entry) { e.Actor = "" },
+		"runId":              func(e *audit.Entry) { e.RunID = "" },
+		"seq or an updateId": func(e *audit.Entry) { e.Seq = 0 },
+		"time":               func(e *audit.Entry) { e.Time = time.Time{} },
 	} {
 		bad := e
 		mutate(&bad)
-		if _, err := s.Append(context.Background(), []auditstore.Entry{bad}); err == nil || !strings.Contains(err.Error(), name) {
+		if _, err := s.Append(context.Background(), []audit.Entry{bad}); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("missing %s: %v", name, err)
 		}
 	}
@@ -251,35 +253,35 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	const id = "loan-A-6"
 	for _, tc := range []struct {
 		name  string
-		stmts func(recs []auditstore.Record) []string
+		stmts func(recs []audit.Stored) []string
 		kind  string
 		pos   int64
 	}{
-		{"edited details", func([]auditstore.Record) []string {
+		{"edited details", func([]audit.Stored) []string {
 			return []string{`UPDATE audit_entries SET details = 'declined: no decision by the deadline' WHERE pos = 4`}
 		}, auditstore.ProblemHash, 4},
-		{"edited actor", func([]auditstore.Record) []string {
+		{"edited actor", func([]audit.Stored) []string {
 			return []string{`UPDATE audit_entries SET actor = 'ben' WHERE pos = 5`}
 		}, auditstore.ProblemHash, 5},
-		{"deleted decision", func([]auditstore.Record) []string {
+		{"deleted decision", func([]audit.Stored) []string {
 			return []string{`DELETE FROM audit_entries WHERE pos = 4`}
 		}, auditstore.ProblemGap, 4},
-		{"deleted and renumbered", func([]auditstore.Record) []string {
+		{"deleted and renumbered", func([]audit.Stored) []string {
 			return []string{`DELETE FROM audit_entries WHERE pos = 4`, `UPDATE audit_entries SET pos = pos - 1 WHERE pos > 4`,
 				`UPDATE audit_heads SET pos = pos - 1`}
 		}, auditstore.ProblemLink, 4},
-		{"deleted tail", func([]auditstore.Record) []string {
+		{"deleted tail", func([]audit.Stored) []string {
 			return []string{`DELETE FROM audit_entries WHERE pos >= 6`}
 		}, auditstore.ProblemHead, 6},
-		{"inserted at the end", func(recs []auditstore.Record) []string {
+		{"inserted at the end", func(recs []audit.Stored) []string {
 			return []string{fmt.Sprintf(`INSERT INTO audit_entries (workflow_id, pos, run_id, seq, process, business_key, at, actor, action, source, prev_hash, hash)
 				VALUES ('%s', 8, 'r1', 8, 'loan', 'A-6', now(), 'ana', 'decision-accepted', 'workflow', '\x%s', '\x00')`, id, recs[6].Hash)}
 		}, auditstore.ProblemHash, 8},
-		{"inserted in the middle with a recomputed hash", func(recs []auditstore.Record) []string {
+		{"inserted in the middle with a recomputed hash", func(recs []audit.Stored) []string {
 			forged := recs[2].Entry
 			forged.Seq, forged.Action, forged.Actor, forged.Details = 100, "decision-accepted", "sam", "approve via update"
 			prev := recs[2].Hash
-			h := fmt.Sprintf("%x", auditstore.ChainHash(mustHex(prev), 4, forged))
+			h := fmt.Sprintf("%x", audit.ChainHash(mustHex(prev), 4, forged))
 			return []string{
 				`UPDATE audit_entries SET pos = pos + 100 WHERE pos > 3`,
 				`UPDATE audit_entries SET pos = pos - 99 WHERE pos > 100`,
@@ -373,9 +375,9 @@ func TestExportByProcessAndWindow(t *testing.T) {
 		order[i].Process = "order"
 	}
 	mustAppend(t, s, order)
-	var got []auditstore.Record
+	var got []audit.Stored
 	err := s.Export(context.Background(), auditstore.Filter{Process: "loan", Since: t0.Add(2 * time.Minute), Until: t0.Add(5 * time.Minute)},
-		func(r auditstore.Record) error { got = append(got, r); return nil })
+		func(r audit.Stored) error { got = append(got, r); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +385,7 @@ func TestExportByProcessAndWindow(t *testing.T) {
 		t.Errorf("loan entries in [t0+2m, t0+5m): %d entries %+v", len(got), got)
 	}
 	n := 0
-	_ = s.Export(context.Background(), auditstore.Filter{}, func(auditstore.Record) error { n++; return nil })
+	_ = s.Export(context.Background(), auditstore.Filter{}, func(audit.Stored) error { n++; return nil })
 	if n != 10 {
 		t.Errorf("unfiltered export: %d entries, want 10", n)
 	}

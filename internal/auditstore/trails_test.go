@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/internal/auditstore"
 )
 
@@ -28,7 +30,7 @@ func TestTrailsStreamsWholeTrailsOfTheWindow(t *testing.T) {
 	read := func(f auditstore.TrailFilter) string {
 		t.Helper()
 		var got []string
-		err := s.Trails(ctx, f, func(tr []auditstore.Entry) error {
+		err := s.Trails(ctx, f, func(tr []audit.Entry) error {
 			for i, e := range tr {
 				if e.WorkflowID != tr[0].WorkflowID || e.Seq != int64(i+1) {
 					t.Errorf("%s: entry %d is %s #%d", tr[0].WorkflowID, i, e.WorkflowID, e.Seq)
@@ -67,7 +69,7 @@ func TestTrailsStreamsWholeTrailsOfTheWindow(t *testing.T) {
 		f := all
 		f.Process, f.DataOf = "loan", tc.dataOf
 		var got []string
-		if err := s.Trails(ctx, f, func(tr []auditstore.Entry) error {
+		if err := s.Trails(ctx, f, func(tr []audit.Entry) error {
 			for _, e := range tr {
 				if e.WorkflowID == "loan-T-5" && len(e.Data) > 0 {
 					got = append(got, e.Action)

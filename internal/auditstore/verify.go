@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/batonhq/baton/audit"
 )
 
 // Problem kinds Verify reports.
@@ -30,12 +32,12 @@ type Problem struct {
 
 // ChainReport is the result of checking one instance's chain.
 type ChainReport struct {
-	WorkflowID string    `json:"workflowId"`
-	Entries    int       `json:"entries"`
-	HeadPos    int64     `json:"headPos"`
-	HeadHash   string    `json:"headHash"`
-	Problems   []Problem `json:"problems,omitempty"`
-	Records    []Record  `json:"-"`
+	WorkflowID string         `json:"workflowId"`
+	Entries    int            `json:"entries"`
+	HeadPos    int64          `json:"headPos"`
+	HeadHash   string         `json:"headHash"`
+	Problems   []Problem      `json:"problems,omitempty"`
+	Records    []audit.Stored `json:"-"`
 }
 
 // OK reports whether the chain is intact.
@@ -56,12 +58,12 @@ func (s *Store) Verify(ctx context.Context, workflowID string) (ChainReport, err
 }
 
 // CheckChain checks records (ordered by position) against the head.
-func CheckChain(workflowID string, recs []Record, headPos int64, headHash string) ChainReport {
+func CheckChain(workflowID string, recs []audit.Stored, headPos int64, headHash string) ChainReport {
 	rep := ChainReport{WorkflowID: workflowID, Entries: len(recs), HeadPos: headPos, HeadHash: headHash, Records: recs}
 	add := func(pos int64, kind, format string, args ...any) {
 		rep.Problems = append(rep.Problems, Problem{Pos: pos, Kind: kind, Detail: fmt.Sprintf(format, args...)})
 	}
-	prev := GenesisHash
+	prev := audit.GenesisHash
 	var want int64 = 1
 	for _, r := range recs {
 		if r.Pos > want {
@@ -75,7 +77,7 @@ func CheckChain(workflowID string, recs []Record, headPos int64, headHash string
 		if !bytes.Equal(stored, prev) {
 			add(r.Pos, ProblemLink, "entry %d (%s by %s) does not carry the hash of the entry before it: one was inserted, removed or rewritten", r.Pos, r.Action, r.Actor)
 		}
-		h := ChainHash(stored, r.Pos, r.Entry)
+		h := audit.ChainHash(stored, r.Pos, r.Entry)
 		if hexHash(h) != r.Hash {
 			add(r.Pos, ProblemHash, "entry %d (%s by %s) does not match its hash: it was changed after it was written", r.Pos, r.Action, r.Actor)
 		}

@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/insight/insighttest"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // month records four weeks of loans through the real workflow (testsuite,
@@ -23,7 +24,7 @@ import (
 // decide faster week by week.
 func month(t *testing.T) ([]*insight.Trail, *policy.Policy) {
 	t.Helper()
-	pol, err := workflows.LoadPolicy("../../config/policy.yaml")
+	pol, err := config.LoadPolicy("../../config/policy.yaml", workflows.Catalog().CheckPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}

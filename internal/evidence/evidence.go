@@ -16,10 +16,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditlog"
-	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // Format names this pack's format.
@@ -31,7 +32,7 @@ type Pack struct {
 	WorkflowID string    `json:"workflowId"`
 	CreatedAt  time.Time `json:"createdAt"`
 	// Entries are the instance's whole trail, in position order.
-	Entries []auditstore.Record `json:"entries"`
+	Entries []audit.Stored `json:"entries"`
 	// Leaves are the log's leaves of those entries, with inclusion proofs
 	// against Checkpoint.
 	Leaves []auditlog.Proven `json:"leaves"`
@@ -130,7 +131,7 @@ func Verify(p *Pack, pins Pins) Report {
 	rep.Size = cp.Size
 	ok("checkpoint", "%d leaves, signed by %s and cosigned by every witness", cp.Size, cp.Origin)
 	// The entries: chain, hashes, attestations.
-	prev := hex.EncodeToString(auditstore.GenesisHash)
+	prev := hex.EncodeToString(audit.GenesisHash)
 	for i, r := range p.Entries {
 		name := fmt.Sprintf("entry %d", r.Pos)
 		if r.WorkflowID != p.WorkflowID {
@@ -198,12 +199,12 @@ func Verify(p *Pack, pins Pins) Report {
 	// The decisions.
 	signed := 0
 	for _, r := range p.Entries {
-		if r.Action == humantask.ActionDecisionRefused {
+		if r.Action == audit.ActionDecisionRefused {
 			continue // refused: its signature need not verify (it may be why)
 		}
 		var d decisionData
 		if len(r.Data) == 0 || json.Unmarshal(r.Data, &d) != nil || d.Decision == nil {
-			if r.Action == humantask.ActionDecisionAccepted {
+			if r.Action == audit.ActionDecisionAccepted {
 				rep.Notes = append(rep.Notes, fmt.Sprintf("entry %d (%s by %s): signature not checkable offline (recorded without its signed decision)", r.Pos, r.Action, r.Actor))
 			}
 			continue

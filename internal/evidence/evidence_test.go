@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditlog/auditlogtest"
 	"github.com/batonhq/baton/internal/evidence"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // packFixture is one instance with a signed decision, anchored, and the
@@ -52,7 +54,7 @@ func newFixture(t *testing.T, tamperSignature bool) packFixture {
 	for i := range es {
 		es[i].PolicyVersion = v
 	}
-	es[1].Actor, es[1].Action, es[1].Data = "ana", humantask.ActionDecisionAccepted, data
+	es[1].Actor, es[1].Action, es[1].Data = "ana", audit.ActionDecisionAccepted, data
 	if _, err := s.Store.Append(ctx, es); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +153,7 @@ func TestEvidencePackNotesDecisionsWithoutPayload(t *testing.T) {
 	// Build one: an entry without data, re-anchored in a fresh instance.
 	ctx := context.Background()
 	es := auditlogtest.Entries("loan-EV2", 2)
-	es[1].Actor, es[1].Action = "ana", humantask.ActionDecisionAccepted
+	es[1].Actor, es[1].Action = "ana", audit.ActionDecisionAccepted
 	if _, err := f.stack.Store.Append(ctx, es); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +179,7 @@ func TestEvidencePackLeavesRefusedDecisionsUnchecked(t *testing.T) {
 	for i := range es {
 		es[i].PolicyVersion = f.pack.Entries[0].PolicyVersion
 	}
-	es[1].Actor, es[1].Action, es[1].Data = "ana", humantask.ActionDecisionRefused, data
+	es[1].Actor, es[1].Action, es[1].Data = "ana", audit.ActionDecisionRefused, data
 	if _, err := f.stack.Store.Append(ctx, es); err != nil {
 		t.Fatal(err)
 	}

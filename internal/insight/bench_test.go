@@ -11,13 +11,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/insight/insighttest"
 	"github.com/batonhq/baton/internal/pgtest"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // benchInstances is how many ended instances the benchmark seeds.
@@ -37,10 +38,10 @@ func seed(b *testing.B, dsn string, n int, writer auditstore.Attestor) {
 	}
 	defer conn.Close(ctx)
 	var names []string
-	ends := map[string]workflows.EndData{}
+	ends := map[string]record.EndData{}
 	for name, tr := range realTrails(b) {
 		names = append(names, name)
-		var d workflows.EndData
+		var d record.EndData
 		if err := json.Unmarshal(tr[len(tr)-1].Data, &d); err != nil || d.Course == nil {
 			b.Fatalf("%s: the completed entry carries no course (%v)", name, err)
 		}
@@ -68,7 +69,7 @@ func seed(b *testing.B, dsn string, n int, writer auditstore.Attestor) {
 		id := fmt.Sprintf("%s-B-%06d", src[0].Process, i)
 		shift := span/time.Duration(n)*time.Duration(i) - 29*24*time.Hour + time.Since(testStart)
 		at := func(t time.Time) time.Time { return t.Add(shift).UTC().Truncate(time.Microsecond) }
-		prev := auditstore.GenesisHash
+		prev := audit.GenesisHash
 		for j, e := range src {
 			e.WorkflowID, e.BusinessKey, e.RunID, e.Time = id, id, "run-"+id, at(e.Time)
 			att := ""
@@ -84,7 +85,7 @@ func seed(b *testing.B, dsn string, n int, writer auditstore.Attestor) {
 					b.Fatal(err)
 				}
 			}
-			h := auditstore.ChainHash(prev, int64(j+1), e)
+			h := audit.ChainHash(prev, int64(j+1), e)
 			if j == len(src)-1 {
 				if att, err = writer.Attest(h); err != nil {
 					b.Fatal(err)
@@ -147,7 +148,7 @@ func BenchmarkInsight100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	writer, writers := insighttest.Writer(b)
-	verify := func(r auditstore.Record) (string, string) { return auditlog.Attested(r, writers) }
+	verify := func(r audit.Stored) (string, string) { return auditlog.Attested(r, writers) }
 	// What a verifier remembers of the entries it verified (the starter's
 	// auditlog.Verified beside its checkpoint): opened afresh for each read.
 	remembered := filepath.Join(b.TempDir(), "verified")
@@ -168,7 +169,7 @@ func BenchmarkInsight100k(b *testing.B) {
 	pol := devPolicy(b)
 	window := Window{Since: time.Now().Add(-30 * 24 * time.Hour), Until: time.Now()}
 	filter := auditstore.TrailFilter{Since: window.Since, Until: window.Until,
-		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed}, DataOf: NeedSpecs.dataOf()}
+		StartAction: audit.ActionStarted, EndActions: []string{audit.ActionCompleted, audit.ActionFailed}, DataOf: NeedSpecs.dataOf()}
 	read := func(v Verify) []*Trail {
 		got, err := ReadVerified(ctx, st, window, v)
 		if err != nil {
@@ -184,7 +185,7 @@ func BenchmarkInsight100k(b *testing.B) {
 	{
 		t0 := time.Now()
 		n := 0
-		if err := st.Endings(ctx, filter, func(auditstore.Record, bool) error { n++; return nil }); err != nil {
+		if err := st.Endings(ctx, filter, func(audit.Stored, bool) error { n++; return nil }); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("the store's read of the %d completed entries (one query): %s", n, since(t0))
@@ -207,7 +208,7 @@ func BenchmarkInsight100k(b *testing.B) {
 		Discover(tr, map[string]*policy.Policy{pol.Version: pol})
 		b.Logf("discovery on trails in memory: %s", since(t0))
 		t0 = time.Now()
-		Conform(ctx, tr, NewPolicySet(pol), &Described{})
+		Conform(ctx, tr, NewPolicySet(pol), &Described{Catalog: workflows.Catalog()})
 		b.Logf("conformance on trails in memory: %s", since(t0))
 		t0 = time.Now()
 		whole, err := ReadTrails(ctx, st, Window{Since: window.Since, Until: window.Until, Need: NeedSpecs})
@@ -234,7 +235,7 @@ func BenchmarkInsight100k(b *testing.B) {
 			ds := Discover(read(m.verify()), map[string]*policy.Policy{pol.Version: pol})
 			*m.discover += time.Since(t0)
 			t1 := time.Now()
-			c := Conform(ctx, read(m.verify()), NewPolicySet(pol), &Described{})
+			c := Conform(ctx, read(m.verify()), NewPolicySet(pol), &Described{Catalog: workflows.Catalog()})
 			*m.conform += time.Since(t1)
 			if len(ds) != 2 || c.Checked != benchInstances || len(c.Breaches) != 0 {
 				b.Fatalf("discoveries %d, checked %d, breaches %d", len(ds), c.Checked, len(c.Breaches))

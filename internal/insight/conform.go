@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // Policies resolves a pinned policy by its version (the content hash every
@@ -117,7 +117,7 @@ type Evidence struct {
 	Details string    `json:"details,omitempty"`
 }
 
-func evidence(e auditstore.Entry) Evidence {
+func evidence(e audit.Entry) Evidence {
 	return Evidence{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action, TaskID: e.TaskID, Details: e.Details}
 }
 
@@ -314,7 +314,7 @@ func (c *checker) run() {
 	case t.Unreadable != "":
 		c.breach(BreachUnreadable, "", t.Unreadable, c.terminalEntry())
 		return
-	case t.Ended != record.ActionCompleted:
+	case t.Ended != audit.ActionCompleted:
 		return // a failed instance recorded no facts: its routing and tasks cannot be held to the rule
 	case !t.Recorded:
 		why := "the trail is older than the recorded facts (its completed entry has no data)"
@@ -532,7 +532,7 @@ func (c *checker) routing() {
 	}
 	c.breach(BreachRouting, "", fmt.Sprintf("%s %s (%s) is not what policy %s takes on the recorded facts %s: %s (%s)",
 		what, cmp.Or(t.Decision, "-"), t.Path, c.pol.Version, factsText(t.Facts), r.Decision, r.Path),
-		c.entryOf(record.ActionRouted, ""), c.terminalEntry())
+		c.entryOf(audit.ActionRouted, ""), c.terminalEntry())
 }
 
 func factsText(f map[string]string) string {
@@ -608,12 +608,12 @@ func (c *checker) endedBefore(r TaskRule) bool {
 		}
 	}
 	// No task at all: ended before the first (a customer's withdrawal).
-	routed := c.entryOf(record.ActionRouted, "")
+	routed := c.entryOf(audit.ActionRouted, "")
 	if routed < 0 {
 		return true
 	}
 	for _, b := range t.Course[routed+1:] {
-		if b.Action == record.ActionRequested {
+		if b.Action == audit.ActionRequested {
 			return true
 		}
 	}

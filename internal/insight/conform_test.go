@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 func conform(t *testing.T, trails []*Trail, pols ...*policy.Policy) Conformance {
 	t.Helper()
-	return Conform(context.Background(), trails, NewPolicySet(append(pols, devPolicy(t))...), &Described{})
+	return Conform(context.Background(), trails, NewPolicySet(append(pols, devPolicy(t))...), &Described{Catalog: workflows.Catalog()})
 }
 
 func TestRecordedTrailsConform(t *testing.T) {
@@ -32,7 +32,7 @@ func TestRecordedTrailsConform(t *testing.T) {
 }
 
 // find returns the index of the first entry matching.
-func find(t *testing.T, trail []auditstore.Entry, action, actor string) int {
+func find(t *testing.T, trail []audit.Entry, action, actor string) int {
 	t.Helper()
 	for i, e := range trail {
 		if e.Action == action && (actor == "" || e.Actor == actor) {
@@ -43,8 +43,8 @@ func find(t *testing.T, trail []auditstore.Entry, action, actor string) int {
 	return -1
 }
 
-func drop(trail []auditstore.Entry, keep func(auditstore.Entry) bool) []auditstore.Entry {
-	var out []auditstore.Entry
+func drop(trail []audit.Entry, keep func(audit.Entry) bool) []audit.Entry {
+	var out []audit.Entry
 	for _, e := range trail {
 		if keep(e) {
 			out = append(out, e)
@@ -54,10 +54,10 @@ func drop(trail []auditstore.Entry, keep func(auditstore.Entry) bool) []auditsto
 }
 
 // editData rewrites the completed entry's data.
-func editData(t *testing.T, trail []auditstore.Entry, edit func(d *workflows.EndData)) {
+func editData(t *testing.T, trail []audit.Entry, edit func(d *record.EndData)) {
 	t.Helper()
-	i := find(t, trail, record.ActionCompleted, "")
-	var d workflows.EndData
+	i := find(t, trail, audit.ActionCompleted, "")
+	var d record.EndData
 	if err := json.Unmarshal(trail[i].Data, &d); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func laterPolicy(t *testing.T) *policy.Policy {
 // plant is one breach planted in a copy of a recorded trail.
 type plant struct {
 	kind, key, from string
-	plant           func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry
+	plant           func(t *testing.T, tr []audit.Entry) []audit.Entry
 	proof           string // an action among the evidence
 }
 
@@ -99,52 +99,52 @@ type plant struct {
 // in force: the "later" trail pinned to it).
 func plants() []plant {
 	return []plant{
-		{BreachSeparation, "sod", "expense", func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
+		{BreachSeparation, "sod", "expense", func(t *testing.T, tr []audit.Entry) []audit.Entry {
 			// The manager-level approver also approves the finance level.
-			tr[find(t, tr, humantask.ActionDecisionAccepted, "fin")].Actor = "mia"
+			tr[find(t, tr, audit.ActionDecisionAccepted, "fin")].Actor = "mia"
 			return tr
-		}, humantask.ActionDecisionAccepted},
-		{BreachQuorum, "quorum", "four-eyes", func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
+		}, audit.ActionDecisionAccepted},
+		{BreachQuorum, "quorum", "four-eyes", func(t *testing.T, tr []audit.Entry) []audit.Entry {
 			// The second underwriter's approval is gone: one pair of eyes.
-			i := find(t, tr, humantask.ActionDecisionAccepted, "ben")
+			i := find(t, tr, audit.ActionDecisionAccepted, "ben")
 			return slices.Delete(tr, i, i+1)
-		}, humantask.ActionTaskClosed},
-		{BreachLevels, "levels", "expense", func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
+		}, audit.ActionTaskClosed},
+		{BreachLevels, "levels", "expense", func(t *testing.T, tr []audit.Entry) []audit.Entry {
 			// Reimbursed without the director's level.
-			return drop(tr, func(e auditstore.Entry) bool { return e.TaskID != "director-approval" })
-		}, record.ActionCompleted},
-		{BreachCandidate, "candidate", "manual", func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
+			return drop(tr, func(e audit.Entry) bool { return e.TaskID != "director-approval" })
+		}, audit.ActionCompleted},
+		{BreachCandidate, "candidate", "manual", func(t *testing.T, tr []audit.Entry) []audit.Entry {
 			// A fraud analyst approves the underwriting.
-			tr[find(t, tr, humantask.ActionDecisionAccepted, "ana")].Actor = "fay"
+			tr[find(t, tr, audit.ActionDecisionAccepted, "ana")].Actor = "fay"
 			return tr
-		}, humantask.ActionDecisionAccepted},
-		{BreachDeadline, "deadline", "manual", func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
+		}, audit.ActionDecisionAccepted},
+		{BreachDeadline, "deadline", "manual", func(t *testing.T, tr []audit.Entry) []audit.Entry {
 			// The approval came three days after the task opened (48 h).
-			i := find(t, tr, humantask.ActionDecisionAccepted, "ana")
-			tr[i].Time = tr[find(t, tr, humantask.ActionTaskOpened, "")].Time.Add(72 * time.Hour)
+			i := find(t, tr, audit.ActionDecisionAccepted, "ana")
+			tr[i].Time = tr[find(t, tr, audit.ActionTaskOpened, "")].Time.Add(72 * time.Hour)
 			return tr
-		}, humantask.ActionDecisionAccepted},
-		{BreachAfterClose, "after-close", "manual", func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
+		}, audit.ActionDecisionAccepted},
+		{BreachAfterClose, "after-close", "manual", func(t *testing.T, tr []audit.Entry) []audit.Entry {
 			// ben's approval, recorded after the task closed.
-			i := find(t, tr, humantask.ActionTaskClosed, "")
-			late := tr[find(t, tr, humantask.ActionDecisionAccepted, "ana")]
+			i := find(t, tr, audit.ActionTaskClosed, "")
+			late := tr[find(t, tr, audit.ActionDecisionAccepted, "ana")]
 			late.Actor, late.Time = "ben", tr[i].Time.Add(time.Minute)
 			return slices.Insert(tr, i+1, late)
-		}, humantask.ActionTaskClosed},
-		{BreachRouting, "routing", "auto", func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
+		}, audit.ActionTaskClosed},
+		{BreachRouting, "routing", "auto", func(t *testing.T, tr []audit.Entry) []audit.Entry {
 			// Approved automatically on a risk score the rule declines.
-			editData(t, tr, func(d *workflows.EndData) { d.Facts["riskScore"] = "500" })
+			editData(t, tr, func(d *record.EndData) { d.Facts["riskScore"] = "500" })
 			return tr
-		}, record.ActionRouted},
-		{BreachRevoked, "revoked", "manual", func(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
+		}, audit.ActionRouted},
+		{BreachRevoked, "revoked", "manual", func(t *testing.T, tr []audit.Entry) []audit.Entry {
 			// ana decides nine days on, after the policy without her came
 			// in force (the "later" instance pinned it on day eight).
 			for i := range tr {
 				tr[i].Time = tr[i].Time.AddDate(0, 0, 9)
 			}
-			editData(t, tr, func(d *workflows.EndData) { d.StartedAt = d.StartedAt.AddDate(0, 0, 9) })
+			editData(t, tr, func(d *record.EndData) { d.StartedAt = d.StartedAt.AddDate(0, 0, 9) })
 			return tr
-		}, humantask.ActionDecisionAccepted},
+		}, audit.ActionDecisionAccepted},
 	}
 }
 
@@ -225,8 +225,8 @@ func TestUnknownPolicyIsSaidNotSkippedSilently(t *testing.T) {
 // rule or the required tasks; the report says so.
 func TestOldTrailsSayWhatCannotBeChecked(t *testing.T) {
 	tr := trailCopy(t, "four-eyes", "old")
-	tr[find(t, tr, record.ActionCompleted, "")].Data = nil
-	i := find(t, tr, humantask.ActionDecisionAccepted, "ben")
+	tr[find(t, tr, audit.ActionCompleted, "")].Data = nil
+	i := find(t, tr, audit.ActionDecisionAccepted, "ben")
 	tr = slices.Delete(tr, i, i+1) // a breach this trail cannot show
 	c := conform(t, []*Trail{NewTrail(tr)})
 	if len(c.Breaches) != 0 {
@@ -248,7 +248,7 @@ func TestRequesterExclusionFromTheRecordedSpec(t *testing.T) {
 		t.Fatalf("the recorded spec and decision are not read: %+v", k)
 	}
 	tr := trailCopy(t, "expense", "requester")
-	tr[find(t, tr, humantask.ActionDecisionAccepted, "mia")].Actor = "max"
+	tr[find(t, tr, audit.ActionDecisionAccepted, "mia")].Actor = "max"
 	c := conform(t, []*Trail{clean, NewTrail(tr)})
 	if len(c.Breaches) == 0 {
 		t.Fatal("no breach")
@@ -273,9 +273,9 @@ func TestRequesterExclusionFromTheRecordedSpec(t *testing.T) {
 // quorum breach is found, and the exclusions they cannot show are said
 // not checked.
 func TestTrailsWithoutTaskDataAreReadFromDetails(t *testing.T) {
-	strip := func(tr []auditstore.Entry) []auditstore.Entry {
+	strip := func(tr []audit.Entry) []audit.Entry {
 		for i := range tr {
-			if tr[i].Action != record.ActionCompleted {
+			if tr[i].Action != audit.ActionCompleted {
 				tr[i].Data = nil
 			}
 		}
@@ -289,7 +289,7 @@ func TestTrailsWithoutTaskDataAreReadFromDetails(t *testing.T) {
 		t.Fatalf("old-format trails: breaches %+v, unchecked %+v", c.Breaches, c.Unchecked)
 	}
 	tr := strip(trailCopy(t, "four-eyes", "old-quorum"))
-	i := find(t, tr, humantask.ActionDecisionAccepted, "ben")
+	i := find(t, tr, audit.ActionDecisionAccepted, "ben")
 	k := NewTrail(slices.Delete(tr, i, i+1))
 	if task := k.Tasks[0]; task.Quorum != 2 || task.Due.IsZero() || !slices.Equal(task.Roles, []string{"underwriter"}) {
 		t.Fatalf("task read from its details: %+v", task)

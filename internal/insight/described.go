@@ -5,16 +5,18 @@ import (
 	"sync"
 
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows"
+	"github.com/batonhq/baton/process"
 )
 
 // Described is Processes over Baton's process descriptions: each one's own
-// routing function and task rules (workflows.Process.Rules, the ones its
+// routing function and task rules (process.Description.Rules, the ones its
 // workflow runs), compiled once per process and policy. The zero value is
 // ready; it is safe for concurrent use.
 type Described struct {
-	mu    sync.Mutex
-	rules map[describedKey]workflows.Rules
+	// Catalog is the processes whose rules it takes.
+	Catalog *process.Catalog
+	mu      sync.Mutex
+	rules   map[describedKey]process.Rules
 }
 
 type describedKey struct {
@@ -22,23 +24,23 @@ type describedKey struct {
 	pol     *policy.Policy
 }
 
-func (d *Described) compiled(process string, pol *policy.Policy) (workflows.Rules, error) {
+func (d *Described) compiled(name string, pol *policy.Policy) (process.Rules, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	k := describedKey{process, pol}
+	k := describedKey{name, pol}
 	if r, ok := d.rules[k]; ok {
 		return r, nil
 	}
-	desc, ok := workflows.Lookup(process)
+	desc, ok := d.Catalog.Lookup(name)
 	if !ok {
-		return workflows.Rules{}, fmt.Errorf("unknown process %q", process)
+		return process.Rules{}, fmt.Errorf("unknown process %q", name)
 	}
 	r, err := desc.Rules(pol)
 	if err != nil {
 		return r, err
 	}
 	if d.rules == nil {
-		d.rules = map[describedKey]workflows.Rules{}
+		d.rules = map[describedKey]process.Rules{}
 	}
 	d.rules[k] = r
 	return r, nil

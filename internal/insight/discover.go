@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // Event is one step of an instance as discovery sees it: a label (a step,
@@ -43,38 +43,38 @@ func (t *Trail) Events(pol *policy.Policy) []Event {
 	for i, b := range t.Course {
 		label := ""
 		switch b.Action {
-		case record.ActionStarted:
+		case audit.ActionStarted:
 			label = LabelStart
-		case record.ActionStepCompleted:
+		case audit.ActionStepCompleted:
 			label = b.Name
-		case record.ActionStepFailed:
+		case audit.ActionStepFailed:
 			label = b.Name + " failed"
-		case record.ActionRouted:
+		case audit.ActionRouted:
 			label = "route: " + cmp.Or(t.Decision, b.Name)
-		case humantask.ActionTaskOpened:
+		case audit.ActionTaskOpened:
 			label = b.Task + " opened"
-		case humantask.ActionDecisionAccepted, humantask.ActionDelegated:
+		case audit.ActionDecisionAccepted, audit.ActionDelegated:
 			verdict, ok := verdicts[i]
 			if !ok {
 				verdict = "decided"
 			}
 			label = b.Task + ": " + verdict + " by " + roleOf(pol, b.Actor, tasks[i])
-		case humantask.ActionEscalated:
+		case audit.ActionEscalated:
 			label = b.Task + " escalated"
-		case humantask.ActionTaskClosed:
+		case audit.ActionTaskClosed:
 			if b.Name == humantask.StateApproved || b.Name == humantask.StateRejected {
 				continue // the decision that closed it is the step
 			}
 			label = b.Task + " " + b.Name
-		case record.ActionCompensated:
+		case audit.ActionCompensated:
 			label = "undo " + b.Name
-		case record.ActionRequested:
+		case audit.ActionRequested:
 			label = "customer request"
-		case record.ActionCompleted:
+		case audit.ActionCompleted:
 			label = LabelEnd + ": " + cmp.Or(t.Outcome, "completed")
-		case record.ActionFailed:
+		case audit.ActionFailed:
 			label = LabelEnd + ": failed"
-		case humantask.ActionReminded:
+		case audit.ActionReminded:
 			continue
 		default:
 			label = b.Action
@@ -292,7 +292,7 @@ func (t *Trail) countRework(by map[string]*Rework) {
 	}
 	steps := map[string]int{}
 	for _, b := range t.Course {
-		if b.Action == record.ActionStepCompleted || b.Action == record.ActionStepFailed {
+		if b.Action == audit.ActionStepCompleted || b.Action == audit.ActionStepFailed {
 			steps[b.Name]++
 		}
 	}

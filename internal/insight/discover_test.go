@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // TestCycleTimeCountsTheQueue: an instance that waited 85 s for a worker
@@ -16,12 +16,12 @@ import (
 // recorded startedAt), and the 85 s as its queue time.
 func TestCycleTimeCountsTheQueue(t *testing.T) {
 	tr := trailCopy(t, "auto", "queued")
-	editData(t, tr, func(d *workflows.EndData) { d.StartedAt = d.StartedAt.Add(-85 * time.Second) })
+	editData(t, tr, func(d *record.EndData) { d.StartedAt = d.StartedAt.Add(-85 * time.Second) })
 	span := NewTrail(tr).Span
 	if span.Queue() != 85*time.Second || span.Cycle() != span.Close.Sub(span.Begun)+85*time.Second {
 		t.Fatalf("queue %v, cycle %v (started entry to close %v)", span.Queue(), span.Cycle(), span.Close.Sub(span.Begun))
 	}
-	f := Measure([]Run{NewTrail(tr).Run()}, 1, workflows.Names())
+	f := Measure([]Run{NewTrail(tr).Run()}, 1, workflows.Catalog().Names())
 	if f[0].CycleTime.P50 != span.Cycle().Seconds() || f[0].QueueTime.P50 != 85 || f[0].AutomationRate != 1 {
 		t.Errorf("figures %+v", f[0].Figures)
 	}
@@ -33,7 +33,7 @@ func TestFiguresPerProcessAndPath(t *testing.T) {
 		runs = append(runs, tr.Run())
 	}
 	runs = append(runs, Run{Process: "loan", Status: "failed", StepErrors: 1})
-	f := Measure(runs, 24, workflows.Names())
+	f := Measure(runs, 24, workflows.Catalog().Names())
 	if len(f) != 2 || f[0].Process != "expense" || f[1].Process != "loan" {
 		t.Fatalf("processes %+v", f)
 	}

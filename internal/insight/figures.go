@@ -6,8 +6,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/record"
 )
 
 // Dist summarises durations in seconds: nearest-rank percentiles, the
@@ -78,9 +79,9 @@ type Run struct {
 func (t *Trail) Run() Run {
 	r := Run{Process: t.Process, Status: "running", Path: t.Path, Outcome: t.Outcome, Span: t.Span}
 	switch t.Ended {
-	case record.ActionCompleted:
+	case audit.ActionCompleted:
 		r.Status = "completed"
-	case record.ActionFailed:
+	case audit.ActionFailed:
 		r.Status = "failed"
 	}
 	for _, k := range t.Tasks {
@@ -93,7 +94,7 @@ func (t *Trail) Run() Run {
 		}
 	}
 	for _, b := range t.Course {
-		if b.Action == record.ActionStepFailed {
+		if b.Action == audit.ActionStepFailed {
 			r.StepErrors++
 		}
 	}

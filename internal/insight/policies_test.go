@@ -9,6 +9,7 @@ import (
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/pgtest"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/workflows"
 )
 
 // pinned is a copy of a recorded trail pinned to another policy version.
@@ -58,7 +59,7 @@ func TestConformanceUnderEveryVersionTheStoreKeeps(t *testing.T) {
 		pinned(t, "auto", "loan-unknown", "sha256:ffffffffffff"),
 	}
 	// Without --policy files: every version comes from the store.
-	c := Conform(ctx, trails, FirstOf(NewPolicySet(), &StoredPolicies{Texts: st}), &Described{})
+	c := Conform(ctx, trails, FirstOf(NewPolicySet(), &StoredPolicies{Texts: st}), &Described{Catalog: workflows.Catalog()})
 	if !c.Policies[a.Version] || !c.Policies[b.Version] || c.Policies[forged] || c.Policies["sha256:ffffffffffff"] {
 		t.Errorf("policies read = %v", c.Policies)
 	}
@@ -85,7 +86,7 @@ func TestConformanceUnderEveryVersionTheStoreKeeps(t *testing.T) {
 		t.Errorf("not checked = %+v", c.Unchecked)
 	}
 	// A --policy file of the same version answers before the store.
-	c = Conform(ctx, trails[:2], FirstOf(NewPolicySet(a), &StoredPolicies{Texts: st}), &Described{})
+	c = Conform(ctx, trails[:2], FirstOf(NewPolicySet(a), &StoredPolicies{Texts: st}), &Described{Catalog: workflows.Catalog()})
 	if !c.Policies[a.Version] || !c.Policies[b.Version] || len(c.Breaches) != 2 {
 		t.Errorf("with a file for A: policies %v, breaches %+v", c.Policies, c.Breaches)
 	}

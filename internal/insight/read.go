@@ -10,14 +10,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // TrailSource streams whole trails (auditstore.Store).
 type TrailSource interface {
-	Trails(ctx context.Context, f auditstore.TrailFilter, fn func([]auditstore.Entry) error) error
+	Trails(ctx context.Context, f auditstore.TrailFilter, fn func([]audit.Entry) error) error
 }
 
 // Window selects trails: by their end in [Since, Until], or with Started by
@@ -47,9 +47,9 @@ const (
 func (n Need) dataOf() []string {
 	switch n {
 	case NeedEnd:
-		return []string{record.ActionCompleted}
+		return []string{audit.ActionCompleted}
 	case NeedSpecs:
-		return []string{record.ActionCompleted, humantask.ActionTaskOpened}
+		return []string{audit.ActionCompleted, audit.ActionTaskOpened}
 	}
 	return nil
 }
@@ -58,8 +58,8 @@ func (n Need) dataOf() []string {
 // next is read.
 func ReadTrails(ctx context.Context, src TrailSource, w Window) ([]*Trail, error) {
 	f := auditstore.TrailFilter{Process: w.Process, Since: w.Since, Until: w.Until, ByStart: w.Started,
-		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed}, DataOf: w.Need.dataOf()}
-	in := make(chan []auditstore.Entry, 512)
+		StartAction: audit.ActionStarted, EndActions: []string{audit.ActionCompleted, audit.ActionFailed}, DataOf: w.Need.dataOf()}
+	in := make(chan []audit.Entry, 512)
 	done := make(chan []*Trail)
 	for range readParts {
 		go func() {
@@ -78,7 +78,7 @@ func ReadTrails(ctx context.Context, src TrailSource, w Window) ([]*Trail, error
 		go func() {
 			f := f
 			f.Part, f.Parts = part, readParts
-			errs <- src.Trails(ctx, f, func(entries []auditstore.Entry) error {
+			errs <- src.Trails(ctx, f, func(entries []audit.Entry) error {
 				select {
 				case in <- entries:
 					return nil
@@ -120,12 +120,12 @@ func (t *Trail) endedIn(since, until time.Time) bool {
 // Verify checks one record read from the store: its hash and its writer's
 // attestation (auditlog.Attested with the configured writer keys); an
 // empty kind means it holds.
-type Verify func(auditstore.Record) (kind, detail string)
+type Verify func(audit.Stored) (kind, detail string)
 
 // RecordSource is the store as ReadVerified reads it (auditstore.Store).
 type RecordSource interface {
-	Endings(ctx context.Context, f auditstore.TrailFilter, fn func(r auditstore.Record, more bool) error) error
-	Records(ctx context.Context, f auditstore.TrailFilter, fn func([]auditstore.Record) error) error
+	Endings(ctx context.Context, f auditstore.TrailFilter, fn func(r audit.Stored, more bool) error) error
+	Records(ctx context.Context, f auditstore.TrailFilter, fn func([]audit.Stored) error) error
 }
 
 // LeftOut is an instance left out of every figure because a record read of
@@ -169,14 +169,14 @@ type Read struct {
 // instance whole, running ones included.
 func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify) (Read, error) {
 	f := auditstore.TrailFilter{Process: w.Process, Since: w.Since, Until: w.Until, ByStart: w.Started,
-		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed}}
+		StartAction: audit.ActionStarted, EndActions: []string{audit.ActionCompleted, audit.ActionFailed}}
 	var (
 		mu    sync.Mutex
 		out   Read
 		whole []string
 	)
 	// check verifies an instance's records; false when it is left out.
-	check := func(recs []auditstore.Record) bool {
+	check := func(recs []audit.Stored) bool {
 		if verify == nil {
 			return true
 		}
@@ -196,8 +196,8 @@ func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify
 		}
 		return lo == nil
 	}
-	wholeTrail := func(recs []auditstore.Record) *Trail {
-		entries := make([]auditstore.Entry, len(recs))
+	wholeTrail := func(recs []audit.Stored) *Trail {
+		entries := make([]audit.Entry, len(recs))
 		for i, r := range recs {
 			entries[i] = r.Entry
 		}
@@ -206,7 +206,7 @@ func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify
 	full := func(ctx context.Context, id string) (*Trail, error) {
 		var t *Trail
 		var failed error
-		err := src.Records(ctx, auditstore.TrailFilter{IDs: []string{id}}, func(recs []auditstore.Record) error {
+		err := src.Records(ctx, auditstore.TrailFilter{IDs: []string{id}}, func(recs []audit.Stored) error {
 			for _, r := range recs {
 				if verify == nil {
 					break
@@ -240,7 +240,7 @@ func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify
 	// Records are verified and parsed by one worker per core while the
 	// parts are read.
 	type group struct {
-		recs []auditstore.Record
+		recs []audit.Stored
 		more bool
 	}
 	in := make(chan group, 512)
@@ -261,7 +261,7 @@ func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify
 					if !check(g.recs) {
 						continue
 					}
-					if t, ok := courseTrail([]auditstore.Entry{r.Entry}, 0); ok {
+					if t, ok := courseTrail([]audit.Entry{r.Entry}, 0); ok {
 						id := t.WorkflowID
 						t.Full = func(ctx context.Context) (*Trail, error) { return full(ctx, id) }
 						keep(t, true)
@@ -290,11 +290,11 @@ func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify
 				}
 			}
 			if w.Started {
-				errs <- src.Records(ctx, f, func(recs []auditstore.Record) error { return send(group{recs: recs}) })
+				errs <- src.Records(ctx, f, func(recs []audit.Stored) error { return send(group{recs: recs}) })
 				return
 			}
-			errs <- src.Endings(ctx, f, func(r auditstore.Record, more bool) error {
-				return send(group{recs: []auditstore.Record{r}, more: more})
+			errs <- src.Endings(ctx, f, func(r audit.Stored, more bool) error {
+				return send(group{recs: []audit.Stored{r}, more: more})
 			})
 		}()
 	}
@@ -312,7 +312,7 @@ func ReadVerified(ctx context.Context, src RecordSource, w Window, verify Verify
 		// end) is listed once, by the whole trail.
 		slices.Sort(whole)
 		whole = slices.Compact(whole)
-		err := src.Records(ctx, auditstore.TrailFilter{IDs: whole}, func(recs []auditstore.Record) error {
+		err := src.Records(ctx, auditstore.TrailFilter{IDs: whole}, func(recs []audit.Stored) error {
 			if check(recs) {
 				keep(wholeTrail(recs), false)
 			}

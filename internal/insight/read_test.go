@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/insight/insighttest"
 	"github.com/batonhq/baton/internal/pgtest"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // attestedStore is a fresh store whose appends are attested with a new
@@ -36,13 +36,13 @@ func attestedStore(t *testing.T) (*auditstore.Store, Verify) {
 	}
 	w, writers := insighttest.Writer(t)
 	st.SetAttestor(w)
-	return st, func(r auditstore.Record) (string, string) { return auditlog.Attested(r, writers) }
+	return st, func(r audit.Stored) (string, string) { return auditlog.Attested(r, writers) }
 }
 
 // stored is tr as a workflow that did what tr says would have stored it:
 // numbered from 1, its terminal entry's course recomputed from the
 // entries before it (a planted change is then in both).
-func stored(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
+func stored(t *testing.T, tr []audit.Entry) []audit.Entry {
 	t.Helper()
 	for i := range tr {
 		tr[i].Seq = int64(i + 1)
@@ -51,7 +51,7 @@ func stored(t *testing.T, tr []auditstore.Entry) []auditstore.Entry {
 	return tr
 }
 
-func mustAppend(t *testing.T, st *auditstore.Store, tr []auditstore.Entry) {
+func mustAppend(t *testing.T, st *auditstore.Store, tr []audit.Entry) {
 	t.Helper()
 	if _, err := st.Append(context.Background(), tr); err != nil {
 		t.Fatalf("%s: %v", tr[0].WorkflowID, err)
@@ -94,7 +94,7 @@ func TestCourseAndWholeTrailGiveTheSameAnswers(t *testing.T) {
 	}
 	// Recorded before the course existed: read whole.
 	old := trailCopy(t, "manual", "manual-before-course")
-	editData(t, old, func(d *workflows.EndData) { d.Course = nil })
+	editData(t, old, func(d *record.EndData) { d.Course = nil })
 	mustAppend(t, st, old)
 	n++
 
@@ -103,10 +103,10 @@ func TestCourseAndWholeTrailGiveTheSameAnswers(t *testing.T) {
 	refused := stored(t, trailCopy(t, "four-eyes", "four-eyes-refused"))
 	mustAppend(t, st, refused)
 	late := refused[len(refused)-1]
-	late.Seq, late.UpdateID, late.Source, late.Data = 0, "update-1", auditstore.SourceValidator, nil
-	late.Action, late.Actor, late.TaskID, late.Details, late.Reason = humantask.ActionDecisionRefused, "fay", "underwriting", "approve refused: not a candidate", "no-role"
+	late.Seq, late.UpdateID, late.Source, late.Data = 0, "update-1", audit.SourceValidator, nil
+	late.Action, late.Actor, late.TaskID, late.Details, late.Reason = audit.ActionDecisionRefused, "fay", "underwriting", "approve refused: not a candidate", "no-role"
 	late.Time = late.Time.Add(time.Minute)
-	mustAppend(t, st, []auditstore.Entry{late})
+	mustAppend(t, st, []audit.Entry{late})
 	n++
 
 	got, err := ReadVerified(ctx, st, Window{}, verify)
@@ -122,13 +122,13 @@ func TestCourseAndWholeTrailGiveTheSameAnswers(t *testing.T) {
 	}
 	pols := NewPolicySet(devPolicy(t), later)
 	same(t, "discoveries", Discover(got.Trails, pols), Discover(whole, pols))
-	c := Conform(ctx, got.Trails, pols, &Described{})
-	same(t, "conformance", c, Conform(ctx, whole, pols, &Described{}))
+	c := Conform(ctx, got.Trails, pols, &Described{Catalog: workflows.Catalog()})
+	same(t, "conformance", c, Conform(ctx, whole, pols, &Described{Catalog: workflows.Catalog()}))
 	var runs, wholeRuns []Run
 	for i := range whole {
 		runs, wholeRuns = append(runs, got.Trails[i].Run()), append(wholeRuns, whole[i].Run())
 	}
-	same(t, "figures", Measure(runs, 24, workflows.Names()), Measure(wholeRuns, 24, workflows.Names()))
+	same(t, "figures", Measure(runs, 24, workflows.Catalog().Names()), Measure(wholeRuns, 24, workflows.Catalog().Names()))
 	if len(c.Breaches) < len(plants()) || len(c.Incomplete) > 0 {
 		t.Errorf("breaches %d, incomplete evidence %v", len(c.Breaches), c.Incomplete)
 	}
@@ -167,7 +167,7 @@ func TestForgedRowsLeaveTheirInstanceOut(t *testing.T) {
 	again := trailCopy(t, "manual", "manual")
 	last := again[len(again)-1]
 	last.Seq, last.Time = last.Seq+1, last.Time.Add(time.Minute)
-	mustAppend(t, st, []auditstore.Entry{last})
+	mustAppend(t, st, []audit.Entry{last})
 	for _, w := range []Window{{}, {Started: true}} {
 		got, err := ReadVerified(ctx, st, w, verify)
 		if err != nil {
@@ -181,7 +181,7 @@ func TestForgedRowsLeaveTheirInstanceOut(t *testing.T) {
 			out = append(out, l.WorkflowID)
 			// From the course, the completed entry is read (and fails); whole,
 			// the made-up instance's first entry already does.
-			if l.Kind != auditlog.ProblemForged || (!w.Started && l.Action != record.ActionCompleted) {
+			if l.Kind != auditlog.ProblemForged || (!w.Started && l.Action != audit.ActionCompleted) {
 				t.Errorf("started %v: %s left out for %s %s: %s", w.Started, l.WorkflowID, l.Kind, l.Action, l.Detail)
 			}
 		}

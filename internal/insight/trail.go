@@ -4,7 +4,7 @@
 // (Discover: variants, the directly-follows map, rework, bottlenecks) and
 // conformance to the policy each instance pinned (Conform).
 //
-// It is pure: trails come as audit entries (internal/auditstore.Entry, from
+// It is pure: trails come as audit entries (internal/audit.Entry, from
 // the durable store or read back from histories), policies through
 // Policies and the processes' routing and task rules through Processes, so
 // nothing here talks to a server and every rule is tested on trails built
@@ -19,10 +19,10 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 
-	"github.com/batonhq/baton/internal/auditstore"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/record"
 )
 
 // Trail is one instance as its audit entries tell it: the entries of the
@@ -38,7 +38,7 @@ type Trail struct {
 	// or, for a trail read from its terminal entry's course (FromCourse),
 	// the terminal entry, the entries after it and the validator
 	// refusals.
-	Entries []auditstore.Entry
+	Entries []audit.Entry
 	// Course is the run's listed entries in brief (record.Brief), in
 	// order: the analyses read these. at maps each to its index in
 	// Entries (-1: known from the terminal entry's course only).
@@ -162,20 +162,20 @@ func Cycle(start, closed time.Time) float64 {
 
 // terminal reports whether action ends an instance.
 func terminal(action string) bool {
-	return action == record.ActionCompleted || action == record.ActionFailed
+	return action == audit.ActionCompleted || action == audit.ActionFailed
 }
 
 // NewTrail reads one instance's entries (its whole chain, in order, as the
 // store or a history gives them). Entries of runs before the one that
 // ended it (a reset, or a business key run again) are left out.
-func NewTrail(entries []auditstore.Entry) *Trail {
+func NewTrail(entries []audit.Entry) *Trail {
 	t := &Trail{}
 	if len(entries) == 0 {
 		return t
 	}
 	last := entries[len(entries)-1].RunID
 	for i := len(entries) - 1; i >= 0; i-- {
-		if entries[i].Source == auditstore.SourceWorkflow && terminal(entries[i].Action) {
+		if entries[i].Source == audit.SourceWorkflow && terminal(entries[i].Action) {
 			last = entries[i].RunID
 			break
 		}
@@ -186,7 +186,7 @@ func NewTrail(entries []auditstore.Entry) *Trail {
 		}
 	}
 	for i, e := range t.Entries {
-		if e.Source == auditstore.SourceWorkflow && record.Listed(e.Action) {
+		if e.Source == audit.SourceWorkflow && record.Listed(e.Action) {
 			t.Course, t.at = append(t.Course, record.Read(e)), append(t.at, i)
 		}
 	}
@@ -200,7 +200,7 @@ func NewTrail(entries []auditstore.Entry) *Trail {
 // terminal entry's index among them. ok is false when the entry carries
 // no course (written before it was recorded, or over the store's bound):
 // the whole trail must be read.
-func courseTrail(rows []auditstore.Entry, end int) (*Trail, bool) {
+func courseTrail(rows []audit.Entry, end int) (*Trail, bool) {
 	d, err := decodeEnd(rows[end].Data)
 	if err != nil || d.Course == nil {
 		return nil, false
@@ -212,7 +212,7 @@ func courseTrail(rows []auditstore.Entry, end int) (*Trail, bool) {
 		t.at[i] = -1
 	}
 	for i, e := range rows {
-		if e.Source == auditstore.SourceWorkflow && record.Listed(e.Action) && i >= end {
+		if e.Source == audit.SourceWorkflow && record.Listed(e.Action) && i >= end {
 			t.Course, t.at = append(t.Course, record.Read(e)), append(t.at, i)
 		}
 	}
@@ -251,24 +251,24 @@ func (t *Trail) build() {
 	first := t.Entries[0]
 	t.WorkflowID, t.Process, t.BusinessKey, t.RunID = first.WorkflowID, first.Process, first.BusinessKey, first.RunID
 	for _, e := range t.Entries {
-		if e.Action == humantask.ActionDecisionRefused {
+		if e.Action == audit.ActionDecisionRefused {
 			t.refused++
 		}
-		if t.PolicyVersion == "" && e.Source == auditstore.SourceWorkflow {
+		if t.PolicyVersion == "" && e.Source == audit.SourceWorkflow {
 			t.PolicyVersion = e.PolicyVersion
 		}
 	}
 	open := map[string]*Task{}
 	for i, b := range t.Course {
 		switch b.Action {
-		case record.ActionStarted:
+		case audit.ActionStarted:
 			if t.Span.Begun.IsZero() {
 				t.Span.Begun = b.At
 			}
-		case record.ActionCompleted, record.ActionFailed:
+		case audit.ActionCompleted, audit.ActionFailed:
 			t.Ended, t.Span.Close = b.Action, b.At
 			t.readEnd(t.Entries[t.at[i]])
-		case humantask.ActionTaskOpened:
+		case audit.ActionTaskOpened:
 			k := &Task{ID: b.Task, Opened: b.At, OpenedAt: i, ClosedAt: -1, Occurrence: len(t.Tasks) + 1,
 				Spec: b.Spec, Quorum: b.Quorum, Due: b.Due, Roles: b.Roles, Users: b.Users}
 			if b.Spec != nil {
@@ -279,12 +279,12 @@ func (t *Trail) build() {
 			}
 			t.Tasks = append(t.Tasks, k)
 			open[b.Task] = k
-		case humantask.ActionDecisionAccepted, humantask.ActionDelegated:
+		case audit.ActionDecisionAccepted, audit.ActionDelegated:
 			if k := open[b.Task]; k != nil {
 				k.Decisions = append(k.Decisions, Decision{Entry: i, At: b.At, Actor: b.Actor, Verdict: b.Verdict, DelegateTo: b.DelegateTo,
 					Via: b.Via, Signer: b.Signer, Signed: b.Signed})
 			}
-		case humantask.ActionEscalated:
+		case audit.ActionEscalated:
 			if k := open[b.Task]; k != nil {
 				k.Escalations = append(k.Escalations, b.At)
 				k.AddedRoles = append(k.AddedRoles, b.AddedRoles...)
@@ -292,11 +292,11 @@ func (t *Trail) build() {
 					k.Extended = b.Extended
 				}
 			}
-		case humantask.ActionReminded:
+		case audit.ActionReminded:
 			if k := open[b.Task]; k != nil {
 				k.Reminders++
 			}
-		case humantask.ActionTaskClosed:
+		case audit.ActionTaskClosed:
 			if k := open[b.Task]; k != nil && k.ClosedAt < 0 {
 				k.Closed, k.ClosedAt, k.State = b.At, i, b.Name
 			}
@@ -306,9 +306,9 @@ func (t *Trail) build() {
 
 // entry is the stored entry behind the course entry i (false: known from
 // the terminal entry's course only).
-func (t *Trail) entry(i int) (auditstore.Entry, bool) {
+func (t *Trail) entry(i int) (audit.Entry, bool) {
 	if i < 0 || i >= len(t.at) || t.at[i] < 0 {
-		return auditstore.Entry{}, false
+		return audit.Entry{}, false
 	}
 	return t.Entries[t.at[i]], true
 }
@@ -316,9 +316,9 @@ func (t *Trail) entry(i int) (auditstore.Entry, bool) {
 // readEnd reads the terminal entry's data (workflows.EndData): the
 // workflow's start (completed and failed entries), and a completed one's
 // path, outcome, decision and facts.
-func (t *Trail) readEnd(e auditstore.Entry) {
-	if e.Action == record.ActionFailed {
-		t.Outcome = workflows.OutcomeFailed
+func (t *Trail) readEnd(e audit.Entry) {
+	if e.Action == audit.ActionFailed {
+		t.Outcome = process.OutcomeFailed
 	}
 	if len(e.Data) == 0 {
 		return
@@ -331,13 +331,13 @@ func (t *Trail) readEnd(e auditstore.Entry) {
 		d, err = decodeEnd(e.Data)
 	}
 	if err != nil {
-		if e.Action == record.ActionCompleted {
+		if e.Action == audit.ActionCompleted {
 			t.Unreadable = "the completed entry's data is not what Baton wrote: " + err.Error()
 		}
 		return
 	}
 	if d.Omitted != "" {
-		if e.Action == record.ActionCompleted {
+		if e.Action == audit.ActionCompleted {
 			t.Unreadable = "the completed entry's data was not stored: " + d.Omitted
 		}
 		return
@@ -345,7 +345,7 @@ func (t *Trail) readEnd(e auditstore.Entry) {
 	if !d.StartedAt.IsZero() {
 		t.Span.Start = d.StartedAt
 	}
-	if e.Action == record.ActionCompleted {
+	if e.Action == audit.ActionCompleted {
 		t.Outcome, t.Path, t.Decision, t.Facts, t.Recorded = d.Outcome, d.HandlingPath, d.Decision, d.Facts, d.Facts != nil
 	}
 }

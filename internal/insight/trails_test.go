@@ -6,11 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
+
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/insight/insighttest"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // Trails for the tests are recorded by running the real workflows in the
@@ -23,7 +25,7 @@ var testStart = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) // a Monday
 
 func devPolicy(t testing.TB) *policy.Policy {
 	t.Helper()
-	p, err := workflows.LoadPolicy("../../config/policy.yaml")
+	p, err := config.LoadPolicy("../../config/policy.yaml", workflows.Catalog().CheckPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,13 +52,13 @@ func expenseIn(id string, amount float64) *workflows.ExpenseInput {
 
 var (
 	recordOnce sync.Once
-	recorded   map[string][]auditstore.Entry
+	recorded   map[string][]audit.Entry
 )
 
 // realTrails records (once per test binary) a clean mix: automated loans,
 // a manual loan, a four-eyes loan, a delegated and escalated loan, an
 // expired loan and an expense through three levels.
-func realTrails(t testing.TB) map[string][]auditstore.Entry {
+func realTrails(t testing.TB) map[string][]audit.Entry {
 	t.Helper()
 	recordOnce.Do(func() {
 		pol := devPolicy(t)
@@ -73,7 +75,7 @@ func realTrails(t testing.TB) map[string][]auditstore.Entry {
 			// A week later, so the weekly figures have two weeks.
 			"later": {Input: loanIn("A-7", 12000), Score: 790, Start: testStart.AddDate(0, 0, 8)},
 		}
-		recorded = map[string][]auditstore.Entry{}
+		recorded = map[string][]audit.Entry{}
 		for name, s := range scenarios {
 			if s.Start.IsZero() {
 				s.Start = testStart
@@ -89,13 +91,13 @@ func realTrails(t testing.TB) map[string][]auditstore.Entry {
 
 // trailCopy is a deep copy of a recorded trail under another business key
 // (so a planted breach never leaks into another test).
-func trailCopy(t testing.TB, name, key string) []auditstore.Entry {
+func trailCopy(t testing.TB, name, key string) []audit.Entry {
 	t.Helper()
 	b, err := json.Marshal(realTrails(t)[name])
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []auditstore.Entry
+	var out []audit.Entry
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/humantask"
 )
 
 // A key file holds the Ed25519 seed, base64, one line, mode 0600 (the format

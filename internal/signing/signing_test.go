@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/batonhq/baton/workflows/humantask"
+	"github.com/batonhq/baton/humantask"
 )
 
 func TestKeyFiles(t *testing.T) {

@@ -32,12 +32,12 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/config"
-	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/record"
 )
 
 // Task is one open task in a listing.
@@ -97,10 +97,11 @@ type Source struct {
 	Encrypted bool
 }
 
-// Baton is the Source of Baton's workers on taskQueue: its processes, and
-// encrypted memos unless the codec is switched off (temporal.codec.plaintext).
-func Baton(taskQueue string, c config.Codec) Source {
-	return Source{TaskQueue: taskQueue, Types: workflows.Names(), Encrypted: !c.Plaintext}
+// Baton is the Source of a catalog's workers on taskQueue: its processes,
+// and encrypted memos unless the codec is switched off
+// (temporal.codec.plaintext).
+func Baton(cat *process.Catalog, taskQueue string, c config.Codec) Source {
+	return Source{TaskQueue: taskQueue, Types: cat.Names(), Encrypted: !c.Plaintext}
 }
 
 // Owns reports whether an instance of workflowType on taskQueue is one the

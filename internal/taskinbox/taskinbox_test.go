@@ -5,17 +5,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
+
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/batonhq/baton/internal/codec"
+	"github.com/batonhq/baton/codec"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 func devPolicy(t *testing.T) *policy.Policy {
 	t.Helper()
-	p, err := policy.Load("../../config/policy.yaml")
+	p, err := config.LoadPolicy("../../config/policy.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +33,7 @@ func TestCandidatesAndTheSummaryRule(t *testing.T) {
 	task := humantask.TaskView{
 		ID: "underwriting", State: humantask.StateOpen, Roles: []string{"underwriter"}, Users: []string{"sam"},
 		Exclusions: []humantask.Exclusion{{User: "ben", Reason: "the applicant"}},
-		Votes:      []humantask.Vote{{Actor: "ana", Verdict: humantask.Approve}},
+		Votes:      []audit.Vote{{Actor: "ana", Verdict: humantask.Approve}},
 	}
 	l := &Visibility{Policy: p}
 	now := time.Now()

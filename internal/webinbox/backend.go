@@ -10,9 +10,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // Backend is what the inbox needs from Temporal: the user's open tasks, one
@@ -36,7 +37,7 @@ type Instance struct {
 	WorkflowID string
 	Status     record.Status
 	Tasks      []humantask.TaskView
-	Audit      []record.AuditEntry
+	Audit      []audit.Entry
 }
 
 // Task returns the instance's task id, if it has it.

@@ -10,14 +10,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/charts"
 	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/whatif"
 	"github.com/batonhq/baton/internal/whatifstore"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 // Insight is what the insight pages read: the trails of a window and the
@@ -86,10 +85,10 @@ type insightRequest struct {
 	span    time.Duration
 }
 
-func readInsightRequest(r *http.Request) insightRequest {
+func (s *server) readInsightRequest(r *http.Request) insightRequest {
 	q := insightRequest{Process: r.FormValue("process"), Since: r.FormValue("since")}
-	if !slices.Contains(workflows.Names(), q.Process) {
-		q.Process = workflows.Names()[0]
+	if names := s.Catalog.Names(); !slices.Contains(names, q.Process) {
+		q.Process = names[0]
 	}
 	q.span = 0
 	for _, w := range insightWindows {
@@ -178,14 +177,14 @@ type pathFigures struct {
 // insightPage shows a process over a window: its figures, map, weekly
 // chart and the backlog by role.
 func (s *server) insightPage(w http.ResponseWriter, r *http.Request, _ string) {
-	q := readInsightRequest(r)
+	q := s.readInsightRequest(r)
 	d := s.insightData(r.Context(), q)
 	s.render(w, r, http.StatusOK, "insight", d)
 }
 
 func (s *server) insightData(ctx context.Context, q insightRequest) insightData {
-	d := insightData{Processes: workflows.Names(), Process: q.Process, Since: q.Since, Title: q.Process}
-	if p, ok := workflows.Lookup(q.Process); ok {
+	d := insightData{Processes: s.Catalog.Names(), Process: q.Process, Since: q.Since, Title: q.Process}
+	if p, ok := s.Catalog.Lookup(q.Process); ok {
 		d.Title = p.Title
 	}
 	for _, o := range insightWindows {
@@ -202,7 +201,7 @@ func (s *server) insightData(ctx context.Context, q insightRequest) insightData 
 	for _, t := range trails {
 		runs = append(runs, t.Run())
 	}
-	if f := insight.Measure(runs, until.Sub(until.Add(-q.span)).Hours(), workflows.Names()); len(f) == 1 {
+	if f := insight.Measure(runs, until.Sub(until.Add(-q.span)).Hours(), s.Catalog.Names()); len(f) == 1 {
 		d.Figures = &f[0]
 		for _, p := range []string{"automated", "manual"} {
 			if pf, ok := f[0].ByPath[p]; ok {
@@ -239,7 +238,7 @@ func (s *server) pictureFailed(w http.ResponseWriter, r *http.Request, err error
 
 // insightMap draws the process map.
 func (s *server) insightMap(w http.ResponseWriter, r *http.Request, _ string) {
-	q := readInsightRequest(r)
+	q := s.readInsightRequest(r)
 	trails, _, err := s.trails(r.Context(), q, false)
 	if err != nil {
 		s.pictureFailed(w, r, err)
@@ -259,7 +258,7 @@ func (s *server) insightMap(w http.ResponseWriter, r *http.Request, _ string) {
 
 // insightWeekly draws cycle time and automation per week.
 func (s *server) insightWeekly(w http.ResponseWriter, r *http.Request, _ string) {
-	q := readInsightRequest(r)
+	q := s.readInsightRequest(r)
 	trails, _, err := s.trails(r.Context(), q, false)
 	if err != nil {
 		s.pictureFailed(w, r, err)
@@ -279,7 +278,7 @@ func (s *server) insightWeekly(w http.ResponseWriter, r *http.Request, _ string)
 
 // insightBacklog draws the open tasks by role over the window.
 func (s *server) insightBacklog(w http.ResponseWriter, r *http.Request, _ string) {
-	q := readInsightRequest(r)
+	q := s.readInsightRequest(r)
 	trails, until, err := s.trails(r.Context(), q, true)
 	if err != nil {
 		s.pictureFailed(w, r, err)
@@ -313,11 +312,11 @@ const maxPolicyText = 48 << 10
 // insightWhatIf replays a proposed policy over the window's finished
 // instances of the process and shows before and after.
 func (s *server) insightWhatIf(w http.ResponseWriter, r *http.Request, _ string) {
-	q := readInsightRequest(r)
+	q := s.readInsightRequest(r)
 	d := s.insightData(r.Context(), q)
 	text := r.PostFormValue("policy")
 	d.PolicyText = text
-	proposed, err := proposedPolicy(text)
+	proposed, err := s.proposedPolicy(text)
 	if err == nil && s.Insight == nil {
 		err = errNoInsight
 	}
@@ -327,7 +326,7 @@ func (s *server) insightWhatIf(w http.ResponseWriter, r *http.Request, _ string)
 		win := whatif.Window{Process: q.Process, Since: until.Add(-q.span), Until: until}
 		var instances []whatif.Instance
 		instances, err = s.Insight.Finished(r.Context(), win)
-		rep = whatif.Evaluate(instances, proposed, win.Since, win.Until)
+		rep = whatif.Evaluate(s.Catalog, instances, proposed, win.Since, win.Until)
 	}
 	if err != nil {
 		d.WhatIfError = err.Error()
@@ -353,7 +352,7 @@ func (s *server) insightWhatIf(w http.ResponseWriter, r *http.Request, _ string)
 
 // proposedPolicy reads a policy typed into the form, validated as the
 // worker validates its file.
-func proposedPolicy(text string) (*policy.Policy, error) {
+func (s *server) proposedPolicy(text string) (*policy.Policy, error) {
 	switch {
 	case strings.TrimSpace(text) == "":
 		return nil, errors.New("paste a proposed policy (the whole file) to compare")
@@ -364,7 +363,7 @@ func proposedPolicy(text string) (*policy.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := workflows.CheckPolicy(p); err != nil {
+	if err := s.Catalog.CheckPolicy(p); err != nil {
 		return nil, err
 	}
 	return p, nil

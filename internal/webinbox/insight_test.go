@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/whatif"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // fakeInsight serves two ended loans: one automated, one an underwriter
@@ -25,26 +24,26 @@ type fakeInsight struct{ windows []insight.Window }
 func (f *fakeInsight) Trails(_ context.Context, w insight.Window) ([]*insight.Trail, error) {
 	f.windows = append(f.windows, w)
 	t0 := time.Now().Add(-48 * time.Hour).UTC().Truncate(time.Second)
-	e := func(id string, seq int64, at time.Duration, actor, action, task, details, data string) auditstore.Entry {
-		return auditstore.Entry{WorkflowID: id, RunID: "r", Seq: seq, Process: "loan", BusinessKey: id, Time: t0.Add(at), Actor: actor, Action: action,
-			TaskID: task, Details: details, PolicyVersion: "sha256:p", Source: auditstore.SourceWorkflow, Data: json.RawMessage(data)}
+	e := func(id string, seq int64, at time.Duration, actor, action, task, details, data string) audit.Entry {
+		return audit.Entry{WorkflowID: id, RunID: "r", Seq: seq, Process: "loan", BusinessKey: id, Time: t0.Add(at), Actor: actor, Action: action,
+			TaskID: task, Details: details, PolicyVersion: "sha256:p", Source: audit.SourceWorkflow, Data: json.RawMessage(data)}
 	}
 	end := func(path, decision string) string {
 		return fmt.Sprintf(`{"startedAt":%q,"handlingPath":%q,"outcome":"approved","decision":%q,"facts":{"riskScore":"700","amount":"40000"}}`, t0.Format(time.RFC3339), path, decision)
 	}
 	return []*insight.Trail{
-		insight.NewTrail([]auditstore.Entry{
-			e("loan-A-1", 1, time.Second, "system", record.ActionStarted, "", "application", ""),
-			e("loan-A-1", 2, 2*time.Second, "system", record.ActionRouted, "", "auto-approve: ...", ""),
-			e("loan-A-1", 3, 3*time.Second, "system", record.ActionCompleted, "", "disbursed", end("automated", "auto-approve")),
+		insight.NewTrail([]audit.Entry{
+			e("loan-A-1", 1, time.Second, "system", audit.ActionStarted, "", "application", ""),
+			e("loan-A-1", 2, 2*time.Second, "system", audit.ActionRouted, "", "auto-approve: ...", ""),
+			e("loan-A-1", 3, 3*time.Second, "system", audit.ActionCompleted, "", "disbursed", end("automated", "auto-approve")),
 		}),
-		insight.NewTrail([]auditstore.Entry{
-			e("loan-A-2", 1, time.Second, "system", record.ActionStarted, "", "application", ""),
-			e("loan-A-2", 2, 2*time.Second, "system", record.ActionRouted, "", "manual underwriting: ...", ""),
-			e("loan-A-2", 3, 2*time.Second, "system", humantask.ActionTaskOpened, "underwriting", "Underwriting: role underwriter, quorum 1, due "+t0.Add(48*time.Hour).Format(time.RFC3339), ""),
-			e("loan-A-2", 4, time.Hour, "ana", humantask.ActionDecisionAccepted, "underwriting", "approve (1 of 1) via update", ""),
-			e("loan-A-2", 5, time.Hour, "system", humantask.ActionTaskClosed, "underwriting", "approved: approved by ana", ""),
-			e("loan-A-2", 6, time.Hour+time.Second, "system", record.ActionCompleted, "", "disbursed", end("manual", "underwriting")),
+		insight.NewTrail([]audit.Entry{
+			e("loan-A-2", 1, time.Second, "system", audit.ActionStarted, "", "application", ""),
+			e("loan-A-2", 2, 2*time.Second, "system", audit.ActionRouted, "", "manual underwriting: ...", ""),
+			e("loan-A-2", 3, 2*time.Second, "system", audit.ActionTaskOpened, "underwriting", "Underwriting: role underwriter, quorum 1, due "+t0.Add(48*time.Hour).Format(time.RFC3339), ""),
+			e("loan-A-2", 4, time.Hour, "ana", audit.ActionDecisionAccepted, "underwriting", "approve (1 of 1) via update", ""),
+			e("loan-A-2", 5, time.Hour, "system", audit.ActionTaskClosed, "underwriting", "approved: approved by ana", ""),
+			e("loan-A-2", 6, time.Hour+time.Second, "system", audit.ActionCompleted, "", "disbursed", end("manual", "underwriting")),
 		}),
 	}, nil
 }

@@ -12,12 +12,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/gorilla/csrf"
 
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/charts"
 	"github.com/batonhq/baton/internal/signing"
 	"github.com/batonhq/baton/internal/taskinbox"
-	"github.com/batonhq/baton/workflows/humantask"
 )
 
 //go:embed templates/*.html templates/style.css
@@ -189,7 +191,7 @@ func (s *server) delegates(user string, t humantask.TaskView) []userOption {
 	var out []userOption
 	for _, id := range slices.Sorted(maps.Keys(s.Policy.Users)) {
 		if id == user || slices.ContainsFunc(t.Exclusions, func(e humantask.Exclusion) bool { return e.User == id }) ||
-			slices.ContainsFunc(t.Votes, func(v humantask.Vote) bool { return v.Actor == id }) {
+			slices.ContainsFunc(t.Votes, func(v audit.Vote) bool { return v.Actor == id }) {
 			continue
 		}
 		if len(t.Roles) > 0 && !slices.ContainsFunc(t.Roles, func(role string) bool { return s.Policy.HasRole(id, role) }) {

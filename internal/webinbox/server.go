@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/process"
 )
 
 // Options configure the inbox.
@@ -40,6 +41,9 @@ type Options struct {
 	// DevSignIn lets anyone pick a user without a password, with a banner
 	// on every page. Off unless set.
 	DevSignIn bool
+	// Catalog is the processes the inbox serves (the insight pages list
+	// them; a proposed policy's sections are checked with them).
+	Catalog *process.Catalog
 	// Insight serves the insight pages (process maps, charts, what-if) to
 	// holders of a role the policy's insight entry names; nil: the pages
 	// say the audit store is not configured.
@@ -77,6 +81,8 @@ func New(o Options) (http.Handler, error) {
 		return nil, errors.New("webinbox: a signing key and the signer's name are required")
 	case o.OIDC == nil && !o.DevSignIn:
 		return nil, errNoSignIn
+	case o.Catalog == nil || len(o.Catalog.Names()) == 0:
+		return nil, errors.New("webinbox: a catalog of processes is required")
 	}
 	if o.SessionLifetime <= 0 {
 		o.SessionLifetime = 8 * time.Hour

@@ -16,11 +16,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
+	"github.com/batonhq/baton/workflows"
+
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/oidctest"
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 const wf = "loan-A-7"
@@ -60,7 +64,7 @@ func (f *fakeBackend) Instance(_ context.Context, id string) (*Instance, error) 
 		Status:     record.Status{Process: "loan", Stage: "underwriting", StageIndex: 3, StageTotal: 5, Facts: map[string]string{"amount": "40,000.00"}},
 		Tasks: []humantask.TaskView{{ID: "underwriting", Title: "Underwriting decision", State: humantask.StateOpen, Roles: []string{"underwriter"}, Quorum: 1,
 			Deadline: time.Now().Add(47 * time.Hour), Exclusions: []humantask.Exclusion{{User: "ben", Reason: "the requester"}}}},
-		Audit: []record.AuditEntry{{Time: time.Now(), Actor: "system", Action: humantask.ActionTaskOpened, TaskID: "underwriting"}},
+		Audit: []audit.Entry{{Time: time.Now(), Actor: "system", Action: audit.ActionTaskOpened, TaskID: "underwriting"}},
 	}, nil
 }
 
@@ -98,7 +102,7 @@ func (f *fakeBackend) sent() []humantask.Decision {
 
 func devPolicy(t *testing.T) *policy.Policy {
 	t.Helper()
-	p, err := policy.Load("../../config/policy.yaml")
+	p, err := config.LoadPolicy("../../config/policy.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +128,7 @@ func newInbox(t *testing.T, edit func(*Options)) *inbox {
 	pub, key, _ := ed25519.GenerateKey(nil)
 	b := &fakeBackend{}
 	u, _ := url.Parse(srv.URL)
-	o := Options{Backend: b, Policy: devPolicy(t), Key: key, Signer: "inbox", PublicURL: u, DevSignIn: true}
+	o := Options{Catalog: workflows.Catalog(), Backend: b, Policy: devPolicy(t), Key: key, Signer: "inbox", PublicURL: u, DevSignIn: true}
 	if edit != nil {
 		edit(&o)
 	}

@@ -1,6 +1,6 @@
 // Package whatif replays a proposed policy over instances that finished:
 // each routing decision is taken again, with the process's own routing
-// function (workflows.Process.Route, the one the workflow uses), on the
+// function (process.Description.Routing, the one the workflow uses), on the
 // facts the instance recorded, and the outcome is set beside what happened:
 // automation rate, path changes, human workload, cycle time, and the risk
 // (what the proposal would decide automatically against what people
@@ -19,11 +19,13 @@ import (
 	"slices"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
+
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
+	"github.com/batonhq/baton/record"
 )
 
 // Instance is one finished process instance as a source knows it.
@@ -46,7 +48,7 @@ type Instance struct {
 	Outcome    string
 	Decision   string
 	Facts      map[string]string
-	Tasks      []workflows.TaskOutcome
+	Tasks      []audit.TaskOutcome
 }
 
 // Window selects instances by the time they finished, and optionally by
@@ -159,7 +161,7 @@ type Evaluated struct {
 	CycleSeconds  float64 `json:"cycleSeconds"`
 	Tasks         int     `json:"tasks"`
 	PersonHours   float64 `json:"personHours"`
-	tasks         []workflows.TaskOutcome
+	tasks         []audit.TaskOutcome
 }
 
 // Reasons an instance is not evaluated.
@@ -172,13 +174,13 @@ const (
 
 // Evaluate replays proposed over the instances (any order), per process in
 // name order.
-func Evaluate(instances []Instance, proposed *policy.Policy, since, until time.Time) Report {
+func Evaluate(c *process.Catalog, instances []Instance, proposed *policy.Policy, since, until time.Time) Report {
 	rep := Report{PolicyVersion: proposed.Version, Since: since, Until: until, Processes: []Process{}}
 	byProcess := map[string][]Instance{}
 	for _, in := range instances {
 		byProcess[in.Process] = append(byProcess[in.Process], in)
 	}
-	names := workflows.Names()
+	names := c.Names()
 	for p := range byProcess {
 		if !slices.Contains(names, p) {
 			names = append(names, p)
@@ -192,18 +194,19 @@ func Evaluate(instances []Instance, proposed *policy.Policy, since, until time.T
 		slices.SortFunc(list, func(a, b Instance) int {
 			return cmp.Or(a.Close.Compare(b.Close), cmp.Compare(a.BusinessKey, b.BusinessKey))
 		})
-		rep.Processes = append(rep.Processes, evaluate(name, list, proposed))
+		d, _ := c.Lookup(name)
+		rep.Processes = append(rep.Processes, evaluate(d, name, list, proposed))
 	}
 	return rep
 }
 
-func evaluate(name string, list []Instance, proposed *policy.Policy) Process {
+func evaluate(d *process.Description, name string, list []Instance, proposed *policy.Policy) Process {
 	p := Process{
 		Process: name, Finished: len(list), NotEvaluated: []Skipped{},
 		ToManual: []string{}, ToAutomated: []string{}, AutoApprovedRejected: []string{}, AutoDeclinedApproved: []string{},
 		DecisionChanged: []string{}, Instances: []Evaluated{}, Measured: Measured{MeanCycleSecondsByPath: map[string]float64{}},
 	}
-	d, known := workflows.Lookup(name)
+	known := d != nil
 	for _, in := range list {
 		skip := func(reason string) { p.NotEvaluated = append(p.NotEvaluated, Skipped{in.BusinessKey, reason}) }
 		switch {
@@ -222,7 +225,7 @@ func evaluate(name string, list []Instance, proposed *policy.Policy) Process {
 		}
 		e := Evaluated{BusinessKey: in.BusinessKey, CurrentPath: in.Path, CurrentDecision: in.Decision, People: people(in.Tasks),
 			CycleSeconds: insight.Cycle(in.Start, in.Close), Tasks: len(in.Tasks), PersonHours: taskHours(in.Tasks), tasks: in.Tasks}
-		route, err := d.Route(in.Facts, proposed)
+		route, err := d.Routing(in.Facts, proposed)
 		switch {
 		case err != nil && len(in.Facts) == 0:
 			e.ProposedPath, e.BeforeRouting = in.Path, true
@@ -344,7 +347,7 @@ func count(s *Side, path string) {
 // people is what people decided on the instance: reject when any task was
 // rejected, approve when every task (at least one) was approved, else ""
 // (expired, cancelled, or no task).
-func people(tasks []workflows.TaskOutcome) string {
+func people(tasks []audit.TaskOutcome) string {
 	if len(tasks) == 0 {
 		return ""
 	}
@@ -362,7 +365,7 @@ func people(tasks []workflows.TaskOutcome) string {
 }
 
 // taskHours is how long the tasks were open, in hours.
-func taskHours(tasks []workflows.TaskOutcome) float64 {
+func taskHours(tasks []audit.TaskOutcome) float64 {
 	var d time.Duration
 	for _, t := range tasks {
 		if !t.ClosedAt.IsZero() {

@@ -8,10 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
+
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // proposedPolicy is the development policy with the loan's thresholds
@@ -39,7 +42,7 @@ func proposedPolicy(t *testing.T) *policy.Policy {
 	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := workflows.LoadPolicy(path)
+	p, err := config.LoadPolicy(path, workflows.Catalog().CheckPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +70,8 @@ func loanAt(key string, start, cycle int, path, score, amount string) Instance {
 func decided(in Instance, verdict, state string, open int) Instance {
 	opened := in.Start.Add(5 * time.Second)
 	closed := opened.Add(time.Duration(open) * time.Second)
-	in.Tasks = append(in.Tasks, workflows.TaskOutcome{ID: "underwriting", State: state, OpenedAt: opened, ClosedAt: closed,
-		Decisions: []humantask.Vote{{Actor: "ana", Verdict: verdict, At: closed}}})
+	in.Tasks = append(in.Tasks, audit.TaskOutcome{ID: "underwriting", State: state, OpenedAt: opened, ClosedAt: closed,
+		Decisions: []audit.Vote{{Actor: "ana", Verdict: verdict, At: closed}}})
 	return in
 }
 
@@ -89,7 +92,7 @@ func TestEvaluateAKnownLoanMix(t *testing.T) {
 		loanAt("loan-8", 80, 10, record.PathAutomated, "x", "1"),
 		{Process: workflows.ProcessOrder, BusinessKey: "order-1", Status: "terminated", Start: t0, Close: t0.Add(time.Second)},
 	}
-	rep := Evaluate(instances, proposedPolicy(t), t0, t0.Add(time.Hour))
+	rep := Evaluate(workflows.Catalog(), instances, proposedPolicy(t), t0, t0.Add(time.Hour))
 	if len(rep.Processes) != 2 || rep.Processes[0].Process != "loan" || rep.Processes[1].Process != "order" {
 		t.Fatalf("processes = %+v", rep.Processes)
 	}
@@ -156,7 +159,7 @@ func TestEvaluateAKnownLoanMix(t *testing.T) {
 // A path no instance took in the window cannot be measured: the instance
 // keeps its own cycle time, adds no tasks, and is counted as unmeasured.
 func TestEvaluateUnmeasuredPath(t *testing.T) {
-	rep := Evaluate([]Instance{loanAt("loan-9", 0, 20, record.PathAutomated, "725", "5000")}, proposedPolicy(t), t0, t0.Add(time.Hour))
+	rep := Evaluate(workflows.Catalog(), []Instance{loanAt("loan-9", 0, 20, record.PathAutomated, "725", "5000")}, proposedPolicy(t), t0, t0.Add(time.Hour))
 	p := rep.Processes[0]
 	if p.Measured.Unmeasured != 1 || p.Proposed.Manual != 1 || p.Proposed.Tasks != 0 || p.Proposed.MeanCycleSeconds != 20 || p.CycleTimeChangeSeconds != 0 {
 		t.Errorf("unmeasured manual path: %+v", p)
@@ -165,11 +168,11 @@ func TestEvaluateUnmeasuredPath(t *testing.T) {
 
 // The same policy changes nothing: every instance keeps its path.
 func TestEvaluateSamePolicyChangesNothing(t *testing.T) {
-	cur, err := workflows.LoadPolicy("../../config/policy.yaml")
+	cur, err := config.LoadPolicy("../../config/policy.yaml", workflows.Catalog().CheckPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := Evaluate([]Instance{
+	rep := Evaluate(workflows.Catalog(), []Instance{
 		loanAt("loan-1", 0, 10, record.PathAutomated, "780", "10000"),
 		decided(loanAt("loan-2", 0, 100, record.PathManual, "700", "40000"), humantask.Reject, humantask.StateRejected, 60),
 		loanAt("loan-3", 0, 10, record.PathAutomated, "500", "10000"),
@@ -188,7 +191,7 @@ func TestEvaluateDecisionChangeOnTheSamePath(t *testing.T) {
 		in.Process, in.Decision, in.Facts = workflows.ProcessExpense, chain, map[string]string{"amount": amount}
 		return in
 	}
-	rep := Evaluate([]Instance{
+	rep := Evaluate(workflows.Catalog(), []Instance{
 		expense("expense-1", "800", "manager → finance"),
 		expense("expense-2", "300", "manager"),
 		expense("expense-3", "6000", "manager → finance → director"),

@@ -1,7 +1,7 @@
 // Package whatifstore is the what-if's Source over the durable audit store:
 // the instances whose terminal entry (completed or failed) falls in the
 // window, with what each completed one recorded in its completed entry's
-// data (workflows.EndData). The store outlives Temporal's retention, so a
+// data (audit.EndData). The store outlives Temporal's retention, so a
 // what-if reaches as far back as the store does.
 package whatifstore
 
@@ -10,13 +10,14 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/process"
+
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/whatif"
-	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // Instance statuses, as Temporal names a closed execution's: a completed
@@ -46,7 +47,7 @@ type Source struct {
 func (s Source) Finished(ctx context.Context, w whatif.Window) ([]whatif.Instance, error) {
 	ended, err := s.Store.Ended(ctx, auditstore.EndedFilter{
 		Process: w.Process, Since: w.Since, Until: w.Until,
-		StartAction: record.ActionStarted, EndActions: []string{record.ActionCompleted, record.ActionFailed},
+		StartAction: audit.ActionStarted, EndActions: []string{audit.ActionCompleted, audit.ActionFailed},
 	})
 	if err != nil {
 		return nil, err
@@ -54,18 +55,18 @@ func (s Source) Finished(ctx context.Context, w whatif.Window) ([]whatif.Instanc
 	out := make([]whatif.Instance, 0, len(ended))
 	for _, e := range ended {
 		in := whatif.Instance{Process: e.Process, BusinessKey: e.WorkflowID, Status: StatusFailed, Start: e.Started, Close: e.Closed}
-		if e.EndAction == record.ActionCompleted {
+		if e.EndAction == audit.ActionCompleted {
 			in.Status = StatusCompleted
 		}
 		if s.Writers != nil {
-			if kind, detail := auditlog.Attested(e.Record, s.Writers); kind != "" {
+			if kind, detail := auditlog.Attested(e.Stored, s.Writers); kind != "" {
 				in.Unreadable = fmt.Sprintf("its %s entry in the audit store fails verification (%s: %s): left out; check it with starter audit --verify %s", e.EndAction, kind, detail, e.WorkflowID)
 				out = append(out, in)
 				continue
 			}
 		}
 		if in.Status == StatusCompleted && len(e.Data) > 0 {
-			var d workflows.EndData
+			var d audit.EndData
 			if err := json.Unmarshal(e.Data, &d); err != nil {
 				// Writes are checked for JSON: only a change in the
 				// database makes this. The instance is listed, not lost.
@@ -78,7 +79,7 @@ func (s Source) Finished(ctx context.Context, w whatif.Window) ([]whatif.Instanc
 				out = append(out, in)
 				continue
 			}
-			end := d.Ending(e.Closed)
+			end := process.EndingOf(d, e.Closed)
 			in.Recorded = end.Facts != nil
 			in.Path, in.Outcome, in.Decision, in.Facts, in.Tasks = end.HandlingPath, end.Outcome, end.Decision, end.Facts, end.Tasks
 			if !end.StartedAt.IsZero() {

@@ -9,13 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/config"
+
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/auditstore/auditstoretest"
 	"github.com/batonhq/baton/internal/whatif"
 	"github.com/batonhq/baton/internal/whatifstore"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
@@ -23,11 +26,11 @@ var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 // instance writes an instance's trail as its record would: started at
 // start, one routed entry, ended (action) at end with data (nil: an
 // instance that ended before Baton recorded data).
-func instance(t *testing.T, st *auditstore.Store, process, id string, start, end time.Time, action string, data *workflows.EndData) {
+func instance(t *testing.T, st *auditstore.Store, process, id string, start, end time.Time, action string, data *audit.EndData) {
 	t.Helper()
-	e := func(seq int64, at time.Time, action string) auditstore.Entry {
-		return auditstore.Entry{WorkflowID: id, RunID: "r1", Seq: seq, Process: process, BusinessKey: id, Time: at,
-			Actor: humantask.SystemActor, Action: action, Source: auditstore.SourceWorkflow}
+	e := func(seq int64, at time.Time, action string) audit.Entry {
+		return audit.Entry{WorkflowID: id, RunID: "r1", Seq: seq, Process: process, BusinessKey: id, Time: at,
+			Actor: audit.SystemActor, Action: action, Source: audit.SourceWorkflow}
 	}
 	last := e(3, end, action)
 	if data != nil {
@@ -38,13 +41,13 @@ func instance(t *testing.T, st *auditstore.Store, process, id string, start, end
 		last.Data = b
 	}
 	// The started entry is made a little after the workflow starts.
-	if _, err := st.Append(context.Background(), []auditstore.Entry{e(1, start.Add(20*time.Millisecond), record.ActionStarted), e(2, start.Add(time.Second), record.ActionRouted), last}); err != nil {
+	if _, err := st.Append(context.Background(), []audit.Entry{e(1, start.Add(20*time.Millisecond), audit.ActionStarted), e(2, start.Add(time.Second), audit.ActionRouted), last}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func loanData(start time.Time, path, decision, score, amount string, tasks ...workflows.TaskOutcome) *workflows.EndData {
-	return &workflows.EndData{StartedAt: start, HandlingPath: path, Outcome: "approved", Decision: decision,
+func loanData(start time.Time, path, decision, score, amount string, tasks ...audit.TaskOutcome) *audit.EndData {
+	return &audit.EndData{StartedAt: start, HandlingPath: path, Outcome: "approved", Decision: decision,
 		Facts: map[string]string{"riskScore": score, "amount": amount}, Tasks: tasks}
 }
 
@@ -56,15 +59,15 @@ func TestFinishedFromTheStore(t *testing.T) {
 	// data was recorded, one failed. One ended before the window, one
 	// after; an order ends inside.
 	s1, s2 := t0.Add(time.Minute), t0.Add(2*time.Minute)
-	instance(t, st, "loan", "loan-A-1", s1, s1.Add(2*time.Second), record.ActionCompleted, loanData(s1, record.PathAutomated, workflows.LoanAutoApprove, "780", "12000"))
-	task := workflows.TaskOutcome{ID: "underwriting", State: humantask.StateApproved, OpenedAt: s2.Add(time.Second), ClosedAt: s2.Add(31 * time.Minute),
-		Decisions: []humantask.Vote{{Actor: "ana", Verdict: humantask.Approve, At: s2.Add(31 * time.Minute), Via: "update"}}}
-	instance(t, st, "loan", "loan-A-2", s2, s2.Add(32*time.Minute), record.ActionCompleted, loanData(s2, record.PathManual, workflows.LoanUnderwriting, "780", "40000", task))
-	instance(t, st, "loan", "loan-A-3", t0.Add(3*time.Minute), t0.Add(4*time.Minute), record.ActionCompleted, nil)
-	instance(t, st, "loan", "loan-A-4", t0.Add(5*time.Minute), t0.Add(6*time.Minute), record.ActionFailed, nil)
-	instance(t, st, "loan", "loan-A-5", t0.Add(-time.Hour), t0.Add(-time.Second), record.ActionCompleted, loanData(t0.Add(-time.Hour), record.PathAutomated, workflows.LoanAutoApprove, "780", "1000"))
-	instance(t, st, "loan", "loan-A-6", t0, t0.Add(time.Hour+time.Second), record.ActionCompleted, loanData(t0, record.PathAutomated, workflows.LoanAutoApprove, "780", "1000"))
-	instance(t, st, "order", "order-O-1", t0, t0.Add(time.Minute), record.ActionCompleted, &workflows.EndData{StartedAt: t0, HandlingPath: record.PathAutomated,
+	instance(t, st, "loan", "loan-A-1", s1, s1.Add(2*time.Second), audit.ActionCompleted, loanData(s1, record.PathAutomated, workflows.LoanAutoApprove, "780", "12000"))
+	task := audit.TaskOutcome{ID: "underwriting", State: humantask.StateApproved, OpenedAt: s2.Add(time.Second), ClosedAt: s2.Add(31 * time.Minute),
+		Decisions: []audit.Vote{{Actor: "ana", Verdict: humantask.Approve, At: s2.Add(31 * time.Minute), Via: "update"}}}
+	instance(t, st, "loan", "loan-A-2", s2, s2.Add(32*time.Minute), audit.ActionCompleted, loanData(s2, record.PathManual, workflows.LoanUnderwriting, "780", "40000", task))
+	instance(t, st, "loan", "loan-A-3", t0.Add(3*time.Minute), t0.Add(4*time.Minute), audit.ActionCompleted, nil)
+	instance(t, st, "loan", "loan-A-4", t0.Add(5*time.Minute), t0.Add(6*time.Minute), audit.ActionFailed, nil)
+	instance(t, st, "loan", "loan-A-5", t0.Add(-time.Hour), t0.Add(-time.Second), audit.ActionCompleted, loanData(t0.Add(-time.Hour), record.PathAutomated, workflows.LoanAutoApprove, "780", "1000"))
+	instance(t, st, "loan", "loan-A-6", t0, t0.Add(time.Hour+time.Second), audit.ActionCompleted, loanData(t0, record.PathAutomated, workflows.LoanAutoApprove, "780", "1000"))
+	instance(t, st, "order", "order-O-1", t0, t0.Add(time.Minute), audit.ActionCompleted, &audit.EndData{StartedAt: t0, HandlingPath: record.PathAutomated,
 		Outcome: "shipped", Decision: workflows.OrderStraightThrough, Facts: map[string]string{"fraudScore": "10"}})
 
 	src := whatifstore.Source{Store: st}
@@ -83,7 +86,7 @@ func TestFinishedFromTheStore(t *testing.T) {
 	a2 := got[3]
 	want := whatif.Instance{Process: "loan", BusinessKey: "loan-A-2", Status: "completed", Start: s2, Close: s2.Add(32 * time.Minute), Recorded: true,
 		Path: record.PathManual, Outcome: "approved", Decision: workflows.LoanUnderwriting, Facts: map[string]string{"riskScore": "780", "amount": "40000"},
-		Tasks: []workflows.TaskOutcome{task}}
+		Tasks: []audit.TaskOutcome{task}}
 	if !reflect.DeepEqual(a2, want) {
 		t.Errorf("loan-A-2:\n%+v\nwant\n%+v", a2, want)
 	}
@@ -105,11 +108,11 @@ func TestFinishedFromTheStore(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "maxAmount: 25000", "maxAmount: 50000", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pol, err := workflows.LoadPolicy(path)
+	pol, err := config.LoadPolicy(path, workflows.Catalog().CheckPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := whatif.Evaluate(got, pol, w.Since, w.Until)
+	rep := whatif.Evaluate(workflows.Catalog(), got, pol, w.Since, w.Until)
 	if len(rep.Processes) != 1 {
 		t.Fatalf("processes: %+v", rep.Processes)
 	}
@@ -144,19 +147,19 @@ func TestUnreadableDataIsListedNotFatal(t *testing.T) {
 	st, _ := auditstoretest.Start(t)
 	ctx := context.Background()
 	raw := func(id, data string) {
-		e := func(seq int64, at time.Time, action string) auditstore.Entry {
-			return auditstore.Entry{WorkflowID: id, RunID: "r1", Seq: seq, Process: "loan", BusinessKey: id, Time: at,
-				Actor: humantask.SystemActor, Action: action, Source: auditstore.SourceWorkflow}
+		e := func(seq int64, at time.Time, action string) audit.Entry {
+			return audit.Entry{WorkflowID: id, RunID: "r1", Seq: seq, Process: "loan", BusinessKey: id, Time: at,
+				Actor: audit.SystemActor, Action: action, Source: audit.SourceWorkflow}
 		}
-		last := e(2, t0.Add(time.Minute), record.ActionCompleted)
+		last := e(2, t0.Add(time.Minute), audit.ActionCompleted)
 		last.Data = json.RawMessage(data)
-		if _, err := st.Append(ctx, []auditstore.Entry{e(1, t0, record.ActionStarted), last}); err != nil {
+		if _, err := st.Append(ctx, []audit.Entry{e(1, t0, audit.ActionStarted), last}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	raw("loan-U-1", `{"facts":"not a map"}`)
 	raw("loan-U-2", `{"omitted":"40000 bytes, over the audit store's bound of 32768"}`)
-	instance(t, st, "loan", "loan-U-3", t0, t0.Add(2*time.Minute), record.ActionCompleted, loanData(t0, record.PathAutomated, workflows.LoanAutoApprove, "780", "1000"))
+	instance(t, st, "loan", "loan-U-3", t0, t0.Add(2*time.Minute), audit.ActionCompleted, loanData(t0, record.PathAutomated, workflows.LoanAutoApprove, "780", "1000"))
 
 	got, err := whatifstore.Source{Store: st}.Finished(ctx, whatif.Window{Process: "loan", Since: t0, Until: t0.Add(time.Hour)})
 	if err != nil {
@@ -174,11 +177,11 @@ func TestUnreadableDataIsListedNotFatal(t *testing.T) {
 	if got[2].Unreadable != "" || !got[2].Recorded {
 		t.Errorf("loan-U-3: %+v", got[2])
 	}
-	pol, err := workflows.LoadPolicy("../../config/policy.yaml")
+	pol, err := config.LoadPolicy("../../config/policy.yaml", workflows.Catalog().CheckPolicy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := whatif.Evaluate(got, pol, t0, t0.Add(time.Hour)).Processes[0]
+	p := whatif.Evaluate(workflows.Catalog(), got, pol, t0, t0.Add(time.Hour)).Processes[0]
 	if p.Finished != 3 || p.Evaluated != 1 || len(p.NotEvaluated) != 2 || !strings.HasPrefix(p.NotEvaluated[1].Reason, "facts unreadable: not in the audit store") {
 		t.Errorf("finished %d, evaluated %d, not evaluated %+v", p.Finished, p.Evaluated, p.NotEvaluated)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"go.uber.org/zap"
 
 	"github.com/batonhq/baton/internal/auditlog"
@@ -116,12 +118,12 @@ func NewStack(t testing.TB) *Stack {
 }
 
 // Entries are n entries of instance id, positions 1..n.
-func Entries(id string, n int) []auditstore.Entry {
-	var out []auditstore.Entry
+func Entries(id string, n int) []audit.Entry {
+	var out []audit.Entry
 	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	for i := range n {
-		out = append(out, auditstore.Entry{WorkflowID: id, RunID: "r1", Seq: int64(i + 1), Process: "loan", BusinessKey: id,
-			Time: t0.Add(time.Duration(i) * time.Minute), Actor: "system", Action: "step-completed", Details: "step", Source: auditstore.SourceWorkflow})
+		out = append(out, audit.Entry{WorkflowID: id, RunID: "r1", Seq: int64(i + 1), Process: "loan", BusinessKey: id,
+			Time: t0.Add(time.Duration(i) * time.Minute), Actor: "system", Action: "step-completed", Details: "step", Source: audit.SourceWorkflow})
 	}
 	return out
 }

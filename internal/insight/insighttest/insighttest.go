@@ -25,21 +25,23 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditlog"
-	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/frameact"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
-	"github.com/batonhq/baton/workflows/humantask"
-	"github.com/batonhq/baton/workflows/record"
 )
 
 // captureStore is an audit store that keeps what it is given.
 type captureStore struct {
 	mu      sync.Mutex
-	entries []auditstore.Entry
+	entries []audit.Entry
 }
 
-func (c *captureStore) Append(_ context.Context, e []auditstore.Entry) (auditstore.AppendResult, error) {
+func (c *captureStore) Append(_ context.Context, e []audit.Entry) (audit.AppendResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, x := range e {
@@ -47,17 +49,17 @@ func (c *captureStore) Append(_ context.Context, e []auditstore.Entry) (auditsto
 			c.entries = append(c.entries, x)
 		}
 	}
-	return auditstore.AppendResult{Stored: len(e)}, nil
+	return audit.AppendResult{Stored: len(e)}, nil
 }
 
 // KeyState answers that nothing ran under the key before (every scenario
 // has a key of its own).
-func (c *captureStore) KeyState(context.Context, string, string, []string) (auditstore.KeyState, error) {
-	return auditstore.KeyState{}, nil
+func (c *captureStore) KeyState(context.Context, string, string, []string) (audit.KeyState, error) {
+	return audit.KeyState{}, nil
 }
 
 // Earlier answers that no earlier run recorded anything.
-func (c *captureStore) Earlier(context.Context, string, string, []string) ([]auditstore.Record, error) {
+func (c *captureStore) Earlier(context.Context, string, string, []string) ([]audit.Stored, error) {
 	return nil, nil
 }
 
@@ -70,14 +72,14 @@ type Decision struct {
 // Scenario is one instance to record: its input, the score the mocked
 // credit bureau answers, the decisions people send, when it starts.
 type Scenario struct {
-	Input     workflows.Input
+	Input     process.Input
 	Score     int
 	Decisions []Decision
 	Start     time.Time
 }
 
 // Record runs the scenario and returns its trail as the store would hold it.
-func Record(t testing.TB, pol *policy.Policy, s Scenario) []auditstore.Entry {
+func Record(t testing.TB, pol *policy.Policy, s Scenario) []audit.Entry {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -86,10 +88,9 @@ func Record(t testing.TB, pol *policy.Policy, s Scenario) []auditstore.Entry {
 		t.Fatal("insighttest: a scenario needs its start time")
 	}
 	env.SetStartTime(s.Start)
-	workflows.Register(env)
+	workflows.Catalog().Register(env, record.Settings{})
 	store := &captureStore{}
-	env.RegisterActivity(&activities.Policy{Current: pol})
-	env.RegisterActivity(&activities.Audit{Store: store})
+	frameact.NewFrame(pol, store).Register(env)
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 	var (
 		kyc    *activities.KYC
@@ -111,9 +112,9 @@ func Record(t testing.TB, pol *policy.Policy, s Scenario) []auditstore.Entry {
 			}, d.Decision)
 		}, d.After)
 	}
-	d := workflows.ProcessOf(s.Input.Key())
+	d := workflows.Catalog().ProcessOf(s.Input.Key())
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: s.Input.Key()})
-	env.ExecuteWorkflow(d.Workflow, reflect.ValueOf(s.Input).Elem().Interface())
+	env.ExecuteWorkflow(d.Name, reflect.ValueOf(s.Input).Elem().Interface())
 	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
 		t.Fatalf("%s: %v", s.Input.Key(), env.GetWorkflowError())
 	}
@@ -124,9 +125,9 @@ func Record(t testing.TB, pol *policy.Policy, s Scenario) []auditstore.Entry {
 // before it (record.CourseOf), as a workflow that did what the trail says
 // would have recorded it: a test that edits a recorded trail keeps its
 // course in step.
-func WithCourse(t testing.TB, trail []auditstore.Entry) {
+func WithCourse(t testing.TB, trail []audit.Entry) {
 	t.Helper()
-	end := slices.IndexFunc(trail, func(e auditstore.Entry) bool { return e.Action == record.ActionCompleted })
+	end := slices.IndexFunc(trail, func(e audit.Entry) bool { return e.Action == audit.ActionCompleted })
 	if end < 0 {
 		t.Fatalf("%s: no completed entry", trail[0].WorkflowID)
 	}

@@ -1,0 +1,41 @@
+package audit
+
+// Actions of an instance's entries: the process's and its human tasks'.
+// The store does not know them; readers (reports, what-if, insight, the
+// lineage of a business key) match on them.
+const (
+	ActionStarted        = "started"
+	ActionStepCompleted  = "step-completed"
+	ActionStepFailed     = "step-failed"
+	ActionRouted         = "routed"
+	ActionRequested      = "requested"       // a customer or applicant message (withdraw, cancel)
+	ActionRequestRefused = "request-refused" // such a message that came too late
+	ActionCompensated    = "compensated"
+	ActionCompleted      = "completed"
+	ActionFailed         = "failed"
+	// ActionRefusedSummary counts the refused messages beyond the cap.
+	ActionRefusedSummary = "refused-summary"
+	// ActionStartRefused: a run refused to start under a business key
+	// whose instance has ended (business keys never run again).
+	ActionStartRefused = "start-refused"
+
+	ActionTaskOpened       = "task-opened"
+	ActionDecisionAccepted = "decision-accepted"
+	ActionDecisionRefused  = "decision-refused"
+	ActionReminded         = "reminded"
+	ActionEscalated        = "escalated"
+	ActionDelegated        = "delegated"
+	ActionTaskClosed       = "task-closed"
+	// ActionDecisionHonoured: a reset run re-applied a decision an earlier
+	// run of the instance recorded for the same task occurrence.
+	ActionDecisionHonoured = "decision-honoured"
+	// ActionTaskHeld: a reset run could not honour a recorded decision (the
+	// task differs from the one decided): the task waits for an operator.
+	ActionTaskHeld = "task-held"
+)
+
+// EndActions are the entries that end an instance (its outcome).
+var EndActions = []string{ActionCompleted, ActionFailed}
+
+// SystemActor is the actor of automated entries.
+const SystemActor = "system"

@@ -1,0 +1,297 @@
+package humantask
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/converter"
+
+	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/strictjson"
+	"github.com/batonhq/baton/textsafe"
+)
+
+// DecisionData is the data of every decision entry (accepted, delegated,
+// honoured, refused): the decision as received, signature included, and
+// the subject of its task, so that an auditor can recompute
+// SigningBytes(Subject, Decision) from the entry alone and check the
+// signature with the key the policy names.
+type DecisionData struct {
+	Decision Decision `json:"decision"`
+	Subject  Subject  `json:"subject"`
+}
+
+// decisionData encodes a decision entry's data.
+func decisionData(d Decision, s Subject) json.RawMessage {
+	b, _ := json.Marshal(DecisionData{Decision: d, Subject: s})
+	return b
+}
+
+// clipped is d with each field cut to its bound (Decision.bounds): what a
+// refusal records of an oversize message. A message within its bounds is
+// recorded exactly as received.
+func (d Decision) clipped() Decision {
+	d.TaskID, d.Verdict, d.Actor, d.DelegateTo = cut(d.TaskID, MaxNameBytes), cut(d.Verdict, MaxNameBytes), cut(d.Actor, MaxNameBytes), cut(d.DelegateTo, MaxNameBytes)
+	d.Comment, d.Signature = cut(d.Comment, MaxTextBytes), cut(d.Signature, MaxSignatureBytes)
+	d.Signer, d.Authenticated = cut(d.Signer, MaxNameBytes), cut(d.Authenticated, MaxTextBytes)
+	return d
+}
+
+// cut keeps at most n bytes of s (on a rune boundary), marking a cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…(cut)"
+}
+
+// maxMalformedBytes bounds how much of an undecodable message a refusal
+// records as it came.
+const maxMalformedBytes = 4 << 10
+
+// decodeDecision decodes a decision signal's payload strictly: JSON, one
+// object, no unknown or duplicate keys, every field of its type. The error
+// names the field.
+func decodeDecision(raw converter.RawValue) (Decision, error) {
+	var d Decision
+	p := raw.Payload()
+	if p == nil {
+		return d, fmt.Errorf("payload: empty")
+	}
+	if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != converter.MetadataEncodingJSON {
+		return d, fmt.Errorf("payload: encoding %q is not JSON", cut(enc, MaxNameBytes))
+	}
+	if err := strictjson.Decode(p.GetData(), &d); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// malformedData is what a refusal of an undecodable decision records: the
+// message as it came when it is JSON and small, and the subject of the
+// instance (no task could be read from it).
+func malformedData(raw converter.RawValue, s Subject) json.RawMessage {
+	var data struct {
+		Decision json.RawMessage `json:"decision"`
+		Subject  Subject         `json:"subject"`
+	}
+	data.Subject = s
+	if p := raw.Payload(); p != nil && len(p.GetData()) <= maxMalformedBytes && json.Valid(p.GetData()) {
+		data.Decision = p.GetData()
+	}
+	b, _ := json.Marshal(data)
+	return b
+}
+
+// How says how a decision came, for its audit entry (and the audit store's
+// via, signature, reason and data columns).
+type How struct {
+	Via       string // update, signal, or trail (a decision a reset run honoured)
+	Signature string // the decider's signature, as sent
+	// Reason is the refusal code of a refused decision, or the decider's
+	// comment on an accepted one.
+	Reason string
+	// Data is the entry's structured data (compact JSON): a decision's is
+	// DecisionData, a task-opened entry's OpenedData.
+	Data json.RawMessage
+}
+
+// refusedHow describes a refused decision: its code, and the decision as
+// received with its task's subject.
+func refusedHow(d Decision, err error, via string, s Subject) How {
+	h := How{Via: via, Signature: Clip(d.Signature, MaxSignatureBytes), Reason: RefusedInvalid, Data: decisionData(d.clipped(), s)}
+	if r, ok := err.(*Refusal); ok {
+		h.Reason = r.Code
+	}
+	return h
+}
+
+// Verdicts.
+const (
+	Approve  = "approve"
+	Reject   = "reject"
+	Delegate = "delegate"
+)
+
+// Decision is the payload of the decide update and the decision signal.
+type Decision struct {
+	// TaskID may be omitted when exactly one task is open.
+	TaskID     string `json:"taskId,omitempty"`
+	Verdict    string `json:"verdict"`
+	Actor      string `json:"actor"`
+	Comment    string `json:"comment,omitempty"`
+	DelegateTo string `json:"delegateTo,omitempty"`
+	// Signature is an Ed25519 signature (base64) over SigningBytes of the
+	// task's Subject and this decision.
+	Signature string `json:"signature,omitempty"`
+	// Signer names a service the policy trusts to sign for the users it
+	// authenticated (policy signers, e.g. the web inbox); the signature is
+	// then the signer's, and Authenticated says how it knew the actor
+	// (e.g. "oidc https://login.example.com"). Both are covered by it.
+	Signer        string `json:"signer,omitempty"`
+	Authenticated string `json:"authenticated,omitempty"`
+}
+
+// DecisionResult answers an accepted decision.
+type DecisionResult struct {
+	TaskID    string `json:"taskId"`
+	State     string `json:"state"`
+	Approvals int    `json:"approvals"`
+	Quorum    int    `json:"quorum"`
+	Message   string `json:"message"`
+}
+
+// Subject is exactly what a decision decides: the run of the instance, the
+// task occurrence (the task id and the number the workflow gave the task
+// when it opened it) and a digest of the instance's business facts as they
+// stood then. A signature covers it, so a signature captured from history
+// cannot be replayed on a re-started instance (another run), on a later
+// task (another occurrence) or on other facts (another digest). Clients read
+// it from the tasks query (TaskView.Subject) before signing.
+type Subject struct {
+	WorkflowID string `json:"workflowId"`
+	RunID      string `json:"runId"`
+	TaskID     string `json:"taskId"`
+	Occurrence int    `json:"occurrence"`
+	Digest     string `json:"digest"`
+}
+
+// SigningBytes is what a decision's signature covers: its subject and every
+// field of the decision; a decision from a trusted signer (the web inbox)
+// also covers the signer and how it authenticated the actor. It is the one
+// signing function: the starter's --key and the web inbox call it.
+func SigningBytes(s Subject, d Decision) []byte {
+	fields := []string{"baton-decision/v2",
+		s.WorkflowID, s.RunID, s.TaskID, strconv.Itoa(s.Occurrence), s.Digest,
+		d.Verdict, d.Actor, d.DelegateTo, d.Comment}
+	if d.Signer != "" {
+		fields = append(fields, "signer:"+d.Signer, "authenticated:"+d.Authenticated)
+	}
+	return []byte(strings.Join(fields, "\n"))
+}
+
+// Sign fills in d's signature over subject with key.
+func Sign(key ed25519.PrivateKey, s Subject, d *Decision) {
+	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, SigningBytes(s, *d)))
+}
+
+// VerifySignature checks sig (base64) over msg with user's public key; the
+// error names what is wrong, for a refusal.
+func VerifySignature(user string, u policy.User, msg []byte, sig string) error {
+	if u.PublicKey == "" {
+		return fmt.Errorf("signature: %s has no public key in the directory", user)
+	}
+	pub, err := policy.ParsePublicKey(u.PublicKey)
+	if err != nil {
+		return fmt.Errorf("signature: %s's public key is not an Ed25519 key", user)
+	}
+	if !verifies(pub, msg, sig) {
+		return fmt.Errorf("signature: does not verify for %s", user)
+	}
+	return nil
+}
+
+// VerifySignerSignature checks sig (base64) over msg with a trusted
+// signer's public key, for a decision it signed on behalf of actor.
+func VerifySignerSignature(signer, actor string, sg policy.Signer, msg []byte, sig string) error {
+	pub, err := policy.ParsePublicKey(sg.PublicKey)
+	if err != nil {
+		return fmt.Errorf("signature: signer %s's public key is not an Ed25519 key", signer)
+	}
+	if !verifies(pub, msg, sig) {
+		return fmt.Errorf("signature: does not verify for %s by signer %s", actor, signer)
+	}
+	return nil
+}
+
+// verifies reports whether sig (base64) is pub's signature of msg.
+func verifies(pub ed25519.PublicKey, msg []byte, sig string) bool {
+	raw, err := base64.StdEncoding.DecodeString(sig)
+	return err == nil && ed25519.Verify(pub, msg, raw)
+}
+
+// Bounds of every field of a message (decision, withdraw, cancel), checked
+// before anything is stored: Temporal keeps every accepted message in the
+// instance's history, so an unbounded field is a way to fill it.
+const (
+	// MaxNameBytes bounds ids: actor, task id, verdict, delegate.
+	MaxNameBytes = 128
+	// MaxTextBytes bounds comments and reasons.
+	MaxTextBytes = 2000
+	// MaxSignatureBytes bounds a signature (an Ed25519 one is 88 in base64).
+	MaxSignatureBytes = 128
+)
+
+// Field is one field of a message, for CheckBounds.
+type Field struct {
+	Name, Value string
+	Max         int
+}
+
+// CheckBounds names the first field longer than its bound, without
+// repeating its content.
+func CheckBounds(fields ...Field) error {
+	for _, f := range fields {
+		if len(f.Value) > f.Max {
+			return fmt.Errorf("%s: %d bytes, at most %d", f.Name, len(f.Value), f.Max)
+		}
+	}
+	return nil
+}
+
+func (d Decision) bounds() error {
+	return CheckBounds(
+		Field{"taskId", d.TaskID, MaxNameBytes}, Field{"verdict", d.Verdict, MaxNameBytes},
+		Field{"actor", d.Actor, MaxNameBytes}, Field{"delegateTo", d.DelegateTo, MaxNameBytes},
+		Field{"comment", d.Comment, MaxTextBytes}, Field{"signature", d.Signature, MaxSignatureBytes},
+		Field{"signer", d.Signer, MaxNameBytes}, Field{"authenticated", d.Authenticated, MaxTextBytes})
+}
+
+// Clip is how much of an untrusted value a refusal records: at most n
+// bytes, marked when cut, with control characters and invalid UTF-8
+// escaped (textsafe.Clean), so it can neither grow the trail nor rewrite a
+// terminal that shows it.
+func Clip(s string, n int) string {
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "…(cut)"
+	}
+	return textsafe.Clean(s)
+}
+
+// Overlay is the pinned policy with live (the worker's current
+// directory entries of some users, read at decision time through a local
+// activity so replay sees the same) laid over it: the entries of ids are
+// replaced by their live ones (removed when the live directory no longer
+// lists them), the trusted signers are the live ones (a signer key removed
+// from the policy stops signing for running instances too), and signatures
+// are required when either requires them. This is how revocation reaches a
+// running instance while its routing rules stay pinned.
+func Overlay(pinned, live *policy.Policy, ids ...string) *policy.Policy {
+	c := *pinned
+	c.Users = maps.Clone(pinned.Users)
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		if u, ok := live.Users[id]; ok {
+			c.Users[id] = u
+		} else {
+			delete(c.Users, id)
+		}
+	}
+	c.Signers = live.Signers
+	c.RequireSignedDecisions = pinned.RequireSignedDecisions || live.RequireSignedDecisions
+	return &c
+}
