@@ -120,6 +120,12 @@ CREATE TRIGGER audit_policies_no_truncate BEFORE TRUNCATE ON audit_policies
 -- Nobody but the owner and the roles Grant names reaches the trail.
 REVOKE ALL ON audit_entries, audit_heads, audit_policies, audit_schema_migrations FROM PUBLIC;
 `},
+	{4, "the entries the workflow did not write, by instance (reading ended instances from their terminal entry)", `
+-- Discovery and conformance read an ended instance from its terminal
+-- entry (its course) and the few entries its workflow did not write
+-- (validator refusals): this index finds those without reading the rest.
+CREATE INDEX audit_entries_not_workflow ON audit_entries (workflow_id, pos) WHERE source <> 'workflow';
+`},
 }
 
 // SchemaVersion is the newest schema this binary knows.
