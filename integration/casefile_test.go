@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/humantask"
 )
 
 // setValue replaces the value of the form field with the given id.
@@ -82,6 +83,16 @@ func TestCaseFileInTheBrowser(t *testing.T) {
 	if v := b.valueOf("approve-comment"); v != "flooded floor, see photos" {
 		t.Errorf("the comment was not kept: %q", v)
 	}
+	// Nothing was decided: the task is still open, no approval counted.
+	var st struct {
+		OpenTasks []humantask.TaskView `json:"openTasks"`
+	}
+	if err := json.Unmarshal([]byte(in.ns.starter(t, "status", wf, "-o", "json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if ts := st.OpenTasks; len(ts) != 1 || ts[0].ID != "adjuster-review" || ts[0].Approvals != 0 {
+		t.Errorf("after the refused amount the open tasks are %+v, want adjuster-review with no approval", ts)
+	}
 
 	b.setValue("f-assessedAmount", "22000")
 	b.setValue("f-reasonCode", "partial-damage")
@@ -95,7 +106,8 @@ func TestCaseFileInTheBrowser(t *testing.T) {
 		return strings.Contains(runBin(t, "starter", "tasks", "--user", "abe", "--namespace", in.ns.ns).stdout, "second-adjuster")
 	})
 	b.open(in.url + taskPath(wf, "second-adjuster"))
-	own := b.see("case-ada-excluded.png", "Second adjuster", "Personal details are shown only to the people who may decide this task.", "22,000.00 EUR")
+	own := b.see("case-ada-excluded.png", "Second adjuster", "Personal details are shown only to the people who may decide this task.", "22,000.00 EUR",
+		"ada (assessed the claim)", "you may not decide this task")
 	// (The started entry's details name the customer id and the policy
 	// number, as every trail does; the description is the input's alone.)
 	for _, secret := range []string{"burst pipe flooded the ground floor"} {
