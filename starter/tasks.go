@@ -151,7 +151,7 @@ func (a *app) printTasks(rows []taskinbox.Task, now time.Time) error {
 		}
 		fmt.Fprint(w, tabRow(r.WorkflowID, r.TaskID, fmt.Sprintf("%d of %d", r.Approvals, r.Quorum),
 			truncate(textsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), taskinbox.Due(r.Deadline, now, "ago"), mark,
-			truncate(textsafe.Clean(dash(strings.Join(r.Form, ","))), 48)))
+			truncate(textsafe.Clean(dash(strings.Join(r.Form, ","))), 24)))
 	}
 	return w.Flush()
 }
