@@ -32,6 +32,10 @@ const (
 	// ActionTaskHeld: a reset run could not honour a recorded decision (the
 	// task differs from the one decided): the task waits for an operator.
 	ActionTaskHeld = "task-held"
+	// ActionCaseViewed: a user opened a task's case file with its personal
+	// data (recorded by the worker from the view-case update's validator,
+	// never in history).
+	ActionCaseViewed = "case-viewed"
 )
 
 // EndActions are the entries that end an instance (its outcome).

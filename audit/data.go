@@ -42,6 +42,9 @@ type Vote struct {
 	// the actor (see humantask.Decision).
 	Signer        string `json:"signer,omitempty"`
 	Authenticated string `json:"authenticated,omitempty"`
+	// Values are the task form's values this decision entered, canonical,
+	// personal fields left out (the decision entries hold their digests).
+	Values map[string]string `json:"values,omitempty"`
 }
 
 // KeyState is what the store knows of a workflow ID's instance: the first

@@ -77,6 +77,9 @@ type task struct {
 	delegates []string
 	// held says why the task waits for an operator (see hold).
 	held string
+	// entered are the form values of the task's first approval (canonical),
+	// which later approvals confirm; rejected those of its rejection.
+	entered, rejected Values
 	// subject is what a signature on a decision must cover: the run, the
 	// occurrence (the tasks of an instance are numbered from 1 in opening
 	// order) and the facts digest when the task opened.
@@ -155,6 +158,7 @@ func (t *task) view() TaskView {
 		OpenedAt: t.openedAt, Deadline: t.deadline, ClosedAt: t.closedAt,
 		Escalated: t.escalated, Reminders: t.reminders, Subject: t.subject,
 		Delegates: t.delegates, DelegateRoles: t.delegateRoles(), Held: t.held,
+		Form: t.spec.Form, Entered: t.clearValues(t.entered),
 	}
 }
 

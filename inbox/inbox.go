@@ -130,7 +130,7 @@ func Run(args []string, c *process.Catalog) error {
 	h, err := webinbox.New(webinbox.Options{
 		Catalog: c,
 		Insight: insightSource,
-		Backend: &webinbox.TemporalBackend{Client: cl, Source: source, Lister: &taskinbox.Visibility{
+		Backend: &webinbox.TemporalBackend{Client: cl, Source: source, DataConverter: copts.DataConverter, Lister: &taskinbox.Visibility{
 			Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol, DataConverter: copts.DataConverter, Source: source}},
 		Policy:    pol,
 		Key:       key,

@@ -45,6 +45,8 @@ func startInbox(t *testing.T) *inboxEnv {
 		{"requireSignedDecisions: false", "requireSignedDecisions: true"},
 		{"ana: {name: Ana Alves,     roles: [underwriter]}", "ana: {name: Ana Alves,     roles: [underwriter], subject: sub-ana-7f3a}"},
 		{"max: {name: Max Meyer,     roles: [manager]}", "max: {name: Max Meyer,     roles: [manager], email: Max.Meyer@bank.test}"},
+		{"ada: {name: Ada Arendt,    roles: [adjuster]}", "ada: {name: Ada Arendt,    roles: [adjuster], email: ada@insure.test}"},
+		{"abe: {name: Abe Amari,     roles: [adjuster]}", "abe: {name: Abe Amari,     roles: [adjuster], email: abe@insure.test}"},
 	} {
 		if !strings.Contains(pol, r[0]) {
 			t.Fatalf("policy fixture drifted from config/policy.yaml: %q", r[0])
@@ -67,6 +69,8 @@ func startInbox(t *testing.T) *inboxEnv {
 	in.provider, err = oidctest.Start("baton-inbox", "inbox-client-secret", in.url+"/auth/callback",
 		oidctest.User{Subject: "sub-ana-7f3a", Username: "ana", Password: "ana-password", Email: "ana@bank.test", EmailVerified: true},
 		oidctest.User{Subject: "sub-max-19c2", Username: "max", Password: "max-password", Email: "max.meyer@bank.test", EmailVerified: true},
+		oidctest.User{Subject: "sub-ada-4411", Username: "ada", Password: "ada-password", Email: "ada@insure.test", EmailVerified: true},
+		oidctest.User{Subject: "sub-abe-5522", Username: "abe", Password: "abe-password", Email: "abe@insure.test", EmailVerified: true},
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ func taskRows(id string, tasks []humantask.TaskView) []taskinbox.Task {
 		rows = append(rows, taskinbox.Task{
 			WorkflowID: id, TaskID: t.ID, Title: t.Title, Approvals: t.Approvals, Quorum: t.Quorum,
 			WhoMayAct: t.WhoMayAct(), OpenedAt: t.OpenedAt, Deadline: t.Deadline, Overdue: now.After(t.Deadline), Escalated: t.Escalated,
+			Form: t.Form.Names(),
 		})
 	}
 	return rows
@@ -140,7 +141,7 @@ instance first) and the command to list the next page is printed (with -o json:
 
 func (a *app) printTasks(rows []taskinbox.Task, now time.Time) error {
 	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "WORKFLOW\tTASK\tAPPROVALS\tWHO MAY ACT\tDUE\t")
+	fmt.Fprintln(w, "WORKFLOW\tTASK\tAPPROVALS\tWHO MAY ACT\tDUE\t\tFORM")
 	for _, r := range rows {
 		mark := ""
 		if now.After(r.Deadline) {
@@ -149,7 +150,8 @@ func (a *app) printTasks(rows []taskinbox.Task, now time.Time) error {
 			mark = "escalated"
 		}
 		fmt.Fprint(w, tabRow(r.WorkflowID, r.TaskID, fmt.Sprintf("%d of %d", r.Approvals, r.Quorum),
-			truncate(textsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), taskinbox.Due(r.Deadline, now, "ago"), mark))
+			truncate(textsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), taskinbox.Due(r.Deadline, now, "ago"), mark,
+			truncate(textsafe.Clean(dash(strings.Join(r.Form, ","))), 24)))
 	}
 	return w.Flush()
 }

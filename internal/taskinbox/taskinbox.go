@@ -53,6 +53,8 @@ type Task struct {
 	Deadline   time.Time `json:"deadline"`
 	Overdue    bool      `json:"overdue"`
 	Escalated  bool      `json:"escalated"`
+	// Form names the task form's fields ("*": required to approve).
+	Form []string `json:"form,omitempty"`
 }
 
 // Filter selects tasks; the zero Filter lists every open task.
@@ -347,6 +349,7 @@ func taskOf(workflowID, process string, s humantask.Summary, now time.Time) Task
 	return Task{
 		WorkflowID: workflowID, Process: process, TaskID: s.ID, Title: s.Title, Approvals: s.Approvals, Quorum: s.Quorum,
 		WhoMayAct: s.View().WhoMayAct(), OpenedAt: s.Opened, Deadline: s.Deadline, Overdue: now.After(s.Deadline), Escalated: s.Escalated,
+		Form: s.Fields,
 	}
 }
 
