@@ -25,11 +25,14 @@ import (
 type DecisionData struct {
 	Decision Decision `json:"decision"`
 	Subject  Subject  `json:"subject"`
+	// For is the substitution the actor decided under, standing in for
+	// its principal (nil: as themselves).
+	For *policy.Substitute `json:"for,omitempty"`
 }
 
 // decisionData encodes a decision entry's data.
 func decisionData(d Decision, s Subject) json.RawMessage {
-	b, _ := json.Marshal(DecisionData{Decision: d, Subject: s})
+	b, _ := json.Marshal(DecisionData{Decision: d, Subject: s, For: d.acting})
 	return b
 }
 
@@ -139,6 +142,10 @@ type Decision struct {
 	// (e.g. "oidc https://login.example.com"). Both are covered by it.
 	Signer        string `json:"signer,omitempty"`
 	Authenticated string `json:"authenticated,omitempty"`
+
+	// acting is the substitution the gate found the actor decides under
+	// (not sent: the gate decides it from the directory).
+	acting *policy.Substitute
 }
 
 // DecisionResult answers an accepted decision.
