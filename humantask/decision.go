@@ -188,7 +188,13 @@ func SigningBytes(s Subject, d Decision) []byte {
 
 // Sign fills in d's signature over subject with key.
 func Sign(key ed25519.PrivateKey, s Subject, d *Decision) {
-	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, SigningBytes(s, *d)))
+	d.Signature = SignBytes(key, SigningBytes(s, *d))
+}
+
+// SignBytes is key's signature of msg as messages carry it (base64): for
+// actions (ActionSigningBytes) and substitutions, signed as decisions are.
+func SignBytes(key ed25519.PrivateKey, msg []byte) string {
+	return base64.StdEncoding.EncodeToString(ed25519.Sign(key, msg))
 }
 
 // VerifySignature checks sig (base64) over msg with user's public key; the

@@ -377,11 +377,11 @@ func scanInboxTask(rows pgx.Rows) (InboxTask, error) {
 }
 
 // Substitutes lists the substitutions not ended at at in which one of
-// users stands in for someone (all of them when users is empty), by
-// principal and start.
+// users stands in for someone, is stood in for, or which they set (all of
+// them when users is empty), by principal and start.
 func (s *Store) Substitutes(ctx context.Context, users []string, at time.Time) ([]policy.Substitute, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, principal, substitute, roles, from_at, until_at, set_by FROM inbox_substitutes
-		WHERE (cardinality($1::text[]) = 0 OR substitute = ANY($1) OR principal = ANY($1)) AND until_at > $2
+		WHERE (cardinality($1::text[]) = 0 OR substitute = ANY($1) OR principal = ANY($1) OR set_by = ANY($1)) AND until_at > $2
 		ORDER BY principal, from_at, id`, nonNil(users), at)
 	if err != nil {
 		return nil, s.queryErr(err)
@@ -398,6 +398,41 @@ func (s *Store) Substitutes(ctx context.Context, users []string, at time.Time) (
 		}
 		p.From, p.Until = p.From.UTC(), p.Until.UTC()
 		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Facet is how many of a filter's tasks are of one kind of one process.
+type Facet struct {
+	Process string `json:"process"`
+	TaskID  string `json:"taskId"`
+	Count   int    `json:"count"`
+}
+
+// FacetsInbox counts the tasks q selects by process and kind of task (its
+// sort, cursor and limit aside): the choices a list's filters offer.
+func (s *Store) FacetsInbox(ctx context.Context, q InboxQuery) ([]Facet, error) {
+	w, err := q.filter()
+	if err != nil {
+		return nil, err
+	}
+	vis, err := q.visible(w)
+	if err != nil {
+		return nil, err
+	}
+	w.conds = append(w.conds, vis)
+	rows, err := s.pool.Query(ctx, `SELECT process, task_id, count(*) FROM inbox_tasks WHERE `+w.sql()+` GROUP BY process, task_id ORDER BY process, task_id`, w.args...)
+	if err != nil {
+		return nil, s.queryErr(err)
+	}
+	defer rows.Close()
+	var out []Facet
+	for rows.Next() {
+		var f Facet
+		if err := rows.Scan(&f.Process, &f.TaskID, &f.Count); err != nil {
+			return nil, fmt.Errorf("audit store: read facets: %w", err)
+		}
+		out = append(out, f)
 	}
 	return out, rows.Err()
 }

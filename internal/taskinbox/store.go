@@ -67,6 +67,15 @@ func (l *Store) Count(ctx context.Context, f Filter) (Counts, error) {
 	return l.Store.CountInbox(ctx, q)
 }
 
+// Facets counts the tasks f selects by process and kind of task.
+func (l *Store) Facets(ctx context.Context, f Filter) ([]auditstore.Facet, error) {
+	q, err := l.query(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return l.Store.FacetsInbox(ctx, q)
+}
+
 // query is f as the read model's query: the user's roles from the
 // directory and the users they stand in for now.
 func (l *Store) query(ctx context.Context, f Filter) (auditstore.InboxQuery, error) {

@@ -35,6 +35,8 @@ var funcs = template.FuncMap{
 	"join":    strings.Join,
 	"dur":     charts.Duration,
 	"pct":     func(v float64) string { return fmt.Sprintf("%.0f%%", v*100) },
+	// The list's (work.go).
+	"plural": plural, "money": money, "age": age, "since": since, "pageSize": func() int { return pageSize },
 }
 
 // taskURL is a task page's path: workflow and task ids only.
@@ -44,8 +46,8 @@ func taskURL(wf, task string) string {
 
 func newPages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
-	for _, name := range []string{"login", "tasks", "task", "error", "insight"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
+	for _, name := range []string{"login", "tasks", "task", "error", "insight", "bulk", "away"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/work.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
@@ -96,8 +98,12 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 	switch d := data.(type) {
 	case loginData:
 		v.Title = "Sign in"
-	case tasksData:
+	case listData:
 		v.Title = "My tasks"
+	case bulkData:
+		v.Title = "Decided in bulk"
+	case awayData:
+		v.Title = "While you are away"
 	case taskData:
 		v.Title = d.Task.Title
 	case errorData:
@@ -123,31 +129,6 @@ func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login", d)
 }
 
-type tasksData struct {
-	Tasks []taskinbox.Task
-	Now   time.Time
-	Error string
-	// Next is the cursor of the next page, if any.
-	Next string
-}
-
-// pageSize is the most tasks one page of the list shows.
-const pageSize = 50
-
-// myTasks lists the user's tasks a page at a time, from visibility only
-// (taskinbox); ?page= carries the cursor of the next page.
-func (s *server) myTasks(w http.ResponseWriter, r *http.Request, user string) {
-	now := time.Now()
-	p, err := s.Backend.List(r.Context(), taskinbox.Filter{User: user, Now: now, Limit: pageSize, Cursor: r.URL.Query().Get("page")})
-	taskinbox.SortByDeadline(p.Tasks)
-	d := tasksData{Tasks: p.Tasks, Next: p.Next, Now: now}
-	if err != nil {
-		s.log.Warnw("list tasks", "error", err)
-		d.Error = "Your tasks could not be listed just now; try again in a moment."
-	}
-	s.render(w, r, http.StatusOK, "tasks", d)
-}
-
 type taskData struct {
 	Instance   *Instance
 	Task       humantask.TaskView
@@ -156,6 +137,8 @@ type taskData struct {
 	Open       bool
 	MayAct     bool
 	DelegateTo []userOption
+	// Work is the claim, thread, priority and follow-up part (work.html).
+	Work taskWork
 }
 
 // taskPage shows one task to its candidates (by role or by name, whether
@@ -172,11 +155,13 @@ func (s *server) taskPage(w http.ResponseWriter, r *http.Request, user string) {
 		return
 	}
 	t, ok := in.Task(id)
-	if !ok || !taskinbox.IsCandidate(s.Policy, user, t) {
+	pol := s.policyFor(r.Context(), user)
+	if !ok || !taskinbox.IsCandidate(s.Policy, user, t) && !standsIn(pol, user, t) {
 		s.notFound(w, r)
 		return
 	}
-	d := taskData{Instance: in, Task: t, Now: time.Now(), Open: t.State == humantask.StateOpen, MayAct: humantask.MayAct(s.Policy, user, t) == ""}
+	d := taskData{Instance: in, Task: t, Now: time.Now(), Open: t.State == humantask.StateOpen, MayAct: humantask.MayAct(pol, user, t) == ""}
+	d.Work = s.taskWork(user, t, d.MayAct)
 	for _, k := range slices.Sorted(maps.Keys(in.Status.Facts)) {
 		d.Facts = append(d.Facts, [2]string{k, in.Status.Facts[k]})
 	}
