@@ -129,6 +129,7 @@ func TestExclusiveClaimNarrowsWhoDecides(t *testing.T) {
 // task may not claim it.
 func TestAdvisoryClaimAndClaimNeverWidens(t *testing.T) {
 	h := newHarness(t)
+	h.pol.Tasks = nil // claims are advisory by default
 	spec := underwriting(t, 1)
 	spec.Exclusions = append(spec.Exclusions, ht.Exclusion{User: "ben", Reason: "the requester"})
 	claimByAna := h.act(time.Hour, claim("ana"))

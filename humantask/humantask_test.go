@@ -585,8 +585,11 @@ func TestTimersAreCancelledWhenTheTaskEnds(t *testing.T) {
 	if len(out.PendingRolesAfter) != 0 || out.DeadlineSetAfter {
 		t.Errorf("after the task: PendingRoles %v, TaskDeadline set %v; want both unset", out.PendingRolesAfter, out.DeadlineSetAfter)
 	}
-	if h.cancels != 3 {
-		t.Errorf("%d timers cancelled, want 3 (deadline, escalation, reminder)", h.cancels)
+	if n := len(actions(out.Audit, audit.ActionPrioritySet)); n != 0 {
+		t.Errorf("the priority was raised after the task ended")
+	}
+	if h.cancels != 4 {
+		t.Errorf("%d timers cancelled, want 4 (deadline, escalation, reminder, the urgent priority 4h before the deadline)", h.cancels)
 	}
 }
 

@@ -181,9 +181,11 @@ func (k *keeper) run(ctx workflow.Context) error {
 		k.watch(ctx, s)
 	}
 	// Continue as new once history grows long, at a quiet moment.
-	_ = workflow.Await(ctx, func() bool {
+	if err := workflow.Await(ctx, func() bool {
 		return workflow.GetInfo(ctx).GetContinueAsNewSuggested() && workflow.AllHandlersFinished(ctx) && k.drained()
-	})
+	}); err != nil {
+		return err // cancelled
+	}
 	for _, cancel := range k.cancels {
 		cancel()
 	}

@@ -67,7 +67,8 @@ func rebuiltEqual(t *testing.T, s *auditstore.Store, when string) {
 
 // The read model follows a real instance's trail entry by entry, in the
 // transaction of each append: the task appears when it opens, with what a
-// person scans (title, summary, amount, stage, priority), counts its
+// person scans (title, summary, amount, stage, priority: high, by the
+// development policy's rule for loans above 100,000), counts its
 // approvals, and leaves when it closes. Rebuilt from the trail at every
 // step, it is the same.
 func TestReadModelFollowsTheTrail(t *testing.T) {
@@ -86,7 +87,7 @@ func TestReadModelFollowsTheTrail(t *testing.T) {
 			r := got[0]
 			if r.WorkflowID != "loan-RM-1" || r.TaskID != "underwriting" || r.Title != "Underwriting decision for loan-RM-1" ||
 				r.ProcessTitle != "Loan origination" || r.Summary != "Loan RM-1: 150,000.00 over 60 months" || r.Amount == nil || *r.Amount != 150000 ||
-				!strings.Contains(r.Stage, "3 of 5") || r.Quorum != 2 || r.Priority != policy.PriorityNormal || !slices.Equal(r.Roles, []string{"underwriter"}) ||
+				!strings.Contains(r.Stage, "3 of 5") || r.Quorum != 2 || r.Priority != policy.PriorityHigh || !slices.Equal(r.Roles, []string{"underwriter"}) ||
 				r.Deadline.Sub(r.OpenedAt) != 48*time.Hour {
 				t.Errorf("the opened task: %+v", r)
 			}
