@@ -27,8 +27,9 @@ type inboxEnv struct {
 
 // startInbox runs, in a fresh namespace: a worker whose policy requires
 // signed decisions and trusts the inbox's key (added by `inbox trust`),
-// with ana mapped by OpenID subject and max by verified email; a provider
-// with those two users; and the inbox binary signing in through it.
+// with ana, ben and fay mapped by OpenID subject and max by verified email;
+// a provider with those users; and the inbox binary signing in through it,
+// reading the namespace's audit store (the task read model).
 func startInbox(t *testing.T) *inboxEnv {
 	t.Helper()
 	dir := t.TempDir()
@@ -45,6 +46,8 @@ func startInbox(t *testing.T) *inboxEnv {
 		{"requireSignedDecisions: false", "requireSignedDecisions: true"},
 		{"ana: {name: Ana Alves,     roles: [underwriter]}", "ana: {name: Ana Alves,     roles: [underwriter], subject: sub-ana-7f3a}"},
 		{"max: {name: Max Meyer,     roles: [manager]}", "max: {name: Max Meyer,     roles: [manager], email: Max.Meyer@bank.test}"},
+		{"ben: {name: Ben Brandt,    roles: [underwriter]}", "ben: {name: Ben Brandt,    roles: [underwriter], subject: sub-ben-55d1}"},
+		{"fay: {name: Fay Fischer,   roles: [fraud-analyst]}", "fay: {name: Fay Fischer,   roles: [fraud-analyst], subject: sub-fay-08be}"},
 	} {
 		if !strings.Contains(pol, r[0]) {
 			t.Fatalf("policy fixture drifted from config/policy.yaml: %q", r[0])
@@ -67,6 +70,8 @@ func startInbox(t *testing.T) *inboxEnv {
 	in.provider, err = oidctest.Start("baton-inbox", "inbox-client-secret", in.url+"/auth/callback",
 		oidctest.User{Subject: "sub-ana-7f3a", Username: "ana", Password: "ana-password", Email: "ana@bank.test", EmailVerified: true},
 		oidctest.User{Subject: "sub-max-19c2", Username: "max", Password: "max-password", Email: "max.meyer@bank.test", EmailVerified: true},
+		oidctest.User{Subject: "sub-ben-55d1", Username: "ben", Password: "ben-password", Email: "ben@bank.test", EmailVerified: true},
+		oidctest.User{Subject: "sub-fay-08be", Username: "fay", Password: "fay-password", Email: "fay@bank.test", EmailVerified: true},
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +81,7 @@ func startInbox(t *testing.T) *inboxEnv {
 	cmd := exec.Command(filepath.Join(env.bin, "inbox"))
 	cmd.Env = append(baseEnv(),
 		"TEMPORAL_NAMESPACE="+in.ns.ns,
+		"BATON_AUDIT_DSN="+in.ns.dsn,
 		"BATON_POLICY_FILE="+polFile,
 		"BATON_LOG_LEVEL=debug",
 		"BATON_INBOX_LISTEN="+listen,
