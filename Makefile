@@ -195,8 +195,10 @@ bench: $(TEMPORAL) chromium cluster-bins ## benchmarks on the real stack: the in
 	  scripts/cluster.sh down >/dev/null; rm -rf $(BENCH_CLUSTER_DIR) $$PG_BASE; \
 	  echo; echo "Automated loans end to end, 8 at a time, 60 instances:"; \
 	  for f in dev:$(CURDIR)/.cluster/bench-dev.txt cluster:$(CURDIR)/.cluster/bench-cluster.txt; do \
-	    awk -v who=$${f%%:*} '/^BenchmarkAutomatedLoan/ { for (i = 1; i < NF; i++) m[$$(i+1)] = $$i; \
-	      printf "  %-34s %6.1f instances/s   p50 %6.0f ms   p99 %6.0f ms\n", (who == "dev" ? "dev server (in memory)" : "cluster (server on PostgreSQL)"), m["instances/s"], m["end-to-end-p50-ms"], m["end-to-end-p99-ms"] }' $${f#*:}; \
+	    awk -v who=$${f%%:*} 'BEGIN { name = (who == "dev" ? "dev server (in memory)" : "cluster (server on PostgreSQL)") } \
+	      /^BenchmarkAutomatedLoanEndToEnd/ { seen = 1; for (i = 1; i < NF; i++) m[$$(i+1)] = $$i; \
+	      printf "  %-34s %6.1f instances/s   p50 %6.0f ms   p99 %6.0f ms   (payload codec on; off: %.1f/s)\n", name, m["codec-instances/s"], m["codec-p50-ms"], m["codec-p99-ms"], m["plaintext-instances/s"] } \
+	      END { if (!seen) printf "  %-34s no figure: BenchmarkAutomatedLoanEndToEnd did not report (see its output above)\n", name }' $${f#*:}; \
 	  done; \
 	  echo; echo "The audit log's anchoring beside them (anchor and witness running vs stopped, dev server):"; \
 	  grep -ho 'automated loans.*anchoring costs.*' $(CURDIR)/.cluster/bench-dev.txt | sed 's/^/  /'; \

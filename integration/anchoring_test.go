@@ -242,9 +242,10 @@ func TestTamperingIsDetectedWithTheHistoryGone(t *testing.T) {
 }
 
 // A completed instance planted with the worker's database rights (but not
-// its key) changes neither starter whatif nor starter report in silence:
-// whatif lists it as not evaluated, saying why; report leaves it out of
-// the cycle times and says so.
+// its key) changes neither starter whatif, report, discover nor
+// conformance in silence: whatif lists it as not evaluated, saying why;
+// report leaves it out of the cycle times, discover and conformance out
+// of their analysis, and each says so.
 func TestForgedCompletedRowsAreLeftOutOfWhatifAndReport(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	st, err := auditstore.Open(context.Background(), env.auditDSN)
@@ -288,8 +289,28 @@ func TestForgedCompletedRowsAreLeftOutOfWhatifAndReport(t *testing.T) {
 		t.Errorf("whatif does not list %s as not evaluated for failing verification:\n%s", id, out)
 	}
 	r := runBin(t, "starter", "report", "--since", "2h", "-o", "json")
-	if r.code != 0 || !strings.Contains(r.stderr, "fail verification and are left out of the cycle times") {
+	if r.code != 0 || !strings.Contains(r.stderr, "fail verification and are left out of the cycle times") || !strings.Contains(r.stderr, id) {
 		t.Errorf("report: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	for _, command := range []string{"discover", "conformance"} {
+		r := runBin(t, "starter", command, "--since", "2h", "-o", "json")
+		var doc struct {
+			LeftOut []struct {
+				WorkflowID string `json:"workflowId"`
+				Kind       string `json:"kind"`
+			} `json:"leftOut"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || (r.code != 0 && r.code != 6) {
+			t.Errorf("%s: exit %d, %v\n%s%s", command, r.code, err, r.stdout, r.stderr)
+			continue
+		}
+		if !strings.Contains(r.stderr, "fail verification and are left out of the analysis") ||
+			len(doc.LeftOut) == 0 || doc.LeftOut[0].WorkflowID != id || doc.LeftOut[0].Kind != "forged" {
+			t.Errorf("%s does not leave %s out, saying so: left out %+v, stderr:\n%s", command, id, doc.LeftOut, r.stderr)
+		}
+		if n := strings.Count(r.stdout, id); n != 1 {
+			t.Errorf("%s names the forged instance %d times (once: left out): %s", command, n, r.stdout)
+		}
 	}
 }
 

@@ -15,11 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/audit"
-
 	"github.com/chromedp/chromedp"
 
+	"github.com/batonhq/baton/audit"
+	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/auditstore"
+	"github.com/batonhq/baton/internal/insight/insighttest"
+	"github.com/batonhq/baton/record"
 )
 
 // waitOpen waits until the instance's task is open.
@@ -111,8 +113,10 @@ type discoverDoc struct {
 }
 
 // plant stores, under key, a copy of the stored trail of id with edit
-// applied (entries renumbered), as someone with the worker's database
-// rights could: a real trail with one breach in it.
+// applied (entries renumbered, the completed entry's course recomputed),
+// as a worker that broke a rule would have written it, attested with the
+// worker's key: a real trail with one breach in it. (Rows planted without
+// the key are left out of conformance: TestForgedCompletedRows...)
 func plant(t *testing.T, st *auditstore.Store, id, key string, edit func(es []audit.Entry) []audit.Entry) {
 	t.Helper()
 	recs, err := st.Trail(context.Background(), id)
@@ -132,6 +136,12 @@ func plant(t *testing.T, st *auditstore.Store, id, key string, edit func(es []au
 	for i := range es {
 		es[i].Seq = int64(i + 1)
 	}
+	insighttest.WithCourse(t, es)
+	w, err := auditlog.LoadWriter(env.audit.writerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetAttestor(w)
 	if _, err := st.Append(context.Background(), es); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +247,7 @@ func TestInsightOnRealTrails(t *testing.T) {
 	})
 	put("routing", "auto", func(es []audit.Entry) []audit.Entry {
 		i := entryAt(t, es, audit.ActionCompleted, "")
-		var d audit.EndData
+		var d record.EndData
 		if err := json.Unmarshal(es[i].Data, &d); err != nil {
 			t.Fatal(err)
 		}

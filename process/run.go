@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
 )
@@ -75,7 +76,12 @@ func run(ctx workflow.Context, s record.Settings, d *Description, in Input, e *E
 		if ErrorType(err) == ErrInvalidStart {
 			// An input refused once the record exists (a user the
 			// directory does not know): the record fails, saying why.
-			p.Fail(ctx, OutcomeFailed, err)
+			p.FailWith(ctx, OutcomeFailed, err, func(course *record.Course) any {
+				// When the instance started and its course (no facts: it
+				// failed before it could be routed).
+				return record.EndData{EndData: audit.EndData{StartedAt: p.StartedAt().UTC(), HandlingPath: p.HandlingPath(), Outcome: OutcomeFailed},
+					Course: course, CourseOmitted: course == nil}
+			})
 		} else {
 			p.DrainAudit(ctx) // the trail so far reaches the audit store
 		}
@@ -87,10 +93,10 @@ func run(ctx workflow.Context, s record.Settings, d *Description, in Input, e *E
 	if p.onEnd != nil {
 		p.onEnd(ctx, end.Outcome, end.Reason)
 	}
-	p.FinishWith(ctx, end.Outcome, end.Reason, func() any {
+	p.FinishWith(ctx, end.Outcome, end.Reason, func(course *record.Course) any {
 		e.Decision, e.Facts, e.Tasks = p.decision, maps.Clone(p.Facts()), taskOutcomes(p.Tasks())
 		e.StartedAt, e.ClosedAt = p.StartedAt().UTC(), p.ClosedAt().UTC().Truncate(time.Microsecond)
-		return EndData(e)
+		return record.EndData{EndData: EndData(e), Course: course, CourseOmitted: course == nil}
 	})
 	return nil
 }

@@ -326,18 +326,21 @@ func (r *Record) Finish(ctx workflow.Context, outcome, details string) {
 }
 
 // FinishWith is Finish, with data for the completed entry: data is called
-// once the open tasks are cancelled and the close time is set, and what it
-// returns is written (as compact JSON) into that entry's Data, so the
-// durable audit store holds it after the history is gone. Data larger than
+// once the open tasks are cancelled and the close time is set, with the
+// run's course (CourseOf its entries before this one), and what it returns
+// is written (as compact JSON) into that entry's Data, so the durable audit
+// store holds it after the history is gone. Data larger than
 // audit.MaxDataBytes is not sent (the store would refuse the entry, and
-// with it the rest of the trail): {"omitted": why} stands in its place, so
-// a reader of the store knows it was not stored rather than never recorded.
-func (r *Record) FinishWith(ctx workflow.Context, outcome, details string, data func() any) {
+// with it the rest of the trail): data is asked again without the course
+// (nil; a reader then reads the whole trail of this instance), and when
+// that is still too large {"omitted": why} stands in its place, so a
+// reader of the store knows it was not stored rather than never recorded.
+func (r *Record) FinishWith(ctx workflow.Context, outcome, details string, data func(course *Course) any) {
 	r.CancelOpen(ctx, "the process ended: "+outcome)
 	r.close(ctx, outcome)
 	r.Audit(ctx, audit.SystemActor, audit.ActionCompleted, "", cmp.Or(details, outcome))
 	if data != nil {
-		r.trail[len(r.trail)-1].Data = r.entryData(data())
+		r.trail[len(r.trail)-1].Data = r.endData(data)
 	}
 	r.stage, r.stageIdx, r.stageText = StageCompleted, r.opts.Stages, "ended: "+outcome
 	r.ended(ctx)
@@ -349,13 +352,33 @@ func (r *Record) FinishWith(ctx workflow.Context, outcome, details string, data 
 
 // Fail records a failed process (a step that could not be completed).
 func (r *Record) Fail(ctx workflow.Context, outcome string, err error) {
+	r.FailWith(ctx, outcome, err, nil)
+}
+
+// FailWith is Fail, with data for the failed entry, as FinishWith.
+func (r *Record) FailWith(ctx workflow.Context, outcome string, err error, data func(course *Course) any) {
 	r.CancelOpen(ctx, "the process failed")
 	r.close(ctx, outcome)
 	r.Audit(ctx, audit.SystemActor, audit.ActionFailed, "", err.Error())
+	if data != nil {
+		r.trail[len(r.trail)-1].Data = r.endData(data)
+	}
 	r.stage, r.stageText = StageFailed, "failed: "+FailureCode(err)
 	r.ended(ctx)
 	r.auditRefusedSummary(ctx)
 	r.DrainAudit(ctx)
+}
+
+// endData is the terminal entry's data: data with the run's course when
+// it fits the store's bound, else without it.
+func (r *Record) endData(data func(*Course) any) json.RawMessage {
+	course := CourseOf(r.trail[:len(r.trail)-1])
+	if b, err := json.Marshal(data(&course)); err == nil && len(b) <= audit.MaxDataBytes {
+		return b
+	} else if err == nil {
+		r.log.Warn("the course is left out of the terminal entry: over the bound (readers read the whole trail)", "Bytes", len(b), "Max", audit.MaxDataBytes)
+	}
+	return r.entryData(data(nil))
 }
 
 // FailureCode is what the current details say about a failure: the

@@ -297,23 +297,31 @@ func dataProcess(ctx workflow.Context, n int) ([]audit.Entry, error) {
 	if _, err := r.Start(ctx, "started for a test"); err != nil {
 		return nil, err
 	}
-	r.FinishWith(ctx, "done", "", func() any { return map[string]string{"facts": strings.Repeat("x", n)} })
+	r.FinishWith(ctx, "done", "", func(c *record.Course) any {
+		return map[string]any{"facts": strings.Repeat("x", n), "course": c}
+	})
 	return r.AuditTrail(), nil
 }
 
-// The completed entry carries its data to the store; data over the store's
-// bound is not sent (the store would refuse the entry, and with it the rest
-// of the trail): a note of why stands in its place.
+// The completed entry carries its data to the store, with the run's
+// course; data over the store's bound with the course is sent without it
+// (readers then read the whole trail), and data over the bound without it
+// is not sent (the store would refuse the entry, and with it the rest of
+// the trail): a note of why stands in its place.
 func TestFinishWithDataReachesTheStoreWithinItsBound(t *testing.T) {
+	course := `{"entries":[{"seq":1,"at":"2020-01-01T00:00:00Z","action":"started","actor":"system"}]}`
+	// Without the course the data is {"course":null,"facts":"..."}: 26 bytes and the facts.
 	for _, tc := range []struct {
 		n    int
 		want string
 	}{
-		{3, `{"facts":"xxx"}`},
-		{audit.MaxDataBytes, fmt.Sprintf(`{"omitted":"%d bytes, over the audit store's bound of %d"}`, audit.MaxDataBytes+12, audit.MaxDataBytes)},
+		{3, `{"course":` + course + `,"facts":"xxx"}`},
+		{audit.MaxDataBytes - 26, `{"course":null,"facts":"` + strings.Repeat("x", audit.MaxDataBytes-26) + `"}`},
+		{audit.MaxDataBytes, fmt.Sprintf(`{"omitted":"%d bytes, over the audit store's bound of %d"}`, audit.MaxDataBytes+26, audit.MaxDataBytes)},
 	} {
 		store := &memStore{}
 		env, _ := newEnv(t, dataProcess, store)
+		env.SetStartTime(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
 		env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
 		env.ExecuteWorkflow(dataProcess, tc.n)
 		if err := env.GetWorkflowError(); err != nil {

@@ -10,16 +10,15 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/batonhq/baton/audit"
-	"github.com/batonhq/baton/textsafe"
-
 	"github.com/spf13/cobra"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/internal/charts"
 	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/whatif"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/textsafe"
 )
 
 // exitBreaches: conformance found at least one breach.
@@ -32,29 +31,32 @@ const (
 )
 
 // endedTrails reads the trails of the instances that ended in the window:
-// from the audit store when it answers (--source auto or store), else from
-// each closed instance's history (the entries its record wrote through the
-// audit activity, as --verify reads them; no worker needed). It says which.
-func (a *app) endedTrails(cmd *cobra.Command, source string, w insight.Window) (_ []*insight.Trail, from string, _ error) {
+// from the audit store when it answers (--source auto or store: each
+// entry read verified, instances whose entries fail left out and said on
+// stderr), else from each closed instance's history (the entries its
+// record wrote through the audit activity, as --verify reads them; no
+// worker needed). It says which. Call close when done.
+func (a *app) endedTrails(cmd *cobra.Command, source, since string, w insight.Window) (storeRead, string, error) {
 	if !slices.Contains([]string{whatifAuto, whatifStore, whatifHistory}, source) {
-		return nil, "", usageErr("--source: %q is not auto, store or history", source)
+		return storeRead{}, "", usageErr("--source: %q is not auto, store or history", source)
 	}
 	if source != whatifHistory {
-		trails, err := a.storeTrails(cmd, w)
+		read, err := a.storeTrails(cmd, w)
 		if err == nil {
-			return trails, trailsFromStore, nil
+			a.sayLeftOut(read.leftOut, "the analysis", since)
+			return read, trailsFromStore, nil
 		}
 		if source == whatifStore || a.auditDSNConfigured() {
-			return nil, "", fmt.Errorf("%v (or --source history: trails from the histories)", err)
+			return storeRead{}, "", fmt.Errorf("%v (or --source history: trails from the histories)", err)
 		}
 		fmt.Fprintf(a.errOut, "starter: %v; trails from the histories\n", err)
 	}
 	rows, err := a.closedRuns(cmd, whatif.Window{Process: w.Process, Since: w.Since, Until: w.Until})
 	if err != nil {
-		return nil, "", err
+		return storeRead{}, "", err
 	}
 	trails, err := a.historyTrails(cmd, rows)
-	return trails, trailsFromHistory, err
+	return storeRead{trails: trails, close: func() {}}, trailsFromHistory, err
 }
 
 // historyTrails reads each closed instance's trail from its history,
@@ -101,8 +103,9 @@ func (a *app) historyTrails(cmd *cobra.Command, rows []listRow) ([]*insight.Trai
 }
 
 // policies are the pinned policies this starter can read: the configured
-// policy file and the earlier ones named with --policy.
-func (a *app) policies(extra []string) (insight.PolicySet, []string, error) {
+// policy file, the earlier ones named with --policy, then those the audit
+// store keeps (stored, nil when the trails came from histories).
+func (a *app) policies(extra []string, stored insight.Policies) (insight.Policies, []string, error) {
 	cfg, err := a.config()
 	if err != nil {
 		return nil, nil, err
@@ -117,12 +120,11 @@ func (a *app) policies(extra []string) (insight.PolicySet, []string, error) {
 		pols = append(pols, p)
 		read = append(read, p.Version+" ("+f+")")
 	}
-	return insight.NewPolicySet(pols...), read, nil
+	if stored == nil {
+		return insight.NewPolicySet(pols...), read, nil
+	}
+	return insight.FirstOf(insight.NewPolicySet(pols...), stored), append(read, "the texts the audit store keeps, each checked against its version"), nil
 }
-
-// versions indexes the set by version for discovery (who decided in which
-// role).
-func versions(s insight.PolicySet) map[string]*policy.Policy { return s }
 
 // discoverDoc is discover's -o json answer.
 type discoverDoc struct {
@@ -130,6 +132,9 @@ type discoverDoc struct {
 	Until     time.Time           `json:"until"`
 	Source    string              `json:"source"`
 	Processes []insight.Discovery `json:"processes"`
+	// LeftOut are the instances left out because an audit entry read of
+	// them fails verification.
+	LeftOut []insight.LeftOut `json:"leftOut"`
 }
 
 func (a *app) discoverCommand() *cobra.Command {
@@ -161,15 +166,17 @@ Temporal histories while they exist (--source picks one).`,
 			if err != nil {
 				return err
 			}
-			trails, src, err := a.endedTrails(cmd, source, insight.Window{Process: process, Since: from, Until: until, Need: insight.NeedEnd})
+			read, src, err := a.endedTrails(cmd, source, since, insight.Window{Process: process, Since: from, Until: until})
 			if err != nil {
 				return err
 			}
-			pols, _, err := a.policies(nil)
+			defer read.close()
+			pols, _, err := a.policies(nil, read.policies)
 			if err != nil {
 				return err
 			}
-			doc := discoverDoc{Since: from, Until: until, Source: src, Processes: insight.Discover(trails, versions(pols))}
+			known, _ := insight.Resolve(cmd.Context(), read.trails, pols)
+			doc := discoverDoc{Since: from, Until: until, Source: src, Processes: insight.Discover(read.trails, known), LeftOut: read.leftOut}
 			switch a.output {
 			case "json":
 				return a.printJSON(doc)
@@ -199,6 +206,7 @@ Temporal histories while they exist (--source picks one).`,
 func (a *app) printDiscovery(doc discoverDoc, variants int) error {
 	fmt.Fprintf(a.out, "Instances ended %s .. %s, trails from the %s.\n", doc.Since.Local().Format("01-02 15:04"), doc.Until.Local().Format("01-02 15:04"),
 		strings.ReplaceAll(doc.Source, "-", " "))
+	a.printLeftOut(doc.LeftOut)
 	if len(doc.Processes) == 0 {
 		fmt.Fprintln(a.out, "\nNo instance ended in the window.")
 		return nil
@@ -271,8 +279,11 @@ type conformanceDoc struct {
 	Until  time.Time `json:"until"`
 	Source string    `json:"source"`
 	// Readable lists the policy versions this starter could read, and
-	// from which file.
+	// from which file (the audit store's pinned texts besides).
 	Readable []string `json:"readablePolicies"`
+	// LeftOut are the instances left out because an audit entry read of
+	// them fails verification: not checked, not counted.
+	LeftOut []insight.LeftOut `json:"leftOut"`
 	insight.Conformance
 }
 
@@ -316,16 +327,17 @@ from the Temporal histories (--source picks one).`,
 			if err != nil {
 				return err
 			}
-			pols, readable, err := a.policies(extra)
+			read, src, err := a.endedTrails(cmd, source, since, insight.Window{Process: process, Since: from, Until: until})
 			if err != nil {
 				return err
 			}
-			trails, src, err := a.endedTrails(cmd, source, insight.Window{Process: process, Since: from, Until: until, Need: insight.NeedSpecs})
+			defer read.close()
+			pols, readable, err := a.policies(extra, read.policies)
 			if err != nil {
 				return err
 			}
-			doc := conformanceDoc{Since: from, Until: until, Source: src, Readable: readable,
-				Conformance: insight.Conform(cmd.Context(), trails, pols, &insight.Described{Catalog: a.catalog})}
+			doc := conformanceDoc{Since: from, Until: until, Source: src, Readable: readable, LeftOut: read.leftOut,
+				Conformance: insight.Conform(cmd.Context(), read.trails, pols, &insight.Described{Catalog: a.catalog})}
 			if a.jsonOutput() {
 				err = a.printJSON(doc)
 			} else {
@@ -354,11 +366,14 @@ func (a *app) printConformance(d conformanceDoc) error {
 		d.Since.Local().Format("01-02 15:04"), d.Until.Local().Format("01-02 15:04"), strings.ReplaceAll(d.Source, "-", " "), d.Checked)
 	for _, v := range slices.Sorted(maps.Keys(d.Policies)) {
 		state := "read"
-		if !d.Policies[v] {
+		if why, ok := d.PolicyProblems[v]; ok {
+			state = "not used: " + textsafe.Clean(why)
+		} else if !d.Policies[v] {
 			state = "not readable here (only " + strings.Join(d.Readable, ", ") + "; name it with --policy)"
 		}
 		fmt.Fprintf(a.out, "  policy %s: %s\n", v, state)
 	}
+	a.printLeftOut(d.LeftOut)
 	if len(d.Breaches) == 0 {
 		fmt.Fprintln(a.out, "\nNo breach.")
 	} else {
@@ -390,4 +405,19 @@ func (a *app) printConformance(d conformanceDoc) error {
 		}
 	}
 	return nil
+}
+
+// printLeftOut lists the instances left out because an audit entry read
+// of them fails verification (five, and how many more).
+func (a *app) printLeftOut(out []insight.LeftOut) {
+	if len(out) == 0 {
+		return
+	}
+	fmt.Fprintf(a.out, "\nLeft out: %d instance(s) with audit entries that fail verification (starter audit --verify ID says more):\n", len(out))
+	for _, l := range out[:min(5, len(out))] {
+		fmt.Fprintf(a.out, "  %s: entry %d (%s): %s\n", textsafe.Clean(l.WorkflowID), l.Pos, textsafe.Clean(l.Action), textsafe.Clean(l.Detail))
+	}
+	if n := len(out) - 5; n > 0 {
+		fmt.Fprintf(a.out, "  ... and %d more (-o json lists them)\n", n)
+	}
 }

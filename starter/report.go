@@ -3,6 +3,7 @@ package starter
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/auditlog"
 	"github.com/batonhq/baton/internal/insight"
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/policy"
@@ -206,12 +208,15 @@ count; the same figures are on the worker's /metrics.`,
 			if err != nil {
 				return err
 			}
-			trails, err := a.storeTrails(cmd, insight.Window{Process: process, Since: from, Until: now, Started: true, Need: insight.NeedEnd})
+			read, err := a.storeTrails(cmd, insight.Window{Process: process, Since: from, Until: now, Started: true})
 			if err != nil {
 				fmt.Fprintf(a.errOut, "starter: %v; timings from visibility\n", err)
 			} else {
 				rep.CycleTimeSource = cycleFromStore
+				read.close()
+				a.sayLeftOut(read.leftOut, "the cycle times", since)
 			}
+			trails := read.trails
 			l, err := a.lister(nil)
 			if err != nil {
 				return err
@@ -240,14 +245,84 @@ const (
 	cycleFromVisibility = "visibility"
 )
 
-// storeTrails reads the window's trails from the audit store.
-func (a *app) storeTrails(cmd *cobra.Command, w insight.Window) ([]*insight.Trail, error) {
+// storeRead is what the report, discover and conformance read from the
+// audit store: the trails, the instances left out because an entry read
+// of them fails verification, and the store's pinned policies. The store
+// stays open until close (conformance reads policies and, for a breach,
+// a whole trail again).
+type storeRead struct {
+	trails   []*insight.Trail
+	leftOut  []insight.LeftOut
+	policies insight.Policies
+	close    func()
+}
+
+// storeTrails reads the window's trails from the audit store, each entry
+// it reads verified with the configured writer keys
+// (audit.writer_public_keys; not configured: nothing is checked, as for
+// whatif): one rule for report, discover, conformance and whatif.
+func (a *app) storeTrails(cmd *cobra.Command, w insight.Window) (storeRead, error) {
+	tr, err := a.trust(cmd.Context())
+	if err != nil {
+		return storeRead{}, err
+	}
 	st, err := a.auditStore(cmd)
+	if err != nil {
+		return storeRead{}, err
+	}
+	var verify insight.Verify
+	var verified *auditlog.Verified
+	if tr.writers != nil {
+		if verified, err = a.verifiedEntries(tr); err != nil {
+			st.Close()
+			return storeRead{}, err
+		}
+		verify = verified.Check
+	}
+	read, err := insight.ReadVerified(cmd.Context(), st, w, verify)
+	if err != nil {
+		st.Close()
+		return storeRead{}, err
+	}
+	if verified != nil {
+		if err := verified.Save(); err != nil {
+			fmt.Fprintf(a.errOut, "starter: %v (the entries are verified again next time)\n", err)
+		}
+	}
+	return storeRead{trails: read.Trails, leftOut: read.LeftOut, policies: &insight.StoredPolicies{Texts: st, Check: a.catalog.CheckPolicy}, close: st.Close}, nil
+}
+
+// verifiedEntries opens what this verifier remembers of the entries it
+// verified with the configured writer keys (auditlog.Verified), beside the
+// checkpoint it keeps (audit.checkpoint_file's folder, by default the
+// user's config dir): a window read again pays the signatures once.
+func (a *app) verifiedEntries(tr *trust) (*auditlog.Verified, error) {
+	cfg, err := a.config()
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
-	return insight.ReadTrails(cmd.Context(), st, w)
+	state := cfg.Audit.CheckpointFile
+	if state == "" {
+		if state, err = auditlog.DefaultStateFile(auditlog.LogOrigin); err != nil {
+			return nil, err
+		}
+	}
+	return auditlog.OpenVerified(auditlog.VerifiedFile(filepath.Dir(state), tr.writerKeys), tr.writers)
+}
+
+// sayLeftOut says on stderr which instances were left out of what, and
+// why, so that forged rows never move a figure in silence.
+func (a *app) sayLeftOut(out []insight.LeftOut, of, since string) {
+	if len(out) == 0 {
+		return
+	}
+	n := 0
+	for _, l := range out {
+		n += l.Failed
+	}
+	l := out[0]
+	fmt.Fprintf(a.errOut, "starter: %d audit entries of %d instance(s) fail verification and are left out of %s (the first: %s entry %d, %s, %s): check them with starter audit --verify --since %s\n",
+		n, len(out), of, textsafe.Clean(l.WorkflowID), l.Pos, textsafe.Clean(l.Action), l.Kind, since)
 }
 
 // directory is the configured policy's directory, to name people (nil

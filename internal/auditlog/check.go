@@ -34,9 +34,8 @@ const (
 // after checking that its content matches its hash; an empty kind means
 // it holds.
 func Attested(r audit.Stored, writers []note.Verifier) (kind, detail string) {
-	prev, err := hex.DecodeString(r.PrevHash)
-	if err != nil || hex.EncodeToString(audit.ChainHash(prev, r.Pos, r.Entry)) != r.Hash {
-		return auditstore.ProblemHash, fmt.Sprintf("entry %d (%s by %s) does not match its hash: it was changed after it was written", r.Pos, r.Action, r.Actor)
+	if kind, detail := contentMatches(r); kind != "" {
+		return kind, detail
 	}
 	h, _ := hex.DecodeString(r.Hash)
 	if _, err := VerifyAttestation(writers, h, r.Attestation); err != nil {
@@ -95,6 +94,14 @@ func CompareLog(recs []audit.Stored, leaves []Proven, unproven int, grace time.D
 		add(r.Pos, ProblemNotAnchored, "entry %d (%s by %s, stored %s) is not in the audit log: the anchor refused it or is not running", r.Pos, r.Action, r.Actor, r.RecordedAt.Format(time.RFC3339))
 	}
 	return out
+}
+
+// contentMatches checks that a record's content hashes to its hash.
+func contentMatches(r audit.Stored) (kind, detail string) {
+	if h := contentHash(r); h == "" || h != r.Hash {
+		return auditstore.ProblemHash, fmt.Sprintf("entry %d (%s by %s) does not match its hash: it was changed after it was written", r.Pos, r.Action, r.Actor)
+	}
+	return "", ""
 }
 
 // contentHash is the chain hash recomputed from a record's content (its

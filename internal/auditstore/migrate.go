@@ -120,7 +120,13 @@ CREATE TRIGGER audit_policies_no_truncate BEFORE TRUNCATE ON audit_policies
 -- Nobody but the owner and the roles Grant names reaches the trail.
 REVOKE ALL ON audit_entries, audit_heads, audit_policies, audit_schema_migrations FROM PUBLIC;
 `},
-	{4, "the task read model: open tasks and substitutions, kept from the trail", `
+	{4, "the entries the workflow did not write, by instance (reading ended instances from their terminal entry)", `
+-- Discovery and conformance read an ended instance from its terminal
+-- entry (its course) and the few entries its workflow did not write
+-- (validator refusals): this index finds those without reading the rest.
+CREATE INDEX audit_entries_not_workflow ON audit_entries (workflow_id, pos) WHERE source <> 'workflow';
+`},
+	{5, "the task read model: open tasks and substitutions, kept from the trail", `
 -- Open tasks as people list them, kept by Append in the transaction that
 -- stores the entries they come from (inbox.go), and rebuilt from the trail
 -- by RebuildInbox. Not evidence: a view of the entries, which stay the
@@ -192,7 +198,7 @@ REVOKE ALL ON inbox_tasks, inbox_substitutes FROM PUBLIC;
 
 // InboxMigration is the migration that made the task read model: when
 // worker --migrate applies it, it fills the read model from the trail.
-const InboxMigration = 4
+const InboxMigration = 5
 
 // SchemaVersion is the newest schema this binary knows.
 func SchemaVersion() int { return migrations[len(migrations)-1].version }

@@ -440,6 +440,8 @@ type TrailFilter struct {
 	// the others come without it (a reader that needs little reads
 	// less).
 	DataOf []string
+	// IDs, when set, selects these instances instead (Records only).
+	IDs []string
 }
 
 // Trails calls fn with each selected instance's entries, in chain order,
@@ -447,23 +449,13 @@ type TrailFilter struct {
 // hundred thousand instances is read in one query. Each call gets a slice
 // of its own, which fn may keep.
 func (s *Store) Trails(ctx context.Context, f TrailFilter, fn func([]audit.Entry) error) error {
-	selectBy := `action = ANY($5::text[]) AND ($4::text IS NULL OR true)`
-	if f.ByStart {
-		selectBy = `action = $4::text AND ($5::text[] IS NULL OR true)`
-	}
 	columns := entryColumns
+	dataOf := ` AND ($9::text[] IS NULL OR true)`
 	if f.DataOf != nil {
 		columns = strings.TrimSuffix(entryColumns, "data") + `CASE WHEN action = ANY($9::text[]) THEN data ELSE '' END`
-	} else {
-		selectBy += ` AND ($9::text[] IS NULL OR true)`
+		dataOf = ""
 	}
-	q := `SELECT ` + columns + ` FROM audit_entries
-		WHERE workflow_id IN (
-			SELECT workflow_id FROM audit_entries
-			WHERE source = $6 AND ` + selectBy + ` AND ($1 = '' OR process = $1)
-				AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at <= $3)
-				AND ($7::int <= 1 OR abs(hashtext(workflow_id)) % $7::int = $8::int))
-		ORDER BY workflow_id, pos`
+	q := `SELECT ` + columns + ` FROM audit_entries WHERE workflow_id IN (` + windowInstances(f) + dataOf + `) ORDER BY workflow_id, pos`
 	rows, err := s.pool.Query(ctx, q, f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, audit.SourceWorkflow, f.Parts, f.Part, f.DataOf)
 	if err != nil {
 		return s.queryErr(err)
@@ -509,4 +501,104 @@ func sameString(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// Records calls fn with each selected instance's records (entries with
+// their positions, hashes and attestations, data in full, so that each
+// can be verified), in chain order, instance by instance, streaming. It
+// selects as Trails does (DataOf aside), or, with IDs, those instances
+// whatever the window.
+func (s *Store) Records(ctx context.Context, f TrailFilter, fn func([]audit.Stored) error) error {
+	var rows pgx.Rows
+	var err error
+	if f.IDs != nil {
+		rows, err = s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries WHERE workflow_id = ANY($1) ORDER BY workflow_id, pos`, f.IDs)
+	} else {
+		rows, err = s.pool.Query(ctx, `SELECT `+recordColumns+` FROM audit_entries WHERE workflow_id IN (`+windowInstances(f)+`) ORDER BY workflow_id, pos`,
+			f.Process, nullTime(f.Since), nullTime(f.Until), f.StartAction, f.EndActions, audit.SourceWorkflow, f.Parts, f.Part)
+	}
+	if err != nil {
+		return s.queryErr(err)
+	}
+	return s.streamRecords(rows, fn)
+}
+
+// Endings calls fn with each terminal entry (one of f.EndActions, written
+// by its workflow) in [f.Since, f.Until] (of f.Process, and of f.Part of
+// f.Parts), streaming, one row per instance: the terminal entry's data
+// carries the run's course (record.Course), so its other entries are not
+// read. more says the instance has entries after it (a later run, a late
+// refusal) or entries its workflow did not write (validator refusals): a
+// reader needs its whole trail (Records) then; such instances are few.
+func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func(r audit.Stored, more bool) error) error {
+	// 'workflow' is written out so that the planner can use the partial
+	// index of the entries the workflow did not write.
+	rows, err := s.pool.Query(ctx, `SELECT
+			(SELECT max(l.pos) FROM audit_entries l WHERE l.workflow_id = e.workflow_id) > e.pos
+			OR EXISTS (SELECT 1 FROM audit_entries v WHERE v.workflow_id = e.workflow_id AND v.source <> 'workflow'),
+			`+prefixed("e.", recordColumns)+`
+		FROM audit_entries e
+		WHERE e.source = 'workflow' AND e.action = ANY($4) AND ($1 = '' OR e.process = $1)
+			AND ($2::timestamptz IS NULL OR e.at >= $2) AND ($3::timestamptz IS NULL OR e.at <= $3)
+			AND ($5::int <= 1 OR abs(hashtext(e.workflow_id)) % $5::int = $6::int)`,
+		f.Process, nullTime(f.Since), nullTime(f.Until), f.EndActions, f.Parts, f.Part)
+	if err != nil {
+		return s.queryErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var more bool
+		r, err := scanRecord(rows, &more)
+		if err != nil {
+			return err
+		}
+		if err := fn(r, more); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.queryErr(err)
+	}
+	return nil
+}
+
+// windowInstances selects the workflow IDs of f's window: $1 process, $2
+// and $3 the window, $4 the start action, $5 the end actions, $6 the
+// workflow source, $7 and $8 the parts.
+func windowInstances(f TrailFilter) string {
+	selectBy := `action = ANY($5::text[]) AND ($4::text IS NULL OR true)`
+	if f.ByStart {
+		selectBy = `action = $4::text AND ($5::text[] IS NULL OR true)`
+	}
+	return `SELECT workflow_id FROM audit_entries
+		WHERE source = $6 AND ` + selectBy + ` AND ($1 = '' OR process = $1)
+			AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at <= $3)
+			AND ($7::int <= 1 OR abs(hashtext(workflow_id)) % $7::int = $8::int)`
+}
+
+// streamRecords groups rows of recordColumns, ordered by workflow ID and
+// position, into instances for fn.
+func (s *Store) streamRecords(rows pgx.Rows, fn func([]audit.Stored) error) error {
+	defer rows.Close()
+	var recs []audit.Stored
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return err
+		}
+		if len(recs) > 0 && recs[0].WorkflowID != r.WorkflowID {
+			if err := fn(recs); err != nil {
+				return err
+			}
+			recs = nil
+		}
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return s.queryErr(err)
+	}
+	if len(recs) > 0 {
+		return fn(recs)
+	}
+	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
-
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
@@ -49,7 +48,7 @@ func (s PolicySet) PolicyByVersion(_ context.Context, version string) (*policy.P
 
 // Processes is what conformance needs of the process descriptions: their
 // routing rule and the human tasks their policy requires, both pure
-// functions of recorded facts and a policy (process.Description.Routing and
+// functions of recorded facts and a policy (workflows.Process.Route and
 // Tasks).
 type Processes interface {
 	Route(process string, facts map[string]string, pol *policy.Policy) (Route, error)
@@ -62,7 +61,7 @@ type Route struct {
 	Decision string
 }
 
-// TaskRule is a human task a policy requires (see process.TaskRule).
+// TaskRule is a human task a policy requires (see workflows.TaskRule).
 type TaskRule struct {
 	ID            string
 	Roles         []string
@@ -141,6 +140,13 @@ type Conformance struct {
 	// Policies lists the versions the instances pinned and whether each
 	// could be read.
 	Policies map[string]bool `json:"policies"`
+	// PolicyProblems says why a version that is kept somewhere was not
+	// used (a stored text that does not hash to its version).
+	PolicyProblems map[string]string `json:"policyProblems,omitempty"`
+	// Incomplete lists breaches of trails read from their course whose
+	// whole trail could not be read again for the evidence (their evidence
+	// lacks the entries' details), with why.
+	Incomplete []string `json:"incompleteEvidence,omitempty"`
 }
 
 // Conform checks every trail (ended instances) against the policy it
@@ -152,16 +158,17 @@ type Conformance struct {
 // the version most recently pinned by an instance started before it.
 func Conform(ctx context.Context, trails []*Trail, pols Policies, procs Processes) Conformance {
 	c := Conformance{Instances: len(trails), ByKind: map[string]int{}, Policies: map[string]bool{}}
-	resolved := map[string]*policy.Policy{}
-	for _, t := range trails {
-		v := t.PolicyVersion
-		if _, done := c.Policies[v]; done || v == "" {
-			continue
-		}
-		p, err := pols.PolicyByVersion(ctx, v)
-		c.Policies[v] = err == nil
-		if err == nil {
-			resolved[v] = p
+	resolved, failed := Resolve(ctx, trails, pols)
+	for v := range resolved {
+		c.Policies[v] = true
+	}
+	for v, err := range failed {
+		c.Policies[v] = false
+		if !errors.Is(err, ErrUnknownPolicy) {
+			if c.PolicyProblems == nil {
+				c.PolicyProblems = map[string]string{}
+			}
+			c.PolicyProblems[v] = err.Error()
 		}
 	}
 	timeline := newTimeline(trails, resolved)
@@ -178,13 +185,31 @@ func Conform(ctx context.Context, trails []*Trail, pols Policies, procs Processe
 			u.Examples = append(u.Examples, t.WorkflowID)
 		}
 	}
+	check := func(t *Trail) *checker {
+		ch := &checker{t: t, pol: resolved[t.PolicyVersion], polErr: failed[t.PolicyVersion], procs: procs, timeline: timeline}
+		ch.skip = func(t *Trail, rule, why string) { ch.skips = append(ch.skips, [2]string{rule, why}) }
+		ch.run()
+		return ch
+	}
 	for _, t := range trails {
 		if t.Ended == "" {
 			continue
 		}
 		c.Checked++
-		ch := checker{t: t, pol: resolved[t.PolicyVersion], procs: procs, timeline: timeline, skip: skip}
-		ch.run()
+		ch := check(t)
+		if ch.partial && t.Full != nil {
+			// A breach of a trail read from its course: the whole trail,
+			// read again, gives its evidence (the same breaches: the
+			// course is the trail's, CourseOf).
+			if full, err := t.Full(ctx); err == nil && full.Ended != "" {
+				ch = check(full)
+			} else if err != nil {
+				c.Incomplete = append(c.Incomplete, t.WorkflowID+": "+err.Error())
+			}
+		}
+		for _, k := range ch.skips {
+			skip(t, k[0], k[1])
+		}
 		c.Breaches = append(c.Breaches, ch.breaches...)
 	}
 	for _, b := range c.Breaches {
@@ -241,18 +266,28 @@ func (tl timeline) at(t time.Time) (string, *policy.Policy) {
 type checker struct {
 	t        *Trail
 	pol      *policy.Policy
+	polErr   error
 	procs    Processes
 	timeline timeline
 	skip     func(t *Trail, rule, why string)
+	skips    [][2]string
 	breaches []Breach
+	// partial: a breach's evidence lies in entries not read (FromCourse)
+	partial bool
 }
 
 func (c *checker) breach(kind, task, detail string, entries ...int) {
 	b := Breach{WorkflowID: c.t.WorkflowID, Process: c.t.Process, Kind: kind, TaskID: task, Detail: detail, PolicyVersion: c.t.PolicyVersion}
 	slices.Sort(entries)
 	for _, i := range slices.Compact(entries) {
-		if i >= 0 && i < len(c.t.Entries) {
-			b.Evidence = append(b.Evidence, evidence(c.t.Entries[i]))
+		if e, ok := c.t.entry(i); ok {
+			b.Evidence = append(b.Evidence, evidence(e))
+		} else if i >= 0 && i < len(c.t.Course) {
+			// Known from the course only: without its details until
+			// Conform reads the whole trail (Trail.Full).
+			br := c.t.Course[i]
+			b.Evidence = append(b.Evidence, Evidence{Seq: br.Seq, Time: br.At, Actor: br.Actor, Action: br.Action, TaskID: br.Task})
+			c.partial = true
 		}
 	}
 	c.breaches = append(c.breaches, b)
@@ -265,6 +300,9 @@ func (c *checker) run() {
 	c.deadlines()
 	if c.pol == nil {
 		why := "policy " + cmp.Or(t.PolicyVersion, "(none recorded)") + " is not known here"
+		if c.polErr != nil && !errors.Is(c.polErr, ErrUnknownPolicy) {
+			why = c.polErr.Error()
+		}
 		for _, rule := range []string{BreachRouting, BreachQuorum, BreachLevels, BreachCandidate, BreachRevoked} {
 			c.skip(t, rule, why)
 		}
@@ -274,7 +312,7 @@ func (c *checker) run() {
 	c.revoked()
 	switch {
 	case t.Unreadable != "":
-		c.breach(BreachUnreadable, "", t.Unreadable, len(t.Entries)-1)
+		c.breach(BreachUnreadable, "", t.Unreadable, c.terminalEntry())
 		return
 	case t.Ended != audit.ActionCompleted:
 		return // a failed instance recorded no facts: its routing and tasks cannot be held to the rule
@@ -289,10 +327,11 @@ func (c *checker) run() {
 	c.required()
 }
 
-// entryOf finds the index of the first entry with action (and task, if set).
+// entryOf finds the index of the first course entry with action (and
+// task, if set).
 func (c *checker) entryOf(action, task string) int {
-	for i, e := range c.t.Entries {
-		if e.Action == action && (task == "" || e.TaskID == task) {
+	for i, b := range c.t.Course {
+		if b.Action == action && (task == "" || b.Task == task) {
 			return i
 		}
 	}
@@ -300,8 +339,8 @@ func (c *checker) entryOf(action, task string) int {
 }
 
 func (c *checker) terminalEntry() int {
-	for i := len(c.t.Entries) - 1; i >= 0; i-- {
-		if terminal(c.t.Entries[i].Action) && c.t.Entries[i].Source == audit.SourceWorkflow {
+	for i := len(c.t.Course) - 1; i >= 0; i-- {
+		if terminal(c.t.Course[i].Action) {
 			return i
 		}
 	}
@@ -452,7 +491,7 @@ func (c *checker) revoked() {
 				if _, ok := live.Signers[d.Signer]; !ok {
 					c.breach(BreachRevoked, k.ID, fmt.Sprintf("%s's %s is signed by %s, no longer trusted by policy %s in force at %s", d.Actor, d.Verdict, d.Signer, v, d.At.Format(time.RFC3339)), d.Entry)
 				}
-			case d.Signature != "" && u.PublicKey != pinned.PublicKey:
+			case d.Signed && u.PublicKey != pinned.PublicKey:
 				c.breach(BreachRevoked, k.ID, fmt.Sprintf("%s signed with a key policy %s in force at %s had replaced or removed", d.Actor, v, d.At.Format(time.RFC3339)), d.Entry)
 			}
 			if listed && !slices.Contains(k.Users, d.Actor) {
@@ -573,8 +612,8 @@ func (c *checker) endedBefore(r TaskRule) bool {
 	if routed < 0 {
 		return true
 	}
-	for _, e := range t.Entries[routed+1:] {
-		if e.Action == audit.ActionRequested {
+	for _, b := range t.Course[routed+1:] {
+		if b.Action == audit.ActionRequested {
 			return true
 		}
 	}

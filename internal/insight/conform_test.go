@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
-	"github.com/batonhq/baton/workflows"
-
+	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/workflows"
 )
 
 func conform(t *testing.T, trails []*Trail, pols ...*policy.Policy) Conformance {
@@ -53,10 +54,10 @@ func drop(trail []audit.Entry, keep func(audit.Entry) bool) []audit.Entry {
 }
 
 // editData rewrites the completed entry's data.
-func editData(t *testing.T, trail []audit.Entry, edit func(d *audit.EndData)) {
+func editData(t *testing.T, trail []audit.Entry, edit func(d *record.EndData)) {
 	t.Helper()
 	i := find(t, trail, audit.ActionCompleted, "")
-	var d audit.EndData
+	var d record.EndData
 	if err := json.Unmarshal(trail[i].Data, &d); err != nil {
 		t.Fatal(err)
 	}
@@ -87,16 +88,17 @@ func laterPolicy(t *testing.T) *policy.Policy {
 	return p
 }
 
-// TestPlantedBreachesAreFound plants one breach of each kind in copies of
-// real trails, among the clean ones, and expects every one found, on the
-// instance it was planted in, with the entries that prove it.
-func TestPlantedBreachesAreFound(t *testing.T) {
-	later := laterPolicy(t)
-	plants := []struct {
-		kind, key, from string
-		plant           func(t *testing.T, tr []audit.Entry) []audit.Entry
-		proof           string // an action among the evidence
-	}{
+// plant is one breach planted in a copy of a recorded trail.
+type plant struct {
+	kind, key, from string
+	plant           func(t *testing.T, tr []audit.Entry) []audit.Entry
+	proof           string // an action among the evidence
+}
+
+// plants are one breach of each kind (the revoked one needs laterPolicy
+// in force: the "later" trail pinned to it).
+func plants() []plant {
+	return []plant{
 		{BreachSeparation, "sod", "expense", func(t *testing.T, tr []audit.Entry) []audit.Entry {
 			// The manager-level approver also approves the finance level.
 			tr[find(t, tr, audit.ActionDecisionAccepted, "fin")].Actor = "mia"
@@ -131,7 +133,7 @@ func TestPlantedBreachesAreFound(t *testing.T) {
 		}, audit.ActionTaskClosed},
 		{BreachRouting, "routing", "auto", func(t *testing.T, tr []audit.Entry) []audit.Entry {
 			// Approved automatically on a risk score the rule declines.
-			editData(t, tr, func(d *audit.EndData) { d.Facts["riskScore"] = "500" })
+			editData(t, tr, func(d *record.EndData) { d.Facts["riskScore"] = "500" })
 			return tr
 		}, audit.ActionRouted},
 		{BreachRevoked, "revoked", "manual", func(t *testing.T, tr []audit.Entry) []audit.Entry {
@@ -140,10 +142,18 @@ func TestPlantedBreachesAreFound(t *testing.T) {
 			for i := range tr {
 				tr[i].Time = tr[i].Time.AddDate(0, 0, 9)
 			}
-			editData(t, tr, func(d *audit.EndData) { d.StartedAt = d.StartedAt.AddDate(0, 0, 9) })
+			editData(t, tr, func(d *record.EndData) { d.StartedAt = d.StartedAt.AddDate(0, 0, 9) })
 			return tr
 		}, audit.ActionDecisionAccepted},
 	}
+}
+
+// TestPlantedBreachesAreFound plants one breach of each kind in copies of
+// real trails, among the clean ones, and expects every one found, on the
+// instance it was planted in, with the entries that prove it.
+func TestPlantedBreachesAreFound(t *testing.T) {
+	later := laterPolicy(t)
+	plants := plants()
 	trails := allTrails(t)
 	// The later instance ran under the policy without ana.
 	for _, tr := range trails {
@@ -174,13 +184,7 @@ func TestPlantedBreachesAreFound(t *testing.T) {
 		}
 	}
 	for _, b := range c.Breaches {
-		if !slices.ContainsFunc(plants, func(p struct {
-			kind, key, from string
-			plant           func(t *testing.T, tr []audit.Entry) []audit.Entry
-			proof           string
-		}) bool {
-			return p.key == b.WorkflowID
-		}) {
+		if !slices.ContainsFunc(plants, func(p plant) bool { return p.key == b.WorkflowID }) {
 			t.Errorf("breach on a clean instance: %+v", b)
 		}
 	}
@@ -240,7 +244,7 @@ func TestOldTrailsSayWhatCannotBeChecked(t *testing.T) {
 // (planted) is a separation-of-duties breach naming the exclusion.
 func TestRequesterExclusionFromTheRecordedSpec(t *testing.T) {
 	clean := NewTrail(trailCopy(t, "expense", "spec"))
-	if k := clean.Tasks[0]; k.Spec == nil || len(k.Spec.Exclusions) == 0 || k.Spec.Exclusions[0].User != "max" || k.Decisions[0].Sent == nil {
+	if k := clean.Tasks[0]; k.Spec == nil || len(k.Spec.Exclusions) == 0 || k.Spec.Exclusions[0].User != "max" || k.Decisions[0].Verdict != humantask.Approve {
 		t.Fatalf("the recorded spec and decision are not read: %+v", k)
 	}
 	tr := trailCopy(t, "expense", "requester")

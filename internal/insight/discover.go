@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
-
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/policy"
 )
@@ -35,61 +34,52 @@ const (
 func (t *Trail) Events(pol *policy.Policy) []Event {
 	var out []Event
 	tasks := map[int]*Task{}
+	verdicts := map[int]string{}
 	for _, k := range t.Tasks {
 		for _, d := range k.Decisions {
-			tasks[d.Entry] = k
+			tasks[d.Entry], verdicts[d.Entry] = k, d.Verdict
 		}
 	}
-	for i, e := range t.Entries {
-		if e.Source != audit.SourceWorkflow {
-			continue
-		}
+	for i, b := range t.Course {
 		label := ""
-		switch e.Action {
+		switch b.Action {
 		case audit.ActionStarted:
 			label = LabelStart
 		case audit.ActionStepCompleted:
-			label = stepName(e.Details)
+			label = b.Name
 		case audit.ActionStepFailed:
-			label = stepName(e.Details) + " failed"
+			label = b.Name + " failed"
 		case audit.ActionRouted:
-			decision, _, _ := strings.Cut(e.Details, ":")
-			label = "route: " + cmp.Or(t.Decision, decision)
+			label = "route: " + cmp.Or(t.Decision, b.Name)
 		case audit.ActionTaskOpened:
-			label = e.TaskID + " opened"
+			label = b.Task + " opened"
 		case audit.ActionDecisionAccepted, audit.ActionDelegated:
-			verdict := "decided"
-			k := tasks[i]
-			if k != nil {
-				for _, d := range k.Decisions {
-					if d.Entry == i {
-						verdict = d.Verdict
-					}
-				}
+			verdict, ok := verdicts[i]
+			if !ok {
+				verdict = "decided"
 			}
-			label = e.TaskID + ": " + verdict + " by " + roleOf(pol, e.Actor, k)
+			label = b.Task + ": " + verdict + " by " + roleOf(pol, b.Actor, tasks[i])
 		case audit.ActionEscalated:
-			label = e.TaskID + " escalated"
+			label = b.Task + " escalated"
 		case audit.ActionTaskClosed:
-			state, _, _ := strings.Cut(e.Details, ":")
-			if state == humantask.StateApproved || state == humantask.StateRejected {
+			if b.Name == humantask.StateApproved || b.Name == humantask.StateRejected {
 				continue // the decision that closed it is the step
 			}
-			label = e.TaskID + " " + state
+			label = b.Task + " " + b.Name
 		case audit.ActionCompensated:
-			label = "undo " + stepName(e.Details)
+			label = "undo " + b.Name
 		case audit.ActionRequested:
 			label = "customer request"
 		case audit.ActionCompleted:
 			label = LabelEnd + ": " + cmp.Or(t.Outcome, "completed")
 		case audit.ActionFailed:
 			label = LabelEnd + ": failed"
-		case audit.ActionReminded, audit.ActionDecisionRefused, audit.ActionRequestRefused, audit.ActionRefusedSummary:
+		case audit.ActionReminded:
 			continue
 		default:
-			label = e.Action
+			label = b.Action
 		}
-		out = append(out, Event{Label: label, At: e.Time})
+		out = append(out, Event{Label: label, At: b.At})
 	}
 	return out
 }
@@ -301,14 +291,12 @@ func (t *Trail) countRework(by map[string]*Rework) {
 		}
 	}
 	steps := map[string]int{}
-	for _, e := range t.Entries {
-		switch {
-		case e.Action == audit.ActionStepCompleted || e.Action == audit.ActionStepFailed:
-			steps[stepName(e.Details)]++
-		case e.Action == audit.ActionDecisionRefused:
-			n[ReworkRefused]++
+	for _, b := range t.Course {
+		if b.Action == audit.ActionStepCompleted || b.Action == audit.ActionStepFailed {
+			steps[b.Name]++
 		}
 	}
+	n[ReworkRefused] = t.refused
 	for _, c := range steps {
 		if c > 1 {
 			n[ReworkRepeated] += c - 1

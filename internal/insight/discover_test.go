@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/audit"
-
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
@@ -18,7 +16,7 @@ import (
 // recorded startedAt), and the 85 s as its queue time.
 func TestCycleTimeCountsTheQueue(t *testing.T) {
 	tr := trailCopy(t, "auto", "queued")
-	editData(t, tr, func(d *audit.EndData) { d.StartedAt = d.StartedAt.Add(-85 * time.Second) })
+	editData(t, tr, func(d *record.EndData) { d.StartedAt = d.StartedAt.Add(-85 * time.Second) })
 	span := NewTrail(tr).Span
 	if span.Queue() != 85*time.Second || span.Cycle() != span.Close.Sub(span.Begun)+85*time.Second {
 		t.Fatalf("queue %v, cycle %v (started entry to close %v)", span.Queue(), span.Cycle(), span.Close.Sub(span.Begun))

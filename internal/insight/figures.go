@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/audit"
-
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/record"
 )
@@ -94,8 +93,8 @@ func (t *Trail) Run() Run {
 			r.Expired++
 		}
 	}
-	for _, e := range t.Entries {
-		if e.Action == audit.ActionStepFailed {
+	for _, b := range t.Course {
+		if b.Action == audit.ActionStepFailed {
 			r.StepErrors++
 		}
 	}

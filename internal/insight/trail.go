@@ -13,18 +13,16 @@ package insight
 
 import (
 	"cmp"
-	"encoding/json"
-	"regexp"
+	"context"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/batonhq/baton/audit"
+	jsonv2 "github.com/go-json-experiment/json"
 
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/humantask"
-	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/record"
 )
 
 // Trail is one instance as its audit entries tell it: the entries of the
@@ -35,10 +33,29 @@ type Trail struct {
 	Process     string
 	BusinessKey string
 	RunID       string
-	// Entries are the ending run's entries in chain order (validator
-	// refusals of that run included).
+	// Entries are the ending run's entries read, in chain order
+	// (validator refusals of that run included): all of them (NewTrail),
+	// or, for a trail read from its terminal entry's course (FromCourse),
+	// the terminal entry, the entries after it and the validator
+	// refusals.
 	Entries []audit.Entry
-	Span    Span
+	// Course is the run's listed entries in brief (record.Brief), in
+	// order: the analyses read these. at maps each to its index in
+	// Entries (-1: known from the terminal entry's course only).
+	Course []record.Brief
+	at     []int
+	// FromCourse says the trail was read from its terminal entry's course:
+	// the entries before it were not read (an analysis that shows them,
+	// conformance's evidence, reads the whole trail again: Full).
+	FromCourse bool
+	// Full reads the instance's whole trail again (set by the reader of a
+	// trail read from its course; nil otherwise).
+	Full func(ctx context.Context) (*Trail, error)
+	// refused counts the run's refused decisions (rework).
+	refused int
+	// end is the terminal entry's data when decoded already.
+	end  *endData
+	Span Span
 	// Ended is the terminal action (completed or failed); empty while the
 	// instance runs.
 	Ended         string
@@ -79,42 +96,18 @@ type Task struct {
 	Extended    time.Time
 	Reminders   int
 	Decisions   []Decision
-	// OpenedAt and ClosedAt index the entries that opened and closed it
-	// (-1: none).
+	// OpenedAt and ClosedAt index the course entries that opened and
+	// closed it (-1: none).
 	OpenedAt, ClosedAt int
 }
 
-// OpenedSpec is a task-opened entry's data (trails written since tasks
+// OpenedSpec is a task-opened entry's spec (trails written since tasks
 // record their spec): the governance the workflow applied.
-type OpenedSpec struct {
-	Roles         []string              `json:"roles,omitempty"`
-	Users         []string              `json:"users,omitempty"`
-	Quorum        int                   `json:"quorum"`
-	Rejections    int                   `json:"rejections,omitempty"`
-	Exclusions    []humantask.Exclusion `json:"exclusions,omitempty"`
-	Deadline      time.Time             `json:"deadline"`
-	OnDeadline    string                `json:"onDeadline,omitempty"`
-	EscalateAfter policy.Duration       `json:"escalateAfter,omitempty"`
-	EscalateTo    []string              `json:"escalateTo,omitempty"`
-	DelegateRoles []string              `json:"delegateRoles,omitempty"`
-}
-
-// openedData and decisionData are the data of task-opened and decision
-// entries (the integrity round's trail format); absent on older trails.
-type openedData struct {
-	Occurrence int                `json:"occurrence"`
-	Subject    *humantask.Subject `json:"subject"`
-	Spec       *OpenedSpec        `json:"spec"`
-}
-
-type decisionData struct {
-	Decision *humantask.Decision `json:"decision"`
-	Subject  *humantask.Subject  `json:"subject"`
-}
+type OpenedSpec = humantask.SpecData
 
 // Decision is one accepted decision (approve, reject, delegate).
 type Decision struct {
-	// Entry indexes the decision's entry in Trail.Entries.
+	// Entry indexes the decision's entry in Trail.Course.
 	Entry      int
 	At         time.Time
 	Actor      string
@@ -122,11 +115,8 @@ type Decision struct {
 	DelegateTo string
 	Via        string
 	Signer     string
-	Signature  string
-	// Sent and Subject are the decision as received and what it signed,
-	// from the entry's data (nil on older trails).
-	Sent    *humantask.Decision
-	Subject *humantask.Subject
+	// Signed says the decision carried a signature.
+	Signed bool
 }
 
 // Span is the one cycle-time definition, used by every figure Baton
@@ -175,15 +165,6 @@ func terminal(action string) bool {
 	return action == audit.ActionCompleted || action == audit.ActionFailed
 }
 
-var (
-	quorumRe    = regexp.MustCompile(`, quorum (\d+), due (\S+)$`)
-	addedRe     = regexp.MustCompile(`; added role (.+)$`)
-	delegateRe  = regexp.MustCompile(`^delegated to (\S+) via `)
-	signerRe    = regexp.MustCompile(`, signed by (\S+) \(authenticated: `)
-	extendedRe  = regexp.MustCompile(`deadline extended to ([^;\s]+)`)
-	stepIndexRe = regexp.MustCompile(`#\d+$`)
-)
-
 // NewTrail reads one instance's entries (its whole chain, in order, as the
 // store or a history gives them). Entries of runs before the one that
 // ended it (a reset, or a business key run again) are left out.
@@ -204,147 +185,169 @@ func NewTrail(entries []audit.Entry) *Trail {
 			t.Entries = append(t.Entries, e)
 		}
 	}
-	first := t.Entries[0]
-	t.WorkflowID, t.Process, t.BusinessKey, t.RunID = first.WorkflowID, first.Process, first.BusinessKey, last
-	open := map[string]*Task{}
 	for i, e := range t.Entries {
-		if e.Source != audit.SourceWorkflow {
-			continue
-		}
-		if t.PolicyVersion == "" {
-			t.PolicyVersion = e.PolicyVersion
-		}
-		switch e.Action {
-		case audit.ActionStarted:
-			if t.Span.Begun.IsZero() {
-				t.Span.Begun = e.Time
-			}
-		case audit.ActionCompleted, audit.ActionFailed:
-			t.Ended, t.Span.Close = e.Action, e.Time
-			if e.Action == audit.ActionCompleted {
-				t.readEnd(e)
-			} else {
-				t.Outcome = process.OutcomeFailed
-			}
-		case audit.ActionTaskOpened:
-			k := &Task{ID: e.TaskID, Opened: e.Time, OpenedAt: i, ClosedAt: -1, Occurrence: len(t.Tasks) + 1}
-			k.readOpened(e)
-			t.Tasks = append(t.Tasks, k)
-			open[e.TaskID] = k
-		case audit.ActionDecisionAccepted, audit.ActionDelegated:
-			if k := open[e.TaskID]; k != nil {
-				k.Decisions = append(k.Decisions, readDecision(i, e))
-			}
-		case audit.ActionEscalated:
-			if k := open[e.TaskID]; k != nil {
-				k.Escalations = append(k.Escalations, e.Time)
-				if m := addedRe.FindStringSubmatch(e.Details); m != nil {
-					k.AddedRoles = append(k.AddedRoles, strings.Split(m[1], ", ")...)
-				}
-				if m := extendedRe.FindStringSubmatch(e.Details); m != nil {
-					k.Extended, _ = time.Parse(time.RFC3339, m[1])
-				}
-			}
-		case audit.ActionReminded:
-			if k := open[e.TaskID]; k != nil {
-				k.Reminders++
-			}
-		case audit.ActionTaskClosed:
-			if k := open[e.TaskID]; k != nil && k.ClosedAt < 0 {
-				k.Closed, k.ClosedAt = e.Time, i
-				k.State, _, _ = strings.Cut(e.Details, ":")
-			}
+		if e.Source == audit.SourceWorkflow && record.Listed(e.Action) {
+			t.Course, t.at = append(t.Course, record.Read(e)), append(t.at, i)
 		}
 	}
+	t.build()
 	return t
 }
 
-// readEnd reads the completed entry's data (audit.EndData).
+// courseTrail is the trail of an instance read from its terminal entry's
+// course: rows are what was read of the ending run (the terminal entry,
+// the entries after it, validator refusals), in chain order, end the
+// terminal entry's index among them. ok is false when the entry carries
+// no course (written before it was recorded, or over the store's bound):
+// the whole trail must be read.
+func courseTrail(rows []audit.Entry, end int) (*Trail, bool) {
+	d, err := decodeEnd(rows[end].Data)
+	if err != nil || d.Course == nil {
+		return nil, false
+	}
+	t := &Trail{Entries: rows, FromCourse: true, refused: d.Course.Refused, end: &d}
+	t.Course = d.Course.Entries
+	t.at = make([]int, len(t.Course), len(t.Course)+len(rows))
+	for i := range t.at {
+		t.at[i] = -1
+	}
+	for i, e := range rows {
+		if e.Source == audit.SourceWorkflow && record.Listed(e.Action) && i >= end {
+			t.Course, t.at = append(t.Course, record.Read(e)), append(t.at, i)
+		}
+	}
+	t.build()
+	return t, true
+}
+
+// endData is what a trail reads of its terminal entry's data
+// (workflows.EndData; its tasks are read from the task entries, which
+// prove more).
+type endData struct {
+	StartedAt    time.Time         `json:"startedAt"`
+	HandlingPath string            `json:"handlingPath"`
+	Outcome      string            `json:"outcome"`
+	Decision     string            `json:"decision"`
+	Facts        map[string]string `json:"facts"`
+	Omitted      string            `json:"omitted"`
+	Course       *record.Course    `json:"course"`
+}
+
+// decodeEnd decodes a terminal entry's data, once per trail: with the
+// faster JSON decoder (github.com/go-json-experiment/json; a hundred
+// thousand courses are read at a time), the same fields encoding/json
+// would read (every field is tagged, names match exactly).
+func decodeEnd(data []byte) (endData, error) {
+	var d endData
+	err := jsonv2.Unmarshal(data, &d)
+	return d, err
+}
+
+// build reads what the trail's course says: its span, end, tasks.
+func (t *Trail) build() {
+	if len(t.Entries) == 0 {
+		return
+	}
+	first := t.Entries[0]
+	t.WorkflowID, t.Process, t.BusinessKey, t.RunID = first.WorkflowID, first.Process, first.BusinessKey, first.RunID
+	for _, e := range t.Entries {
+		if e.Action == audit.ActionDecisionRefused {
+			t.refused++
+		}
+		if t.PolicyVersion == "" && e.Source == audit.SourceWorkflow {
+			t.PolicyVersion = e.PolicyVersion
+		}
+	}
+	open := map[string]*Task{}
+	for i, b := range t.Course {
+		switch b.Action {
+		case audit.ActionStarted:
+			if t.Span.Begun.IsZero() {
+				t.Span.Begun = b.At
+			}
+		case audit.ActionCompleted, audit.ActionFailed:
+			t.Ended, t.Span.Close = b.Action, b.At
+			t.readEnd(t.Entries[t.at[i]])
+		case audit.ActionTaskOpened:
+			k := &Task{ID: b.Task, Opened: b.At, OpenedAt: i, ClosedAt: -1, Occurrence: len(t.Tasks) + 1,
+				Spec: b.Spec, Quorum: b.Quorum, Due: b.Due, Roles: b.Roles, Users: b.Users}
+			if b.Spec != nil {
+				k.Quorum, k.Due, k.Roles, k.Users = b.Spec.Quorum, b.Spec.Deadline, b.Spec.Roles, b.Spec.Users
+				if b.Occurrence > 0 {
+					k.Occurrence = b.Occurrence
+				}
+			}
+			t.Tasks = append(t.Tasks, k)
+			open[b.Task] = k
+		case audit.ActionDecisionAccepted, audit.ActionDelegated:
+			if k := open[b.Task]; k != nil {
+				k.Decisions = append(k.Decisions, Decision{Entry: i, At: b.At, Actor: b.Actor, Verdict: b.Verdict, DelegateTo: b.DelegateTo,
+					Via: b.Via, Signer: b.Signer, Signed: b.Signed})
+			}
+		case audit.ActionEscalated:
+			if k := open[b.Task]; k != nil {
+				k.Escalations = append(k.Escalations, b.At)
+				k.AddedRoles = append(k.AddedRoles, b.AddedRoles...)
+				if !b.Extended.IsZero() {
+					k.Extended = b.Extended
+				}
+			}
+		case audit.ActionReminded:
+			if k := open[b.Task]; k != nil {
+				k.Reminders++
+			}
+		case audit.ActionTaskClosed:
+			if k := open[b.Task]; k != nil && k.ClosedAt < 0 {
+				k.Closed, k.ClosedAt, k.State = b.At, i, b.Name
+			}
+		}
+	}
+}
+
+// entry is the stored entry behind the course entry i (false: known from
+// the terminal entry's course only).
+func (t *Trail) entry(i int) (audit.Entry, bool) {
+	if i < 0 || i >= len(t.at) || t.at[i] < 0 {
+		return audit.Entry{}, false
+	}
+	return t.Entries[t.at[i]], true
+}
+
+// readEnd reads the terminal entry's data (workflows.EndData): the
+// workflow's start (completed and failed entries), and a completed one's
+// path, outcome, decision and facts.
 func (t *Trail) readEnd(e audit.Entry) {
+	if e.Action == audit.ActionFailed {
+		t.Outcome = process.OutcomeFailed
+	}
 	if len(e.Data) == 0 {
 		return
 	}
-	// The fields of audit.EndData read here (its tasks are read from
-	// the task entries, which prove more): decoding only these keeps a
-	// hundred thousand trails quick.
-	var d struct {
-		StartedAt    time.Time         `json:"startedAt"`
-		HandlingPath string            `json:"handlingPath"`
-		Outcome      string            `json:"outcome"`
-		Decision     string            `json:"decision"`
-		Facts        map[string]string `json:"facts"`
-		Omitted      string            `json:"omitted"`
+	var d endData
+	var err error
+	if t.end != nil {
+		d = *t.end // decoded already (courseTrail)
+	} else {
+		d, err = decodeEnd(e.Data)
 	}
-	if err := json.Unmarshal(e.Data, &d); err != nil {
-		t.Unreadable = "the completed entry's data is not what Baton wrote: " + err.Error()
+	if err != nil {
+		if e.Action == audit.ActionCompleted {
+			t.Unreadable = "the completed entry's data is not what Baton wrote: " + err.Error()
+		}
 		return
 	}
 	if d.Omitted != "" {
-		t.Unreadable = "the completed entry's data was not stored: " + d.Omitted
+		if e.Action == audit.ActionCompleted {
+			t.Unreadable = "the completed entry's data was not stored: " + d.Omitted
+		}
 		return
 	}
-	t.Outcome, t.Path, t.Decision, t.Facts, t.Recorded = d.Outcome, d.HandlingPath, d.Decision, d.Facts, d.Facts != nil
 	if !d.StartedAt.IsZero() {
 		t.Span.Start = d.StartedAt
 	}
-}
-
-// readOpened reads a task-opened entry: its data when recorded, else what
-// its details say ("<title>: role a or b, or to be u, quorum 2, due <time>").
-func (k *Task) readOpened(e audit.Entry) {
-	var d openedData
-	if len(e.Data) > 0 && json.Unmarshal(e.Data, &d) == nil && d.Spec != nil {
-		k.Spec = d.Spec
-		k.Quorum, k.Due, k.Roles, k.Users = d.Spec.Quorum, d.Spec.Deadline, d.Spec.Roles, d.Spec.Users
-		if d.Occurrence > 0 {
-			k.Occurrence = d.Occurrence
-		}
-		return
+	if e.Action == audit.ActionCompleted {
+		t.Outcome, t.Path, t.Decision, t.Facts, t.Recorded = d.Outcome, d.HandlingPath, d.Decision, d.Facts, d.Facts != nil
 	}
-	loc := quorumRe.FindStringSubmatchIndex(e.Details)
-	if loc == nil {
-		return
-	}
-	k.Quorum, _ = strconv.Atoi(e.Details[loc[2]:loc[3]])
-	k.Due, _ = time.Parse(time.RFC3339, e.Details[loc[4]:loc[5]])
-	// The candidates follow the title's last ": " before them.
-	head := e.Details[:loc[0]]
-	i := max(strings.LastIndex(head, ": role "), strings.LastIndex(head, ": to be "))
-	if i < 0 {
-		return
-	}
-	for _, part := range strings.Split(head[i+2:], ", or ") {
-		if r, ok := strings.CutPrefix(part, "role "); ok {
-			k.Roles = strings.Split(r, " or ")
-		} else if u, ok := strings.CutPrefix(part, "to be "); ok {
-			k.Users = strings.Split(u, " or ")
-		}
-	}
-}
-
-// readDecision reads a decision entry: its data when recorded, else its
-// action and details ("approve (1 of 2) via update", "reject via signal:
-// why", "delegated to ben via update").
-func readDecision(i int, e audit.Entry) Decision {
-	d := Decision{Entry: i, At: e.Time, Actor: e.Actor, Via: e.Via, Signature: e.Signature}
-	var data decisionData
-	if len(e.Data) > 0 && json.Unmarshal(e.Data, &data) == nil && data.Decision != nil {
-		d.Sent, d.Subject = data.Decision, data.Subject
-		d.Verdict, d.DelegateTo, d.Signer = data.Decision.Verdict, data.Decision.DelegateTo, data.Decision.Signer
-		return d
-	}
-	if e.Action == audit.ActionDelegated {
-		d.Verdict = humantask.Delegate
-		if m := delegateRe.FindStringSubmatch(e.Details); m != nil {
-			d.DelegateTo = m[1]
-		}
-	} else {
-		d.Verdict, _, _ = strings.Cut(e.Details, " ")
-	}
-	if m := signerRe.FindStringSubmatch(e.Details); m != nil {
-		d.Signer = m[1]
-	}
-	return d
 }
 
 // Approvers are the distinct actors who approved the task, in order.
@@ -362,10 +365,4 @@ func (k *Task) Approvers() []string {
 // deadline, or the one an escalation extended it to.
 func (k *Task) Deadline() time.Time {
 	return cmp.Or(k.Extended, k.Due)
-}
-
-// stepName is a step's name without its occurrence ("provision-equipment#2").
-func stepName(details string) string {
-	name, _, _ := strings.Cut(details, ":")
-	return stepIndexRe.ReplaceAllString(name, "")
 }

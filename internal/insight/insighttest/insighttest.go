@@ -7,27 +7,31 @@ package insighttest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/batonhq/baton/audit"
-	"github.com/batonhq/baton/internal/frameact"
-	"github.com/batonhq/baton/process"
-	"github.com/batonhq/baton/record"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/auditlog"
+	"github.com/batonhq/baton/internal/frameact"
 	"github.com/batonhq/baton/policy"
+	"github.com/batonhq/baton/process"
+	"github.com/batonhq/baton/record"
 	"github.com/batonhq/baton/workflows"
 )
 
@@ -115,4 +119,51 @@ func Record(t testing.TB, pol *policy.Policy, s Scenario) []audit.Entry {
 		t.Fatalf("%s: %v", s.Input.Key(), env.GetWorkflowError())
 	}
 	return store.entries
+}
+
+// WithCourse gives a trail's completed entry the course of the entries
+// before it (record.CourseOf), as a workflow that did what the trail says
+// would have recorded it: a test that edits a recorded trail keeps its
+// course in step.
+func WithCourse(t testing.TB, trail []audit.Entry) {
+	t.Helper()
+	end := slices.IndexFunc(trail, func(e audit.Entry) bool { return e.Action == audit.ActionCompleted })
+	if end < 0 {
+		t.Fatalf("%s: no completed entry", trail[0].WorkflowID)
+	}
+	var d map[string]json.RawMessage
+	if err := json.Unmarshal(trail[end].Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d["course"] == nil {
+		t.Fatalf("%s: the completed entry carries no course", trail[0].WorkflowID)
+	}
+	course, err := json.Marshal(record.CourseOf(trail[:end]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d["course"] = course
+	if trail[end].Data, err = json.Marshal(d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Writer is a new writer key (in a test's temporary folder): the store's
+// attestor, and the verifiers of its public key.
+func Writer(t testing.TB) (*auditlog.Writer, []note.Verifier) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "writer.key")
+	pub, err := auditlog.NewKeyFile(path, auditlog.WriterKeyName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := auditlog.LoadWriter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := auditlog.Verifiers("writer", []string{pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, vs
 }
