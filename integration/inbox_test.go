@@ -120,6 +120,9 @@ func (in *inboxEnv) signIn(b *browser, user, password string) {
 	); err != nil {
 		b.t.Fatalf("provider login: %v", err)
 	}
+	// The provider's redirect lands on the list: a page opened before
+	// then would be replaced by it.
+	b.see("inbox-signed-in-"+user+".png", "("+user+")", "Sign out")
 }
 
 // see waits until the page shows every one of want, across navigations
