@@ -106,7 +106,8 @@ func (b *browser) eval(js string) {
 // An underwriter's list is the task read model: the counts of her filter,
 // search finds one case among many, the amount filter narrows it. Ana
 // claims a case and ben sees the claim in his list and on the case, and
-// is refused when he decides it (claims are exclusive in the policy). Max
+// is refused when he decides it (claims are exclusive in the policy); his
+// comment shows in ana's list. Max
 // approves in bulk: each task is decided on its own, and the one the form
 // carried that he is excluded from (his own expense: a page's form is the
 // client's, the gate is the workflow's) is refused, listed with the
@@ -115,7 +116,7 @@ func TestInboxFindsClaimsAndDecidesInBulk(t *testing.T) {
 	in := startInbox(t)
 	n := 24
 	if v, err := strconv.Atoi(os.Getenv("BATON_INBOX_TASKS")); err == nil && v > 0 {
-		n = v // BATON_INBOX_TASKS=400 for the list's picture in docs/
+		n = v // BATON_INBOX_TASKS=11 for the list's picture in docs/
 	}
 	loans := startLoans(t, in.ns.client, n)
 	find := loans[0]
@@ -142,10 +143,7 @@ func TestInboxFindsClaimsAndDecidesInBulk(t *testing.T) {
 
 	ana := newBrowser(t)
 	in.signIn(ana, "ana", "ana-password")
-	ana.see("inbox-list.png", "My tasks", fmt.Sprintf("%d tasks, 0 overdue", n+1), "Loan origination ·", "Underwriting decision for", "155,000.00", "high")
-	if dst := os.Getenv("BATON_DOCS_INBOX_LIST"); dst != "" {
-		copyFile(t, filepath.Join(env.root, ".artifacts", "inbox-list.png"), dst)
-	}
+	ana.see("inbox-list-first.png", "My tasks", fmt.Sprintf("%d tasks, 0 overdue", n+1), "Loan origination ·", "Underwriting decision for", "155,000.00", "high")
 	id := strings.TrimPrefix(find, "loan-")
 	ana.fill("q", id)
 	ana.click("Show")
@@ -162,7 +160,8 @@ func TestInboxFindsClaimsAndDecidesInBulk(t *testing.T) {
 		}
 	}
 	ana.open(in.url + "/?min=200000&sort=amount")
-	ana.see("inbox-amount.png", fmt.Sprintf("%d tasks, 0 overdue", over), "305,000.00")
+	top := 30000 + (min(n, 12)-1)*25000 // the largest loan's amount
+	ana.see("inbox-amount.png", fmt.Sprintf("%d tasks, 0 overdue", over), fmt.Sprintf("%d,%03d.00", top/1000, top%1000))
 
 	// Ana claims the case she found; ben sees who works on it.
 	ana.open(in.url + "/tasks/" + find + "/underwriting")
@@ -176,6 +175,16 @@ func TestInboxFindsClaimsAndDecidesInBulk(t *testing.T) {
 	ben.see("inbox-ben-claimed-task.png", "Claimed by ana since", "only they may decide it")
 	ben.click("Approve")
 	ben.see("inbox-ben-refused.png", `Refused: ben may not decide task "underwriting": ana claimed it at`)
+	// He may comment, and ana sees it in her list beside her claim.
+	ben.open(in.url + "/tasks/" + find + "/underwriting")
+	ben.fill("comment-text", "the payslips are in the file")
+	ben.click("Add comment")
+	ben.see("inbox-ben-commented.png", "Comments (1 of at most", "the payslips are in the file")
+	ana.open(in.url + "/")
+	ana.see("inbox-list.png", "ana since", "exclusive", "1 comment")
+	if dst := os.Getenv("BATON_DOCS_INBOX_LIST"); dst != "" {
+		copyFile(t, filepath.Join(env.root, ".artifacts", "inbox-list.png"), dst)
+	}
 
 	// Max approves two of mia's expenses in bulk; the form also carries
 	// his own expense, which his list does not offer.
