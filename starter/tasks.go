@@ -83,11 +83,11 @@ func (a *app) taskLister(cmd *cobra.Command, source string, pol *policy.Policy) 
 	return l, func() {}, err
 }
 
-// taskFlags are starter tasks' filters, shared with starter bulk.
+// taskFlags are starter tasks' filters.
 type taskFlags struct {
-	role, user, process, task, priority, claimed, search, followUp, sort, source string
-	overdue, mine, unclaimed                                                     bool
-	amountMin, amountMax                                                         float64
+	role, user, process, task, priority, search, followUp, sort, source string
+	overdue, mine, unclaimed                                            bool
+	amountMin, amountMax                                                float64
 }
 
 func (tf *taskFlags) add(f *pflag.FlagSet) {

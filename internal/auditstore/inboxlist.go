@@ -253,6 +253,20 @@ func (q InboxQuery) visible(w *where) (string, error) {
 	return "", fmt.Errorf("follow-up: %q is not one of all, later", q.FollowUp)
 }
 
+// shown is q's filter with its follow-up view: the tasks it shows.
+func (q InboxQuery) shown(gin bool) (*where, error) {
+	w, err := q.filter(gin)
+	if err != nil {
+		return nil, err
+	}
+	vis, err := q.visible(w)
+	if err != nil {
+		return nil, err
+	}
+	w.conds = append(w.conds, vis)
+	return w, nil
+}
+
 // order is the sort's ORDER BY (matching its index) and the keyset
 // condition after k.
 func order(sort string, w *where, k *InboxKey) (string, string, error) {
@@ -298,15 +312,10 @@ func order(sort string, w *where, k *InboxKey) (string, string, error) {
 
 // ListInbox lists one page of the open tasks q selects, in q's sort.
 func (s *Store) ListInbox(ctx context.Context, q InboxQuery) ([]InboxTask, error) {
-	w, err := q.filter(false)
+	w, err := q.shown(false)
 	if err != nil {
 		return nil, err
 	}
-	vis, err := q.visible(w)
-	if err != nil {
-		return nil, err
-	}
-	w.conds = append(w.conds, vis)
 	by, after, err := order(q.Sort, w, q.After)
 	if err != nil {
 		return nil, err
@@ -428,15 +437,10 @@ type Facet struct {
 // FacetsInbox counts the tasks q selects by process and kind of task (its
 // sort, cursor and limit aside): the choices a list's filters offer.
 func (s *Store) FacetsInbox(ctx context.Context, q InboxQuery) ([]Facet, error) {
-	w, err := q.filter(true)
+	w, err := q.shown(true)
 	if err != nil {
 		return nil, err
 	}
-	vis, err := q.visible(w)
-	if err != nil {
-		return nil, err
-	}
-	w.conds = append(w.conds, vis)
 	rows, err := s.pool.Query(ctx, `SELECT process, task_id, count(*) FROM inbox_tasks WHERE `+w.sql()+` GROUP BY process, task_id ORDER BY process, task_id`, w.args...)
 	if err != nil {
 		return nil, s.queryErr(err)
