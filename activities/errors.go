@@ -7,9 +7,11 @@ const (
 	ErrNotFound     = "NotFound"
 	ErrKYCFailed    = "KYCFailed"
 	ErrCardDeclined = "CardDeclined"
-	ErrOutOfStock   = "OutOfStock"
-	ErrNotCovered   = "NotCovered"
-	ErrRefused      = "Refused" // any other 4xx
+	// ErrVerificationFailed: the customer did not pass a verification.
+	ErrVerificationFailed = "VerificationFailed"
+	ErrOutOfStock         = "OutOfStock"
+	ErrNotCovered         = "NotCovered"
+	ErrRefused            = "Refused" // any other 4xx
 	// ErrUnavailable is a 5xx, 408 or 429: Temporal retries it.
 	ErrUnavailable = "Unavailable"
 )

@@ -64,6 +64,9 @@ type OfferInput struct {
 	Amount        float64 `json:"amount"`
 	TermMonths    int     `json:"termMonths"`
 	APR           float64 `json:"apr"`
+	// Conditions are the underwriter's conditions of the offer (may be
+	// personal: the payload is encrypted).
+	Conditions string `json:"conditions,omitempty"`
 }
 
 // OfferResult identifies the offer.
@@ -183,6 +186,26 @@ func (a *Fraud) ScreenOrder(ctx context.Context, in ScreenInput) (*ScreenResult,
 	return &out, err
 }
 
+// VerifyInput asks a customer to verify an order (a step-up check the
+// fraud reviewer requested).
+type VerifyInput struct {
+	OrderID    string `json:"orderId"`
+	CustomerID string `json:"customerId"`
+}
+
+// VerifyResult identifies a passed verification.
+type VerifyResult struct {
+	VerificationID string `json:"verificationId"`
+}
+
+// VerifyCustomer runs the customer's verification; one who fails it is
+// ErrVerificationFailed.
+func (a *Fraud) VerifyCustomer(ctx context.Context, in VerifyInput) (*VerifyResult, error) {
+	var out VerifyResult
+	err := a.C.Post(ctx, "/fraud/verifications", in, &out)
+	return &out, err
+}
+
 // Inventory reserves and releases stock.
 type Inventory struct{ C System }
 
@@ -276,6 +299,8 @@ type ProvisionInput struct {
 	Role       string   `json:"role,omitempty"`
 	Items      []string `json:"items,omitempty"`
 	StartDate  string   `json:"startDate,omitempty"`
+	// AccessPackage is the access the manager approved (accounts).
+	AccessPackage string `json:"accessPackage,omitempty"`
 }
 
 // ProvisionResult identifies what was provisioned.

@@ -48,6 +48,10 @@ const (
 	ActionSubstituteSet     = "substitute-set"
 	ActionSubstituteEnded   = "substitute-ended"
 	ActionSubstituteRefused = "substitute-refused"
+	// ActionCaseViewed: a user opened a task's case file with its personal
+	// data (recorded by the worker from the view-case update's validator,
+	// never in history).
+	ActionCaseViewed = "case-viewed"
 )
 
 // WorkActions are the entries that record work on a task without deciding

@@ -45,6 +45,9 @@ type Vote struct {
 	// For names the user Actor decided for, as their substitute while
 	// they were away (see policy.Substitute); their vote is spent too.
 	For string `json:"for,omitempty"`
+	// Values are the task form's values this decision entered, canonical,
+	// personal fields left out (the decision entries hold their digests).
+	Values map[string]string `json:"values,omitempty"`
 }
 
 // KeyState is what the store knows of a workflow ID's instance: the first

@@ -129,11 +129,11 @@ func ActionSigningBytes(s Subject, a Action) []byte {
 
 func (a Action) bounds() error {
 	return CheckBounds(
-		Field{"taskId", a.TaskID, MaxNameBytes}, Field{"kind", a.Kind, MaxNameBytes},
-		Field{"actor", a.Actor, MaxNameBytes}, Field{"text", a.Text, MaxTextBytes},
-		Field{"priority", a.Priority, MaxNameBytes}, Field{"until", a.Until, MaxNameBytes},
-		Field{"signature", a.Signature, MaxSignatureBytes},
-		Field{"signer", a.Signer, MaxNameBytes}, Field{"authenticated", a.Authenticated, MaxTextBytes})
+		Bound{"taskId", a.TaskID, MaxNameBytes}, Bound{"kind", a.Kind, MaxNameBytes},
+		Bound{"actor", a.Actor, MaxNameBytes}, Bound{"text", a.Text, MaxTextBytes},
+		Bound{"priority", a.Priority, MaxNameBytes}, Bound{"until", a.Until, MaxNameBytes},
+		Bound{"signature", a.Signature, MaxSignatureBytes},
+		Bound{"signer", a.Signer, MaxNameBytes}, Bound{"authenticated", a.Authenticated, MaxTextBytes})
 }
 
 func (a Action) clipped() Action {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -43,6 +44,16 @@ func (d Decision) clipped() Decision {
 	d.TaskID, d.Verdict, d.Actor, d.DelegateTo = cut(d.TaskID, MaxNameBytes), cut(d.Verdict, MaxNameBytes), cut(d.Actor, MaxNameBytes), cut(d.DelegateTo, MaxNameBytes)
 	d.Comment, d.Signature = cut(d.Comment, MaxTextBytes), cut(d.Signature, MaxSignatureBytes)
 	d.Signer, d.Authenticated = cut(d.Signer, MaxNameBytes), cut(d.Authenticated, MaxTextBytes)
+	if len(d.Values)+len(d.Digests) > MaxFields {
+		d.Values, d.Digests = nil, nil
+	}
+	if len(d.Values) > 0 {
+		values := map[string]string{}
+		for k, v := range d.Values {
+			values[cut(k, MaxNameBytes)] = cut(v, MaxValueBytes)
+		}
+		d.Values = values
+	}
 	return d
 }
 
@@ -90,6 +101,15 @@ func malformedData(raw converter.RawValue, s Subject) json.RawMessage {
 	data.Subject = s
 	if p := raw.Payload(); p != nil && len(p.GetData()) <= maxMalformedBytes && json.Valid(p.GetData()) {
 		data.Decision = p.GetData()
+		// Values may be personal: an undecodable message keeps their names.
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(p.GetData(), &obj) == nil && (obj["values"] != nil || obj["salt"] != nil) {
+			delete(obj, "salt")
+			if obj["values"] != nil {
+				obj["values"] = json.RawMessage(`"(not recorded: the message was refused undecoded)"`)
+			}
+			data.Decision, _ = json.Marshal(obj)
+		}
 	}
 	b, _ := json.Marshal(data)
 	return b
@@ -111,7 +131,11 @@ type How struct {
 // refusedHow describes a refused decision: its code, and the decision as
 // received with its task's subject.
 func refusedHow(d Decision, err error, via string, s Subject) How {
-	h := How{Via: via, Signature: Clip(d.Signature, MaxSignatureBytes), Reason: RefusedInvalid, Data: decisionData(d.clipped(), s)}
+	// A refused message's values are all recorded as digests: its task, and
+	// so which of its fields are personal, may be unknown.
+	all := s
+	all.Personal = strings.Join(sortedKeys(d.Values), ",")
+	h := How{Via: via, Signature: Clip(d.Signature, MaxSignatureBytes), Reason: RefusedInvalid, Data: decisionData(Seal(all, d.clipped()), s)}
 	if r, ok := err.(*Refusal); ok {
 		h.Reason = r.Code
 	}
@@ -146,6 +170,15 @@ type Decision struct {
 	// acting is the substitution the gate found the actor decides under
 	// (not sent: the gate decides it from the directory).
 	acting *policy.Substitute
+	// Values are the task form's fields as entered (Form.Check: canonical
+	// or as people type them), by field name; covered by the signature.
+	Values map[string]string `json:"values,omitempty"`
+	// Salt (at least 16 random bytes, base64) is required with a personal
+	// value: the trail records ValueDigest(salt, name, value) in its place.
+	Salt string `json:"salt,omitempty"`
+	// Digests stand for personal values in a sealed decision (Seal: what
+	// the trail records); a sender never sets them.
+	Digests map[string]string `json:"digests,omitempty"`
 }
 
 // DecisionResult answers an accepted decision.
@@ -170,20 +203,77 @@ type Subject struct {
 	TaskID     string `json:"taskId"`
 	Occurrence int    `json:"occurrence"`
 	Digest     string `json:"digest"`
+	// Personal names the task form's personal fields, comma separated:
+	// their values are signed, and recorded, as salted digests
+	// (ValueDigest).
+	Personal string `json:"personal,omitempty"`
 }
 
 // SigningBytes is what a decision's signature covers: its subject and every
 // field of the decision; a decision from a trusted signer (the web inbox)
 // also covers the signer and how it authenticated the actor. It is the one
 // signing function: the starter's --key and the web inbox call it.
+//
+// A decision without values is signed as "baton-decision/v2" (fields
+// joined by newlines), exactly as before forms existed, so recorded
+// signatures and existing keys keep verifying. A decision with values (or
+// digests) is "baton-decision/v3": the tag, then every field on its own
+// line as a JSON string (so no field can pass for another): the subject,
+// verdict, actor, delegateTo, comment, "signer:" and "authenticated:", then
+// one "value:<name>=<value>" per value in name order, where a personal
+// field (the subject's Personal) is "value:<name>#sha256=<digest>" with
+// ValueDigest(salt, name, value) or, in a sealed decision, its recorded
+// digest. So the trail's sealed decision verifies without the value.
 func SigningBytes(s Subject, d Decision) []byte {
-	fields := []string{"baton-decision/v2",
-		s.WorkflowID, s.RunID, s.TaskID, strconv.Itoa(s.Occurrence), s.Digest,
-		d.Verdict, d.Actor, d.DelegateTo, d.Comment}
-	if d.Signer != "" {
-		fields = append(fields, "signer:"+d.Signer, "authenticated:"+d.Authenticated)
+	if len(d.Values) == 0 && len(d.Digests) == 0 {
+		fields := []string{"baton-decision/v2",
+			s.WorkflowID, s.RunID, s.TaskID, strconv.Itoa(s.Occurrence), s.Digest,
+			d.Verdict, d.Actor, d.DelegateTo, d.Comment}
+		if d.Signer != "" {
+			fields = append(fields, "signer:"+d.Signer, "authenticated:"+d.Authenticated)
+		}
+		return []byte(strings.Join(fields, "\n"))
 	}
-	return []byte(strings.Join(fields, "\n"))
+	fields := []string{s.WorkflowID, s.RunID, s.TaskID, strconv.Itoa(s.Occurrence), s.Digest,
+		d.Verdict, d.Actor, d.DelegateTo, d.Comment, "signer:" + d.Signer, "authenticated:" + d.Authenticated}
+	names := sortedKeys(d.Values)
+	for n := range d.Digests {
+		if _, dup := d.Values[n]; !dup {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		switch digest, sealed := d.Digests[n]; {
+		case sealed:
+			fields = append(fields, "value:"+n+"#sha256="+digest)
+		case s.isPersonal(n):
+			fields = append(fields, "value:"+n+"#sha256="+ValueDigest(d.Salt, n, d.Values[n]))
+		default:
+			fields = append(fields, "value:"+n+"="+d.Values[n])
+		}
+	}
+	var b strings.Builder
+	b.WriteString("baton-decision/v3")
+	for _, f := range fields {
+		b.WriteByte('\n')
+		b.WriteString(jsonString(f))
+	}
+	return []byte(b.String())
+}
+
+// isPersonal reports whether the subject's task declares name personal.
+func (s Subject) isPersonal(name string) bool {
+	return s.Personal != "" && slices.Contains(strings.Split(s.Personal, ","), name)
+}
+
+// jsonString is s as a JSON string, without HTML escaping.
+func jsonString(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // Sign fills in d's signature over subject with key.
@@ -244,15 +334,15 @@ const (
 	MaxSignatureBytes = 128
 )
 
-// Field is one field of a message, for CheckBounds.
-type Field struct {
+// Bound is one field of a message and its bound, for CheckBounds.
+type Bound struct {
 	Name, Value string
 	Max         int
 }
 
 // CheckBounds names the first field longer than its bound, without
 // repeating its content.
-func CheckBounds(fields ...Field) error {
+func CheckBounds(fields ...Bound) error {
 	for _, f := range fields {
 		if len(f.Value) > f.Max {
 			return fmt.Errorf("%s: %d bytes, at most %d", f.Name, len(f.Value), f.Max)
@@ -262,11 +352,24 @@ func CheckBounds(fields ...Field) error {
 }
 
 func (d Decision) bounds() error {
-	return CheckBounds(
-		Field{"taskId", d.TaskID, MaxNameBytes}, Field{"verdict", d.Verdict, MaxNameBytes},
-		Field{"actor", d.Actor, MaxNameBytes}, Field{"delegateTo", d.DelegateTo, MaxNameBytes},
-		Field{"comment", d.Comment, MaxTextBytes}, Field{"signature", d.Signature, MaxSignatureBytes},
-		Field{"signer", d.Signer, MaxNameBytes}, Field{"authenticated", d.Authenticated, MaxTextBytes})
+	if n := len(d.Values) + len(d.Digests); n > MaxFields {
+		return fmt.Errorf("values: %d values, at most %d", n, MaxFields)
+	}
+	for _, name := range sortedKeys(d.Values) {
+		if err := CheckBounds(Bound{"values: a field name", name, MaxNameBytes}, Bound{"values." + cut(name, MaxNameBytes), d.Values[name], MaxValueBytes}); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(d.Digests) {
+		if err := CheckBounds(Bound{"digests: a field name", name, MaxNameBytes}, Bound{"digests." + cut(name, MaxNameBytes), d.Digests[name], MaxNameBytes}); err != nil {
+			return err
+		}
+	}
+	return CheckBounds(Bound{"salt", d.Salt, MaxNameBytes},
+		Bound{"taskId", d.TaskID, MaxNameBytes}, Bound{"verdict", d.Verdict, MaxNameBytes},
+		Bound{"actor", d.Actor, MaxNameBytes}, Bound{"delegateTo", d.DelegateTo, MaxNameBytes},
+		Bound{"comment", d.Comment, MaxTextBytes}, Bound{"signature", d.Signature, MaxSignatureBytes},
+		Bound{"signer", d.Signer, MaxNameBytes}, Bound{"authenticated", d.Authenticated, MaxTextBytes})
 }
 
 // Clip is how much of an untrusted value a refusal records: at most n

@@ -70,6 +70,9 @@ func New(ctx workflow.Context, rec Host) (*Tasks, error) {
 	if err := m.registerActions(ctx); err != nil {
 		return nil, err
 	}
+	if err := m.registerViews(ctx); err != nil {
+		return nil, err
+	}
 	m.signals = workflow.GetSignalChannel(ctx, SignalDecision)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
@@ -226,6 +229,9 @@ const (
 	RefusedDelegation     = "bad-delegation"
 	RefusedTooLarge       = "too-large"
 	RefusedUnavailable    = "directory-unavailable"
+	// RefusedValue: a form value is missing, malformed or out of bounds;
+	// the message starts with the field's name ("assessedAmount: ...").
+	RefusedValue = "invalid-value"
 	// RefusedHeld: the task waits for an operator (see hold).
 	RefusedHeld = "held"
 	// RefusedStarting: the instance has not pinned its policy yet; the same
@@ -269,6 +275,9 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 		return nil, r
 	}
 	d.acting = v.actingFor(pol, d.Actor)
+	if err := t.checkValues(d); err != nil {
+		return nil, refuse(RefusedValue, "%s", err.Error())
+	}
 	switch d.Verdict {
 	case Reject:
 		if strings.TrimSpace(d.Comment) == "" {
@@ -364,6 +373,39 @@ func mayActRefusal(pol *policy.Policy, actor, what string, v TaskView) *Refusal 
 	return nil
 }
 
+// checkValues checks a decision's form values against the task's form:
+// types, bounds, required fields, the salt personal values need. The
+// first approval of a task enters its values; a later approval of the same
+// task (a quorum above one) confirms them: it carries none, or the same.
+func (t *task) checkValues(d *Decision) error {
+	if len(d.Digests) > 0 {
+		return fieldErr("digests", "set by the trail, not by a sender: send the values and a salt")
+	}
+	if d.Verdict == Approve && t.entered != nil && len(d.Values) == 0 {
+		return nil // confirms the values entered first
+	}
+	vals, err := t.spec.Form.Check(d.Verdict, d.Values)
+	if err != nil {
+		return err
+	}
+	if d.Verdict == Approve && t.entered != nil {
+		for _, f := range t.spec.Form {
+			if vals[f.Name] != t.entered[f.Name] {
+				by := t.approvers()[0]
+				was := "nothing"
+				if v, ok := t.entered[f.Name]; ok {
+					was = f.Display(v)
+					if f.Personal {
+						was = "a personal value"
+					}
+				}
+				return fieldErr(f.Name, "differs from what %s entered (%s): approve without values to confirm them, or reject", by, was)
+			}
+		}
+	}
+	return checkSalt(t.spec.Form, d.Values, d.Salt)
+}
+
 // checkSignature verifies a signed decision over its task's subject (see
 // verifySigned).
 func (m *Tasks) checkSignature(_ workflow.Context, t *task, d *Decision, pol *policy.Policy, u policy.User) error {
@@ -407,11 +449,19 @@ func verifySigned(pol *policy.Policy, u policy.User, actor, signer, signature st
 // applied the same way and audited as decision-honoured, naming from.
 func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string, from *Recorded) DecisionResult {
 	now := workflow.Now(ctx).UTC()
+	vals := t.canonicalValues(d, from != nil)
 	t.votes = append(t.votes, audit.Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via,
-		Signer: d.Signer, Authenticated: d.Authenticated, For: principalOf(d.acting)})
+		Signer: d.Signer, Authenticated: d.Authenticated, For: principalOf(d.acting), Values: t.clearValues(vals)})
+	switch {
+	case d.Verdict == Approve && t.entered == nil && vals != nil:
+		t.entered = vals
+	case d.Verdict == Reject:
+		t.rejected = vals
+	}
 	trail := "via " + via + signedBy(d) + actingText(d) // the trail's wording; metrics and How keep the bare via
+	entered := t.enteredText(vals)
 	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
-	how := How{Via: via, Signature: d.Signature, Reason: d.Comment, Data: decisionData(d, t.subject)}
+	how := How{Via: via, Signature: d.Signature, Reason: d.Comment, Data: decisionData(Seal(t.subject, d), t.subject)}
 	accepted, delegated := audit.ActionDecisionAccepted, audit.ActionDelegated
 	if from != nil {
 		trail = "honoured from " + from.ref() + signedBy(d) + actingText(d)
@@ -422,7 +472,7 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string, fro
 	switch d.Verdict {
 	case Approve:
 		res.Approvals = t.approvals()
-		m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) %s%s", res.Approvals, t.spec.Quorum, trail, commentSuffix(d.Comment)), how)
+		m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, fmt.Sprintf("approve (%d of %d) %s%s%s", res.Approvals, t.spec.Quorum, trail, commentSuffix(d.Comment), entered), how)
 		if res.Approvals >= t.spec.Quorum {
 			m.close(ctx, t, StateApproved, fmt.Sprintf("approved by %s", strings.Join(t.approvers(), ", ")))
 			res.Message = fmt.Sprintf("accepted: approved (%d of %d approvals)", res.Approvals, t.spec.Quorum)
@@ -434,9 +484,9 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string, fro
 		t.rejecter, t.lastReason = d.Actor, d.Comment
 		n, need := t.count(Reject), t.rejectionsNeeded()
 		if need == 1 {
-			m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, "reject "+trail+commentSuffix(d.Comment), how)
+			m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, "reject "+trail+commentSuffix(d.Comment)+entered, how)
 		} else {
-			m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) %s%s", n, need, trail, commentSuffix(d.Comment)), how)
+			m.rec.AuditDecision(ctx, d.Actor, accepted, t.spec.ID, fmt.Sprintf("reject (%d of %d) %s%s%s", n, need, trail, commentSuffix(d.Comment), entered), how)
 		}
 		if n >= need {
 			m.close(ctx, t, StateRejected, "rejected by "+d.Actor)
@@ -458,6 +508,60 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string, fro
 	m.rec.TasksChanged() // approvals so far show in the current details
 	m.rec.Logger().Info("decision accepted", "TaskID", t.spec.ID, "Actor", d.Actor, "Verdict", d.Verdict, "Via", via)
 	return res
+}
+
+// canonicalValues are d's values as the process receives them: checked
+// and canonical (check passed); a decision honoured from the trail keeps
+// the values it recorded (its personal ones are digests there, so they
+// are not handed on).
+func (t *task) canonicalValues(d Decision, honoured bool) Values {
+	if honoured {
+		if len(d.Values) == 0 {
+			return nil
+		}
+		return Values(d.Values)
+	}
+	vals, err := t.spec.Form.Check(d.Verdict, d.Values)
+	if err != nil || len(vals) == 0 {
+		return nil
+	}
+	return vals
+}
+
+// clearValues are the values that may be shown in clear (a vote, the
+// task's outcome in the completed entry): the personal ones left out.
+func (t *task) clearValues(vals Values) map[string]string {
+	var out map[string]string
+	for k, v := range vals {
+		if f, ok := t.spec.Form.Field(k); ok && f.Personal {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// enteredText lists the entered values for the trail's details: the clear
+// ones by label and value, personal ones by name only.
+func (t *task) enteredText(vals Values) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, f := range t.spec.Form {
+		v, ok := vals[f.Name]
+		switch {
+		case !ok:
+		case f.Personal:
+			parts = append(parts, f.Name+" (personal, recorded as a digest)")
+		default:
+			parts = append(parts, f.Name+" "+f.Display(v))
+		}
+	}
+	return "; entered " + strings.Join(parts, ", ")
 }
 
 // signedBy names the trusted signer that vouched for the actor, and how it

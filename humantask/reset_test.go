@@ -2,6 +2,7 @@ package humantask
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestRecordedDecisionsHonouredOrHeld(t *testing.T) {
 	tk.votes = []audit.Vote{{Actor: "ana", Verdict: Approve}} // replayed from before the reset point
 	earlier := append(recorded(t, "r1", spec, "d1", ana, ben), recorded(t, "r2", spec, "d1", ben)[1:]...)
 	todo, why := tk.recordedDecisions(earlier)
-	if why != "" || len(todo) != 1 || todo[0].data.Decision != ben || todo[0].rec.RunID != "r1" || todo[0].rec.Pos != 7 {
+	if why != "" || len(todo) != 1 || !reflect.DeepEqual(todo[0].data.Decision, ben) || todo[0].rec.RunID != "r1" || todo[0].rec.Pos != 7 {
 		t.Fatalf("honoured %+v, held %q", todo, why)
 	}
 	if got := todo[0].rec.ref(); got != "run r1, entry 7" {

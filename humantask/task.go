@@ -29,7 +29,10 @@ func (h *Task) Closed() bool { return h.t.state != StateOpen }
 
 // Result is how the task ended (State is open while it runs).
 func (h *Task) Result() Result {
-	r := Result{State: h.t.state, Approvers: h.t.approvers(), Rejecter: h.t.rejecter, Comment: h.t.lastReason}
+	r := Result{State: h.t.state, Approvers: h.t.approvers(), Rejecter: h.t.rejecter, Comment: h.t.lastReason, Values: h.t.entered}
+	if h.t.state == StateRejected {
+		r.Values = h.t.rejected
+	}
 	return r
 }
 
@@ -55,7 +58,8 @@ func (m *Tasks) Open(ctx workflow.Context, s Spec) (*Task, error) {
 		openedAt: now, deadline: now.Add(s.Deadline),
 	}
 	info := workflow.GetInfo(ctx).WorkflowExecution
-	t.subject = Subject{WorkflowID: info.ID, RunID: info.RunID, TaskID: s.ID, Occurrence: len(m.tasks) + 1, Digest: m.rec.FactsDigest()}
+	t.subject = Subject{WorkflowID: info.ID, RunID: info.RunID, TaskID: s.ID, Occurrence: len(m.tasks) + 1, Digest: m.rec.FactsDigest(),
+		Personal: s.Form.PersonalNames()}
 	tctx, cancel := workflow.WithCancel(ctx)
 	t.cancel, t.ctx = cancel, tctx
 	m.tasks = append(m.tasks, t)
@@ -102,6 +106,9 @@ func (m *Tasks) validateSpec(s Spec) error {
 		return fmt.Errorf("task %q: onDeadline %q is not reject or escalate", s.ID, s.OnDeadline)
 	case m.rec.Policy() == nil:
 		return fmt.Errorf("task %q: the policy is not loaded", s.ID)
+	}
+	if err := s.Form.Validate(); err != nil {
+		return fmt.Errorf("task %q: %w", s.ID, err)
 	}
 	for _, u := range s.Users {
 		if _, ok := m.rec.Policy().Users[u]; !ok {
@@ -248,13 +255,15 @@ type SpecData struct {
 	EscalateAfter string      `json:"escalateAfter,omitempty"`
 	EscalateTo    []string    `json:"escalateTo,omitempty"`
 	DelegateRoles []string    `json:"delegateRoles,omitempty"`
+	// Form is the task's form as declared: what the decider was asked.
+	Form Form `json:"form,omitempty"`
 }
 
 // openedData encodes t's task-opened data.
 func openedData(t *task, kase CaseData) json.RawMessage {
 	s := t.spec
 	sd := SpecData{Roles: t.roles, Users: s.Users, Quorum: s.Quorum, Rejections: t.rejectionsNeeded(), Exclusions: s.Exclusions,
-		Deadline: t.deadline, OnDeadline: s.OnDeadline, EscalateTo: s.EscalateTo, DelegateRoles: s.DelegateRoles}
+		Deadline: t.deadline, OnDeadline: s.OnDeadline, EscalateTo: s.EscalateTo, DelegateRoles: s.DelegateRoles, Form: s.Form}
 	if s.EscalateAfter > 0 {
 		sd.EscalateAfter = s.EscalateAfter.String()
 	}

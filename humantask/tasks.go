@@ -80,6 +80,9 @@ type task struct {
 	delegates []string
 	// held says why the task waits for an operator (see hold).
 	held string
+	// entered are the form values of the task's first approval (canonical),
+	// which later approvals confirm; rejected those of its rejection.
+	entered, rejected Values
 	// subject is what a signature on a decision must cover: the run, the
 	// occurrence (the tasks of an instance are numbered from 1 in opening
 	// order) and the facts digest when the task opened.
@@ -166,6 +169,7 @@ func (t *task) view() TaskView {
 		Escalated: t.escalated, Reminders: t.reminders, Subject: t.subject,
 		Delegates: t.delegates, DelegateRoles: t.delegateRoles(), Held: t.held,
 		Claim: t.claim, Comments: t.comments, Priority: t.priority, FollowUp: t.followUp,
+		Form: t.spec.Form, Entered: t.clearValues(t.entered),
 	}
 }
 

@@ -58,6 +58,10 @@ type Spec struct {
 	ReminderEvery time.Duration `json:"reminderEvery,omitempty"`
 	EscalateAfter time.Duration `json:"escalateAfter,omitempty"`
 	EscalateTo    []string      `json:"escalateTo,omitempty"`
+	// Form is what the decider fills in (form.go): the first approval
+	// enters the values, later approvals confirm them; the process reads
+	// them from Result.Values.
+	Form Form `json:"form,omitempty"`
 }
 
 // FromPolicy fills a Spec's governance from a policy task entry.
@@ -116,6 +120,10 @@ type TaskView struct {
 	Priority int `json:"priority,omitempty"`
 	// FollowUp keeps the task out of the default view until then.
 	FollowUp *time.Time `json:"followUp,omitempty"`
+	// Form is the task's form; Entered the values its first approval
+	// entered (personal ones left out), which a later approval confirms.
+	Form    Form              `json:"form,omitempty"`
+	Entered map[string]string `json:"entered,omitempty"`
 }
 
 // UserCandidate is how a named candidate appears among PendingRoles and
@@ -157,13 +165,16 @@ type Summary struct {
 	Claim    *Claim     `json:"claim,omitempty"`
 	Priority int        `json:"priority,omitempty"`
 	FollowUp *time.Time `json:"followUp,omitempty"`
+	// Fields names the task form's fields (Form.Names: "*" marks one an
+	// approval needs), so a listing says what a decision must carry.
+	Fields []string `json:"fields,omitempty"`
 }
 
 // Summary is the task's inbox line.
 func (t TaskView) Summary() Summary {
 	s := Summary{ID: t.ID, Title: t.Title, Roles: t.Roles, Users: t.Users, Opened: t.OpenedAt, Deadline: t.Deadline,
 		Approvals: t.Approvals, Quorum: t.Quorum, Escalated: t.Escalated, Delegates: t.Delegates, DelegateRoles: t.DelegateRoles,
-		Claim: t.Claim, FollowUp: t.FollowUp}
+		Claim: t.Claim, FollowUp: t.FollowUp, Fields: t.Form.Names()}
 	if t.Priority != policy.PriorityNormal {
 		s.Priority = t.Priority
 	}
@@ -201,6 +212,9 @@ type Result struct {
 	Approvers []string `json:"approvers,omitempty"`
 	Rejecter  string   `json:"rejecter,omitempty"`
 	Comment   string   `json:"comment,omitempty"`
+	// Values are the form's values, canonical, personal ones included:
+	// those the approval entered (approved), or the rejection's (rejected).
+	Values Values `json:"values,omitempty"`
 }
 
 // Approved reports whether the task reached its quorum.

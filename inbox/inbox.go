@@ -144,7 +144,7 @@ func Run(args []string, c *process.Catalog) error {
 		Catalog:   c,
 		Insight:   insightSource,
 		Work:      work,
-		Backend:   &webinbox.TemporalBackend{Client: cl, Source: source, Lister: lister},
+		Backend:   &webinbox.TemporalBackend{Client: cl, Source: source, DataConverter: copts.DataConverter, Lister: lister},
 		Policy:    pol,
 		Key:       key,
 		Signer:    in.Signer,

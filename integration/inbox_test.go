@@ -48,6 +48,8 @@ func startInbox(t *testing.T) *inboxEnv {
 		{"max: {name: Max Meyer,     roles: [manager]}", "max: {name: Max Meyer,     roles: [manager], email: Max.Meyer@bank.test}"},
 		{"ben: {name: Ben Brandt,    roles: [underwriter]}", "ben: {name: Ben Brandt,    roles: [underwriter], subject: sub-ben-55d1}"},
 		{"fay: {name: Fay Fischer,   roles: [fraud-analyst]}", "fay: {name: Fay Fischer,   roles: [fraud-analyst], subject: sub-fay-08be}"},
+		{"ada: {name: Ada Arendt,    roles: [adjuster]}", "ada: {name: Ada Arendt,    roles: [adjuster], email: ada@insure.test}"},
+		{"abe: {name: Abe Amari,     roles: [adjuster]}", "abe: {name: Abe Amari,     roles: [adjuster], email: abe@insure.test}"},
 	} {
 		if !strings.Contains(pol, r[0]) {
 			t.Fatalf("policy fixture drifted from config/policy.yaml: %q", r[0])
@@ -72,6 +74,8 @@ func startInbox(t *testing.T) *inboxEnv {
 		oidctest.User{Subject: "sub-max-19c2", Username: "max", Password: "max-password", Email: "max.meyer@bank.test", EmailVerified: true},
 		oidctest.User{Subject: "sub-ben-55d1", Username: "ben", Password: "ben-password", Email: "ben@bank.test", EmailVerified: true},
 		oidctest.User{Subject: "sub-fay-08be", Username: "fay", Password: "fay-password", Email: "fay@bank.test", EmailVerified: true},
+		oidctest.User{Subject: "sub-ada-4411", Username: "ada", Password: "ada-password", Email: "ada@insure.test", EmailVerified: true},
+		oidctest.User{Subject: "sub-abe-5522", Username: "abe", Password: "abe-password", Email: "abe@insure.test", EmailVerified: true},
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -87,14 +87,6 @@ func (r *reportEnv) tasks(t *testing.T, args ...string) []taskinbox.Task {
 	return rows
 }
 
-// setValue sets a form field's value (a date, a select) as a person would.
-func (b *browser) setValue(id, value string) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, chromedp.SetValue(chromedp.CSS("#"+id), value)); err != nil {
-		b.t.Fatalf("set #%s: %v", id, err)
-	}
-}
-
 // eval runs JavaScript in the page.
 func (b *browser) eval(js string) {
 	b.t.Helper()

@@ -71,6 +71,12 @@ type Description struct {
 	// section decoded once, for many instances): pure functions of the
 	// facts an instance recorded (SectionRules builds them).
 	Rules func(p *policy.Policy) (Rules, error)
+	// Case, if set, is the case file the web inbox shows a task's decider:
+	// the input's data in sections, formatted, personal items marked
+	// (shown only to users who may see them, each view recorded).
+	Case func(in Input) []CaseSection
+	// Currency of the process's amounts (facts named *amount*), for people.
+	Currency string
 
 	// Set by Define.
 	newInput func() Input

@@ -81,18 +81,23 @@ func SectionRules[T, F any](process string, parsers func(f *F) []FactParser, rou
 
 // A FactParser reads one recorded fact (for a routing decision taken again).
 type FactParser struct {
-	key   string
-	parse func(v string) error
+	key      string
+	parse    func(v string) error
+	optional bool
 }
+
+// Optional lets the fact be missing (an instance that never recorded it:
+// the value stays as it was).
+func (p FactParser) Optional() FactParser { p.optional = true; return p }
 
 // IntFact reads the fact key into dst.
 func IntFact(key string, dst *int) FactParser {
-	return FactParser{key, func(v string) (err error) { *dst, err = strconv.Atoi(v); return err }}
+	return FactParser{key: key, parse: func(v string) (err error) { *dst, err = strconv.Atoi(v); return err }}
 }
 
 // FloatFact reads the fact key into dst.
 func FloatFact(key string, dst *float64) FactParser {
-	return FactParser{key, func(v string) (err error) { *dst, err = strconv.ParseFloat(v, 64); return err }}
+	return FactParser{key: key, parse: func(v string) (err error) { *dst, err = strconv.ParseFloat(v, 64); return err }}
 }
 
 // ParseFacts reads the facts a routing decision needs, naming a missing or
@@ -100,6 +105,9 @@ func FloatFact(key string, dst *float64) FactParser {
 func ParseFacts(facts map[string]string, parsers ...FactParser) error {
 	for _, p := range parsers {
 		v, ok := facts[p.key]
+		if !ok && p.optional {
+			continue
+		}
 		if !ok {
 			return fmt.Errorf("fact %s: not recorded", p.key)
 		}

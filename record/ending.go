@@ -111,9 +111,9 @@ func requestRefusal(code, format string, args ...any) error {
 // checkRequest decides whether req may end the instance under pol.
 func (r *Record) checkRequest(name string, who Requesters, allowed func() bool, req Request, pol *policy.Policy) error {
 	if err := humantask.CheckBounds(
-		humantask.Field{Name: "by", Value: req.By, Max: humantask.MaxNameBytes},
-		humantask.Field{Name: "reason", Value: req.Reason, Max: humantask.MaxTextBytes},
-		humantask.Field{Name: "signature", Value: req.Signature, Max: humantask.MaxSignatureBytes}); err != nil {
+		humantask.Bound{Name: "by", Value: req.By, Max: humantask.MaxNameBytes},
+		humantask.Bound{Name: "reason", Value: req.Reason, Max: humantask.MaxTextBytes},
+		humantask.Bound{Name: "signature", Value: req.Signature, Max: humantask.MaxSignatureBytes}); err != nil {
 		return requestRefusal(humantask.RefusedTooLarge, "%v", err)
 	}
 	if pol == nil {

@@ -142,7 +142,7 @@ func (a *app) auditShow(cmd *cobra.Command, id string) error {
 	rows := [][]string{{"TIME", "ACTOR", "ACTION", "TASK", "DETAILS"}}
 	for _, e := range doc.Entries {
 		details := e.Details
-		if e.Source == audit.SourceValidator {
+		if e.Source == audit.SourceValidator && e.Reason != "" {
 			details += " [" + e.Reason + "]"
 		}
 		rows = append(rows, cleanRow(e.Time.Local().Format("01-02 15:04:05"), e.Actor, e.Action, dash(e.TaskID), details))

@@ -1,10 +1,15 @@
 package starter
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/signing"
 	"github.com/batonhq/baton/textsafe"
 )
 
@@ -21,16 +27,18 @@ func (a *app) decisionCommands() []*cobra.Command {
 		verdict, use, short, example string
 	}
 	specs := []spec{
-		{humantask.Approve, "approve <workflow-id> --as <user> [--task <id>] [--comment <text>]", "Approve a human task",
-			"  starter approve loan-A-17 --as ana\n  starter approve expense-X-3 --as fin --task finance-approval --comment 'receipts ok'"},
-		{humantask.Reject, "reject <workflow-id> --as <user> [--task <id>] --reason <text>", "Reject a human task (a reason is required)",
-			"  starter reject loan-A-17 --as ben --reason 'debt ratio too high'"},
+		{humantask.Approve, "approve <workflow-id> --as <user> [--task <id>] [--comment <text>] [--set field=value ...] [--data file.json]", "Approve a human task, with its form's values",
+			"  starter approve loan-A-17 --as ana\n  starter approve expense-X-3 --as fin --task finance-approval --comment 'receipts ok'\n" +
+				"  starter approve claim-CL-9 --as ada --set assessedAmount=4100.50 --set reasonCode=partial-damage\n  starter approve loan-A-17 --as ana --data counter-offer.json"},
+		{humantask.Reject, "reject <workflow-id> --as <user> [--task <id>] --reason <text> [--set field=value ...]", "Reject a human task (a reason is required)",
+			"  starter reject loan-A-17 --as ben --reason 'debt ratio too high'\n  starter reject order-O-4 --as fay --reason 'card on a stop list' --set reasonCode=stolen-card"},
 		{humantask.Delegate, "delegate <workflow-id> --as <user> --to <user> [--task <id>]", "Hand a human task to another user",
 			"  starter delegate loan-A-17 --as ana --to ben"},
 	}
 	var cmds []*cobra.Command
 	for _, s := range specs {
-		var as, task, comment, to, keyFile string
+		var as, task, comment, to, keyFile, dataFile string
+		var sets []string
 		cmd := &cobra.Command{
 			Use:     s.use,
 			Short:   s.short,
@@ -47,14 +55,27 @@ func (a *app) decisionCommands() []*cobra.Command {
 				if s.verdict == humantask.Delegate && to == "" {
 					return usageErr("--to: required to delegate")
 				}
+				values, err := formValues(sets, dataFile)
+				if err != nil {
+					return err
+				}
 				runID := ""
-				if keyFile != "" {
-					key, err := loadSigningKey(keyFile)
+				if keyFile != "" || len(values) > 0 {
+					open, err := a.openTask(cmd, args[0], task)
 					if err != nil {
 						return err
 					}
-					if runID, err = a.signDecision(cmd, key, args[0], &d); err != nil {
+					if err := fillValues(open, &d, values); err != nil {
 						return err
+					}
+					if keyFile != "" {
+						key, err := loadSigningKey(keyFile)
+						if err != nil {
+							return err
+						}
+						d.TaskID = open.Subject.TaskID
+						humantask.Sign(key, open.Subject, &d)
+						runID = open.Subject.RunID
 					}
 				}
 				return a.decide(cmd, args[0], runID, d)
@@ -64,6 +85,10 @@ func (a *app) decisionCommands() []*cobra.Command {
 		f.StringVar(&as, "as", "", "the user deciding (required)")
 		f.StringVar(&task, "task", "", "task id (may be omitted when one task is open)")
 		f.StringVar(&keyFile, "key", os.Getenv("BATON_SIGNING_KEY"), "sign the decision with this key (starter keygen; also BATON_SIGNING_KEY)")
+		if s.verdict != humantask.Delegate {
+			f.StringArrayVar(&sets, "set", nil, "a value of the task's form, field=value (repeatable; starter status shows the form)")
+			f.StringVar(&dataFile, "data", "", "the form's values as a JSON object in this file (- for stdin); --set wins")
+		}
 		switch s.verdict {
 		case humantask.Reject:
 			f.StringVar(&comment, "reason", "", "why (required)")
@@ -111,6 +136,9 @@ func (a *app) decide(cmd *cobra.Command, id, runID string, d humantask.Decision)
 		switch {
 		case errors.As(err, &nf):
 			return &codedError{exitNotFound, fmt.Errorf("%s: no such workflow, or it has ended", id)}
+		case errors.As(err, &ae) && ae.Type() == humantask.RefusedValue:
+			// A value the form refuses is the caller's to fix, as --set is.
+			return &codedError{exitUsage, fmt.Errorf("refused: %s", ae.Message())}
 		case errors.As(err, &ae):
 			return &codedError{exitRefused, fmt.Errorf("refused: %s", ae.Message())}
 		}
@@ -121,4 +149,75 @@ func (a *app) decide(cmd *cobra.Command, id, runID string, d humantask.Decision)
 	}
 	_, err = fmt.Fprintf(a.out, "%s (%s, task %s)\n", textsafe.Clean(res.Message), textsafe.Clean(id), textsafe.Clean(res.TaskID))
 	return err
+}
+
+// formValues reads --data (a JSON object: strings, numbers, booleans, or
+// lists of strings for a multi-choice) and lays --set field=value over it.
+func formValues(sets []string, dataFile string) (map[string]string, error) {
+	values := map[string]string{}
+	if dataFile != "" {
+		var raw []byte
+		var err error
+		if dataFile == "-" {
+			raw, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+		} else {
+			raw, err = os.ReadFile(dataFile)
+		}
+		if err != nil {
+			return nil, usageErr("--data: %v", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			return nil, usageErr("--data: %s is not a JSON object of field values: %v", dataFile, err)
+		}
+		for k, v := range obj {
+			switch v := v.(type) {
+			case nil:
+			case string:
+				values[k] = v
+			case json.Number:
+				values[k] = v.String()
+			case bool:
+				values[k] = strconv.FormatBool(v)
+			case []any:
+				var parts []string
+				for _, p := range v {
+					ps, ok := p.(string)
+					if !ok {
+						return nil, usageErr("--data: %s: a list holds option names (strings)", k)
+					}
+					parts = append(parts, ps)
+				}
+				values[k] = strings.Join(parts, ",")
+			default:
+				return nil, usageErr("--data: %s: want a string, number, boolean or list of strings", k)
+			}
+		}
+	}
+	for _, kv := range sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, usageErr("--set: %q is not field=value", kv)
+		}
+		values[strings.TrimSpace(k)] = v
+	}
+	return values, nil
+}
+
+// fillValues checks values against the open task's form, as the workflow's
+// gate will, so a bad value is named before anything is sent (exit 2), and
+// sends them canonical; a personal value gets a fresh salt (the trail
+// keeps the salted digest only).
+func fillValues(open humantask.TaskView, d *humantask.Decision, values map[string]string) error {
+	if len(values) == 0 {
+		return nil
+	}
+	canon, err := open.Form.Check(d.Verdict, values)
+	if err != nil {
+		return usageErr("--set %v", err)
+	}
+	d.Values = canon
+	return signing.SaltPersonal(open.Form, d)
 }

@@ -206,9 +206,36 @@ func (a *app) printStatus(st statusView) error {
 	}
 	if len(st.OpenTasks) > 0 {
 		fmt.Fprintln(a.out, "Open tasks:")
-		return a.printTasks(taskRows(st.WorkflowID, st.OpenTasks), time.Now())
+		if err := a.printTasks(taskRows(st.WorkflowID, st.OpenTasks), time.Now()); err != nil {
+			return err
+		}
+	}
+	for _, t := range st.OpenTasks {
+		if err := a.printForm(st.WorkflowID, t); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// printForm shows an open task's form: each field's name (what --set
+// takes), label, type, bounds, whether it is required, and the values an
+// earlier approval entered (a further approval confirms them).
+func (a *app) printForm(id string, t humantask.TaskView) error {
+	if len(t.Form) == 0 {
+		return nil
+	}
+	fmt.Fprintf(a.out, "\nForm of task %s (starter approve %s --task %s --set FIELD=VALUE ...):\n", textsafe.Clean(t.ID), textsafe.Clean(id), textsafe.Clean(t.ID))
+	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "  FIELD\tLABEL\tTYPE AND RULES\t")
+	for _, f := range t.Form {
+		rules := f.Describe()
+		if v, ok := t.Entered[f.Name]; ok {
+			rules += "; entered " + f.Display(v)
+		}
+		fmt.Fprint(w, tabRow("  "+f.Name, f.Label, rules))
+	}
+	return w.Flush()
 }
 
 func dash(s string) string {

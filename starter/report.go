@@ -62,6 +62,9 @@ type Report struct {
 	// time) or visibility (only instances it still lists).
 	CycleTimeSource string    `json:"cycleTimeSource"`
 	Backlog         []Backlog `json:"backlog"`
+	// Entered sets the amounts people entered at data-entry steps against
+	// those requested (from the audit store's trails).
+	Entered []Entered `json:"entered,omitempty"`
 }
 
 // cycleTimeDefinition is said with every report.
@@ -227,6 +230,7 @@ count; the same figures are on the worker's /metrics.`,
 			}
 			rep.Processes = insight.Measure(mergeRuns(rows, stats, trails), now.Sub(from).Hours(), a.catalog.Names())
 			rep.Backlog = backlog(open, now, a.directory())
+			rep.Entered = enteredAmounts(trails)
 			if a.jsonOutput() {
 				return a.printJSON(rep)
 			}
@@ -402,6 +406,7 @@ func (a *app) printReport(r Report) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	printEntered(a.out, r.Entered)
 	fmt.Fprintln(a.out, "\nOpen tasks by role, and by the person they are named to:")
 	if len(r.Backlog) == 0 {
 		fmt.Fprintln(a.out, "  none")

@@ -28,32 +28,29 @@ func loadSigningKey(path string) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
-// signDecision signs d over exactly what it decides: it reads the task's
-// subject (run, task occurrence, facts digest) from the instance, fills in
-// the resolved task id and the signature, and returns the run to send it to.
-func (a *app) signDecision(cmd *cobra.Command, key ed25519.PrivateKey, id string, d *humantask.Decision) (string, error) {
+// openTask is the open task a decision is about (id, or the only open
+// one): its subject (run, task occurrence, facts digest), which a
+// signature covers, and its form.
+func (a *app) openTask(cmd *cobra.Command, id, taskID string) (humantask.TaskView, error) {
 	var views []humantask.TaskView
 	if err := a.query(cmd, id, humantask.QueryTasks, &views); err != nil {
-		return "", err
+		return humantask.TaskView{}, err
 	}
 	var open []humantask.TaskView
 	for _, v := range views {
-		if v.State == humantask.StateOpen && (d.TaskID == "" || v.ID == d.TaskID) {
+		if v.State == humantask.StateOpen && (taskID == "" || v.ID == taskID) {
 			open = append(open, v)
 		}
 	}
 	switch {
-	case len(open) == 0 && d.TaskID != "":
-		return "", &codedError{exitRefused, fmt.Errorf("refused: task %q of %s is not open", d.TaskID, id)}
+	case len(open) == 0 && taskID != "":
+		return humantask.TaskView{}, &codedError{exitRefused, fmt.Errorf("refused: task %q of %s is not open", taskID, id)}
 	case len(open) == 0:
-		return "", &codedError{exitRefused, fmt.Errorf("refused: no task of %s is open", id)}
+		return humantask.TaskView{}, &codedError{exitRefused, fmt.Errorf("refused: no task of %s is open", id)}
 	case len(open) > 1:
-		return "", usageErr("--task: required, %d tasks of %s are open", len(open), id)
+		return humantask.TaskView{}, usageErr("--task: required, %d tasks of %s are open", len(open), id)
 	}
-	s := open[0].Subject
-	d.TaskID = s.TaskID
-	humantask.Sign(key, s, d)
-	return s.RunID, nil
+	return open[0], nil
 }
 
 func (a *app) keygenCommand() *cobra.Command {

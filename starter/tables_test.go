@@ -63,3 +63,30 @@ func TestTablesEscapeControlCharacters(t *testing.T) {
 	}
 	noControl(t, "status", out.String())
 }
+
+// The tasks table stays within 100 columns for a task with a long form
+// (the loan's underwriting): the FORM column is cut, its start kept.
+func TestTasksTableFitsWithAForm(t *testing.T) {
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	var out bytes.Buffer
+	a := newApp(workflows.Catalog(), &out, &out)
+	rows := []taskinbox.Task{
+		{WorkflowID: "loan-UI-33941038", TaskID: "underwriting", Approvals: 1, Quorum: 2, WhoMayAct: []string{"underwriter"}, Deadline: now.Add(47 * time.Hour),
+			Form: []string{"counterAmount", "counterTermMonths", "conditions"}},
+		{WorkflowID: "claim-CF-1", TaskID: "adjuster-review", Quorum: 1, WhoMayAct: []string{"adjuster"}, Deadline: now.Add(time.Hour),
+			Form: []string{"assessedAmount", "reasonCode", "note"}},
+	}
+	if err := a.printTasks(rows, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if len([]rune(line)) > 100 {
+			t.Errorf("tasks line wider than 100 columns: %q", line)
+		}
+	}
+	for _, want := range []string{"counterAmount,counterTe…", "assessedAmount,reasonCo…"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("tasks lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -17,7 +17,6 @@ import (
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/internal/taskinbox"
 	"github.com/batonhq/baton/policy"
-	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/textsafe"
 )
 
@@ -33,6 +32,7 @@ func taskRows(id string, tasks []humantask.TaskView) []taskinbox.Task {
 		rows = append(rows, taskinbox.Task{
 			WorkflowID: id, TaskID: t.ID, Title: t.Title, Approvals: t.Approvals, Quorum: t.Quorum,
 			WhoMayAct: t.WhoMayAct(), OpenedAt: t.OpenedAt, Deadline: t.Deadline, Overdue: now.After(t.Deadline), Escalated: t.Escalated,
+			Form: t.Form.Names(),
 		})
 	}
 	return rows
@@ -295,7 +295,10 @@ func plural(n int, what string) string {
 
 func (a *app) printTasks(rows []taskinbox.Task, now time.Time) error {
 	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "WORKFLOW\tTASK\tAMOUNT\tPRIORITY\tAPPROVALS\tCLAIMED\tWHO MAY ACT\tDUE\t")
+	// At most 100 columns for a usual row: the priority (when not
+	// normal), the claim's holder and what is late share the unnamed
+	// column; -o json has every field (the amount, the claim's time).
+	fmt.Fprintln(w, "WORKFLOW\tTASK\tAPPROVALS\tWHO MAY ACT\tDUE\t\tFORM")
 	for _, r := range rows {
 		mark := ""
 		if now.After(r.Deadline) {
@@ -303,15 +306,19 @@ func (a *app) printTasks(rows []taskinbox.Task, now time.Time) error {
 		} else if r.Escalated {
 			mark = "escalated"
 		}
-		amount, claimed := "", ""
-		if r.Amount != nil {
-			amount = process.Money(*r.Amount)
+		var note []string
+		if r.Priority != "" && r.Priority != "normal" {
+			note = append(note, r.Priority)
 		}
-		if r.ClaimedBy != "" && r.ClaimedAt != nil {
-			claimed = r.ClaimedBy + " since " + r.ClaimedAt.Local().Format("Jan 2 15:04")
+		if r.ClaimedBy != "" {
+			note = append(note, "@"+r.ClaimedBy)
 		}
-		fmt.Fprint(w, tabRow(r.WorkflowID, r.TaskID, amount, r.Priority, fmt.Sprintf("%d of %d", r.Approvals, r.Quorum), claimed,
-			truncate(textsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), taskinbox.Due(r.Deadline, now, "ago"), mark))
+		if mark != "" {
+			note = append(note, mark)
+		}
+		fmt.Fprint(w, tabRow(r.WorkflowID, r.TaskID, fmt.Sprintf("%d of %d", r.Approvals, r.Quorum),
+			truncate(textsafe.Clean(strings.Join(r.WhoMayAct, ",")), 32), taskinbox.Due(r.Deadline, now, "ago"), strings.Join(note, " "),
+			truncate(textsafe.Clean(dash(strings.Join(r.Form, ","))), 24)))
 	}
 	return w.Flush()
 }

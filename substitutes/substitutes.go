@@ -107,7 +107,7 @@ func SigningBytes(r Request) []byte {
 const maxRoles = 20
 
 func (r Request) bounds() error {
-	fields := []humantask.Field{
+	fields := []humantask.Bound{
 		{Name: "op", Value: r.Op, Max: humantask.MaxNameBytes}, {Name: "id", Value: r.ID, Max: humantask.MaxNameBytes},
 		{Name: "principal", Value: r.Principal, Max: humantask.MaxNameBytes}, {Name: "substitute", Value: r.Substitute, Max: humantask.MaxNameBytes},
 		{Name: "from", Value: r.From, Max: humantask.MaxNameBytes}, {Name: "until", Value: r.Until, Max: humantask.MaxNameBytes},
@@ -118,7 +118,7 @@ func (r Request) bounds() error {
 		return fmt.Errorf("roles: %d, at most %d", len(r.Roles), maxRoles)
 	}
 	for _, role := range r.Roles {
-		fields = append(fields, humantask.Field{Name: "roles", Value: role, Max: humantask.MaxNameBytes})
+		fields = append(fields, humantask.Bound{Name: "roles", Value: role, Max: humantask.MaxNameBytes})
 	}
 	return humantask.CheckBounds(fields...)
 }

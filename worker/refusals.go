@@ -123,6 +123,9 @@ type refusalInbound struct {
 // ValidateUpdate records a refused decision before answering.
 func (i *refusalInbound) ValidateUpdate(ctx workflow.Context, in *interceptor.UpdateInput) error {
 	err := i.Next.ValidateUpdate(ctx, in)
+	if in.Name == humantask.UpdateViewCase {
+		return i.r.recordView(ctx, err)
+	}
 	if err == nil || refusedAction(in.Name) == "" {
 		return err
 	}
@@ -331,4 +334,43 @@ func (r *refusalRecorder) drop(n int) {
 	r.mu.Lock()
 	r.backlog = r.backlog[n:]
 	r.mu.Unlock()
+}
+
+// recordView writes the case-viewed entry of a view the validator found
+// recordable (its answer's details hold the entry's data) and answers
+// ViewRecorded; a view the validator refused is answered as it was, one
+// the store did not take is ViewUnrecorded (the inbox then shows no
+// personal data). Like refusals, the entry never reaches history: it is
+// keyed by the update ID (a retried view is stored once) and attested by
+// the worker's key.
+func (r *refusalRecorder) recordView(ctx workflow.Context, verdict error) error {
+	var ae *temporal.ApplicationError
+	if !errors.As(verdict, &ae) || ae.Type() != humantask.ViewRecordable {
+		return verdict
+	}
+	var data humantask.ViewData
+	if err := ae.Details(&data); err != nil {
+		return temporal.NewApplicationError("the view's data could not be read: "+err.Error(), humantask.ViewUnrecorded)
+	}
+	info := workflow.GetInfo(ctx)
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	key, _ := sa.GetKeyword(record.SABusinessKey)
+	version, _ := sa.GetKeyword(record.SAPolicyVersion)
+	raw, _ := json.Marshal(data)
+	v := data.View
+	e := audit.Entry{
+		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+		UpdateID: workflow.GetCurrentUpdateInfo(ctx).ID, EventID: int64(info.GetCurrentHistoryLength()),
+		Process: info.WorkflowType.Name, BusinessKey: key, Time: workflow.Now(ctx),
+		Actor: v.Actor, Action: audit.ActionCaseViewed, TaskID: v.TaskID,
+		Details: clip(fmt.Sprintf("opened the case file of task %s with its personal data (signed by %s, authenticated: %s)", v.TaskID, v.Signer, v.Authenticated), maxDetailsRunes),
+		Via:     "update", Signature: v.Signature, PolicyVersion: version, Source: audit.SourceValidator, Data: raw,
+	}
+	wctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	defer cancel()
+	if _, err := r.store.Append(wctx, []audit.Entry{e}); err != nil {
+		r.log.Warn("case view not recorded in the audit store", zap.Error(err), zap.String("workflow", e.WorkflowID), zap.String("task", e.TaskID))
+		return temporal.NewApplicationError("the view could not be recorded: the audit store is unavailable", humantask.ViewUnrecorded)
+	}
+	return temporal.NewApplicationError("recorded", humantask.ViewRecorded)
 }

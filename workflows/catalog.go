@@ -28,6 +28,11 @@ const (
 	SignalCancel = "cancel"
 )
 
+// versionTaskForms guards the data-entry steps (task forms and what the
+// processes do with their values): instances that opened their tasks
+// before replay without them.
+const versionTaskForms = "task-forms"
+
 // Catalog lists Baton's processes: what cmd/worker hosts and cmd/starter
 // starts. Reminders of human tasks go out as mail.
 func Catalog() *process.Catalog {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +50,18 @@ var Claim = process.Define(process.Description{
 			&ClaimInput{ClaimID: id(4), PolicyNumber: "P-300", Claimant: "C-2003", Kind: "fire", Amount: 900, IncidentDate: day, Description: "kitchen fire"},
 		}
 	},
+	Currency: Currency,
+	Case: func(in process.Input) []process.CaseSection {
+		c := in.(*ClaimInput)
+		return []process.CaseSection{{Title: "Claim", Items: []process.CaseItem{
+			process.Item("Kind of loss", c.Kind),
+			process.Item("Amount claimed", process.MoneyIn(c.Amount, Currency)),
+			process.Item("Incident date", c.IncidentDate),
+			process.PersonalItem("Claimant", c.Claimant),
+			process.PersonalItem("Policy number", c.PolicyNumber),
+			process.PersonalItem("What happened", c.Description),
+		}}}
+	},
 	CheckPolicy: process.CheckSection(ProcessClaim, func(p *policy.Policy, cp ClaimPolicy) error {
 		if cp.ReviewAt < 0 || cp.ReviewAt > 100 {
 			return fmt.Errorf("policy: processes.claim.reviewAt: %d is outside 0..100", cp.ReviewAt)
@@ -62,12 +75,70 @@ var Claim = process.Define(process.Description{
 		if ClaimRoute(f, nil, cp).Decision != ClaimAdjusterReview {
 			return nil
 		}
-		return []process.TaskRule{{Spec: claimAdjusterReview(f, cp, "")}}
+		first := claimAdjusterReview(f, cp, "")
+		rules := []process.TaskRule{{Spec: first}}
+		if ClaimNeedsSecondAdjuster(f, cp) {
+			rules = append(rules, process.TaskRule{Spec: claimSecondAdjuster(cp, nil, ""), DistinctFrom: []string{first.ID}})
+		}
+		return rules
 	}),
 }, claimBody)
 
 func claimFacts(f *ClaimFacts) []process.FactParser {
-	return []process.FactParser{process.IntFact("triageScore", &f.TriageScore), process.FloatFact("amount", &f.Amount)}
+	return []process.FactParser{process.IntFact("triageScore", &f.TriageScore), process.FloatFact("amount", &f.Amount),
+		process.FloatFact(FactAssessedAmount, &f.Assessed).Optional()}
+}
+
+// Currency is the currency of Baton's processes' amounts (their forms'
+// money fields).
+const Currency = "EUR"
+
+// FactAssessedAmount is the fact an adjuster's assessment records.
+const FactAssessedAmount = "assessedAmount"
+
+// ClaimReasons are the adjuster's reason codes.
+var ClaimReasons = []humantask.Option{
+	humantask.Opt("as-claimed", "Loss as claimed"),
+	humantask.Opt("partial-damage", "Damage smaller than claimed"),
+	humantask.Opt("depreciation", "Depreciation applied"),
+	humantask.Opt("pre-existing", "Pre-existing damage"),
+	humantask.Opt("not-covered", "Loss not covered"),
+	humantask.Opt("suspected-fraud", "Suspected fraud"),
+}
+
+// claimAssessment is the adjuster's form: the amount to pay (the payable
+// amount proposed; the loss as assessed may differ from the claim, up to
+// the policy's limit less the deductible), a reason code (required to
+// deny), and a note for the file that may name people (personal: never
+// in clear in the trail).
+func claimAssessment(claimed, payable float64, cov activities.CoverageResult) humantask.Form {
+	return humantask.Form{
+		humantask.Money(FactAssessedAmount, "Assessed amount to pay", Currency).Require().Range(0.01, max(0.01, cov.Limit-cov.Deductible)).
+			WithHelp(fmt.Sprintf("Proposed: %s, the claimed %s less the deductible of %s. At most the policy's limit less the deductible; above %s a second adjuster confirms it.",
+				process.Money(payable), process.Money(claimed), process.Money(cov.Deductible), "the four-eyes amount")).
+			WithDefault(strconv.FormatFloat(payable, 'f', 2, 64)),
+		humantask.Choice("reasonCode", "Reason", ClaimReasons...).RequireOnReject(),
+		humantask.Text("note", "Note for the claim file").Length(0, 1000).MarkPersonal().
+			WithHelp("Kept in the encrypted case only; the audit trail records a digest."),
+	}
+}
+
+// ClaimNeedsSecondAdjuster: an assessed amount above the four-eyes amount
+// needs a second adjuster even when the claimed amount did not (a claim
+// whose review already needed two adjusters has them).
+func ClaimNeedsSecondAdjuster(f ClaimFacts, pol ClaimPolicy) bool {
+	return f.Assessed > pol.FourEyesAbove && ClaimQuorum(f, pol) < 2
+}
+
+// claimSecondAdjuster is the four-eyes confirmation of an assessment: the
+// policy's adjuster review, one more adjuster, never one who assessed it.
+func claimSecondAdjuster(cp ClaimPolicy, assessors []string, title string) humantask.Spec {
+	spec := humantask.FromPolicy("second-adjuster", title, cp.AdjusterReview)
+	spec.Quorum = 1
+	for _, a := range assessors {
+		spec.Exclusions = append(spec.Exclusions, humantask.Exclusion{User: a, Reason: "assessed the claim"})
+	}
+	return spec
 }
 
 // claimAdjusterReview is the adjuster's review: the policy's, with the
@@ -89,10 +160,12 @@ type ClaimPolicy struct {
 	AdjusterReview policy.Task `json:"adjusterReview"`
 }
 
-// ClaimFacts are what claim routing decides on.
+// ClaimFacts are what claim routing decides on, and the adjuster's
+// assessment once entered (0 before).
 type ClaimFacts struct {
 	TriageScore int
 	Amount      float64
+	Assessed    float64
 }
 
 // Claim routing decisions.
@@ -184,8 +257,11 @@ func (in ClaimInput) Details() string {
 // ClaimResult is how a claim ended.
 type ClaimResult struct {
 	process.Ending
-	TriageScore   int      `json:"triageScore,omitempty"`
-	Payable       float64  `json:"payable,omitempty"`
+	TriageScore int     `json:"triageScore,omitempty"`
+	Payable     float64 `json:"payable,omitempty"`
+	// Assessed is the adjuster's assessed amount (paid), ReasonCode why.
+	Assessed      float64  `json:"assessed,omitempty"`
+	ReasonCode    string   `json:"reasonCode,omitempty"`
 	PayoutID      string   `json:"payoutId,omitempty"`
 	SettlementID  string   `json:"settlementId,omitempty"`
 	Compensations []string `json:"compensations,omitempty"`
@@ -231,9 +307,33 @@ func claimBody(ctx workflow.Context, p *process.Proc, in ClaimInput, res *ClaimR
 	p.Route(ctx, route)
 	if route.Decision == ClaimAdjusterReview {
 		spec := claimAdjusterReview(facts, pol, "Adjuster review of "+in.Key())
+		// Instances that opened their review before forms existed replay
+		// without one.
+		forms := workflow.GetVersion(ctx, versionTaskForms, workflow.DefaultVersion, 1) >= 1
+		if forms {
+			spec.Form = claimAssessment(in.Amount, res.Payable, cov)
+			// What the adjuster decides on: coverage and triage.
+			p.SetFact("deductible", process.FormatAmount(cov.Deductible))
+			p.SetFact("coverageLimit", process.FormatAmount(cov.Limit))
+			p.SetFact("payableAmount", process.FormatAmount(res.Payable))
+			p.SetFact("triageReasons", strings.Join(tri.Reasons, "; "))
+		}
 		p.SetStage(ctx, 3, "adjuster-review", fmt.Sprintf("awaiting adjuster approval (%d needed)", spec.Quorum))
-		if _, err := p.Decide(ctx, spec, process.Review{Outcome: OutcomeDenied, Decision: "adjuster decision"}); err != nil {
+		r, err := p.Decide(ctx, spec, process.Review{Outcome: OutcomeDenied, Decision: "adjuster decision"})
+		if err != nil {
 			return err
+		}
+		if assessed, ok := r.Values.Money(FactAssessedAmount); forms && ok {
+			res.Assessed, res.ReasonCode, res.Payable = assessed, r.Values["reasonCode"], assessed
+			facts.Assessed = assessed
+			p.SetFact(FactAssessedAmount, process.FormatAmount(assessed))
+			if ClaimNeedsSecondAdjuster(facts, pol) {
+				second := claimSecondAdjuster(pol, r.Approvers, fmt.Sprintf("Second adjuster: confirm %s assessed on %s", process.Money(assessed), in.Key()))
+				p.SetStage(ctx, 3, "second-adjuster", fmt.Sprintf("awaiting a second adjuster: %s assessed is above the four-eyes amount %s", process.Money(assessed), process.Money(pol.FourEyesAbove)))
+				if _, err := p.Decide(ctx, second, process.Review{Outcome: OutcomeDenied, Decision: "second adjuster's decision"}); err != nil {
+					return err
+				}
+			}
 		}
 	}
 
@@ -262,5 +362,8 @@ func claimBody(ctx workflow.Context, p *process.Proc, in ClaimInput, res *ClaimR
 	}
 	res.SettlementID = stl.SettlementID
 	p.SetStage(ctx, 5, "notification", "notifying the claimant")
+	if res.Assessed > 0 {
+		return process.End(OutcomePaid, fmt.Sprintf("paid %s as assessed (claimed %s, deductible %s)", process.Money(res.Payable), process.Money(in.Amount), process.Money(cov.Deductible)))
+	}
 	return process.End(OutcomePaid, fmt.Sprintf("paid %s (claimed %s, deductible %s)", process.Money(res.Payable), process.Money(in.Amount), process.Money(cov.Deductible)))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/record"
 )
 
@@ -23,7 +24,11 @@ func claimIn(policyNumber, kind string, amount float64) ClaimInput {
 // mockClaims answers the claims system for in: a deductible of 250 and a
 // limit of 50,000, triage scoring score; payout fails with payoutErr.
 func mockClaims(h *harness, in ClaimInput, score int, payoutErr error) {
-	payable := ClaimPayable(in.Amount, 250, 50000)
+	mockClaimsPaying(h, in, score, payoutErr, ClaimPayable(in.Amount, 250, 50000))
+}
+
+// mockClaimsPaying is mockClaims reserving and paying payable.
+func mockClaimsPaying(h *harness, in ClaimInput, score int, payoutErr error, payable float64) {
 	h.env.OnActivity(aClaims.CheckCoverage, mock.Anything, activities.CoverageInput{PolicyNumber: in.PolicyNumber, Kind: in.Kind}).
 		Return(&activities.CoverageResult{Holder: "C-2001", Deductible: 250, Limit: 50000}, nil)
 	h.env.OnActivity(aClaims.TriageClaim, mock.Anything, activities.TriageInput{ClaimID: in.ClaimID, PolicyNumber: in.PolicyNumber, Claimant: in.Claimant, Kind: in.Kind, Amount: in.Amount}).
@@ -81,9 +86,9 @@ func TestClaimAdjusterReview(t *testing.T) {
 		outcome   string
 		reason    string
 	}{
-		{"one adjuster approves", 6000, []humantask.Decision{{Verdict: humantask.Approve, Actor: "ada"}}, OutcomePaid, "paid 5,750.00 (claimed 6,000.00, deductible 250.00)"},
-		{"four-eyes above 20,000", 25000, []humantask.Decision{{Verdict: humantask.Approve, Actor: "ada"}, {Verdict: humantask.Approve, Actor: "abe"}}, OutcomePaid, "paid 24,750.00 (claimed 25,000.00, deductible 250.00)"},
-		{"an adjuster denies", 6000, []humantask.Decision{{Verdict: humantask.Reject, Actor: "abe", Comment: "pre-existing damage"}}, OutcomeDenied, "rejected by abe: pre-existing damage"},
+		{"one adjuster approves", 6000, []humantask.Decision{{Verdict: humantask.Approve, Actor: "ada"}}, OutcomePaid, "paid 5,750.00 as assessed (claimed 6,000.00, deductible 250.00)"},
+		{"four-eyes above 20,000", 25000, []humantask.Decision{{Verdict: humantask.Approve, Actor: "ada"}, {Verdict: humantask.Approve, Actor: "abe"}}, OutcomePaid, "paid 24,750.00 as assessed (claimed 25,000.00, deductible 250.00)"},
+		{"an adjuster denies", 6000, []humantask.Decision{{Verdict: humantask.Reject, Actor: "abe", Comment: "pre-existing damage", Values: map[string]string{"reasonCode": "pre-existing"}}}, OutcomeDenied, "rejected by abe: pre-existing damage"},
 		{"nobody decides", 6000, nil, OutcomeDenied, "no adjuster decision by the deadline"},
 	}
 	for _, tc := range cases {
@@ -148,5 +153,59 @@ func TestClaimRouteFromRecordedFacts(t *testing.T) {
 	}
 	if _, err := Claim.Routing(map[string]string{"amount": "1"}, h.pol); err == nil {
 		t.Error("a missing fact was not refused")
+	}
+}
+
+// The adjuster's assessed amount is what is paid; one above the four-eyes
+// amount opens a second adjuster's task (the assessor excluded) even though
+// the claimed amount needed one adjuster; a value out of bounds is refused
+// naming the field.
+func TestClaimAssessedAmount(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		assessed string
+		paid     float64
+		second   bool
+	}{
+		{"lower than claimed", "4100.50", 4100.50, false},
+		{"above the four-eyes amount", "22000", 22000, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			in := claimIn("P-100", "theft", 18000)
+			mockClaimsPaying(h, in, 70, nil, tc.paid)
+			tooMuch := h.update(20*time.Minute, humantask.Decision{Verdict: humantask.Approve, Actor: "ada", Values: map[string]string{FactAssessedAmount: "60000"}})
+			h.update(time.Hour, humantask.Decision{Verdict: humantask.Approve, Actor: "ada", Values: map[string]string{FactAssessedAmount: tc.assessed, "reasonCode": "partial-damage"}})
+			self := h.update(2*time.Hour, humantask.Decision{TaskID: "second-adjuster", Verdict: humantask.Approve, Actor: "ada"})
+			h.update(3*time.Hour, humantask.Decision{TaskID: "second-adjuster", Verdict: humantask.Approve, Actor: "abe"})
+			var res ClaimResult
+			h.run(Claim, in, &res)
+			if msg := tooMuch.err; msg == nil || !strings.Contains(msg.Error(), "assessedAmount: 60,000.00 EUR is above the maximum 49,750.00 EUR") {
+				t.Errorf("an amount above the limit: %v", tooMuch.err)
+			}
+			if res.Outcome != OutcomePaid || res.Assessed != tc.paid || res.Payable != tc.paid || res.ReasonCode != "partial-damage" {
+				t.Fatalf("result = %+v", res)
+			}
+			if res.Facts[FactAssessedAmount] != process.FormatAmount(tc.paid) {
+				t.Errorf("facts = %v", res.Facts)
+			}
+			if got := len(res.Tasks) == 2; got != tc.second {
+				t.Fatalf("tasks = %+v", res.Tasks)
+			}
+			if tc.second {
+				if self.err == nil || !strings.Contains(self.err.Error(), "separation of duties (assessed the claim)") {
+					t.Errorf("the assessor confirmed their own assessment: %v", self.err)
+				}
+				if d := res.Tasks[1].Decisions; len(d) != 1 || d[0].Actor != "abe" {
+					t.Errorf("second adjuster's decisions = %+v", d)
+				}
+				// What conformance holds the trail against: the same tasks.
+				rules, err := Claim.Tasks(res.Facts, h.pol)
+				if err != nil || len(rules) != 2 || rules[1].ID != "second-adjuster" {
+					t.Errorf("task rules = %+v, %v", rules, err)
+				}
+			}
+			h.env.AssertExpectations(t)
+		})
 	}
 }

@@ -1,7 +1,10 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
+
+	"github.com/batonhq/baton/audit"
 	"slices"
 	"strings"
 	"time"
@@ -43,6 +46,16 @@ var Expense = process.Define(process.Description{
 			&ExpenseInput{ExpenseID: id(3), Requester: "ben", Amount: 7800, Category: "equipment", Description: "workstation"},
 		}
 	},
+	Currency: Currency,
+	Case: func(in process.Input) []process.CaseSection {
+		x := in.(*ExpenseInput)
+		return []process.CaseSection{{Title: "Expense", Items: []process.CaseItem{
+			process.UserItem("Requester", x.Requester),
+			process.Item("Amount claimed", process.MoneyIn(x.Amount, Currency)),
+			process.Item("Category", x.Category),
+			process.Item("What it was for", x.Description),
+		}}}
+	},
 	CheckPolicy: process.CheckSection(ProcessExpense, func(p *policy.Policy, ep ExpensePolicy) error {
 		if len(ep.Levels) == 0 {
 			return fmt.Errorf("policy: processes.expense.levels: at least one level is needed")
@@ -61,24 +74,33 @@ var Expense = process.Define(process.Description{
 		}
 		return nil
 	}),
-	Rules: process.SectionRules(ProcessExpense, expenseFacts, func(amount float64, ep ExpensePolicy) process.Route {
-		route, _ := ExpenseRoute(amount, ep)
+	Rules: process.SectionRules(ProcessExpense, expenseFacts, func(f ExpenseFacts, ep ExpensePolicy) process.Route {
+		route, _ := ExpenseRoute(f.Amount, ep)
 		return route
-	}, func(amount float64, ep ExpensePolicy) []process.TaskRule {
-		_, chain := ExpenseRoute(amount, ep)
+	}, func(f ExpenseFacts, ep ExpensePolicy) []process.TaskRule {
+		_, chain := ExpenseRoute(f.Amount, ep)
 		var rules []process.TaskRule
 		var earlier []string
 		for _, l := range chain {
 			spec := expenseLevel(l, "")
-			rules = append(rules, process.TaskRule{Spec: spec, DistinctFrom: slices.Clone(earlier)})
+			// A level above an amount an approver lowered may have been
+			// opened before the lowering, or not.
+			optional := f.Approved > 0 && f.Approved <= l.Above
+			rules = append(rules, process.TaskRule{Spec: spec, DistinctFrom: slices.Clone(earlier), Optional: optional})
 			earlier = append(earlier, spec.ID)
 		}
 		return rules
 	}),
 }, expenseBody)
 
-func expenseFacts(amount *float64) []process.FactParser {
-	return []process.FactParser{process.FloatFact("amount", amount)}
+// ExpenseFacts are what the approval chain is decided on: the amount
+// claimed, and a lower amount an approver approved (0: none).
+type ExpenseFacts struct {
+	Amount, Approved float64
+}
+
+func expenseFacts(f *ExpenseFacts) []process.FactParser {
+	return []process.FactParser{process.FloatFact("amount", &f.Amount), process.FloatFact("approvedAmount", &f.Approved).Optional()}
 }
 
 // expenseLevel is one level's approval task, as the policy sets it; the
@@ -167,6 +189,28 @@ type ExpenseResult struct {
 	Levels    []string `json:"levels"`
 	Approvers []string `json:"approvers,omitempty"`
 	PayoutID  string   `json:"payoutId,omitempty"`
+	// ApprovedAmount is a lower amount an approver approved (0: the amount
+	// claimed); reimbursement pays it.
+	ApprovedAmount float64 `json:"approvedAmount,omitempty"`
+}
+
+// expenseApprovalForm is each level's form: an approver may approve a
+// lower amount (not above what is still claimed), with a reason.
+func expenseApprovalForm(amount float64) humantask.Form {
+	return humantask.Form{
+		humantask.Money("approvedAmount", "Approve a lower amount", Currency).Range(0.01, amount).
+			WithHelp(fmt.Sprintf("Leave empty to approve the %s claimed; a lower amount is what is reimbursed, and the levels above it are no longer needed.", process.Money(amount))),
+		humantask.Text("reason", "Why the lower amount").Length(0, 500).RequireIf("approvedAmount"),
+	}
+}
+
+// levelNames lists the chain's levels for people.
+func levelNames(chain []ExpenseLevel) string {
+	var n []string
+	for _, l := range chain {
+		n = append(n, l.Name)
+	}
+	return strings.Join(n, " → ")
 }
 
 func expenseBody(ctx workflow.Context, p *process.Proc, in ExpenseInput, res *ExpenseResult) error {
@@ -182,10 +226,18 @@ func expenseBody(ctx workflow.Context, p *process.Proc, in ExpenseInput, res *Ex
 	p.Route(ctx, route)
 
 	exclusions := []humantask.Exclusion{{User: in.Requester, Reason: "the requester"}}
-	for i, l := range chain {
+	// Instances that opened their first level before forms existed replay
+	// without them.
+	forms := len(chain) > 0 && workflow.GetVersion(ctx, versionTaskForms, workflow.DefaultVersion, 1) >= 1
+	amount := in.Amount
+	for i := 0; i < len(chain); i++ {
+		l := chain[i]
 		p.SetStage(ctx, i+1, l.Name+"-approval", fmt.Sprintf("awaiting %s approval", l.Name))
 		spec := expenseLevel(l, fmt.Sprintf("%s approval of %s", capitalize(l.Name), in.Key()))
 		spec.Exclusions = slices.Clone(exclusions)
+		if forms {
+			spec.Form = expenseApprovalForm(amount)
+		}
 		r, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeRejected, Decision: l.Name + " decision", Level: l.Name})
 		if err != nil {
 			return err
@@ -194,17 +246,43 @@ func expenseBody(ctx workflow.Context, p *process.Proc, in ExpenseInput, res *Ex
 			res.Approvers = append(res.Approvers, a)
 			exclusions = append(exclusions, humantask.Exclusion{User: a, Reason: "approved the " + l.Name + " level"})
 		}
+		if lower, ok := r.Values.Money("approvedAmount"); forms && ok && lower < amount {
+			// Governance follows the amount: the levels still ahead are
+			// those the lower amount needs.
+			amount = lower
+			res.ApprovedAmount = lower
+			p.SetFact("approvedAmount", process.FormatAmount(lower))
+			_, rest := ExpenseRoute(lower, pol)
+			before := len(chain)
+			chain = chain[:i+1]
+			for _, nl := range rest {
+				if !slices.ContainsFunc(chain, func(c ExpenseLevel) bool { return c.Name == nl.Name }) {
+					chain = append(chain, nl)
+				}
+			}
+			p.Audit(ctx, audit.SystemActor, audit.ActionRouted, "", fmt.Sprintf("%s approved %s of the %s claimed (%s); levels still needed: %s",
+				strings.Join(r.Approvers, ", "), process.Money(lower), process.Money(in.Amount), r.Values["reason"], cmp.Or(levelNames(chain[i+1:]), "none")))
+			if len(chain) != before {
+				p.SetStages(len(chain) + 1)
+			}
+		}
 	}
-
+	res.Levels = res.Levels[:0]
+	for _, l := range chain {
+		res.Levels = append(res.Levels, l.Name)
+	}
 	var pay *activities.Payments
 	p.SetStage(ctx, p.Stages(), "reimbursement", "reimbursing the requester")
 	var out activities.PayoutResult
-	if err := p.Step(ctx, "reimburse", "payments: reimburse "+process.Money(in.Amount)+" for "+in.Key(), pay.Payout,
-		activities.PayoutInput{Reference: in.Key(), Payee: in.Requester, Amount: in.Amount}, &out); err != nil {
+	if err := p.Step(ctx, "reimburse", "payments: reimburse "+process.Money(amount)+" for "+in.Key(), pay.Payout,
+		activities.PayoutInput{Reference: in.Key(), Payee: in.Requester, Amount: amount}, &out); err != nil {
 		return err
 	}
 	res.PayoutID = out.PayoutID
 	_ = notify(ctx, p, "notify-requester", in.Requester, "Expense "+in.ExpenseID+" reimbursed", "Approved by "+strings.Join(res.Approvers, ", "))
+	if amount < in.Amount {
+		return process.End(OutcomeReimbursed, fmt.Sprintf("approved by %s; paid %s of %s claimed", strings.Join(res.Approvers, ", "), process.Money(amount), process.Money(in.Amount)))
+	}
 	return process.End(OutcomeReimbursed, fmt.Sprintf("approved by %s; paid %s", strings.Join(res.Approvers, ", "), process.Money(in.Amount)))
 }
 

@@ -102,3 +102,35 @@ func TestExpenseUnknownRequester(t *testing.T) {
 	h.execute(Expense, in)
 	wantInvalidInput(t, h.env, "requester")
 }
+
+// An approver may approve a lower amount with a reason: reimbursement pays
+// it, and the levels above the lower amount are no longer needed (8,000
+// lowered to 1,500 at the manager level needs finance, not the director).
+func TestExpenseApproverLowersTheAmount(t *testing.T) {
+	h := newHarness(t)
+	in := expenseIn(8000)
+	h.env.OnActivity(aPay.Payout, mock.Anything, activities.PayoutInput{Reference: "expense-X-1", Payee: "max", Amount: 1500}).Return(&activities.PayoutResult{PayoutID: "PAY-1"}, nil)
+	noReason := h.update(30*time.Minute, humantask.Decision{Verdict: humantask.Approve, Actor: "mia", Values: map[string]string{"approvedAmount": "1500"}})
+	higher := h.update(40*time.Minute, humantask.Decision{Verdict: humantask.Approve, Actor: "mia", Values: map[string]string{"approvedAmount": "9000", "reason": "more"}})
+	h.update(time.Hour, humantask.Decision{Verdict: humantask.Approve, Actor: "mia", Values: map[string]string{"approvedAmount": "1500", "reason": "economy fare only"}})
+	approveAt(h, 2, "fin")
+	var res ExpenseResult
+	h.run(Expense, in, &res)
+	if noReason.err == nil || !strings.Contains(noReason.err.Error(), "reason: required when approve a lower amount is given") {
+		t.Errorf("a lower amount without a reason: %v", noReason.err)
+	}
+	if higher.err == nil || !strings.Contains(higher.err.Error(), "approvedAmount: 9,000.00 EUR is above the maximum 8,000.00 EUR") {
+		t.Errorf("a higher amount: %v", higher.err)
+	}
+	if res.Outcome != OutcomeReimbursed || strings.Join(res.Levels, ",") != "manager,finance" || res.ApprovedAmount != 1500 ||
+		res.Reason != "approved by mia, fin; paid 1,500.00 of 8,000.00 claimed" {
+		t.Fatalf("result = %+v", res)
+	}
+	// Conformance reads the same chain: the director level is optional
+	// once the amount was lowered below it.
+	rules, err := Expense.Tasks(res.Facts, h.pol)
+	if err != nil || len(rules) != 3 || !rules[2].Optional || rules[1].Optional {
+		t.Errorf("task rules = %+v, %v", rules, err)
+	}
+	h.env.AssertExpectations(t)
+}

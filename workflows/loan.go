@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/batonhq/baton/audit"
+
 	"github.com/batonhq/baton/process"
 
 	"go.temporal.io/sdk/workflow"
@@ -52,6 +54,16 @@ var Loan = process.Define(process.Description{
 		}
 		return nil
 	}),
+	Currency: Currency,
+	Case: func(in process.Input) []process.CaseSection {
+		l := in.(*LoanInput)
+		return []process.CaseSection{{Title: "Application", Items: []process.CaseItem{
+			process.Item("Amount applied for", process.MoneyIn(l.Amount, Currency)),
+			process.Item("Term", fmt.Sprintf("%d months", l.TermMonths)),
+			process.PersonalItem("Applicant", l.ApplicantID),
+			process.PersonalItem("Purpose", l.Purpose),
+		}}}
+	},
 	Rules: process.SectionRules(ProcessLoan, loanFacts, LoanRoute, func(f LoanFacts, lp LoanPolicy) []process.TaskRule {
 		if LoanRoute(f, lp).Decision != LoanUnderwriting {
 			return nil
@@ -175,6 +187,50 @@ type LoanResult struct {
 	RiskScore      int    `json:"riskScore,omitempty"`
 	OfferID        string `json:"offerId,omitempty"`
 	DisbursementID string `json:"disbursementId,omitempty"`
+	// OfferAmount and OfferTermMonths are the underwriter's counter-offer
+	// (0 when the application was approved as applied for).
+	OfferAmount     float64 `json:"offerAmount,omitempty"`
+	OfferTermMonths int     `json:"offerTermMonths,omitempty"`
+	// conditions (personal) go to the loan core, not into the result.
+	conditions string
+}
+
+// loanCounterOffer is the underwriter's form: approve as applied for, or
+// with a counter-offer (an amount not above the request, another term) and
+// conditions, which may name the applicant's circumstances (personal).
+func loanCounterOffer(in LoanInput) humantask.Form {
+	return humantask.Form{
+		humantask.Money("counterAmount", "Counter-offer amount", Currency).Range(1000, in.Amount).
+			WithHelp(fmt.Sprintf("Leave empty to approve the %s applied for; a counter-offer is at most that.", process.Money(in.Amount))),
+		humantask.Integer("counterTermMonths", "Counter-offer term (months)").IntRange(6, 360).
+			WithHelp(fmt.Sprintf("Leave empty to keep the %d months applied for.", in.TermMonths)),
+		humantask.Text("conditions", "Conditions of the offer").Length(0, 1000).MarkPersonal().
+			WithHelp("E.g. proof of income before disbursement. Sent to the loan core; the audit trail records a digest."),
+	}
+}
+
+// offerLoanTerms applies the underwriter's counter-offer: the amount and
+// term offered and disbursed, the risk score (and so the price) on the
+// term offered, recorded as facts.
+func offerLoanTerms(p *process.Proc, ctx workflow.Context, in LoanInput, creditScore int, v humantask.Values, res *LoanResult) {
+	amount, counterAmount := v.Money("counterAmount")
+	term, counterTerm := v.Int("counterTermMonths")
+	res.conditions = v["conditions"]
+	if !counterAmount && !counterTerm {
+		return
+	}
+	if !counterAmount {
+		amount = in.Amount
+	}
+	if !counterTerm {
+		term = in.TermMonths
+	}
+	res.OfferAmount, res.OfferTermMonths = amount, term
+	res.RiskScore = LoanRiskScore(creditScore, term)
+	p.SetFact("offerAmount", process.FormatAmount(amount))
+	p.SetFact("offerTermMonths", fmt.Sprint(term))
+	p.Audit(ctx, audit.SystemActor, audit.ActionStepCompleted, "", fmt.Sprintf("counter-offer: %s over %d months (applied for %s over %d months), risk score %d",
+		process.Money(amount), term, process.Money(in.Amount), in.TermMonths, res.RiskScore))
 }
 
 // LoanRiskScore is the documented, deterministic risk score: the credit
@@ -250,27 +306,48 @@ func loanBody(ctx workflow.Context, p *process.Proc, in LoanInput, res *LoanResu
 		return process.End(process.OutcomeDeclined, fmt.Sprintf("risk score %d below %d", res.RiskScore, pol.AutoDeclineBelow))
 	case LoanUnderwriting:
 		spec := loanUnderwriting(facts, pol, "Underwriting decision for "+in.Key())
+		// Instances that opened underwriting before forms existed replay
+		// without one.
+		forms := workflow.GetVersion(ctx, versionTaskForms, workflow.DefaultVersion, 1) >= 1
+		if forms {
+			spec.Form = loanCounterOffer(in)
+			// What the underwriter decides on: the systems' results.
+			p.SetFact("creditScore", fmt.Sprint(score.Score))
+			p.SetFact("identityCheck", "verified")
+		}
 		p.SetStage(ctx, 3, "underwriting", fmt.Sprintf("awaiting underwriter approval (%d needed)", spec.Quorum))
-		if _, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeDeclined, Decision: "underwriting decision"}); err != nil {
+		r, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeDeclined, Decision: "underwriting decision"})
+		if err != nil {
 			return err
 		}
+		if forms {
+			offerLoanTerms(p, ctx, in, score.Score, r.Values, res)
+		}
+	}
+	amount, term := in.Amount, in.TermMonths
+	if res.OfferAmount > 0 {
+		amount, term = res.OfferAmount, res.OfferTermMonths
 	}
 
 	var lc *activities.LoanCore
 	p.SetStage(ctx, 4, "disbursement", "booking the offer and paying out")
 	var offer activities.OfferResult
 	if err := p.Step(ctx, "offer", "loan core: offer for "+in.Key(), lc.CreateOffer,
-		activities.OfferInput{ApplicationID: in.ApplicationID, Amount: in.Amount, TermMonths: in.TermMonths, APR: loanAPR(res.RiskScore)}, &offer); err != nil {
+		activities.OfferInput{ApplicationID: in.ApplicationID, Amount: amount, TermMonths: term, APR: loanAPR(res.RiskScore), Conditions: res.conditions}, &offer); err != nil {
 		return err
 	}
 	res.OfferID = offer.OfferID
 	disbursing = true
 	var dis activities.DisburseResult
-	if err := p.Step(ctx, "disbursement", "loan core: disburse "+process.Money(in.Amount)+" for "+in.Key(), lc.Disburse,
-		activities.DisburseInput{ApplicationID: in.ApplicationID, OfferID: offer.OfferID, Amount: in.Amount}, &dis); err != nil {
+	if err := p.Step(ctx, "disbursement", "loan core: disburse "+process.Money(amount)+" for "+in.Key(), lc.Disburse,
+		activities.DisburseInput{ApplicationID: in.ApplicationID, OfferID: offer.OfferID, Amount: amount}, &dis); err != nil {
 		return err
 	}
 	res.DisbursementID = dis.DisbursementID
 	p.SetStage(ctx, 5, "notification", "notifying the applicant")
+	if res.OfferAmount > 0 {
+		return process.End(process.OutcomeApproved, fmt.Sprintf("disbursed %s over %d months at %.1f%% APR on the underwriter's counter-offer (applied for %s over %d months)",
+			process.Money(amount), term, loanAPR(res.RiskScore), process.Money(in.Amount), in.TermMonths))
+	}
 	return process.End(process.OutcomeApproved, fmt.Sprintf("disbursed %s at %.1f%% APR", process.Money(in.Amount), loanAPR(res.RiskScore)))
 }

@@ -133,7 +133,8 @@ func TestLoanUnderwriterRejects(t *testing.T) {
 	if res.Decision != LoanUnderwriting {
 		t.Errorf("decision = %q", res.Decision)
 	}
-	if res.Facts["riskScore"] != "660" || res.Facts["amount"] != "40000" || len(res.Facts) != 2 {
+	// (and, since task forms, the systems' results the underwriter saw)
+	if res.Facts["riskScore"] != "660" || res.Facts["amount"] != "40000" || res.Facts["creditScore"] != "660" || len(res.Facts) != 4 {
 		t.Errorf("facts = %v", res.Facts)
 	}
 	if len(res.Tasks) != 1 || res.Tasks[0].ID != "underwriting" || res.Tasks[0].State != humantask.StateRejected ||
@@ -256,4 +257,36 @@ func TestLoanRiskScore(t *testing.T) {
 			t.Errorf("LoanRiskScore(%d, %d) = %d, want %d", c.credit, c.term, got, c.want)
 		}
 	}
+}
+
+// The underwriter may approve with a counter-offer: the offer and the
+// disbursement use its amount and term (priced on the term offered), its
+// conditions go to the loan core, and a counter-offer above the amount
+// applied for is refused naming the field.
+func TestLoanCounterOffer(t *testing.T) {
+	h := newHarness(t)
+	in := loanIn("C-1002", 40000)
+	in.TermMonths = 48
+	h.env.OnActivity(aKYC.VerifyIdentity, mock.Anything, activities.KYCInput{ApplicantID: in.ApplicantID}).Return(&activities.KYCResult{Verified: true}, nil)
+	h.env.OnActivity(aCredit.PullCreditScore, mock.Anything, activities.ScoreInput{ApplicantID: in.ApplicantID}).Return(&activities.ScoreResult{Score: 660}, nil)
+	h.env.OnActivity(aLoans.CreateOffer, mock.Anything, activities.OfferInput{ApplicationID: in.ApplicationID, Amount: 30000, TermMonths: 84, APR: 12.9, Conditions: "payslips of the last 3 months"}).Return(&activities.OfferResult{OfferID: "OFF-1"}, nil)
+	h.env.OnActivity(aLoans.Disburse, mock.Anything, activities.DisburseInput{ApplicationID: in.ApplicationID, OfferID: "OFF-1", Amount: 30000}).Return(&activities.DisburseResult{DisbursementID: "DSB-1"}, nil)
+	above := h.update(30*time.Minute, humantask.Decision{Verdict: humantask.Approve, Actor: "ana", Values: map[string]string{"counterAmount": "45000"}})
+	h.update(time.Hour, humantask.Decision{Verdict: humantask.Approve, Actor: "ana", Salt: "c2FsdHNhbHRzYWx0c2FsdA==",
+		Values: map[string]string{"counterAmount": "30000", "counterTermMonths": "84", "conditions": "payslips of the last 3 months"}})
+	var res LoanResult
+	h.run(Loan, in, &res)
+	if above.err == nil || !strings.Contains(above.err.Error(), "counterAmount: 45,000.00 EUR is above the maximum 40,000.00 EUR") {
+		t.Errorf("a counter-offer above the request: %v", above.err)
+	}
+	if res.Outcome != process.OutcomeApproved || res.OfferAmount != 30000 || res.OfferTermMonths != 84 || res.RiskScore != 640 ||
+		!strings.HasPrefix(res.Reason, "disbursed 30,000.00 over 84 months at 12.9% APR on the underwriter's counter-offer") {
+		t.Fatalf("result = %+v", res)
+	}
+	for _, e := range h.audit() {
+		if strings.Contains(e.Details+string(e.Data), "payslips") {
+			t.Errorf("the personal conditions are in the trail: %s %s", e.Details, e.Data)
+		}
+	}
+	h.env.AssertExpectations(t)
 }

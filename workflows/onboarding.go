@@ -52,6 +52,17 @@ var Onboarding = process.Define(process.Description{
 			&OnboardingInput{EmployeeID: id(2), Name: "Omar Ortiz", Role: "analyst", Department: "finance", Manager: "max", StartDate: today.Format(time.DateOnly), Equipment: []string{"laptop"}},
 		}
 	},
+	Case: func(in process.Input) []process.CaseSection {
+		o := in.(*OnboardingInput)
+		return []process.CaseSection{{Title: "New hire", Items: []process.CaseItem{
+			process.PersonalItem("Name", o.Name),
+			process.Item("Role", o.Role),
+			process.Item("Department", o.Department),
+			process.UserItem("Manager", o.Manager),
+			process.PersonalItem("Start date", o.StartDate),
+			process.Item("Equipment requested", cmp.Or(strings.Join(o.Equipment, ", "), "none")),
+		}}}
+	},
 	CheckPolicy: process.CheckSection(ProcessOnboarding, func(p *policy.Policy, op OnboardingPolicy) error {
 		if err := p.ValidateTask("processes.onboarding.managerApproval", op.ManagerApproval, true); err != nil {
 			return err
@@ -172,6 +183,54 @@ func (in OnboardingInput) Details() string {
 type OnboardingResult struct {
 	process.Ending
 	Provisioned map[string]string `json:"provisioned,omitempty"`
+	// AccessPackage and Equipment are what the manager approved.
+	AccessPackage string   `json:"accessPackage,omitempty"`
+	Equipment     []string `json:"equipment,omitempty"`
+}
+
+// AccessPackages are the access packages a manager may approve.
+var AccessPackages = []humantask.Option{
+	humantask.Opt("standard", "Standard: mail, calendar, intranet"),
+	humantask.Opt("engineering", "Engineering: standard plus source control, CI, cloud console (read)"),
+	humantask.Opt("finance", "Finance: standard plus ERP and payments (four-eyes)"),
+	humantask.Opt("sales", "Sales: standard plus CRM"),
+}
+
+// EquipmentItems are the equipment a manager may order.
+var EquipmentItems = []humantask.Option{
+	humantask.Opt("laptop", "Laptop"),
+	humantask.Opt("monitor", "Monitor"),
+	humantask.Opt("phone", "Phone"),
+	humantask.Opt("headset", "Headset"),
+	humantask.Opt("dock", "Docking station"),
+}
+
+// onboardingAccessForm is the manager's form: the access package (the
+// department's by default) and the equipment from the allowed lists (the
+// request's by default); provisioning uses them.
+func onboardingAccessForm(in OnboardingInput) humantask.Form {
+	def := "standard"
+	for _, o := range AccessPackages {
+		if o.Value == strings.ToLower(in.Department) {
+			def = o.Value
+		}
+	}
+	if strings.ToLower(in.Department) == "platform" || strings.Contains(strings.ToLower(in.Role), "engineer") {
+		def = "engineering"
+	}
+	var eq []string
+	for _, e := range in.Equipment {
+		for _, o := range EquipmentItems {
+			if o.Value == strings.ToLower(strings.TrimSpace(e)) {
+				eq = append(eq, o.Value)
+			}
+		}
+	}
+	return humantask.Form{
+		humantask.Choice("accessPackage", "Access package", AccessPackages...).Require().WithDefault(def),
+		humantask.MultiChoice("equipment", "Equipment", EquipmentItems...).WithDefault(strings.Join(eq, ",")).
+			WithHelp("Leave empty to order what was requested (" + cmp.Or(strings.Join(in.Equipment, ", "), "nothing") + ")."),
+	}
 }
 
 // provisioning is one parallel branch.
@@ -209,8 +268,23 @@ func onboardingBody(ctx workflow.Context, p *process.Proc, in OnboardingInput, r
 
 	p.SetStage(ctx, 2, "manager-approval", "awaiting the manager's approval of the access package")
 	spec := onboardingManagerApproval(pol, in.Manager, in.EmployeeID, "Access package for "+in.Key())
-	if _, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeRejected, Decision: "approval"}); err != nil {
+	// Instances that opened the approval before forms existed replay
+	// without one.
+	forms := workflow.GetVersion(ctx, versionTaskForms, workflow.DefaultVersion, 1) >= 1
+	if forms {
+		spec.Form = onboardingAccessForm(in)
+	}
+	r, err := p.Decide(ctx, spec, process.Review{Outcome: process.OutcomeRejected, Decision: "approval"})
+	if err != nil {
 		return err
+	}
+	if forms {
+		res.AccessPackage = r.Values["accessPackage"]
+		if r.Values.Has("equipment") {
+			in.Equipment = r.Values.List("equipment")
+		}
+		res.Equipment = in.Equipment
+		p.SetFact("accessPackage", res.AccessPackage)
 	}
 
 	if err := provision(ctx, p, in, pol, res); err != nil {
@@ -256,7 +330,7 @@ func provision(ctx workflow.Context, p *process.Proc, in OnboardingInput, pol On
 	var pr *activities.Payroll
 	var fac *activities.Facilities
 	pending := []provisioning{{"accounts", it.CreateAccounts}, {"equipment", eq.OrderEquipment}, {"payroll", pr.EnrolPayroll}, {"badge", fac.IssueBadge}}
-	req := activities.ProvisionInput{EmployeeID: in.EmployeeID, Role: in.Role, Items: in.Equipment, StartDate: in.StartDate}
+	req := activities.ProvisionInput{EmployeeID: in.EmployeeID, Role: in.Role, Items: in.Equipment, StartDate: in.StartDate, AccessPackage: res.AccessPackage}
 	retry := process.Retry(p.LimitedRetry(3))
 	for round := 1; len(pending) > 0; round++ {
 		p.SetStage(ctx, 3, "provisioning", fmt.Sprintf("provisioning %s in parallel", names(pending)))

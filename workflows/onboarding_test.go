@@ -21,7 +21,7 @@ func onboardingIn(start string) OnboardingInput {
 }
 
 func mockProvisioning(h *harness, in OnboardingInput) {
-	req := activities.ProvisionInput{EmployeeID: in.EmployeeID, Role: in.Role, Items: in.Equipment, StartDate: in.StartDate}
+	req := activities.ProvisionInput{EmployeeID: in.EmployeeID, Role: in.Role, Items: in.Equipment, StartDate: in.StartDate, AccessPackage: "engineering"}
 	h.env.OnActivity(aHR.CreateEmployeeRecord, mock.Anything, activities.EmployeeInput{EmployeeID: in.EmployeeID, Name: in.Name, Role: in.Role, Department: in.Department, StartDate: in.StartDate}).Return(&activities.EmployeeResult{RecordID: "EMP-1"}, nil)
 	for _, fn := range []any{aIT.CreateAccounts, aEquip.OrderEquipment, aPayrl.EnrolPayroll, aFac.IssueBadge} {
 		h.env.OnActivity(fn, mock.Anything, req).Return(&activities.ProvisionResult{Reference: "ref"}, nil).Maybe()
@@ -146,4 +146,27 @@ func TestOnboardingUnknownManagerFailsNamingTheField(t *testing.T) {
 	in.StartDate = "next monday"
 	h.execute(Onboarding, in)
 	wantInvalidInput(t, h.env, "startDate")
+}
+
+// The manager picks the access package and the equipment from the allowed
+// lists; provisioning uses them. A package not on the list is refused.
+func TestOnboardingManagerPicksAccessAndEquipment(t *testing.T) {
+	h := newHarness(t)
+	in := onboardingIn("2026-11-20")
+	req := activities.ProvisionInput{EmployeeID: in.EmployeeID, Role: in.Role, Items: []string{"laptop", "headset"}, StartDate: in.StartDate, AccessPackage: "sales"}
+	h.env.OnActivity(aHR.CreateEmployeeRecord, mock.Anything, mock.Anything).Return(&activities.EmployeeResult{RecordID: "EMP-1"}, nil)
+	for _, fn := range []any{aIT.CreateAccounts, aEquip.OrderEquipment, aPayrl.EnrolPayroll, aFac.IssueBadge} {
+		h.env.OnActivity(fn, mock.Anything, req).Return(&activities.ProvisionResult{Reference: "ref"}, nil)
+	}
+	bad := h.update(time.Hour, humantask.Decision{Verdict: humantask.Approve, Actor: "mia", Values: map[string]string{"accessPackage": "root"}})
+	h.update(2*time.Hour, humantask.Decision{Verdict: humantask.Approve, Actor: "mia", Values: map[string]string{"accessPackage": "sales", "equipment": "headset,laptop"}})
+	var res OnboardingResult
+	h.run(Onboarding, in, &res)
+	if bad.err == nil || !strings.Contains(bad.err.Error(), `accessPackage: "root" is not one of standard, engineering, finance, sales`) {
+		t.Errorf("a package off the list: %v", bad.err)
+	}
+	if res.Outcome != OutcomeOnboarded || res.AccessPackage != "sales" || strings.Join(res.Equipment, ",") != "laptop,headset" {
+		t.Fatalf("result = %+v", res)
+	}
+	h.env.AssertExpectations(t)
 }

@@ -65,6 +65,26 @@ var Order = process.Define(process.Description{
 			&OrderInput{OrderID: id(4), CustomerID: "K-300", Items: book, Amount: 80, CardNumber: "4000000000000002", BillingCountry: "NL", ShippingCountry: "NL"},
 		}
 	},
+	Currency: Currency,
+	Case: func(in process.Input) []process.CaseSection {
+		o := in.(*OrderInput)
+		var lines []string
+		for _, it := range o.Items {
+			lines = append(lines, fmt.Sprintf("%d × %s", it.Quantity, it.SKU))
+		}
+		card := o.CardNumber
+		if len(card) > 4 {
+			card = "•••• " + card[len(card)-4:]
+		}
+		return []process.CaseSection{{Title: "Order", Items: []process.CaseItem{
+			process.Item("Items", strings.Join(lines, ", ")),
+			process.Item("Amount", process.MoneyIn(o.Amount, Currency)),
+			process.PersonalItem("Customer", o.CustomerID),
+			process.PersonalItem("Card", card),
+			process.PersonalItem("Billing country", o.BillingCountry),
+			process.PersonalItem("Shipping country", o.ShippingCountry),
+		}}}
+	},
 	CheckPolicy: process.CheckSection(ProcessOrder, func(p *policy.Policy, op OrderPolicy) error {
 		if err := p.ValidateTask("processes.order.fraudReview", op.FraudReview, true); err != nil {
 			return err
@@ -84,6 +104,27 @@ var Order = process.Define(process.Description{
 
 func orderFacts(score *int) []process.FactParser {
 	return []process.FactParser{process.IntFact("fraudScore", score)}
+}
+
+// FraudReasons are the fraud reviewer's reason codes.
+var FraudReasons = []humantask.Option{
+	humantask.Opt("known-customer", "Known customer, usual pattern"),
+	humantask.Opt("explained-mismatch", "Country mismatch explained"),
+	humantask.Opt("address-mismatch", "Billing and shipping do not fit"),
+	humantask.Opt("velocity", "Too many orders too fast"),
+	humantask.Opt("stolen-card", "Card reported or suspected stolen"),
+	humantask.Opt("other", "Other (say why in the comment)"),
+}
+
+// orderFraudForm is the fraud reviewer's form: a reason code for the
+// verdict, approve or reject, and whether to ask the customer to verify
+// the order before it is charged.
+func orderFraudForm() humantask.Form {
+	return humantask.Form{
+		humantask.Choice("reasonCode", "Reason", FraudReasons...).RequireOnReject(),
+		humantask.Boolean("verify", "Ask the customer to verify before charging").
+			WithHelp("The order is charged only once the customer passes the verification; one who fails it is rejected."),
+	}
 }
 
 // orderFraudReview is the fraud analysts' review, as the policy sets it.
@@ -195,11 +236,15 @@ func (in OrderInput) Details() string {
 // OrderResult is how an order ended.
 type OrderResult struct {
 	process.Ending
-	FraudScore    int      `json:"fraudScore"`
-	ReservationID string   `json:"reservationId,omitempty"`
-	ChargeID      string   `json:"chargeId,omitempty"`
-	ShipmentID    string   `json:"shipmentId,omitempty"`
-	Compensations []string `json:"compensations,omitempty"`
+	FraudScore int `json:"fraudScore"`
+	// ReasonCode is the fraud reviewer's; VerificationID the customer's
+	// verification the reviewer asked for.
+	ReasonCode     string   `json:"reasonCode,omitempty"`
+	VerificationID string   `json:"verificationId,omitempty"`
+	ReservationID  string   `json:"reservationId,omitempty"`
+	ChargeID       string   `json:"chargeId,omitempty"`
+	ShipmentID     string   `json:"shipmentId,omitempty"`
+	Compensations  []string `json:"compensations,omitempty"`
 }
 
 func orderBody(ctx workflow.Context, p *process.Proc, in OrderInput, res *OrderResult) error {
@@ -231,8 +276,35 @@ func orderBody(ctx workflow.Context, p *process.Proc, in OrderInput, res *OrderR
 	if route.Decision == OrderFraudReview {
 		p.SetStage(ctx, 2, "fraud-review", "awaiting a fraud analyst's review")
 		spec := orderFraudReview(pol, "Fraud review for "+in.Key())
-		if _, err := p.Decide(ctx, spec, process.Review{Outcome: OutcomeFraudRejected, Decision: "fraud review"}); err != nil {
+		// Instances that opened the review before forms existed replay
+		// without one.
+		forms := workflow.GetVersion(ctx, versionTaskForms, workflow.DefaultVersion, 1) >= 1
+		if forms {
+			spec.Form = orderFraudForm()
+			// What the reviewer decides on: the screen's reasons.
+			p.SetFact("fraudReasons", strings.Join(screen.Reasons, "; "))
+		}
+		r, err := p.Decide(ctx, spec, process.Review{Outcome: OutcomeFraudRejected, Decision: "fraud review"})
+		if forms {
+			res.ReasonCode = r.Values["reasonCode"]
+			if res.ReasonCode != "" {
+				p.SetFact("fraudReasonCode", res.ReasonCode)
+			}
+		}
+		if err != nil {
 			return err
+		}
+		if forms && r.Values.Bool("verify") {
+			p.SetStage(ctx, 2, "verification", "asking the customer to verify the order")
+			var v activities.VerifyResult
+			if err := p.Step(ctx, "verify-customer", "fraud: verify the customer of "+in.Key(), fraud.VerifyCustomer,
+				activities.VerifyInput{OrderID: in.OrderID, CustomerID: in.CustomerID}, &v); err != nil {
+				if process.ErrorType(err) == activities.ErrVerificationFailed {
+					return process.End(OutcomeFraudRejected, "the customer did not pass the verification the fraud review asked for")
+				}
+				return err
+			}
+			res.VerificationID = v.VerificationID
 		}
 	}
 

@@ -51,7 +51,7 @@ func TestOrderFraudReview(t *testing.T) {
 		steps    string
 	}{
 		{humantask.Decision{Verdict: humantask.Approve, Actor: "fay"}, OutcomeFulfilled, "ScreenOrder ReserveStock ChargeCard CreateShipment"},
-		{humantask.Decision{Verdict: humantask.Reject, Actor: "fay", Comment: "stolen card pattern"}, OutcomeFraudRejected, "ScreenOrder"},
+		{humantask.Decision{Verdict: humantask.Reject, Actor: "fay", Comment: "stolen card pattern", Values: map[string]string{"reasonCode": "stolen-card"}}, OutcomeFraudRejected, "ScreenOrder"},
 	}
 	for _, tc := range cases {
 		h := newHarness(t)
@@ -61,6 +61,9 @@ func TestOrderFraudReview(t *testing.T) {
 		h.update(time.Hour, tc.decision)
 		var res OrderResult
 		h.run(Order, in, &res)
+		if tc.decision.Verdict == humantask.Reject && (res.Reason != "rejected by fay: stolen card pattern" || res.ReasonCode != "stolen-card") {
+			t.Errorf("reject: %+v", res)
+		}
 		if res.Outcome != tc.outcome || res.HandlingPath != record.PathManual || h.ran() != tc.steps {
 			t.Errorf("%s: %+v after %s", tc.decision.Verdict, res, h.ran())
 		}
@@ -182,5 +185,42 @@ func TestOrderInvalidInputNamesTheField(t *testing.T) {
 		h := newHarness(t)
 		h.execute(Order, in)
 		wantInvalidInput(t, h.env, field)
+	}
+}
+
+// The fraud reviewer's reason code is required to reject and recorded;
+// asking for verification runs it before the charge, and a customer who
+// fails it ends the order as rejected for fraud, nothing charged.
+func TestOrderFraudReviewAsksForVerification(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		verify  error
+		outcome string
+		steps   string
+	}{
+		{"verified", nil, OutcomeFulfilled, "ScreenOrder VerifyCustomer ReserveStock ChargeCard CreateShipment"},
+		{"fails verification", refuse(activities.ErrVerificationFailed, "customer K-100 did not pass verification"), OutcomeFraudRejected, "ScreenOrder VerifyCustomer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			in := orderIn()
+			mockOrder(h, in, 100)
+			v := h.env.OnActivity(aFraud.VerifyCustomer, mock.Anything, activities.VerifyInput{OrderID: in.OrderID, CustomerID: in.CustomerID})
+			if tc.verify != nil {
+				v.Return(nil, tc.verify)
+			} else {
+				v.Return(&activities.VerifyResult{VerificationID: "VER-1"}, nil)
+			}
+			noReason := h.update(30*time.Minute, humantask.Decision{Verdict: humantask.Reject, Actor: "fay", Comment: "odd"})
+			h.update(time.Hour, humantask.Decision{Verdict: humantask.Approve, Actor: "fay", Values: map[string]string{"reasonCode": "explained-mismatch", "verify": "true"}})
+			var res OrderResult
+			h.run(Order, in, &res)
+			if noReason.err == nil || !strings.Contains(noReason.err.Error(), "reasonCode: required to reject") {
+				t.Errorf("a rejection without a reason code: %v", noReason.err)
+			}
+			if res.Outcome != tc.outcome || h.ran() != tc.steps || res.ReasonCode != "explained-mismatch" || res.Facts["fraudReasonCode"] != "explained-mismatch" {
+				t.Errorf("result %+v after %s", res, h.ran())
+			}
+		})
 	}
 }

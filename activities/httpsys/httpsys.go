@@ -157,6 +157,7 @@ var codeTypes = map[string]string{
 	"missing_idempotency_key": activities.ErrInvalidInput,
 	"not_found":               activities.ErrNotFound,
 	"kyc_failed":              activities.ErrKYCFailed,
+	"verification_failed":     activities.ErrVerificationFailed,
 	"card_declined":           activities.ErrCardDeclined,
 	"out_of_stock":            activities.ErrOutOfStock,
 	"not_covered":             activities.ErrNotCovered,

@@ -530,12 +530,16 @@ func (s *Store) Records(ctx context.Context, f TrailFilter, fn func([]audit.Stor
 // read. more says the instance has entries after it (a later run, a late
 // refusal) or entries its workflow did not write (validator refusals): a
 // reader needs its whole trail (Records) then; such instances are few.
+// Case views (case-viewed entries, written beside the workflow like
+// refusals) are not part of the course and do not count: every manual
+// instance whose case file was opened has them.
 func (s *Store) Endings(ctx context.Context, f TrailFilter, fn func(r audit.Stored, more bool) error) error {
 	// 'workflow' is written out so that the planner can use the partial
 	// index of the entries the workflow did not write.
 	rows, err := s.pool.Query(ctx, `SELECT
 			(SELECT max(l.pos) FROM audit_entries l WHERE l.workflow_id = e.workflow_id) > e.pos
-			OR EXISTS (SELECT 1 FROM audit_entries v WHERE v.workflow_id = e.workflow_id AND v.source <> 'workflow'),
+			OR EXISTS (SELECT 1 FROM audit_entries v WHERE v.workflow_id = e.workflow_id AND v.source <> 'workflow'
+				AND v.action <> '`+audit.ActionCaseViewed+`'),
 			`+prefixed("e.", recordColumns)+`
 		FROM audit_entries e
 		WHERE e.source = 'workflow' AND e.action = ANY($4) AND ($1 = '' OR e.process = $1)

@@ -109,6 +109,19 @@ func TestCourseAndWholeTrailGiveTheSameAnswers(t *testing.T) {
 	mustAppend(t, st, []audit.Entry{late})
 	n++
 
+	// A case file opened during the run (the worker's case-viewed entry,
+	// beside the workflow's): read from its course all the same.
+	viewed := stored(t, trailCopy(t, "manual", "manual-viewed"))
+	at := slices.IndexFunc(viewed, func(e audit.Entry) bool { return e.Action == audit.ActionTaskOpened }) + 1
+	view := viewed[at-1]
+	view.Seq, view.UpdateID, view.Source, view.Data, view.Reason = 0, "view-1", audit.SourceValidator, nil, ""
+	view.Action, view.Actor, view.Details = audit.ActionCaseViewed, "ana", "opened the case file of task "+view.TaskID+" with its personal data"
+	view.Time = view.Time.Add(time.Second)
+	mustAppend(t, st, viewed[:at])
+	mustAppend(t, st, []audit.Entry{view})
+	mustAppend(t, st, viewed[at:])
+	n++
+
 	got, err := ReadVerified(ctx, st, Window{}, verify)
 	if err != nil {
 		t.Fatal(err)

@@ -90,3 +90,27 @@ func SignSubstituteAsSigner(key ed25519.PrivateKey, signer, authenticated string
 	r.Signer, r.Authenticated = signer, authenticated
 	r.Signature = humantask.SignBytes(key, substitutes.SigningBytes(*r))
 }
+
+// SignView signs a case view (humantask.CaseView) over the task's subject
+// as the trusted signer that authenticated its viewer.
+func SignView(key ed25519.PrivateKey, signer, authenticated string, subject humantask.Subject, v *humantask.CaseView) {
+	v.Signer, v.Authenticated = signer, authenticated
+	v.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, humantask.ViewSigningBytes(subject, *v)))
+}
+
+// SaltPersonal gives a decision whose values include a personal field of
+// form a fresh random salt (humantask.MinSaltBytes, base64): the trail
+// records those values as salted digests only. Call it before signing.
+func SaltPersonal(form humantask.Form, d *humantask.Decision) error {
+	for name := range d.Values {
+		if f, _ := form.Field(name); f.Personal {
+			salt := make([]byte, humantask.MinSaltBytes)
+			if _, err := rand.Read(salt); err != nil {
+				return err
+			}
+			d.Salt = base64.StdEncoding.EncodeToString(salt)
+			return nil
+		}
+	}
+	return nil
+}

@@ -104,7 +104,7 @@ func (s *Server) registerInsurance() {
 		}
 		id := s.nextID("RES")
 		reserves[id] = claimReserve{ClaimID: in.ClaimID, Amount: in.Amount}
-		return map[string]any{"reserveId": id}, &effect{"claim-reserve", in.ClaimID}, nil
+		return map[string]any{"reserveId": id}, &effect{"claim-reserve", in.ClaimID, 0}, nil
 	})
 	s.route("POST /claims/reserves/{id}/release", "claims", true, func(r *http.Request, _ []byte) (any, *effect, error) {
 		id := r.PathValue("id")
@@ -117,7 +117,7 @@ func (s *Server) registerInsurance() {
 		}
 		rs.Released = true
 		reserves[id] = rs
-		return map[string]any{"reserveId": id, "released": true}, &effect{"reserve-release", rs.ClaimID}, nil
+		return map[string]any{"reserveId": id, "released": true}, &effect{"reserve-release", rs.ClaimID, 0}, nil
 	})
 	s.route("POST /claims/settlements", "claims", true, func(_ *http.Request, body []byte) (any, *effect, error) {
 		var in struct {
@@ -132,6 +132,6 @@ func (s *Server) registerInsurance() {
 		if !ok || rs.ClaimID != in.ClaimID || in.PayoutID == "" {
 			return nil, nil, refuse(400, CodeInvalidInput, "claimId, a reserve of that claim and payoutId are required")
 		}
-		return map[string]any{"settlementId": s.nextID("STL")}, &effect{"settlement", in.ClaimID}, nil
+		return map[string]any{"settlementId": s.nextID("STL")}, &effect{"settlement", in.ClaimID, 0}, nil
 	})
 }

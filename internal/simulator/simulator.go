@@ -72,6 +72,9 @@ type LedgerEntry struct {
 	Ref     string    `json:"ref"`
 	Repeats int       `json:"repeats"` // calls with the same key answered from the first result
 	At      time.Time `json:"at"`
+	// Amount is the money the effect moved (payouts, disbursements,
+	// charges); 0 for others.
+	Amount float64 `json:"amount,omitempty"`
 }
 
 // Message is a notification in the mail outbox.
@@ -157,14 +160,15 @@ type apiError struct {
 
 // Error codes the activities classify; 4xx codes are business refusals.
 const (
-	CodeInvalidInput   = "invalid_input"
-	CodeNotFound       = "not_found"
-	CodeKYCFailed      = "kyc_failed"
-	CodeCardDeclined   = "card_declined"
-	CodeOutOfStock     = "out_of_stock"
-	CodeMissingKey     = "missing_idempotency_key"
-	CodeUnavailable    = "unavailable"
-	CodeFailedAfterApp = "failed_after_apply"
+	CodeInvalidInput       = "invalid_input"
+	CodeNotFound           = "not_found"
+	CodeKYCFailed          = "kyc_failed"
+	CodeVerificationFailed = "verification_failed"
+	CodeCardDeclined       = "card_declined"
+	CodeOutOfStock         = "out_of_stock"
+	CodeMissingKey         = "missing_idempotency_key"
+	CodeUnavailable        = "unavailable"
+	CodeFailedAfterApp     = "failed_after_apply"
 )
 
 // bizError is a refusal returned by a handler.
@@ -201,8 +205,9 @@ func (s *Server) roll(rate float64) bool {
 
 // effect describes the side effect a mutating handler performs.
 type effect struct {
-	kind string
-	ref  string
+	kind   string
+	ref    string
+	amount float64
 }
 
 // handler is the shape of every system endpoint: it runs under the lock and
@@ -274,7 +279,7 @@ func (s *Server) route(pattern, system string, mutating bool, h handler) {
 				s.idem[key] = &stored{status: status, body: append(encoded, '\n'), path: r.URL.Path}
 			}
 			if eff != nil {
-				e := &LedgerEntry{Key: key, System: system, Kind: eff.kind, Ref: eff.ref, At: s.cfg.Now()}
+				e := &LedgerEntry{Key: key, System: system, Kind: eff.kind, Ref: eff.ref, At: s.cfg.Now(), Amount: eff.amount}
 				s.ledger = append(s.ledger, e)
 				s.byKey[key] = e
 				if s.roll(f.FailAfterApplyRate) {

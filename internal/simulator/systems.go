@@ -48,6 +48,7 @@ func (s *Server) registerFinance() {
 			Amount        float64 `json:"amount"`
 			TermMonths    int     `json:"termMonths"`
 			APR           float64 `json:"apr"`
+			Conditions    string  `json:"conditions"`
 		}
 		if err := decode(body, &in); err != nil {
 			return nil, nil, err
@@ -55,7 +56,7 @@ func (s *Server) registerFinance() {
 		if in.ApplicationID == "" || in.Amount <= 0 || in.TermMonths <= 0 {
 			return nil, nil, refuse(400, CodeInvalidInput, "applicationId, amount and termMonths are required")
 		}
-		return map[string]any{"offerId": s.nextID("OFF"), "apr": in.APR}, &effect{"offer", in.ApplicationID}, nil
+		return map[string]any{"offerId": s.nextID("OFF"), "apr": in.APR}, &effect{"offer", in.ApplicationID, in.Amount}, nil
 	})
 	s.route("POST /loans/disbursements", "loans", true, func(_ *http.Request, body []byte) (any, *effect, error) {
 		var in struct {
@@ -69,7 +70,7 @@ func (s *Server) registerFinance() {
 		if in.ApplicationID == "" || in.OfferID == "" || in.Amount <= 0 {
 			return nil, nil, refuse(400, CodeInvalidInput, "applicationId, offerId and amount are required")
 		}
-		return map[string]any{"disbursementId": s.nextID("DSB")}, &effect{"disbursement", in.ApplicationID}, nil
+		return map[string]any{"disbursementId": s.nextID("DSB")}, &effect{"disbursement", in.ApplicationID, in.Amount}, nil
 	})
 	s.route("POST /payments/charges", "payments", true, func(_ *http.Request, body []byte) (any, *effect, error) {
 		var in struct {
@@ -88,7 +89,7 @@ func (s *Server) registerFinance() {
 		}
 		id := s.nextID("CHG")
 		s.charges[id] = charge{OrderID: in.OrderID, Amount: in.Amount}
-		return map[string]any{"chargeId": id, "amount": in.Amount}, &effect{"charge", in.OrderID}, nil
+		return map[string]any{"chargeId": id, "amount": in.Amount}, &effect{"charge", in.OrderID, in.Amount}, nil
 	})
 	s.route("POST /payments/refunds", "payments", true, func(_ *http.Request, body []byte) (any, *effect, error) {
 		var in struct {
@@ -106,7 +107,7 @@ func (s *Server) registerFinance() {
 		}
 		c.Refunded = c.Amount
 		s.charges[in.ChargeID] = c
-		return map[string]any{"refundId": s.nextID("RFD"), "amount": c.Amount}, &effect{"refund", c.OrderID}, nil
+		return map[string]any{"refundId": s.nextID("RFD"), "amount": c.Amount}, &effect{"refund", c.OrderID, 0}, nil
 	})
 	s.route("POST /payments/payouts", "payments", true, func(_ *http.Request, body []byte) (any, *effect, error) {
 		var in struct {
@@ -120,7 +121,7 @@ func (s *Server) registerFinance() {
 		if in.Reference == "" || in.Payee == "" || in.Amount <= 0 {
 			return nil, nil, refuse(400, CodeInvalidInput, "reference, payee and amount are required")
 		}
-		return map[string]any{"payoutId": s.nextID("PAY"), "amount": in.Amount}, &effect{"payout", in.Reference}, nil
+		return map[string]any{"payoutId": s.nextID("PAY"), "amount": in.Amount}, &effect{"payout", in.Reference, in.Amount}, nil
 	})
 }
 
@@ -163,6 +164,22 @@ func (s *Server) registerRetail() {
 		score, reasons := FraudScore(in.Amount, in.CustomerID, in.BillingCountry, in.ShippingCountry)
 		return map[string]any{"orderId": in.OrderID, "score": score, "reasons": reasons}, nil, nil
 	})
+	s.route("POST /fraud/verifications", "fraud", true, func(_ *http.Request, body []byte) (any, *effect, error) {
+		var in struct {
+			OrderID    string `json:"orderId"`
+			CustomerID string `json:"customerId"`
+		}
+		if err := decode(body, &in); err != nil {
+			return nil, nil, err
+		}
+		if in.OrderID == "" || in.CustomerID == "" {
+			return nil, nil, refuse(400, CodeInvalidInput, "orderId and customerId are required")
+		}
+		if strings.HasPrefix(in.CustomerID, "FAKE-") {
+			return nil, nil, refuse(422, CodeVerificationFailed, "customer %s did not pass verification", in.CustomerID)
+		}
+		return map[string]any{"verificationId": s.nextID("VER"), "verified": true}, &effect{"verification", in.OrderID, 0}, nil
+	})
 	s.route("POST /inventory/reservations", "inventory", true, func(_ *http.Request, body []byte) (any, *effect, error) {
 		var in struct {
 			OrderID string `json:"orderId"`
@@ -188,7 +205,7 @@ func (s *Server) registerRetail() {
 		}
 		id := s.nextID("RSV")
 		s.reserved[id] = reservation{OrderID: in.OrderID, Items: in.Items}
-		return map[string]any{"reservationId": id}, &effect{"reservation", in.OrderID}, nil
+		return map[string]any{"reservationId": id}, &effect{"reservation", in.OrderID, 0}, nil
 	})
 	s.route("POST /inventory/reservations/{id}/release", "inventory", true, func(r *http.Request, _ []byte) (any, *effect, error) {
 		id := r.PathValue("id")
@@ -204,7 +221,7 @@ func (s *Server) registerRetail() {
 		}
 		rs.Released = true
 		s.reserved[id] = rs
-		return map[string]any{"reservationId": id, "released": true}, &effect{"release", rs.OrderID}, nil
+		return map[string]any{"reservationId": id, "released": true}, &effect{"release", rs.OrderID, 0}, nil
 	})
 	s.route("GET /inventory/stock", "inventory", false, func(*http.Request, []byte) (any, *effect, error) {
 		out := map[string]int{}
@@ -226,7 +243,7 @@ func (s *Server) registerRetail() {
 			return nil, nil, refuse(400, CodeInvalidInput, "orderId and country are required")
 		}
 		id := s.nextID("SHP")
-		return map[string]any{"shipmentId": id, "tracking": "TRK" + id[4:]}, &effect{"shipment", in.OrderID}, nil
+		return map[string]any{"shipmentId": id, "tracking": "TRK" + id[4:]}, &effect{"shipment", in.OrderID, 0}, nil
 	})
 }
 
@@ -242,7 +259,7 @@ func (s *Server) simple(pattern, system, kind, prefix, idField string) {
 		if in.EmployeeID == "" {
 			return nil, nil, refuse(400, CodeInvalidInput, "employeeId is required")
 		}
-		return map[string]any{idField: s.nextID(prefix)}, &effect{kind, in.EmployeeID}, nil
+		return map[string]any{idField: s.nextID(prefix)}, &effect{kind, in.EmployeeID, 0}, nil
 	})
 }
 
@@ -263,7 +280,7 @@ func (s *Server) registerPeople() {
 		m.ID = s.nextID("MSG")
 		m.At = s.cfg.Now()
 		s.outbox = append(s.outbox, m)
-		return map[string]any{"messageId": m.ID}, &effect{"mail", m.Ref}, nil
+		return map[string]any{"messageId": m.ID}, &effect{"mail", m.Ref, 0}, nil
 	})
 	s.route("GET /mail/messages", "mail", false, func(r *http.Request, _ []byte) (any, *effect, error) {
 		to, ref := r.URL.Query().Get("to"), r.URL.Query().Get("ref")

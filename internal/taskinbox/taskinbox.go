@@ -69,6 +69,8 @@ type Task struct {
 	LastComment  string     `json:"lastComment,omitempty"`
 	LastBy       string     `json:"lastCommentBy,omitempty"`
 	FollowUp     *time.Time `json:"followUp,omitempty"`
+	// Form names the task form's fields ("*": required to approve).
+	Form []string `json:"form,omitempty"`
 }
 
 // Filter selects tasks; the zero Filter lists every open task.
@@ -408,7 +410,7 @@ func taskOf(workflowID, process string, s humantask.Summary, now time.Time) Task
 	t := Task{
 		WorkflowID: workflowID, Process: process, TaskID: s.ID, Title: s.Title, Approvals: s.Approvals, Quorum: s.Quorum,
 		WhoMayAct: s.View().WhoMayAct(), OpenedAt: s.Opened, Deadline: s.Deadline, Overdue: now.After(s.Deadline), Escalated: s.Escalated,
-		Priority: policy.PriorityName(s.Priority), FollowUp: s.FollowUp,
+		Priority: policy.PriorityName(s.Priority), FollowUp: s.FollowUp, Form: s.Fields,
 	}
 	if c := s.Claim; c != nil {
 		at := c.At

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/batonhq/baton/audit"
@@ -27,7 +29,17 @@ type Backend interface {
 	Subject(ctx context.Context, workflowID, taskID string) (humantask.Subject, error)
 	// Decide sends d to the run the subject names.
 	Decide(ctx context.Context, s humantask.Subject, d humantask.Decision) (humantask.DecisionResult, error)
+	// StartInput decodes the instance's start input (the codec decrypts
+	// it) into into: the case file's personal data.
+	StartInput(ctx context.Context, workflowID string, into any) error
+	// RecordView records in the audit trail that v.Actor opened the case
+	// file of the task the subject names (ErrViewNotRecorded when it
+	// could not be: then no personal data is shown).
+	RecordView(ctx context.Context, s humantask.Subject, v humantask.CaseView) error
 }
+
+// ErrViewNotRecorded is a case view the audit trail did not record.
+var ErrViewNotRecorded = errors.New("the view could not be recorded in the audit trail")
 
 // ErrTaskNotOpen is Subject's answer for a task that is not open.
 var ErrTaskNotOpen = errors.New("the task is not open")
@@ -70,6 +82,8 @@ type TemporalBackend struct {
 	// Source says which instances are Baton's: any other (a workflow
 	// someone started with a forged open-tasks memo) does not exist here.
 	Source taskinbox.Source
+	// DataConverter decodes start inputs (the client's: the codec).
+	DataConverter converter.DataConverter
 }
 
 // List implements taskinbox.Lister.
@@ -176,4 +190,50 @@ func (b *TemporalBackend) Decide(ctx context.Context, s humantask.Subject, d hum
 		return res, &RefusedError{Code: ae.Type(), Reason: ae.Message()}
 	}
 	return res, fmt.Errorf("decide: %w", err)
+}
+
+// StartInput reads the first event of the instance's current run and
+// decodes its input with the client's data converter.
+func (b *TemporalBackend) StartInput(ctx context.Context, workflowID string, into any) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := b.owned(ctx, workflowID); err != nil {
+		return err
+	}
+	it := b.Client.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return ErrNotFound
+	}
+	ev, err := it.Next()
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
+	if attrs == nil || len(attrs.GetInput().GetPayloads()) == 0 {
+		return fmt.Errorf("history: %s has no start input", workflowID)
+	}
+	dc := b.DataConverter
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	return dc.FromPayload(attrs.GetInput().GetPayloads()[0], into)
+}
+
+// RecordView sends the view-case update to the subject's run: the worker
+// records an accepted view in the audit store and answers view-recorded.
+func (b *TemporalBackend) RecordView(ctx context.Context, s humantask.Subject, v humantask.CaseView) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	h, err := b.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: s.WorkflowID, RunID: s.RunID, UpdateName: humantask.UpdateViewCase,
+		Args: []any{v}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() == humantask.ViewRecorded {
+		return nil
+	}
+	return fmt.Errorf("%w: %v", ErrViewNotRecorded, err)
 }

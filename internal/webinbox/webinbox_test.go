@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,10 +37,44 @@ type fakeBackend struct {
 	mu          sync.Mutex
 	decisions   []humantask.Decision
 	refuseActor string
+	// refuseValue, when set, is the gate's invalid-value refusal of every
+	// decision ("field: why"), as the workflow answers a value the page
+	// could not judge (a later approver's differing value).
+	refuseValue string
 	// pages, when set, answer ana's listing by cursor; filters are the
 	// listings asked for.
 	pages   map[string]taskinbox.Page
 	filters []taskinbox.Filter
+	// views are the case views recorded; viewErr refuses to record them.
+	views   []humantask.CaseView
+	viewErr error
+}
+
+// counterOffer is the fake underwriting task's form (as the loan's).
+var counterOffer = humantask.Form{
+	humantask.Money("counterAmount", "Counter-offer amount", "EUR").Range(1000, 40000),
+	humantask.Integer("counterTermMonths", "Counter-offer term (months)").IntRange(6, 360),
+	humantask.Text("conditions", "Conditions of the offer").Length(0, 1000).MarkPersonal(),
+}
+
+func (f *fakeBackend) StartInput(_ context.Context, id string, into any) error {
+	if id != wf {
+		return ErrNotFound
+	}
+	return json.Unmarshal([]byte(`{"applicationId":"A-1","applicantId":"C-1002","amount":40000,"termMonths":48,"purpose":"kitchen renovation"}`), into)
+}
+
+func (f *fakeBackend) RecordView(_ context.Context, s humantask.Subject, v humantask.CaseView) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.viewErr != nil {
+		return f.viewErr
+	}
+	if s != subject {
+		return fmt.Errorf("view sent to %+v, not the task's subject", s)
+	}
+	f.views = append(f.views, v)
+	return nil
 }
 
 func (f *fakeBackend) List(_ context.Context, filter taskinbox.Filter) (taskinbox.Page, error) {
@@ -63,7 +98,7 @@ func (f *fakeBackend) Instance(_ context.Context, id string) (*Instance, error) 
 		WorkflowID: wf,
 		Status:     record.Status{Process: "loan", Stage: "underwriting", StageIndex: 3, StageTotal: 5, Facts: map[string]string{"amount": "40,000.00"}},
 		Tasks: []humantask.TaskView{{ID: "underwriting", Title: "Underwriting decision", State: humantask.StateOpen, Roles: []string{"underwriter"}, Quorum: 1,
-			Deadline: time.Now().Add(47 * time.Hour), Exclusions: []humantask.Exclusion{{User: "ben", Reason: "the requester"}}}},
+			Deadline: time.Now().Add(47 * time.Hour), Exclusions: []humantask.Exclusion{{User: "ben", Reason: "the requester"}}, Subject: subject, Form: counterOffer}},
 		Audit: []audit.Entry{{Time: time.Now(), Actor: "system", Action: audit.ActionTaskOpened, TaskID: "underwriting"}},
 	}, nil
 }
@@ -88,6 +123,9 @@ func (f *fakeBackend) Decide(_ context.Context, s humantask.Subject, d humantask
 		return humantask.DecisionResult{}, fmt.Errorf("sent to %+v, not the task's subject", s)
 	}
 	f.decisions = append(f.decisions, d)
+	if f.refuseValue != "" {
+		return humantask.DecisionResult{}, &RefusedError{Code: humantask.RefusedValue, Reason: f.refuseValue}
+	}
 	if d.Actor == f.refuseActor {
 		return humantask.DecisionResult{}, &RefusedError{Code: humantask.RefusedExcluded, Reason: d.Actor + ` may not decide task "underwriting": separation of duties (the requester)`}
 	}
@@ -408,12 +446,12 @@ func TestRejectNeedsAReason(t *testing.T) {
 	in := newInbox(t, nil)
 	in.devSignIn("ana")
 	page := "/tasks/" + wf + "/underwriting"
-	in.post(page+"/decide", url.Values{"verdict": {"reject"}, "comment": {"  "}, "csrf_token": {in.token(page)}}, in.srv.URL)
+	code, _, body := in.post(page+"/decide", url.Values{"verdict": {"reject"}, "comment": {"  "}, "csrf_token": {in.token(page)}}, in.srv.URL)
 	if n := len(in.backend.sent()); n != 0 {
 		t.Fatalf("a reject without a reason was sent")
 	}
-	if _, _, body := in.get(page); !strings.Contains(body, "A reason is required to reject.") {
-		t.Fatalf("no message:\n%s", body)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "A reason is required to reject.") {
+		t.Fatalf("no message: %d\n%s", code, body)
 	}
 }
 
@@ -583,6 +621,93 @@ func TestListPages(t *testing.T) {
 	for _, f := range in.backend.filters {
 		if f.User != "ana" || f.Limit != pageSize {
 			t.Errorf("listing asked for %+v", f)
+		}
+	}
+}
+
+// The case page shows the case file formatted (money with separators and
+// currency), the form from its declaration; an eligible user sees the
+// personal data once the view is recorded (signed by the inbox), an
+// excluded one does not, and neither does anyone when the view cannot be
+// recorded.
+func TestCasePageShowsPersonalDataOnlyToEligibleUsersOnceRecorded(t *testing.T) {
+	in := newInbox(t, nil)
+	page := "/tasks/" + wf + "/underwriting"
+	in.devSignIn("ana")
+	_, _, body := in.get(page)
+	for _, want := range []string{"Amount applied for", "40,000.00 EUR", "48 months", "C-1002", "kitchen renovation",
+		`<label for="f-counterAmount">Counter-offer amount`, `<span class="currency">EUR</span>`, "1,000.00 EUR to 40,000.00 EUR", `name="f-conditions"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("ana's case page lacks %q", want)
+		}
+	}
+	views := in.backend.views
+	if len(views) != 1 || views[0].Actor != "ana" || views[0].Signer != "inbox" || views[0].TaskID != "underwriting" {
+		t.Fatalf("views = %+v", views)
+	}
+	sig, _ := base64.StdEncoding.DecodeString(views[0].Signature)
+	if !ed25519.Verify(in.pub, humantask.ViewSigningBytes(subject, views[0]), sig) {
+		t.Error("the view is not signed by the inbox")
+	}
+
+	excluded := newInbox(t, nil)
+	excluded.devSignIn("ben")
+	_, _, body = excluded.get(page)
+	if strings.Contains(body, "kitchen renovation") || strings.Contains(body, "C-1002") || !strings.Contains(body, "Personal details are shown only to the people who may decide this task.") {
+		t.Errorf("an excluded user sees personal data:\n%s", body)
+	}
+	if len(excluded.backend.views) != 0 {
+		t.Errorf("an excluded user's view was recorded as one of personal data")
+	}
+
+	down := newInbox(t, nil)
+	down.backend.viewErr = ErrViewNotRecorded
+	down.devSignIn("ana")
+	if _, _, body = down.get(page); strings.Contains(body, "kitchen renovation") || !strings.Contains(body, "could not be recorded") {
+		t.Errorf("personal data shown without a recorded view:\n%s", body)
+	}
+}
+
+// A value the form refuses is shown beside its field with what was typed
+// kept, and nothing is sent; a valid one is sent canonical, a personal one
+// with a salt.
+func TestFormErrorsBesideTheField(t *testing.T) {
+	in := newInbox(t, nil)
+	in.devSignIn("ana")
+	page := "/tasks/" + wf + "/underwriting"
+	code, _, body := in.post(page+"/decide", url.Values{"verdict": {"approve"}, "f-counterAmount": {"45,000"}, "f-counterTermMonths": {"60"},
+		"comment": {"ok"}, "csrf_token": {in.token(page)}}, in.srv.URL)
+	if code != http.StatusUnprocessableEntity || len(in.backend.sent()) != 0 {
+		t.Fatalf("an amount above the request: %d, sent %d", code, len(in.backend.sent()))
+	}
+	for _, want := range []string{`id="f-counterAmount-error" role="alert">45,000.00 EUR is above the maximum 40,000.00 EUR</p>`, `value="45,000"`, `value="60"`, ">ok</textarea>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q:\n%s", want, body)
+		}
+	}
+	code, _, _ = in.post(page+"/decide", url.Values{"verdict": {"approve"}, "f-counterAmount": {"30000"}, "f-conditions": {"payslips"},
+		"csrf_token": {in.token(page)}}, in.srv.URL)
+	sent := in.backend.sent()
+	if code != http.StatusSeeOther || len(sent) != 1 || sent[0].Values["counterAmount"] != "30000.00" || sent[0].Values["conditions"] != "payslips" || sent[0].Salt == "" {
+		t.Fatalf("valid values: %d %+v", code, sent)
+	}
+}
+
+// The workflow's gate refusing a value (one the page could not judge)
+// shows the gate's words beside that field, with the values kept.
+func TestGateValueRefusalBesideTheField(t *testing.T) {
+	in := newInbox(t, nil)
+	in.backend.refuseValue = "counterTermMonths: differs from what carla entered (60)"
+	in.devSignIn("ana")
+	page := "/tasks/" + wf + "/underwriting"
+	code, _, body := in.post(page+"/decide", url.Values{"verdict": {"approve"}, "f-counterAmount": {"30000"}, "f-counterTermMonths": {"48"},
+		"comment": {"fine"}, "csrf_token": {in.token(page)}}, in.srv.URL)
+	if code != http.StatusUnprocessableEntity {
+		t.Fatalf("a refused value: %d, want the form again (422)", code)
+	}
+	for _, want := range []string{`id="f-counterTermMonths-error" role="alert">differs from what carla entered (60)</p>`, `value="30000"`, `value="48"`, ">fine</textarea>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q:\n%s", want, body)
 		}
 	}
 }
