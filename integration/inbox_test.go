@@ -190,7 +190,7 @@ func TestInboxInTheBrowser(t *testing.T) {
 	waitTask(t, loan, "--namespace", in.ns.ns)
 	waitTask(t, exp, "--namespace", in.ns.ns)
 	eventually(t, "ana's task in the starter's inbox", func() bool {
-		return strings.Contains(runBin(t, "starter", "tasks", "--user", "ana", "--namespace", in.ns.ns).stdout, loan)
+		return strings.Contains(in.ns.starter(t, "tasks", "--user", "ana"), loan) // the namespace's read model
 	})
 
 	b := newBrowser(t)
