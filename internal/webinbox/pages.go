@@ -516,16 +516,8 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, user string) {
 			return
 		}
 	}
-	subject, err := s.Backend.Subject(ctx, wf, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		s.flashBack(w, r, "/", "", wf+" has ended: nothing left to decide.")
-		return
-	case errors.Is(err, ErrTaskNotOpen):
-		s.flashBack(w, r, "/", "", fmt.Sprintf("%s, task %s: no longer open, nothing left to decide.", wf, id))
-		return
-	case err != nil:
-		s.fail(w, r, err)
+	subject, ok := s.openSubject(w, r, wf, id, "decide")
+	if !ok {
 		return
 	}
 	s.sign(subject, s.sessions.GetString(ctx, keyAuthn), &d)

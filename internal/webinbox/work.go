@@ -360,16 +360,8 @@ func (s *server) act(w http.ResponseWriter, r *http.Request, user string) {
 		s.flashBack(w, r, back, "", "Choose claim, release, comment, priority or follow-up.")
 		return
 	}
-	subject, err := s.Backend.Subject(ctx, wf, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		s.flashBack(w, r, "/", "", wf+" has ended: nothing left to do.")
-		return
-	case errors.Is(err, ErrTaskNotOpen):
-		s.flashBack(w, r, "/", "", fmt.Sprintf("%s, task %s: no longer open.", wf, id))
-		return
-	case err != nil:
-		s.fail(w, r, err)
+	subject, ok := s.openSubject(w, r, wf, id, "do")
+	if !ok {
 		return
 	}
 	signing.SignActionAsSigner(s.Key, s.Signer, s.sessions.GetString(ctx, keyAuthn), subject, &a)
@@ -658,4 +650,21 @@ func since(t *time.Time, now time.Time) string {
 		return u.Format("15:04")
 	}
 	return u.Format("Jan 2 15:04")
+}
+
+// openSubject reads the open task's subject; false when it has answered
+// already (the instance ended or the task closed: nothing left to what).
+func (s *server) openSubject(w http.ResponseWriter, r *http.Request, wf, id, what string) (humantask.Subject, bool) {
+	subject, err := s.Backend.Subject(r.Context(), wf, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s.flashBack(w, r, "/", "", wf+" has ended: nothing left to "+what+".")
+	case errors.Is(err, ErrTaskNotOpen):
+		s.flashBack(w, r, "/", "", fmt.Sprintf("%s, task %s: no longer open, nothing left to %s.", wf, id, what))
+	case err != nil:
+		s.fail(w, r, err)
+	default:
+		return subject, true
+	}
+	return subject, false
 }
