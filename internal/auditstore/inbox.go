@@ -66,6 +66,8 @@ type InboxTask struct {
 	LastComment   string     `json:"lastComment,omitempty"`
 	LastCommentBy string     `json:"lastCommentBy,omitempty"`
 	LastCommentAt *time.Time `json:"lastCommentAt,omitempty"`
+	// Form names the task form's fields ("*": required to approve).
+	Form []string `json:"form,omitempty"`
 }
 
 // inboxActions are the entries the fold reads (with their data).
@@ -170,6 +172,7 @@ func openedTask(workflowID, process, key string, e inboxEntry, o humantask.Opene
 		Process: process, BusinessKey: key, Title: o.Title,
 		Roles: o.Spec.Roles, Users: o.Spec.Users, DelegateRoles: o.Spec.DelegateRoles,
 		Quorum: o.Spec.Quorum, OpenedAt: e.At, Deadline: o.Spec.Deadline.UTC(), Priority: policy.PriorityNormal,
+		Form: o.Spec.Form.Names(),
 	}
 	if len(t.Roles) > 0 {
 		// The delegate roles of a task with candidate roles are its roles
@@ -328,7 +331,7 @@ func refoldInstance(ctx context.Context, tx pgx.Tx, workflowID string) error {
 
 const inboxColumns = `workflow_id, task_id, run_id, occurrence, process, business_key, process_title, title, summary, stage, amount,
 	roles, users, excluded, voted, delegates, delegate_roles, quorum, approvals, opened_at, deadline, escalated, priority,
-	follow_up, claimed_by, claimed_at, claim_exclusive, comments, last_comment, last_comment_by, last_comment_at`
+	follow_up, claimed_by, claimed_at, claim_exclusive, comments, last_comment, last_comment_by, last_comment_at, form`
 
 func queueInboxInsert(b *pgx.Batch, t *InboxTask) {
 	var claimedBy *string
@@ -336,11 +339,11 @@ func queueInboxInsert(b *pgx.Batch, t *InboxTask) {
 		claimedBy = &t.ClaimedBy
 	}
 	b.Queue(`INSERT INTO inbox_tasks (`+inboxColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-		$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)`,
+		$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`,
 		t.WorkflowID, t.TaskID, t.RunID, t.Occurrence, t.Process, t.BusinessKey, t.ProcessTitle, t.Title, t.Summary, t.Stage, t.Amount,
 		nonNil(t.Roles), nonNil(t.Users), nonNil(t.Excluded), nonNil(t.Voted), nonNil(t.Delegates), nonNil(t.DelegateRoles),
 		t.Quorum, t.Approvals, t.OpenedAt, t.Deadline, t.Escalated, t.Priority,
-		t.FollowUp, claimedBy, t.ClaimedAt, t.Exclusive, t.Comments, t.LastComment, t.LastCommentBy, t.LastCommentAt)
+		t.FollowUp, claimedBy, t.ClaimedAt, t.Exclusive, t.Comments, t.LastComment, t.LastCommentBy, t.LastCommentAt, nonNil(t.Form))
 }
 
 func nonNil(s []string) []string {

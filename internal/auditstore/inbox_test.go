@@ -88,7 +88,7 @@ func TestReadModelFollowsTheTrail(t *testing.T) {
 			if r.WorkflowID != "loan-RM-1" || r.TaskID != "underwriting" || r.Title != "Underwriting decision for loan-RM-1" ||
 				r.ProcessTitle != "Loan origination" || r.Summary != "Loan RM-1: 150,000.00 over 60 months" || r.Amount == nil || *r.Amount != 150000 ||
 				!strings.Contains(r.Stage, "3 of 5") || r.Quorum != 2 || r.Priority != policy.PriorityHigh || !slices.Equal(r.Roles, []string{"underwriter"}) ||
-				r.Deadline.Sub(r.OpenedAt) != 48*time.Hour {
+				r.Deadline.Sub(r.OpenedAt) != 48*time.Hour || len(r.Form) == 0 || !strings.HasPrefix(r.Form[0], "counterAmount") {
 				t.Errorf("the opened task: %+v", r)
 			}
 		case audit.ActionDecisionAccepted:

@@ -384,7 +384,7 @@ func scanInboxTask(rows pgx.Rows) (InboxTask, error) {
 	var claimedBy *string
 	err := rows.Scan(&t.WorkflowID, &t.TaskID, &t.RunID, &t.Occurrence, &t.Process, &t.BusinessKey, &t.ProcessTitle, &t.Title, &t.Summary, &t.Stage, &t.Amount,
 		&t.Roles, &t.Users, &t.Excluded, &t.Voted, &t.Delegates, &t.DelegateRoles, &t.Quorum, &t.Approvals, &t.OpenedAt, &t.Deadline, &t.Escalated, &t.Priority,
-		&t.FollowUp, &claimedBy, &t.ClaimedAt, &t.Exclusive, &t.Comments, &t.LastComment, &t.LastCommentBy, &t.LastCommentAt)
+		&t.FollowUp, &claimedBy, &t.ClaimedAt, &t.Exclusive, &t.Comments, &t.LastComment, &t.LastCommentBy, &t.LastCommentAt, &t.Form)
 	if err != nil {
 		return t, fmt.Errorf("audit store: read an open task: %w", err)
 	}

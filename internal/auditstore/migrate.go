@@ -163,6 +163,7 @@ CREATE TABLE inbox_tasks (
 	last_comment    text             NOT NULL DEFAULT '',
 	last_comment_by text             NOT NULL DEFAULT '',
 	last_comment_at timestamptz,
+	form            text[]           NOT NULL DEFAULT '{}',
 	-- The id after the process prefix ("A-17" of "loan-A-17"), for search.
 	key_id          text             GENERATED ALWAYS AS (lower(substr(business_key, strpos(business_key, '-') + 1))) STORED,
 	PRIMARY KEY (workflow_id, task_id)

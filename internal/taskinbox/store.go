@@ -136,7 +136,7 @@ func TaskOfRow(r auditstore.InboxTask, now time.Time) Task {
 		WhoMayAct: v.WhoMayAct(), OpenedAt: r.OpenedAt, Deadline: r.Deadline, Overdue: now.After(r.Deadline), Escalated: r.Escalated,
 		ProcessTitle: r.ProcessTitle, Summary: r.Summary, Stage: r.Stage, Amount: r.Amount, Priority: policy.PriorityName(r.Priority),
 		ClaimedBy: r.ClaimedBy, ClaimedAt: r.ClaimedAt, Exclusive: r.Exclusive,
-		Comments: r.Comments, LastComment: r.LastComment, LastBy: r.LastCommentBy, FollowUp: r.FollowUp,
+		Comments: r.Comments, LastComment: r.LastComment, LastBy: r.LastCommentBy, FollowUp: r.FollowUp, Form: r.Form,
 	}
 }
 
