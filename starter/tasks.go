@@ -295,10 +295,11 @@ func plural(n int, what string) string {
 
 func (a *app) printTasks(rows []taskinbox.Task, now time.Time) error {
 	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-	// At most 100 columns for a usual row: the priority (when not
-	// normal), the claim's holder and what is late share the unnamed
-	// column; -o json has every field (the amount, the claim's time).
-	fmt.Fprintln(w, "WORKFLOW\tTASK\tAPPROVALS\tWHO MAY ACT\tDUE\t\tFORM")
+	// At most 100 columns (bytes) for a usual row: VOTES are the
+	// approvals so far of those needed; the priority (when not normal),
+	// the claim's holder and what is late share the unnamed column; -o
+	// json has every field (the amount, the claim's time).
+	fmt.Fprintln(w, "WORKFLOW\tTASK\tVOTES\tWHO MAY ACT\tDUE\t\tFORM")
 	for _, r := range rows {
 		mark := ""
 		if now.After(r.Deadline) {
