@@ -32,11 +32,31 @@ const (
 	// ActionTaskHeld: a reset run could not honour a recorded decision (the
 	// task differs from the one decided): the task waits for an operator.
 	ActionTaskHeld = "task-held"
+
+	// Work on a task that decides nothing (humantask's act update and
+	// action signal): claims, comments, priority, follow-up.
+	ActionClaimed       = "task-claimed"
+	ActionReleased      = "task-released"
+	ActionClaimLapsed   = "claim-lapsed"
+	ActionCommented     = "task-commented"
+	ActionPrioritySet   = "priority-set"
+	ActionFollowUpSet   = "follow-up-set"
+	ActionActionRefused = "task-action-refused"
+
+	// Substitutes (package substitutes): set, ended (by someone, or by
+	// itself at the end of its window), refused.
+	ActionSubstituteSet     = "substitute-set"
+	ActionSubstituteEnded   = "substitute-ended"
+	ActionSubstituteRefused = "substitute-refused"
 	// ActionCaseViewed: a user opened a task's case file with its personal
 	// data (recorded by the worker from the view-case update's validator,
 	// never in history).
 	ActionCaseViewed = "case-viewed"
 )
+
+// WorkActions are the entries that record work on a task without deciding
+// it (readers that look for decisions and steps skip them).
+var WorkActions = []string{ActionClaimed, ActionReleased, ActionClaimLapsed, ActionCommented, ActionPrioritySet, ActionFollowUpSet, ActionActionRefused}
 
 // EndActions are the entries that end an instance (its outcome).
 var EndActions = []string{ActionCompleted, ActionFailed}

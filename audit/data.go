@@ -42,6 +42,9 @@ type Vote struct {
 	// the actor (see humantask.Decision).
 	Signer        string `json:"signer,omitempty"`
 	Authenticated string `json:"authenticated,omitempty"`
+	// For names the user Actor decided for, as their substitute while
+	// they were away (see policy.Substitute); their vote is spent too.
+	For string `json:"for,omitempty"`
 	// Values are the task form's values this decision entered, canonical,
 	// personal fields left out (the decision entries hold their digests).
 	Values map[string]string `json:"values,omitempty"`

@@ -26,11 +26,14 @@ import (
 type DecisionData struct {
 	Decision Decision `json:"decision"`
 	Subject  Subject  `json:"subject"`
+	// For is the substitution the actor decided under, standing in for
+	// its principal (nil: as themselves).
+	For *policy.Substitute `json:"for,omitempty"`
 }
 
 // decisionData encodes a decision entry's data.
 func decisionData(d Decision, s Subject) json.RawMessage {
-	b, _ := json.Marshal(DecisionData{Decision: d, Subject: s})
+	b, _ := json.Marshal(DecisionData{Decision: d, Subject: s, For: d.acting})
 	return b
 }
 
@@ -163,6 +166,10 @@ type Decision struct {
 	// (e.g. "oidc https://login.example.com"). Both are covered by it.
 	Signer        string `json:"signer,omitempty"`
 	Authenticated string `json:"authenticated,omitempty"`
+
+	// acting is the substitution the gate found the actor decides under
+	// (not sent: the gate decides it from the directory).
+	acting *policy.Substitute
 	// Values are the task form's fields as entered (Form.Check: canonical
 	// or as people type them), by field name; covered by the signature.
 	Values map[string]string `json:"values,omitempty"`
@@ -271,7 +278,13 @@ func jsonString(s string) string {
 
 // Sign fills in d's signature over subject with key.
 func Sign(key ed25519.PrivateKey, s Subject, d *Decision) {
-	d.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(key, SigningBytes(s, *d)))
+	d.Signature = SignBytes(key, SigningBytes(s, *d))
+}
+
+// SignBytes is key's signature of msg as messages carry it (base64): for
+// actions (ActionSigningBytes) and substitutions, signed as decisions are.
+func SignBytes(key ed25519.PrivateKey, msg []byte) string {
+	return base64.StdEncoding.EncodeToString(ed25519.Sign(key, msg))
 }
 
 // VerifySignature checks sig (base64) over msg with user's public key; the

@@ -5,7 +5,6 @@ package humantask
 // accepted decision.
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -50,6 +49,7 @@ func New(ctx workflow.Context, rec Host) (*Tasks, error) {
 				m.refused(ctx, d, err, "update")
 				return DecisionResult{}, m.refusedUpdate(ctx, err)
 			}
+			d.acting = checked.acting
 			return m.apply(ctx, t, d, "update", nil), nil
 		},
 		workflow.UpdateHandlerOptions{
@@ -59,18 +59,15 @@ func New(ctx workflow.Context, rec Host) (*Tasks, error) {
 			// the local activity, and checks with them laid over the
 			// pinned policy, as the handler does.
 			Validator: func(ctx workflow.Context, d Decision) error {
-				pol := m.rec.Policy()
-				if pol != nil {
-					if live := m.rec.CurrentDirectory(d.Actor, d.DelegateTo); live != nil {
-						pol = Overlay(pol, live, d.Actor, d.DelegateTo)
-					}
-				}
-				_, err := m.check(ctx, &d, pol)
+				_, err := m.check(ctx, &d, m.currentPolicy(ctx, d.Actor, d.DelegateTo))
 				return m.refusedUpdate(ctx, err)
 			},
 			Description: "Decide a human task: approve, reject or delegate",
 		})
 	if err != nil {
+		return nil, err
+	}
+	if err := m.registerActions(ctx); err != nil {
 		return nil, err
 	}
 	if err := m.registerViews(ctx); err != nil {
@@ -124,6 +121,7 @@ func (m *Tasks) onSignal(ctx workflow.Context, raw converter.RawValue) {
 		m.refused(ctx, d, err, "signal")
 		return
 	}
+	d.acting = checked.acting
 	m.apply(ctx, t, d, "signal", nil)
 }
 
@@ -172,15 +170,41 @@ func ActorOrUnknown(a string) string {
 // message out of its bounds, or one before the policy is pinned, reads
 // nothing: the check refuses it as it is.
 func (m *Tasks) checkLive(ctx workflow.Context, d *Decision) (*task, error) {
-	pol := m.rec.Policy()
-	if pol != nil && d.bounds() == nil {
-		live, err := m.rec.LiveDirectory(ctx, d.Actor, d.DelegateTo)
-		if err != nil {
-			return nil, refuse(RefusedUnavailable, "the directory could not be read: %v", err)
-		}
-		pol = Overlay(pol, live, d.Actor, d.DelegateTo)
+	pol, err := m.livePolicy(ctx, d.bounds() == nil, d.Actor, d.DelegateTo)
+	if err != nil {
+		return nil, err
 	}
 	return m.check(ctx, d, pol)
+}
+
+// livePolicy is the policy a message is judged by in a handler: the pinned
+// one with the live directory entries of users (and the substitutions in
+// force now, workflow time, in which they stand in) laid over it, read
+// through the recorded local activity. A message out of its bounds
+// (inBounds false), or one before the policy is pinned, reads nothing.
+func (m *Tasks) livePolicy(ctx workflow.Context, inBounds bool, users ...string) (*policy.Policy, error) {
+	pol := m.rec.Policy()
+	if pol == nil || !inBounds {
+		return pol, nil
+	}
+	live, err := m.rec.LiveDirectory(ctx, users...)
+	if err != nil {
+		return nil, refuse(RefusedUnavailable, "the directory could not be read: %v", err)
+	}
+	return OverlayAt(pol, live, workflow.Now(ctx), users...), nil
+}
+
+// currentPolicy is livePolicy for an update's validator, which cannot
+// call an activity: the worker's current directory read in memory, or the
+// pinned policy alone when the worker gave none.
+func (m *Tasks) currentPolicy(ctx workflow.Context, users ...string) *policy.Policy {
+	pol := m.rec.Policy()
+	if pol != nil {
+		if live := m.rec.CurrentDirectory(users...); live != nil {
+			pol = OverlayAt(pol, live, workflow.Now(ctx), users...)
+		}
+	}
+	return pol
 }
 
 // Refusal is a decision the policy forbids: Code classifies it (a metric
@@ -213,6 +237,8 @@ const (
 	// RefusedStarting: the instance has not pinned its policy yet; the same
 	// request a moment later is decided (the starter retries it).
 	RefusedStarting = "starting"
+	// RefusedClaimed: another user holds an exclusive claim on the task.
+	RefusedClaimed = "claimed"
 )
 
 func refuse(code, format string, args ...any) *Refusal {
@@ -234,58 +260,21 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 	if d.Actor == "" {
 		return nil, refuse(RefusedInvalid, "actor: required")
 	}
-	if pol == nil {
-		return nil, refuse(RefusedNoOpenTask, "the process is starting: no task is open yet")
-	}
-	user, known := pol.Users[d.Actor]
-	if !known {
-		if _, pinned := m.rec.Policy().Users[d.Actor]; pinned {
-			return nil, refuse(RefusedNoRole, "actor: %q is no longer in the directory", d.Actor)
-		}
-		return nil, refuse(RefusedInvalid, "actor: %q is not in the directory", d.Actor)
-	}
-	if d.TaskID == "" {
-		open := m.openIDs()
-		switch len(open) {
-		case 0:
-			if n := len(m.tasks); n > 0 {
-				last := m.tasks[n-1]
-				return nil, refuse(RefusedNoOpenTask, "no task is open: task %q is already %s", last.spec.ID, last.state)
-			}
-			return nil, refuse(RefusedNoOpenTask, "no task is open")
-		case 1:
-			d.TaskID = open[0]
-		default:
-			return nil, refuse(RefusedNoOpenTask, "taskId: required, %d tasks are open (%s)", len(open), strings.Join(open, ", "))
-		}
-	}
-	t := m.find(d.TaskID)
-	if t == nil {
-		return nil, refuse(RefusedUnknownTask, "task %q: unknown task (open: %s)", d.TaskID, orNone(m.openIDs()))
-	}
-	if t.state != StateOpen {
-		return nil, refuse(RefusedClosed, "task %q is already %s", d.TaskID, t.state)
-	}
-	if t.held != "" {
-		return nil, refuse(RefusedHeld, "task %q is held for an operator: %s", d.TaskID, t.held)
+	t, user, err := m.resolve(d.Actor, &d.TaskID, pol)
+	if err != nil {
+		return nil, err
 	}
 	if err := m.checkSignature(ctx, t, d, pol, user); err != nil {
 		return nil, refuse(RefusedSignature, "%s", err.Error())
 	}
 	v := t.view()
-	switch MayAct(pol, d.Actor, v) {
-	case RefusedExcluded:
-		reason, _ := v.exclusion(d.Actor)
-		return nil, refuse(RefusedExcluded, "%s may not decide task %q: separation of duties (%s)", d.Actor, d.TaskID, reason)
-	case RefusedNoRole:
-		if slices.Contains(v.Delegates, d.Actor) && !v.named(d.Actor) {
-			return nil, refuse(RefusedNoRole, "%s may not decide task %q: it was delegated to %s, who no longer holds %s",
-				d.Actor, d.TaskID, d.Actor, "role "+strings.Join(v.DelegateRoles, " or "))
-		}
-		return nil, refuse(RefusedNoRole, "%s may not decide task %q: needs %s", d.Actor, d.TaskID, candidatesText(v))
-	case RefusedAlreadyDecided:
-		return nil, refuse(RefusedAlreadyDecided, "%s already decided task %q", d.Actor, d.TaskID)
+	if r := mayActRefusal(pol, d.Actor, "decide", v); r != nil {
+		return nil, r
 	}
+	if r := t.claimedByOther(d.Actor, "decide"); r != nil {
+		return nil, r
+	}
+	d.acting = v.actingFor(pol, d.Actor)
 	if err := t.checkValues(d); err != nil {
 		return nil, refuse(RefusedValue, "%s", err.Error())
 	}
@@ -324,6 +313,66 @@ func (m *Tasks) check(ctx workflow.Context, d *Decision, pol *policy.Policy) (*t
 	return t, nil
 }
 
+// resolve finds the open task a message by actor names (the only open
+// one when taskID is empty, which it then fills in) and actor's directory
+// entry under pol: the checks every message on a task passes first.
+func (m *Tasks) resolve(actor string, taskID *string, pol *policy.Policy) (*task, policy.User, error) {
+	if pol == nil {
+		return nil, policy.User{}, refuse(RefusedNoOpenTask, "the process is starting: no task is open yet")
+	}
+	user, known := pol.Users[actor]
+	if !known {
+		if _, pinned := m.rec.Policy().Users[actor]; pinned {
+			return nil, user, refuse(RefusedNoRole, "actor: %q is no longer in the directory", actor)
+		}
+		return nil, user, refuse(RefusedInvalid, "actor: %q is not in the directory", actor)
+	}
+	if *taskID == "" {
+		open := m.openIDs()
+		switch len(open) {
+		case 0:
+			if n := len(m.tasks); n > 0 {
+				last := m.tasks[n-1]
+				return nil, user, refuse(RefusedNoOpenTask, "no task is open: task %q is already %s", last.spec.ID, last.state)
+			}
+			return nil, user, refuse(RefusedNoOpenTask, "no task is open")
+		case 1:
+			*taskID = open[0]
+		default:
+			return nil, user, refuse(RefusedNoOpenTask, "taskId: required, %d tasks are open (%s)", len(open), strings.Join(open, ", "))
+		}
+	}
+	t := m.find(*taskID)
+	if t == nil {
+		return nil, user, refuse(RefusedUnknownTask, "task %q: unknown task (open: %s)", *taskID, orNone(m.openIDs()))
+	}
+	if t.state != StateOpen {
+		return nil, user, refuse(RefusedClosed, "task %q is already %s", *taskID, t.state)
+	}
+	if t.held != "" {
+		return nil, user, refuse(RefusedHeld, "task %q is held for an operator: %s", *taskID, t.held)
+	}
+	return t, user, nil
+}
+
+// mayActRefusal is MayAct's answer as a refusal saying why (nil when
+// actor may decide the task); what names the attempt ("decide", "claim").
+func mayActRefusal(pol *policy.Policy, actor, what string, v TaskView) *Refusal {
+	switch MayAct(pol, actor, v) {
+	case RefusedExcluded:
+		return refuse(RefusedExcluded, "%s may not %s task %q: separation of duties (%s)", actor, what, v.ID, v.exclusionText(pol, actor))
+	case RefusedNoRole:
+		if slices.Contains(v.Delegates, actor) && !v.named(actor) {
+			return refuse(RefusedNoRole, "%s may not %s task %q: it was delegated to %s, who no longer holds %s",
+				actor, what, v.ID, actor, "role "+strings.Join(v.DelegateRoles, " or "))
+		}
+		return refuse(RefusedNoRole, "%s may not %s task %q: needs %s", actor, what, v.ID, candidatesText(v))
+	case RefusedAlreadyDecided:
+		return refuse(RefusedAlreadyDecided, "%s", v.decidedText(pol, actor, what))
+	}
+	return nil
+}
+
 // checkValues checks a decision's form values against the task's form:
 // types, bounds, required fields, the salt personal values need. The
 // first approval of a task enters its values; a later approval of the same
@@ -357,29 +406,42 @@ func (t *task) checkValues(d *Decision) error {
 	return checkSalt(t.spec.Form, d.Values, d.Salt)
 }
 
-// checkSignature verifies a signed decision over its task's subject:
-// against the actor's key, or, when it names a signer, against that
-// signer's key if the policy (pinned, with the worker's live signers laid
-// over it) lists it: a trusted signer may sign for any actor, only then.
-func (m *Tasks) checkSignature(ctx workflow.Context, t *task, d *Decision, pol *policy.Policy, u policy.User) error {
-	if d.Signature == "" {
-		if d.Signer != "" {
-			return fmt.Errorf("signature: signer %s sent no signature", d.Signer)
+// checkSignature verifies a signed decision over its task's subject (see
+// verifySigned).
+func (m *Tasks) checkSignature(_ workflow.Context, t *task, d *Decision, pol *policy.Policy, u policy.User) error {
+	return verifySigned(pol, u, d.Actor, d.Signer, d.Signature, func() []byte { return SigningBytes(t.subject, *d) })
+}
+
+// VerifySigned checks a signed message of actor under pol (see
+// verifySigned): for messages beside decisions and actions that are signed
+// the same way (a substitution).
+func VerifySigned(pol *policy.Policy, actor, signer, signature string, msg []byte) error {
+	return verifySigned(pol, pol.Users[actor], actor, signer, signature, func() []byte { return msg })
+}
+
+// verifySigned verifies a signed message of actor: against the actor's
+// key, or, when it names a signer, against that signer's key if the
+// policy (pinned, with the worker's live signers laid over it) lists it: a
+// trusted signer may sign for any actor, only then. An unsigned message
+// passes unless the policy requires signatures. msg gives the signed bytes.
+func verifySigned(pol *policy.Policy, u policy.User, actor, signer, signature string, msg func() []byte) error {
+	if signature == "" {
+		if signer != "" {
+			return fmt.Errorf("signature: signer %s sent no signature", signer)
 		}
 		if pol.RequireSignedDecisions {
 			return fmt.Errorf("signature: the policy requires signed decisions")
 		}
 		return nil
 	}
-	msg := SigningBytes(t.subject, *d)
-	if d.Signer != "" {
-		s, trusted := pol.Signers[d.Signer]
+	if signer != "" {
+		s, trusted := pol.Signers[signer]
 		if !trusted {
-			return fmt.Errorf("signature: signer %s is not trusted by policy %s", d.Signer, pol.Version)
+			return fmt.Errorf("signature: signer %s is not trusted by policy %s", signer, pol.Version)
 		}
-		return VerifySignerSignature(d.Signer, d.Actor, s, msg, d.Signature)
+		return VerifySignerSignature(signer, actor, s, msg(), signature)
 	}
-	return VerifySignature(d.Actor, u, msg, d.Signature)
+	return VerifySignature(actor, u, msg(), signature)
 }
 
 // apply records an accepted decision, d as received; check has passed. A
@@ -389,20 +451,20 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string, fro
 	now := workflow.Now(ctx).UTC()
 	vals := t.canonicalValues(d, from != nil)
 	t.votes = append(t.votes, audit.Vote{Actor: d.Actor, Verdict: d.Verdict, Comment: d.Comment, DelegateTo: d.DelegateTo, At: now, Via: via,
-		Signer: d.Signer, Authenticated: d.Authenticated, Values: t.clearValues(vals)})
+		Signer: d.Signer, Authenticated: d.Authenticated, For: principalOf(d.acting), Values: t.clearValues(vals)})
 	switch {
 	case d.Verdict == Approve && t.entered == nil && vals != nil:
 		t.entered = vals
 	case d.Verdict == Reject:
 		t.rejected = vals
 	}
-	trail := "via " + via + signedBy(d) // the trail's wording; metrics and How keep the bare via
+	trail := "via " + via + signedBy(d) + actingText(d) // the trail's wording; metrics and How keep the bare via
 	entered := t.enteredText(vals)
 	res := DecisionResult{TaskID: t.spec.ID, Quorum: t.spec.Quorum}
 	how := How{Via: via, Signature: d.Signature, Reason: d.Comment, Data: decisionData(Seal(t.subject, d), t.subject)}
 	accepted, delegated := audit.ActionDecisionAccepted, audit.ActionDelegated
 	if from != nil {
-		trail = "honoured from " + from.ref() + signedBy(d)
+		trail = "honoured from " + from.ref() + signedBy(d) + actingText(d)
 		how.Data = from.Data
 		accepted, delegated = audit.ActionDecisionHonoured, audit.ActionDecisionHonoured
 	}
@@ -442,6 +504,7 @@ func (m *Tasks) apply(ctx workflow.Context, t *task, d Decision, via string, fro
 		res.Message = "accepted: delegated to " + d.DelegateTo
 	}
 	res.State = t.state
+	m.afterDecision(ctx, t, d)
 	m.rec.TasksChanged() // approvals so far show in the current details
 	m.rec.Logger().Info("decision accepted", "TaskID", t.spec.ID, "Actor", d.Actor, "Verdict", d.Verdict, "Via", via)
 	return res
@@ -503,12 +566,7 @@ func (t *task) enteredText(vals Values) string {
 
 // signedBy names the trusted signer that vouched for the actor, and how it
 // authenticated them, for the audit trail.
-func signedBy(d Decision) string {
-	if d.Signer == "" {
-		return ""
-	}
-	return fmt.Sprintf(", signed by %s (authenticated: %s)", d.Signer, cmp.Or(d.Authenticated, "unstated"))
-}
+func signedBy(d Decision) string { return signerText(d.Signer, d.Authenticated) }
 
 func commentSuffix(c string) string {
 	if c == "" {
@@ -545,12 +603,19 @@ func (m *Tasks) CancelOpen(ctx workflow.Context, reason string) {
 // A user named by delegation may decide only while they hold a role the
 // task delegates to (DelegateRoles, read from p: the live directory in the
 // workflow), so revoking the role revokes the delegation.
+//
+// A substitute (p.Substitutes, those in force) may decide what the user
+// they stand in for may: for the roles the substitution covers (all of
+// them, and the tasks named to that user, when it names none), only while
+// neither of them is excluded and neither has decided (see actingFor).
 func MayAct(p *policy.Policy, user string, t TaskView) string {
 	if _, excluded := t.exclusion(user); excluded {
 		return RefusedExcluded
 	}
 	if !t.named(user) && !t.holdsRole(p, user) && !t.holdsDelegation(p, user) {
-		return RefusedNoRole
+		if t.actingFor(p, user) == nil {
+			return t.substituteRefusal(p, user)
+		}
 	}
 	if t.decided(user) {
 		return RefusedAlreadyDecided
@@ -567,8 +632,10 @@ func (t TaskView) exclusion(user string) (string, bool) {
 	return "", false
 }
 
+// decided reports whether user decided the task, themselves or through
+// their substitute.
 func (t TaskView) decided(user string) bool {
-	return slices.ContainsFunc(t.Votes, func(v audit.Vote) bool { return v.Actor == user })
+	return slices.ContainsFunc(t.Votes, func(v audit.Vote) bool { return v.Actor == user || v.For == user })
 }
 
 // holdsRole reports whether user holds one of the current candidate roles.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,8 @@ type plan struct {
 	HoldAfter time.Duration
 	// Sequential opens each task once the previous one ended.
 	Sequential bool
+	// Facts are recorded before the tasks open (an amount).
+	Facts map[string]string
 }
 
 type outcome struct {
@@ -60,6 +63,10 @@ func testProcess(ctx workflow.Context, s record.Settings, p plan) (*outcome, err
 		return nil, err
 	}
 	m.SetStage(ctx, 1, "review", "awaiting review")
+	m.SetCase("Test process", "Test 1: a case")
+	for _, k := range slices.Sorted(maps.Keys(p.Facts)) {
+		m.SetFact(k, p.Facts[k])
+	}
 	var tasks []*ht.Task
 	for _, s := range p.Specs {
 		t, err := m.Open(ctx, s)
@@ -145,13 +152,17 @@ type harness struct {
 	// settings are the worker's (fixed when the test process is
 	// registered, as the worker fixes them).
 	settings record.Settings
+	acts     int // actions sent (their update ids)
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessStore(t, nil) }
+
+// newHarnessStore is newHarness with the frame's activities over store.
+func newHarnessStore(t *testing.T, store frameact.AuditStore) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), pol: devPolicy(t)}
-	h.pa = frameact.NewFrame(h.pol, nil)
+	h.pa = frameact.NewFrame(h.pol, store)
 	h.pa.Register(h.env)
 	// As the worker does: the validator reads the current directory.
 	h.settings.Directory = h.pa.Directory
@@ -574,8 +585,11 @@ func TestTimersAreCancelledWhenTheTaskEnds(t *testing.T) {
 	if len(out.PendingRolesAfter) != 0 || out.DeadlineSetAfter {
 		t.Errorf("after the task: PendingRoles %v, TaskDeadline set %v; want both unset", out.PendingRolesAfter, out.DeadlineSetAfter)
 	}
-	if h.cancels != 3 {
-		t.Errorf("%d timers cancelled, want 3 (deadline, escalation, reminder)", h.cancels)
+	if n := len(actions(out.Audit, audit.ActionPrioritySet)); n != 0 {
+		t.Errorf("the priority was raised after the task ended")
+	}
+	if h.cancels != 4 {
+		t.Errorf("%d timers cancelled, want 4 (deadline, escalation, reminder, the urgent priority 4h before the deadline)", h.cancels)
 	}
 }
 

@@ -76,7 +76,9 @@ func (m *Tasks) reconcile(ctx workflow.Context, t *task) {
 		if t.state != StateOpen {
 			return
 		}
-		m.apply(ctx, t, h.data.Decision, "trail", &h.rec)
+		d := h.data.Decision
+		d.acting = h.data.For
+		m.apply(ctx, t, d, "trail", &h.rec)
 	}
 }
 

@@ -61,10 +61,12 @@ func (m *Tasks) Open(ctx workflow.Context, s Spec) (*Task, error) {
 	t.subject = Subject{WorkflowID: info.ID, RunID: info.RunID, TaskID: s.ID, Occurrence: len(m.tasks) + 1, Digest: m.rec.FactsDigest(),
 		Personal: s.Form.PersonalNames()}
 	tctx, cancel := workflow.WithCancel(ctx)
-	t.cancel = cancel
+	t.cancel, t.ctx = cancel, tctx
 	m.tasks = append(m.tasks, t)
+	kase := m.rec.Case()
+	t.priority = m.openingPriority(t, kase)
 	m.rec.AuditDecision(ctx, audit.SystemActor, audit.ActionTaskOpened, s.ID, fmt.Sprintf("%s: %s, quorum %d, due %s", s.Title, candidatesText(t.view()), s.Quorum, t.deadline.Format(time.RFC3339)),
-		How{Data: openedData(t)})
+		How{Data: openedData(t, kase)})
 	m.rec.TasksChanged()
 
 	workflow.Go(tctx, func(ctx workflow.Context) { m.runDeadline(ctx, t) })
@@ -82,6 +84,7 @@ func (m *Tasks) Open(ctx workflow.Context, s Spec) (*Task, error) {
 	if s.ReminderEvery > 0 {
 		workflow.Go(tctx, func(ctx workflow.Context) { m.runReminders(ctx, t) })
 	}
+	m.raisePriorityLater(t, kase)
 	// A reset run honours what earlier runs decided on this occurrence.
 	m.reconcile(ctx, t)
 	return &Task{t: t}, nil
@@ -153,7 +156,7 @@ func (m *Tasks) escalate(ctx workflow.Context, t *task, why string) {
 	if len(added) > 0 {
 		details += "; added role " + strings.Join(added, ", ")
 	}
-	m.rec.Audit(ctx, audit.SystemActor, audit.ActionEscalated, t.spec.ID, details)
+	m.rec.AuditDecision(ctx, audit.SystemActor, audit.ActionEscalated, t.spec.ID, details, How{Data: escalatedData(t)})
 	m.rec.Count(ctx, MetricEscalations, map[string]string{"task": t.spec.ID})
 	m.rec.Logger().Info("task escalated", "TaskID", t.spec.ID, "Roles", t.roles)
 	m.rec.TasksChanged()
@@ -203,11 +206,40 @@ func (m *Tasks) runReminders(ctx workflow.Context, t *task) {
 }
 
 // OpenedData is a task-opened entry's data: the occurrence, its subject and
-// the task's governance as opened.
+// the task's governance as opened; and, for the people who list tasks, its
+// title, what its instance is about and its priority.
 type OpenedData struct {
-	Occurrence int      `json:"occurrence"`
-	Subject    Subject  `json:"subject"`
-	Spec       SpecData `json:"spec"`
+	Occurrence int       `json:"occurrence"`
+	Subject    Subject   `json:"subject"`
+	Spec       SpecData  `json:"spec"`
+	Title      string    `json:"title,omitempty"`
+	Case       *CaseData `json:"case,omitempty"`
+	Priority   int       `json:"priority,omitempty"`
+}
+
+// CaseData is what a task's instance is about, as its task-opened entry
+// records it for the task lists: the process, its title, the instance's
+// one-line summary and stage, and its amount. No personal data: a
+// process's summary names the business key and facts only (its
+// static summary, which operators see too).
+type CaseData struct {
+	Process string   `json:"process"`
+	Title   string   `json:"title,omitempty"`
+	Summary string   `json:"summary,omitempty"`
+	Stage   string   `json:"stage,omitempty"`
+	Amount  *float64 `json:"amount,omitempty"`
+}
+
+// EscalatedData is an escalated entry's data: the candidate roles and the
+// deadline after the escalation.
+type EscalatedData struct {
+	Roles    []string  `json:"roles"`
+	Deadline time.Time `json:"deadline"`
+}
+
+func escalatedData(t *task) json.RawMessage {
+	b, _ := json.Marshal(EscalatedData{Roles: t.roles, Deadline: t.deadline})
+	return b
 }
 
 // SpecData is a task's governance as its task-opened entry records it; the
@@ -228,13 +260,13 @@ type SpecData struct {
 }
 
 // openedData encodes t's task-opened data.
-func openedData(t *task) json.RawMessage {
+func openedData(t *task, kase CaseData) json.RawMessage {
 	s := t.spec
 	sd := SpecData{Roles: t.roles, Users: s.Users, Quorum: s.Quorum, Rejections: t.rejectionsNeeded(), Exclusions: s.Exclusions,
 		Deadline: t.deadline, OnDeadline: s.OnDeadline, EscalateTo: s.EscalateTo, DelegateRoles: s.DelegateRoles, Form: s.Form}
 	if s.EscalateAfter > 0 {
 		sd.EscalateAfter = s.EscalateAfter.String()
 	}
-	b, _ := json.Marshal(OpenedData{Occurrence: t.subject.Occurrence, Subject: t.subject, Spec: sd})
+	b, _ := json.Marshal(OpenedData{Occurrence: t.subject.Occurrence, Subject: t.subject, Spec: sd, Title: s.Title, Case: &kase, Priority: t.priority})
 	return b
 }

@@ -55,6 +55,9 @@ type Host interface {
 	// from recorded in the durable trail (tasks opened, decisions
 	// accepted), so that it never acts against them; nil otherwise.
 	Earlier(ctx workflow.Context) []Recorded
+	// Case is what the instance is about, for the people who list its
+	// tasks (recorded when a task opens): no personal data.
+	Case() CaseData
 }
 
 // task is an open or closed task's state.
@@ -84,6 +87,11 @@ type task struct {
 	// occurrence (the tasks of an instance are numbered from 1 in opening
 	// order) and the facts digest when the task opened.
 	subject Subject
+	// ctx is the task's context, cancelled when it closes: timers started
+	// later (a claim's lapse) run on it.
+	ctx workflow.Context
+	// Work that decides nothing (actions.go).
+	work
 }
 
 // Tasks holds an instance's human tasks: the one gate (check), the one
@@ -93,18 +101,20 @@ type Tasks struct {
 	rec     Host
 	tasks   []*task
 	signals workflow.ReceiveChannel
+	actions workflow.ReceiveChannel
 }
 
-// Drain handles decisions that arrived as signals after the process ended:
-// each is audited as refused. The record calls it when the instance ends.
+// Drain handles decisions and actions that arrived as signals after the
+// process ended: each is audited as refused. The record calls it when the instance ends.
 func (m *Tasks) Drain(ctx workflow.Context) {
 	for {
 		var raw converter.RawValue
 		if !m.signals.ReceiveAsync(&raw) {
-			return
+			break
 		}
 		m.onSignal(ctx, raw)
 	}
+	m.drainActions(ctx)
 }
 
 // Stats counts the tasks, escalated and expired ones.
@@ -158,6 +168,7 @@ func (t *task) view() TaskView {
 		OpenedAt: t.openedAt, Deadline: t.deadline, ClosedAt: t.closedAt,
 		Escalated: t.escalated, Reminders: t.reminders, Subject: t.subject,
 		Delegates: t.delegates, DelegateRoles: t.delegateRoles(), Held: t.held,
+		Claim: t.claim, Comments: t.comments, Priority: t.priority, FollowUp: t.followUp,
 		Form: t.spec.Form, Entered: t.clearValues(t.entered),
 	}
 }

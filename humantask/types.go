@@ -11,6 +11,7 @@
 package humantask
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -111,6 +112,14 @@ type TaskView struct {
 	// Held says why the task waits for an operator (a reset run could not
 	// honour a decision the trail recorded for it); no one may decide it.
 	Held string `json:"held,omitempty"`
+	// Claim is who works on the task, since when (nil: nobody).
+	Claim *Claim `json:"claim,omitempty"`
+	// Comments are the task's thread, oldest first.
+	Comments []Comment `json:"comments,omitempty"`
+	// Priority is policy.PriorityLow to PriorityUrgent.
+	Priority int `json:"priority,omitempty"`
+	// FollowUp keeps the task out of the default view until then.
+	FollowUp *time.Time `json:"followUp,omitempty"`
 	// Form is the task's form; Entered the values its first approval
 	// entered (personal ones left out), which a later approval confirms.
 	Form    Form              `json:"form,omitempty"`
@@ -152,6 +161,10 @@ type Summary struct {
 	// Delegates and DelegateRoles: see TaskView.
 	Delegates     []string `json:"delegates,omitempty"`
 	DelegateRoles []string `json:"delegateRoles,omitempty"`
+	// Claim, Priority (0: normal) and FollowUp: see TaskView.
+	Claim    *Claim     `json:"claim,omitempty"`
+	Priority int        `json:"priority,omitempty"`
+	FollowUp *time.Time `json:"followUp,omitempty"`
 	// Fields names the task form's fields (Form.Names: "*" marks one an
 	// approval needs), so a listing says what a decision must carry.
 	Fields []string `json:"fields,omitempty"`
@@ -161,13 +174,18 @@ type Summary struct {
 func (t TaskView) Summary() Summary {
 	s := Summary{ID: t.ID, Title: t.Title, Roles: t.Roles, Users: t.Users, Opened: t.OpenedAt, Deadline: t.Deadline,
 		Approvals: t.Approvals, Quorum: t.Quorum, Escalated: t.Escalated, Delegates: t.Delegates, DelegateRoles: t.DelegateRoles,
-		Fields: t.Form.Names()}
+		Claim: t.Claim, FollowUp: t.FollowUp, Fields: t.Form.Names()}
+	if t.Priority != policy.PriorityNormal {
+		s.Priority = t.Priority
+	}
 	for _, e := range t.Exclusions {
 		s.Excluded = append(s.Excluded, e.User)
 	}
 	for _, v := range t.Votes {
-		if !slices.Contains(s.Voted, v.Actor) {
-			s.Voted = append(s.Voted, v.Actor)
+		for _, u := range []string{v.Actor, v.For} {
+			if u != "" && !slices.Contains(s.Voted, u) {
+				s.Voted = append(s.Voted, u)
+			}
 		}
 	}
 	return s
@@ -178,7 +196,7 @@ func (t TaskView) Summary() Summary {
 func (s Summary) View() TaskView {
 	t := TaskView{ID: s.ID, Title: s.Title, State: StateOpen, Roles: s.Roles, Users: s.Users, Quorum: s.Quorum,
 		Approvals: s.Approvals, OpenedAt: s.Opened, Deadline: s.Deadline, Escalated: s.Escalated,
-		Delegates: s.Delegates, DelegateRoles: s.DelegateRoles}
+		Delegates: s.Delegates, DelegateRoles: s.DelegateRoles, Claim: s.Claim, Priority: cmp.Or(s.Priority, policy.PriorityNormal), FollowUp: s.FollowUp}
 	for _, u := range s.Excluded {
 		t.Exclusions = append(t.Exclusions, Exclusion{User: u})
 	}

@@ -123,15 +123,28 @@ func Run(args []string, c *process.Catalog) error {
 	}
 	defer cl.Close()
 
-	// The insight pages read the audit store; without it they say so.
-	insightSource := openInsight(ctx, cfg.Audit.DSN, zl)
+	// The insight pages and the task read model read the audit store;
+	// without it the insight pages say so and the list is visibility's.
+	store, storeErr := openStore(ctx, cfg.Audit.DSN)
+	var insightSource webinbox.Insight = webinbox.Unavailable{Err: storeErr}
 	// Only Baton's own instances are listed and opened.
 	source := taskinbox.Baton(c, cfg.TaskQueue, cfg.Temporal.Codec)
+	var lister taskinbox.Lister = &taskinbox.Visibility{
+		Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol, DataConverter: copts.DataConverter, Source: source}
+	var work webinbox.Work
+	if storeErr == nil {
+		defer store.Close()
+		insightSource = webinbox.StoreInsight{Store: store}
+		ts := &taskinbox.Store{Store: store, Policy: pol}
+		lister, work = ts, &webinbox.TemporalWork{Client: cl, Store: ts, TaskQueue: cfg.TaskQueue}
+	} else {
+		zl.Warn("insight pages, claims, comments, substitutes and the task read model's list without the audit store: the list is visibility's", zap.Error(storeErr))
+	}
 	h, err := webinbox.New(webinbox.Options{
-		Catalog: c,
-		Insight: insightSource,
-		Backend: &webinbox.TemporalBackend{Client: cl, Source: source, DataConverter: copts.DataConverter, Lister: &taskinbox.Visibility{
-			Client: cl, Namespace: cfg.Temporal.Namespace, Policy: pol, DataConverter: copts.DataConverter, Source: source}},
+		Catalog:   c,
+		Insight:   insightSource,
+		Work:      work,
+		Backend:   &webinbox.TemporalBackend{Client: cl, Source: source, DataConverter: copts.DataConverter, Lister: lister},
 		Policy:    pol,
 		Key:       key,
 		Signer:    in.Signer,
@@ -170,10 +183,10 @@ func Run(args []string, c *process.Catalog) error {
 	return srv.Shutdown(sctx)
 }
 
-// openInsight opens the audit store for the insight pages. A store that
-// does not answer at start leaves the inbox serving tasks: the insight
-// pages then say why they cannot show anything.
-func openInsight(ctx context.Context, dsn string, zl *zap.Logger) webinbox.Insight {
+// openStore opens the audit store for the insight pages and the task
+// read model. A store that does not answer at start leaves the inbox
+// serving tasks from visibility.
+func openStore(ctx context.Context, dsn string) (*auditstore.Store, error) {
 	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	st, err := auditstore.Open(octx, dsn)
@@ -182,11 +195,7 @@ func openInsight(ctx context.Context, dsn string, zl *zap.Logger) webinbox.Insig
 			st.Close()
 		}
 	}
-	if err != nil {
-		zl.Warn("insight pages without the audit store", zap.Error(err))
-		return webinbox.Unavailable{Err: err}
-	}
-	return webinbox.StoreInsight{Store: st}
+	return st, err
 }
 
 func keygen(args []string) error {

@@ -27,8 +27,9 @@ type inboxEnv struct {
 
 // startInbox runs, in a fresh namespace: a worker whose policy requires
 // signed decisions and trusts the inbox's key (added by `inbox trust`),
-// with ana mapped by OpenID subject and max by verified email; a provider
-// with those two users; and the inbox binary signing in through it.
+// with ana, ben and fay mapped by OpenID subject and max by verified email;
+// a provider with those users; and the inbox binary signing in through it,
+// reading the namespace's audit store (the task read model).
 func startInbox(t *testing.T) *inboxEnv {
 	t.Helper()
 	dir := t.TempDir()
@@ -45,6 +46,8 @@ func startInbox(t *testing.T) *inboxEnv {
 		{"requireSignedDecisions: false", "requireSignedDecisions: true"},
 		{"ana: {name: Ana Alves,     roles: [underwriter]}", "ana: {name: Ana Alves,     roles: [underwriter], subject: sub-ana-7f3a}"},
 		{"max: {name: Max Meyer,     roles: [manager]}", "max: {name: Max Meyer,     roles: [manager], email: Max.Meyer@bank.test}"},
+		{"ben: {name: Ben Brandt,    roles: [underwriter]}", "ben: {name: Ben Brandt,    roles: [underwriter], subject: sub-ben-55d1}"},
+		{"fay: {name: Fay Fischer,   roles: [fraud-analyst]}", "fay: {name: Fay Fischer,   roles: [fraud-analyst], subject: sub-fay-08be}"},
 		{"ada: {name: Ada Arendt,    roles: [adjuster]}", "ada: {name: Ada Arendt,    roles: [adjuster], email: ada@insure.test}"},
 		{"abe: {name: Abe Amari,     roles: [adjuster]}", "abe: {name: Abe Amari,     roles: [adjuster], email: abe@insure.test}"},
 	} {
@@ -69,6 +72,8 @@ func startInbox(t *testing.T) *inboxEnv {
 	in.provider, err = oidctest.Start("baton-inbox", "inbox-client-secret", in.url+"/auth/callback",
 		oidctest.User{Subject: "sub-ana-7f3a", Username: "ana", Password: "ana-password", Email: "ana@bank.test", EmailVerified: true},
 		oidctest.User{Subject: "sub-max-19c2", Username: "max", Password: "max-password", Email: "max.meyer@bank.test", EmailVerified: true},
+		oidctest.User{Subject: "sub-ben-55d1", Username: "ben", Password: "ben-password", Email: "ben@bank.test", EmailVerified: true},
+		oidctest.User{Subject: "sub-fay-08be", Username: "fay", Password: "fay-password", Email: "fay@bank.test", EmailVerified: true},
 		oidctest.User{Subject: "sub-ada-4411", Username: "ada", Password: "ada-password", Email: "ada@insure.test", EmailVerified: true},
 		oidctest.User{Subject: "sub-abe-5522", Username: "abe", Password: "abe-password", Email: "abe@insure.test", EmailVerified: true},
 	)
@@ -80,6 +85,7 @@ func startInbox(t *testing.T) *inboxEnv {
 	cmd := exec.Command(filepath.Join(env.bin, "inbox"))
 	cmd.Env = append(baseEnv(),
 		"TEMPORAL_NAMESPACE="+in.ns.ns,
+		"BATON_AUDIT_DSN="+in.ns.dsn,
 		"BATON_POLICY_FILE="+polFile,
 		"BATON_LOG_LEVEL=debug",
 		"BATON_INBOX_LISTEN="+listen,
@@ -118,6 +124,9 @@ func (in *inboxEnv) signIn(b *browser, user, password string) {
 	); err != nil {
 		b.t.Fatalf("provider login: %v", err)
 	}
+	// The provider's redirect lands on the list: a page opened before
+	// then would be replaced by it.
+	b.see("inbox-signed-in-"+user+".png", "("+user+")", "Sign out")
 }
 
 // see waits until the page shows every one of want, across navigations
@@ -181,7 +190,7 @@ func TestInboxInTheBrowser(t *testing.T) {
 	waitTask(t, loan, "--namespace", in.ns.ns)
 	waitTask(t, exp, "--namespace", in.ns.ns)
 	eventually(t, "ana's task in the starter's inbox", func() bool {
-		return strings.Contains(runBin(t, "starter", "tasks", "--user", "ana", "--namespace", in.ns.ns).stdout, loan)
+		return strings.Contains(in.ns.starter(t, "tasks", "--user", "ana"), loan) // the namespace's read model
 	})
 
 	b := newBrowser(t)

@@ -311,7 +311,7 @@ func devInbox(t *testing.T, ns string, extraEnv ...string) string {
 	if r := runBin(t, "inbox", "trust", "--key", key, "--create-key", "--policy", env.policyFile, "--out", polFile); r.code != 0 {
 		t.Fatalf("inbox trust: %d %s", r.code, r.stderr)
 	}
-	return devInboxBin(t, "inbox", key, "TEMPORAL_NAMESPACE="+ns, "BATON_POLICY_FILE="+polFile)
+	return devInboxBin(t, "inbox", key, append([]string{"TEMPORAL_NAMESPACE=" + ns, "BATON_POLICY_FILE=" + polFile}, extraEnv...)...)
 }
 
 // devInboxBin runs the inbox binary bin of env.bin with the development
@@ -433,7 +433,7 @@ func TestForgedTasksAreNotListed(t *testing.T) {
 		}
 	}
 
-	inbox := devInbox(t, r.ns)
+	inbox := devInbox(t, r.ns, "BATON_AUDIT_DSN="+r.dsn)
 	c := signedInClient(t, inbox, "ana")
 	if code, body := get(t, c, inbox+"/"); code != http.StatusOK || strings.Contains(body, "URGENT") || !strings.Contains(body, "loan-"+app) {
 		t.Errorf("ana's inbox (%d) lists a forged task or misses the loan:\n%.2000s", code, body)

@@ -69,7 +69,7 @@ func TestInboxListsFromVisibility(t *testing.T) {
 	list := func(args ...string) []taskinbox.Task {
 		t.Helper()
 		var rows []taskinbox.Task
-		if err := json.Unmarshal([]byte(r.starter(t, append([]string{"tasks", "-o", "json"}, args...)...)), &rows); err != nil {
+		if err := json.Unmarshal([]byte(r.starter(t, append([]string{"tasks", "-o", "json", "--source", "visibility"}, args...)...)), &rows); err != nil {
 			t.Fatal(err)
 		}
 		return rows
@@ -82,7 +82,7 @@ func TestInboxListsFromVisibility(t *testing.T) {
 	var pages []int
 	cursor := ""
 	for {
-		args := []string{"tasks", "-o", "json", "--role", "manager", "--limit", "3"}
+		args := []string{"tasks", "-o", "json", "--source", "visibility", "--role", "manager", "--limit", "3"}
 		if cursor != "" {
 			args = append(args, "--cursor", cursor)
 		}
@@ -98,7 +98,7 @@ func TestInboxListsFromVisibility(t *testing.T) {
 	if got := workflowIDs(seen); !slices.Equal(got, all) || !slices.Equal(pages, []int{3, 3, 1}) {
 		t.Errorf("pages of 3 = %v with %v, want %v", pages, got, all)
 	}
-	text := r.starter(t, "tasks", "--user", "mia", "--limit", "2")
+	text := r.starter(t, "tasks", "--source", "visibility", "--user", "mia", "--limit", "2")
 	mustContain(t, "a page in text", text, "WORKFLOW", "next page: --limit 2 --cursor ")
 
 	// Filters: the requester is excluded from their own claim.
@@ -117,7 +117,7 @@ func TestInboxListsFromVisibility(t *testing.T) {
 	if got := list("--overdue"); len(got) != 0 {
 		t.Errorf("overdue tasks = %v, want none (deadlines are 72h away)", got)
 	}
-	res := runBin(t, "starter", "tasks", "--limit", "2", "--cursor", "bogus", "--namespace", r.ns)
+	res := runBin(t, "starter", "tasks", "--source", "visibility", "--limit", "2", "--cursor", "bogus", "--namespace", r.ns)
 	if res.code != 2 || !strings.Contains(res.stderr, "--cursor: not a cursor from an earlier page") {
 		t.Errorf("a bad cursor: exit %d, %s", res.code, res.stderr)
 	}

@@ -45,6 +45,12 @@ type Policy struct {
 	// Insight names who may see how the processes run (the web inbox's
 	// process maps and charts): holders of its roles.
 	Insight *Insight `yaml:"insight,omitempty" json:"insight,omitempty"`
+	// Tasks says how people work on tasks: claims, comments, priority,
+	// substitutes (TaskSettings fills in its defaults).
+	Tasks *Tasks `yaml:"tasks,omitempty" json:"tasks,omitempty"`
+	// Substitutes are the substitutions of the live directory (never
+	// read from the file): see Substitute.
+	Substitutes []Substitute `yaml:"-" json:"substitutes,omitempty"`
 	// Processes holds each process's own section, as JSON. The policy
 	// package does not know the processes: each decodes and validates its
 	// section with Section (package workflows does that for all of them).
@@ -215,6 +221,9 @@ func (p *Policy) Validate() error {
 		if err := p.rolesHaveUsers("insight.roles", p.Insight.Roles); err != nil {
 			return err
 		}
+	}
+	if err := p.validateTasks(); err != nil {
+		return err
 	}
 	return p.validateIdentities()
 }

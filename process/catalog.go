@@ -10,6 +10,7 @@ import (
 
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/substitutes"
 )
 
 // DefaultTaskQueue is the task queue a worker polls unless configured
@@ -111,12 +112,14 @@ type Registry interface {
 // Register registers every process's workflow under its name, with the
 // worker's settings bound into it (the catalog's Remind unless the settings
 // name one), and the ping workflow. The worker and the replay tests call
-// it, so both know the same workflows.
+// it, so both know the same workflows. The substitutes workflow (package
+// substitutes: who decides for whom while away) is every worker's too.
 func (c *Catalog) Register(r Registry, s record.Settings) {
 	if s.Remind == nil {
 		s.Remind = c.Remind
 	}
 	r.RegisterWorkflowWithOptions(Ping, workflow.RegisterOptions{Name: PingName})
+	r.RegisterWorkflowWithOptions(substitutes.Workflow(s), workflow.RegisterOptions{Name: substitutes.WorkflowType})
 	for _, p := range c.processes {
 		r.RegisterWorkflowWithOptions(p.Workflow(s), workflow.RegisterOptions{Name: p.Name})
 	}

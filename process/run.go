@@ -60,6 +60,7 @@ func run(ctx workflow.Context, s record.Settings, d *Description, in Input, e *E
 	if err != nil {
 		return err
 	}
+	rec.SetCase(d.Title, in.Summary())
 	p := &Proc{
 		Record: rec,
 		desc:   d,

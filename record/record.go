@@ -114,6 +114,8 @@ type Record struct {
 	dirty       bool
 	// startDetails is the start entry's text, part of the facts digest.
 	startDetails string
+	// caseTitle and caseSummary say what the instance is about (SetCase).
+	caseTitle, caseSummary string
 	// execution is the instance's workflow and run ID (request signatures).
 	execution workflow.Execution
 	// reminders numbers reminder mails, for their activity IDs.

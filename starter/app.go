@@ -118,6 +118,8 @@ use BATON_*. Precedence: defaults < profile < --config < environment < flags.`,
 
 	root.AddCommand(a.startCommand(), a.tasksCommand())
 	root.AddCommand(a.decisionCommands()...)
+	root.AddCommand(a.workCommands()...)
+	root.AddCommand(a.bulkCommand(), a.substituteCommand())
 	root.AddCommand(a.statusCommand(), a.auditCommand(), a.verifyEvidenceCommand(), a.listCommand(), a.reportCommand(), a.whatifCommand())
 	root.AddCommand(a.discoverCommand(), a.conformanceCommand())
 	root.AddCommand(a.signalCommands()...)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +75,16 @@ func migrateAudit(ctx context.Context, cfg config.Audit, zl *zap.Logger) error {
 	if err != nil {
 		return err
 	}
+	if slices.Contains(applied, auditstore.InboxMigration) {
+		// The read model is new: fill it from the trail already stored.
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+		res, err := st.RebuildInbox(rctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		zl.Info("task read model filled from the trail", zap.Int("instances", res.Instances), zap.Int("openTasks", res.Tasks), zap.Int("substitutions", res.Substitutions))
+	}
 	owner, err := st.Role(octx)
 	if err != nil {
 		return err
@@ -87,6 +98,28 @@ func migrateAudit(ctx context.Context, cfg config.Audit, zl *zap.Logger) error {
 	}
 	zl.Info("audit store migrated", zap.Int("schemaVersion", auditstore.SchemaVersion()), zap.Ints("migrationsApplied", applied),
 		zap.String("owner", owner.Name), zap.String("writer", writer), zap.String("readers", cfg.Readers))
+	return nil
+}
+
+// rebuildInbox makes the task read model again from the whole trail.
+func rebuildInbox(ctx context.Context, cfg config.Audit, zl *zap.Logger) error {
+	octx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	st, err := auditstore.Open(octx, cfg.DSN)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.CheckSchema(octx); err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := st.RebuildInbox(octx)
+	if err != nil {
+		return err
+	}
+	zl.Info("task read model rebuilt from the trail", zap.Int("instances", res.Instances), zap.Int("openTasks", res.Tasks),
+		zap.Int("substitutions", res.Substitutions), zap.Duration("took", time.Since(start).Round(time.Millisecond)))
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/record"
+	"github.com/batonhq/baton/substitutes"
 )
 
 // Decisions refused by the update validator never reach workflow history,
@@ -125,7 +126,7 @@ func (i *refusalInbound) ValidateUpdate(ctx workflow.Context, in *interceptor.Up
 	if in.Name == humantask.UpdateViewCase {
 		return i.r.recordView(ctx, err)
 	}
-	if err == nil || in.Name != humantask.UpdateDecide {
+	if err == nil || refusedAction(in.Name) == "" {
 		return err
 	}
 	e := refusalEntry(ctx, in, err)
@@ -135,11 +136,28 @@ func (i *refusalInbound) ValidateUpdate(ctx workflow.Context, in *interceptor.Up
 	return err
 }
 
-// claimed is what a refused decision says about itself (not proven: it
-// was refused).
+// refusedAction is the audit action of a refused update of the given name
+// ("" for updates whose refusals are not recorded): a decision, work on a
+// task, a substitution.
+func refusedAction(update string) string {
+	switch update {
+	case humantask.UpdateDecide:
+		return audit.ActionDecisionRefused
+	case humantask.UpdateAct:
+		return audit.ActionActionRefused
+	case substitutes.UpdateSubstitute:
+		return audit.ActionSubstituteRefused
+	}
+	return ""
+}
+
+// claimed is what a refused message says about itself (not proven: it
+// was refused): a decision's verdict, an action's kind, a substitution's op.
 type claimed struct {
 	TaskID    string `json:"taskId"`
 	Verdict   string `json:"verdict"`
+	Kind      string `json:"kind"`
+	Op        string `json:"op"`
 	Actor     string `json:"actor"`
 	Signature string `json:"signature"`
 }
@@ -164,8 +182,8 @@ func refusalEntry(ctx workflow.Context, in *interceptor.UpdateInput, refusal err
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		UpdateID: workflow.GetCurrentUpdateInfo(ctx).ID, EventID: int64(info.GetCurrentHistoryLength()),
 		Process: info.WorkflowType.Name, BusinessKey: key, Time: workflow.Now(ctx),
-		Actor: humantask.ActorOrUnknown(clip(d.Actor, maxFieldRunes)), Action: audit.ActionDecisionRefused, TaskID: clip(d.TaskID, maxFieldRunes),
-		Details:       clip(fmt.Sprintf("%s refused (update): %s", clip(d.Verdict, maxFieldRunes), msg), maxDetailsRunes),
+		Actor: humantask.ActorOrUnknown(clip(d.Actor, maxFieldRunes)), Action: refusedAction(in.Name), TaskID: clip(d.TaskID, maxFieldRunes),
+		Details:       clip(fmt.Sprintf("%s refused (update): %s", clip(d.Verdict+d.Kind+d.Op, maxFieldRunes), msg), maxDetailsRunes),
 		Reason:        reason,
 		Via:           "update",
 		Signature:     clip(d.Signature, maxFieldRunes),

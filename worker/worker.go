@@ -74,6 +74,7 @@ func Run(args []string, c *process.Catalog, opts ...Option) error {
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
 	printSA := fs.Bool("print-search-attributes", false, "print the dev server's flags for Baton (--search-attribute, and --dynamic-config-value for its limits) and exit")
 	migrate := fs.Bool("migrate", false, "apply the audit store's migrations as its owner (audit.owner_dsn), grant the writer (audit.dsn's role) and readers their rights, and exit")
+	rebuild := fs.Bool("rebuild-inbox", false, "make the task read model (open tasks, substitutions) again from the whole audit trail, as the writer (audit.dsn), and exit")
 	newKey := fs.String("new-key", "", "write a new audit writer key to FILE (its public key to FILE.pub) unless FILE exists, and exit")
 	pubOut := fs.String("public-key-out", "", "with --new-key: also write the public key to this file")
 	config.AddFlags(fs)
@@ -112,6 +113,9 @@ func Run(args []string, c *process.Catalog, opts ...Option) error {
 	defer func() { _ = zl.Sync() }()
 	if *migrate {
 		return migrateAudit(context.Background(), cfg.Audit, zl)
+	}
+	if *rebuild {
+		return rebuildInbox(context.Background(), cfg.Audit, zl)
 	}
 
 	pol, err := config.LoadPolicy(cfg.Policy.File, c.CheckPolicy)

@@ -126,7 +126,81 @@ REVOKE ALL ON audit_entries, audit_heads, audit_policies, audit_schema_migration
 -- (validator refusals): this index finds those without reading the rest.
 CREATE INDEX audit_entries_not_workflow ON audit_entries (workflow_id, pos) WHERE source <> 'workflow';
 `},
+	{5, "the task read model: open tasks and substitutions, kept from the trail", `
+-- Open tasks as people list them, kept by Append in the transaction that
+-- stores the entries they come from (inbox.go), and rebuilt from the trail
+-- by RebuildInbox. Not evidence: a view of the entries, which stay the
+-- record. One row per open task of an instance's current run.
+CREATE TABLE inbox_tasks (
+	workflow_id     text             NOT NULL,
+	task_id         text             NOT NULL,
+	run_id          text             NOT NULL,
+	occurrence      integer          NOT NULL,
+	process         text             NOT NULL,
+	business_key    text             NOT NULL,
+	process_title   text             NOT NULL DEFAULT '',
+	title           text             NOT NULL DEFAULT '',
+	summary         text             NOT NULL DEFAULT '',
+	stage           text             NOT NULL DEFAULT '',
+	amount          double precision,
+	roles           text[]           NOT NULL DEFAULT '{}',
+	users           text[]           NOT NULL DEFAULT '{}',
+	excluded        text[]           NOT NULL DEFAULT '{}',
+	voted           text[]           NOT NULL DEFAULT '{}',
+	delegates       text[]           NOT NULL DEFAULT '{}',
+	delegate_roles  text[]           NOT NULL DEFAULT '{}',
+	quorum          integer          NOT NULL,
+	approvals       integer          NOT NULL DEFAULT 0,
+	opened_at       timestamptz      NOT NULL,
+	deadline        timestamptz      NOT NULL,
+	escalated       boolean          NOT NULL DEFAULT false,
+	priority        smallint         NOT NULL DEFAULT 2,
+	follow_up       timestamptz,
+	claimed_by      text,
+	claimed_at      timestamptz,
+	claim_exclusive boolean          NOT NULL DEFAULT false,
+	comments        integer          NOT NULL DEFAULT 0,
+	last_comment    text             NOT NULL DEFAULT '',
+	last_comment_by text             NOT NULL DEFAULT '',
+	last_comment_at timestamptz,
+	form            text[]           NOT NULL DEFAULT '{}',
+	-- The id after the process prefix ("A-17" of "loan-A-17"), for search.
+	key_id          text             GENERATED ALWAYS AS (lower(substr(business_key, strpos(business_key, '-') + 1))) STORED,
+	PRIMARY KEY (workflow_id, task_id)
+);
+-- One index per sort, its keyset (the sort's value, then workflow and
+-- task id) in order, so the first page of any filter reads an index.
+CREATE INDEX inbox_tasks_by_deadline ON inbox_tasks (deadline, workflow_id, task_id);
+CREATE INDEX inbox_tasks_by_priority ON inbox_tasks ((-priority), deadline, workflow_id, task_id);
+CREATE INDEX inbox_tasks_by_age ON inbox_tasks (opened_at, workflow_id, task_id);
+CREATE INDEX inbox_tasks_by_amount ON inbox_tasks ((-coalesce(amount, -1)), workflow_id, task_id);
+CREATE INDEX inbox_tasks_roles ON inbox_tasks USING gin (roles);
+CREATE INDEX inbox_tasks_users ON inbox_tasks USING gin (users);
+CREATE INDEX inbox_tasks_delegates ON inbox_tasks USING gin (delegates);
+CREATE INDEX inbox_tasks_key ON inbox_tasks (lower(business_key) text_pattern_ops);
+CREATE INDEX inbox_tasks_key_id ON inbox_tasks (key_id text_pattern_ops);
+CREATE INDEX inbox_tasks_claimed ON inbox_tasks (claimed_by) WHERE claimed_by IS NOT NULL;
+
+-- Substitutions not yet ended, kept from the substitutes trail the same way.
+CREATE TABLE inbox_substitutes (
+	id         text        PRIMARY KEY,
+	principal  text        NOT NULL,
+	substitute text        NOT NULL,
+	roles      text[]      NOT NULL DEFAULT '{}',
+	from_at    timestamptz NOT NULL,
+	until_at   timestamptz NOT NULL,
+	set_by     text        NOT NULL,
+	set_at     timestamptz NOT NULL
+);
+CREATE INDEX inbox_substitutes_substitute ON inbox_substitutes (substitute, until_at);
+CREATE INDEX inbox_substitutes_principal ON inbox_substitutes (principal, until_at);
+REVOKE ALL ON inbox_tasks, inbox_substitutes FROM PUBLIC;
+`},
 }
+
+// InboxMigration is the migration that made the task read model: when
+// worker --migrate applies it, it fills the read model from the trail.
+const InboxMigration = 5
 
 // SchemaVersion is the newest schema this binary knows.
 func SchemaVersion() int { return migrations[len(migrations)-1].version }

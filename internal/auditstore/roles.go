@@ -21,11 +21,14 @@ func (s *Store) Grant(ctx context.Context, writer string, readers []string) erro
 		stmts = append(stmts,
 			`GRANT SELECT, INSERT ON audit_entries, audit_policies, audit_heads TO `+w,
 			`GRANT UPDATE (pos, hash, updated_at) ON audit_heads TO `+w,
-			`GRANT SELECT ON audit_schema_migrations TO `+w)
+			`GRANT SELECT ON audit_schema_migrations TO `+w,
+			// The task read model is a view of the entries, kept in the
+			// same transaction: the writer changes it as it appends.
+			`GRANT SELECT, INSERT, UPDATE, DELETE ON inbox_tasks, inbox_substitutes TO `+w)
 	}
 	for _, r := range readers {
 		if r = strings.TrimSpace(r); r != "" {
-			stmts = append(stmts, `GRANT SELECT ON audit_entries, audit_heads, audit_policies, audit_schema_migrations TO `+pgx.Identifier{r}.Sanitize())
+			stmts = append(stmts, `GRANT SELECT ON audit_entries, audit_heads, audit_policies, audit_schema_migrations, inbox_tasks, inbox_substitutes TO `+pgx.Identifier{r}.Sanitize())
 		}
 	}
 	for _, q := range stmts {

@@ -190,6 +190,7 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []audit.Entr
 		return 0, 0, "", fmt.Errorf("audit store: read %s: %w", id, err)
 	}
 	batch := &pgx.Batch{}
+	var inserted []audit.Entry
 	for _, e := range entries {
 		k := [2]string{e.RunID, e.DedupKey()}
 		if old, ok := existing[k]; ok {
@@ -214,11 +215,16 @@ func appendChain(ctx context.Context, tx pgx.Tx, id string, entries []audit.Entr
 			e.Actor, e.Action, e.TaskID, e.Details, e.Reason, e.Via, e.Signature, e.PolicyVersion, e.Source, string(e.Data), att)
 		prev = h
 		stored++
+		inserted = append(inserted, e)
 	}
 	if stored > 0 {
 		batch.Queue(`UPDATE audit_heads SET pos = $2, hash = $3, updated_at = now() WHERE workflow_id = $1`, id, pos, prev)
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return 0, 0, "", fmt.Errorf("audit store: append to %s: %w", id, err)
+		}
+		// The task read model follows in the same transaction.
+		if err := projectInbox(ctx, tx, id, inserted); err != nil {
+			return 0, 0, "", err
 		}
 	}
 	return stored, dup, hexHash(prev), nil

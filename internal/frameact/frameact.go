@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -25,6 +26,14 @@ type AuditStore interface {
 	Append(ctx context.Context, entries []audit.Entry) (audit.AppendResult, error)
 	KeyState(ctx context.Context, workflowID, startAction string, endActions []string) (audit.KeyState, error)
 	Earlier(ctx context.Context, workflowID, exceptRun string, actions []string) ([]audit.Stored, error)
+}
+
+// SubstituteStore is an AuditStore that keeps substitutions too
+// (auditstore.Store): the live directory then holds them.
+type SubstituteStore interface {
+	// Substitutes lists the substitutions not ended at at in which one
+	// of users stands in for someone (or is stood in for).
+	Substitutes(ctx context.Context, users []string, at time.Time) ([]policy.Substitute, error)
 }
 
 // Frame implements the frame's own activities (record.Activity*): the
@@ -77,16 +86,51 @@ func (f *Frame) current() *policy.Policy {
 // lists), its trusted signers, its version and whether it requires signed
 // decisions: what the Directory activity returns, read in memory, for the
 // update validator (record.Settings.Directory).
+//
+// With an audit store it also holds the substitutions not yet ended in
+// which one of users stands in for someone, and those principals' entries:
+// the workflow honours a substitution only inside its window (workflow
+// time). The validator's read is bounded (substituteReadTimeout); when it
+// fails the validator judges without substitutions (refusing a substitute,
+// the safe direction) and the handler reads them again.
 func (f *Frame) Directory(users ...string) *policy.Policy {
+	ctx, cancel := context.WithTimeout(context.Background(), substituteReadTimeout)
+	defer cancel()
+	out, _ := f.directoryAt(ctx, users)
+	return out
+}
+
+// substituteReadTimeout bounds the validator's read of substitutions, well
+// inside the SDK's one-second deadlock detector.
+const substituteReadTimeout = 300 * time.Millisecond
+
+// directoryAt is the worker's current entries of users, its signers, its
+// tasks settings and the substitutions of users (with the entries of the
+// users they stand in for); err says the substitutions could not be read.
+func (f *Frame) directoryAt(ctx context.Context, users []string) (*policy.Policy, error) {
 	cur := f.current()
 	out := &policy.Policy{Version: cur.Version, RequireSignedDecisions: cur.RequireSignedDecisions,
-		Users: map[string]policy.User{}, Signers: cur.Signers}
+		Users: map[string]policy.User{}, Signers: cur.Signers, Tasks: cur.Tasks}
 	for _, u := range users {
 		if e, ok := cur.Users[u]; ok {
 			out.Users[u] = e
 		}
 	}
-	return out
+	ss, ok := f.store.(SubstituteStore)
+	if !ok {
+		return out, nil
+	}
+	subs, err := ss.Substitutes(ctx, users, time.Now())
+	if err != nil {
+		return out, err
+	}
+	for _, s := range subs {
+		if e, ok := cur.Users[s.Principal]; ok {
+			out.Users[s.Principal] = e
+			out.Substitutes = append(out.Substitutes, s)
+		}
+	}
+	return out, nil
 }
 
 // loadPolicy returns the policy snapshot a process pins.
@@ -96,8 +140,11 @@ func (f *Frame) loadPolicy(_ context.Context) (*record.LoadPolicyResult, error) 
 
 // directory is read at decision time as a local activity, so a key or
 // role removed from the policy stops working on running instances.
-func (f *Frame) directory(_ context.Context, users []string) (*policy.Policy, error) {
-	return f.Directory(users...), nil
+//
+// An audit store that does not answer is retried (a decision waits rather
+// than be judged without the substitutions in force).
+func (f *Frame) directory(ctx context.Context, users []string) (*policy.Policy, error) {
+	return f.directoryAt(ctx, users)
 }
 
 // appendAudit stores the entries exactly once: each is keyed by instance,

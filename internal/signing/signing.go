@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/substitutes"
 )
 
 // A key file holds the Ed25519 seed, base64, one line, mode 0600 (the format
@@ -75,6 +76,19 @@ func PublicKey(key ed25519.PrivateKey) string {
 func SignAsSigner(key ed25519.PrivateKey, signer, authenticated string, subject humantask.Subject, d *humantask.Decision) {
 	d.Signer, d.Authenticated = signer, authenticated
 	humantask.Sign(key, subject, d)
+}
+
+// SignActionAsSigner signs an action (claim, comment, ...) as the trusted
+// signer, as SignAsSigner does a decision.
+func SignActionAsSigner(key ed25519.PrivateKey, signer, authenticated string, subject humantask.Subject, a *humantask.Action) {
+	a.Signer, a.Authenticated = signer, authenticated
+	a.Signature = humantask.SignBytes(key, humantask.ActionSigningBytes(subject, *a))
+}
+
+// SignSubstituteAsSigner signs a substitution request as the trusted signer.
+func SignSubstituteAsSigner(key ed25519.PrivateKey, signer, authenticated string, r *substitutes.Request) {
+	r.Signer, r.Authenticated = signer, authenticated
+	r.Signature = humantask.SignBytes(key, substitutes.SigningBytes(*r))
 }
 
 // SignView signs a case view (humantask.CaseView) over the task's subject

@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -35,6 +36,7 @@ import (
 	"github.com/batonhq/baton/codec"
 	"github.com/batonhq/baton/config"
 	"github.com/batonhq/baton/humantask"
+	"github.com/batonhq/baton/internal/auditstore"
 	"github.com/batonhq/baton/policy"
 	"github.com/batonhq/baton/process"
 	"github.com/batonhq/baton/record"
@@ -53,6 +55,20 @@ type Task struct {
 	Deadline   time.Time `json:"deadline"`
 	Overdue    bool      `json:"overdue"`
 	Escalated  bool      `json:"escalated"`
+	// What the task read model adds (Store); visibility knows the claim
+	// and priority only.
+	ProcessTitle string     `json:"processTitle,omitempty"`
+	Summary      string     `json:"summary,omitempty"`
+	Stage        string     `json:"stage,omitempty"`
+	Amount       *float64   `json:"amount,omitempty"`
+	Priority     string     `json:"priority"`
+	ClaimedBy    string     `json:"claimedBy,omitempty"`
+	ClaimedAt    *time.Time `json:"claimedAt,omitempty"`
+	Exclusive    bool       `json:"exclusive,omitempty"`
+	Comments     int        `json:"comments,omitempty"`
+	LastComment  string     `json:"lastComment,omitempty"`
+	LastBy       string     `json:"lastCommentBy,omitempty"`
+	FollowUp     *time.Time `json:"followUp,omitempty"`
 	// Form names the task form's fields ("*": required to approve).
 	Form []string `json:"form,omitempty"`
 }
@@ -74,6 +90,41 @@ type Filter struct {
 	Limit int
 	// Cursor continues a listing where the previous page ended (its Next).
 	Cursor string
+
+	// The task read model's filters (Store; visibility refuses them):
+	// Task is one kind of task; MinPriority at least this priority;
+	// Claimed me, none or any; AmountMin/AmountMax bound the amount;
+	// Search the start of the business key or its id; FollowUp all or
+	// later (default: tasks whose follow-up date has come); Sort deadline,
+	// priority, age or amount.
+	Task                 string
+	MinPriority          int
+	Claimed              string
+	AmountMin, AmountMax *float64
+	Search               string
+	FollowUp             string
+	Sort                 string
+}
+
+// storeOnly names the first filter only the task read model applies.
+func (f Filter) storeOnly() string {
+	switch {
+	case f.Task != "":
+		return "task"
+	case f.MinPriority > 0:
+		return "priority"
+	case f.Claimed != "":
+		return "claimed"
+	case f.AmountMin != nil || f.AmountMax != nil:
+		return "amount"
+	case f.Search != "":
+		return "search"
+	case f.FollowUp != "":
+		return "follow-up"
+	case f.Sort != "" && f.Sort != "deadline":
+		return "sort"
+	}
+	return ""
 }
 
 // Page is one page of a listing.
@@ -87,6 +138,13 @@ type Page struct {
 type Lister interface {
 	List(ctx context.Context, f Filter) (Page, error)
 }
+
+// Counts are the counts of a filter: its tasks, those overdue, and those
+// waiting for their follow-up date.
+type Counts = auditstore.InboxCounts
+
+// ErrNeedsStore refuses a filter visibility cannot apply.
+var ErrNeedsStore = errors.New("needs the task read model in the audit store (audit.dsn); visibility cannot filter on it")
 
 // Source says which instances are Baton's own: its process types on its
 // task queue, and, when a payload codec is configured (Encrypted), only
@@ -225,6 +283,9 @@ func (l *Visibility) keep(f Filter, s humantask.Summary, now time.Time) bool {
 // List implements Lister. Tasks come in visibility's order (instances most
 // recently started first), an instance's tasks together.
 func (l *Visibility) List(ctx context.Context, f Filter) (Page, error) {
+	if name := f.storeOnly(); name != "" {
+		return Page{}, fmt.Errorf("%s: %w", name, ErrNeedsStore)
+	}
 	if f.Limit < 0 {
 		return Page{}, fmt.Errorf("limit: %d is negative", f.Limit)
 	}
@@ -346,11 +407,16 @@ func SortByDeadline(tasks []Task) {
 }
 
 func taskOf(workflowID, process string, s humantask.Summary, now time.Time) Task {
-	return Task{
+	t := Task{
 		WorkflowID: workflowID, Process: process, TaskID: s.ID, Title: s.Title, Approvals: s.Approvals, Quorum: s.Quorum,
 		WhoMayAct: s.View().WhoMayAct(), OpenedAt: s.Opened, Deadline: s.Deadline, Overdue: now.After(s.Deadline), Escalated: s.Escalated,
-		Form: s.Fields,
+		Priority: policy.PriorityName(s.Priority), FollowUp: s.FollowUp, Form: s.Fields,
 	}
+	if c := s.Claim; c != nil {
+		at := c.At
+		t.ClaimedBy, t.ClaimedAt, t.Exclusive = c.By, &at, c.Exclusive
+	}
+	return t
 }
 
 // IsCandidate reports whether user is among t's candidates (named, or by

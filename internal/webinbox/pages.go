@@ -38,6 +38,8 @@ var funcs = template.FuncMap{
 	"join":    strings.Join,
 	"dur":     charts.Duration,
 	"pct":     func(v float64) string { return fmt.Sprintf("%.0f%%", v*100) },
+	// The list's (work.go).
+	"plural": plural, "money": money, "age": age, "since": since, "pageSize": func() int { return pageSize },
 }
 
 // taskURL is a task page's path: workflow and task ids only.
@@ -47,8 +49,8 @@ func taskURL(wf, task string) string {
 
 func newPages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
-	for _, name := range []string{"login", "tasks", "task", "error", "insight"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
+	for _, name := range []string{"login", "tasks", "task", "error", "insight", "bulk", "away"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/work.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
@@ -99,8 +101,12 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 	switch d := data.(type) {
 	case loginData:
 		v.Title = "Sign in"
-	case tasksData:
+	case listData:
 		v.Title = "My tasks"
+	case bulkData:
+		v.Title = "Decided in bulk"
+	case awayData:
+		v.Title = "While you are away"
 	case taskData:
 		v.Title = d.Task.Title
 	case errorData:
@@ -126,31 +132,6 @@ func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login", d)
 }
 
-type tasksData struct {
-	Tasks []taskinbox.Task
-	Now   time.Time
-	Error string
-	// Next is the cursor of the next page, if any.
-	Next string
-}
-
-// pageSize is the most tasks one page of the list shows.
-const pageSize = 50
-
-// myTasks lists the user's tasks a page at a time, from visibility only
-// (taskinbox); ?page= carries the cursor of the next page.
-func (s *server) myTasks(w http.ResponseWriter, r *http.Request, user string) {
-	now := time.Now()
-	p, err := s.Backend.List(r.Context(), taskinbox.Filter{User: user, Now: now, Limit: pageSize, Cursor: r.URL.Query().Get("page")})
-	taskinbox.SortByDeadline(p.Tasks)
-	d := tasksData{Tasks: p.Tasks, Next: p.Next, Now: now}
-	if err != nil {
-		s.log.Warnw("list tasks", "error", err)
-		d.Error = "Your tasks could not be listed just now; try again in a moment."
-	}
-	s.render(w, r, http.StatusOK, "tasks", d)
-}
-
 type taskData struct {
 	Instance *Instance
 	Task     humantask.TaskView
@@ -169,6 +150,8 @@ type taskData struct {
 	Open       bool
 	MayAct     bool
 	DelegateTo []userOption
+	// Work is the claim, thread, priority and follow-up part (work.html).
+	Work taskWork
 	// Fields is the task's form as inputs, with the values sent and the
 	// errors beside them after a refusal; Comment the comment sent.
 	Fields       []formField
@@ -202,11 +185,13 @@ func (s *server) taskData(w http.ResponseWriter, r *http.Request, user string) (
 		return taskData{}, false
 	}
 	t, ok := in.Task(id)
-	if !ok || !taskinbox.IsCandidate(s.Policy, user, t) {
+	pol := s.policyFor(r.Context(), user)
+	if !ok || !taskinbox.IsCandidate(s.Policy, user, t) && !standsIn(pol, user, t) {
 		s.notFound(w, r)
 		return taskData{}, false
 	}
-	d := taskData{Instance: in, Task: t, Process: in.Status.Process, Now: time.Now(), Open: t.State == humantask.StateOpen, MayAct: humantask.MayAct(s.Policy, user, t) == ""}
+	d := taskData{Instance: in, Task: t, Process: in.Status.Process, Now: time.Now(), Open: t.State == humantask.StateOpen, MayAct: humantask.MayAct(pol, user, t) == ""}
+	d.Work = s.taskWork(user, t, d.MayAct)
 	d.Facts = formatFacts(in.Status.Facts)
 	d.Votes = s.votes(in.Tasks)
 	d.DelegateTo = s.delegates(user, t)
@@ -531,16 +516,8 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, user string) {
 			return
 		}
 	}
-	subject, err := s.Backend.Subject(ctx, wf, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		s.flashBack(w, r, "/", "", wf+" has ended: nothing left to decide.")
-		return
-	case errors.Is(err, ErrTaskNotOpen):
-		s.flashBack(w, r, "/", "", fmt.Sprintf("%s, task %s: no longer open, nothing left to decide.", wf, id))
-		return
-	case err != nil:
-		s.fail(w, r, err)
+	subject, ok := s.openSubject(w, r, wf, id, "decide")
+	if !ok {
 		return
 	}
 	s.sign(subject, s.sessions.GetString(ctx, keyAuthn), &d)

@@ -48,6 +48,10 @@ type Options struct {
 	// holders of a role the policy's insight entry names; nil: the pages
 	// say the audit store is not configured.
 	Insight Insight
+	// Work is the task read model's list (filters, counts), claims,
+	// comments, priority, follow-up, bulk decisions and substitutes; nil:
+	// visibility's plain list, and the pages say the audit store is needed.
+	Work Work
 	// SessionLifetime and SessionIdle end sessions (absolute, inactivity).
 	SessionLifetime, SessionIdle time.Duration
 	Logger                       *zap.Logger
@@ -129,6 +133,11 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /{$}", s.requireUser(s.myTasks))
 	mux.Handle("GET /tasks/{workflow}/{task}", s.requireUser(s.taskPage))
 	mux.Handle("POST /tasks/{workflow}/{task}/decide", s.requireUser(s.decide))
+	mux.Handle("POST /tasks/{workflow}/{task}/act", s.requireUser(s.act))
+	mux.Handle("POST /bulk", s.requireUser(s.bulk))
+	mux.Handle("GET /away", s.requireUser(s.awayPage))
+	mux.Handle("POST /away", s.requireUser(s.setAway))
+	mux.Handle("POST /away/{id}/end", s.requireUser(s.setAway))
 	mux.Handle("GET /insight", s.requireInsight(s.insightPage))
 	mux.Handle("GET /insight/map.svg", s.requireInsight(s.insightMap))
 	mux.Handle("GET /insight/weekly.svg", s.requireInsight(s.insightWeekly))
