@@ -45,7 +45,11 @@ func newBrowser(t *testing.T) *browser {
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	// A budget for the whole session; every step waits at most 30 s on its
+	// own. Long sessions (the insight pages: sign-in, pictures, a what-if,
+	// sign-out and in again) took more than 90 s under the race detector on
+	// a loaded 2-core machine.
+	ctx, cancel = context.WithTimeout(ctx, 4*time.Minute)
 	t.Cleanup(cancel)
 	return &browser{t: t, ctx: ctx}
 }
