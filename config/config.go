@@ -259,7 +259,7 @@ var settings = []setting{
 	{"audit.log_url", "http://localhost:8237", []string{"BATON_AUDIT_LOG_URL"}, "", "where the anchor serves the audit log"},
 	{"audit.log_public_key", ".dev/anchor.key.pub", []string{"BATON_AUDIT_LOG_PUBLIC_KEY"}, "", "the audit log's checkpoint key (or a file of it)"},
 	{"audit.witness_public_keys", ".dev/witness.key.pub", []string{"BATON_AUDIT_WITNESS_PUBLIC_KEYS"}, "", "the witnesses' keys (or files), comma-separated: every one must cosign a checkpoint"},
-	{"audit.checkpoint_file", "", []string{"BATON_AUDIT_CHECKPOINT_FILE"}, "", "where a verifier keeps the last checkpoint it saw (default: the user's config dir)"},
+	{"audit.checkpoint_file", "", []string{"BATON_AUDIT_CHECKPOINT_FILE"}, "", "where a verifier keeps the last checkpoint it saw (default: one file per log key in the user's config dir, baton/checkpoints/<origin>+<key hash>)"},
 	{"anchor.listen", "localhost:8237", []string{"BATON_ANCHOR_LISTEN"}, "", "the anchor's listen address (the log and its index)"},
 	{"anchor.dir", ".dev/anchor", []string{"BATON_ANCHOR_DIR"}, "", "the anchor's folder: the log, its index and cursor (not writable by the database)"},
 	{"anchor.key_file", ".dev/anchor.key", []string{"BATON_ANCHOR_KEY_FILE"}, "", "the anchor's checkpoint signing key file (anchor --new-key makes one)"},

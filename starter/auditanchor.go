@@ -114,7 +114,7 @@ func (a *app) trust(ctx context.Context) (*trust, error) {
 	}
 	state := ac.CheckpointFile
 	if state == "" {
-		if state, err = auditlog.DefaultStateFile(lv[0].Name()); err != nil {
+		if state, err = auditlog.DefaultStateFile(lv[0]); err != nil {
 			return nil, err
 		}
 	}

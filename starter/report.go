@@ -305,13 +305,13 @@ func (a *app) verifiedEntries(tr *trust) (*auditlog.Verified, error) {
 	if err != nil {
 		return nil, err
 	}
-	state := cfg.Audit.CheckpointFile
-	if state == "" {
-		if state, err = auditlog.DefaultStateFile(auditlog.LogOrigin); err != nil {
+	dir := filepath.Dir(cfg.Audit.CheckpointFile)
+	if cfg.Audit.CheckpointFile == "" {
+		if dir, err = auditlog.DefaultStateDir(); err != nil {
 			return nil, err
 		}
 	}
-	return auditlog.OpenVerified(auditlog.VerifiedFile(filepath.Dir(state), tr.writerKeys), tr.writers)
+	return auditlog.OpenVerified(auditlog.VerifiedFile(dir, tr.writerKeys), tr.writers)
 }
 
 // sayLeftOut says on stderr which instances were left out of what, and

@@ -52,20 +52,35 @@ func NewVerifier(rawURL string, logKey note.Verifier, witnesses []note.Verifier,
 	return &Verifier{URL: strings.TrimSuffix(rawURL, "/"), Log: logKey, Witnesses: witnesses, StateFile: stateFile, fetch: f, http: hc}, nil
 }
 
-// DefaultStateFile is where a user's last seen checkpoint of origin is
-// kept: the user's config dir.
-func DefaultStateFile(origin string) (string, error) {
+// DefaultStateDir is the folder of a user's verifier state: the user's
+// config dir.
+func DefaultStateDir() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return "", fmt.Errorf("audit.checkpoint_file: no user config dir (%v): set it", err)
+	}
+	return filepath.Join(dir, "baton", "checkpoints"), nil
+}
+
+// DefaultStateFile is where a user's last seen checkpoint of the log that
+// key verifies is kept: one file per log name and key (as a signed note's
+// verifier names a key: name and key hash), so that another log (a second
+// development stack, a log whose key an operator replaced and the verifier
+// was configured with) starts its own history rather than failing against
+// the first one's checkpoint. The configured key is the verifier's trust
+// anchor; a kept checkpoint protects that log's past.
+func DefaultStateFile(key note.Verifier) (string, error) {
+	dir, err := DefaultStateDir()
+	if err != nil {
+		return "", err
 	}
 	safe := strings.Map(func(r rune) rune {
 		if r == '/' || r == '\\' || r == ':' {
 			return '_'
 		}
 		return r
-	}, origin)
-	return filepath.Join(dir, "baton", "checkpoints", safe), nil
+	}, key.Name())
+	return filepath.Join(dir, fmt.Sprintf("%s+%08x", safe, key.KeyHash())), nil
 }
 
 // Checked is a checkpoint that verified: signatures, cosignatures and
