@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -202,7 +203,9 @@ func decideOne(ctx context.Context, cl client.Client, it Item, d humantask.Decis
 	var r *RefusedError
 	switch {
 	case err == nil:
-		o.Accepted, o.Message = true, res.Message
+		// Accepted says it; the message is what was done ("approved (1 of 1
+		// approvals)"), not the gate's "accepted: ..." a second time.
+		o.Accepted, o.Message = true, strings.TrimPrefix(res.Message, "accepted: ")
 	case errors.As(err, &r):
 		o.Code, o.Reason = r.Code, r.Reason
 	case errors.Is(err, ErrNotFound):

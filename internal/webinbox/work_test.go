@@ -64,7 +64,7 @@ func (f *fakeWork) Bulk(_ context.Context, items []taskwork.Item, d humantask.De
 			out = append(out, taskwork.Outcome{Item: it, Code: humantask.RefusedExcluded, Reason: `ana may not decide task "refused": separation of duties (the requester)`})
 			continue
 		}
-		out = append(out, taskwork.Outcome{Item: it, Accepted: true, Message: "accepted: approved (1 of 1 approvals)"})
+		out = append(out, taskwork.Outcome{Item: it, Accepted: true, Message: "approved (1 of 1 approvals)"})
 	}
 	return out
 }
@@ -131,7 +131,7 @@ func TestBulkDecisionListsEachOutcome(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("bulk: %d\n%s", code, body)
 	}
-	for _, want := range []string{"Approved in bulk: 1 accepted, 1 refused", "loan-A-1", "accepted: approved (1 of 1 approvals)",
+	for _, want := range []string{"Approved in bulk: 1 accepted, 1 refused", "loan-A-1", "Accepted</strong>: approved (1 of 1 approvals)",
 		"Refused</strong>: ana may not decide task &#34;refused&#34;: separation of duties (the requester)", `href="/?process=loan"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the result page lacks %q:\n%s", want, body)
