@@ -15,6 +15,7 @@ import (
 	"github.com/batonhq/baton/audit"
 	"github.com/batonhq/baton/humantask"
 	"github.com/batonhq/baton/internal/taskinbox"
+	"github.com/batonhq/baton/internal/taskwork"
 	"github.com/batonhq/baton/record"
 )
 
@@ -62,15 +63,12 @@ func (in *Instance) Task(id string) (humantask.TaskView, bool) {
 	return humantask.TaskView{}, false
 }
 
-// ErrNotFound is an instance that does not exist or has ended.
-var ErrNotFound = errors.New("no such instance, or it has ended")
+// ErrNotFound is an instance that does not exist or has ended (the same
+// error taskwork answers, so either path's is one case for the pages).
+var ErrNotFound = taskwork.ErrNotFound
 
 // RefusedError is a decision the policy refused; Reason is the policy's.
-type RefusedError struct {
-	Code, Reason string
-}
-
-func (e *RefusedError) Error() string { return "refused: " + e.Reason }
+type RefusedError = taskwork.RefusedError
 
 // TemporalBackend serves the inbox from a Temporal client: the lister for
 // the list (visibility only), the instance's queries for its detail (one
@@ -166,30 +164,7 @@ func (b *TemporalBackend) Subject(ctx context.Context, workflowID, taskID string
 // Decide sends d as the decide update to the subject's run and waits for
 // its answer. A policy refusal comes back as *RefusedError.
 func (b *TemporalBackend) Decide(ctx context.Context, s humantask.Subject, d humantask.Decision) (humantask.DecisionResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var res humantask.DecisionResult
-	h, err := b.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   s.WorkflowID,
-		RunID:        s.RunID,
-		UpdateName:   humantask.UpdateDecide,
-		Args:         []any{d},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, &res)
-	}
-	var ae *temporal.ApplicationError
-	var nf *serviceerror.NotFound
-	switch {
-	case err == nil:
-		return res, nil
-	case errors.As(err, &nf):
-		return res, ErrNotFound
-	case errors.As(err, &ae):
-		return res, &RefusedError{Code: ae.Type(), Reason: ae.Message()}
-	}
-	return res, fmt.Errorf("decide: %w", err)
+	return taskwork.Decide(ctx, b.Client, s, d)
 }
 
 // StartInput reads the first event of the instance's current run and
