@@ -75,8 +75,7 @@ func Run(args []string, c *process.Catalog, opts ...Option) error {
 	printSA := fs.Bool("print-search-attributes", false, "print the dev server's flags for Baton (--search-attribute, and --dynamic-config-value for its limits) and exit")
 	migrate := fs.Bool("migrate", false, "apply the audit store's migrations as its owner (audit.owner_dsn), grant the writer (audit.dsn's role) and readers their rights, and exit")
 	rebuild := fs.Bool("rebuild-inbox", false, "make the task read model (open tasks, substitutions) again from the whole audit trail, as the writer (audit.dsn), and exit")
-	newKey := fs.String("new-key", "", "write a new audit writer key to FILE (its public key to FILE.pub) unless FILE exists, and exit")
-	pubOut := fs.String("public-key-out", "", "with --new-key: also write the public key to this file")
+	newKey := auditlog.AddNewKeyFlags(fs, "audit writer key")
 	config.AddFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: worker [flags]\n\nHosts the processes (%s) on a Temporal task queue.\n\nFlags:\n%s", strings.Join(c.Names(), ", "), fs.FlagUsages())
@@ -94,13 +93,8 @@ func Run(args []string, c *process.Catalog, opts ...Option) error {
 		}
 		return nil
 	}
-	if *newKey != "" {
-		vkey, err := auditlog.NewKeyFiles(*newKey, auditlog.WriterKeyName, *pubOut)
-		if err != nil {
-			return err
-		}
-		fmt.Println(vkey)
-		return nil
+	if done, err := newKey.Write(auditlog.WriterKeyName, os.Stdout); done || err != nil {
+		return err
 	}
 	cfg, err := config.Load(*cfgFile, fs)
 	if err != nil {

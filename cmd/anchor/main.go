@@ -36,8 +36,7 @@ func main() {
 func run(args []string) error {
 	fs := pflag.NewFlagSet("anchor", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
-	newKey := fs.String("new-key", "", "write a new checkpoint signing key to FILE (its public key to FILE.pub) unless FILE exists, and exit")
-	pubOut := fs.String("public-key-out", "", "with --new-key: also write the public key to this file")
+	newKey := auditlog.AddNewKeyFlags(fs, "checkpoint signing key")
 	config.AddFlags(fs, "audit.dsn")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: anchor [flags]\n\nAnchors the audit store in a verifiable log (settings: anchor.*, audit.dsn, audit.writer_public_keys, audit.witness_public_keys).\n\nFlags:\n%s", fs.FlagUsages())
@@ -48,13 +47,8 @@ func run(args []string) error {
 		}
 		return err
 	}
-	if *newKey != "" {
-		vkey, err := auditlog.NewKeyFiles(*newKey, auditlog.LogOrigin, *pubOut)
-		if err != nil {
-			return err
-		}
-		fmt.Println(vkey)
-		return nil
+	if done, err := newKey.Write(auditlog.LogOrigin, os.Stdout); done || err != nil {
+		return err
 	}
 	cfg, err := config.Load(*cfgFile, fs)
 	if err != nil {

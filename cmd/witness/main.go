@@ -34,8 +34,7 @@ func main() {
 func run(args []string) error {
 	fs := pflag.NewFlagSet("witness", pflag.ContinueOnError)
 	cfgFile := fs.String("config", "", "config file (YAML); also BATON_CONFIG")
-	newKey := fs.String("new-key", "", "write a new cosigning key to FILE (its public key to FILE.pub) unless FILE exists, and exit")
-	pubOut := fs.String("public-key-out", "", "with --new-key: also write the public key to this file")
+	newKey := auditlog.AddNewKeyFlags(fs, "cosigning key")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: witness [flags]\n\nCosigns the audit log's consistent checkpoints (settings: witness.*, audit.log_public_key).\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -45,13 +44,8 @@ func run(args []string) error {
 		}
 		return err
 	}
-	if *newKey != "" {
-		vkey, err := auditlog.NewKeyFiles(*newKey, auditlog.WitnessKeyName, *pubOut)
-		if err != nil {
-			return err
-		}
-		fmt.Println(vkey)
-		return nil
+	if done, err := newKey.Write(auditlog.WitnessKeyName, os.Stdout); done || err != nil {
+		return err
 	}
 	cfg, err := config.Load(*cfgFile, fs)
 	if err != nil {

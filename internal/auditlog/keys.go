@@ -17,10 +17,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/pflag"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -55,19 +57,39 @@ func NewKeyFile(path, name string) (string, error) {
 	return vkey, nil
 }
 
-// NewKeyFiles is the mains' --new-key: NewKeyFile, and the public key
-// also to pubOut when it is set (a volume others read, in compose).
-func NewKeyFiles(path, name, pubOut string) (string, error) {
-	vkey, err := NewKeyFile(path, name)
-	if err != nil {
-		return "", fmt.Errorf("--new-key: %w", err)
+// NewKeyFlags are a main's --new-key FILE and --public-key-out FILE: the
+// worker's writer key, the anchor's checkpoint key, the witness's
+// cosigning key.
+type NewKeyFlags struct {
+	file, pubOut *string
+}
+
+// AddNewKeyFlags adds the flags to fs; what names the key in their help.
+func AddNewKeyFlags(fs *pflag.FlagSet, what string) NewKeyFlags {
+	return NewKeyFlags{
+		file:   fs.String("new-key", "", "write a new "+what+" to FILE (its public key to FILE.pub) unless FILE exists, and exit"),
+		pubOut: fs.String("public-key-out", "", "with --new-key: also write the public key to this file"),
 	}
-	if pubOut != "" {
-		if err := os.WriteFile(pubOut, []byte(vkey+"\n"), 0o644); err != nil {
-			return "", fmt.Errorf("--public-key-out: %w", err)
+}
+
+// Write makes the key named name when --new-key was given (NewKeyFile,
+// and the public key also to --public-key-out when set: a volume others
+// read, in compose), prints its public key to out and says it was asked.
+func (k NewKeyFlags) Write(name string, out io.Writer) (bool, error) {
+	if *k.file == "" {
+		return false, nil
+	}
+	vkey, err := NewKeyFile(*k.file, name)
+	if err != nil {
+		return true, fmt.Errorf("--new-key: %w", err)
+	}
+	if *k.pubOut != "" {
+		if err := os.WriteFile(*k.pubOut, []byte(vkey+"\n"), 0o644); err != nil {
+			return true, fmt.Errorf("--public-key-out: %w", err)
 		}
 	}
-	return vkey, nil
+	_, err = fmt.Fprintln(out, vkey)
+	return true, err
 }
 
 // PublicKeyOf reads the public key beside a key file (path.pub).
